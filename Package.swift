@@ -1,0 +1,47 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+// Layers point one way: coffer (CLI) -> CofferKit -> Age, GitStore -> C modules.
+let package = Package(
+    name: "coffer",
+    products: [
+        .executable(name: "coffer", targets: ["coffer"]),
+        .library(name: "CofferKit", targets: ["CofferKit"]),
+        .library(name: "Age", targets: ["Age"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        .target(name: "Age", dependencies: ["CSodium"]),
+        .target(name: "GitStore", dependencies: ["CGit2"]),
+        .target(name: "CofferKit", dependencies: ["Age", "GitStore"]),
+        .executableTarget(
+            name: "coffer",
+            dependencies: [
+                "CofferKit",
+                "Age",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // zlib only inflates the compressed conformance vectors; the product never links it.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Tests/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib"]),
+        .testTarget(name: "CofferCLITests", dependencies: ["Age"]),
+    ]
+)

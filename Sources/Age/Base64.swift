@@ -1,0 +1,43 @@
+import CSodium
+
+/// Standard-alphabet base64 as age uses it. Decoding is strict: any character
+/// outside the alphabet, any non-zero unused bit, and (for the unpadded form)
+/// any `=` is rejected, because age requires canonical encodings so that a
+/// header has exactly one byte representation.
+enum Base64 {
+    static func encode(_ bytes: UnsafeRawBufferPointer, padded: Bool) -> String {
+        let variant = padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING
+        let capacity = sodium_base64_encoded_len(bytes.count, variant)
+        return String(unsafeUninitializedCapacity: capacity) { out in
+            out.withMemoryRebound(to: CChar.self) { chars in
+                _ = sodium_bin2base64(chars.baseAddress!, capacity, bytes.baseAddress, bytes.count, variant)
+            }
+            return capacity - 1  // without the terminating NUL
+        }
+    }
+
+    static func encode<C: Collection>(_ bytes: C, padded: Bool = false) -> String where C.Element == UInt8 {
+        Array(bytes).withUnsafeBytes { encode($0, padded: padded) }
+    }
+
+    /// Returns nil unless `text` is the canonical encoding of some byte string.
+    static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
+        let chars = Array(text)
+        if chars.isEmpty { return [] }
+        if padded && chars.count % 4 != 0 { return nil }
+        if !padded && chars.count % 4 == 1 { return nil }
+        let variant = padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING
+        var out = [UInt8](repeating: 0, count: chars.count / 4 * 3 + 3)
+        var written = 0
+        // With a nil end pointer libsodium fails unless the whole input is consumed,
+        // and it rejects non-zero trailing bits: both are what canonical means.
+        let rc = chars.withUnsafeBufferPointer { input in
+            input.withMemoryRebound(to: CChar.self) { c in
+                sodium_base642bin(&out, out.count, c.baseAddress, c.count, nil, &written, nil, variant)
+            }
+        }
+        guard rc == 0 else { return nil }
+        out.removeSubrange(written...)
+        return out
+    }
+}

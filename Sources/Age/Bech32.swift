@@ -1,0 +1,79 @@
+/// Bech32 (BIP 173) as age uses it: no length limit on the data part, and a
+/// string must be all lowercase or all uppercase, with the checksum always
+/// computed over the lowercase form.
+enum Bech32 {
+    private static let charset = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l".utf8)
+    private static let reverse: [Int8] = {
+        var table = [Int8](repeating: -1, count: 128)
+        for (i, c) in charset.enumerated() { table[Int(c)] = Int8(i) }
+        return table
+    }()
+
+    private static func polymod(_ values: [UInt8]) -> UInt32 {
+        let generator: [UInt32] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3]
+        var chk: UInt32 = 1
+        for v in values {
+            let top = chk >> 25
+            chk = (chk & 0x1ff_ffff) << 5 ^ UInt32(v)
+            for i in 0..<5 where (top >> UInt32(i)) & 1 == 1 { chk ^= generator[i] }
+        }
+        return chk
+    }
+
+    private static func expand(_ hrp: [UInt8]) -> [UInt8] {
+        hrp.map { $0 >> 5 } + [0] + hrp.map { $0 & 31 }
+    }
+
+    private static func convertBits(_ data: [UInt8], from: Int, to: Int, pad: Bool) -> [UInt8]? {
+        var acc = 0, bits = 0
+        var out: [UInt8] = []
+        let maxv = (1 << to) - 1
+        for value in data {
+            guard Int(value) >> from == 0 else { return nil }
+            acc = (acc << from) | Int(value)
+            bits += from
+            while bits >= to {
+                bits -= to
+                out.append(UInt8((acc >> bits) & maxv))
+            }
+        }
+        if pad {
+            if bits > 0 { out.append(UInt8((acc << (to - bits)) & maxv)) }
+        } else if bits >= from || ((acc << (to - bits)) & maxv) != 0 {
+            return nil
+        }
+        return out
+    }
+
+    /// Encodes `data` under `hrp`; the result is uppercase when the HRP is.
+    static func encode(hrp: String, data: [UInt8]) -> String {
+        let upper = hrp.uppercased() == hrp && hrp.lowercased() != hrp
+        let lowHRP = Array(hrp.lowercased().utf8)
+        let values = convertBits(data, from: 8, to: 5, pad: true)!
+        let mod = polymod(expand(lowHRP) + values + [0, 0, 0, 0, 0, 0]) ^ 1
+        let checksum = (0..<6).map { UInt8((mod >> UInt32(5 * (5 - $0))) & 31) }
+        let text = String(decoding: lowHRP + [UInt8(ascii: "1")] + (values + checksum).map { charset[Int($0)] }, as: UTF8.self)
+        return upper ? text.uppercased() : text
+    }
+
+    /// Decodes a Bech32 string; returns the HRP as written (callers check its case) and the data, or nil.
+    static func decode(_ text: String) -> (hrp: String, data: [UInt8])? {
+        let bytes = Array(text.utf8)
+        guard bytes.allSatisfy({ $0 >= 33 && $0 <= 126 }) else { return nil }
+        let hasLower = bytes.contains { $0 >= 97 && $0 <= 122 }
+        let hasUpper = bytes.contains { $0 >= 65 && $0 <= 90 }
+        guard !(hasLower && hasUpper) else { return nil }
+        let lower = bytes.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }
+        guard let sep = lower.lastIndex(of: UInt8(ascii: "1")), sep >= 1, sep + 7 <= lower.count else { return nil }
+        let hrp = Array(lower[..<sep])
+        var values: [UInt8] = []
+        values.reserveCapacity(lower.count - sep - 1)
+        for c in lower[(sep + 1)...] {
+            guard c < 128, reverse[Int(c)] >= 0 else { return nil }
+            values.append(UInt8(reverse[Int(c)]))
+        }
+        guard polymod(expand(hrp) + values) == 1 else { return nil }
+        guard let data = convertBits(Array(values.dropLast(6)), from: 5, to: 8, pad: false) else { return nil }
+        return (String(decoding: bytes[..<sep], as: UTF8.self), data)
+    }
+}

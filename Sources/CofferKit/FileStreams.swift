@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Age
+
+/// Errors from the file system, carrying the path and errno, never contents.
+public enum FileError: Error, Equatable, CustomStringConvertible {
+    case open(path: String, errno: Int32)
+    case read(path: String, errno: Int32)
+    case write(path: String, errno: Int32)
+    case exists(path: String)
+
+    public var description: String {
+        switch self {
+        case .open(let p, let e): return "cannot open \(p): \(String(cString: strerror(e)))"
+        case .read(let p, let e): return "cannot read \(p): \(String(cString: strerror(e)))"
+        case .write(let p, let e): return "cannot write \(p): \(String(cString: strerror(e)))"
+        case .exists(let p): return "\(p) already exists; refusing to overwrite it"
+        }
+    }
+}
+
+/// A byte source over a file descriptor, retrying interrupted reads.
+public final class FileDescriptorSource: ByteSource {
+    public let fd: Int32
+    private let name: String
+    private let owned: Bool
+
+    public init(fd: Int32, name: String, owned: Bool = false) {
+        self.fd = fd
+        self.name = name
+        self.owned = owned
+    }
+
+    public convenience init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
+        self.init(fd: fd, name: path, owned: true)
+    }
+
+    deinit { if owned { close(fd) } }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno != EINTR { throw FileError.read(path: name, errno: errno) }
+        }
+    }
+}
+
+/// A byte sink over a file descriptor, retrying short and interrupted writes.
+public final class FileDescriptorSink: ByteSink {
+    public let fd: Int32
+    private let name: String
+    private let owned: Bool
+
+    public init(fd: Int32, name: String, owned: Bool = false) {
+        self.fd = fd
+        self.name = name
+        self.owned = owned
+    }
+
+    /// Creates or truncates `path` with `mode` (before umask); with `exclusive`
+    /// an existing file is an error instead.
+    public convenience init(path: String, mode: mode_t = 0o644, exclusive: Bool = false) throws {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC)
+        let fd = open(path, flags, mode)
+        guard fd >= 0 else {
+            if errno == EEXIST { throw FileError.exists(path: path) }
+            throw FileError.open(path: path, errno: errno)
+        }
+        self.init(fd: fd, name: path, owned: true)
+    }
+
+    deinit { if owned { close(fd) } }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError.write(path: name, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    public func write(_ text: String) throws {
+        try Array(text.utf8).withUnsafeBytes { try write($0) }
+    }
+}
+
+public enum Files {
+    /// The whole file, for small inputs such as key files.
+    public static func read(path: String) throws -> [UInt8] {
+        let source = try FileDescriptorSource(path: path)
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { return out }
+            out += buffer[0..<n]
+        }
+    }
+
+    /// Like `read`, into a wiped buffer: for files that hold secrets.
+    public static func readSecret(path: String) throws -> SecureBytes {
+        let source = try FileDescriptorSource(path: path)
+        var data = SecureBytes(count: 4096)
+        var filled = 0
+        while true {
+            if filled == data.count {
+                let bigger = SecureBytes(count: data.count * 2)
+                bigger.withUnsafeMutableBytes { b in data.withUnsafeBytes { b.copyMemory(from: $0) } }
+                data = bigger
+            }
+            let n = try data.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+            if n == 0 { break }
+            filled += n
+        }
+        data.truncate(to: filled)
+        return data
+    }
+
+    public static func remove(path: String) { unlink(path) }
+
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+}

@@ -1,0 +1,25 @@
+import Age
+
+/// Loads identity files for decryption, as the age CLI accepts them: plain
+/// age-keygen files, or such a file itself encrypted with a passphrase.
+public enum IdentityLoader {
+    /// - Parameter passphrase: asked only when the file is passphrase-protected.
+    public static func load(path: String, passphrase: () throws -> SecureBytes) throws -> [X25519Identity] {
+        let contents = try Files.readSecret(path: path)
+        let encrypted = contents.withUnsafeBytes { bytes in
+            let head = Array(bytes.prefix(64))
+            let start = head.firstIndex { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 } ?? head.count
+            return head[start...].starts(with: Array("age-encryption.org/".utf8))
+                || head[start...].starts(with: Array("-----BEGIN AGE ENCRYPTED FILE-----".utf8))
+        }
+        let text: SecureBytes
+        if encrypted {
+            let ciphertext = contents.withUnsafeBytes { Array($0) }
+            let identity = ScryptIdentity(passphrase: try passphrase())
+            text = try Age.decrypt(ciphertext, identities: [identity]).plaintext
+        } else {
+            text = contents
+        }
+        return try text.withUnsafeBytes { try KeyFile.parseIdentities(String(decoding: $0, as: UTF8.self)) }
+    }
+}

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Age
+import CofferKit
+
+struct AgeDecrypt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decrypt",
+        abstract: "Decrypt an age file with identity files or, if it is passphrase-encrypted, a passphrase.",
+        discussion: "Armored input is detected. With -o, a partial output is removed if decryption fails."
+    )
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Use the identities in FILE (age-keygen format, may be passphrase-protected); repeatable.", valueName: "FILE"))
+    var identity: [String] = []
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the plaintext to FILE, created 0600 (default: standard output).", valueName: "FILE"))
+    var output: String?
+
+    @OptionGroup var passphraseOptions: PassphraseOptions
+
+    @Argument(help: ArgumentHelp("File to decrypt (default: standard input).", valueName: "INPUT"))
+    var input: String?
+
+    func run() throws {
+        try Console.run {
+            let passphrases = passphraseOptions.source
+            var identities: [Identity] = []
+            for path in identity {
+                identities += try IdentityLoader.load(path: path) {
+                    try passphrases.read(prompt: "Enter passphrase for identity file \(path): ")
+                }
+            }
+            if identity.isEmpty {
+                identities.append(PromptingScryptIdentity(source: passphrases))
+            }
+            let source = try input.map { try FileDescriptorSource(path: $0) }
+                ?? FileDescriptorSource(fd: STDIN_FILENO, name: "standard input")
+            let reader = try AgeReader(from: source, identities: identities)
+            let sink = try output.map { try FileDescriptorSink(path: $0, mode: 0o600) }
+                ?? FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+            do {
+                try Streaming.copy(from: reader) { try sink.write($0) }
+            } catch {
+                if let output { Files.remove(path: output) }
+                throw error
+            }
+        }
+    }
+}
+
+extension AgeReader: ByteSource {}
+
+/// Asks for a passphrase only when the file turns out to be passphrase-encrypted.
+struct PromptingScryptIdentity: Identity {
+    let source: PassphraseSource
+
+    func unwrap(_ stanzas: [Stanza]) throws -> UnwrapResult {
+        guard stanzas.contains(where: { $0.type == "scrypt" }) else { return .notMine }
+        let passphrase = try source.read(prompt: "Enter passphrase: ")
+        return try ScryptIdentity(passphrase: passphrase).unwrap(stanzas)
+    }
+}

@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Age
+import CofferKit
+
+struct AgeEncrypt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encrypt",
+        abstract: "Encrypt INPUT (default: standard input) to age recipients or a passphrase."
+    )
+
+    @Option(name: .customShort("r"), help: ArgumentHelp("Encrypt to this recipient (age1…); repeatable.", valueName: "RECIPIENT"))
+    var recipients: [String] = []
+
+    @Option(name: .customShort("R"), help: ArgumentHelp("Encrypt to the recipients listed in FILE; repeatable.", valueName: "FILE"))
+    var recipientFiles: [String] = []
+
+    @Flag(name: .shortAndLong, help: "Encrypt with a passphrase (scrypt); cannot be combined with -r or -R.")
+    var passphrase = false
+
+    @Flag(name: [.customShort("a"), .long], help: "Write PEM-style ASCII armor instead of binary.")
+    var armor = false
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the result to FILE (default: standard output).", valueName: "FILE"))
+    var output: String?
+
+    @OptionGroup var passphraseOptions: PassphraseOptions
+
+    @Argument(help: ArgumentHelp("File to encrypt (default: standard input).", valueName: "INPUT"))
+    var input: String?
+
+    func validate() throws {
+        if passphrase && !(recipients.isEmpty && recipientFiles.isEmpty) {
+            throw ValidationError("-p cannot be combined with -r or -R")
+        }
+        if !passphrase && recipients.isEmpty && recipientFiles.isEmpty {
+            throw ValidationError("missing recipients: give -r, -R or -p")
+        }
+    }
+
+    func run() throws {
+        try Console.run {
+            var keys: [Recipient] = []
+            if passphrase {
+                let secret = try passphraseOptions.source.read(prompt: "Enter passphrase: ", confirm: true)
+                keys.append(try ScryptRecipient(passphrase: secret, workFactor: AgeEncrypt.workFactor))
+            }
+            for r in recipients { keys.append(try X25519Recipient(parsing: r)) }
+            for file in recipientFiles {
+                let text = String(decoding: try Files.read(path: file), as: UTF8.self)
+                keys += try KeyFile.parseRecipients(text)
+            }
+            if output == nil && !armor && Files.isTerminal(STDOUT_FILENO) {
+                throw CommandFailure("refusing to write binary ciphertext to a terminal", hint: "use -a for armor or -o FILE")
+            }
+            let source = try input.map { try FileDescriptorSource(path: $0) }
+                ?? FileDescriptorSource(fd: STDIN_FILENO, name: "standard input")
+            let sink = try output.map { try FileDescriptorSink(path: $0) }
+                ?? FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+            let writer = try AgeWriter(recipients: keys, armored: armor, to: sink)
+            try Streaming.copy(from: source) { try writer.write($0) }
+            try writer.finish()
+        }
+    }
+
+    /// The scrypt cost for -p. Debug builds (the test suite) may lower it through
+    /// COFFER_TEST_SCRYPT_WORK_FACTOR; release builds ignore the variable.
+    static var workFactor: Int {
+        #if DEBUG
+        if let value = getenv("COFFER_TEST_SCRYPT_WORK_FACTOR"), let n = Int(String(cString: value)) { return n }
+        #endif
+        return ScryptRecipient.defaultWorkFactor
+    }
+}
+
+enum Streaming {
+    /// Feeds `source` to `consume` in 64 KiB reads until end of input.
+    static func copy(from source: ByteSource, _ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { return }
+            try buffer.withUnsafeBytes { try consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+    }
+}

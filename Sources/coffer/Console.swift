@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Age
+import CofferKit
+
+/// coffer's single voice on stderr: `coffer: error: …` and `coffer: hint: …`.
+enum Console {
+    static func error(_ message: String) { printErr("coffer: error: \(message)") }
+    static func hint(_ message: String) { printErr("coffer: hint: \(message)") }
+    static func info(_ message: String) { printErr(message) }
+
+    private static func printErr(_ line: String) {
+        fputs(line + "\n", stderr)
+    }
+
+    /// Runs a command body, turning failures into one error line and exit code 1.
+    /// Errors are rendered from their own descriptions, which never hold secrets.
+    static func run(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as CommandFailure {
+            Console.error(error.message)
+            if let hint = error.hint { Console.hint(hint) }
+            throw ExitCode.failure
+        } catch let error as AgeError {
+            Console.error(String(describing: error))
+            if let hint = hint(for: error) { Console.hint(hint) }
+            throw ExitCode.failure
+        } catch {
+            Console.error(String(describing: error))
+            throw ExitCode.failure
+        }
+    }
+
+    private static func hint(for error: AgeError) -> String? {
+        switch error {
+        case .noIdentityMatched: return "check that -i names the identity this file was encrypted to"
+        case .unsupportedKeyType: return "coffer reads X25519 (age1…) and passphrase files"
+        default: return nil
+        }
+    }
+}
+
+/// A failure the CLI itself detects, with an optional hint for the user.
+struct CommandFailure: Error {
+    let message: String
+    let hint: String?
+
+    init(_ message: String, hint: String? = nil) {
+        self.message = message
+        self.hint = hint
+    }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+import CofferKit
+
+/// Where passphrases come from: the terminal (echo off), or a file named by
+/// `--passphrase-file` for scripts and tests. Never an environment variable,
+/// which would leak into child processes and /proc.
+struct PassphraseSource {
+    let file: String?
+
+    func read(prompt: String, confirm: Bool = false) throws -> SecureBytes {
+        if let file {
+            let contents = try Files.readSecret(path: file)
+            return PassphraseSource.firstLine(of: contents)
+        }
+        let first = try PassphraseSource.readFromTerminal(prompt: prompt)
+        if confirm {
+            let second = try PassphraseSource.readFromTerminal(prompt: "Confirm passphrase: ")
+            guard first.constantTimeEquals(second) else { throw CommandFailure("passphrases do not match") }
+        }
+        guard first.count > 0 else { throw CommandFailure("empty passphrase") }
+        return first
+    }
+
+    /// The file's first line, without its line ending.
+    static func firstLine(of contents: SecureBytes) -> SecureBytes {
+        let end = contents.withUnsafeBytes { b in b.firstIndex { $0 == 0x0A || $0 == 0x0D } ?? b.count }
+        contents.truncate(to: end)
+        return contents
+    }
+
+    static func readFromTerminal(prompt: String) throws -> SecureBytes {
+        let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard tty >= 0 else {
+            throw CommandFailure("no terminal to read a passphrase from", hint: "pass --passphrase-file FILE")
+        }
+        defer { close(tty) }
+        var saved = termios()
+        let hasTermios = tcgetattr(tty, &saved) == 0
+        if hasTermios {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(tty, TCSAFLUSH, &quiet)
+        }
+        defer {
+            if hasTermios { tcsetattr(tty, TCSAFLUSH, &saved) }
+            _ = Glibc.write(tty, "\n", 1)
+        }
+        _ = Array(prompt.utf8).withUnsafeBytes { Glibc.write(tty, $0.baseAddress, $0.count) }
+        let line = SecureBytes(count: 1024)
+        var count = 0
+        var byte: UInt8 = 0
+        while count < line.count {
+            let n = Glibc.read(tty, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 || byte == 0x0A || byte == 0x0D { break }
+            line.withUnsafeMutableBytes { $0[count] = byte }
+            count += 1
+        }
+        byte = 0
+        line.truncate(to: count)
+        return line
+    }
+}
