@@ -41,7 +41,7 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib"]),
+        .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
         .testTarget(name: "CofferCLITests", dependencies: ["Age"]),
     ]
 )

@@ -1,0 +1,129 @@
+import XCTest
+@testable import Age
+
+final class PrimitiveTests: XCTestCase {
+    /// The example key pair from the age specification.
+    func testSpecExampleKeyPair() throws {
+        let identity = try X25519Identity(parsing: "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")
+        XCTAssertEqual(identity.recipient.encoded, "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj")
+        identity.withEncoded {
+            XCTAssertEqual($0, "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")
+        }
+    }
+
+    func testBech32RejectsMixedCaseBadChecksumAndWrongKind() {
+        let good = "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"
+        XCTAssertNoThrow(try X25519Recipient(parsing: good))
+        XCTAssertThrowsError(try X25519Recipient(parsing: "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwJ"))
+        XCTAssertThrowsError(try X25519Recipient(parsing: String(good.dropLast()) + "k"))
+        XCTAssertThrowsError(try X25519Recipient(parsing: "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX"))
+        XCTAssertThrowsError(try X25519Identity(parsing: good))
+        // The identity's error never quotes the (secret) input.
+        do {
+            _ = try X25519Identity(parsing: "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEY")
+            XCTFail("bad checksum accepted")
+        } catch {
+            XCTAssertFalse("\(error)".contains("GFPYYSJZ"))
+        }
+    }
+
+    func testPostQuantumKeysAreUnsupportedNotInvalid() {
+        XCTAssertThrowsError(try X25519Identity(parsing: "AGE-SECRET-KEY-PQ-1HZLGZUPT4ETPKDEV8HSGFDCYZ4E522W0A7PU2LHT8EH9W6YLNC3SW78XKG")) {
+            guard case AgeError.unsupportedKeyType = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    /// RFC 5869, test cases 1 and 3 (the latter with empty salt and info).
+    func testHKDFMatchesRFC5869() {
+        let ikm = [UInt8](repeating: 0x0b, count: 22)
+        let salt = Hex.decode("000102030405060708090a0b0c")
+        let info = Hex.decode("f0f1f2f3f4f5f6f7f8f9")
+        let okm = ikm.withUnsafeBytes { i in salt.withUnsafeBytes { s in HKDF.deriveKey(ikm: i, salt: s, info: info, length: 42) } }
+        okm.withUnsafeBytes {
+            XCTAssertEqual(Hex.encode($0), "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865")
+        }
+        let okm3 = ikm.withUnsafeBytes { i in [UInt8]().withUnsafeBytes { s in HKDF.deriveKey(ikm: i, salt: s, info: [], length: 42) } }
+        okm3.withUnsafeBytes {
+            XCTAssertEqual(Hex.encode($0), "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8")
+        }
+    }
+
+    func testBase64IsStrictAndCanonical() {
+        XCTAssertEqual(Base64.decode(Array("AAA".utf8)), [0, 0])
+        XCTAssertNil(Base64.decode(Array("AAB".utf8)), "non-zero trailing bits")
+        XCTAssertNil(Base64.decode(Array("AA==".utf8)), "padding in unpadded base64")
+        XCTAssertNil(Base64.decode(Array("A".utf8)))
+        XCTAssertNil(Base64.decode(Array("AA A".utf8)))
+        XCTAssertEqual(Base64.decode(Array("AA==".utf8), padded: true), [0])
+        XCTAssertNil(Base64.decode(Array("AB==".utf8), padded: true))
+        XCTAssertNil(Base64.decode(Array("AA".utf8), padded: true))
+        XCTAssertEqual(Base64.encode([1, 2, 3, 4]), "AQIDBA")
+        XCTAssertEqual(Base64.encode([1, 2, 3, 4], padded: true), "AQIDBA==")
+    }
+
+    func testScryptWorkFactorGrammar() {
+        for good in ["1", "9", "18", "22"] { XCTAssertNoThrow(try Scrypt.parseWorkFactor(good), good) }
+        for bad in ["0", "018", "+18", "-1", "0x12", "18 ", "1a", "", "99999999999999999999"] {
+            XCTAssertThrowsError(try Scrypt.parseWorkFactor(bad), bad)
+        }
+    }
+
+    func testSecureBytesWipesWhatItTruncates() {
+        let bytes = SecureBytes(copying: [1, 2, 3, 4, 5])
+        bytes.truncate(to: 2)
+        XCTAssertEqual(bytes.count, 2)
+        bytes.withUnsafeBytes { XCTAssertEqual(Array($0), [1, 2]) }
+        XCTAssertTrue(bytes.constantTimeEquals(SecureBytes(copying: [1, 2])))
+        XCTAssertFalse(bytes.constantTimeEquals(SecureBytes(copying: [1, 3])))
+        XCTAssertEqual(SecureBytes.random(count: 32).count, 32)
+    }
+
+    func testRoundTripAcrossChunkBoundaries() throws {
+        let identities = (0..<3).map { _ in X25519Identity.generate() }
+        for size in [0, 1, 65535, 65536, 65537, 2 * 65536, 2 * 65536 + 1] {
+            for armored in [false, true] {
+                let plaintext = SecureBytes.random(count: size)
+                let file = try Age.encrypt(plaintext, to: identities.map(\.recipient), armored: armored)
+                for identity in identities {
+                    let (opened, header) = try Age.decrypt(file, identities: [identity])
+                    XCTAssertTrue(opened.constantTimeEquals(plaintext), "size \(size) armored \(armored)")
+                    XCTAssertEqual(header.stanzas.count, 3)
+                }
+            }
+        }
+    }
+
+    func testPassphraseRoundTripAndWrongPassphrase() throws {
+        let pass = SecureBytes(copying: Array("correct horse".utf8))
+        let file = try Age.encrypt(SecureBytes(copying: Array("s3cret".utf8)), to: [ScryptRecipient(passphrase: pass, workFactor: 10)])
+        let (plain, _) = try Age.decrypt(file, identities: [ScryptIdentity(passphrase: pass)])
+        plain.withUnsafeBytes { XCTAssertEqual(Array($0), Array("s3cret".utf8)) }
+        XCTAssertThrowsError(try Age.decrypt(file, identities: [ScryptIdentity(passphrase: SecureBytes(copying: Array("wrong".utf8)))])) {
+            XCTAssertEqual($0 as? AgeError, .noIdentityMatched)
+        }
+        XCTAssertThrowsError(try Age.decrypt(file, identities: [ScryptIdentity(passphrase: pass, maxWorkFactor: 9)])) {
+            XCTAssertEqual($0 as? AgeError, .workFactorTooHigh(logN: 10, max: 9))
+        }
+        // A passphrase cannot share a header with another recipient.
+        XCTAssertThrowsError(try Age.encrypt(SecureBytes(count: 1), to: [
+            ScryptRecipient(passphrase: pass, workFactor: 10), X25519Identity.generate().recipient,
+        ]))
+    }
+
+    /// Extra stanzas are authenticated by the header MAC and skipped by identities.
+    func testExtraStanzasAreAuthenticated() throws {
+        let identity = X25519Identity.generate()
+        let extra = Stanza(type: "coffer.example/test", arguments: ["a", "b"], body: [1, 2, 3])
+        let file = try Age.encrypt(SecureBytes(copying: [42]), to: [identity.recipient], extraStanzas: [extra])
+        let (_, header) = try Age.decrypt(file, identities: [identity])
+        XCTAssertEqual(header.stanzas.last, extra)
+        // Changing the extra stanza's argument breaks the MAC.
+        var tampered = file
+        let needle = Array("coffer.example/test a b".utf8)
+        let at = (0...(tampered.count - needle.count)).first { Array(tampered[$0..<($0 + needle.count)]) == needle }!
+        tampered[at + needle.count - 1] = UInt8(ascii: "c")
+        XCTAssertThrowsError(try Age.decrypt(tampered, identities: [identity])) {
+            XCTAssertEqual($0 as? AgeError, .headerMACMismatch)
+        }
+    }
+}
