@@ -1,3 +1,5 @@
+import CSodium
+
 /// Bech32 (BIP 173) as age uses it: no length limit on the data part, and a
 /// string must be all lowercase or all uppercase, with the checksum always
 /// computed over the lowercase form.
@@ -45,35 +47,54 @@ enum Bech32 {
         return out
     }
 
-    /// Encodes `data` under `hrp`; the result is uppercase when the HRP is.
-    static func encode(hrp: String, data: [UInt8]) -> String {
+    /// Encodes `data` under `hrp` as bytes; uppercase when the HRP is. Returning
+    /// bytes lets callers keep an encoded secret key in a wiped buffer.
+    static func encode(hrp: String, data: [UInt8]) -> [UInt8] {
         let upper = hrp.uppercased() == hrp && hrp.lowercased() != hrp
         let lowHRP = Array(hrp.lowercased().utf8)
-        let values = convertBits(data, from: 8, to: 5, pad: true)!
+        var values = convertBits(data, from: 8, to: 5, pad: true)!
+        defer { wipe(&values) }
         let mod = polymod(expand(lowHRP) + values + [0, 0, 0, 0, 0, 0]) ^ 1
         let checksum = (0..<6).map { UInt8((mod >> UInt32(5 * (5 - $0))) & 31) }
-        let text = String(decoding: lowHRP + [UInt8(ascii: "1")] + (values + checksum).map { charset[Int($0)] }, as: UTF8.self)
-        return upper ? text.uppercased() : text
+        var out = lowHRP + [UInt8(ascii: "1")]
+        out.reserveCapacity(out.count + values.count + 6)
+        for v in values + checksum { out.append(charset[Int(v)]) }
+        if upper { for i in out.indices where out[i] >= 97 && out[i] <= 122 { out[i] -= 32 } }
+        return out
     }
 
-    /// Decodes a Bech32 string; returns the HRP as written (callers check its case) and the data, or nil.
-    static func decode(_ text: String) -> (hrp: String, data: [UInt8])? {
-        let bytes = Array(text.utf8)
+    static func encodeString(hrp: String, data: [UInt8]) -> String {
+        String(decoding: encode(hrp: hrp, data: data), as: UTF8.self)
+    }
+
+    /// Decodes Bech32; returns the HRP as written (callers check its case) and
+    /// the data, or nil. Intermediate copies are wiped: the data may be a key.
+    static func decode<C: Collection>(_ text: C) -> (hrp: String, data: [UInt8])? where C.Element == UInt8 {
+        var bytes = Array(text)
+        defer { wipe(&bytes) }
         guard bytes.allSatisfy({ $0 >= 33 && $0 <= 126 }) else { return nil }
         let hasLower = bytes.contains { $0 >= 97 && $0 <= 122 }
         let hasUpper = bytes.contains { $0 >= 65 && $0 <= 90 }
         guard !(hasLower && hasUpper) else { return nil }
-        let lower = bytes.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }
+        var lower = bytes.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }
+        defer { wipe(&lower) }
         guard let sep = lower.lastIndex(of: UInt8(ascii: "1")), sep >= 1, sep + 7 <= lower.count else { return nil }
         let hrp = Array(lower[..<sep])
         var values: [UInt8] = []
+        defer { wipe(&values) }
         values.reserveCapacity(lower.count - sep - 1)
         for c in lower[(sep + 1)...] {
-            guard c < 128, reverse[Int(c)] >= 0 else { return nil }
+            guard reverse[Int(c)] >= 0 else { return nil }
             values.append(UInt8(reverse[Int(c)]))
         }
         guard polymod(expand(hrp) + values) == 1 else { return nil }
         guard let data = convertBits(Array(values.dropLast(6)), from: 5, to: 8, pad: false) else { return nil }
         return (String(decoding: bytes[..<sep], as: UTF8.self), data)
+    }
+
+    static func decode(_ text: String) -> (hrp: String, data: [UInt8])? { decode(Array(text.utf8)) }
+
+    static func wipe(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { sodium_memzero(base, $0.count) } }
     }
 }

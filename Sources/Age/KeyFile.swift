@@ -1,21 +1,26 @@
 /// Parsing of the text files keys travel in: identity files as age-keygen
 /// writes them, and recipients files (one key per line, `#` comments).
 public enum KeyFile {
-    /// Identities from an identity file. Blank lines and `#` comments are skipped;
-    /// errors give the line number and never the line, which may be a secret.
-    public static func parseIdentities(_ text: String) throws -> [X25519Identity] {
-        var identities: [X25519Identity] = []
-        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingSuffix { $0 == "\r" }.trimmingWhitespace()
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            do {
-                identities.append(try X25519Identity(parsing: String(line)))
-            } catch AgeError.invalidIdentity {
-                throw AgeError.invalidIdentity("line \(n + 1) is not an AGE-SECRET-KEY-1 identity")
+    /// Identities from an identity file's bytes, parsed in place so the keys never
+    /// pass through a `String`. Blank lines and `#` comments are skipped; errors
+    /// give the line number and never the line, which may be a secret.
+    public static func parseIdentities(_ contents: SecureBytes) throws -> [X25519Identity] {
+        try contents.withUnsafeBytes { bytes in
+            var identities: [X25519Identity] = []
+            for (n, rawLine) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+                var line = rawLine[...]
+                while let last = line.last, last == 0x0D || last == 0x20 || last == 0x09 { line = line.dropLast() }
+                while let first = line.first, first == 0x20 || first == 0x09 { line = line.dropFirst() }
+                if line.isEmpty || line.first == UInt8(ascii: "#") { continue }
+                do {
+                    identities.append(try X25519Identity(parsing: line))
+                } catch AgeError.invalidIdentity {
+                    throw AgeError.invalidIdentity("line \(n + 1) is not an AGE-SECRET-KEY-1 identity")
+                }
             }
+            guard !identities.isEmpty else { throw AgeError.invalidIdentity("no identities found") }
+            return identities
         }
-        guard !identities.isEmpty else { throw AgeError.invalidIdentity("no identities found") }
-        return identities
     }
 
     /// Recipients from a recipients file; text after `#` is a comment (a name).
@@ -23,7 +28,7 @@ public enum KeyFile {
         var recipients: [X25519Recipient] = []
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
-                .trimmingSuffix { $0 == "\r" }.trimmingWhitespace()
+                .trimmingBlanks()
             if line.isEmpty { continue }
             recipients.append(try X25519Recipient(parsing: String(line)))
         }
@@ -33,16 +38,12 @@ public enum KeyFile {
 }
 
 extension Substring {
-    func trimmingSuffix(while predicate: (Character) -> Bool) -> Substring {
+    /// Without surrounding spaces, tabs and carriage returns.
+    func trimmingBlanks() -> Substring {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
         var s = self
-        while let last = s.last, predicate(last) { s.removeLast() }
-        return s
-    }
-
-    func trimmingWhitespace() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        while let f = s.first, blank(f) { s.removeFirst() }
+        while let l = s.last, blank(l) { s.removeLast() }
         return s
     }
 }

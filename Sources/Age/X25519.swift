@@ -24,7 +24,7 @@ public struct X25519Recipient: Recipient, Hashable, Sendable {
     }
 
     /// The canonical `age1…` form.
-    public var encoded: String { Bech32.encode(hrp: X25519Recipient.hrp, data: publicKey) }
+    public var encoded: String { Bech32.encodeString(hrp: X25519Recipient.hrp, data: publicKey) }
 
     public func wrap(fileKey: SecureBytes) throws -> [Stanza] {
         let ephemeral = SecureBytes.random(count: 32)
@@ -69,6 +69,11 @@ public struct X25519Identity: Identity {
 
     /// Parses `AGE-SECRET-KEY-1…` (uppercase, as age writes it).
     public init(parsing text: String) throws {
+        try self.init(parsing: Array(text.utf8))
+    }
+
+    /// Parses the Bech32 form from bytes, so callers can keep it out of `String`s.
+    public init<C: Collection>(parsing text: C) throws where C.Element == UInt8 {
         guard let (hrp, data) = Bech32.decode(text) else {
             throw AgeError.invalidIdentity("not a valid AGE-SECRET-KEY-1 string")
         }
@@ -83,10 +88,13 @@ public struct X25519Identity: Identity {
         try self.init(secretKey: SecureBytes(copying: raw))
     }
 
-    /// The Bech32 form, for writing an identity file. Handle as a secret.
-    public func withEncoded<R>(_ body: (String) throws -> R) rethrows -> R {
-        let text = secretKey.withUnsafeBytes { Bech32.encode(hrp: X25519Identity.hrp, data: Array($0)) }
-        return try body(text)
+    /// The Bech32 form (`AGE-SECRET-KEY-1…`), for writing an identity file.
+    public func encodedSecretKey() -> SecureBytes {
+        var raw = secretKey.withUnsafeBytes { Array($0) }
+        defer { Bech32.wipe(&raw) }
+        var text = Bech32.encode(hrp: X25519Identity.hrp, data: raw)
+        defer { Bech32.wipe(&text) }
+        return SecureBytes(copying: text)
     }
 
     public func unwrap(_ stanzas: [Stanza]) throws -> UnwrapResult {

@@ -20,6 +20,6 @@ public enum IdentityLoader {
         } else {
             text = contents
         }
-        return try text.withUnsafeBytes { try KeyFile.parseIdentities(String(decoding: $0, as: UTF8.self)) }
+        return try KeyFile.parseIdentities(text)
     }
 }

@@ -36,9 +36,9 @@ struct AgeKeygen: ParsableCommand {
             } else {
                 sink = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             }
-            try identity.withEncoded { secret in
-                try sink.write("# created: \(AgeKeygen.timestamp())\n# public key: \(publicKey)\n\(secret)\n")
-            }
+            try sink.write("# created: \(AgeKeygen.timestamp())\n# public key: \(publicKey)\n")
+            try identity.encodedSecretKey().withUnsafeBytes { try sink.write($0) }
+            try sink.write("\n")
             if output != nil || !Files.isTerminal(STDOUT_FILENO) {
                 Console.info("Public key: \(publicKey)")
             }

@@ -6,8 +6,8 @@ final class PrimitiveTests: XCTestCase {
     func testSpecExampleKeyPair() throws {
         let identity = try X25519Identity(parsing: "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")
         XCTAssertEqual(identity.recipient.encoded, "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj")
-        identity.withEncoded {
-            XCTAssertEqual($0, "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")
+        identity.encodedSecretKey().withUnsafeBytes {
+            XCTAssertEqual(String(decoding: $0, as: UTF8.self), "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")
         }
     }
 
