@@ -24,6 +24,10 @@ public enum AgeError: Error, Equatable, Sendable {
     case invalidArmor(String)
     /// A recipient string could not be parsed; the public input is quoted.
     case invalidRecipient(String)
+    /// A private key was given where a recipient belongs; it is never quoted.
+    case secretKeyAsRecipient
+    /// A line of a recipients file is not a recipient; its text is not quoted.
+    case invalidRecipientLine(Int)
     /// An identity could not be parsed. The input is secret, so it is never quoted.
     case invalidIdentity(String)
     /// A well-formed key of a kind this build cannot use (e.g. post-quantum hybrid).
@@ -45,7 +49,7 @@ public enum AgeError: Error, Equatable, Sendable {
         case .headerMACMismatch: return .headerMAC
         case .payloadCorrupted: return .payload
         case .invalidArmor: return .armor
-        case .invalidRecipient, .invalidIdentity, .unsupportedKeyType, .invalidRecipientSet:
+        case .invalidRecipient, .secretKeyAsRecipient, .invalidRecipientLine, .invalidIdentity, .unsupportedKeyType, .invalidRecipientSet:
             return .key
         case .io, .cryptoFailure: return .other
         }
@@ -71,6 +75,8 @@ extension AgeError: CustomStringConvertible {
         case .payloadCorrupted(let chunk, let why): return "payload chunk \(chunk) is corrupt: \(why)"
         case .invalidArmor(let why): return "invalid armor: \(why)"
         case .invalidRecipient(let input): return "invalid recipient \"\(input)\""
+        case .secretKeyAsRecipient: return "a secret key was given where a recipient (age1…) belongs"
+        case .invalidRecipientLine(let n): return "line \(n) is not a valid recipient (age1…)"
         case .invalidIdentity(let why): return "invalid identity: \(why)"
         case .unsupportedKeyType(let what): return "unsupported key type: \(what)"
         case .invalidRecipientSet(let why): return "invalid recipients: \(why)"

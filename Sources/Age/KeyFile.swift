@@ -24,13 +24,18 @@ public enum KeyFile {
     }
 
     /// Recipients from a recipients file; text after `#` is a comment (a name).
+    /// Errors name the line, not its text, which might be a misplaced secret key.
     public static func parseRecipients(_ text: String) throws -> [X25519Recipient] {
         var recipients: [X25519Recipient] = []
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
                 .trimmingBlanks()
             if line.isEmpty { continue }
-            recipients.append(try X25519Recipient(parsing: String(line)))
+            do {
+                recipients.append(try X25519Recipient(parsing: String(line)))
+            } catch AgeError.invalidRecipient, AgeError.secretKeyAsRecipient {
+                throw AgeError.invalidRecipientLine(n + 1)
+            }
         }
         guard !recipients.isEmpty else { throw AgeError.invalidRecipientSet("no recipients found") }
         return recipients

@@ -13,14 +13,21 @@ public struct X25519Recipient: Recipient, Hashable, Sendable {
         self.publicKey = publicKey
     }
 
-    /// Parses `age1…`. The input is public, so errors quote it.
+    /// Parses `age1…`. The input is public, so errors quote it — unless it is
+    /// a private key pasted in the wrong place, which must not be echoed.
     public init(parsing text: String) throws {
+        if X25519Recipient.looksSecret(text) { throw AgeError.secretKeyAsRecipient }
         guard let (hrp, data) = Bech32.decode(text) else { throw AgeError.invalidRecipient(text) }
         if hrp == "age1pq" || hrp == "age1tag" || hrp == "age1tagpq" {
             throw AgeError.unsupportedKeyType("\(hrp) recipients (post-quantum or hardware keys) are not supported")
         }
         guard hrp == X25519Recipient.hrp, data.count == 32 else { throw AgeError.invalidRecipient(text) }
         publicKey = data
+    }
+
+    static func looksSecret(_ text: String) -> Bool {
+        let head = text.prefix(20).uppercased()
+        return head.hasPrefix("AGE-SECRET-KEY-") || head.hasPrefix("AGE-PLUGIN-")
     }
 
     /// The canonical `age1…` form.

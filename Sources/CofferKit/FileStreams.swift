@@ -94,6 +94,51 @@ public final class FileDescriptorSink: ByteSink {
     }
 }
 
+/// A file that appears at `path` only when `commit()` is called: data goes to
+/// a 0600 temporary file in the same directory, renamed over `path` at the end.
+/// Until then an existing file at `path` is untouched, and on failure the
+/// temporary file is removed, so a failed decryption never destroys or
+/// half-replaces what was there. Targets that exist but are not plain regular
+/// files — symlinks such as `/dev/stdout`, devices, FIFOs — are written through
+/// directly and never replaced: renaming over them would destroy the link.
+public final class AtomicFileSink: ByteSink {
+    public let path: String
+    private let temporaryPath: String?
+    private let sink: FileDescriptorSink
+    private var committed = false
+
+    public init(path: String) throws {
+        self.path = path
+        var info = stat()
+        if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            temporaryPath = nil
+            sink = try FileDescriptorSink(path: path, mode: 0o600)
+            return
+        }
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        var template = ((directory.isEmpty ? "/" : directory + "/") + ".coffer-tmp-XXXXXX").utf8CString.map { $0 }
+        let fd = mkstemp(&template)  // mkstemp creates the file 0600
+        guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
+        temporaryPath = String(cString: template)
+        sink = FileDescriptorSink(fd: fd, name: path, owned: true)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { try sink.write(bytes) }
+
+    /// Flushes to disk and moves the file into place.
+    public func commit() throws {
+        committed = true
+        guard let temporaryPath else { return }
+        guard fsync(sink.fd) == 0, rename(temporaryPath, path) == 0 else {
+            let error = FileError.write(path: path, errno: errno)
+            unlink(temporaryPath)
+            throw error
+        }
+    }
+
+    deinit { if !committed, let temporaryPath { unlink(temporaryPath) } }
+}
+
 public enum Files {
     /// The whole file, for small inputs such as key files.
     public static func read(path: String) throws -> [UInt8] {
@@ -125,8 +170,6 @@ public enum Files {
         data.truncate(to: filled)
         return data
     }
-
-    public static func remove(path: String) { unlink(path) }
 
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 }

@@ -9,13 +9,16 @@ struct AgeDecrypt: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decrypt",
         abstract: "Decrypt an age file with identity files or, if it is passphrase-encrypted, a passphrase.",
-        discussion: "Armored input is detected. With -o, a partial output is removed if decryption fails."
+        discussion: """
+            Armored input is detected. With -o, the plaintext is written to a new 0600 file that \
+            replaces FILE only once the whole payload has authenticated; on failure FILE is left as it was.
+            """
     )
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Use the identities in FILE (age-keygen format, may be passphrase-protected); repeatable.", valueName: "FILE"))
     var identity: [String] = []
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write the plaintext to FILE, created 0600 (default: standard output).", valueName: "FILE"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the plaintext to FILE, mode 0600, replaced only on success (default: standard output).", valueName: "FILE"))
     var output: String?
 
     @OptionGroup var passphraseOptions: PassphraseOptions
@@ -38,13 +41,13 @@ struct AgeDecrypt: ParsableCommand {
             let source = try input.map { try FileDescriptorSource(path: $0) }
                 ?? FileDescriptorSource(fd: STDIN_FILENO, name: "standard input")
             let reader = try AgeReader(from: source, identities: identities)
-            let sink = try output.map { try FileDescriptorSink(path: $0, mode: 0o600) }
-                ?? FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
-            do {
-                try Streaming.copy(from: reader) { try sink.write($0) }
-            } catch {
-                if let output { Files.remove(path: output) }
-                throw error
+            if let output {
+                let file = try AtomicFileSink(path: output)
+                try Streaming.copy(from: reader) { try file.write($0) }
+                try file.commit()
+            } else {
+                let stdout = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+                try Streaming.copy(from: reader) { try stdout.write($0) }
             }
         }
     }

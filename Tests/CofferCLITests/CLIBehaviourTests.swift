@@ -269,4 +269,51 @@ final class CLIBehaviourTests: CLITestCase {
         XCTAssertEqual(try read("out"), plaintext)
         XCTAssertEqual(try mode("out"), 0o600, "plaintext outputs are created 0600")
     }
+
+    /// An existing output is replaced only by a complete, authenticated
+    /// plaintext (then 0600 whatever its old mode); a failure leaves it intact.
+    func testDecryptOverExistingFileIsAtomic() throws {
+        let key = try cofferKeygen("key.txt")
+        let plaintext = canaryPlaintext(200_000)
+        try write("plain", plaintext)
+        try succeedCoffer(["age", "encrypt", "-r", key.recipient, "-o", path("data.age"), path("plain")])
+        var damaged = try read("data.age")
+        damaged[damaged.count - 5] ^= 0x01
+        try write("damaged.age", damaged)
+
+        try write("out", "earlier contents\n")
+        chmod(path("out"), 0o644)
+        let failed = try coffer(["age", "decrypt", "-i", key.identityFile, "-o", path("out"), path("damaged.age")])
+        assertCofferError(failed, plaintext: plaintext.prefix(60), secrets: [key.secret])
+        XCTAssertEqual(try read("out"), Data("earlier contents\n".utf8), "a failed decryption must not touch the existing file")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".coffer-tmp") }, [])
+
+        try succeedCoffer(["age", "decrypt", "-i", key.identityFile, "-o", path("out"), path("data.age")])
+        XCTAssertEqual(try read("out"), plaintext)
+        XCTAssertEqual(try mode("out"), 0o600, "the replaced file holds plaintext, so it is 0600")
+    }
+
+    /// A symlink target (as /dev/stdout is) is written through, never replaced.
+    func testDecryptThroughASymlinkKeepsTheLink() throws {
+        let key = try cofferKeygen("key.txt")
+        try write("plain", "through the link\n")
+        try succeedCoffer(["age", "encrypt", "-r", key.recipient, "-o", path("data.age"), path("plain")])
+        try write("target", "")
+        try FileManager.default.createSymbolicLink(atPath: path("link"), withDestinationPath: path("target"))
+        try succeedCoffer(["age", "decrypt", "-i", key.identityFile, "-o", path("link"), path("data.age")])
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: path("link")), path("target"))
+        XCTAssertEqual(try read("target"), Data("through the link\n".utf8))
+    }
+
+    /// A private key pasted where a recipient belongs is refused without echoing it.
+    func testSecretKeyGivenAsRecipientIsNotEchoed() throws {
+        let key = try cofferKeygen("key.txt")
+        try write("plain", "x")
+        let direct = try coffer(["age", "encrypt", "-r", key.secret, path("plain")])
+        assertCofferError(direct, secrets: [key.secret])
+        try write("recipients", "# ops\n\(key.recipient)\n\(key.secret.lowercased())\n")
+        let fromFile = try coffer(["age", "encrypt", "-R", path("recipients"), path("plain")])
+        assertCofferError(fromFile, secrets: [key.secret])
+        XCTAssertTrue(fromFile.stderrText.contains("line 3"), fromFile.stderrText)
+    }
 }
