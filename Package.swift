@@ -18,9 +18,10 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // Headers only (from libgit2-dev, in the default include path); no pkgConfig,
+        // since its --libs would link libgit2 into every process. GitStore dlopens it.
         .systemLibrary(
             name: "CGit2",
-            pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
         .target(name: "Age", dependencies: ["CSodium"]),
@@ -42,6 +43,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
+        .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2"]),
         .testTarget(name: "CofferCLITests", dependencies: ["Age"], exclude: ["pty_run.py"]),
     ]
 )

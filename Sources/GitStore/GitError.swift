@@ -1,0 +1,15 @@
+/// Failures of the git layer. Cases carry function names, libgit2's return
+/// codes and its messages (which name refs and paths, never file contents).
+public enum GitError: Error, Equatable, CustomStringConvertible {
+    /// libgit2 could not be loaded or lacks a function we need.
+    case libraryUnavailable(String)
+    /// A libgit2 call failed.
+    case call(function: String, code: Int32, message: String)
+
+    public var description: String {
+        switch self {
+        case .libraryUnavailable(let why): return "libgit2 is unavailable: \(why)"
+        case .call(let function, let code, let message): return "\(function) failed (\(code)): \(message)"
+        }
+    }
+}
