@@ -44,6 +44,10 @@ let package = Package(
         ),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2"]),
-        .testTarget(name: "CofferCLITests", dependencies: ["Age"], exclude: ["pty_run.py"]),
+        .testTarget(
+            name: "CofferCLITests",
+            dependencies: ["Age", "coffer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            exclude: ["pty_run.py"]
+        ),
     ]
 )

@@ -1,20 +1,24 @@
-/// Decrypts an age v1 stream, in bounded memory (one 64 KiB chunk).
+/// Decrypts an age v1 stream in bounded memory (one batch of chunks).
 ///
 /// Creation parses the header, unwraps the file key with the first identity
-/// that can, and checks the header MAC before any plaintext exists. Each chunk
-/// is released only after it authenticates; a truncated, reordered or extended
-/// payload ends in an error, never in a silent short read.
+/// that can, and checks the header MAC before any plaintext exists. Chunks
+/// are opened in parallel batches but released strictly in order, each only
+/// after it authenticated; a truncated, reordered or extended payload ends in
+/// an error after the chunks before the damage, never in a silent short read.
 public final class AgeReader {
     public enum ArmorMode { case detect, required, forbidden }
 
     /// The parsed header; public so callers can read their own extra stanzas.
     public let header: Header
     private let input: BufferedReader
-    private var cipher: PayloadCipher
-    private let chunk = SecureBytes(count: PayloadCipher.chunkSize)
+    private let cipher: PayloadCipher
+    private var nextIndex: UInt64 = 0
+    /// One chunk at first, a full batch once the payload proves larger.
+    private var batchChunks = 1
+    private var plain = SecureBytes(count: PayloadCipher.chunkSize)
     private var sealed = [UInt8](repeating: 0, count: PayloadCipher.sealedChunkSize)
-    private var chunkStart = 0
-    private var chunkEnd = 0
+    private var releasedStart = 0
+    private var releasedEnd = 0
     private var done = false
     private var deferredError: AgeError?
 
@@ -55,52 +59,95 @@ public final class AgeReader {
     /// correctly. Throws at the first chunk that fails, after releasing every
     /// chunk before it.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if chunkStart == chunkEnd {
+        while releasedStart == releasedEnd {
             if let error = deferredError { throw error }
             if done { return 0 }
-            try readChunk()
+            try readBatch()
         }
-        let n = min(buffer.count, chunkEnd - chunkStart)
-        chunk.withUnsafeBytes { c in
-            buffer.baseAddress!.copyMemory(from: c.baseAddress! + chunkStart, byteCount: n)
+        let n = min(buffer.count, releasedEnd - releasedStart)
+        plain.withUnsafeBytes { p in
+            buffer.baseAddress!.copyMemory(from: p.baseAddress! + releasedStart, byteCount: n)
         }
-        chunkStart += n
+        releasedStart += n
         return n
     }
 
-    private func readChunk() throws {
-        let index = Int(cipher.counter)
-        let n = try sealed.withUnsafeMutableBytes { try input.readFull(into: $0) }
-        var last = n < PayloadCipher.sealedChunkSize
+    private enum ChunkResult { case opened(last: Bool), failed, emptyFinal }
+
+    private func readBatch() throws {
+        let sealedSize = PayloadCipher.sealedChunkSize
+        let wanted = batchChunks * sealedSize
+        if sealed.count < wanted {
+            sealed = [UInt8](repeating: 0, count: wanted)
+            plain = SecureBytes(count: batchChunks * PayloadCipher.chunkSize)
+        }
+        let n = try sealed.withUnsafeMutableBytes { try input.readFull(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
+        let first = nextIndex
         if n == 0 {
-            throw fail(AgeError.payloadCorrupted(chunk: index, reason: "payload ended without a final chunk"))
+            throw fail(.payloadCorrupted(chunk: Int(first), reason: "payload ended without a final chunk"))
         }
-        if last && index > 0 && n == AEAD.tagSize {
-            throw fail(AgeError.payloadCorrupted(chunk: index, reason: "empty final chunk"))
-        }
-        let opened = sealed.withUnsafeBytes { s -> Bool in
-            chunk.withUnsafeMutableBytes { c in
-                let ct = UnsafeRawBufferPointer(rebasing: s[0..<n])
-                if cipher.open(ct, last: last, into: c) { return true }
-                guard !last else { return false }
-                // A full-size chunk may still be the final one.
-                last = true
-                return cipher.open(ct, last: true, into: c)
+        let atEOF = n < wanted
+        let count = (n + sealedSize - 1) / sealedSize
+        var results = [ChunkResult](repeating: .failed, count: count)
+        let cipher = self.cipher
+        sealed.withUnsafeBytes { s in
+            plain.withUnsafeMutableBytes { p in
+                results.withUnsafeMutableBufferPointer { r in
+                    PayloadCipher.forEach(count) { i in
+                        let ct = UnsafeRawBufferPointer(rebasing: s[(i * sealedSize)..<min((i + 1) * sealedSize, n)])
+                        let out = UnsafeMutableRawBufferPointer(rebasing: p[(i * PayloadCipher.chunkSize)...])
+                        let index = first + UInt64(i)
+                        if ct.count < sealedSize {
+                            // A short chunk can only be the final one, and only the
+                            // first chunk may be empty (an empty payload).
+                            if index > 0 && ct.count == AEAD.tagSize { r[i] = .emptyFinal; return }
+                            r[i] = cipher.open(ct, index: index, last: true, into: out) ? .opened(last: true) : .failed
+                        } else if cipher.open(ct, index: index, last: false, into: out) {
+                            r[i] = .opened(last: false)
+                        } else {
+                            // A full-size chunk may still be the final one.
+                            r[i] = cipher.open(ct, index: index, last: true, into: out) ? .opened(last: true) : .failed
+                        }
+                    }
+                }
             }
         }
-        guard opened else {
-            throw fail(AgeError.payloadCorrupted(chunk: index, reason: "authentication failed (tampered or truncated)"))
-        }
-        chunkStart = 0
-        chunkEnd = max(n - AEAD.tagSize, 0)
-        if last {
-            done = true
-            var probe: [UInt8] = [0]
-            if try probe.withUnsafeMutableBytes({ try input.readFull(into: $0) }) > 0 {
-                // The final chunk authenticated and is released; the error follows it.
-                deferredError = AgeError.payloadCorrupted(chunk: index + 1, reason: "trailing data after the final chunk")
+        // Release in order, up to the first chunk that failed or ended the stream.
+        releasedStart = 0
+        releasedEnd = 0
+        for (i, result) in results.enumerated() {
+            let index = Int(first) + i
+            let size = min(sealedSize, n - i * sealedSize) - AEAD.tagSize
+            switch result {
+            case .failed:
+                deferredError = .payloadCorrupted(chunk: index, reason: "authentication failed (tampered or truncated)")
+                return
+            case .emptyFinal:
+                deferredError = .payloadCorrupted(chunk: index, reason: "empty final chunk")
+                return
+            case .opened(let last):
+                releasedEnd += size
+                guard last else { continue }
+                done = true
+                let trailing = try i < count - 1 || (!atEOF && moreInput())
+                if trailing {
+                    // The final chunk authenticated and is released; the error follows it.
+                    deferredError = .payloadCorrupted(chunk: index + 1, reason: "trailing data after the final chunk")
+                }
+                return
             }
         }
+        nextIndex = first + UInt64(count)
+        if atEOF {
+            // Every chunk opened as non-final, and the input has ended.
+            deferredError = .payloadCorrupted(chunk: Int(nextIndex), reason: "payload ended without a final chunk")
+        }
+        batchChunks = PayloadCipher.batchChunks
+    }
+
+    private func moreInput() throws -> Bool {
+        var probe: [UInt8] = [0]
+        return try probe.withUnsafeMutableBytes { try input.readFull(into: $0) } > 0
     }
 
     private func fail(_ error: AgeError) -> AgeError {

@@ -1,16 +1,18 @@
 import CSodium
 
-/// Encrypts a stream to age v1, in bounded memory (one 64 KiB chunk).
+/// Encrypts a stream to age v1 in bounded memory (one batch of chunks).
 ///
 /// The header (with a fresh file key wrapped for every recipient, plus any
 /// extra stanzas, all covered by the MAC) is written on creation; plaintext
-/// is buffered in a wiped buffer until a whole chunk is known not to be last.
+/// is buffered in a wiped buffer until its chunks are known not to be last.
 public final class AgeWriter {
     private let sink: ByteSink
-    private var cipher: PayloadCipher
-    private let pending = SecureBytes(count: PayloadCipher.chunkSize)
+    private let cipher: PayloadCipher
+    private var nextIndex: UInt64 = 0
+    /// Grows from one chunk to a full batch, so small files stay cheap.
+    private var pending = SecureBytes(count: PayloadCipher.chunkSize)
     private var pendingCount = 0
-    private var sealed = [UInt8](repeating: 0, count: PayloadCipher.sealedChunkSize)
+    private var sealed: [UInt8] = []
     private var finished = false
 
     /// - Parameters:
@@ -39,11 +41,15 @@ public final class AgeWriter {
         precondition(!finished, "write after finish")
         var offset = 0
         while offset < bytes.count {
-            if pendingCount == PayloadCipher.chunkSize {
-                // More input follows, so the buffered full chunk is not the last.
-                try flush(last: false)
+            if pendingCount == pending.count {
+                if pending.count < PayloadCipher.chunkSize * PayloadCipher.batchChunks {
+                    grow()
+                } else {
+                    // More input follows, so none of the buffered chunks is the last.
+                    try flush(final: false)
+                }
             }
-            let take = min(bytes.count - offset, PayloadCipher.chunkSize - pendingCount)
+            let take = min(bytes.count - offset, pending.count - pendingCount)
             pending.withUnsafeMutableBytes { p in
                 (p.baseAddress! + pendingCount).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
             }
@@ -59,19 +65,42 @@ public final class AgeWriter {
     /// Seals the final chunk (empty only when the whole payload is) and ends the armor.
     public func finish() throws {
         precondition(!finished, "finish called twice")
-        try flush(last: true)
+        try flush(final: true)
         finished = true
         if let armor = sink as? ArmorWriter { try armor.finish() }
     }
 
-    private func flush(last: Bool) throws {
-        let n = pendingCount
-        pending.withUnsafeBytes { p in
-            sealed.withUnsafeMutableBytes { s in
-                cipher.seal(UnsafeRawBufferPointer(rebasing: p[0..<n]), last: last, into: s)
+    private func grow() {
+        let bigger = SecureBytes(count: PayloadCipher.chunkSize * PayloadCipher.batchChunks)
+        bigger.withUnsafeMutableBytes { b in
+            pending.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: pendingCount) }
+        }
+        pending = bigger
+    }
+
+    /// Seals every buffered chunk in parallel; with `final`, the last one
+    /// carries the final flag (and may be empty only if it is the only one).
+    private func flush(final: Bool) throws {
+        let size = PayloadCipher.chunkSize
+        let count = max(1, (pendingCount + size - 1) / size)
+        let sealedCount = pendingCount + count * AEAD.tagSize
+        if sealed.count < sealedCount { sealed = [UInt8](repeating: 0, count: PayloadCipher.sealedChunkSize * count) }
+        let first = nextIndex
+        let filled = pendingCount
+        let cipher = self.cipher
+        pending.withUnsafeBytes { plain in
+            sealed.withUnsafeMutableBytes { out in
+                PayloadCipher.forEach(count) { i in
+                    let range = (i * size)..<min((i + 1) * size, filled)
+                    let target = UnsafeMutableRawBufferPointer(
+                        rebasing: out[(i * PayloadCipher.sealedChunkSize)..<(i * PayloadCipher.sealedChunkSize + range.count + AEAD.tagSize)])
+                    cipher.seal(UnsafeRawBufferPointer(rebasing: plain[range]), index: first + UInt64(i),
+                                last: final && i == count - 1, into: target)
+                }
             }
         }
+        nextIndex += UInt64(count)
         pendingCount = 0
-        try sealed.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<(n + AEAD.tagSize)])) }
+        try sealed.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<sealedCount])) }
     }
 }

@@ -26,21 +26,36 @@ struct AgeDecrypt: ParsableCommand {
     @Argument(help: ArgumentHelp("File to decrypt (default: standard input).", valueName: "INPUT"))
     var input: String?
 
+    var job: DecryptJob {
+        DecryptJob(identities: identity, output: output, input: input, passphraseFile: passphraseOptions.file)
+    }
+
+    func run() throws { try job.run() }
+}
+
+/// What `coffer age decrypt` does once its arguments are known, whichever
+/// parser (ArgumentParser or the start-up fast path) produced them.
+struct DecryptJob: Equatable {
+    var identities: [String] = []
+    var output: String?
+    var input: String?
+    var passphraseFile: String?
+
     func run() throws {
         try Console.run {
-            let passphrases = passphraseOptions.source
-            var identities: [Identity] = []
-            for path in identity {
-                identities += try IdentityLoader.load(path: path) {
+            let passphrases = PassphraseSource(file: passphraseFile)
+            var keys: [Identity] = []
+            for path in identities {
+                keys += try IdentityLoader.load(path: path) {
                     try passphrases.read(prompt: "Enter passphrase for identity file \(path): ")
                 }
             }
-            if identity.isEmpty {
-                identities.append(PromptingScryptIdentity(source: passphrases))
+            if identities.isEmpty {
+                keys.append(PromptingScryptIdentity(source: passphrases))
             }
             let source = try input.map { try FileDescriptorSource(path: $0) }
                 ?? FileDescriptorSource(fd: STDIN_FILENO, name: "standard input")
-            let reader = try AgeReader(from: source, identities: identities)
+            let reader = try AgeReader(from: source, identities: keys)
             if let output {
                 let file = try AtomicFileSink(path: output)
                 try Streaming.copy(from: reader) { try file.write($0) }

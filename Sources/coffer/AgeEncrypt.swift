@@ -40,12 +40,31 @@ struct AgeEncrypt: ParsableCommand {
         }
     }
 
+    var job: EncryptJob {
+        EncryptJob(recipients: recipients, recipientFiles: recipientFiles, passphrase: passphrase, armor: armor,
+                   output: output, input: input, passphraseFile: passphraseOptions.file)
+    }
+
+    func run() throws { try job.run() }
+}
+
+/// What `coffer age encrypt` does once its arguments are known, whichever
+/// parser (ArgumentParser or the start-up fast path) produced them.
+struct EncryptJob: Equatable {
+    var recipients: [String] = []
+    var recipientFiles: [String] = []
+    var passphrase = false
+    var armor = false
+    var output: String?
+    var input: String?
+    var passphraseFile: String?
+
     func run() throws {
         try Console.run {
             var keys: [Recipient] = []
             if passphrase {
-                let secret = try passphraseOptions.source.read(prompt: "Enter passphrase: ", confirm: true)
-                keys.append(try ScryptRecipient(passphrase: secret, workFactor: AgeEncrypt.workFactor))
+                let secret = try PassphraseSource(file: passphraseFile).read(prompt: "Enter passphrase: ", confirm: true)
+                keys.append(try ScryptRecipient(passphrase: secret, workFactor: EncryptJob.workFactor))
             }
             for r in recipients { keys.append(try X25519Recipient(parsing: r)) }
             for file in recipientFiles {

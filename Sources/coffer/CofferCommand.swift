@@ -13,4 +13,24 @@ struct CofferCommand: ParsableCommand {
         version: Coffer.version,
         subcommands: [AgeCommand.self]
     )
+
+    static func main() {
+        guard let job = FastPath.parse(Array(CommandLine.arguments.dropFirst())) else {
+            var command = parseAsRootOrExit()
+            do { try command.run() } catch { exit(withError: error) }
+            return
+        }
+        do {
+            switch job {
+            case .encrypt(let encrypt): try encrypt.run()
+            case .decrypt(let decrypt): try decrypt.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    private static func parseAsRootOrExit() -> ParsableCommand {
+        do { return try parseAsRoot() } catch { exit(withError: error) }
+    }
 }

@@ -93,6 +93,50 @@ final class PrimitiveTests: XCTestCase {
         }
     }
 
+    /// Sizes around the parallel batch (16 chunks) and with a full final chunk.
+    func testRoundTripAcrossBatchBoundaries() throws {
+        let identity = X25519Identity.generate()
+        let chunk = 65536, batch = 16 * chunk
+        for size in [batch - 1, batch, batch + 1, batch + chunk, 2 * batch, 2 * batch + chunk + 7] {
+            let plaintext = SecureBytes.random(count: size)
+            let file = try Age.encrypt(plaintext, to: [identity.recipient])
+            XCTAssertEqual(file.count, try Header.parse(file).payloadOffset + 16 + size + 16 * max(1, (size + chunk - 1) / chunk))
+            XCTAssertTrue(try Age.decrypt(file, identities: [identity]).plaintext.constantTimeEquals(plaintext), "size \(size)")
+        }
+    }
+
+    /// Damage deep in a multi-batch payload releases exactly the chunks before
+    /// it, in order, and then fails; nothing after the damage is released.
+    func testStreamingReleasesOnlyChunksBeforeTheDamage() throws {
+        let identity = X25519Identity.generate()
+        let chunk = 65536
+        let plaintext = SecureBytes.random(count: 40 * chunk + 100)
+        var file = try Age.encrypt(plaintext, to: [identity.recipient])
+        let payload = try Header.parse(file).payloadOffset + 16
+        for damaged in [0, 15, 16, 17, 31, 40] {
+            var copy = file
+            copy[payload + damaged * (chunk + 16) + 5] ^= 0x40
+            let reader = try AgeReader(from: MemorySource(copy), identities: [identity])
+            var released: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 10_000)
+            do {
+                while true {
+                    let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+                    if n == 0 { break }
+                    released += buffer[0..<n]
+                }
+                XCTFail("damage in chunk \(damaged) went unnoticed")
+            } catch let error as AgeError {
+                XCTAssertEqual(error, .payloadCorrupted(chunk: damaged, reason: "authentication failed (tampered or truncated)"))
+            }
+            plaintext.withUnsafeBytes { XCTAssertEqual(released, Array($0.prefix(damaged * chunk)), "chunk \(damaged)") }
+        }
+        file.removeLast(16 + 100)
+        XCTAssertThrowsError(try Age.decrypt(file, identities: [identity])) {
+            XCTAssertEqual(($0 as? AgeError)?.kind, .payload)
+        }
+    }
+
     func testPassphraseRoundTripAndWrongPassphrase() throws {
         let pass = SecureBytes(copying: Array("correct horse".utf8))
         let file = try Age.encrypt(SecureBytes(copying: Array("s3cret".utf8)), to: [ScryptRecipient(passphrase: pass, workFactor: 10)])

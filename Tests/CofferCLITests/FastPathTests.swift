@@ -1,0 +1,50 @@
+import ArgumentParser
+import XCTest
+@testable import coffer
+
+/// The start-up fast path must never disagree with ArgumentParser: on every
+/// form it accepts, both produce the same job; everything else it declines.
+final class FastPathTests: XCTestCase {
+    func testFastPathAgreesWithArgumentParser() throws {
+        let accepted: [[String]] = [
+            ["age", "encrypt", "-r", "age1x"],
+            ["age", "encrypt", "-r", "age1x", "-r", "age1y", "-a", "-o", "out", "in"],
+            ["age", "encrypt", "in", "-R", "keys", "--armor", "--output", "out"],
+            ["age", "encrypt", "-p", "--passphrase-file", "pw", "in"],
+            ["age", "encrypt", "--passphrase", "-a"],
+            ["age", "decrypt"],
+            ["age", "decrypt", "-i", "k", "-i", "k2", "-o", "out", "in"],
+            ["age", "decrypt", "in", "--identity", "k", "--output", "o", "--passphrase-file", "pw"],
+        ]
+        for argv in accepted {
+            let fast = try XCTUnwrap(FastPath.parse(argv), "\(argv)")
+            let parsed = try CofferCommand.parseAsRoot(argv)
+            switch (fast, parsed) {
+            case (.encrypt(let job), let command as AgeEncrypt): XCTAssertEqual(job, command.job, "\(argv)")
+            case (.decrypt(let job), let command as AgeDecrypt): XCTAssertEqual(job, command.job, "\(argv)")
+            default: XCTFail("\(argv): fast path chose \(fast), ArgumentParser chose \(type(of: parsed))")
+            }
+        }
+    }
+
+    func testUnusualFormsAreLeftToArgumentParser() {
+        let declined: [[String]] = [
+            ["age", "encrypt"],                                  // no recipients: AP reports it
+            ["age", "encrypt", "-p", "-r", "age1x"],             // invalid combination
+            ["age", "encrypt", "-r"],                            // missing value
+            ["age", "encrypt", "-r", "-a"],                      // value that looks like an option
+            ["age", "encrypt", "-r", "age1x", "a", "b"],         // two positionals
+            ["age", "encrypt", "-r", "age1x", "--help"],
+            ["age", "encrypt", "--recipient=age1x"],
+            ["age", "encrypt", "-ar", "age1x"],
+            ["age", "encrypt", "-r", "age1x", "-o", "a", "-o", "b"],
+            ["age", "encrypt", "-r", "age1x", "-"],
+            ["age", "decrypt", "-i", "k", "--", "in"],
+            ["age", "decrypt", "-x", "y"],
+            ["age", "keygen"],
+            ["age"],
+            ["--version"],
+        ]
+        for argv in declined { XCTAssertNil(FastPath.parse(argv), "\(argv)") }
+    }
+}
