@@ -72,6 +72,21 @@ public final class AgeReader {
         return n
     }
 
+    /// Writes the rest of the plaintext to `sink` straight from the wiped chunk
+    /// buffer; like `read`, it stops at the first chunk that fails, after
+    /// writing every chunk before it.
+    public func write(to sink: ByteSink) throws {
+        while true {
+            while releasedStart == releasedEnd {
+                if let error = deferredError { throw error }
+                if done { return }
+                try readBatch()
+            }
+            try plain.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[releasedStart..<releasedEnd])) }
+            releasedStart = releasedEnd
+        }
+    }
+
     private enum ChunkResult { case opened(last: Bool), failed, emptyFinal }
 
     private func readBatch() throws {

@@ -62,6 +62,20 @@ public final class AgeWriter {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
+    /// Encrypts everything `source` yields until its end.
+    ///
+    /// Reads go through a chunk-sized buffer and are then copied into the
+    /// batch: reading straight into the 1 MiB batch buffer measured ~25 ms
+    /// slower per 64 MiB here (3x the system time), the copy costs ~3 ms.
+    public func write(from source: ByteSource) throws {
+        let buffer = SecureBytes(count: PayloadCipher.chunkSize)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { return }
+            try buffer.withUnsafeBytes { try write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+    }
+
     /// Seals the final chunk (empty only when the whole payload is) and ends the armor.
     public func finish() throws {
         precondition(!finished, "finish called twice")

@@ -58,17 +58,14 @@ struct DecryptJob: Equatable {
             let reader = try AgeReader(from: source, identities: keys)
             if let output {
                 let file = try AtomicFileSink(path: output)
-                try Streaming.copy(from: reader) { try file.write($0) }
+                try reader.write(to: file)
                 try file.commit()
             } else {
-                let stdout = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
-                try Streaming.copy(from: reader) { try stdout.write($0) }
+                try reader.write(to: FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output"))
             }
         }
     }
 }
-
-extension AgeReader: ByteSource {}
 
 /// Asks for a passphrase only when the file turns out to be passphrase-encrypted.
 struct PromptingScryptIdentity: Identity {

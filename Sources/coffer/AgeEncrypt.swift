@@ -79,7 +79,7 @@ struct EncryptJob: Equatable {
             let sink = try output.map { try FileDescriptorSink(path: $0) }
                 ?? FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             let writer = try AgeWriter(recipients: keys, armored: armor, to: sink)
-            try Streaming.copy(from: source) { try writer.write($0) }
+            try writer.write(from: source)
             try writer.finish()
         }
     }
@@ -91,17 +91,5 @@ struct EncryptJob: Equatable {
         if let value = getenv("COFFER_TEST_SCRYPT_WORK_FACTOR"), let n = Int(String(cString: value)) { return n }
         #endif
         return ScryptRecipient.defaultWorkFactor
-    }
-}
-
-enum Streaming {
-    /// Feeds `source` to `consume` in 64 KiB reads until end of input.
-    static func copy(from source: ByteSource, _ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 { return }
-            try buffer.withUnsafeBytes { try consume(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
     }
 }

@@ -105,6 +105,38 @@ final class PrimitiveTests: XCTestCase {
         }
     }
 
+    /// A source that returns short, irregular reads, as pipes do.
+    final class TricklingSource: ByteSource {
+        let bytes: [UInt8]
+        var offset = 0, step = 0
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            step += 1
+            let n = min(buffer.count, bytes.count - offset, [1, 7, 65536, 100_000, 3][step % 5])
+            bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+            offset += n
+            return n
+        }
+    }
+
+    /// Streaming from a source (no intermediate copy) produces a valid file for
+    /// sizes that end mid-chunk, on a chunk edge, and exactly on a batch edge.
+    func testWriteFromSourceAndToSink() throws {
+        let identity = X25519Identity.generate()
+        let chunk = 65536, batch = 16 * chunk
+        for size in [0, 5, chunk, batch, batch + 1, 3 * batch, 3 * batch + 9] {
+            let plaintext = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let sink = MemorySink()
+            let writer = try AgeWriter(recipients: [identity.recipient], to: sink)
+            try writer.write(from: TricklingSource(plaintext))
+            try writer.finish()
+            let reader = try AgeReader(from: MemorySource(sink.bytes), identities: [identity])
+            let out = MemorySink()
+            try reader.write(to: out)
+            XCTAssertEqual(out.bytes, plaintext, "size \(size)")
+        }
+    }
+
     /// Damage deep in a multi-batch payload releases exactly the chunks before
     /// it, in order, and then fails; nothing after the damage is released.
     func testStreamingReleasesOnlyChunksBeforeTheDamage() throws {
