@@ -9,6 +9,10 @@ import CGit2
 /// dependencies (TLS, SSH, Kerberos…) before main, about 3 ms here; commands
 /// that never touch history (`coffer age`, get, list, exec) must not. The
 /// soname comes from the headers we compiled against, so the ABI matches.
+///
+/// Each member is a libgit2 function under its C name minus `git_`, typed by
+/// hand after the 1.5 headers: opaque handles are `OpaquePointer`, C enums
+/// their underlying integer type (same size and ABI).
 final class LibGit2 {
     static let soname = "libgit2.so.\(LIBGIT2_SOVERSION)"
 
@@ -17,9 +21,85 @@ final class LibGit2 {
 
     static func load() throws -> LibGit2 { try shared.get() }
 
+    typealias Out = UnsafeMutablePointer<OpaquePointer?>
+    typealias Handle = OpaquePointer
+    typealias OID = UnsafePointer<git_oid>
+    typealias MutableOID = UnsafeMutablePointer<git_oid>
+    typealias CString = UnsafePointer<CChar>
+
     private let handle: UnsafeMutableRawPointer
     let version: @convention(c) (UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?) -> Int32
     let lastError: @convention(c) () -> UnsafePointer<git_error>?
+    /// `git_libgit2_opts` is variadic in C. Calling it through this fixed-arity
+    /// type is ABI-safe on x86-64 and arm64 (SysV and AAPCS64 Linux) because
+    /// every argument we pass is an `int`: variadic integer arguments travel in
+    /// the same registers as fixed ones (x86-64 callers also set %al, which
+    /// only matters for floating-point varargs). Only use integer options.
+    let libgit2Opts: @convention(c) (Int32, Int32) -> Int32
+
+    // Repository
+    let repositoryInitOptionsInit: @convention(c) (UnsafeMutablePointer<git_repository_init_options>?, UInt32) -> Int32
+    let repositoryInitExt: @convention(c) (Out?, CString?, UnsafeMutablePointer<git_repository_init_options>?) -> Int32
+    let repositoryOpenExt: @convention(c) (Out?, CString?, UInt32, CString?) -> Int32
+    let repositoryFree: @convention(c) (Handle?) -> Void
+    let repositoryWorkdir: @convention(c) (Handle?) -> CString?
+    let repositoryPath: @convention(c) (Handle?) -> CString?
+    let repositoryIndex: @convention(c) (Out?, Handle?) -> Int32
+    let repositoryConfigSnapshot: @convention(c) (Out?, Handle?) -> Int32
+
+    // References
+    let referenceNameToID: @convention(c) (MutableOID?, Handle?, CString?) -> Int32
+    let referenceLookup: @convention(c) (Out?, Handle?, CString?) -> Int32
+    let referenceSymbolicTarget: @convention(c) (Handle?) -> CString?
+    let referenceCreateMatching: @convention(c) (Out?, Handle?, CString?, OID?, Int32, OID?, CString?) -> Int32
+    let referenceFree: @convention(c) (Handle?) -> Void
+
+    // Blobs
+    let blobCreateFromBuffer: @convention(c) (MutableOID?, Handle?, UnsafeRawPointer?, Int) -> Int32
+    let blobLookup: @convention(c) (Out?, Handle?, OID?) -> Int32
+    let blobRawContent: @convention(c) (Handle?) -> UnsafeRawPointer?
+    let blobRawSize: @convention(c) (Handle?) -> UInt64
+    let blobFree: @convention(c) (Handle?) -> Void
+
+    // Commits
+    let commitLookup: @convention(c) (Out?, Handle?, OID?) -> Int32
+    let commitFree: @convention(c) (Handle?) -> Void
+    let commitTreeID: @convention(c) (Handle?) -> OID?
+    let commitParentCount: @convention(c) (Handle?) -> UInt32
+    let commitParentID: @convention(c) (Handle?, UInt32) -> OID?
+    let commitMessage: @convention(c) (Handle?) -> CString?
+    let commitAuthor: @convention(c) (Handle?) -> UnsafePointer<git_signature>?
+    let commitCreate: @convention(c) (MutableOID?, Handle?, CString?, UnsafePointer<git_signature>?, UnsafePointer<git_signature>?,
+                                      CString?, CString?, Handle?, Int, UnsafePointer<Handle?>?) -> Int32
+
+    // Trees and tree builders
+    let treeLookup: @convention(c) (Out?, Handle?, OID?) -> Int32
+    let treeFree: @convention(c) (Handle?) -> Void
+    let treeEntryCount: @convention(c) (Handle?) -> Int
+    let treeEntryByIndex: @convention(c) (Handle?, Int) -> Handle?
+    let treeEntryByPath: @convention(c) (Out?, Handle?, CString?) -> Int32
+    let treeEntryFree: @convention(c) (Handle?) -> Void
+    let treeEntryName: @convention(c) (Handle?) -> CString?
+    let treeEntryID: @convention(c) (Handle?) -> OID?
+    let treeEntryFilemode: @convention(c) (Handle?) -> UInt32
+    let treebuilderNew: @convention(c) (Out?, Handle?, Handle?) -> Int32
+    let treebuilderFree: @convention(c) (Handle?) -> Void
+    let treebuilderEntryCount: @convention(c) (Handle?) -> Int
+    let treebuilderGet: @convention(c) (Handle?, CString?) -> Handle?
+    let treebuilderInsert: @convention(c) (Out?, Handle?, CString?, OID?, UInt32) -> Int32
+    let treebuilderRemove: @convention(c) (Handle?, CString?) -> Int32
+    let treebuilderWrite: @convention(c) (MutableOID?, Handle?) -> Int32
+
+    // Signatures, index, config
+    let signatureNow: @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<git_signature>?>?, CString?, CString?) -> Int32
+    let signatureFree: @convention(c) (UnsafeMutablePointer<git_signature>?) -> Void
+    let indexRead: @convention(c) (Handle?, Int32) -> Int32
+    let indexAdd: @convention(c) (Handle?, UnsafePointer<git_index_entry>?) -> Int32
+    let indexRemove: @convention(c) (Handle?, CString?, Int32) -> Int32
+    let indexWrite: @convention(c) (Handle?) -> Int32
+    let indexFree: @convention(c) (Handle?) -> Void
+    let configGetString: @convention(c) (UnsafeMutablePointer<CString?>?, Handle?, CString?) -> Int32
+    let configFree: @convention(c) (Handle?) -> Void
 
     private init() throws {
         guard let handle = dlopen(LibGit2.soname, RTLD_NOW | RTLD_LOCAL) else {
@@ -35,6 +115,65 @@ final class LibGit2 {
         let initialize = try symbol("git_libgit2_init", as: (@convention(c) () -> Int32).self)
         version = try symbol("git_libgit2_version", as: type(of: version))
         lastError = try symbol("git_error_last", as: type(of: lastError))
+        libgit2Opts = try symbol("git_libgit2_opts", as: type(of: libgit2Opts))
+
+        repositoryInitOptionsInit = try symbol("git_repository_init_options_init", as: type(of: repositoryInitOptionsInit))
+        repositoryInitExt = try symbol("git_repository_init_ext", as: type(of: repositoryInitExt))
+        repositoryOpenExt = try symbol("git_repository_open_ext", as: type(of: repositoryOpenExt))
+        repositoryFree = try symbol("git_repository_free", as: type(of: repositoryFree))
+        repositoryWorkdir = try symbol("git_repository_workdir", as: type(of: repositoryWorkdir))
+        repositoryPath = try symbol("git_repository_path", as: type(of: repositoryPath))
+        repositoryIndex = try symbol("git_repository_index", as: type(of: repositoryIndex))
+        repositoryConfigSnapshot = try symbol("git_repository_config_snapshot", as: type(of: repositoryConfigSnapshot))
+
+        referenceNameToID = try symbol("git_reference_name_to_id", as: type(of: referenceNameToID))
+        referenceLookup = try symbol("git_reference_lookup", as: type(of: referenceLookup))
+        referenceSymbolicTarget = try symbol("git_reference_symbolic_target", as: type(of: referenceSymbolicTarget))
+        referenceCreateMatching = try symbol("git_reference_create_matching", as: type(of: referenceCreateMatching))
+        referenceFree = try symbol("git_reference_free", as: type(of: referenceFree))
+
+        blobCreateFromBuffer = try symbol("git_blob_create_from_buffer", as: type(of: blobCreateFromBuffer))
+        blobLookup = try symbol("git_blob_lookup", as: type(of: blobLookup))
+        blobRawContent = try symbol("git_blob_rawcontent", as: type(of: blobRawContent))
+        blobRawSize = try symbol("git_blob_rawsize", as: type(of: blobRawSize))
+        blobFree = try symbol("git_blob_free", as: type(of: blobFree))
+
+        commitLookup = try symbol("git_commit_lookup", as: type(of: commitLookup))
+        commitFree = try symbol("git_commit_free", as: type(of: commitFree))
+        commitTreeID = try symbol("git_commit_tree_id", as: type(of: commitTreeID))
+        commitParentCount = try symbol("git_commit_parentcount", as: type(of: commitParentCount))
+        commitParentID = try symbol("git_commit_parent_id", as: type(of: commitParentID))
+        commitMessage = try symbol("git_commit_message", as: type(of: commitMessage))
+        commitAuthor = try symbol("git_commit_author", as: type(of: commitAuthor))
+        commitCreate = try symbol("git_commit_create", as: type(of: commitCreate))
+
+        treeLookup = try symbol("git_tree_lookup", as: type(of: treeLookup))
+        treeFree = try symbol("git_tree_free", as: type(of: treeFree))
+        treeEntryCount = try symbol("git_tree_entrycount", as: type(of: treeEntryCount))
+        treeEntryByIndex = try symbol("git_tree_entry_byindex", as: type(of: treeEntryByIndex))
+        treeEntryByPath = try symbol("git_tree_entry_bypath", as: type(of: treeEntryByPath))
+        treeEntryFree = try symbol("git_tree_entry_free", as: type(of: treeEntryFree))
+        treeEntryName = try symbol("git_tree_entry_name", as: type(of: treeEntryName))
+        treeEntryID = try symbol("git_tree_entry_id", as: type(of: treeEntryID))
+        treeEntryFilemode = try symbol("git_tree_entry_filemode", as: type(of: treeEntryFilemode))
+        treebuilderNew = try symbol("git_treebuilder_new", as: type(of: treebuilderNew))
+        treebuilderFree = try symbol("git_treebuilder_free", as: type(of: treebuilderFree))
+        treebuilderEntryCount = try symbol("git_treebuilder_entrycount", as: type(of: treebuilderEntryCount))
+        treebuilderGet = try symbol("git_treebuilder_get", as: type(of: treebuilderGet))
+        treebuilderInsert = try symbol("git_treebuilder_insert", as: type(of: treebuilderInsert))
+        treebuilderRemove = try symbol("git_treebuilder_remove", as: type(of: treebuilderRemove))
+        treebuilderWrite = try symbol("git_treebuilder_write", as: type(of: treebuilderWrite))
+
+        signatureNow = try symbol("git_signature_now", as: type(of: signatureNow))
+        signatureFree = try symbol("git_signature_free", as: type(of: signatureFree))
+        indexRead = try symbol("git_index_read", as: type(of: indexRead))
+        indexAdd = try symbol("git_index_add", as: type(of: indexAdd))
+        indexRemove = try symbol("git_index_remove", as: type(of: indexRemove))
+        indexWrite = try symbol("git_index_write", as: type(of: indexWrite))
+        indexFree = try symbol("git_index_free", as: type(of: indexFree))
+        configGetString = try symbol("git_config_get_string", as: type(of: configGetString))
+        configFree = try symbol("git_config_free", as: type(of: configFree))
+
         let rc = initialize()
         guard rc >= 0 else { throw GitError.call(function: "git_libgit2_init", code: rc, message: "initialisation failed") }
     }
@@ -44,6 +183,15 @@ final class LibGit2 {
         guard rc < 0 else { return }
         let message = lastError().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "unknown error"
         throw GitError.call(function: function, code: rc, message: message)
+    }
+
+    /// Runs a libgit2 constructor that fills an out-pointer and returns the
+    /// new handle, which the caller must hand to an owning class at once.
+    func make(_ function: String, _ body: (Out) -> Int32) throws -> Handle {
+        var out: OpaquePointer?
+        try check(body(&out), function)
+        guard let out else { throw GitError.call(function: function, code: -1, message: "returned no object") }
+        return out
     }
 
     private static func dlerrorText() -> String {
