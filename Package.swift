@@ -44,6 +44,7 @@ let package = Package(
         ),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2"]),
+        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "Age"]),
         .testTarget(
             name: "CofferCLITests",
             dependencies: ["Age", "coffer", .product(name: "ArgumentParser", package: "swift-argument-parser")],

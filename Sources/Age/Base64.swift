@@ -4,8 +4,8 @@ import CSodium
 /// outside the alphabet, any non-zero unused bit, and (for the unpadded form)
 /// any `=` is rejected, because age requires canonical encodings so that a
 /// header has exactly one byte representation.
-enum Base64 {
-    static func encode(_ bytes: UnsafeRawBufferPointer, padded: Bool) -> String {
+public enum Base64 {
+    public static func encode(_ bytes: UnsafeRawBufferPointer, padded: Bool) -> String {
         let variant = padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING
         let capacity = sodium_base64_encoded_len(bytes.count, variant)
         return String(unsafeUninitializedCapacity: capacity) { out in

@@ -27,7 +27,7 @@ public enum KeyFile {
     /// Errors name the line, not its text, which might be a misplaced secret key.
     public static func parseRecipients(_ text: String) throws -> [X25519Recipient] {
         var recipients: [X25519Recipient] = []
-        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
                 .trimmingBlanks()
             if line.isEmpty { continue }

@@ -89,6 +89,9 @@ public final class FileDescriptorSink: ByteSink {
         }
     }
 
+}
+
+extension ByteSink {
     public func write(_ text: String) throws {
         try Array(text.utf8).withUnsafeBytes { try write($0) }
     }
@@ -107,7 +110,8 @@ public final class AtomicFileSink: ByteSink {
     private let sink: FileDescriptorSink
     private var committed = false
 
-    public init(path: String) throws {
+    /// - Parameter mode: the file's mode (0600 unless given; mkstemp's default).
+    public init(path: String, mode: mode_t = 0o600) throws {
         self.path = path
         var info = stat()
         if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
@@ -119,6 +123,7 @@ public final class AtomicFileSink: ByteSink {
         var template = ((directory.isEmpty ? "/" : directory + "/") + ".coffer-tmp-XXXXXX").utf8CString.map { $0 }
         let fd = mkstemp(&template)  // mkstemp creates the file 0600
         guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
+        if mode != 0o600 { fchmod(fd, mode) }
         temporaryPath = String(cString: template)
         sink = FileDescriptorSink(fd: fd, name: path, owned: true)
     }
@@ -172,4 +177,15 @@ public enum Files {
     }
 
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// `mkdir -p` with `mode` for the directories it creates.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, mode) != 0 && errno != EEXIST { throw FileError.write(path: current, errno: errno) }
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 }

@@ -5,6 +5,11 @@ import Age
 public enum IdentityLoader {
     /// - Parameter passphrase: asked only when the file is passphrase-protected.
     public static func load(path: String, passphrase: () throws -> SecureBytes) throws -> [X25519Identity] {
+        try KeyFile.parseIdentities(plaintext(path: path, passphrase: passphrase))
+    }
+
+    /// The identity file's text, decrypted first if it is passphrase-protected.
+    static func plaintext(path: String, passphrase: () throws -> SecureBytes) throws -> SecureBytes {
         let contents = try Files.readSecret(path: path)
         let encrypted = contents.withUnsafeBytes { bytes in
             let head = Array(bytes.prefix(64))
@@ -12,14 +17,9 @@ public enum IdentityLoader {
             return head[start...].starts(with: Array("age-encryption.org/".utf8))
                 || head[start...].starts(with: Array("-----BEGIN AGE ENCRYPTED FILE-----".utf8))
         }
-        let text: SecureBytes
-        if encrypted {
-            let ciphertext = contents.withUnsafeBytes { Array($0) }
-            let identity = ScryptIdentity(passphrase: try passphrase())
-            text = try Age.decrypt(ciphertext, identities: [identity]).plaintext
-        } else {
-            text = contents
-        }
-        return try KeyFile.parseIdentities(text)
+        guard encrypted else { return contents }
+        let ciphertext = contents.withUnsafeBytes { Array($0) }
+        let identity = ScryptIdentity(passphrase: try passphrase())
+        return try Age.decrypt(ciphertext, identities: [identity]).plaintext
     }
 }

@@ -11,7 +11,10 @@ struct CofferCommand: ParsableCommand {
             64 the command line was invalid.
             """,
         version: Coffer.version,
-        subcommands: [AgeCommand.self]
+        subcommands: [
+            InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, ListCommand.self,
+            RmCommand.self, MvCommand.self, AgeCommand.self,
+        ]
     )
 
     static func main() {

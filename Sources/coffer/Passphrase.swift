@@ -31,22 +31,30 @@ struct PassphraseSource {
         return contents
     }
 
-    static func readFromTerminal(prompt: String) throws -> SecureBytes {
+    /// A short non-secret answer typed at the terminal.
+    static func readLine(prompt: String, echo: Bool) throws -> String {
+        let answer = try readFromTerminal(prompt: prompt, echo: echo)
+        return answer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }.lowercased()
+    }
+
+    static func readFromTerminal(prompt: String, echo: Bool = false) throws -> SecureBytes {
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard tty >= 0 else {
             throw CommandFailure("no terminal to read a passphrase from", hint: "pass --passphrase-file FILE")
         }
         defer { close(tty) }
         var saved = termios()
-        let hasTermios = tcgetattr(tty, &saved) == 0
+        let hasTermios = !echo && tcgetattr(tty, &saved) == 0
         if hasTermios {
             var quiet = saved
             quiet.c_lflag &= ~tcflag_t(ECHO)
             tcsetattr(tty, TCSAFLUSH, &quiet)
         }
         defer {
-            if hasTermios { tcsetattr(tty, TCSAFLUSH, &saved) }
-            _ = Glibc.write(tty, "\n", 1)
+            if hasTermios {
+                tcsetattr(tty, TCSAFLUSH, &saved)
+                _ = Glibc.write(tty, "\n", 1)
+            }
         }
         _ = Array(prompt.utf8).withUnsafeBytes { Glibc.write(tty, $0.baseAddress, $0.count) }
         let line = SecureBytes(count: 1024)

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import GitStore
+
+/// The record of a write in flight: `.git/coffer-journal`, written (and
+/// fsynced) before HEAD moves and removed once the work tree and index match
+/// the new commit. If a crash leaves it behind, HEAD tells which side of the
+/// commit point the crash hit: at `new`, the work-tree update is redone from
+/// the committed blobs; anywhere else, nothing had reached the work tree.
+struct Journal: Equatable {
+    static let fileName = "coffer-journal"
+
+    var old: ObjectID?
+    var new: ObjectID
+    var changes: [TreeChange]
+
+    static func exists(gitDirectory: String) -> Bool { Files.exists(gitDirectory + "/" + fileName) }
+
+    func write(gitDirectory: String) throws {
+        var text = "old \(old?.hex ?? "-")\nnew \(new.hex)\n"
+        for change in changes {
+            switch change {
+            case .write(let path, let blob): text += "write \(blob.hex) \(path)\n"
+            case .delete(let path): text += "delete - \(path)\n"
+            }
+        }
+        let file = try AtomicFileSink(path: gitDirectory + "/" + Journal.fileName)
+        try file.write(text)
+        try file.commit()
+    }
+
+    static func read(gitDirectory: String) throws -> Journal? {
+        let path = gitDirectory + "/" + fileName
+        let text = String(decoding: try Files.read(path: path), as: UTF8.self)
+        var old: ObjectID?, new: ObjectID?
+        var changes: [TreeChange] = []
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
+            switch (parts.first, parts.count) {
+            case ("old", 2): old = ObjectID(hex: parts[1])
+            case ("new", 2): new = ObjectID(hex: parts[1])
+            case ("write", 3): if let blob = ObjectID(hex: parts[1]) { changes.append(.write(path: parts[2], blob: blob)) }
+            case ("delete", 3): changes.append(.delete(path: parts[2]))
+            default: continue
+            }
+        }
+        // A journal torn before its fsync completed was never acted on.
+        guard let new else { return nil }
+        return Journal(old: old, new: new, changes: changes)
+    }
+
+    static func remove(gitDirectory: String) {
+        unlink(gitDirectory + "/" + fileName)
+    }
+}

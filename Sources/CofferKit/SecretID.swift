@@ -1,0 +1,76 @@
+/// A validated secret id such as `prod/db/password`: segments of
+/// `[A-Za-z0-9._-]` joined by `/`, no empty, `.` or `..` segment, no segment
+/// starting with `.` (reserved for vault metadata), at most 255 bytes.
+/// Validation happens before any file is touched, so an id can never name a
+/// path outside the vault or inside `.git`.
+public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public static let maxLength = 255
+    public static let fileExtension = ".age"
+
+    public let value: String
+
+    public init(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        func reject(_ why: String) -> VaultError { .invalidID(text, reason: why) }
+        guard !bytes.isEmpty else { throw reject("empty") }
+        guard bytes.count <= SecretID.maxLength else { throw reject("longer than \(SecretID.maxLength) bytes") }
+        guard bytes.first != UInt8(ascii: "/") else { throw reject("must not start with /") }
+        for segment in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            guard !segment.isEmpty else { throw reject("empty segment") }
+            guard segment.first != UInt8(ascii: ".") else {
+                throw reject(segment.count <= 2 && segment.allSatisfy { $0 == UInt8(ascii: ".") }
+                             ? "no . or .. segments" : "segments must not start with . (reserved)")
+            }
+            guard segment.allSatisfy(SecretID.isAllowed) else {
+                throw reject("only letters, digits, '.', '_' and '-' are allowed in a segment")
+            }
+        }
+        value = text
+    }
+
+    /// The id of a sealed file's path relative to the vault root, if it is one.
+    public init?(relativePath: String) {
+        guard relativePath.hasSuffix(SecretID.fileExtension) else { return nil }
+        try? self.init(String(relativePath.dropLast(SecretID.fileExtension.count)))
+    }
+
+    static func isAllowed(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The sealed file's path relative to the vault root.
+    public var relativePath: String { value + SecretID.fileExtension }
+
+    /// The directory holding the file ("" at the root), i.e. where scope lookup starts.
+    public var directory: String {
+        guard let slash = value.lastIndex(of: "/") else { return "" }
+        return String(value[..<slash])
+    }
+
+    public var description: String { value }
+
+    public static func < (a: SecretID, b: SecretID) -> Bool { a.value < b.value }
+
+    /// Quotes user input for error messages, escaping control and non-ASCII
+    /// bytes so a hostile id cannot forge terminal output.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for byte in text.utf8.prefix(300) {
+            switch byte {
+            case 0x20...0x7E where byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\"): out.append(Character(UnicodeScalar(byte)))
+            default: out += "\\x" + String(byte, radix: 16).leftPadded(to: 2)
+            }
+        }
+        return out + (text.utf8.count > 300 ? "…\"" : "\"")
+    }
+}
+
+extension String {
+    public func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+
+/// A vault: a git work tree with a `.recipients` file at its root, holding
+/// one sealed `<id>.age` file per secret.
+///
+/// Reads (open, list) use the work tree only and never load libgit2; writes
+/// go through `VaultTransaction`, which commits first and updates the work
+/// tree after, under a lock, with a journal that lets the next command
+/// finish an interrupted write.
+public final class Vault {
+    public let root: String
+
+    init(root: String) { self.root = root }
+
+    /// `--vault`, then `COFFER_VAULT`, then the nearest enclosing vault of the
+    /// current directory.
+    public static func locate(explicit: String?) throws -> Vault {
+        if let dir = explicit ?? Environment.value("COFFER_VAULT"), !dir.isEmpty {
+            let absolute = Paths.absolute(dir)
+            guard isVault(absolute) else { throw VaultError.notAVault(path: dir) }
+            return Vault(root: absolute)
+        }
+        var dir = Paths.absolute(".")
+        while true {
+            if isVault(dir) { return Vault(root: dir) }
+            guard let parent = Paths.parent(dir) else { throw VaultError.notAVault(path: Paths.absolute(".")) }
+            dir = parent
+        }
+    }
+
+    static func isVault(_ dir: String) -> Bool {
+        Files.exists(dir + "/.git") && Files.exists(dir + "/" + RecipientsFile.fileName)
+    }
+
+    var gitDirectory: String { root + "/.git" }
+
+    func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// The readers governing `id`: the nearest `.recipients` up from its directory.
+    public func scope(for id: SecretID) throws -> (directory: String, readers: [NamedRecipient]) {
+        var dir = id.directory
+        while true {
+            let file = path((dir.isEmpty ? "" : dir + "/") + RecipientsFile.fileName)
+            if Files.exists(file) {
+                let text = String(decoding: try Files.read(path: file), as: UTF8.self)
+                let readers = try RecipientsFile(parsing: text, path: file).entries
+                guard !readers.isEmpty else { throw VaultError.noRecipients(scope: dir) }
+                return (dir, readers)
+            }
+            guard !dir.isEmpty else { throw VaultError.noRecipients(scope: "") }
+            dir = dir.contains("/") ? String(dir[..<dir.lastIndex(of: "/")!]) : ""
+        }
+    }
+
+    /// The sealed bytes of `id` as they are in the work tree.
+    public func sealedFile(_ id: SecretID) throws -> [UInt8] {
+        do {
+            return try Files.read(path: path(id.relativePath))
+        } catch FileError.open(_, let e) where e == ENOENT || e == ENOTDIR {
+            throw VaultError.notFound(id: id.value)
+        }
+    }
+
+    public func contains(_ id: SecretID) -> Bool { Files.exists(path(id.relativePath)) }
+
+    /// The value of `id`, after checking that the file is bound to `id`.
+    public func open(_ id: SecretID, identities: [Identity]) throws -> SecureBytes {
+        try finishInterruptedWrite()
+        return try Sealing.open(try sealedFile(id), id: id, identities: identities)
+    }
+
+    /// Ids under `prefix` (a whole-segment prefix: `prod` matches `prod/x` and
+    /// `prod` itself, not `production`), sorted. Never opens a file.
+    public func list(prefix: String = "") throws -> [SecretID] {
+        try finishInterruptedWrite()
+        let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        var ids: [SecretID] = []
+        if trimmed.isEmpty {
+            Paths.walk(root, relative: "") { if let id = SecretID(relativePath: $0) { ids.append(id) } }
+        } else {
+            let scopeID = try SecretID(trimmed)
+            if contains(scopeID) { ids.append(scopeID) }
+            Paths.walk(path(trimmed), relative: trimmed + "/") { if let id = SecretID(relativePath: $0) { ids.append(id) } }
+        }
+        return ids.sorted()
+    }
+
+    /// A write interrupted by a crash leaves a journal; the next command
+    /// completes (or discards) it before doing anything else. One stat when clean.
+    func finishInterruptedWrite() throws {
+        guard Journal.exists(gitDirectory: gitDirectory) else { return }
+        let lock = try VaultLock(gitDirectory: gitDirectory)
+        defer { _ = lock }
+        try VaultTransaction.recover(vault: self)
+    }
+}
+
+enum Paths {
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return normalized(path) }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        return normalized(String(cString: buffer) + "/" + path)
+    }
+
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func parent(_ path: String) -> String? {
+        guard path != "/", let slash = path.lastIndex(of: "/") else { return nil }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// Calls `visit` with the relative path of every regular file below `dir`,
+    /// skipping names that start with "." (git, scopes, temporaries).
+    static func walk(_ dir: String, relative: String, _ visit: (String) -> Void) {
+        guard let handle = opendir(dir) else { return }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name.hasPrefix(".") { continue }
+            switch Int32(entry.pointee.d_type) {
+            case Int32(DT_DIR): walk(dir + "/" + name, relative: relative + name + "/", visit)
+            case Int32(DT_REG): visit(relative + name)
+            case Int32(DT_UNKNOWN):
+                // Some file systems do not report types in readdir.
+                var info = stat()
+                guard lstat(dir + "/" + name, &info) == 0 else { continue }
+                if info.st_mode & S_IFMT == S_IFDIR { walk(dir + "/" + name, relative: relative + name + "/", visit) }
+                if info.st_mode & S_IFMT == S_IFREG { visit(relative + name) }
+            default: continue
+            }
+        }
+    }
+}

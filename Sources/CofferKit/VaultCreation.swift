@@ -1,0 +1,24 @@
+import Age
+import GitStore
+
+extension Vault {
+    /// Makes `directory` a vault: a git repository whose first commit holds the
+    /// root `.recipients` naming `readers`. Refuses an existing vault.
+    public static func create(at directory: String, readers: [NamedRecipient], authorName: String?) throws -> Vault {
+        let root = Paths.absolute(directory)
+        guard !isVault(root) else { throw VaultError.alreadyAVault(path: directory) }
+        guard !readers.isEmpty else { throw VaultError.noRecipients(scope: "") }
+        let repo = Files.exists(root + "/.git") ? try GitRepository.open(at: root) : try GitRepository.create(at: root)
+        guard try repo.head() == nil else { throw VaultError.alreadyAVault(path: directory) }
+        let vault = Vault(root: root)
+        let lock = try VaultLock(gitDirectory: vault.gitDirectory)
+        defer { _ = lock }
+        let recipients = Array(RecipientsFile(entries: readers).text.utf8)
+        let change = TreeChange.write(path: RecipientsFile.fileName, blob: try repo.writeBlob(recipients))
+        let author = try repo.configuredSignature() ?? Signature(name: authorName ?? "coffer", email: "coffer@localhost")
+        let commit = try repo.createCommit(parent: nil, changes: [change], message: "coffer: init vault\n\nCoffer-Action: init\n", author: author)
+        try repo.advanceHead(from: nil, to: commit, message: "coffer: init")
+        try VaultTransaction.applyToWorkTree(vault, repo: repo, changes: [change], contents: [RecipientsFile.fileName: recipients])
+        return vault
+    }
+}

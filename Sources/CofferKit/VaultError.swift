@@ -1,0 +1,44 @@
+import Age
+
+/// Failures of the vault layer. Cases name ids, paths and counts — never a
+/// secret value, passphrase or private key.
+public enum VaultError: Error, Equatable, CustomStringConvertible {
+    case invalidID(String, reason: String)
+    case notFound(id: String)
+    case alreadyExists(id: String)
+    case notAVault(path: String)
+    case alreadyAVault(path: String)
+    case noRecipients(scope: String)
+    case invalidRecipientsFile(path: String, line: Int)
+    /// The sealed file is bound to another id (moved or copied by hand).
+    case boundToOtherID(id: String, boundTo: String)
+    case missingBinding(id: String)
+    case cannotDecrypt(id: String, reason: String)
+    case identityMissing(path: String)
+    case identityExists(path: String)
+    case identityTooOpen(path: String, mode: UInt32)
+    case locked(waitedSeconds: Int)
+    case unreadable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidID(let id, let reason): return "invalid secret id \(SecretID.quoted(id)): \(reason)"
+        case .notFound(let id): return "no secret \(id)"
+        case .alreadyExists(let id): return "\(id) already exists"
+        case .notAVault(let path): return "\(path) is not inside a coffer vault"
+        case .alreadyAVault(let path): return "\(path) is already a coffer vault"
+        case .noRecipients(let scope): return "scope \(scope.isEmpty ? "/" : scope) has no recipients"
+        case .invalidRecipientsFile(let path, let line): return "\(path) line \(line) is not a recipient (age1…)"
+        case .boundToOtherID(let id, let other):
+            return "\(id): sealed file is bound to \(other); it was moved or copied by hand (use coffer mv)"
+        case .missingBinding(let id): return "\(id): sealed file has no coffer binding; it was not written by coffer"
+        case .cannotDecrypt(let id, let reason): return "\(id): cannot decrypt: \(reason)"
+        case .identityMissing(let path): return "no identity at \(path)"
+        case .identityExists(let path): return "an identity already exists at \(path)"
+        case .identityTooOpen(let path, let mode):
+            return "identity \(path) is readable by others (mode \(String(mode & 0o777, radix: 8)))"
+        case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
+        case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        }
+    }
+}

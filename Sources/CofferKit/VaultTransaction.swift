@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+import GitStore
+
+/// One change a command makes to the vault.
+public enum VaultChange {
+    case set(SecretID, SecureBytes)
+    case remove(SecretID)
+    case move(from: SecretID, to: SecretID)
+}
+
+/// What a transaction did: the commit (nil when nothing changed), and which
+/// ids were written, removed or left as they were.
+public struct VaultOutcome {
+    public var commit: String?
+    public var written: [SecretID] = []
+    public var removed: [SecretID] = []
+    public var unchanged: [SecretID] = []
+}
+
+/// Applies changes as exactly one commit, crash-safely:
+/// lock → finish any interrupted write → seal → blobs, tree and commit objects
+/// → journal → move HEAD (the commit point) → work tree files → index → drop
+/// the journal. A crash before HEAD moves leaves the old state (the work tree
+/// was not touched); after, the next command completes the work tree from the
+/// journal. Nothing else is written, so a no-op makes no commit.
+enum VaultTransaction {
+    static func run(_ vault: Vault, changes: [VaultChange], action: String,
+                    identities: [Identity], authorName: String?) throws -> VaultOutcome {
+        let lock = try VaultLock(gitDirectory: vault.gitDirectory)
+        defer { _ = lock }
+        let repo = try GitRepository.open(at: vault.root)
+        try recover(vault: vault, repo: repo)
+
+        var outcome = VaultOutcome()
+        var treeChanges: [TreeChange] = []
+        var files: [String: [UInt8]] = [:]
+        func write(_ id: SecretID, _ value: SecureBytes) throws {
+            let readers = try vault.scope(for: id).readers
+            if vault.contains(id), try isCurrent(vault, id, value, readers, identities) {
+                outcome.unchanged.append(id)
+                return
+            }
+            let sealed = try Sealing.seal(value, id: id, for: readers)
+            treeChanges.append(.write(path: id.relativePath, blob: try repo.writeBlob(sealed)))
+            files[id.relativePath] = sealed
+            outcome.written.append(id)
+        }
+        for change in changes {
+            switch change {
+            case .set(let id, let value):
+                try write(id, value)
+            case .remove(let id):
+                guard vault.contains(id) else { throw VaultError.notFound(id: id.value) }
+                treeChanges.append(.delete(path: id.relativePath))
+                outcome.removed.append(id)
+            case .move(let from, let to):
+                guard !vault.contains(to) else { throw VaultError.alreadyExists(id: to.value) }
+                let value = try Sealing.open(try vault.sealedFile(from), id: from, identities: identities)
+                try write(to, value)
+                treeChanges.append(.delete(path: from.relativePath))
+                outcome.removed.append(from)
+            }
+        }
+        guard !treeChanges.isEmpty else { return outcome }
+
+        let head = try repo.head()
+        let author = try repo.configuredSignature()
+            ?? Signature(name: authorName ?? "coffer", email: "coffer@localhost")
+        let message = commitMessage(action: action, changes: changes, ids: outcome.written + outcome.removed)
+        let commit = try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author)
+        let journal = Journal(old: head, new: commit, changes: treeChanges)
+        try journal.write(gitDirectory: vault.gitDirectory)
+        try repo.advanceHead(from: head, to: commit, message: "coffer: \(action)")
+        try applyToWorkTree(vault, repo: repo, changes: treeChanges, contents: files)
+        Journal.remove(gitDirectory: vault.gitDirectory)
+        outcome.commit = commit.hex
+        return outcome
+    }
+
+    /// True when the sealed file already holds `value` for exactly `readers`,
+    /// so rewriting it would only churn the diff.
+    private static func isCurrent(_ vault: Vault, _ id: SecretID, _ value: SecureBytes,
+                                  _ readers: [NamedRecipient], _ identities: [Identity]) throws -> Bool {
+        let file = try vault.sealedFile(id)
+        guard let bound = try? Sealing.boundReaders(of: file, id: id),
+              Set(bound.fingerprints) == Set(readers.map(\.fingerprint)),
+              let current = try? Sealing.open(file, id: id, identities: identities)
+        else { return false }
+        return current.constantTimeEquals(value)
+    }
+
+    /// Ids and the action go in the message (as trailers for `history`); values never do.
+    static func commitMessage(action: String, changes: [VaultChange], ids: [SecretID]) -> String {
+        var subject = ids.count == 1 ? "coffer: \(action) \(ids[0])" : "coffer: \(action) \(ids.count) secrets"
+        if changes.count == 1, case .move(let from, let to) = changes[0] { subject = "coffer: mv \(from) to \(to)" }
+        return subject + "\n\n" + "Coffer-Action: \(action)\n" + ids.map { "Coffer-Id: \($0)\n" }.joined()
+    }
+
+    static func applyToWorkTree(_ vault: Vault, repo: GitRepository, changes: [TreeChange], contents: [String: [UInt8]]) throws {
+        for change in changes {
+            switch change {
+            case .write(let path, let blob):
+                let bytes = try contents[path] ?? repo.readBlob(blob)
+                let full = vault.path(path)
+                try Files.makeDirectories(Paths.parent(full) ?? vault.root)
+                let file = try AtomicFileSink(path: full, mode: 0o644)
+                try bytes.withUnsafeBytes { try file.write($0) }
+                try file.commit()
+            case .delete(let path):
+                unlink(vault.path(path))
+                removeEmptyDirectories(from: Paths.parent(vault.path(path)), upTo: vault.root)
+            }
+        }
+        try repo.updateIndex(changes)
+    }
+
+    private static func removeEmptyDirectories(from start: String?, upTo root: String) {
+        var dir = start
+        while let d = dir, d.count > root.count, rmdir(d) == 0 { dir = Paths.parent(d) }
+    }
+
+    /// Finishes or discards a write a crash interrupted (the caller holds the lock).
+    static func recover(vault: Vault, repo: GitRepository? = nil) throws {
+        guard Journal.exists(gitDirectory: vault.gitDirectory) else { return }
+        let repo = try repo ?? GitRepository.open(at: vault.root)
+        if let journal = try Journal.read(gitDirectory: vault.gitDirectory), try repo.head() == journal.new {
+            try applyToWorkTree(vault, repo: repo, changes: journal.changes, contents: [:])
+        }
+        Journal.remove(gitDirectory: vault.gitDirectory)
+    }
+}
+
+extension Vault {
+    /// Applies `changes` as one commit; see `VaultTransaction`.
+    public func apply(_ changes: [VaultChange], action: String, identities: [Identity], authorName: String?) throws -> VaultOutcome {
+        try VaultTransaction.run(self, changes: changes, action: action, identities: identities, authorName: authorName)
+    }
+}

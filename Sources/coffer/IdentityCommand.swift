@@ -1,0 +1,91 @@
+import ArgumentParser
+import Age
+import CofferKit
+
+struct IdentityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "identity",
+        abstract: "Manage your private key (an age identity file kept outside the vault).",
+        subcommands: [New.self, Show.self, Import.self, Passwd.self]
+    )
+
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an identity (refuses to replace one).")
+
+        @Option(help: "A name recorded with the key (used in .recipients and commits).")
+        var name: String?
+
+        @Flag(help: "Protect the identity with a passphrase.")
+        var protect = false
+
+        @OptionGroup var options: VaultOptions
+
+        func run() throws {
+            try Console.run {
+                let identity = X25519Identity.generate()
+                let passphrase = protect ? try options.passphrase.source.read(prompt: "New passphrase: ", confirm: true) : nil
+                try options.store.create(identity, name: name ?? Environment.user, passphrase: passphrase, workFactor: EncryptJob.workFactor)
+                Console.info("created identity \(options.store.path)")
+                print(identity.recipient.encoded)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print your public key (age1…), which others add as a reader.")
+
+        @OptionGroup var options: VaultOptions
+
+        func run() throws {
+            try Console.run {
+                for identity in try options.identities() { print(identity.recipient.encoded) }
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Use an existing age identity file (e.g. from age-keygen) as your identity.")
+
+        @Argument(help: ArgumentHelp("The identity file to import.", valueName: "FILE"))
+        var file: String
+
+        @Option(help: "A name recorded with the key.")
+        var name: String?
+
+        @OptionGroup var options: VaultOptions
+
+        func run() throws {
+            try Console.run {
+                let source = options.passphrase.source
+                let identities = try IdentityLoader.load(path: file) { try source.read(prompt: "Passphrase for \(file): ") }
+                guard identities.count == 1 else { throw CommandFailure("\(file) holds \(identities.count) identities; import one") }
+                try options.store.create(identities[0], name: name ?? Environment.user, passphrase: nil, workFactor: EncryptJob.workFactor)
+                Console.info("imported identity into \(options.store.path)")
+                print(identities[0].recipient.encoded)
+            }
+        }
+    }
+
+    struct Passwd: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set, change or remove the identity's passphrase.")
+
+        @Flag(help: "Remove the passphrase (store the key unprotected, mode 0600).")
+        var remove = false
+
+        @Option(name: .customLong("new-passphrase-file"), help: ArgumentHelp("Read the new passphrase from FILE instead of the terminal.", valueName: "FILE"))
+        var newPassphraseFile: String?
+
+        @OptionGroup var options: VaultOptions
+
+        func run() throws {
+            try Console.run {
+                let source = options.passphrase.source
+                let (identities, name) = try options.store.loadWithName { try source.read(prompt: "Current passphrase: ") }
+                guard identities.count == 1 else { throw CommandFailure("the identity file holds \(identities.count) keys") }
+                let passphrase = remove ? nil : try PassphraseSource(file: newPassphraseFile).read(prompt: "New passphrase: ", confirm: true)
+                try options.store.replace(with: identities[0], name: name, passphrase: passphrase, workFactor: EncryptJob.workFactor)
+                Console.info(remove ? "passphrase removed" : "passphrase set")
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Age
+import CofferKit
+
+struct SetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Seal and commit secrets (one commit per invocation).",
+        discussion: """
+            coffer set ID=VALUE…    values on the command line (visible to other local users in ps)
+            coffer set ID --stdin   the exact bytes of standard input
+            coffer set ID --file F  the exact bytes of F
+            coffer set ID           a masked prompt on the terminal
+            Setting a secret to the value it already has writes nothing and makes no commit.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("ID=VALUE pairs, or one ID with --stdin, --file or a prompt.", valueName: "ID[=VALUE]"))
+    var assignments: [String]
+
+    @Flag(help: "Read the value of the single ID from standard input.")
+    var stdin = false
+
+    @Option(help: ArgumentHelp("Read the value of the single ID from FILE.", valueName: "FILE"))
+    var file: String?
+
+    @OptionGroup var options: VaultOptions
+
+    func validate() throws {
+        let bare = assignments.filter { !$0.contains("=") }
+        if stdin && file != nil { throw ValidationError("--stdin and --file exclude each other") }
+        if (stdin || file != nil) && (assignments.count != 1 || !bare.isEmpty == false) {
+            throw ValidationError("--stdin and --file take exactly one ID (without =VALUE)")
+        }
+        if bare.count > 1 || (bare.count == 1 && assignments.count > 1) {
+            throw ValidationError("give either ID=VALUE pairs or a single ID")
+        }
+    }
+
+    func run() throws {
+        try Console.run {
+            var changes: [VaultChange] = []
+            for assignment in assignments {
+                guard let eq = assignment.firstIndex(of: "=") else {
+                    let id = try SecretID(assignment)
+                    changes.append(.set(id, try readValue(for: id)))
+                    continue
+                }
+                let id = try SecretID(String(assignment[..<eq]))
+                changes.append(.set(id, SecureBytes(copying: Array(assignment[assignment.index(after: eq)...].utf8))))
+            }
+            let vault = try options.vault()
+            let outcome = try vault.apply(changes, action: "set", identities: try options.identitiesIfPresent(), authorName: nil)
+            for id in outcome.written { Console.info("set \(id)") }
+            for id in outcome.unchanged { Console.info("unchanged \(id) (same value)") }
+        }
+    }
+
+    private func readValue(for id: SecretID) throws -> SecureBytes {
+        if stdin { return try Files.readSecret(path: "/dev/stdin") }
+        if let file { return try Files.readSecret(path: file) }
+        guard Files.isTerminal(STDIN_FILENO) else {
+            throw CommandFailure("no value for \(id)", hint: "use ID=VALUE, --stdin or --file")
+        }
+        return try PassphraseSource.readFromTerminal(prompt: "Value for \(id): ")
+    }
+}
+
+struct GetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Show a secret: masked by default, the exact value with --reveal."
+    )
+
+    @Argument(help: "The secret id.")
+    var id: String
+
+    @Flag(help: "Print the exact value (asks first on a terminal unless --yes).")
+    var reveal = false
+
+    @Flag(name: .shortAndLong, help: "Do not ask before revealing.")
+    var yes = false
+
+    @Option(name: .shortAndLong, help: "Output format: table (default) or json.")
+    var output: OutputFormat = .table
+
+    @OptionGroup var options: VaultOptions
+
+    func run() throws {
+        try Console.run {
+            let id = try SecretID(id)
+            let vault = try options.vault()
+            guard vault.contains(id) else { throw VaultError.notFound(id: id.value) }
+            let value = try vault.open(id, identities: try options.identities())
+            if reveal { try Confirm.reveal(id.value, yes: yes) }
+            let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+            switch output {
+            case .json, .yaml:
+                var fields: [(String, JSONValue)] = [("id", .string(id.value)), ("bytes", .number(value.count))]
+                if reveal { fields.append(("value", JSONValue.secret(value))) }
+                try out.write(JSONValue.object(fields).rendered + "\n")
+            case .table:
+                if reveal {
+                    try value.withUnsafeBytes { try out.write($0) }
+                } else {
+                    try out.write("\(id)  ******** (\(value.count) bytes)\n")
+                }
+            }
+        }
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List secret ids (never values, unless --show-values is confirmed)."
+    )
+
+    @Argument(help: "Only ids under this prefix (whole segments).")
+    var prefix: String = ""
+
+    @Option(name: .shortAndLong, help: "Output format: table, json or yaml.")
+    var output: OutputFormat = .table
+
+    @Flag(help: "Also decrypt and print every value (asks first on a terminal unless --yes).")
+    var showValues = false
+
+    @Flag(name: .shortAndLong, help: "Do not ask before showing values.")
+    var yes = false
+
+    @OptionGroup var options: VaultOptions
+
+    func run() throws {
+        try Console.run {
+            let vault = try options.vault()
+            let ids = try vault.list(prefix: prefix)
+            var values: [SecretID: SecureBytes] = [:]
+            if showValues {
+                try Confirm.reveal("the values of \(ids.count) secrets", yes: yes)
+                let identities = try options.identities()
+                for id in ids { values[id] = try vault.open(id, identities: identities) }
+            }
+            let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+            switch output {
+            case .table:
+                var text = ""
+                for id in ids {
+                    text += id.value
+                    if let value = values[id] { text += "  " + value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+                    text += "\n"
+                }
+                try out.write(text)
+            case .json:
+                let rows = ids.map { id -> JSONValue in
+                    var fields: [(String, JSONValue)] = [("id", .string(id.value))]
+                    if let value = values[id] { fields.append(("value", .secret(value))) }
+                    return .object(fields)
+                }
+                try out.write(JSONValue.object([("secrets", .array(rows))]).rendered + "\n")
+            case .yaml:
+                var text = ids.isEmpty ? "secrets: []\n" : "secrets:\n"
+                for id in ids {
+                    text += "  - id: \(JSONValue.string(id.value).rendered)\n"
+                    if let value = values[id] { text += "    value: \(JSONValue.secret(value).rendered)\n" }
+                }
+                try out.write(text)
+            }
+        }
+    }
+}
+
+struct RmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Delete secrets in one commit (history keeps earlier versions)."
+    )
+
+    @Argument(help: "The secret ids.")
+    var ids: [String]
+
+    @OptionGroup var options: VaultOptions
+
+    func run() throws {
+        try Console.run {
+            let changes = try ids.map { VaultChange.remove(try SecretID($0)) }
+            let outcome = try options.vault().apply(changes, action: "rm", identities: [], authorName: nil)
+            for id in outcome.removed { Console.info("removed \(id)") }
+        }
+    }
+}
+
+struct MvCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mv",
+        abstract: "Rename a secret: re-sealed for the new id (and its scope's readers) in one commit."
+    )
+
+    @Argument(help: "The current id.")
+    var old: String
+
+    @Argument(help: "The new id.")
+    var new: String
+
+    @OptionGroup var options: VaultOptions
+
+    func run() throws {
+        try Console.run {
+            let from = try SecretID(old), to = try SecretID(new)
+            let vault = try options.vault()
+            guard vault.contains(from) else { throw VaultError.notFound(id: from.value) }
+            _ = try vault.apply([.move(from: from, to: to)], action: "mv", identities: try options.identities(), authorName: nil)
+            Console.info("moved \(from) to \(to)")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import XCTest
+@testable import CofferKit
+import Age
+
+final class SecretIDTests: XCTestCase {
+    func testValidIDs() throws {
+        for text in ["a", "prod/db/password", "A-b_c.d/e", "x.age", "a/b.c/d", String(repeating: "a", count: 255)] {
+            XCTAssertEqual(try SecretID(text).value, text)
+        }
+        XCTAssertEqual(try SecretID("prod/db/password").relativePath, "prod/db/password.age")
+        XCTAssertEqual(try SecretID("prod/db/password").directory, "prod/db")
+        XCTAssertEqual(try SecretID("top").directory, "")
+    }
+
+    func testEveryKindOfInvalidIDIsRejected() {
+        let invalid = [
+            "", "/abs", "a//b", "a/", "..", "a/../b", ".", "a/./b", ".hidden", "a/.git/x", "a/.recipients",
+            "sp ace", "tab\t", "nl\n", "ctl\u{1}", "uni\u{e9}", "back\\slash", "star*", "a=b", "q\"",
+            String(repeating: "a", count: 256),
+        ]
+        for text in invalid {
+            XCTAssertThrowsError(try SecretID(text), "\(text.debugDescription) accepted") { error in
+                guard case VaultError.invalidID = error else { return XCTFail("\(error)") }
+                // The message quotes the id with control bytes escaped.
+                XCTAssertFalse("\(error)".contains("\n") && text.contains("\n"))
+            }
+        }
+    }
+
+    func testIDsFromPaths() {
+        XCTAssertEqual(SecretID(relativePath: "a/b.age")?.value, "a/b")
+        XCTAssertNil(SecretID(relativePath: "a/b.txt"))
+        XCTAssertNil(SecretID(relativePath: "a/.x.age"))
+    }
+
+    func testRecipientsFileParsesNamesAndComments() throws {
+        let a = X25519Identity.generate().recipient.encoded, b = X25519Identity.generate().recipient.encoded
+        let file = try RecipientsFile(parsing: "# readers of prod\n\(a) # ops-laptop\r\n\n  \(b)\n", path: "p/.recipients")
+        XCTAssertEqual(file.entries.map(\.recipient.encoded), [a, b])
+        XCTAssertEqual(file.entries.map(\.name), ["ops-laptop", nil])
+        XCTAssertEqual(try RecipientsFile(parsing: file.text, path: "x"), file)
+        XCTAssertThrowsError(try RecipientsFile(parsing: "\(a)\nnot-a-key\n", path: "p/.recipients")) {
+            XCTAssertEqual($0 as? VaultError, .invalidRecipientsFile(path: "p/.recipients", line: 2))
+        }
+    }
+
+    func testSealedFilesAreBoundToTheirID() throws {
+        let me = X25519Identity.generate()
+        let readers = [NamedRecipient(recipient: me.recipient, name: "me")]
+        let id = try SecretID("prod/db/password")
+        let file = try Sealing.seal(SecureBytes(copying: Array("hunter2".utf8)), id: id, for: readers)
+        let value = try Sealing.open(file, id: id, identities: [me])
+        value.withUnsafeBytes { XCTAssertEqual(Array($0), Array("hunter2".utf8)) }
+        XCTAssertEqual(try Sealing.boundReaders(of: file, id: id).fingerprints, [readers[0].fingerprint])
+        XCTAssertThrowsError(try Sealing.open(file, id: try SecretID("dev/db/password"), identities: [me])) {
+            XCTAssertEqual($0 as? VaultError, .boundToOtherID(id: "dev/db/password", boundTo: "prod/db/password"))
+        }
+        XCTAssertThrowsError(try Sealing.open(file, id: id, identities: [X25519Identity.generate()])) {
+            guard case VaultError.cannotDecrypt(let failed, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(failed, id.value)
+        }
+        // A plain age file (no binding) is refused.
+        let plain = try Age.encrypt(SecureBytes(copying: [1]), to: [me.recipient])
+        XCTAssertThrowsError(try Sealing.open(plain, id: id, identities: [me])) {
+            XCTAssertEqual($0 as? VaultError, .missingBinding(id: id.value))
+        }
+    }
+}
