@@ -11,6 +11,7 @@ final class CommitTests: GitTestCase {
         XCTAssertEqual(try git(repo, "symbolic-ref", "HEAD").output, "refs/heads/main\n")
         let reopened = try GitRepository.open(at: repo.workTree)
         XCTAssertEqual(reopened.gitDirectory, repo.gitDirectory)
+        XCTAssertEqual(reopened.workTree, repo.workTree)
         XCTAssertThrowsError(try GitRepository.open(at: dir + "/new"))
     }
 
@@ -32,6 +33,8 @@ final class CommitTests: GitTestCase {
             .write(path: "a/b/c.age", blob: c), .write(path: "a/d.age", blob: d), .write(path: "e.age", blob: e),
         ], message: "set three", author: author)
         XCTAssertNil(try repo.head(), "createCommit must not move HEAD")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: repo.gitDirectory + "/index"), "nor touch the index")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: repo.workTree), [".git"], "nor the work tree")
         try repo.advanceHead(from: nil, to: first, message: "coffer: set three")
         XCTAssertEqual(try repo.head(), first)
 
@@ -103,6 +106,9 @@ final class CommitTests: GitTestCase {
         let base = try repo.createCommit(parent: nil, changes: [.write(path: "k.age", blob: blob)], message: "base", author: author)
         try repo.advanceHead(from: nil, to: base, message: "base")
         let mine = try repo.createCommit(parent: base, changes: [.delete(path: "k.age")], message: "mine", author: author)
+        let other = try makeRepository("other")
+        XCTAssertThrowsError(try other.advanceHead(from: base, to: base, message: "unborn"), "the branch does not exist yet")
+        XCTAssertNil(try other.head())
         let theirs = try repo.createCommit(parent: base, changes: [], message: "theirs", author: author)
         try repo.advanceHead(from: base, to: theirs, message: "theirs")
 

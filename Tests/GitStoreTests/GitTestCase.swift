@@ -44,7 +44,6 @@ class GitTestCase: XCTestCase {
         process.executableURL = URL(fileURLWithPath: gitPath)
         process.arguments = ["-C", repo.workTree] + args
         var environment = ProcessInfo.processInfo.environment
-        environment["GIT_CONFIG_NOSYSTEM"] = "1"
         environment["LC_ALL"] = "C"
         process.environment = environment
         let out = Pipe(), err = Pipe()
