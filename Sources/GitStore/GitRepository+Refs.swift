@@ -14,10 +14,12 @@ extension GitRepository {
     /// when detached) from `expected` to `new` as one compare-and-swap under
     /// the ref's lock file, so concurrent writers never lose an update.
     ///
-    /// A stale `expected` throws `GitError.call` with code GIT_EMODIFIED (-15)
-    /// when the branch points elsewhere, or GIT_EEXISTS (-4) when `expected`
-    /// is nil but the branch exists; see `GitError.isStaleHead`. A concurrent
-    /// writer holding the lock gives GIT_ELOCKED (-14).
+    /// A stale `expected` throws `GitError.call` from
+    /// "git_reference_create_matching" with code GIT_EMODIFIED (-15) when the
+    /// branch points elsewhere, GIT_EEXISTS (-4) when `expected` is nil but
+    /// the branch exists, or GIT_ENOTFOUND (-3) when `expected` is set but the
+    /// branch is unborn; `GitError.isStaleHead` tests for all three. A
+    /// concurrent writer holding the ref's lock gives GIT_ELOCKED (-14).
     public func advanceHead(from expected: ObjectID?, to new: ObjectID, message: String) throws {
         let branch = try headTarget()
         let rc: Int32 = withHandle { repo in
@@ -48,6 +50,6 @@ extension GitError {
     /// the expected commit (another writer got there first): reload and retry.
     public var isStaleHead: Bool {
         guard case .call("git_reference_create_matching", let code, _) = self else { return false }
-        return code == GIT_EMODIFIED.rawValue || code == GIT_EEXISTS.rawValue
+        return code == GIT_EMODIFIED.rawValue || code == GIT_EEXISTS.rawValue || code == GIT_ENOTFOUND.rawValue
     }
 }
