@@ -107,7 +107,8 @@ final class CommitTests: GitTestCase {
         try repo.advanceHead(from: nil, to: base, message: "base")
         let mine = try repo.createCommit(parent: base, changes: [.delete(path: "k.age")], message: "mine", author: author)
         let other = try makeRepository("other")
-        XCTAssertThrowsError(try other.advanceHead(from: base, to: base, message: "unborn")) { error in
+        let otherCommit = try other.createCommit(parent: nil, changes: [], message: "other", author: author)
+        XCTAssertThrowsError(try other.advanceHead(from: otherCommit, to: otherCommit, message: "unborn")) { error in
             XCTAssertTrue((error as? GitError)?.isStaleHead == true, "the branch does not exist yet: \(error)")
         }
         XCTAssertNil(try other.head())
