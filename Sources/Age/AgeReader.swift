@@ -59,6 +59,7 @@ public final class AgeReader {
     /// correctly. Throws at the first chunk that fails, after releasing every
     /// chunk before it.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard buffer.count > 0 else { return 0 }
         while releasedStart == releasedEnd {
             if let error = deferredError { throw error }
             if done { return 0 }

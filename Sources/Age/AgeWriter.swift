@@ -24,6 +24,9 @@ public final class AgeWriter {
         if recipients.contains(where: \.mustBeAlone) && (recipients.count > 1 || !extraStanzas.isEmpty) {
             throw AgeError.scryptNotAlone
         }
+        for stanza in extraStanzas where !([stanza.type] + stanza.arguments).allSatisfy({ Stanza.isValidArgument(Array($0.utf8)) }) {
+            throw AgeError.invalidRecipientSet("stanza arguments must be non-empty visible ASCII")
+        }
         let fileKey = FileKey.generate()
         var stanzas: [Stanza] = []
         for r in recipients { stanzas += try r.wrap(fileKey: fileKey) }

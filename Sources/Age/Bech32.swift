@@ -11,14 +11,16 @@ enum Bech32 {
         return table
     }()
 
-    private static func polymod(_ values: [UInt8]) -> UInt32 {
+    /// The checksum state over `parts` in sequence; parts are not concatenated,
+    /// so no unwiped copy of key-derived values is made.
+    private static func polymod(_ parts: [UInt8]...) -> UInt32 {
         let generator: [UInt32] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3]
         var chk: UInt32 = 1
-        for v in values {
+        for part in parts { for v in part {
             let top = chk >> 25
             chk = (chk & 0x1ff_ffff) << 5 ^ UInt32(v)
             for i in 0..<5 where (top >> UInt32(i)) & 1 == 1 { chk ^= generator[i] }
-        }
+        } }
         return chk
     }
 
@@ -29,6 +31,8 @@ enum Bech32 {
     private static func convertBits(_ data: [UInt8], from: Int, to: Int, pad: Bool) -> [UInt8]? {
         var acc = 0, bits = 0
         var out: [UInt8] = []
+        // Reserved up front so the buffer never reallocates, leaving no unwiped copy behind.
+        out.reserveCapacity(data.count * from / to + 1)
         let maxv = (1 << to) - 1
         for value in data {
             guard Int(value) >> from == 0 else { return nil }
@@ -54,11 +58,12 @@ enum Bech32 {
         let lowHRP = Array(hrp.lowercased().utf8)
         var values = convertBits(data, from: 8, to: 5, pad: true)!
         defer { wipe(&values) }
-        let mod = polymod(expand(lowHRP) + values + [0, 0, 0, 0, 0, 0]) ^ 1
+        let mod = polymod(expand(lowHRP), values, [0, 0, 0, 0, 0, 0]) ^ 1
         let checksum = (0..<6).map { UInt8((mod >> UInt32(5 * (5 - $0))) & 31) }
         var out = lowHRP + [UInt8(ascii: "1")]
         out.reserveCapacity(out.count + values.count + 6)
-        for v in values + checksum { out.append(charset[Int(v)]) }
+        for v in values { out.append(charset[Int(v)]) }
+        for v in checksum { out.append(charset[Int(v)]) }
         if upper { for i in out.indices where out[i] >= 97 && out[i] <= 122 { out[i] -= 32 } }
         return out
     }
@@ -68,8 +73,8 @@ enum Bech32 {
     }
 
     /// Decodes Bech32; returns the HRP as written (callers check its case) and
-    /// the data, or nil. Intermediate copies are wiped: the data may be a key.
-    static func decode<C: Collection>(_ text: C) -> (hrp: String, data: [UInt8])? where C.Element == UInt8 {
+    /// the data in a wiped buffer, or nil. Intermediates are wiped: it may be a key.
+    static func decode<C: Collection>(_ text: C) -> (hrp: String, data: SecureBytes)? where C.Element == UInt8 {
         var bytes = Array(text)
         defer { wipe(&bytes) }
         guard bytes.allSatisfy({ $0 >= 33 && $0 <= 126 }) else { return nil }
@@ -87,12 +92,16 @@ enum Bech32 {
             guard reverse[Int(c)] >= 0 else { return nil }
             values.append(UInt8(reverse[Int(c)]))
         }
-        guard polymod(expand(hrp) + values) == 1 else { return nil }
-        guard let data = convertBits(Array(values.dropLast(6)), from: 5, to: 8, pad: false) else { return nil }
-        return (String(decoding: bytes[..<sep], as: UTF8.self), data)
+        guard polymod(expand(hrp), values) == 1 else { return nil }
+        let checksumStart = values.count - 6
+        for i in checksumStart..<values.count { values[i] = 0 }
+        values.removeLast(6)  // in place: no copy
+        guard var data = convertBits(values, from: 5, to: 8, pad: false) else { return nil }
+        defer { wipe(&data) }
+        return (String(decoding: bytes[..<sep], as: UTF8.self), SecureBytes(copying: data))
     }
 
-    static func decode(_ text: String) -> (hrp: String, data: [UInt8])? { decode(Array(text.utf8)) }
+    static func decode(_ text: String) -> (hrp: String, data: SecureBytes)? { decode(Array(text.utf8)) }
 
     static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { sodium_memzero(base, $0.count) } }

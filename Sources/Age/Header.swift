@@ -11,6 +11,8 @@ public struct Header: Sendable {
     static let columns = 64
     /// Generous for thousands of recipients, yet bounds memory on hostile input.
     static let maxSize = 4 * 1024 * 1024
+    /// Bounds the work a hostile header can demand (every identity tries every stanza).
+    static let maxStanzas = 10_000
 
     public var stanzas: [Stanza]
     /// The bytes the MAC covers: everything up to and including "---".
@@ -91,6 +93,7 @@ public struct Header: Sendable {
             guard line.starts(with: Array("-> ".utf8)) else {
                 throw AgeError.malformedHeader("expected a stanza or the MAC line")
             }
+            guard stanzas.count < maxStanzas else { throw AgeError.malformedHeader("more than \(maxStanzas) stanzas") }
             raw += line + [0x0A]
             let args = line[3...].split(separator: 0x20, omittingEmptySubsequences: false)
             guard args.allSatisfy({ Stanza.isValidArgument($0) }) else {

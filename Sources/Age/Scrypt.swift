@@ -41,9 +41,11 @@ public struct ScryptIdentity: Identity {
     let passphrase: SecureBytes
     public let maxWorkFactor: Int
 
+    /// `maxWorkFactor` is clamped to 30 (2^30 × 1 KiB of memory): above that a
+    /// hostile file could only exhaust the reader.
     public init(passphrase: SecureBytes, maxWorkFactor: Int = ScryptIdentity.defaultMaxWorkFactor) {
         self.passphrase = passphrase
-        self.maxWorkFactor = maxWorkFactor
+        self.maxWorkFactor = min(maxWorkFactor, 30)
     }
 
     public func unwrap(_ stanzas: [Stanza]) throws -> UnwrapResult {

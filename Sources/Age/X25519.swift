@@ -16,8 +16,9 @@ public struct X25519Recipient: Recipient, Hashable, Sendable {
     /// Parses `age1…`. The input is public, so errors quote it — unless it is
     /// a private key pasted in the wrong place, which must not be echoed.
     public init(parsing text: String) throws {
-        if X25519Recipient.looksSecret(text) { throw AgeError.secretKeyAsRecipient }
-        guard let (hrp, data) = Bech32.decode(text) else { throw AgeError.invalidRecipient(text) }
+        if X25519Recipient.mayBeSecret(text) { throw AgeError.secretKeyAsRecipient }
+        guard let (hrp, decoded) = Bech32.decode(text) else { throw AgeError.invalidRecipient(text) }
+        let data = decoded.withUnsafeBytes { Array($0) }
         if hrp == "age1pq" || hrp == "age1tag" || hrp == "age1tagpq" {
             throw AgeError.unsupportedKeyType("\(hrp) recipients (post-quantum or hardware keys) are not supported")
         }
@@ -25,9 +26,12 @@ public struct X25519Recipient: Recipient, Hashable, Sendable {
         publicKey = data
     }
 
-    static func looksSecret(_ text: String) -> Bool {
-        let head = text.prefix(20).uppercased()
-        return head.hasPrefix("AGE-SECRET-KEY-") || head.hasPrefix("AGE-PLUGIN-")
+    /// Anything that is not plainly a one-line public key might be a secret
+    /// pasted in the wrong place (a key file, a private key): never quote it.
+    static func mayBeSecret(_ text: String) -> Bool {
+        let upper = text.uppercased()
+        return upper.contains("SECRET-KEY") || upper.contains("AGE-PLUGIN-")
+            || text.utf8.count > 200 || text.contains(where: \.isNewline)
     }
 
     /// The canonical `age1…` form.
@@ -84,20 +88,19 @@ public struct X25519Identity: Identity {
         guard let (hrp, data) = Bech32.decode(text) else {
             throw AgeError.invalidIdentity("not a valid AGE-SECRET-KEY-1 string")
         }
-        var raw = data
-        defer { sodium_memzero(&raw, raw.count) }
         if hrp == "AGE-SECRET-KEY-PQ-" {
             throw AgeError.unsupportedKeyType("post-quantum hybrid identities (AGE-SECRET-KEY-PQ-1…) are not supported")
         }
-        guard hrp == X25519Identity.hrp, raw.count == 32 else {
+        guard hrp == X25519Identity.hrp, data.count == 32 else {
             throw AgeError.invalidIdentity("not a valid AGE-SECRET-KEY-1 string")
         }
-        try self.init(secretKey: SecureBytes(copying: raw))
+        try self.init(secretKey: data)
     }
 
     /// The Bech32 form (`AGE-SECRET-KEY-1…`), for writing an identity file.
     public func encodedSecretKey() -> SecureBytes {
-        var raw = secretKey.withUnsafeBytes { Array($0) }
+        var raw = [UInt8](repeating: 0, count: secretKey.count)
+        raw.withUnsafeMutableBytes { r in secretKey.withUnsafeBytes { r.copyMemory(from: $0) } }
         defer { Bech32.wipe(&raw) }
         var text = Bech32.encode(hrp: X25519Identity.hrp, data: raw)
         defer { Bech32.wipe(&text) }

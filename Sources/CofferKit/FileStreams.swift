@@ -14,11 +14,17 @@ public enum FileError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .open(let p, let e): return "cannot open \(p): \(String(cString: strerror(e)))"
-        case .read(let p, let e): return "cannot read \(p): \(String(cString: strerror(e)))"
-        case .write(let p, let e): return "cannot write \(p): \(String(cString: strerror(e)))"
-        case .exists(let p): return "\(p) already exists; refusing to overwrite it"
+        case .open(let p, let e): return "cannot open \(FileError.shown(p)): \(String(cString: strerror(e)))"
+        case .read(let p, let e): return "cannot read \(FileError.shown(p)): \(String(cString: strerror(e)))"
+        case .write(let p, let e): return "cannot write \(FileError.shown(p)): \(String(cString: strerror(e)))"
+        case .exists(let p): return "\(FileError.shown(p)) already exists; refusing to overwrite it"
         }
+    }
+
+    /// A path as shown in errors: a private key pasted where a file name
+    /// belongs (`-i AGE-SECRET-KEY-1…`) must not be echoed back.
+    static func shown(_ path: String) -> String {
+        path.uppercased().contains("SECRET-KEY") ? "<a path that looks like a secret key>" : path
     }
 }
 
@@ -106,7 +112,9 @@ extension ByteSink {
 /// directly and never replaced: renaming over them would destroy the link.
 public final class AtomicFileSink: ByteSink {
     public let path: String
-    private let temporaryPath: String?
+    private var temporaryPath: String?
+    private var directory = "."
+    private var isUnnamed = false
     private let sink: FileDescriptorSink
     private var committed = false
 
@@ -116,11 +124,25 @@ public final class AtomicFileSink: ByteSink {
         var info = stat()
         if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
             temporaryPath = nil
-            sink = try FileDescriptorSink(path: path, mode: 0o600)
+            sink = try FileDescriptorSink(path: path, mode: mode)
+            // Written through a symlink to a regular file: that file gets our mode too.
+            var target = stat()
+            if fstat(sink.fd, &target) == 0 && (target.st_mode & S_IFMT) == S_IFREG { fchmod(sink.fd, mode) }
             return
         }
-        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        var template = ((directory.isEmpty ? "/" : directory + "/") + ".coffer-tmp-XXXXXX").utf8CString.map { $0 }
+        directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        if directory.isEmpty { directory = "/" }
+        // An unnamed O_TMPFILE vanishes by itself if the process dies before
+        // commit (kill, Ctrl-C), so no plaintext is left behind; file systems
+        // without it get a named 0600 temporary that deinit removes.
+        let unnamed = open(directory, AtomicFileSink.oTmpFile | O_WRONLY | O_CLOEXEC, mode)
+        if unnamed >= 0 {
+            temporaryPath = nil
+            sink = FileDescriptorSink(fd: unnamed, name: path, owned: true)
+            isUnnamed = true
+            return
+        }
+        var template = (directory + "/.coffer-tmp-XXXXXX").utf8CString.map { $0 }
         let fd = mkstemp(&template)  // mkstemp creates the file 0600
         guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
         if mode != 0o600 { fchmod(fd, mode) }
@@ -130,11 +152,24 @@ public final class AtomicFileSink: ByteSink {
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws { try sink.write(bytes) }
 
+    /// Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY, the same value on x86-64
+    /// and arm64); the C macro is not imported into Swift.
+    static let oTmpFile: Int32 = 0o20_200_000
+
     /// Flushes to disk and moves the file into place.
     public func commit() throws {
         committed = true
+        guard fsync(sink.fd) == 0 else { throw FileError.write(path: path, errno: errno) }
+        if isUnnamed {
+            // Give the unnamed file a temporary name, then rename it over the target.
+            let named = directory + "/.coffer-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            guard linkat(AT_FDCWD, "/proc/self/fd/\(sink.fd)", AT_FDCWD, named, AT_SYMLINK_FOLLOW) == 0 else {
+                throw FileError.write(path: path, errno: errno)
+            }
+            temporaryPath = named
+        }
         guard let temporaryPath else { return }
-        guard fsync(sink.fd) == 0, rename(temporaryPath, path) == 0 else {
+        guard rename(temporaryPath, path) == 0 else {
             let error = FileError.write(path: path, errno: errno)
             unlink(temporaryPath)
             throw error

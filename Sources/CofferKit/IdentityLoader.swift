@@ -11,11 +11,11 @@ public enum IdentityLoader {
     /// The identity file's text, decrypted first if it is passphrase-protected.
     static func plaintext(path: String, passphrase: () throws -> SecureBytes) throws -> SecureBytes {
         let contents = try Files.readSecret(path: path)
+        // Compared in place: the head of a plain identity file is the key itself.
         let encrypted = contents.withUnsafeBytes { bytes in
-            let head = Array(bytes.prefix(64))
-            let start = head.firstIndex { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 } ?? head.count
-            return head[start...].starts(with: Array("age-encryption.org/".utf8))
-                || head[start...].starts(with: Array("-----BEGIN AGE ENCRYPTED FILE-----".utf8))
+            let start = bytes.firstIndex { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 } ?? bytes.count
+            let rest = bytes[start...]
+            return rest.starts(with: "age-encryption.org/".utf8) || rest.starts(with: "-----BEGIN AGE ENCRYPTED FILE-----".utf8)
         }
         guard encrypted else { return contents }
         let ciphertext = contents.withUnsafeBytes { Array($0) }

@@ -76,11 +76,14 @@ struct EncryptJob: Equatable {
             }
             let source = try input.map { try FileDescriptorSource(path: $0) }
                 ?? FileDescriptorSource(fd: STDIN_FILENO, name: "standard input")
-            let sink = try output.map { try FileDescriptorSink(path: $0) }
-                ?? FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+            // -o is written atomically: a failure leaves no partial file, and
+            // `-o X X` encrypts X in place instead of destroying it.
+            let file = try output.map { try AtomicFileSink(path: $0, mode: 0o644) }
+            let sink: ByteSink = file ?? FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             let writer = try AgeWriter(recipients: keys, armored: armor, to: sink)
             try writer.write(from: source)
             try writer.finish()
+            try file?.commit()
         }
     }
 

@@ -48,11 +48,13 @@ struct PassphraseSource {
         if hasTermios {
             var quiet = saved
             quiet.c_lflag &= ~tcflag_t(ECHO)
+            EchoGuard.arm(tty: tty, saved: saved)
             tcsetattr(tty, TCSAFLUSH, &quiet)
         }
         defer {
             if hasTermios {
                 tcsetattr(tty, TCSAFLUSH, &saved)
+                EchoGuard.disarm()
                 _ = Glibc.write(tty, "\n", 1)
             }
         }
@@ -60,15 +62,43 @@ struct PassphraseSource {
         let line = SecureBytes(count: 1024)
         var count = 0
         var byte: UInt8 = 0
-        while count < line.count {
+        while true {
             let n = Glibc.read(tty, &byte, 1)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 || byte == 0x0A || byte == 0x0D { break }
+            guard count < line.count else {
+                byte = 0
+                throw CommandFailure("input longer than \(line.count) bytes", hint: "use --passphrase-file or --file for long values")
+            }
             line.withUnsafeMutableBytes { $0[count] = byte }
             count += 1
         }
         byte = 0
         line.truncate(to: count)
         return line
+    }
+}
+
+/// Restores terminal echo if the user interrupts a hidden prompt (Ctrl-C,
+/// SIGTERM), then lets the signal end the process as usual.
+enum EchoGuard {
+    nonisolated(unsafe) static var tty: Int32 = -1
+    nonisolated(unsafe) static var saved = termios()
+
+    static func arm(tty: Int32, saved: termios) {
+        EchoGuard.saved = saved
+        EchoGuard.tty = tty
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
+            signal(sig) { sig in
+                if EchoGuard.tty >= 0 { tcsetattr(EchoGuard.tty, TCSANOW, &EchoGuard.saved) }
+                signal(sig, SIG_DFL)
+                raise(sig)
+            }
+        }
+    }
+
+    static func disarm() {
+        tty = -1
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] { signal(sig, SIG_DFL) }
     }
 }

@@ -169,6 +169,15 @@ final class PrimitiveTests: XCTestCase {
         }
     }
 
+    func testHeadersWithTooManyStanzasAreRefused() {
+        var header = Array("age-encryption.org/v1\n".utf8)
+        for _ in 0...Header.maxStanzas { header += Array("-> x\n\n".utf8) }
+        header += Array("--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n".utf8)
+        XCTAssertThrowsError(try Header.parse(header)) {
+            XCTAssertEqual($0 as? AgeError, .malformedHeader("more than \(Header.maxStanzas) stanzas"))
+        }
+    }
+
     func testPassphraseRoundTripAndWrongPassphrase() throws {
         let pass = SecureBytes(copying: Array("correct horse".utf8))
         let file = try Age.encrypt(SecureBytes(copying: Array("s3cret".utf8)), to: [ScryptRecipient(passphrase: pass, workFactor: 10)])

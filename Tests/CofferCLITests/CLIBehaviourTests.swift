@@ -316,4 +316,48 @@ final class CLIBehaviourTests: CLITestCase {
         assertCofferError(fromFile, secrets: [key.secret])
         XCTAssertTrue(fromFile.stderrText.contains("line 3"), fromFile.stderrText)
     }
+
+    /// A whole key file, or a key with leading junk, passed as a recipient or
+    /// as a file name is never echoed back.
+    func testSecretKeysInOtherArgumentsAreNotEchoed() throws {
+        let key = try cofferKeygen("key.txt")
+        try write("plain", "x")
+        let keyFile = String(decoding: try read("key.txt"), as: UTF8.self)
+        for recipient in [keyFile, " " + key.secret, "x" + key.secret.lowercased()] {
+            assertCofferError(try coffer(["age", "encrypt", "-r", recipient, path("plain")]), secrets: [key.secret])
+        }
+        assertCofferError(try coffer(["age", "decrypt", "-i", key.secret, path("plain")]), secrets: [key.secret])
+        assertCofferError(try coffer(["age", "encrypt", "-R", key.secret, path("plain")]), secrets: [key.secret])
+    }
+
+    /// `-o` naming the input encrypts it in place instead of destroying it.
+    func testEncryptOutputOverItsOwnInput() throws {
+        let key = try cofferKeygen("key.txt")
+        let plaintext = canaryPlaintext(150_000)
+        try write("file", plaintext)
+        try succeedCoffer(["age", "encrypt", "-r", key.recipient, "-o", path("file"), path("file")])
+        XCTAssertEqual(try succeedCoffer(["age", "decrypt", "-i", key.identityFile, path("file")]).stdout, plaintext)
+    }
+
+    /// A decryption killed half-way leaves no plaintext file behind.
+    func testKilledDecryptLeavesNoPlaintext() throws {
+        let key = try cofferKeygen("key.txt")
+        try write("plain", canaryPlaintext(3_000_000))
+        try succeedCoffer(["age", "encrypt", "-r", key.recipient, "-o", path("data.age"), path("plain")])
+        let sealed = try read("data.age")
+        XCTAssertEqual(mkfifo(path("fifo"), 0o600), 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: coffer)
+        process.arguments = ["age", "decrypt", "-i", key.identityFile, "-o", path("out"), path("fifo")]
+        try process.run()
+        let writer = try XCTUnwrap(FileHandle(forWritingAtPath: path("fifo")))
+        writer.write(sealed.prefix(2_000_000))
+        Thread.sleep(forTimeInterval: 0.3)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        try? writer.close()
+        XCTAssertFalse(exists("out"))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".coffer-tmp") }
+        XCTAssertEqual(leftovers, [], "a killed decrypt left a temporary plaintext file")
+    }
 }
