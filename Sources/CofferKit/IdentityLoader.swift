@@ -20,6 +20,10 @@ public enum IdentityLoader {
         guard encrypted else { return contents }
         let ciphertext = contents.withUnsafeBytes { Array($0) }
         let identity = ScryptIdentity(passphrase: try passphrase())
-        return try Age.decrypt(ciphertext, identities: [identity]).plaintext
+        do {
+            return try Age.decrypt(ciphertext, identities: [identity]).plaintext
+        } catch AgeError.noIdentityMatched {
+            throw VaultError.wrongPassphrase(path: path)
+        }
     }
 }

@@ -1,10 +1,13 @@
 /// A validated secret id such as `prod/db/password`: segments of
 /// `[A-Za-z0-9._-]` joined by `/`, no empty, `.` or `..` segment, no segment
-/// starting with `.` (reserved for vault metadata), at most 255 bytes.
+/// starting with `.` (reserved for vault metadata), at most 255 bytes, and no
+/// segment over 251 bytes (with `.age` it must still be a valid file name).
 /// Validation happens before any file is touched, so an id can never name a
 /// path outside the vault or inside `.git`.
 public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let maxLength = 255
+    /// File names are limited to 255 bytes, and the last segment gains `.age`.
+    public static let maxSegmentLength = 255 - 4
     public static let fileExtension = ".age"
 
     public let value: String
@@ -20,6 +23,9 @@ public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible 
             guard segment.first != UInt8(ascii: ".") else {
                 throw reject(segment.count <= 2 && segment.allSatisfy { $0 == UInt8(ascii: ".") }
                              ? "no . or .. segments" : "segments must not start with . (reserved)")
+            }
+            guard segment.count <= SecretID.maxSegmentLength else {
+                throw reject("a segment is longer than \(SecretID.maxSegmentLength) bytes")
             }
             guard segment.allSatisfy(SecretID.isAllowed) else {
                 throw reject("only letters, digits, '.', '_' and '-' are allowed in a segment")

@@ -5,11 +5,10 @@ extension Vault {
     /// Makes `directory` a vault: a git repository whose first commit holds the
     /// root `.recipients` naming `readers`. Refuses an existing vault.
     public static func create(at directory: String, readers: [NamedRecipient], authorName: String?) throws -> Vault {
+        try checkCanCreate(at: directory)
         let root = Paths.absolute(directory)
-        guard !isVault(root) else { throw VaultError.alreadyAVault(path: directory) }
         guard !readers.isEmpty else { throw VaultError.noRecipients(scope: "") }
         let repo = Files.exists(root + "/.git") ? try GitRepository.open(at: root) : try GitRepository.create(at: root)
-        guard try repo.head() == nil else { throw VaultError.alreadyAVault(path: directory) }
         let vault = Vault(root: root)
         let lock = try VaultLock(gitDirectory: vault.gitDirectory)
         defer { _ = lock }
@@ -20,5 +19,15 @@ extension Vault {
         try repo.advanceHead(from: nil, to: commit, message: "coffer: init")
         try VaultTransaction.applyToWorkTree(vault, repo: repo, changes: [change], contents: [RecipientsFile.fileName: recipients])
         return vault
+    }
+
+    /// Refuses, before anything is created, a directory that is already a
+    /// vault or a git repository with history of its own.
+    public static func checkCanCreate(at directory: String) throws {
+        let root = Paths.absolute(directory)
+        guard !isVault(root) else { throw VaultError.alreadyAVault(path: directory) }
+        if Files.exists(root + "/.git"), try GitRepository.open(at: root).head() != nil {
+            throw VaultError.existingHistory(path: directory)
+        }
     }
 }

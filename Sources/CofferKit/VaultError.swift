@@ -17,8 +17,23 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
     case identityMissing(path: String)
     case identityExists(path: String)
     case identityTooOpen(path: String, mode: UInt32)
+    case wrongPassphrase(path: String)
+    case existingHistory(path: String)
     case locked(waitedSeconds: Int)
     case unreadable(path: String, reason: String)
+
+    /// A next step for the user, printed as `coffer: hint: …`.
+    public var hint: String? {
+        switch self {
+        case .identityTooOpen(let path, _): return "chmod 600 \(path)"
+        case .identityMissing: return "create one with `coffer identity new`, or pass --identity FILE"
+        case .notAVault: return "run `coffer init`, or pass --vault DIR"
+        case .existingHistory: return "coffer init needs a new or empty repository"
+        case .locked: return "another coffer process is writing this vault; try again (COFFER_LOCK_TIMEOUT sets the wait)"
+        case .boundToOtherID: return "restore the file with git, or move secrets with `coffer mv`"
+        default: return nil
+        }
+    }
 
     public var description: String {
         switch self {
@@ -37,6 +52,8 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
         case .identityExists(let path): return "an identity already exists at \(path)"
         case .identityTooOpen(let path, let mode):
             return "identity \(path) is readable by others (mode \(String(mode & 0o777, radix: 8)))"
+        case .wrongPassphrase(let path): return "wrong passphrase for identity file \(path)"
+        case .existingHistory(let path): return "\(path) is a git repository with history but no .recipients"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
         }

@@ -39,18 +39,21 @@ final class TreeEditor {
     /// Writes every edited directory bottom-up, dropping those left empty,
     /// and returns the new root tree (possibly the empty tree).
     func write() throws -> ObjectID {
-        try write(root)
+        try write(root, isRoot: true)!
     }
 
-    private func write(_ directory: Directory) throws -> ObjectID {
+    /// The directory's new tree id, or nil when it ended up empty: an empty
+    /// subdirectory is never written, so no dangling empty tree is left for
+    /// `git fsck` to report.
+    private func write(_ directory: Directory, isRoot: Bool = false) throws -> ObjectID? {
         for (name, child) in directory.children {
-            let id = try write(child)
-            if child.builder.count == 0 {
-                try directory.builder.remove(name)
-            } else {
+            if let id = try write(child) {
                 try directory.builder.insert(name, id, mode: GIT_FILEMODE_TREE)
+            } else {
+                try directory.builder.remove(name)
             }
         }
+        if directory.builder.count == 0 && !isRoot { return nil }
         return try directory.builder.write()
     }
 

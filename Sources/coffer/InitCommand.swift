@@ -19,6 +19,7 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         try Console.run {
+            try Vault.checkCanCreate(at: directory)
             let store = options.store
             var identityName = name
             if !store.exists {

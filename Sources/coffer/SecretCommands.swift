@@ -38,6 +38,10 @@ struct SetCommand: ParsableCommand {
         if bare.count > 1 || (bare.count == 1 && assignments.count > 1) {
             throw ValidationError("give either ID=VALUE pairs or a single ID")
         }
+        let ids = assignments.map { $0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0] }
+        if let repeated = ids.first(where: { id in ids.filter { $0 == id }.count > 1 }) {
+            throw ValidationError("\(repeated) is given more than once")
+        }
     }
 
     func run() throws {

@@ -4,7 +4,8 @@ import Age
 
 final class SecretIDTests: XCTestCase {
     func testValidIDs() throws {
-        for text in ["a", "prod/db/password", "A-b_c.d/e", "x.age", "a/b.c/d", String(repeating: "a", count: 255)] {
+        let longest = String(repeating: "a", count: 251) + "/b" + "/c"  // 255 bytes, each segment a valid file name
+        for text in ["a", "prod/db/password", "A-b_c.d/e", "x.age", "a/b.c/d", String(repeating: "a", count: 251), longest] {
             XCTAssertEqual(try SecretID(text).value, text)
         }
         XCTAssertEqual(try SecretID("prod/db/password").relativePath, "prod/db/password.age")
@@ -16,7 +17,8 @@ final class SecretIDTests: XCTestCase {
         let invalid = [
             "", "/abs", "a//b", "a/", "..", "a/../b", ".", "a/./b", ".hidden", "a/.git/x", "a/.recipients",
             "sp ace", "tab\t", "nl\n", "ctl\u{1}", "uni\u{e9}", "back\\slash", "star*", "a=b", "q\"",
-            String(repeating: "a", count: 256),
+            String(repeating: "a", count: 256), String(repeating: "a", count: 252),
+            String(repeating: "a", count: 127) + "/" + String(repeating: "a", count: 128),
         ]
         for text in invalid {
             XCTAssertThrowsError(try SecretID(text), "\(text.debugDescription) accepted") { error in

@@ -77,6 +77,19 @@ final class CommitTests: GitTestCase {
         try git(repo, "fsck", "--full", "--strict")
     }
 
+    /// Emptying a directory must not write (and orphan) an empty tree object.
+    func testEmptiedDirectoriesLeaveNoDanglingObjects() throws {
+        let repo = try makeRepository()
+        let x = try repo.writeBlob(Array("x".utf8))
+        let first = try repo.createCommit(parent: nil, changes: [.write(path: "a/b/c.age", blob: x), .write(path: "d.age", blob: x)],
+                                          message: "one", author: author)
+        try repo.advanceHead(from: nil, to: first, message: "one")
+        let second = try repo.createCommit(parent: first, changes: [.delete(path: "a/b/c.age")], message: "two", author: author)
+        try repo.advanceHead(from: first, to: second, message: "two")
+        let fsck = try git(repo, "fsck", "--full", "--strict")
+        XCTAssertFalse(fsck.output.contains("dangling"), fsck.output)
+    }
+
     func testChangesApplyInOrder() throws {
         let repo = try makeRepository()
         let one = try repo.writeBlob([1]), two = try repo.writeBlob([2])
