@@ -16,8 +16,15 @@ public final class Vault {
     init(root: String) { self.root = root }
 
     /// `--vault`, then `COFFER_VAULT`, then the nearest enclosing vault of the
-    /// current directory.
+    /// current directory. Before any command looks at the vault, a write a
+    /// crash interrupted is finished (one stat when there is none).
     public static func locate(explicit: String?) throws -> Vault {
+        let vault = try find(explicit: explicit)
+        try vault.finishInterruptedWrite()
+        return vault
+    }
+
+    private static func find(explicit: String?) throws -> Vault {
         if let dir = explicit ?? Environment.value("COFFER_VAULT"), !dir.isEmpty {
             let absolute = Paths.absolute(dir)
             guard isVault(absolute) else { throw VaultError.notAVault(path: dir) }
@@ -68,14 +75,12 @@ public final class Vault {
 
     /// The value of `id`, after checking that the file is bound to `id`.
     public func open(_ id: SecretID, identities: [Identity]) throws -> SecureBytes {
-        try finishInterruptedWrite()
-        return try Sealing.open(try sealedFile(id), id: id, identities: identities)
+        try Sealing.open(try sealedFile(id), id: id, identities: identities)
     }
 
     /// Ids under `prefix` (a whole-segment prefix: `prod` matches `prod/x` and
     /// `prod` itself, not `production`), sorted. Never opens a file.
     public func list(prefix: String = "") throws -> [SecretID] {
-        try finishInterruptedWrite()
         let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         var ids: [SecretID] = []
         if trimmed.isEmpty {
@@ -119,6 +124,18 @@ enum Paths {
     static func parent(_ path: String) -> String? {
         guard path != "/", let slash = path.lastIndex(of: "/") else { return nil }
         return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// Removes `.coffer-tmp-*` files a killed writer left in `dir`.
+    static func removeTemporaries(in dir: String) {
+        guard let handle = opendir(dir) else { return }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name.hasPrefix(".coffer-tmp-") { names.append(name) }
+        }
+        for name in names { unlink(dir + "/" + name) }
     }
 
     /// Calls `visit` with the relative path of every regular file below `dir`,

@@ -123,13 +123,30 @@ enum VaultTransaction {
     }
 
     /// Finishes or discards a write a crash interrupted (the caller holds the lock).
+    ///
+    /// A killed write can leave, besides the journal, the lock files libgit2
+    /// takes while moving the branch or writing the index, and named temporary
+    /// files. All of them belong to the dead writer (the vault lock proves no
+    /// coffer write is running), so they are removed; only then is the
+    /// work tree brought to the journal's commit.
     static func recover(vault: Vault, repo: GitRepository? = nil) throws {
-        guard Journal.exists(gitDirectory: vault.gitDirectory) else { return }
+        let git = vault.gitDirectory
+        Paths.removeTemporaries(in: git)
+        guard Journal.exists(gitDirectory: git) else { return }
+        let journal = try Journal.read(gitDirectory: git)
+        for path in journal?.changes.map(\.path) ?? [] {
+            Paths.removeTemporaries(in: Paths.parent(vault.path(path)) ?? vault.root)
+        }
+        unlink(git + "/index.lock")
+        if let branch = try? String(decoding: Files.read(path: git + "/HEAD"), as: UTF8.self), branch.hasPrefix("ref: refs/") {
+            let ref = branch.dropFirst("ref: ".count).trimming("\n\r ")
+            unlink(git + "/" + ref + ".lock")
+        }
         let repo = try repo ?? GitRepository.open(at: vault.root)
-        if let journal = try Journal.read(gitDirectory: vault.gitDirectory), try repo.head() == journal.new {
+        if let journal, try repo.head() == journal.new {
             try applyToWorkTree(vault, repo: repo, changes: journal.changes, contents: [:])
         }
-        Journal.remove(gitDirectory: vault.gitDirectory)
+        Journal.remove(gitDirectory: git)
     }
 }
 
