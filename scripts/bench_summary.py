@@ -4,11 +4,19 @@
 Usage: bench_summary.py RESULTS_DIR ROWS_TSV
 
 ROWS_TSV lines: section, kind, label, json file (relative to RESULTS_DIR),
-optional payload bytes. Each JSON holds two results: coffer first, then the
-tool it is compared with. Kinds:
+optional payload bytes, then kind-specific fields. For time, throughput and
+info rows each JSON holds two results: coffer first, then the tool it is
+compared with. Kinds:
   time        target: coffer/other ratio <= 1.0
   throughput  target: coffer MiB/s >= 80% of the other's
   info        no target (context, e.g. process start)
+  target      fields: peer, max ms, max ratio ("-" for none). The JSON holds
+              coffer first and any number of other commands; PEER is the
+              name (hyperfine -n) of the one this row compares with.
+  mem         fields: peer, coffer KiB, peer KiB, max MiB (json is "-")
+  note        field: text, printed under the section's table
+A section with target, mem or note rows is printed as an absolute-target
+table (operation, coffer, peer, ratio, target); the others as before.
 Exit status: 0 all targets met, 3 a target missed, other values on error.
 """
 import json
@@ -36,6 +44,90 @@ def load(path):
         [(r["command"], iqr_ratio(r["times"])) for r in results if len(r["times"]) >= 4]
 
 
+def load_all(path):
+    """{name: (median s, runs, iqr ratio)} for every command in a hyperfine export."""
+    with open(path) as f:
+        results = json.load(f)["results"]
+    out = {}
+    for i, r in enumerate(results):
+        name = "coffer" if i == 0 else r["command"]
+        out[name] = (statistics.median(r["times"]), len(r["times"]),
+                     iqr_ratio(r["times"]) if len(r["times"]) >= 4 else 0.0)
+    return out
+
+
+def print_table(header, table):
+    widths = [max(len(r[i]) for r in [header] + table) for i in range(len(header))]
+
+    def fmt(r):
+        cells = [r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in range(1, len(r))]
+        return "  ".join(cells).rstrip()
+    print(fmt(header))
+    print("  ".join("-" * w for w in widths))
+    for r in table:
+        print(fmt(r))
+
+
+def absolute_section(section, rows, out_dir, missed):
+    """Rows with absolute targets (kinds target, mem, note)."""
+    header = ["operation", "runs", "coffer", "peer", "peer value", "coffer/peer", "target", "result"]
+    table, notes, noisy = [], [], []
+    for kind, label, name, _size, extra in rows:
+        if kind == "note":
+            notes.append(f"{label}: {extra[0] if extra else ''}")
+            continue
+        if kind == "mem":
+            peer, ckib, pkib, max_mib = (extra + ["-"] * 4)[:4]
+            c_mib = int(ckib) / 1024
+            p_mib = int(pkib) / 1024 if pkib not in ("", "-") else None
+            row = [label, "", f"{c_mib:.1f} MiB", peer if p_mib is not None else "-",
+                   f"{p_mib:.1f} MiB" if p_mib is not None else "-",
+                   f"{c_mib / p_mib:.2f}" if p_mib else "-", "", ""]
+            if max_mib != "-":
+                ok = c_mib <= float(max_mib)
+                row[6], row[7] = f"<= {max_mib} MiB", "ok" if ok else "MISSED"
+                if not ok:
+                    missed.append(f"{section}: {label}")
+            table.append(row)
+            continue
+        # kind == "target"
+        peer, max_ms, max_ratio = (extra + ["-"] * 3)[:3]
+        results = load_all(os.path.join(out_dir, name))
+        c, cn, ciqr = results["coffer"]
+        if ciqr > NOISE_IQR:
+            noisy.append(f"{label} (coffer: IQR {100 * ciqr:.0f}% of median)")
+        row = [label, str(cn), f"{c * 1e3:.2f} ms", "-", "-", "-", "", ""]
+        ratio = None
+        if peer != "-":
+            if peer not in results:
+                raise SystemExit(f"{name}: no result named {peer} (have {', '.join(results)})")
+            o, on, oiqr = results[peer]
+            ratio = c / o
+            if oiqr > NOISE_IQR:
+                noisy.append(f"{label} ({peer}: IQR {100 * oiqr:.0f}% of median)")
+            row[1] = str(cn) if cn == on else f"{cn}/{on}"
+            row[3:6] = [peer, f"{o * 1e3:.2f} ms", f"{ratio:.2f}"]
+        targets, ok = [], True
+        if max_ms != "-":
+            targets.append(f"<= {max_ms} ms")
+            ok = ok and c * 1e3 <= float(max_ms)
+        if max_ratio != "-" and ratio is not None:
+            targets.append(f"<= {max_ratio} x {peer}")
+            ok = ok and ratio <= float(max_ratio)
+        if targets:
+            row[6], row[7] = "; ".join(targets), "ok" if ok else "MISSED"
+            if not ok:
+                missed.append(f"{section}: {label}")
+        table.append(row)
+    print(f"[{section}] median wall-clock per invocation, process start included; memory = max RSS")
+    print_table(header, table)
+    for n in notes:
+        print(f"  {n}")
+    if noisy:
+        print(f"noisy (is the machine busy? consider re-running): {'; '.join(noisy)}")
+    print()
+
+
 def main():
     out_dir, rows_path = sys.argv[1], sys.argv[2]
     sections = {}
@@ -43,11 +135,17 @@ def main():
         for line in f:
             if not line.strip():
                 continue
-            section, kind, label, name, size = (line.rstrip("\n").split("\t") + [""])[:5]
-            sections.setdefault(section, []).append((kind, label, name, int(size) if size else None))
+            fields = line.rstrip("\n").split("\t") + [""]
+            section, kind, label, name, size = fields[:5]
+            extra = [x for x in fields[5:] if x != ""] if kind != "note" else fields[5:6]
+            sections.setdefault(section, []).append((kind, label, name, int(size) if size else None, extra))
 
     missed = []
-    for section, rows in sections.items():
+    for section, all_rows in sections.items():
+        if any(r[0] in ("target", "mem", "note") for r in all_rows):
+            absolute_section(section, all_rows, out_dir, missed)
+            continue
+        rows = [r[:4] for r in all_rows]
         data, noisy = [], []
         for kind, label, name, size in rows:
             medians, spread = load(os.path.join(out_dir, name))
