@@ -27,6 +27,7 @@ struct CofferCommand: ParsableCommand {
             switch job {
             case .encrypt(let encrypt): try encrypt.run()
             case .decrypt(let decrypt): try decrypt.run()
+            case .get(let get): try get.run()
             }
         } catch {
             exit(withError: error)

@@ -1,5 +1,6 @@
-/// A hand-written parser for the common forms of `coffer age encrypt` and
-/// `coffer age decrypt`, tried before ArgumentParser.
+/// A hand-written parser for the common forms of the latency-critical
+/// commands — `coffer get`, `coffer age encrypt` and `coffer age decrypt` —
+/// tried before ArgumentParser.
 ///
 /// Why: ArgumentParser's reflection costs ~2 ms per process here, as much as
 /// age's whole run on a small file. The fast path accepts only unambiguous
@@ -12,23 +13,14 @@ enum FastPath {
     enum Job: Equatable {
         case encrypt(EncryptJob)
         case decrypt(DecryptJob)
+        case get(GetJob)
     }
 
     static func parse(_ arguments: [String]) -> Job? {
+        if arguments.first == "get" { return parseGet(Array(arguments.dropFirst())) }
         guard arguments.count >= 2, arguments[0] == "age" else { return nil }
-        var tokens = arguments.dropFirst(2).makeIterator()
-        var positional: [String] = []
-        var options: [(name: String, value: String?)] = []
-        let flags: Set<String> = ["-a", "--armor", "-p", "--passphrase"]
-        while let token = tokens.next() {
-            if !token.hasPrefix("-") {
-                positional.append(token)
-            } else if flags.contains(token) {
-                options.append((token, nil))
-            } else {
-                guard let value = tokens.next(), !value.hasPrefix("-") else { return nil }
-                options.append((token, value))
-            }
+        guard let (positional, options) = tokenize(arguments.dropFirst(2), flags: ["-a", "--armor", "-p", "--passphrase"]) else {
+            return nil
         }
         guard positional.count <= 1 else { return nil }
         switch arguments[1] {
@@ -62,5 +54,48 @@ enum FastPath {
         default:
             return nil
         }
+    }
+
+    private static func parseGet(_ arguments: [String]) -> Job? {
+        guard let (positional, options) = tokenize(arguments[...], flags: ["--reveal", "--yes", "-y"]),
+              positional.count == 1 else { return nil }
+        var job = GetJob(id: positional[0])
+        for (name, value) in options {
+            switch (name, value) {
+            case ("--reveal", nil): job.reveal = true
+            case ("--yes", nil), ("-y", nil): job.yes = true
+            case ("-o", let v?), ("--output", let v?):
+                guard let format = OutputFormat(rawValue: v) else { return nil }
+                job.output = format
+            case ("--vault", let v?): if job.settings.vaultPath != nil { return nil }; job.settings.vaultPath = v
+            case ("--identity", let v?): if job.settings.identityPath != nil { return nil }; job.settings.identityPath = v
+            case ("--passphrase-file", let v?):
+                if job.settings.passphraseFile != nil { return nil }
+                job.settings.passphraseFile = v
+            default: return nil
+            }
+        }
+        return .get(job)
+    }
+
+    /// Splits arguments into positionals and options; an option that is not
+    /// one of `flags` takes the next argument as its value, which must not
+    /// look like an option. Nil for anything else (`--`, `=`, `-` alone…).
+    private static func tokenize(_ arguments: ArraySlice<String>, flags: Set<String>)
+        -> (positional: [String], options: [(name: String, value: String?)])? {
+        var tokens = arguments.makeIterator()
+        var positional: [String] = []
+        var options: [(name: String, value: String?)] = []
+        while let token = tokens.next() {
+            if !token.hasPrefix("-") {
+                positional.append(token)
+            } else if flags.contains(token) {
+                options.append((token, nil))
+            } else {
+                guard let value = tokens.next(), !value.hasPrefix("-") else { return nil }
+                options.append((token, value))
+            }
+        }
+        return (positional, options)
     }
 }

@@ -93,8 +93,25 @@ struct GetCommand: ParsableCommand {
 
     @OptionGroup var options: VaultOptions
 
+    var job: GetJob {
+        GetJob(id: id, reveal: reveal, yes: yes, output: output, settings: options.settings)
+    }
+
+    func run() throws { try job.run() }
+}
+
+/// What `coffer get` does once its arguments are known, whichever parser
+/// (ArgumentParser or the start-up fast path) produced them.
+struct GetJob: Equatable {
+    var id: String
+    var reveal = false
+    var yes = false
+    var output: OutputFormat = .table
+    var settings = VaultSettings()
+
     func run() throws {
         try Console.run {
+            let options = settings
             let id = try SecretID(id)
             let vault = try options.vault()
             guard vault.contains(id) else { throw VaultError.notFound(id: id.value) }

@@ -13,13 +13,30 @@ struct VaultOptions: ParsableArguments {
 
     @OptionGroup var passphrase: PassphraseOptions
 
+    var settings: VaultSettings {
+        VaultSettings(vaultPath: vaultPath, identityPath: identityPath, passphraseFile: passphrase.file)
+    }
+
+    func vault() throws -> Vault { try settings.vault() }
+    var store: IdentityStore { settings.store }
+    func identities() throws -> [X25519Identity] { try settings.identities() }
+    func identitiesIfPresent() throws -> [X25519Identity] { try settings.identitiesIfPresent() }
+}
+
+/// The parsed values of `VaultOptions`, also built by the start-up fast path.
+struct VaultSettings: Equatable {
+    var vaultPath: String?
+    var identityPath: String?
+    var passphraseFile: String?
+
     func vault() throws -> Vault { try Vault.locate(explicit: vaultPath) }
 
     var store: IdentityStore { IdentityStore.resolve(explicit: identityPath) }
 
     /// The user's identities; asks for the passphrase only if the file has one.
     func identities() throws -> [X25519Identity] {
-        let source = passphrase.source
+        let source = PassphraseSource(file: passphraseFile)
+        let store = self.store
         return try store.load { try source.read(prompt: "Passphrase for identity \(store.path): ") }
     }
 

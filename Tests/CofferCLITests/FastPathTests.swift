@@ -15,6 +15,10 @@ final class FastPathTests: XCTestCase {
             ["age", "decrypt"],
             ["age", "decrypt", "-i", "k", "-i", "k2", "-o", "out", "in"],
             ["age", "decrypt", "in", "--identity", "k", "--output", "o", "--passphrase-file", "pw"],
+            ["get", "prod/db/password"],
+            ["get", "a/b", "--reveal", "--yes", "--vault", "v", "--identity", "i", "--passphrase-file", "p"],
+            ["get", "-y", "--reveal", "x", "-o", "json"],
+            ["get", "x", "--output", "yaml"],
         ]
         for argv in accepted {
             let fast = try XCTUnwrap(FastPath.parse(argv), "\(argv)")
@@ -22,6 +26,7 @@ final class FastPathTests: XCTestCase {
             switch (fast, parsed) {
             case (.encrypt(let job), let command as AgeEncrypt): XCTAssertEqual(job, command.job, "\(argv)")
             case (.decrypt(let job), let command as AgeDecrypt): XCTAssertEqual(job, command.job, "\(argv)")
+            case (.get(let job), let command as GetCommand): XCTAssertEqual(job, command.job, "\(argv)")
             default: XCTFail("\(argv): fast path chose \(fast), ArgumentParser chose \(type(of: parsed))")
             }
         }
@@ -42,6 +47,12 @@ final class FastPathTests: XCTestCase {
             ["age", "decrypt", "-i", "k", "--", "in"],
             ["age", "decrypt", "-x", "y"],
             ["age", "keygen"],
+            ["get"],                                             // missing id: AP reports it
+            ["get", "a", "b"],
+            ["get", "a", "-o", "xml"],
+            ["get", "a", "--reveal=yes"],
+            ["get", "a", "--vault"],
+            ["get", "a", "--help"],
             ["age"],
             ["--version"],
         ]
