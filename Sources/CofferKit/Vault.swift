@@ -126,6 +126,18 @@ enum Paths {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// The first component of `relative` below `root` that is a symlink, if any.
+    static func firstSymlink(below root: String, along relative: String) -> String? {
+        var current = root
+        for part in relative.split(separator: "/") {
+            current += "/" + part
+            var info = stat()
+            guard lstat(current, &info) == 0 else { return nil }
+            if info.st_mode & S_IFMT == S_IFLNK { return String(current.dropFirst(root.count + 1)) }
+        }
+        return nil
+    }
+
     /// Removes `.coffer-tmp-*` files a killed writer left in `dir`.
     static func removeTemporaries(in dir: String) {
         guard let handle = opendir(dir) else { return }

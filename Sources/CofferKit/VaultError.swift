@@ -18,6 +18,7 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
     case identityExists(path: String)
     case identityTooOpen(path: String, mode: UInt32)
     case wrongPassphrase(path: String)
+    case symlinkInVault(path: String)
     case existingHistory(path: String)
     case locked(waitedSeconds: Int)
     case unreadable(path: String, reason: String)
@@ -53,6 +54,7 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
         case .identityTooOpen(let path, let mode):
             return "identity \(path) is readable by others (mode \(String(mode & 0o777, radix: 8)))"
         case .wrongPassphrase(let path): return "wrong passphrase for identity file \(path)"
+        case .symlinkInVault(let path): return "\(path) in the vault is a symbolic link; coffer does not write through links"
         case .existingHistory(let path): return "\(path) is a git repository with history but no .recipients"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"

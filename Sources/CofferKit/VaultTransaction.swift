@@ -65,6 +65,11 @@ enum VaultTransaction {
             }
         }
         guard !treeChanges.isEmpty else { return outcome }
+        // A symlink on the way (say `prod -> ~/.ssh`, pushed by someone else)
+        // would send the write outside the vault: refuse before committing.
+        for change in treeChanges {
+            if let link = Paths.firstSymlink(below: vault.root, along: change.path) { throw VaultError.symlinkInVault(path: link) }
+        }
 
         let head = try repo.head()
         let author = try repo.configuredSignature()
@@ -100,7 +105,9 @@ enum VaultTransaction {
     }
 
     static func applyToWorkTree(_ vault: Vault, repo: GitRepository, changes: [TreeChange], contents: [String: [UInt8]]) throws {
-        for change in changes {
+        // Recovery also never writes through a symlink; one that appeared since
+        // the commit leaves that path for the user (git status shows it).
+        for change in changes where Paths.firstSymlink(below: vault.root, along: change.path) == nil {
             switch change {
             case .write(let path, let blob):
                 let bytes = try contents[path] ?? repo.readBlob(blob)
@@ -114,7 +121,7 @@ enum VaultTransaction {
                 removeEmptyDirectories(from: Paths.parent(vault.path(path)), upTo: vault.root)
             }
         }
-        try repo.updateIndex(changes)
+        try repo.updateIndex(changes.filter { Paths.firstSymlink(below: vault.root, along: $0.path) == nil })
     }
 
     private static func removeEmptyDirectories(from start: String?, upTo root: String) {
