@@ -174,6 +174,9 @@ public final class AtomicFileSink: ByteSink {
             unlink(temporaryPath)
             throw error
         }
+        // The rename is durable only once the directory is synced.
+        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 { fsync(dir); close(dir) }
     }
 
     deinit { if !committed, let temporaryPath { unlink(temporaryPath) } }

@@ -29,6 +29,14 @@ public struct IdentityStore {
         try loadWithName(passphrase: passphrase).identities
     }
 
+    /// Refuses an identity file group or others can read, without reading it
+    /// (for commands that do not need the key but must not ignore the risk).
+    public func checkPermissions() throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        guard info.st_mode & 0o077 == 0 else { throw VaultError.identityTooOpen(path: path, mode: info.st_mode) }
+    }
+
     /// The identities and the `# name:` recorded beside them.
     public func loadWithName(passphrase: () throws -> SecureBytes) throws -> (identities: [X25519Identity], name: String?) {
         var info = stat()
@@ -86,7 +94,14 @@ public struct IdentityStore {
     private func write(_ bytes: SecureBytes, replacing: Bool) throws {
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         try Files.makeDirectories(directory, mode: 0o700)
-        if !replacing && exists { throw VaultError.identityExists(path: path) }
+        // The key's directory is 0700 even if it existed before with a looser mode.
+        chmod(directory, 0o700)
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            // Never write a private key through a link (even a dangling one).
+            guard info.st_mode & S_IFMT == S_IFREG else { throw VaultError.unreadable(path: path, reason: "not a regular file") }
+            if !replacing { throw VaultError.identityExists(path: path) }
+        }
         let file = try AtomicFileSink(path: path)
         try bytes.withUnsafeBytes { try file.write($0) }
         try file.commit()

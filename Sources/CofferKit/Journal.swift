@@ -40,14 +40,27 @@ struct Journal: Equatable {
             switch (parts.first, parts.count) {
             case ("old", 2): old = ObjectID(hex: parts[1])
             case ("new", 2): new = ObjectID(hex: parts[1])
-            case ("write", 3): if let blob = ObjectID(hex: parts[1]) { changes.append(.write(path: parts[2], blob: blob)) }
-            case ("delete", 3): changes.append(.delete(path: parts[2]))
+            case ("write", 3):
+                guard Journal.isVaultPath(parts[2]), let blob = ObjectID(hex: parts[1]) else { return nil }
+                changes.append(.write(path: parts[2], blob: blob))
+            case ("delete", 3):
+                guard Journal.isVaultPath(parts[2]) else { return nil }
+                changes.append(.delete(path: parts[2]))
             default: continue
             }
         }
         // A journal torn before its fsync completed was never acted on.
         guard let new else { return nil }
         return Journal(old: old, new: new, changes: changes)
+    }
+
+    /// Only paths coffer itself writes: sealed files and scope files. A journal
+    /// naming anything else (`../x`, `.git/hooks/…`) is not acted on.
+    static func isVaultPath(_ path: String) -> Bool {
+        if SecretID(relativePath: path) != nil { return true }
+        guard path.hasSuffix(RecipientsFile.fileName) else { return false }
+        let dir = path.dropLast(RecipientsFile.fileName.count)
+        return dir.isEmpty || (dir.hasSuffix("/") && (try? SecretID(String(dir.dropLast()))) != nil)
     }
 
     static func remove(gitDirectory: String) {

@@ -30,9 +30,18 @@ public struct RecipientsFile: Equatable, Sendable {
 
     public init(entries: [NamedRecipient]) { self.entries = entries }
 
+    /// Lines end at LF only (an optional CR before it is dropped): other line
+    /// separators (VT, FF, NEL, U+2028) would let a key hide inside what
+    /// `git diff` shows as a comment, so any control character is refused.
     public init(parsing text: String, path: String) throws {
         var entries: [NamedRecipient] = []
-        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        for (n, rawBytes) in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            var bytes = rawBytes[...]
+            if bytes.last == 0x0D { bytes = bytes.dropLast() }
+            guard !bytes.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }),
+                  !String(decoding: bytes, as: UTF8.self).unicodeScalars.contains(where: { $0.properties.isWhitespace && $0.value > 0x7F })
+            else { throw VaultError.invalidRecipientsFile(path: path, line: n + 1) }
+            let raw = Substring(String(decoding: bytes, as: UTF8.self))
             let parts = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
             let key = parts[0].trimming(" \t\r")
             if key.isEmpty { continue }

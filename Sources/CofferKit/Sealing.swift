@@ -36,6 +36,11 @@ public enum Sealing {
         }
     }
 
+    /// How many X25519 stanzas (readers) the file's header carries.
+    static func readerStanzaCount(of file: [UInt8]) throws -> Int {
+        try Header.parse(file).header.stanzas.filter { $0.type == "X25519" }.count
+    }
+
     private static func binding(of header: Header, id: SecretID) throws -> (id: String, fingerprints: [String]) {
         let stanzas = header.stanzas.filter { $0.type == bindingType }
         guard stanzas.count == 1, let bound = stanzas[0].arguments.first else { throw VaultError.missingBinding(id: id.value) }

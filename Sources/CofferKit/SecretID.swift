@@ -15,10 +15,19 @@ public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible 
     public init(_ text: String) throws {
         let bytes = Array(text.utf8)
         func reject(_ why: String) -> VaultError { .invalidID(text, reason: why) }
+        if let eq = text.firstIndex(of: "=") {
+            // Quote only the id part: what follows `=` is probably a value.
+            throw VaultError.invalidID(String(text[..<eq]) + "=…", reason: "an id cannot contain '='; to store a value use coffer set ID=VALUE")
+        }
         guard !bytes.isEmpty else { throw reject("empty") }
         guard bytes.count <= SecretID.maxLength else { throw reject("longer than \(SecretID.maxLength) bytes") }
         guard bytes.first != UInt8(ascii: "/") else { throw reject("must not start with /") }
-        for segment in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+        let segments = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        for (index, segment) in segments.enumerated() {
+            // `a.age/b` would put a directory where the secret `a` keeps its file.
+            if index < segments.count - 1 && segment.count >= 4 && segment.suffix(4).elementsEqual(SecretID.fileExtension.utf8) {
+                throw reject("only the last segment may end in .age")
+            }
             guard !segment.isEmpty else { throw reject("empty segment") }
             guard segment.first != UInt8(ascii: ".") else {
                 throw reject(segment.count <= 2 && segment.allSatisfy { $0 == UInt8(ascii: ".") }

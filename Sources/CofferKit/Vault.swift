@@ -44,14 +44,25 @@ public final class Vault {
 
     var gitDirectory: String { root + "/.git" }
 
+    /// True when HEAD names a commit rather than a branch: commits made there
+    /// would vanish from the branch at the next checkout.
+    static func isHeadDetached(gitDirectory: String) -> Bool {
+        guard let head = try? Files.read(path: gitDirectory + "/HEAD") else { return false }
+        return !head.starts(with: Array("ref: ".utf8))
+    }
+
     func path(_ relative: String) -> String { root + "/" + relative }
 
     /// The readers governing `id`: the nearest `.recipients` up from its directory.
     public func scope(for id: SecretID) throws -> (directory: String, readers: [NamedRecipient]) {
         var dir = id.directory
         while true {
-            let file = path((dir.isEmpty ? "" : dir + "/") + RecipientsFile.fileName)
-            if Files.exists(file) {
+            let relative = (dir.isEmpty ? "" : dir + "/") + RecipientsFile.fileName
+            let file = path(relative)
+            var info = stat()
+            if lstat(file, &info) == 0 {
+                // A link could hand the choice of readers to a file outside the vault.
+                guard info.st_mode & S_IFMT == S_IFREG else { throw VaultError.symlinkInVault(path: relative) }
                 let text = String(decoding: try Files.read(path: file), as: UTF8.self)
                 let readers = try RecipientsFile(parsing: text, path: file).entries
                 guard !readers.isEmpty else { throw VaultError.noRecipients(scope: dir) }
@@ -71,7 +82,11 @@ public final class Vault {
         }
     }
 
-    public func contains(_ id: SecretID) -> Bool { Files.exists(path(id.relativePath)) }
+    /// True when the work tree holds `id`'s sealed file (a regular file, not a link or directory).
+    public func contains(_ id: SecretID) -> Bool {
+        var info = stat()
+        return lstat(path(id.relativePath), &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
 
     /// The value of `id`, after checking that the file is bound to `id`.
     public func open(_ id: SecretID, identities: [Identity]) throws -> SecureBytes {
@@ -136,6 +151,11 @@ enum Paths {
             if info.st_mode & S_IFMT == S_IFLNK { return String(current.dropFirst(root.count + 1)) }
         }
         return nil
+    }
+
+    static func modificationTime(_ path: String) -> Int? {
+        var info = stat()
+        return lstat(path, &info) == 0 ? info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec : nil
     }
 
     /// Removes `.coffer-tmp-*` files a killed writer left in `dir`.

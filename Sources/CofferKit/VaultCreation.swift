@@ -26,6 +26,11 @@ extension Vault {
     public static func checkCanCreate(at directory: String) throws {
         let root = Paths.absolute(directory)
         guard !isVault(root) else { throw VaultError.alreadyAVault(path: directory) }
+        var ancestor = Paths.parent(root)
+        while let dir = ancestor {
+            if isVault(dir) { throw VaultError.insideVault(path: directory, vault: dir) }
+            ancestor = Paths.parent(dir)
+        }
         if Files.exists(root + "/.git"), try GitRepository.open(at: root).head() != nil {
             throw VaultError.existingHistory(path: directory)
         }

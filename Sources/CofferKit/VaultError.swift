@@ -19,6 +19,9 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
     case identityTooOpen(path: String, mode: UInt32)
     case wrongPassphrase(path: String)
     case symlinkInVault(path: String)
+    case uncommittedRecipients(path: String)
+    case detachedHead
+    case insideVault(path: String, vault: String)
     case existingHistory(path: String)
     case locked(waitedSeconds: Int)
     case unreadable(path: String, reason: String)
@@ -30,6 +33,9 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
         case .identityMissing: return "create one with `coffer identity new`, or pass --identity FILE"
         case .notAVault: return "run `coffer init`, or pass --vault DIR"
         case .existingHistory: return "coffer init needs a new or empty repository"
+        case .detachedHead: return "check out the branch first (git checkout main)"
+        case .uncommittedRecipients(let path): return "review and commit it (git add \(path) && git commit), or restore it (git checkout -- \(path))"
+        case .insideVault: return "a vault cannot be nested in another; use a scope (a directory with its own .recipients) instead"
         case .locked: return "another coffer process is writing this vault; try again (COFFER_LOCK_TIMEOUT sets the wait)"
         case .boundToOtherID: return "restore the file with git, or move secrets with `coffer mv`"
         default: return nil
@@ -54,6 +60,10 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
         case .identityTooOpen(let path, let mode):
             return "identity \(path) is readable by others (mode \(String(mode & 0o777, radix: 8)))"
         case .wrongPassphrase(let path): return "wrong passphrase for identity file \(path)"
+        case .uncommittedRecipients(let path):
+            return "\(path) has changes that are not committed; coffer seals only for the readers in the vault's history"
+        case .insideVault(let path, let vault): return "\(path) is inside the vault \(vault)"
+        case .detachedHead: return "the vault's HEAD is detached; a commit here would be lost at the next checkout"
         case .symlinkInVault(let path): return "\(path) in the vault is a symbolic link; coffer does not write through links"
         case .existingHistory(let path): return "\(path) is a git repository with history but no .recipients"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"

@@ -18,6 +18,9 @@ public struct VaultOutcome {
     public var written: [SecretID] = []
     public var removed: [SecretID] = []
     public var unchanged: [SecretID] = []
+    /// Set when the commit landed but updating the work tree failed; the next
+    /// command completes it. The change itself is made and acknowledged.
+    public var workTreePending: String?
 }
 
 /// Applies changes as exactly one commit, crash-safely:
@@ -37,9 +40,19 @@ enum VaultTransaction {
         var outcome = VaultOutcome()
         var treeChanges: [TreeChange] = []
         var files: [String: [UInt8]] = [:]
+        var checkedScopes: Set<String> = []
+        let head = try repo.head()
+        guard !Vault.isHeadDetached(gitDirectory: vault.gitDirectory) else { throw VaultError.detachedHead }
+        /// The sealed file as HEAD records it: the state to compare with and the
+        /// one `rm` removes (the work tree may hold something else).
+        func committed(_ id: SecretID) throws -> [UInt8]? {
+            guard let head, let blob = try repo.blob(at: id.relativePath, in: head) else { return nil }
+            return try repo.readBlob(blob)
+        }
         func write(_ id: SecretID, _ value: SecureBytes) throws {
-            let readers = try vault.scope(for: id).readers
-            if vault.contains(id), try isCurrent(vault, id, value, readers, identities) {
+            let (scope, readers) = try vault.scope(for: id)
+            if checkedScopes.insert(scope).inserted { try requireCommitted(scope: scope, vault: vault, repo: repo, head: head) }
+            if let current = try committed(id), isCurrent(current, id, value, readers, identities) {
                 outcome.unchanged.append(id)
                 return
             }
@@ -53,12 +66,13 @@ enum VaultTransaction {
             case .set(let id, let value):
                 try write(id, value)
             case .remove(let id):
-                guard vault.contains(id) else { throw VaultError.notFound(id: id.value) }
+                guard try committed(id) != nil else { throw VaultError.notFound(id: id.value) }
                 treeChanges.append(.delete(path: id.relativePath))
                 outcome.removed.append(id)
             case .move(let from, let to):
-                guard !vault.contains(to) else { throw VaultError.alreadyExists(id: to.value) }
-                let value = try Sealing.open(try vault.sealedFile(from), id: from, identities: identities)
+                guard try committed(to) == nil, !vault.contains(to) else { throw VaultError.alreadyExists(id: to.value) }
+                guard let sealed = try committed(from) else { throw VaultError.notFound(id: from.value) }
+                let value = try Sealing.open(sealed, id: from, identities: identities)
                 try write(to, value)
                 treeChanges.append(.delete(path: from.relativePath))
                 outcome.removed.append(from)
@@ -71,7 +85,6 @@ enum VaultTransaction {
             if let link = Paths.firstSymlink(below: vault.root, along: change.path) { throw VaultError.symlinkInVault(path: link) }
         }
 
-        let head = try repo.head()
         let author = try repo.configuredSignature()
             ?? Signature(name: authorName ?? "coffer", email: "coffer@localhost")
         let message = commitMessage(action: action, changes: changes, ids: outcome.written + outcome.removed)
@@ -79,19 +92,38 @@ enum VaultTransaction {
         let journal = Journal(old: head, new: commit, changes: treeChanges)
         try journal.write(gitDirectory: vault.gitDirectory)
         try repo.advanceHead(from: head, to: commit, message: "coffer: \(action)")
-        try applyToWorkTree(vault, repo: repo, changes: treeChanges, contents: files)
-        Journal.remove(gitDirectory: vault.gitDirectory)
         outcome.commit = commit.hex
+        // Past the commit point the change is made; a failure now only delays
+        // the work tree, which the next command completes from the journal.
+        do {
+            try applyToWorkTree(vault, repo: repo, changes: treeChanges, contents: files)
+            Journal.remove(gitDirectory: vault.gitDirectory)
+        } catch {
+            outcome.workTreePending = "\(error)"
+        }
         return outcome
     }
 
-    /// True when the sealed file already holds `value` for exactly `readers`,
-    /// so rewriting it would only churn the diff.
-    private static func isCurrent(_ vault: Vault, _ id: SecretID, _ value: SecureBytes,
-                                  _ readers: [NamedRecipient], _ identities: [Identity]) throws -> Bool {
-        let file = try vault.sealedFile(id)
+    /// Secrets are sealed only for readers the vault's history records: a
+    /// `.recipients` that is untracked or differs from HEAD (a hand edit not yet
+    /// committed, a stray file) must not silently decide who can read them.
+    private static func requireCommitted(scope: String, vault: Vault, repo: GitRepository, head: ObjectID?) throws {
+        let file = (scope.isEmpty ? "" : scope + "/") + RecipientsFile.fileName
+        let working = try Files.read(path: vault.path(file))
+        guard let head, let blob = try repo.blob(at: file, in: head), try repo.readBlob(blob) == working else {
+            throw VaultError.uncommittedRecipients(path: file)
+        }
+    }
+
+    /// True when the committed file already holds `value` for exactly
+    /// `readers`, so rewriting it would only churn the diff. The binding's
+    /// reader list is only a claim, so the number of X25519 stanzas must
+    /// match it too (a planted extra reader forces a rewrite).
+    private static func isCurrent(_ file: [UInt8], _ id: SecretID, _ value: SecureBytes,
+                                  _ readers: [NamedRecipient], _ identities: [Identity]) -> Bool {
         guard let bound = try? Sealing.boundReaders(of: file, id: id),
-              Set(bound.fingerprints) == Set(readers.map(\.fingerprint)),
+              Set(bound.fingerprints) == Set(readers.map(\.fingerprint)), bound.fingerprints.count == readers.count,
+              (try? Sealing.readerStanzaCount(of: file)) == readers.count,
               let current = try? Sealing.open(file, id: id, identities: identities)
         else { return false }
         return current.constantTimeEquals(value)
@@ -144,11 +176,14 @@ enum VaultTransaction {
         for path in journal?.changes.map(\.path) ?? [] {
             Paths.removeTemporaries(in: Paths.parent(vault.path(path)) ?? vault.root)
         }
-        unlink(git + "/index.lock")
+        // Lock files created since the journal are the dead writer's (coffer
+        // takes them only after writing it); older ones may be a live git's.
+        let since = Paths.modificationTime(git + "/" + Journal.fileName)
+        var locks = [git + "/index.lock"]
         if let branch = try? String(decoding: Files.read(path: git + "/HEAD"), as: UTF8.self), branch.hasPrefix("ref: refs/") {
-            let ref = branch.dropFirst("ref: ".count).trimming("\n\r ")
-            unlink(git + "/" + ref + ".lock")
+            locks.append(git + "/" + branch.dropFirst("ref: ".count).trimming("\n\r ") + ".lock")
         }
+        for lock in locks where Paths.modificationTime(lock).map({ $0 >= (since ?? 0) }) == true { unlink(lock) }
         let repo = try repo ?? GitRepository.open(at: vault.root)
         if let journal, try repo.head() == journal.new {
             try applyToWorkTree(vault, repo: repo, changes: journal.changes, contents: [:])

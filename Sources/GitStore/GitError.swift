@@ -3,12 +3,15 @@
 public enum GitError: Error, Equatable, CustomStringConvertible {
     /// libgit2 could not be loaded or lacks a function we need.
     case libraryUnavailable(String)
+    /// A change would replace a file by a directory or the reverse.
+    case pathConflict(path: String)
     /// A libgit2 call failed.
     case call(function: String, code: Int32, message: String)
 
     public var description: String {
         switch self {
         case .libraryUnavailable(let why): return "libgit2 is unavailable: \(why)"
+        case .pathConflict(let path): return "\(path) conflicts with a file or directory of the same name"
         case .call(let function, let code, let message): return "\(function) failed (\(code)): \(message)"
         }
     }

@@ -26,12 +26,18 @@ final class TreeEditor {
         let name = components.removeLast()
         switch change {
         case .write(_, let blob):
-            let directory = try descend(components, creating: true)!
-            directory.children[name] = nil
+            let directory = try descend(components, creating: true, path: change.path)!
+            // Never replace a directory by a file: that would drop everything below it.
+            if directory.children[name] != nil || directory.builder.entry(name)?.isTree == true {
+                throw GitError.pathConflict(path: change.path)
+            }
             try directory.builder.insert(name, blob, mode: GIT_FILEMODE_BLOB)
         case .delete:
-            guard let directory = try descend(components, creating: false) else { return }
-            directory.children[name] = nil
+            guard let directory = try descend(components, creating: false, path: change.path) else { return }
+            // Only files are deleted; a directory of that name is a conflict, not a target.
+            if directory.children[name] != nil || directory.builder.entry(name)?.isTree == true {
+                throw GitError.pathConflict(path: change.path)
+            }
             try directory.builder.remove(name)
         }
     }
@@ -58,9 +64,10 @@ final class TreeEditor {
     }
 
     /// The open directory at `components`, opening each level from the base
-    /// tree on first use. When `creating`, missing levels (or files in the
-    /// way) become new empty directories; otherwise a missing level is nil.
-    private func descend(_ components: [String], creating: Bool) throws -> Directory? {
+    /// tree on first use. When `creating`, missing levels become new empty
+    /// directories; otherwise a missing level is nil. A file in the way is a
+    /// conflict: replacing it by a directory would silently delete it.
+    private func descend(_ components: [String], creating: Bool, path: String) throws -> Directory? {
         var directory = root
         for name in components {
             if let open = directory.children[name] {
@@ -71,6 +78,8 @@ final class TreeEditor {
             let source: Tree?
             if let existing, existing.isTree {
                 source = try Tree(existing.id, in: repository)
+            } else if existing != nil {
+                throw GitError.pathConflict(path: path)
             } else if creating {
                 source = nil
             } else {

@@ -34,7 +34,17 @@ struct CofferCommand: ParsableCommand {
         }
     }
 
+    /// Parses, or exits: help and version as ArgumentParser prints them, and
+    /// command-line errors in coffer's one voice (exit 64).
     private static func parseAsRootOrExit() -> ParsableCommand {
-        do { return try parseAsRoot() } catch { exit(withError: error) }
+        do {
+            return try parseAsRoot()
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid command line"
+            Console.error(message.prefix(1).lowercased() + message.dropFirst())
+            Console.hint("see `coffer \(CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") } ?? "") --help`")
+            exit(withError: ExitCode.validationFailure)
+        }
     }
 }

@@ -11,6 +11,12 @@ enum Console {
     static func hint(_ message: String) { printErr("coffer: hint: \(message)") }
     static func info(_ message: String) { printErr(message) }
 
+    /// The change is committed (acknowledged) but the work tree lags behind.
+    static func reportPending(_ outcome: VaultOutcome) {
+        guard let reason = outcome.workTreePending else { return }
+        hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it")
+    }
+
     private static func printErr(_ line: String) {
         fputs(line + "\n", stderr)
     }

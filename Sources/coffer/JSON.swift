@@ -5,6 +5,7 @@ import Age
 indirect enum JSONValue {
     case string(String)
     case number(Int)
+    case bool(Bool)
     case array([JSONValue])
     case object([(String, JSONValue)])
 
@@ -19,6 +20,7 @@ indirect enum JSONValue {
     var rendered: String {
         switch self {
         case .number(let n): return String(n)
+        case .bool(let b): return b ? "true" : "false"
         case .array(let items): return "[" + items.map(\.rendered).joined(separator: ",") + "]"
         case .object(let fields):
             return "{" + fields.map { JSONValue.string($0.0).rendered + ":" + $0.1.rendered }.joined(separator: ",") + "}"

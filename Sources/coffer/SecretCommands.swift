@@ -57,9 +57,14 @@ struct SetCommand: ParsableCommand {
                 changes.append(.set(id, SecureBytes(copying: Array(assignment[assignment.index(after: eq)...].utf8))))
             }
             let vault = try options.vault()
-            let outcome = try vault.apply(changes, action: "set", identities: try options.identitiesIfPresent(), authorName: nil)
+            // The identity is needed only to compare with values already stored.
+            let existing = changes.contains { if case .set(let id, _) = $0 { return vault.contains(id) } else { return false } }
+            try options.store.checkPermissions()
+            let identities = existing ? try options.identitiesIfPresent() : []
+            let outcome = try vault.apply(changes, action: "set", identities: identities, authorName: Environment.user)
             for id in outcome.written { Console.info("set \(id)") }
             for id in outcome.unchanged { Console.info("unchanged \(id) (same value)") }
+            Console.reportPending(outcome)
         }
     }
 
@@ -69,7 +74,13 @@ struct SetCommand: ParsableCommand {
         guard Files.isTerminal(STDIN_FILENO) else {
             throw CommandFailure("no value for \(id)", hint: "use ID=VALUE, --stdin or --file")
         }
-        return try PassphraseSource.readFromTerminal(prompt: "Value for \(id): ")
+        let value = try PassphraseSource.readFromTerminal(prompt: "Value for \(id): ")
+        guard value.count > 0 else {
+            throw CommandFailure("empty value for \(id); nothing was changed", hint: "to store an empty value use --stdin < /dev/null")
+        }
+        let again = try PassphraseSource.readFromTerminal(prompt: "Value again: ")
+        guard value.constantTimeEquals(again) else { throw CommandFailure("the two values differ; nothing was changed") }
+        return value
     }
 }
 
@@ -118,16 +129,20 @@ struct GetJob: Equatable {
             let value = try vault.open(id, identities: try options.identities())
             if reveal { try Confirm.reveal(id.value, yes: yes) }
             let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+            var fields: [(String, JSONValue)] = [("id", .string(id.value)), ("bytes", .number(value.count))]
+            if reveal { fields.append(("value", JSONValue.secret(value))) }
             switch output {
-            case .json, .yaml:
-                var fields: [(String, JSONValue)] = [("id", .string(id.value)), ("bytes", .number(value.count))]
-                if reveal { fields.append(("value", JSONValue.secret(value))) }
+            case .json:
                 try out.write(JSONValue.object(fields).rendered + "\n")
+            case .yaml:
+                try out.write(fields.map { "\($0.0): \($0.1.rendered)\n" }.joined())
             case .table:
                 if reveal {
                     try value.withUnsafeBytes { try out.write($0) }
+                    // Exact bytes for pipes; on a terminal, keep the prompt off the value's line.
+                    if Files.isTerminal(STDOUT_FILENO) { try out.write("\n") }
                 } else {
-                    try out.write("\(id)  ******** (\(value.count) bytes)\n")
+                    try out.write("\(id)  ******** (\(value.count) byte\(value.count == 1 ? "" : "s"))\n")
                 }
             }
         }
@@ -159,10 +174,18 @@ struct ListCommand: ParsableCommand {
             let vault = try options.vault()
             let ids = try vault.list(prefix: prefix)
             var values: [SecretID: SecureBytes] = [:]
+            var unreadable: Set<SecretID> = []
             if showValues {
                 try Confirm.reveal("the values of \(ids.count) secrets", yes: yes)
                 let identities = try options.identities()
-                for id in ids { values[id] = try vault.open(id, identities: identities) }
+                for id in ids {
+                    do {
+                        values[id] = try vault.open(id, identities: identities)
+                    } catch VaultError.cannotDecrypt {
+                        unreadable.insert(id)  // listed, marked; one unreadable secret must not hide the rest
+                    }
+                }
+                if !unreadable.isEmpty { Console.hint("\(unreadable.count) of the secrets are not readable by your identity") }
             }
             let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             switch output {
@@ -170,7 +193,8 @@ struct ListCommand: ParsableCommand {
                 var text = ""
                 for id in ids {
                     text += id.value
-                    if let value = values[id] { text += "  " + value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+                    if let value = values[id] { text += "  " + JSONValue.secret(value).rendered }
+                    if unreadable.contains(id) { text += "  (not readable by you)" }
                     text += "\n"
                 }
                 try out.write(text)
@@ -178,6 +202,7 @@ struct ListCommand: ParsableCommand {
                 let rows = ids.map { id -> JSONValue in
                     var fields: [(String, JSONValue)] = [("id", .string(id.value))]
                     if let value = values[id] { fields.append(("value", .secret(value))) }
+                    if unreadable.contains(id) { fields.append(("readable", .bool(false))) }
                     return .object(fields)
                 }
                 try out.write(JSONValue.object([("secrets", .array(rows))]).rendered + "\n")
@@ -186,6 +211,7 @@ struct ListCommand: ParsableCommand {
                 for id in ids {
                     text += "  - id: \(JSONValue.string(id.value).rendered)\n"
                     if let value = values[id] { text += "    value: \(JSONValue.secret(value).rendered)\n" }
+                    if unreadable.contains(id) { text += "    readable: false\n" }
                 }
                 try out.write(text)
             }
@@ -207,8 +233,9 @@ struct RmCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let changes = try ids.map { VaultChange.remove(try SecretID($0)) }
-            let outcome = try options.vault().apply(changes, action: "rm", identities: [], authorName: nil)
+            let outcome = try options.vault().apply(changes, action: "rm", identities: [], authorName: Environment.user)
             for id in outcome.removed { Console.info("removed \(id)") }
+            Console.reportPending(outcome)
         }
     }
 }
@@ -232,8 +259,9 @@ struct MvCommand: ParsableCommand {
             let from = try SecretID(old), to = try SecretID(new)
             let vault = try options.vault()
             guard vault.contains(from) else { throw VaultError.notFound(id: from.value) }
-            _ = try vault.apply([.move(from: from, to: to)], action: "mv", identities: try options.identities(), authorName: nil)
+            let outcome = try vault.apply([.move(from: from, to: to)], action: "mv", identities: try options.identities(), authorName: Environment.user)
             Console.info("moved \(from) to \(to)")
+            Console.reportPending(outcome)
         }
     }
 }

@@ -185,11 +185,17 @@ final class VaultErrorTests: VaultE2ECase {
         for result in [try cof(["get", existing, "--identity", other.identityFile]),
                        try cof(["get", existing, "--reveal", "--identity", other.identityFile]),
                        try cof(["get", existing, "--reveal"], env: ["COFFER_IDENTITY": other.identityFile]),
-                       try cof(["mv", existing, "moved", "--identity", other.identityFile]),
-                       try cof(["list", "--show-values", "--yes", "--identity", other.identityFile])] {
-            assertRefused(result, mentions: result.command.contains(" list ") ? nil : existing, values: [existingValue])
+                       try cof(["mv", existing, "moved", "--identity", other.identityFile])] {
+            assertRefused(result, mentions: existing, values: [existingValue])
             assertNoLeak(result, plaintext: nil, secrets: [other.secret])
         }
+        // list --show-values still lists every id, marks the unreadable ones, and says so.
+        let listed = try cof(["list", "--show-values", "--yes", "--identity", other.identityFile])
+        XCTAssertEqual(listed.status, 0, listed.stderrText)
+        XCTAssertTrue(listed.stdoutText.contains("\(existing)  (not readable by you)"), listed.stdoutText)
+        XCTAssertTrue(listed.stderrText.contains("not readable by your identity"), listed.stderrText)
+        XCTAssertFalse(listed.stdoutText.contains(existingValue) || listed.stderrText.contains(existingValue))
+        assertNoLeak(listed, plaintext: nil, secrets: [other.secret])
         assertSameSnapshot(before, snapshot(), "commands with another identity")
         XCTAssertEqual(try reveal(existing), Data(existingValue.utf8))
     }

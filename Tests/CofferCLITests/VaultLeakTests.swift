@@ -55,7 +55,7 @@ final class VaultLeakTests: VaultE2ECase {
         let valueFile = try write("value-file", fileValue)
         try cofOK(["set", "f", "--file", valueFile])
         unlink(valueFile)
-        let typed = try runOnTerminal([coffer, "set", "t"], prompt: "Value for [^\\r\\n]*:", answer: ttyValue, maxAnswers: 1)
+        let typed = try runOnTerminal([coffer, "set", "t"], prompt: "(Value for [^\\r\\n]*|Value again):", answer: ttyValue, maxAnswers: 2)
         XCTAssertEqual(typed.status, 0, "set on a terminal: \(typed.stdoutText)")
         try cofOK(["get", "a"])
         try cofOK(["get", "s", "-o", "json"])
