@@ -21,6 +21,8 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
     case symlinkInVault(path: String)
     case uncommittedRecipients(path: String)
     case detachedHead
+    case noSuchRevision(id: String, revision: String)
+    case deletedAt(id: String, revision: String)
     case insideVault(path: String, vault: String)
     case existingHistory(path: String)
     case locked(waitedSeconds: Int)
@@ -34,6 +36,7 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
         case .notAVault: return "run `coffer init`, or pass --vault DIR"
         case .existingHistory: return "coffer init needs a new or empty repository"
         case .detachedHead: return "check out the branch first (git checkout main)"
+        case .noSuchRevision(let id, _): return "see `coffer history \(id)` for its versions (v1, v2…) or use a commit id"
         case .uncommittedRecipients(let path): return "review and commit it (git add \(path) && git commit), or restore it (git checkout -- \(path))"
         case .insideVault: return "a vault cannot be nested in another; use a scope (a directory with its own .recipients) instead"
         case .locked: return "another coffer process is writing this vault; try again (COFFER_LOCK_TIMEOUT sets the wait)"
@@ -64,6 +67,8 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
             return "\(path) has changes that are not committed; coffer seals only for the readers in the vault's history"
         case .insideVault(let path, let vault): return "\(path) is inside the vault \(vault)"
         case .detachedHead: return "the vault's HEAD is detached; a commit here would be lost at the next checkout"
+        case .noSuchRevision(let id, let revision): return "\(id): no revision \(SecretID.quoted(revision))"
+        case .deletedAt(let id, let revision): return "\(id) does not exist at \(revision)"
         case .symlinkInVault(let path): return "\(path) in the vault is a symbolic link; coffer does not write through links"
         case .existingHistory(let path): return "\(path) is a git repository with history but no .recipients"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"

@@ -132,8 +132,14 @@ enum VaultTransaction {
     /// Ids and the action go in the message (as trailers for `history`); values never do.
     static func commitMessage(action: String, changes: [VaultChange], ids: [SecretID]) -> String {
         var subject = ids.count == 1 ? "coffer: \(action) \(ids[0])" : "coffer: \(action) \(ids.count) secrets"
-        if changes.count == 1, case .move(let from, let to) = changes[0] { subject = "coffer: mv \(from) to \(to)" }
-        return subject + "\n\n" + "Coffer-Action: \(action)\n" + ids.map { "Coffer-Id: \($0)\n" }.joined()
+        var trailers = "Coffer-Action: \(action)\n" + ids.map { "Coffer-Id: \($0)\n" }.joined()
+        for change in changes {
+            if case .move(let from, let to) = change {
+                if changes.count == 1 { subject = "coffer: mv \(from) to \(to)" }
+                trailers += "Coffer-Renamed: \(from) -> \(to)\n"
+            }
+        }
+        return subject + "\n\n" + trailers
     }
 
     static func applyToWorkTree(_ vault: Vault, repo: GitRepository, changes: [TreeChange], contents: [String: [UInt8]]) throws {

@@ -100,6 +100,11 @@ final class LibGit2 {
     let indexFree: @convention(c) (Handle?) -> Void
     let configGetString: @convention(c) (UnsafeMutablePointer<CString?>?, Handle?, CString?) -> Int32
     let configFree: @convention(c) (Handle?) -> Void
+    // Revisions
+    let revparseSingle: @convention(c) (Out?, Handle?, CString?) -> Int32
+    let objectPeel: @convention(c) (Out?, Handle?, Int32) -> Int32
+    let objectID: @convention(c) (Handle?) -> OID?
+    let objectFree: @convention(c) (Handle?) -> Void
 
     private init() throws {
         guard let handle = dlopen(LibGit2.soname, RTLD_NOW | RTLD_LOCAL) else {
@@ -173,6 +178,10 @@ final class LibGit2 {
         indexFree = try symbol("git_index_free", as: type(of: indexFree))
         configGetString = try symbol("git_config_get_string", as: type(of: configGetString))
         configFree = try symbol("git_config_free", as: type(of: configFree))
+        revparseSingle = try symbol("git_revparse_single", as: type(of: revparseSingle))
+        objectPeel = try symbol("git_object_peel", as: type(of: objectPeel))
+        objectID = try symbol("git_object_id", as: type(of: objectID))
+        objectFree = try symbol("git_object_free", as: type(of: objectFree))
 
         let rc = initialize()
         guard rc >= 0 else { throw GitError.call(function: "git_libgit2_init", code: rc, message: "initialisation failed") }

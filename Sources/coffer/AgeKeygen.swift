@@ -36,7 +36,7 @@ struct AgeKeygen: ParsableCommand {
             } else {
                 sink = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             }
-            try sink.write("# created: \(AgeKeygen.timestamp())\n# public key: \(publicKey)\n")
+            try sink.write("# created: \(Dates.iso8601(time(nil)))\n# public key: \(publicKey)\n")
             try identity.encodedSecretKey().withUnsafeBytes { try sink.write($0) }
             try sink.write("\n")
             if output != nil || !Files.isTerminal(STDOUT_FILENO) {
@@ -52,14 +52,5 @@ struct AgeKeygen: ParsableCommand {
         }
         let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
         for identity in identities { try out.write(identity.recipient.encoded + "\n") }
-    }
-
-    static func timestamp() -> String {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        var buffer = [CChar](repeating: 0, count: 32)
-        let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -13,7 +13,8 @@ struct CofferCommand: ParsableCommand {
         version: Coffer.version,
         subcommands: [
             InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, ListCommand.self,
-            RmCommand.self, MvCommand.self, AgeCommand.self,
+            RmCommand.self, MvCommand.self, HistoryCommand.self, LogCommand.self, RollbackCommand.self,
+            RestoreCommand.self, AgeCommand.self,
         ]
     )
 

@@ -67,6 +67,7 @@ enum FastPath {
             case ("-o", let v?), ("--output", let v?):
                 guard let format = OutputFormat(rawValue: v) else { return nil }
                 job.output = format
+            case ("--at", let v?): if job.revision != nil { return nil }; job.revision = v
             case ("--vault", let v?): if job.settings.vaultPath != nil { return nil }; job.settings.vaultPath = v
             case ("--identity", let v?): if job.settings.identityPath != nil { return nil }; job.settings.identityPath = v
             case ("--passphrase-file", let v?):

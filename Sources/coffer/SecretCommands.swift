@@ -99,13 +99,16 @@ struct GetCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Do not ask before revealing.")
     var yes = false
 
-    @Option(name: .shortAndLong, help: "Output format: table (default) or json.")
+    @Option(name: .shortAndLong, help: "Output format: table, json or yaml.")
     var output: OutputFormat = .table
+
+    @Option(name: .customLong("at"), help: ArgumentHelp("A past version: \(revisionHelp).", valueName: "REV"))
+    var revision: String?
 
     @OptionGroup var options: VaultOptions
 
     var job: GetJob {
-        GetJob(id: id, reveal: reveal, yes: yes, output: output, settings: options.settings)
+        GetJob(id: id, reveal: reveal, yes: yes, output: output, revision: revision, settings: options.settings)
     }
 
     func run() throws { try job.run() }
@@ -118,6 +121,7 @@ struct GetJob: Equatable {
     var reveal = false
     var yes = false
     var output: OutputFormat = .table
+    var revision: String?
     var settings = VaultSettings()
 
     func run() throws {
@@ -125,8 +129,13 @@ struct GetJob: Equatable {
             let options = settings
             let id = try SecretID(id)
             let vault = try options.vault()
-            guard vault.contains(id) else { throw VaultError.notFound(id: id.value) }
-            let value = try vault.open(id, identities: try options.identities())
+            let value: SecureBytes
+            if let revision {
+                value = try vault.open(id, at: revision, identities: try options.identities())
+            } else {
+                guard vault.contains(id) else { throw VaultError.notFound(id: id.value) }
+                value = try vault.open(id, identities: try options.identities())
+            }
             if reveal { try Confirm.reveal(id.value, yes: yes) }
             let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             var fields: [(String, JSONValue)] = [("id", .string(id.value)), ("bytes", .number(value.count))]

@@ -19,6 +19,7 @@ final class FastPathTests: XCTestCase {
             ["get", "a/b", "--reveal", "--yes", "--vault", "v", "--identity", "i", "--passphrase-file", "p"],
             ["get", "-y", "--reveal", "x", "-o", "json"],
             ["get", "x", "--output", "yaml"],
+            ["get", "x", "--at", "v3", "--reveal"],
         ]
         for argv in accepted {
             let fast = try XCTUnwrap(FastPath.parse(argv), "\(argv)")

@@ -62,9 +62,14 @@ final class CommitTests: GitTestCase {
             .write(path: "a/b/c.age", blob: x), .write(path: "a/d.age", blob: x), .write(path: "e.age", blob: x),
         ], message: "one", author: author)
         let second = try repo.createCommit(parent: first, changes: [
-            .delete(path: "a/b/c.age"), .delete(path: "missing.age"), .delete(path: "e.age/under-a-file"),
-            .delete(path: "no/such/dir.age"),
+            .delete(path: "a/b/c.age"), .delete(path: "missing.age"), .delete(path: "no/such/dir.age"),
         ], message: "two", author: author)
+        // A path through a file, or a delete aimed at a directory, is a conflict, never a silent removal.
+        for conflict: TreeChange in [.delete(path: "e.age/under-a-file"), .delete(path: "a"), .write(path: "e.age/x", blob: x), .write(path: "a", blob: x)] {
+            XCTAssertThrowsError(try repo.createCommit(parent: first, changes: [conflict], message: "x", author: author)) {
+                guard case GitError.pathConflict = $0 else { return XCTFail("\(conflict): \($0)") }
+            }
+        }
         try repo.advanceHead(from: nil, to: second, message: "two")
         XCTAssertEqual(try lsTree(repo), ["a/d.age \(x)", "e.age \(x)"])
         XCTAssertEqual(try git(repo, "ls-tree", "-d", "-r", "--name-only", "HEAD").output, "a\n")

@@ -1,0 +1,155 @@
+import Age
+import GitStore
+
+/// One version of a secret: a commit that changed its sealed file.
+public struct SecretVersion: Equatable {
+    /// How the sealed file changed in this version.
+    public enum Change: String {
+        /// The file appeared (first set, restore, the new id of a rename).
+        case created
+        /// The payload changed: a new value (or the same value re-encrypted).
+        case value
+        /// Only the header changed: the data key was re-wrapped for other readers.
+        case wrapping
+        /// The file was removed.
+        case deleted
+    }
+
+    /// 1 for the oldest version; `vN` names it on the command line.
+    public let number: Int
+    /// The id the secret had then (older than a `mv`, it is the old id).
+    public let id: SecretID
+    public let commit: String
+    public let time: Int64
+    public let author: String
+    /// The coffer action recorded in the commit (set, rm, mv, rollback,
+    /// restore…), or `git` for a commit coffer did not make.
+    public let action: String
+    public let change: Change
+    let blob: ObjectID?
+}
+
+/// One commit of the vault, as `coffer log` shows it.
+public struct VaultLogEntry: Equatable {
+    public let commit: String
+    public let time: Int64
+    public let author: String
+    public let action: String
+    public let ids: [String]
+}
+
+/// Reads the coffer trailers of a commit message.
+struct Trailers {
+    var action = "git"
+    var ids: [String] = []
+    var renames: [(from: String, to: String)] = []
+
+    init(_ message: String) {
+        for line in message.split(separator: "\n") {
+            if line.hasPrefix("Coffer-Action: ") { action = String(line.dropFirst("Coffer-Action: ".count)) }
+            if line.hasPrefix("Coffer-Id: ") { ids.append(String(line.dropFirst("Coffer-Id: ".count))) }
+            if line.hasPrefix("Coffer-Renamed: ") {
+                let parts = line.dropFirst("Coffer-Renamed: ".count).split(separator: " ")
+                if parts.count == 3, parts[1] == "->" { renames.append((String(parts[0]), String(parts[2]))) }
+            }
+        }
+    }
+}
+
+extension Vault {
+    /// Every version of `id`, newest first, following renames made with `mv`.
+    /// Walks the first-parent history once, comparing the file's blob in each
+    /// commit with its parent's.
+    public func history(of id: SecretID) throws -> [SecretVersion] {
+        let repo = try GitRepository.open(at: root)
+        let commits = try repo.log()
+        var current = id
+        var found: [(SecretID, CommitInfo, Trailers, SecretVersion.Change, ObjectID?)] = []
+        var here = try commits.first.flatMap { try repo.blob(at: current.relativePath, in: $0.id) }
+        for (index, commit) in commits.enumerated() {
+            let parent = index + 1 < commits.count ? commits[index + 1] : nil
+            let before = try parent.flatMap { try repo.blob(at: current.relativePath, in: $0.id) }
+            if here != before {
+                let trailers = Trailers(commit.message)
+                let change: SecretVersion.Change
+                switch (before, here) {
+                case (nil, _): change = .created
+                case (_, nil): change = .deleted
+                case (let old?, let new?): change = try samePayload(repo, old, new) ? .wrapping : .value
+                }
+                found.append((current, commit, trailers, change, here))
+                // Created here by a rename: older versions live under the old id.
+                if before == nil, let rename = trailers.renames.first(where: { $0.to == current.value }),
+                   let old = try? SecretID(rename.from), let parent {
+                    current = old
+                    here = try repo.blob(at: current.relativePath, in: parent.id)
+                    continue
+                }
+            }
+            here = before
+        }
+        return found.enumerated().map { index, entry in
+            SecretVersion(number: found.count - index, id: entry.0, commit: entry.1.id.hex, time: entry.1.time,
+                          author: entry.1.author.name, action: entry.2.action, change: entry.3, blob: entry.4)
+        }
+    }
+
+    /// The vault's commits, newest first; with a prefix, only those touching ids under it.
+    public func log(prefix: String = "", limit: Int = Int.max) throws -> [VaultLogEntry] {
+        let repo = try GitRepository.open(at: root)
+        let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        var entries: [VaultLogEntry] = []
+        for commit in try repo.log() where entries.count < limit {
+            let trailers = Trailers(commit.message)
+            let ids = trimmed.isEmpty ? trailers.ids : trailers.ids.filter { $0 == trimmed || $0.hasPrefix(trimmed + "/") }
+            if !trimmed.isEmpty && ids.isEmpty { continue }
+            entries.append(VaultLogEntry(commit: commit.id.hex, time: commit.time, author: commit.author.name,
+                                         action: trailers.action, ids: ids))
+        }
+        return entries
+    }
+
+    /// The sealed file of `id` at `revision`: `vN` (the secret's version N, as
+    /// `history` numbers them, possibly under an older id), or anything git
+    /// resolves to a commit (an id or prefix, `HEAD~2`, a tag).
+    public func sealedFile(_ id: SecretID, at revision: String) throws -> (file: [UInt8], id: SecretID) {
+        let repo = try GitRepository.open(at: root)
+        if revision.hasPrefix("v"), let number = Int(revision.dropFirst()) {
+            guard let version = try history(of: id).first(where: { $0.number == number }) else {
+                throw VaultError.noSuchRevision(id: id.value, revision: revision)
+            }
+            guard let blob = version.blob else { throw VaultError.deletedAt(id: id.value, revision: revision) }
+            return (try repo.readBlob(blob), version.id)
+        }
+        guard let commit = try repo.resolve(revision) else { throw VaultError.noSuchRevision(id: id.value, revision: revision) }
+        guard let blob = try repo.blob(at: id.relativePath, in: commit) else {
+            throw VaultError.deletedAt(id: id.value, revision: revision)
+        }
+        return (try repo.readBlob(blob), id)
+    }
+
+    /// The value `id` had at `revision`; a version the identities cannot
+    /// open is an error naming the id and the revision.
+    public func open(_ id: SecretID, at revision: String, identities: [Identity]) throws -> SecureBytes {
+        let (file, boundID) = try sealedFile(id, at: revision)
+        do {
+            return try Sealing.open(file, id: boundID, identities: identities)
+        } catch VaultError.cannotDecrypt(_, let reason) {
+            throw VaultError.cannotDecrypt(id: "\(id.value) at \(revision)", reason: reason)
+        }
+    }
+
+    /// The last value `id` held before it was removed.
+    public func lastValueBeforeRemoval(_ id: SecretID, identities: [Identity]) throws -> SecureBytes {
+        guard let version = try history(of: id).first(where: { $0.blob != nil }) else {
+            throw VaultError.notFound(id: id.value)
+        }
+        return try open(id, at: "v\(version.number)", identities: identities)
+    }
+
+    private func samePayload(_ repo: GitRepository, _ a: ObjectID, _ b: ObjectID) throws -> Bool {
+        let x = try repo.readBlob(a), y = try repo.readBlob(b)
+        guard let (_, offsetX) = try? Header.parse(x), let (_, offsetY) = try? Header.parse(y) else { return false }
+        return x[offsetX...].elementsEqual(y[offsetY...])
+    }
+}
