@@ -13,11 +13,16 @@ extension Vault {
         let lock = try VaultLock(gitDirectory: vault.gitDirectory)
         defer { _ = lock }
         let recipients = Array(RecipientsFile(entries: readers).text.utf8)
-        let change = TreeChange.write(path: RecipientsFile.fileName, blob: try repo.writeBlob(recipients))
+        let attributes = Array(GitIntegration.attributes.utf8)
+        let changes: [TreeChange] = [
+            .write(path: RecipientsFile.fileName, blob: try repo.writeBlob(recipients)),
+            .write(path: GitIntegration.attributesFile, blob: try repo.writeBlob(attributes)),
+        ]
         let author = try repo.configuredSignature() ?? Signature(name: authorName ?? "coffer", email: "coffer@localhost")
-        let commit = try repo.createCommit(parent: nil, changes: [change], message: "coffer: init vault\n\nCoffer-Action: init\n", author: author)
+        let commit = try repo.createCommit(parent: nil, changes: changes, message: "coffer: init vault\n\nCoffer-Action: init\n", author: author)
         try repo.advanceHead(from: nil, to: commit, message: "coffer: init")
-        try VaultTransaction.applyToWorkTree(vault, repo: repo, changes: [change], contents: [RecipientsFile.fileName: recipients])
+        try VaultTransaction.applyToWorkTree(vault, repo: repo, changes: changes,
+                                             contents: [RecipientsFile.fileName: recipients, GitIntegration.attributesFile: attributes])
         return vault
     }
 

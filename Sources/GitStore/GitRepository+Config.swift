@@ -18,4 +18,12 @@ extension GitRepository {
         guard let name = try string("user.name"), let email = try string("user.email") else { return nil }
         return Signature(name: name, email: email)
     }
+
+    /// Sets `name` in the repository's own config (`.git/config`), which is
+    /// not versioned: each clone sets it for itself.
+    public func setConfig(_ name: String, _ value: String) throws {
+        let config = try withHandle { repo in try lib.make("git_repository_config") { lib.repositoryConfig($0, repo) } }
+        defer { lib.configFree(config) }
+        try lib.check(lib.configSetString(config, name, value), "git_config_set_string")
+    }
 }

@@ -100,6 +100,8 @@ final class LibGit2 {
     let indexFree: @convention(c) (Handle?) -> Void
     let configGetString: @convention(c) (UnsafeMutablePointer<CString?>?, Handle?, CString?) -> Int32
     let configFree: @convention(c) (Handle?) -> Void
+    let repositoryConfig: @convention(c) (Out?, Handle?) -> Int32
+    let configSetString: @convention(c) (Handle?, CString?, CString?) -> Int32
     // Revisions
     let revparseSingle: @convention(c) (Out?, Handle?, CString?) -> Int32
     let objectPeel: @convention(c) (Out?, Handle?, Int32) -> Int32
@@ -178,6 +180,8 @@ final class LibGit2 {
         indexFree = try symbol("git_index_free", as: type(of: indexFree))
         configGetString = try symbol("git_config_get_string", as: type(of: configGetString))
         configFree = try symbol("git_config_free", as: type(of: configFree))
+        repositoryConfig = try symbol("git_repository_config", as: type(of: repositoryConfig))
+        configSetString = try symbol("git_config_set_string", as: type(of: configSetString))
         revparseSingle = try symbol("git_revparse_single", as: type(of: revparseSingle))
         objectPeel = try symbol("git_object_peel", as: type(of: objectPeel))
         objectID = try symbol("git_object_id", as: type(of: objectID))

@@ -31,6 +31,7 @@ struct InitCommand: ParsableCommand {
             let identities = try options.identities()
             let me = NamedRecipient(recipient: identities[0].recipient, name: identityName ?? Environment.user)
             let vault = try Vault.create(at: directory, readers: [me], authorName: identityName)
+            try GitIntegration.configure(vault, executable: GitIntegration.currentExecutable)
             Console.info("initialised vault \(vault.root), readable by \(me.recipient.encoded)")
         }
     }
