@@ -122,10 +122,17 @@ extension Vault {
             return (try repo.readBlob(blob), version.id)
         }
         guard let commit = try repo.resolve(revision) else { throw VaultError.noSuchRevision(id: id.value, revision: revision) }
-        guard let blob = try repo.blob(at: id.relativePath, in: commit) else {
-            throw VaultError.deletedAt(id: id.value, revision: revision)
+        if let blob = try repo.blob(at: id.relativePath, in: commit) { return (try repo.readBlob(blob), id) }
+        // Before a rename the secret lived under another id: the version in
+        // force at that commit is the newest one at or before it.
+        let versions = try history(of: id)
+        let byCommit = Dictionary(versions.map { ($0.commit, $0) }, uniquingKeysWith: { first, _ in first })
+        for ancestor in try repo.log(from: commit) {
+            guard let version = byCommit[ancestor.id.hex] else { continue }
+            guard let blob = version.blob else { break }
+            return (try repo.readBlob(blob), version.id)
         }
-        return (try repo.readBlob(blob), id)
+        throw VaultError.deletedAt(id: id.value, revision: revision)
     }
 
     /// The value `id` had at `revision`; a version the identities cannot
