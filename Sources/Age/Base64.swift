@@ -20,10 +20,24 @@ public enum Base64 {
         Array(bytes).withUnsafeBytes { encode($0, padded: padded) }
     }
 
+    private static func isAlphabet(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Returns nil unless `text` is the canonical encoding of some byte string.
     static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
         let chars = Array(text)
         if chars.isEmpty { return [] }
+        // libsodium 1.0.18 reads input as signed char, so a byte like 0xAF
+        // sign-extends and compares equal to '/': without this check, bytes
+        // outside the alphabet would decode as if they were in it.
+        guard chars.allSatisfy(isAlphabet) else { return nil }
         if padded && chars.count % 4 != 0 { return nil }
         if !padded && chars.count % 4 == 1 { return nil }
         let variant = padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING

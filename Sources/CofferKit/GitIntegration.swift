@@ -13,7 +13,7 @@ public enum GitIntegration {
 
     /// Points this clone's `diff.coffer.textconv` at `executable textconv`.
     public static func configure(_ vault: Vault, executable: String) throws {
-        let repo = try GitRepository.open(at: vault.root)
+        let repo = try Repositories.at(vault.root)
         try repo.setConfig("diff.coffer.textconv", "'\(executable)' textconv")
         // Never cache: a cached conversion would keep whatever was shown.
         try repo.setConfig("diff.coffer.cachetextconv", "false")
@@ -63,7 +63,7 @@ extension Vault {
     /// Which secrets differ between two revisions, or (with `to` nil) between
     /// `from` (default HEAD) and the work tree. Compares sealed bytes only.
     public func differences(from: String?, to: String?) throws -> [SecretDifference] {
-        let repo = try GitRepository.open(at: root)
+        let repo = try Repositories.at(root)
         func commit(_ revision: String) throws -> ObjectID {
             guard let id = try repo.resolve(revision) else { throw VaultError.noSuchRevision(id: "vault", revision: revision) }
             return id

@@ -61,15 +61,18 @@ extension Vault {
     /// Walks the first-parent history once, comparing the file's blob in each
     /// commit with its parent's.
     public func history(of id: SecretID) throws -> [SecretVersion] {
-        let repo = try GitRepository.open(at: root)
-        let commits = try repo.log()
+        let repo = try Repositories.at(root)
+        guard let head = try repo.head() else { return [] }
+        let walker = try PathWalker(repo)
+        let chain = try walker.chain(from: head)
         var current = id
         var found: [(SecretID, CommitInfo, Trailers, SecretVersion.Change, ObjectID?)] = []
-        var here = try commits.first.flatMap { try repo.blob(at: current.relativePath, in: $0.id) }
-        for (index, commit) in commits.enumerated() {
-            let parent = index + 1 < commits.count ? commits[index + 1] : nil
-            let before = try parent.flatMap { try repo.blob(at: current.relativePath, in: $0.id) }
+        var here = try walker.blob(at: current.relativePath, inTree: chain[0].tree)
+        for (index, link) in chain.enumerated() {
+            let parentTree = index + 1 < chain.count ? chain[index + 1].tree : nil
+            let before = try parentTree.flatMap { try walker.blob(at: current.relativePath, inTree: $0) }
             if here != before {
+                let commit = try walker.info(link.commit)
                 let trailers = Trailers(commit.message)
                 let change: SecretVersion.Change
                 switch (before, here) {
@@ -80,9 +83,9 @@ extension Vault {
                 found.append((current, commit, trailers, change, here))
                 // Created here by a rename: older versions live under the old id.
                 if before == nil, let rename = trailers.renames.first(where: { $0.to == current.value }),
-                   let old = try? SecretID(rename.from), let parent {
+                   let old = try? SecretID(rename.from), let parentTree {
                     current = old
-                    here = try repo.blob(at: current.relativePath, in: parent.id)
+                    here = try walker.blob(at: current.relativePath, inTree: parentTree)
                     continue
                 }
             }
@@ -96,7 +99,7 @@ extension Vault {
 
     /// The vault's commits, newest first; with a prefix, only those touching ids under it.
     public func log(prefix: String = "", limit: Int = Int.max) throws -> [VaultLogEntry] {
-        let repo = try GitRepository.open(at: root)
+        let repo = try Repositories.at(root)
         let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         var entries: [VaultLogEntry] = []
         for commit in try repo.log() where entries.count < limit {
@@ -113,7 +116,7 @@ extension Vault {
     /// `history` numbers them, possibly under an older id), or anything git
     /// resolves to a commit (an id or prefix, `HEAD~2`, a tag).
     public func sealedFile(_ id: SecretID, at revision: String) throws -> (file: [UInt8], id: SecretID) {
-        let repo = try GitRepository.open(at: root)
+        let repo = try Repositories.at(root)
         if revision.hasPrefix("v"), let number = Int(revision.dropFirst()) {
             guard let version = try history(of: id).first(where: { $0.number == number }) else {
                 throw VaultError.noSuchRevision(id: id.value, revision: revision)

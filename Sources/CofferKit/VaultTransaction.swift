@@ -34,7 +34,7 @@ enum VaultTransaction {
                     identities: [Identity], authorName: String?) throws -> VaultOutcome {
         let lock = try VaultLock(gitDirectory: vault.gitDirectory)
         defer { _ = lock }
-        let repo = try GitRepository.open(at: vault.root)
+        let repo = try Repositories.at(vault.root)
         try recover(vault: vault, repo: repo)
 
         var outcome = VaultOutcome()
@@ -190,7 +190,7 @@ enum VaultTransaction {
             locks.append(git + "/" + branch.dropFirst("ref: ".count).trimming("\n\r ") + ".lock")
         }
         for lock in locks where Paths.modificationTime(lock).map({ $0 >= (since ?? 0) }) == true { unlink(lock) }
-        let repo = try repo ?? GitRepository.open(at: vault.root)
+        let repo = try repo ?? Repositories.at(vault.root)
         if let journal, try repo.head() == journal.new {
             try applyToWorkTree(vault, repo: repo, changes: journal.changes, contents: [:])
         }

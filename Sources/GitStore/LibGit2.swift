@@ -102,6 +102,13 @@ final class LibGit2 {
     let configFree: @convention(c) (Handle?) -> Void
     let repositoryConfig: @convention(c) (Out?, Handle?) -> Int32
     let configSetString: @convention(c) (Handle?, CString?, CString?) -> Int32
+    // Raw object reads
+    let repositoryODB: @convention(c) (Out?, Handle?) -> Int32
+    let odbRead: @convention(c) (Out?, Handle?, OID?) -> Int32
+    let odbObjectData: @convention(c) (Handle?) -> UnsafeRawPointer?
+    let odbObjectSize: @convention(c) (Handle?) -> Int
+    let odbObjectFree: @convention(c) (Handle?) -> Void
+    let odbFree: @convention(c) (Handle?) -> Void
     // Revisions
     let revparseSingle: @convention(c) (Out?, Handle?, CString?) -> Int32
     let objectPeel: @convention(c) (Out?, Handle?, Int32) -> Int32
@@ -182,6 +189,12 @@ final class LibGit2 {
         configFree = try symbol("git_config_free", as: type(of: configFree))
         repositoryConfig = try symbol("git_repository_config", as: type(of: repositoryConfig))
         configSetString = try symbol("git_config_set_string", as: type(of: configSetString))
+        repositoryODB = try symbol("git_repository_odb", as: type(of: repositoryODB))
+        odbRead = try symbol("git_odb_read", as: type(of: odbRead))
+        odbObjectData = try symbol("git_odb_object_data", as: type(of: odbObjectData))
+        odbObjectSize = try symbol("git_odb_object_size", as: type(of: odbObjectSize))
+        odbObjectFree = try symbol("git_odb_object_free", as: type(of: odbObjectFree))
+        odbFree = try symbol("git_odb_free", as: type(of: odbFree))
         revparseSingle = try symbol("git_revparse_single", as: type(of: revparseSingle))
         objectPeel = try symbol("git_object_peel", as: type(of: objectPeel))
         objectID = try symbol("git_object_id", as: type(of: objectID))

@@ -39,6 +39,11 @@ final class Tree {
         return out.map { Entry($0, lib) }
     }
 
+    /// The direct entry called `name`, or nil.
+    func entry(named name: String) throws -> Entry? {
+        try entry(atPath: name)
+    }
+
     /// Lends the `git_tree *`; valid only inside `body`.
     func withHandle<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
         try body(pointer)

@@ -17,6 +17,23 @@ final class MutationTests: XCTestCase {
 
     let marker = Array("PLAINTEXT-MARKER-7f3a".utf8)
 
+    /// Every single-bit flip of a small armored file is refused: armor has
+    /// no MAC of its own, so only strict decoding keeps it non-malleable.
+    func testEveryBitFlipOfAnArmoredFileIsRefused() throws {
+        let identity = X25519Identity.generate()
+        let file = try Age.encrypt(SecureBytes.random(count: 200), to: [identity.recipient], armored: true)
+        var accepted: [String] = []
+        for index in file.indices {
+            for bit in 0..<8 {
+                var mutated = file
+                mutated[index] ^= UInt8(1) << UInt8(bit)
+                // A missing final newline is tolerated by the armor rules; flipping it is a real change.
+                if (try? Age.decrypt(mutated, identities: [identity])) != nil { accepted.append("\(index):\(bit)") }
+            }
+        }
+        XCTAssertEqual(accepted, [])
+    }
+
     func testRandomMutationsFailClosed() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["COFFER_FUZZ_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
         let rounds = Int(ProcessInfo.processInfo.environment["COFFER_FUZZ_ROUNDS"] ?? "") ?? 600

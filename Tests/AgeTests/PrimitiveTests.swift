@@ -57,6 +57,11 @@ final class PrimitiveTests: XCTestCase {
         XCTAssertEqual(Base64.decode(Array("AA==".utf8), padded: true), [0])
         XCTAssertNil(Base64.decode(Array("AB==".utf8), padded: true))
         XCTAssertNil(Base64.decode(Array("AA".utf8), padded: true))
+        // Bytes outside the alphabet never alias to it (libsodium 1.0.18 sign-extends 0xAF to '/').
+        for high in UInt8(0x80)...UInt8(0xFF) {
+            XCTAssertNil(Base64.decode([UInt8(ascii: "A"), UInt8(ascii: "A"), high, UInt8(ascii: "A")]), "byte \(high)")
+            XCTAssertNil(Base64.decode([UInt8(ascii: "A"), UInt8(ascii: "A"), high, UInt8(ascii: "A")], padded: true), "byte \(high)")
+        }
         XCTAssertEqual(Base64.encode([1, 2, 3, 4]), "AQIDBA")
         XCTAssertEqual(Base64.encode([1, 2, 3, 4], padded: true), "AQIDBA==")
     }

@@ -412,7 +412,7 @@ final class VaultCommandTests: VaultE2ECase {
         let fsck = try gitOK(["fsck", "--full", "--strict"])
         XCTAssertEqual(fsck.status, 0, fsck.stderrText)
         XCTAssertTrue(try gitOK(["ls-files"]).stdoutText.split(separator: "\n").sorted()
-                        == [".recipients", "big.age", "bin.age", "moved/nl.age", "prod/db/password.age"])
+                        == [".gitattributes", ".recipients", "big.age", "bin.age", "moved/nl.age", "prod/db/password.age"])
 
         let clone = path("clone")
         let cloned = try run(git, ["clone", "--quiet", vaultDir, clone], environment: vaultEnvironment())

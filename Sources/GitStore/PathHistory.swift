@@ -1,0 +1,85 @@
+import CGit2
+
+/// A fast walk over one path's history: the first-parent chain read straight
+/// from the object database (only each commit's `tree` and first `parent`
+/// lines are parsed), and the blob at the path found through a cache keyed
+/// by subtree id, so directories that did not change are never read again.
+/// About as fast as `git log -- PATH`, where building full commit objects
+/// for every commit was several times slower.
+public final class PathWalker {
+    private let repository: GitRepository
+    private let odb: OpaquePointer
+    private var lib: LibGit2 { repository.lib }
+    /// (tree id, entry name) → entry id and whether it is a tree.
+    private var entries: [TreeKey: Tree.Entry?] = [:]
+
+    private struct TreeKey: Hashable {
+        let tree: ObjectID
+        let name: String
+    }
+
+    /// For read-only walks: libgit2 re-hashes every object it reads unless
+    /// told not to; coffer authenticates what it decrypts anyway.
+    public init(_ repository: GitRepository) throws {
+        self.repository = repository
+        let lib = repository.lib
+        _ = lib.libgit2Opts(Int32(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION.rawValue), 0)
+        odb = try repository.withHandle { repo in try lib.make("git_repository_odb") { lib.repositoryODB($0, repo) } }
+    }
+
+    deinit { lib.odbFree(odb) }
+
+    /// The first-parent chain from `start`, newest first, with each commit's root tree.
+    public func chain(from start: ObjectID) throws -> [(commit: ObjectID, tree: ObjectID)] {
+        var result: [(ObjectID, ObjectID)] = []
+        var next: ObjectID? = start
+        while let id = next {
+            var object: OpaquePointer?
+            try id.withOID { oid in try lib.check(lib.odbRead(&object, odb, oid), "git_odb_read") }
+            defer { lib.odbObjectFree(object) }
+            let size = lib.odbObjectSize(object)
+            guard let data = lib.odbObjectData(object) else { break }
+            let bytes = UnsafeRawBufferPointer(start: data, count: size)
+            var tree: ObjectID?
+            next = nil
+            // Header lines: "tree <hex>\n", then "parent <hex>\n" lines, until a blank line.
+            var lineStart = 0
+            while lineStart < bytes.count, let end = bytes[lineStart...].firstIndex(of: 0x0A), end > lineStart {
+                let line = String(decoding: bytes[lineStart..<end], as: UTF8.self)
+                if line.hasPrefix("tree ") { tree = ObjectID(hex: String(line.dropFirst(5))) }
+                if line.hasPrefix("parent "), next == nil { next = ObjectID(hex: String(line.dropFirst(7))) }
+                if !line.hasPrefix("tree ") && !line.hasPrefix("parent ") { break }
+                lineStart = end + 1
+            }
+            guard let tree else { throw GitError.call(function: "git_odb_read", code: -1, message: "commit without a tree") }
+            result.append((id, tree))
+        }
+        return result
+    }
+
+    /// The blob at `path` below root tree `tree`, or nil.
+    public func blob(at path: String, inTree tree: ObjectID) throws -> ObjectID? {
+        var current = tree
+        let parts = path.split(separator: "/").map(String.init)
+        for (index, name) in parts.enumerated() {
+            let key = TreeKey(tree: current, name: name)
+            let entry: Tree.Entry?
+            if let cached = entries[key] {
+                entry = cached
+            } else {
+                entry = try Tree(current, in: repository).entry(named: name)
+                entries[key] = entry
+            }
+            guard let entry else { return nil }
+            if index == parts.count - 1 { return entry.isFile ? entry.id : nil }
+            guard entry.isTree else { return nil }
+            current = entry.id
+        }
+        return nil
+    }
+
+    /// Full metadata, only for the commits a caller reports.
+    public func info(_ commit: ObjectID) throws -> CommitInfo {
+        try Commit(commit, in: repository).info
+    }
+}
