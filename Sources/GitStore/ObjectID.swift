@@ -8,7 +8,12 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses 40 hexadecimal digits (either case); nil for anything else.
     public init?(hex: String) {
-        let digits = Array(hex.utf8)
+        self.init(hexDigits: Array(hex.utf8)[...])
+    }
+
+    /// Parses 40 hexadecimal digits given as bytes (no String on hot paths).
+    init?(hexDigits digits: ArraySlice<UInt8>) {
+        let digits = Array(digits)
         guard digits.count == 40 else { return nil }
         var bytes = [UInt8]()
         bytes.reserveCapacity(20)

@@ -42,14 +42,14 @@ public final class PathWalker {
             let bytes = UnsafeRawBufferPointer(start: data, count: size)
             var tree: ObjectID?
             next = nil
-            // Header lines: "tree <hex>\n", then "parent <hex>\n" lines, until a blank line.
-            var lineStart = 0
-            while lineStart < bytes.count, let end = bytes[lineStart...].firstIndex(of: 0x0A), end > lineStart {
-                let line = String(decoding: bytes[lineStart..<end], as: UTF8.self)
-                if line.hasPrefix("tree ") { tree = ObjectID(hex: String(line.dropFirst(5))) }
-                if line.hasPrefix("parent "), next == nil { next = ObjectID(hex: String(line.dropFirst(7))) }
-                if !line.hasPrefix("tree ") && !line.hasPrefix("parent ") { break }
-                lineStart = end + 1
+            // Header lines: "tree <hex>\n", then "parent <hex>\n" lines; the
+            // first parent is all a first-parent walk needs.
+            let tag = Array("tree ".utf8), parentTag = Array("parent ".utf8)
+            if bytes.count >= 45, bytes.prefix(5).elementsEqual(tag) {
+                tree = ObjectID(hexDigits: Array(bytes[5..<45])[...])
+                if bytes.count >= 53, bytes[46..<53].elementsEqual(parentTag) {
+                    next = ObjectID(hexDigits: Array(bytes[53..<93])[...])
+                }
             }
             guard let tree else { throw GitError.call(function: "git_odb_read", code: -1, message: "commit without a tree") }
             result.append((id, tree))
