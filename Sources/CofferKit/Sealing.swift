@@ -14,6 +14,20 @@ public enum Sealing {
         return try Age.encrypt(value, to: readers.map(\.recipient), extraStanzas: [binding])
     }
 
+    /// The same sealed file re-wrapped for `readers`: new header and binding,
+    /// the payload bytes unchanged. Needs an identity that reads it now.
+    public static func rewrap(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], identities: [Identity]) throws -> [UInt8] {
+        do {
+            let (header, _) = try Header.parse(file)
+            let bound = try binding(of: header, id: id)
+            guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
+            let stanza = Stanza(type: bindingType, arguments: [id.value] + readers.map(\.fingerprint))
+            return try Age.rewrap(file, identities: identities, to: readers.map(\.recipient), extraStanzas: [stanza])
+        } catch let error as AgeError {
+            throw VaultError.cannotDecrypt(id: id.value, reason: reason(error))
+        }
+    }
+
     /// The value of the sealed `file`, which must be bound to `id`.
     public static func open(_ file: [UInt8], id: SecretID, identities: [Identity]) throws -> SecureBytes {
         do {

@@ -55,8 +55,15 @@ public final class Vault {
 
     /// The readers governing `id`: the nearest `.recipients` up from its directory.
     public func scope(for id: SecretID) throws -> (directory: String, readers: [NamedRecipient]) {
+        try scope(for: id, overrides: [:])
+    }
+
+    /// Like `scope(for:)`, with some scopes' readers replaced (a transaction
+    /// that rewrites their `.recipients`).
+    func scope(for id: SecretID, overrides: [String: [NamedRecipient]]) throws -> (directory: String, readers: [NamedRecipient]) {
         var dir = id.directory
         while true {
+            if let readers = overrides[dir] { return (dir, readers) }
             let relative = (dir.isEmpty ? "" : dir + "/") + RecipientsFile.fileName
             let file = path(relative)
             var info = stat()
@@ -106,6 +113,30 @@ public final class Vault {
             Paths.walk(path(trimmed), relative: trimmed + "/") { if let id = SecretID(relativePath: $0) { ids.append(id) } }
         }
         return ids.sorted()
+    }
+
+    /// Every scope directory with its own `.recipients` ("" is the root), sorted.
+    public func scopes() -> [String] {
+        var found: [String] = []
+        func visit(_ relative: String) {
+            let dir = relative.isEmpty ? root : path(relative)
+            if Files.exists(dir + "/" + RecipientsFile.fileName) { found.append(relative) }
+            guard let handle = opendir(dir) else { return }
+            var children: [String] = []
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if !name.hasPrefix("."), entry.pointee.d_type == UInt8(DT_DIR) { children.append(name) }
+            }
+            closedir(handle)
+            for child in children { visit(relative.isEmpty ? child : relative + "/" + child) }
+        }
+        visit("")
+        return found.sorted()
+    }
+
+    /// The ids whose nearest `.recipients` is the one in `scope`.
+    public func governed(by scope: String) throws -> [SecretID] {
+        try list(prefix: scope).filter { try self.scope(for: $0).directory == scope }
     }
 
     /// A write interrupted by a crash leaves a journal; the next command

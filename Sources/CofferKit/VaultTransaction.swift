@@ -9,6 +9,11 @@ public enum VaultChange {
     case set(SecretID, SecureBytes)
     case remove(SecretID)
     case move(from: SecretID, to: SecretID)
+    /// Replace the `.recipients` of the scope directory (`""` is the root).
+    case setReaders(scope: String, RecipientsFile)
+    /// Re-wrap the committed file's data key for its scope's readers, keeping
+    /// the payload bytes; nothing happens if it is already sealed for them.
+    case rewrap(SecretID)
 }
 
 /// What a transaction did: the commit (nil when nothing changed), and which
@@ -41,6 +46,12 @@ enum VaultTransaction {
         var treeChanges: [TreeChange] = []
         var files: [String: [UInt8]] = [:]
         var checkedScopes: Set<String> = []
+        // Scopes this transaction rewrites; they govern the secrets it seals.
+        var pendingScopes: [String: [NamedRecipient]] = [:]
+        for case .setReaders(let scope, let file) in changes {
+            guard !file.entries.isEmpty else { throw VaultError.noRecipients(scope: scope) }
+            pendingScopes[scope] = file.entries
+        }
         let head = try repo.head()
         guard !Vault.isHeadDetached(gitDirectory: vault.gitDirectory) else { throw VaultError.detachedHead }
         /// The sealed file as HEAD records it: the state to compare with and the
@@ -49,9 +60,15 @@ enum VaultTransaction {
             guard let head, let blob = try repo.blob(at: id.relativePath, in: head) else { return nil }
             return try repo.readBlob(blob)
         }
+        func scope(for id: SecretID) throws -> (String, [NamedRecipient]) {
+            let (scope, readers) = try vault.scope(for: id, overrides: pendingScopes)
+            if pendingScopes[scope] == nil, checkedScopes.insert(scope).inserted {
+                try requireCommitted(scope: scope, vault: vault, repo: repo, head: head)
+            }
+            return (scope, readers)
+        }
         func write(_ id: SecretID, _ value: SecureBytes) throws {
-            let (scope, readers) = try vault.scope(for: id)
-            if checkedScopes.insert(scope).inserted { try requireCommitted(scope: scope, vault: vault, repo: repo, head: head) }
+            let (_, readers) = try scope(for: id)
             if let current = try committed(id), isCurrent(current, id, value, readers, identities) {
                 outcome.unchanged.append(id)
                 return
@@ -76,6 +93,23 @@ enum VaultTransaction {
                 try write(to, value)
                 treeChanges.append(.delete(path: from.relativePath))
                 outcome.removed.append(from)
+            case .setReaders(let scopeDir, let file):
+                let path = (scopeDir.isEmpty ? "" : scopeDir + "/") + RecipientsFile.fileName
+                let bytes = Array(file.text.utf8)
+                treeChanges.append(.write(path: path, blob: try repo.writeBlob(bytes)))
+                files[path] = bytes
+            case .rewrap(let id):
+                guard let current = try committed(id) else { throw VaultError.notFound(id: id.value) }
+                let (_, readers) = try scope(for: id)
+                if let bound = try? Sealing.boundReaders(of: current, id: id), bound.fingerprints == readers.map(\.fingerprint),
+                   (try? Sealing.readerStanzaCount(of: current)) == readers.count {
+                    outcome.unchanged.append(id)
+                    continue
+                }
+                let sealed = try Sealing.rewrap(current, id: id, for: readers, identities: identities)
+                treeChanges.append(.write(path: id.relativePath, blob: try repo.writeBlob(sealed)))
+                files[id.relativePath] = sealed
+                outcome.written.append(id)
             }
         }
         guard !treeChanges.isEmpty else { return outcome }

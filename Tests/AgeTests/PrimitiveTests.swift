@@ -174,6 +174,21 @@ final class PrimitiveTests: XCTestCase {
         }
     }
 
+    /// Re-wrapping changes the readers and keeps the payload bytes.
+    func testRewrapKeepsThePayloadAndChangesTheReaders() throws {
+        let a = X25519Identity.generate(), b = X25519Identity.generate(), c = X25519Identity.generate()
+        let value = SecureBytes.random(count: 100_000)
+        let file = try Age.encrypt(value, to: [a.recipient, b.recipient])
+        let rewrapped = try Age.rewrap(file, identities: [b], to: [a.recipient, c.recipient])
+        let oldPayload = file[try Header.parse(file).payloadOffset...]
+        let newPayload = rewrapped[try Header.parse(rewrapped).payloadOffset...]
+        XCTAssertTrue(oldPayload.elementsEqual(newPayload))
+        XCTAssertTrue(try Age.decrypt(rewrapped, identities: [c]).plaintext.constantTimeEquals(value))
+        XCTAssertTrue(try Age.decrypt(rewrapped, identities: [a]).plaintext.constantTimeEquals(value))
+        XCTAssertThrowsError(try Age.decrypt(rewrapped, identities: [b])) { XCTAssertEqual($0 as? AgeError, .noIdentityMatched) }
+        XCTAssertThrowsError(try Age.rewrap(file, identities: [c], to: [c.recipient])) { XCTAssertEqual($0 as? AgeError, .noIdentityMatched) }
+    }
+
     func testHeadersWithTooManyStanzasAreRefused() {
         var header = Array("age-encryption.org/v1\n".utf8)
         for _ in 0...Header.maxStanzas { header += Array("-> x\n\n".utf8) }
