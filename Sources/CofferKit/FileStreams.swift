@@ -115,12 +115,17 @@ public final class AtomicFileSink: ByteSink {
     private var temporaryPath: String?
     private var directory = "."
     private var isUnnamed = false
+    private let durable: Bool
     private let sink: FileDescriptorSink
     private var committed = false
 
-    /// - Parameter mode: the file's mode (0600 unless given; mkstemp's default).
-    public init(path: String, mode: mode_t = 0o600) throws {
+    /// - Parameters:
+    ///   - mode: the file's mode (0600 unless given; mkstemp's default).
+    ///   - durable: fsync the file and its directory at commit; batch writers
+    ///     pass false and sync the file system once at the end instead.
+    public init(path: String, mode: mode_t = 0o600, durable: Bool = true) throws {
         self.path = path
+        self.durable = durable
         var info = stat()
         if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
             temporaryPath = nil
@@ -159,7 +164,7 @@ public final class AtomicFileSink: ByteSink {
     /// Flushes to disk and moves the file into place.
     public func commit() throws {
         committed = true
-        guard fsync(sink.fd) == 0 else { throw FileError.write(path: path, errno: errno) }
+        guard !durable || fsync(sink.fd) == 0 else { throw FileError.write(path: path, errno: errno) }
         if isUnnamed {
             // Give the unnamed file a temporary name, then rename it over the target.
             let named = directory + "/.coffer-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -175,6 +180,7 @@ public final class AtomicFileSink: ByteSink {
             throw error
         }
         // The rename is durable only once the directory is synced.
+        guard durable else { return }
         let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 { fsync(dir); close(dir) }
     }

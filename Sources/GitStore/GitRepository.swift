@@ -60,6 +60,17 @@ public final class GitRepository {
         return try GitRepository(lib: lib, pointer: pointer)
     }
 
+    /// Runs `body` (which writes many objects) without an fsync per object,
+    /// then makes them all durable with one `syncfs` of the repository's file
+    /// system before returning — before any ref can point at them.
+    public func withBatchedObjectSync<R>(_ body: () throws -> R) throws -> R {
+        try lib.check(lib.libgit2Opts(Int32(GIT_OPT_ENABLE_FSYNC_GITDIR.rawValue), 0), "git_libgit2_opts")
+        defer { _ = lib.libgit2Opts(Int32(GIT_OPT_ENABLE_FSYNC_GITDIR.rawValue), 1) }
+        let result = try body()
+        try FileSystemSync.sync(gitDirectory)
+        return result
+    }
+
     /// Lends the `git_repository *`; valid only inside `body`.
     func withHandle<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
         try body(pointer)
