@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Age
+import CofferKit
+
+struct GetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Show a secret: masked by default, the exact value with --reveal."
+    )
+
+    @Argument(help: "The secret id.")
+    var id: String
+
+    @Flag(help: "Print the exact value (asks first on a terminal unless --yes).")
+    var reveal = false
+
+    @Flag(name: .shortAndLong, help: "Do not ask before revealing.")
+    var yes = false
+
+    @Option(name: .shortAndLong, help: "Output format: table, json or yaml.")
+    var output: OutputFormat = .table
+
+    @Option(name: .customLong("at"), help: ArgumentHelp("A past version: \(revisionHelp).", valueName: "REV"))
+    var revision: String?
+
+    @OptionGroup var options: VaultOptions
+
+    var job: GetJob {
+        GetJob(id: id, reveal: reveal, yes: yes, output: output, revision: revision, settings: options.settings)
+    }
+
+    func run() throws { try job.run() }
+}
+
+/// What `coffer get` does once its arguments are known, whichever parser
+/// (ArgumentParser or the start-up fast path) produced them.
+struct GetJob: Equatable {
+    var id: String
+    var reveal = false
+    var yes = false
+    var output: OutputFormat = .table
+    var revision: String?
+    var settings = VaultSettings()
+
+    func run() throws {
+        try Console.run {
+            let options = settings
+            let id = try SecretID(id)
+            let vault = try options.vault()
+            let value: SecureBytes
+            if let revision {
+                value = try vault.open(id, at: revision, identities: try options.identities())
+            } else {
+                guard vault.contains(id) else { throw VaultError.notFound(id: id.value) }
+                value = try vault.open(id, identities: try options.identities())
+            }
+            if reveal { try Confirm.reveal(id.value, yes: yes) }
+            let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+            var fields: [(String, JSONValue)] = [("id", .string(id.value)), ("bytes", .number(value.count))]
+            if reveal { fields.append(("value", JSONValue.secret(value))) }
+            switch output {
+            case .json:
+                try out.write(JSONValue.object(fields).rendered + "\n")
+            case .yaml:
+                try out.write(fields.map { "\($0.0): \($0.1.rendered)\n" }.joined())
+            case .table:
+                if reveal {
+                    try value.withUnsafeBytes { try out.write($0) }
+                    // Exact bytes for pipes; on a terminal, keep the prompt off the value's line.
+                    if Files.isTerminal(STDOUT_FILENO) { try out.write("\n") }
+                } else {
+                    try out.write("\(id)  ******** (\(value.count) byte\(value.count == 1 ? "" : "s"))\n")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Age
+import CofferKit
+
+struct RmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Delete secrets in one commit (history keeps earlier versions)."
+    )
+
+    @Argument(help: "The secret ids.")
+    var ids: [String]
+
+    @OptionGroup var options: VaultOptions
+
+    func run() throws {
+        try Console.run {
+            let changes = try ids.map { VaultChange.remove(try SecretID($0)) }
+            let outcome = try options.vault().apply(changes, action: "rm", identities: [], authorName: Environment.user)
+            for id in outcome.removed { Console.info("removed \(id)") }
+            Console.reportPending(outcome)
+        }
+    }
+}
+
+struct MvCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mv",
+        abstract: "Rename a secret: re-sealed for the new id (and its scope's readers) in one commit."
+    )
+
+    @Argument(help: "The current id.")
+    var old: String
+
+    @Argument(help: "The new id.")
+    var new: String
+
+    @OptionGroup var options: VaultOptions
+
+    func run() throws {
+        try Console.run {
+            let from = try SecretID(old), to = try SecretID(new)
+            let vault = try options.vault()
+            guard vault.contains(from) else { throw VaultError.notFound(id: from.value) }
+            let outcome = try vault.apply([.move(from: from, to: to)], action: "mv", identities: try options.identities(), authorName: Environment.user)
+            Console.info("moved \(from) to \(to)")
+            Console.reportPending(outcome)
+        }
+    }
+}
