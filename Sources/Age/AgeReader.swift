@@ -59,12 +59,7 @@ public final class AgeReader {
     /// correctly. Throws at the first chunk that fails, after releasing every
     /// chunk before it.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard buffer.count > 0 else { return 0 }
-        while releasedStart == releasedEnd {
-            if let error = deferredError { throw error }
-            if done { return 0 }
-            try readBatch()
-        }
+        guard buffer.count > 0, try hasReleasedPlaintext() else { return 0 }
         let n = min(buffer.count, releasedEnd - releasedStart)
         plain.withUnsafeBytes { p in
             buffer.baseAddress!.copyMemory(from: p.baseAddress! + releasedStart, byteCount: n)
@@ -77,15 +72,21 @@ public final class AgeReader {
     /// buffer; like `read`, it stops at the first chunk that fails, after
     /// writing every chunk before it.
     public func write(to sink: ByteSink) throws {
-        while true {
-            while releasedStart == releasedEnd {
-                if let error = deferredError { throw error }
-                if done { return }
-                try readBatch()
-            }
+        while try hasReleasedPlaintext() {
             try plain.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[releasedStart..<releasedEnd])) }
             releasedStart = releasedEnd
         }
+    }
+
+    /// Opens batches until some authenticated plaintext is ready; false at
+    /// the correct end of the payload; throws the first failure.
+    private func hasReleasedPlaintext() throws -> Bool {
+        while releasedStart == releasedEnd {
+            if let error = deferredError { throw error }
+            if done { return false }
+            try readBatch()
+        }
+        return true
     }
 
     private enum ChunkResult { case opened(last: Bool), failed, emptyFinal }

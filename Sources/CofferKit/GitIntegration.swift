@@ -88,8 +88,7 @@ extension Vault {
             case (nil, let n?): result.append(SecretDifference(id: id, kind: .added, old: nil, new: n))
             case (let o?, nil): result.append(SecretDifference(id: id, kind: .removed, old: o, new: nil))
             case (let o?, let n?) where o != n:
-                let samePayload = (try? Header.parse(o)).flatMap { a in (try? Header.parse(n)).map { b in o[a.payloadOffset...].elementsEqual(n[b.payloadOffset...]) } } ?? false
-                result.append(SecretDifference(id: id, kind: samePayload ? .rewrapped : .changed, old: o, new: n))
+                result.append(SecretDifference(id: id, kind: Sealing.samePayload(o, n) ? .rewrapped : .changed, old: o, new: n))
             default: continue
             }
         }

@@ -78,7 +78,8 @@ extension Vault {
                 switch (before, here) {
                 case (nil, _): change = .created
                 case (_, nil): change = .deleted
-                case (let old?, let new?): change = try samePayload(repo, old, new) ? .wrapping : .value
+                case (let old?, let new?):
+                    change = Sealing.samePayload(try repo.readBlob(old), try repo.readBlob(new)) ? .wrapping : .value
                 }
                 found.append((current, commit, trailers, change, here))
                 // Created here by a rename: older versions live under the old id.
@@ -155,11 +156,5 @@ extension Vault {
             throw VaultError.notFound(id: id.value)
         }
         return try open(id, at: "v\(version.number)", identities: identities)
-    }
-
-    private func samePayload(_ repo: GitRepository, _ a: ObjectID, _ b: ObjectID) throws -> Bool {
-        let x = try repo.readBlob(a), y = try repo.readBlob(b)
-        guard let (_, offsetX) = try? Header.parse(x), let (_, offsetY) = try? Header.parse(y) else { return false }
-        return x[offsetX...].elementsEqual(y[offsetY...])
     }
 }

@@ -10,8 +10,11 @@ public enum Sealing {
     static let bindingType = "coffer/binding"
 
     public static func seal(_ value: SecureBytes, id: SecretID, for readers: [NamedRecipient]) throws -> [UInt8] {
-        let binding = Stanza(type: bindingType, arguments: [id.value] + readers.map(\.fingerprint))
-        return try Age.encrypt(value, to: readers.map(\.recipient), extraStanzas: [binding])
+        try Age.encrypt(value, to: readers.map(\.recipient), extraStanzas: [bindingStanza(id, readers)])
+    }
+
+    private static func bindingStanza(_ id: SecretID, _ readers: [NamedRecipient]) -> Stanza {
+        Stanza(type: bindingType, arguments: [id.value] + readers.map(\.fingerprint))
     }
 
     /// The same sealed file re-wrapped for `readers`: new header and binding,
@@ -21,8 +24,7 @@ public enum Sealing {
             let (header, _) = try Header.parse(file)
             let bound = try binding(of: header, id: id)
             guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
-            let stanza = Stanza(type: bindingType, arguments: [id.value] + readers.map(\.fingerprint))
-            return try Age.rewrap(file, identities: identities, to: readers.map(\.recipient), extraStanzas: [stanza])
+            return try Age.rewrap(file, identities: identities, to: readers.map(\.recipient), extraStanzas: [bindingStanza(id, readers)])
         } catch let error as AgeError {
             throw VaultError.cannotDecrypt(id: id.value, reason: reason(error))
         }
@@ -50,9 +52,26 @@ public enum Sealing {
         }
     }
 
-    /// How many X25519 stanzas (readers) the file's header carries.
-    static func readerStanzaCount(of file: [UInt8]) throws -> Int {
-        try Header.parse(file).header.stanzas.filter { $0.type == "X25519" }.count
+    /// True when the file is sealed for exactly `readers`: its binding names
+    /// them, and — since the binding is only a claim until decryption — it
+    /// carries exactly that many X25519 stanzas (a planted reader shows).
+    static func isSealed(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient]) -> Bool {
+        guard let header = try? Header.parse(file).header, let bound = try? binding(of: header, id: id) else { return false }
+        return bound.fingerprints.count == readers.count
+            && Set(bound.fingerprints) == Set(readers.map(\.fingerprint))
+            && header.stanzas.filter { $0.type == "X25519" }.count == readers.count
+    }
+
+    /// The id a sealed file says it belongs to, without any key (unauthenticated).
+    public static func boundID(of file: [UInt8]) -> String? {
+        (try? Header.parse(file)).flatMap { header, _ in header.stanzas.first { $0.type == bindingType }?.arguments.first }
+    }
+
+    /// True when two sealed files carry the same encrypted payload: only their
+    /// headers (the wrapping) differ, so the value was not re-encrypted.
+    static func samePayload(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard let (_, x) = try? Header.parse(a), let (_, y) = try? Header.parse(b) else { return false }
+        return a[x...].elementsEqual(b[y...])
     }
 
     private static func binding(of header: Header, id: SecretID) throws -> (id: String, fingerprints: [String]) {

@@ -55,13 +55,19 @@ public final class Vault {
 
     /// The readers governing `id`: the nearest `.recipients` up from its directory.
     public func scope(for id: SecretID) throws -> (directory: String, readers: [NamedRecipient]) {
-        try scope(for: id, overrides: [:])
+        try scope(ofDirectory: id.directory)
     }
 
-    /// Like `scope(for:)`, with some scopes' readers replaced (a transaction
-    /// that rewrites their `.recipients`).
     func scope(for id: SecretID, overrides: [String: [NamedRecipient]]) throws -> (directory: String, readers: [NamedRecipient]) {
-        var dir = id.directory
+        try scope(ofDirectory: id.directory, overrides: overrides)
+    }
+
+    /// The readers in force for secrets in `directory` ("" is the root): its
+    /// own `.recipients` or the nearest one above, unless `overrides` replaces
+    /// a scope's readers (a transaction that rewrites its `.recipients`).
+    public func scope(ofDirectory directory: String, overrides: [String: [NamedRecipient]] = [:]) throws
+        -> (directory: String, readers: [NamedRecipient]) {
+        var dir = directory
         while true {
             if let readers = overrides[dir] { return (dir, readers) }
             let relative = (dir.isEmpty ? "" : dir + "/") + RecipientsFile.fileName
@@ -121,14 +127,9 @@ public final class Vault {
         func visit(_ relative: String) {
             let dir = relative.isEmpty ? root : path(relative)
             if Files.exists(dir + "/" + RecipientsFile.fileName) { found.append(relative) }
-            guard let handle = opendir(dir) else { return }
-            var children: [String] = []
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                if !name.hasPrefix("."), entry.pointee.d_type == UInt8(DT_DIR) { children.append(name) }
+            for entry in Paths.entries(of: dir) where entry.isDirectory && !entry.name.hasPrefix(".") {
+                visit(relative.isEmpty ? entry.name : relative + "/" + entry.name)
             }
-            closedir(handle)
-            for child in children { visit(relative.isEmpty ? child : relative + "/" + child) }
         }
         visit("")
         return found.sorted()
@@ -191,35 +192,36 @@ enum Paths {
 
     /// Removes `.coffer-tmp-*` files a killed writer left in `dir`.
     static func removeTemporaries(in dir: String) {
-        guard let handle = opendir(dir) else { return }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name.hasPrefix(".coffer-tmp-") { names.append(name) }
-        }
-        for name in names { unlink(dir + "/" + name) }
+        for entry in entries(of: dir) where entry.name.hasPrefix(".coffer-tmp-") { unlink(dir + "/" + entry.name) }
     }
 
     /// Calls `visit` with the relative path of every regular file below `dir`,
     /// skipping names that start with "." (git, scopes, temporaries).
     static func walk(_ dir: String, relative: String, _ visit: (String) -> Void) {
-        guard let handle = opendir(dir) else { return }
+        for entry in entries(of: dir) where !entry.name.hasPrefix(".") {
+            if entry.isDirectory { walk(dir + "/" + entry.name, relative: relative + entry.name + "/", visit) }
+            if entry.isFile { visit(relative + entry.name) }
+        }
+    }
+
+    /// The entries of `dir` (without `.` and `..`); symlinks are neither
+    /// directories nor files here, so walks never follow them.
+    static func entries(of dir: String) -> [(name: String, isDirectory: Bool, isFile: Bool)] {
+        guard let handle = opendir(dir) else { return [] }
         defer { closedir(handle) }
+        var result: [(String, Bool, Bool)] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name.hasPrefix(".") { continue }
-            switch Int32(entry.pointee.d_type) {
-            case Int32(DT_DIR): walk(dir + "/" + name, relative: relative + name + "/", visit)
-            case Int32(DT_REG): visit(relative + name)
-            case Int32(DT_UNKNOWN):
+            if name == "." || name == ".." { continue }
+            var type = Int32(entry.pointee.d_type)
+            if type == Int32(DT_UNKNOWN) {
                 // Some file systems do not report types in readdir.
                 var info = stat()
                 guard lstat(dir + "/" + name, &info) == 0 else { continue }
-                if info.st_mode & S_IFMT == S_IFDIR { walk(dir + "/" + name, relative: relative + name + "/", visit) }
-                if info.st_mode & S_IFMT == S_IFREG { visit(relative + name) }
-            default: continue
+                type = info.st_mode & S_IFMT == S_IFDIR ? Int32(DT_DIR) : info.st_mode & S_IFMT == S_IFREG ? Int32(DT_REG) : Int32(DT_UNKNOWN)
             }
+            result.append((name, type == Int32(DT_DIR), type == Int32(DT_REG)))
         }
+        return result
     }
 }

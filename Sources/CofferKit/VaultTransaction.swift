@@ -67,15 +67,17 @@ enum VaultTransaction {
             }
             return (scope, readers)
         }
+        func stage(_ path: String, _ bytes: [UInt8]) throws {
+            treeChanges.append(.write(path: path, blob: try repo.writeBlob(bytes)))
+            files[path] = bytes
+        }
         func write(_ id: SecretID, _ value: SecureBytes) throws {
             let (_, readers) = try scope(for: id)
             if let current = try committed(id), isCurrent(current, id, value, readers, identities) {
                 outcome.unchanged.append(id)
                 return
             }
-            let sealed = try Sealing.seal(value, id: id, for: readers)
-            treeChanges.append(.write(path: id.relativePath, blob: try repo.writeBlob(sealed)))
-            files[id.relativePath] = sealed
+            try stage(id.relativePath, try Sealing.seal(value, id: id, for: readers))
             outcome.written.append(id)
         }
         // Many objects: one file-system sync for all instead of one fsync each.
@@ -96,21 +98,15 @@ enum VaultTransaction {
                 treeChanges.append(.delete(path: from.relativePath))
                 outcome.removed.append(from)
             case .setReaders(let scopeDir, let file):
-                let path = (scopeDir.isEmpty ? "" : scopeDir + "/") + RecipientsFile.fileName
-                let bytes = Array(file.text.utf8)
-                treeChanges.append(.write(path: path, blob: try repo.writeBlob(bytes)))
-                files[path] = bytes
+                try stage((scopeDir.isEmpty ? "" : scopeDir + "/") + RecipientsFile.fileName, Array(file.text.utf8))
             case .rewrap(let id):
                 guard let current = try committed(id) else { throw VaultError.notFound(id: id.value) }
                 let (_, readers) = try scope(for: id)
-                if let bound = try? Sealing.boundReaders(of: current, id: id), bound.fingerprints == readers.map(\.fingerprint),
-                   (try? Sealing.readerStanzaCount(of: current)) == readers.count {
+                if Sealing.isSealed(current, id: id, for: readers) {
                     outcome.unchanged.append(id)
                     continue
                 }
-                let sealed = try Sealing.rewrap(current, id: id, for: readers, identities: identities)
-                treeChanges.append(.write(path: id.relativePath, blob: try repo.writeBlob(sealed)))
-                files[id.relativePath] = sealed
+                try stage(id.relativePath, try Sealing.rewrap(current, id: id, for: readers, identities: identities))
                 outcome.written.append(id)
             }
         }
@@ -153,14 +149,10 @@ enum VaultTransaction {
     }
 
     /// True when the committed file already holds `value` for exactly
-    /// `readers`, so rewriting it would only churn the diff. The binding's
-    /// reader list is only a claim, so the number of X25519 stanzas must
-    /// match it too (a planted extra reader forces a rewrite).
+    /// `readers`, so rewriting it would only churn the diff.
     private static func isCurrent(_ file: [UInt8], _ id: SecretID, _ value: SecureBytes,
                                   _ readers: [NamedRecipient], _ identities: [Identity]) -> Bool {
-        guard let bound = try? Sealing.boundReaders(of: file, id: id),
-              Set(bound.fingerprints) == Set(readers.map(\.fingerprint)), bound.fingerprints.count == readers.count,
-              (try? Sealing.readerStanzaCount(of: file)) == readers.count,
+        guard Sealing.isSealed(file, id: id, for: readers),
               let current = try? Sealing.open(file, id: id, identities: identities)
         else { return false }
         return current.constantTimeEquals(value)
@@ -184,7 +176,8 @@ enum VaultTransaction {
         // the commit leaves that path for the user (git status shows it).
         // Files are synced together at the end (one syncfs), before the
         // journal that could redo them is removed.
-        for change in changes where Paths.firstSymlink(below: vault.root, along: change.path) == nil {
+        let safe = changes.filter { Paths.firstSymlink(below: vault.root, along: $0.path) == nil }
+        for change in safe {
             switch change {
             case .write(let path, let blob):
                 let bytes = try contents[path] ?? repo.readBlob(blob)
@@ -198,7 +191,7 @@ enum VaultTransaction {
                 removeEmptyDirectories(from: Paths.parent(vault.path(path)), upTo: vault.root)
             }
         }
-        try repo.updateIndex(changes.filter { Paths.firstSymlink(below: vault.root, along: $0.path) == nil })
+        try repo.updateIndex(safe)
         try FileSystemSync.sync(vault.root)
     }
 

@@ -101,8 +101,7 @@ struct TextconvCommand: ParsableCommand {
             var value: SecureBytes?
             if Environment.value("COFFER_DIFF_REVEAL") == "1",
                let identities = try? IdentityStore.resolve(explicit: nil).load(passphrase: { throw CommandFailure("no prompt in a diff driver") }),
-               let (header, _) = try? Header.parse(bytes),
-               let id = header.stanzas.first(where: { $0.type == "coffer/binding" })?.arguments.first.flatMap({ try? SecretID($0) }) {
+               let id = Sealing.boundID(of: bytes).flatMap({ try? SecretID($0) }) {
                 value = try? Sealing.open(bytes, id: id, identities: identities)
             }
             try FileDescriptorSink(fd: 1, name: "standard output").write(GitIntegration.describe(bytes, vault: vault, value: value))

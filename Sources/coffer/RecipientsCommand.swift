@@ -23,7 +23,7 @@ struct RecipientsCommand: ParsableCommand {
                 var rows: [JSONValue] = []
                 var text = ""
                 for scope in vault.scopes() {
-                    let readers = try vault.scope(for: SecretID(scope.isEmpty ? "x" : scope + "/x")).readers
+                    let readers = try vault.scope(ofDirectory: scope).readers
                     let count = try vault.governed(by: scope).count
                     text += "\(scope.isEmpty ? "/" : scope + "/")  (\(count) secret\(count == 1 ? "" : "s"))\n"
                     for reader in readers { text += "  \(reader.recipient.encoded)\(reader.name.map { "  # \($0)" } ?? "")\n" }
@@ -62,7 +62,7 @@ struct RecipientsCommand: ParsableCommand {
                 if !scopeDir.isEmpty { _ = try SecretID(scopeDir) }
                 let vault = try options.vault()
                 // The readers in force for the directory: its own file, or inherited.
-                var readers = try vault.scope(for: SecretID(scopeDir.isEmpty ? "x" : scopeDir + "/x")).readers
+                var readers = try vault.scope(ofDirectory: scopeDir).readers
                 guard !readers.contains(where: { $0.recipient == recipient }) else {
                     throw CommandFailure("\(recipient.encoded) already reads \(scopeDir.isEmpty ? "/" : scopeDir)")
                 }
