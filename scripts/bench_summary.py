@@ -14,8 +14,15 @@ compared with. Kinds:
               coffer first and any number of other commands; PEER is the
               name (hyperfine -n) of the one this row compares with.
   mem         fields: peer, coffer KiB, peer KiB, max MiB (json is "-")
+  peer        fields: name, max ms ("-" for none): another tool's command
+              alone (NAME is its hyperfine -n label in the JSON): its median
+              in the peer columns, no coffer figure.
+  per         fields: coffer items, peer json, peer name, peer items, max
+              ratio ("-" for none): coffer's median in the row's JSON and the
+              peer's in PEER JSON, each divided by its item count (ms per
+              item), and their ratio.
   note        field: text, printed under the section's table
-A section with target, mem or note rows is printed as an absolute-target
+A section with target, mem, peer, per or note rows is printed as an absolute-target
 table (operation, coffer, peer, ratio, target); the others as before.
 Exit status: 0 all targets met, 3 a target missed, other values on error.
 """
@@ -50,10 +57,24 @@ def load_all(path):
         results = json.load(f)["results"]
     out = {}
     for i, r in enumerate(results):
-        name = "coffer" if i == 0 else r["command"]
-        out[name] = (statistics.median(r["times"]), len(r["times"]),
-                     iqr_ratio(r["times"]) if len(r["times"]) >= 4 else 0.0)
+        value = (statistics.median(r["times"]), len(r["times"]),
+                 iqr_ratio(r["times"]) if len(r["times"]) >= 4 else 0.0)
+        out[r["command"]] = value  # the hyperfine -n label (a JSON may hold no coffer result)
+        if i == 0:
+            out["coffer"] = value
     return out
+
+
+def lookup(out_dir, name, command):
+    results = load_all(os.path.join(out_dir, name))
+    if command not in results:
+        raise SystemExit(f"{name}: no result named {command} (have {', '.join(results)})")
+    return results[command]
+
+
+def fmt_ms(seconds):
+    ms = seconds * 1e3
+    return f"{ms:.2f} ms" if ms >= 1 else f"{ms:.4f} ms"
 
 
 def print_table(header, table):
@@ -86,6 +107,34 @@ def absolute_section(section, rows, out_dir, missed):
             if max_mib != "-":
                 ok = c_mib <= float(max_mib)
                 row[6], row[7] = f"<= {max_mib} MiB", "ok" if ok else "MISSED"
+                if not ok:
+                    missed.append(f"{section}: {label}")
+            table.append(row)
+            continue
+        if kind == "peer":
+            peer, max_ms = (extra + ["-"] * 2)[:2]
+            o, on, oiqr = lookup(out_dir, name, peer)
+            if oiqr > NOISE_IQR:
+                noisy.append(f"{label} ({peer}: IQR {100 * oiqr:.0f}% of median)")
+            row = [label, str(on), "-", peer, fmt_ms(o), "-", "", ""]
+            if max_ms != "-":
+                ok = o * 1e3 <= float(max_ms)
+                row[6], row[7] = f"<= {max_ms} ms", "ok" if ok else "MISSED"
+                if not ok:
+                    missed.append(f"{section}: {label}")
+            table.append(row)
+            continue
+        if kind == "per":
+            c_items, peer_json, peer, p_items, max_ratio = (extra + ["-"] * 5)[:5]
+            c, cn, _ = lookup(out_dir, name, "coffer")
+            o, on, _ = lookup(out_dir, peer_json, peer)
+            c, o = c / int(c_items), o / int(p_items)
+            ratio = c / o
+            row = [label, str(cn) if cn == on else f"{cn}/{on}", fmt_ms(c), peer, fmt_ms(o),
+                   f"{ratio:.2g}" if ratio < 0.1 else f"{ratio:.2f}", "", ""]
+            if max_ratio != "-":
+                ok = ratio <= float(max_ratio)
+                row[6], row[7] = f"<= {max_ratio} x {peer}", "ok" if ok else "MISSED"
                 if not ok:
                     missed.append(f"{section}: {label}")
             table.append(row)
@@ -142,7 +191,7 @@ def main():
 
     missed = []
     for section, all_rows in sections.items():
-        if any(r[0] in ("target", "mem", "note") for r in all_rows):
+        if any(r[0] in ("target", "mem", "peer", "per", "note") for r in all_rows):
             absolute_section(section, all_rows, out_dir, missed)
             continue
         rows = [r[:4] for r in all_rows]

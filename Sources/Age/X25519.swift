@@ -3,7 +3,7 @@ import CSodium
 /// An age X25519 public key (`age1…`). Anyone may hold it; it only encrypts.
 public struct X25519Recipient: Recipient, Hashable, Sendable {
     static let hrp = "age"
-    static let stanzaType = "X25519"
+    public static let stanzaType = "X25519"
     static let info = "age-encryption.org/v1/X25519"
 
     public let publicKey: [UInt8]

@@ -23,19 +23,33 @@ enum Fingerprint {
 
 /// A `.recipients` file: one `age1…` key per line, `# name` after it, `#`
 /// comment lines. The nearest one up the tree governs every secret below it.
+/// Edits keep the other lines (comments, blank lines) as they were.
 public struct RecipientsFile: Equatable, Sendable {
     public static let fileName = ".recipients"
 
-    public var entries: [NamedRecipient]
+    struct Line: Equatable, Sendable {
+        var text: String
+        var entry: NamedRecipient?
+    }
 
-    public init(entries: [NamedRecipient]) { self.entries = entries }
+    private var lines: [Line]
+
+    public var entries: [NamedRecipient] { lines.compactMap(\.entry) }
+
+    public init(entries: [NamedRecipient]) { lines = entries.map(RecipientsFile.line) }
+
+    private static func line(_ reader: NamedRecipient) -> Line {
+        Line(text: reader.recipient.encoded + (reader.name.map { " # \($0)" } ?? ""), entry: reader)
+    }
 
     /// Lines end at LF only (an optional CR before it is dropped): other line
     /// separators (VT, FF, NEL, U+2028) would let a key hide inside what
     /// `git diff` shows as a comment, so any control character is refused.
     public init(parsing text: String, path: String) throws {
-        var entries: [NamedRecipient] = []
-        for (n, rawBytes) in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+        var rawLines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false)
+        if rawLines.count > 1, rawLines.last?.isEmpty == true { rawLines.removeLast() }
+        lines = []
+        for (n, rawBytes) in rawLines.enumerated() {
             var bytes = rawBytes[...]
             if bytes.last == 0x0D { bytes = bytes.dropLast() }
             guard !bytes.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }),
@@ -44,18 +58,45 @@ public struct RecipientsFile: Equatable, Sendable {
             let raw = Substring(String(decoding: bytes, as: UTF8.self))
             let parts = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
             let key = parts[0].trimming(" \t\r")
-            if key.isEmpty { continue }
+            if key.isEmpty {
+                lines.append(Line(text: String(raw), entry: nil))
+                continue
+            }
             let name = parts.count > 1 ? parts[1].trimming(" \t\r") : ""
             guard let recipient = try? X25519Recipient(parsing: key) else {
                 throw VaultError.invalidRecipientsFile(path: path, line: n + 1)
             }
-            entries.append(NamedRecipient(recipient: recipient, name: name.isEmpty ? nil : name))
+            lines.append(Line(text: String(raw), entry: NamedRecipient(recipient: recipient, name: name.isEmpty ? nil : name)))
         }
-        self.entries = entries
+        if lines.count == 1, lines[0].text.isEmpty, lines[0].entry == nil { lines = [] }
     }
 
-    public var text: String {
-        entries.map { $0.recipient.encoded + ($0.name.map { " # \($0)" } ?? "") + "\n" }.joined()
+    public var text: String { lines.map { $0.text + "\n" }.joined() }
+
+    /// With `reader` on a line of its own at the end.
+    public func adding(_ reader: NamedRecipient) -> RecipientsFile {
+        var copy = self
+        copy.lines.append(RecipientsFile.line(reader))
+        return copy
+    }
+
+    /// Without the lines of the readers `drop` accepts.
+    public func removing(where drop: (NamedRecipient) -> Bool) -> RecipientsFile {
+        var copy = self
+        copy.lines.removeAll { $0.entry.map(drop) == true }
+        return copy
+    }
+
+    /// With `new` on the line of `old` (keeping its name unless `name` is given).
+    public func replacing(_ old: X25519Recipient, with new: X25519Recipient, name: String?) -> RecipientsFile {
+        var copy = self
+        copy.lines = lines.compactMap { line in
+            guard let entry = line.entry else { return line }
+            if entry.recipient == new { return nil }
+            guard entry.recipient == old else { return line }
+            return RecipientsFile.line(NamedRecipient(recipient: new, name: name ?? entry.name))
+        }
+        return copy
     }
 }
 

@@ -17,17 +17,40 @@ public enum Sealing {
         Stanza(type: bindingType, arguments: [id.value] + readers.map(\.fingerprint))
     }
 
-    /// The same sealed file re-wrapped for `readers`: new header and binding,
-    /// the payload bytes unchanged. Needs an identity that reads it now.
-    public static func rewrap(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], identities: [Identity]) throws -> [UInt8] {
+    /// The sealed file made to match `readers`, as cheaply as is safe:
+    /// - when every reader it was sealed for is still a reader, the file key is
+    ///   wrapped for the new readers only and the rest — the other stanzas and
+    ///   the payload — is kept byte for byte (`.rewrapped`);
+    /// - when a reader was dropped (or the file's stanzas do not match its
+    ///   binding), the dropped reader still knows the file key, so the value is
+    ///   re-encrypted under a fresh one (`.rekeyed`).
+    /// Needs an identity that reads the file now.
+    public static func reseal(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient],
+                              identities: [Identity]) throws -> (bytes: [UInt8], how: Resealing) {
+        let bound = try boundReaders(of: file, id: id)
+        guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
+        let wanted = Set(readers.map(\.fingerprint))
+        let x25519 = (try? Header.parse(file).header.stanzas.filter { $0.type == X25519Recipient.stanzaType }.count) ?? -1
+        guard Set(bound.fingerprints).isSubset(of: wanted), Set(bound.fingerprints).count == bound.fingerprints.count,
+              x25519 == bound.fingerprints.count
+        else { return (try rekey(file, id: id, for: readers, identities: identities), .rekeyed) }
+        // Stanza order follows the binding's fingerprint order, new readers last.
+        let added = readers.filter { !bound.fingerprints.contains($0.fingerprint) }
+        let order = bound.fingerprints.compactMap { fp in readers.first { $0.fingerprint == fp } } + added
         do {
-            let (header, _) = try Header.parse(file)
-            let bound = try binding(of: header, id: id)
-            guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
-            return try Age.rewrap(file, identities: identities, to: readers.map(\.recipient), extraStanzas: [bindingStanza(id, readers)])
+            let bytes = try Age.rewrap(file, identities: identities, keeping: { $0.type == X25519Recipient.stanzaType },
+                                       adding: added.map(\.recipient), extraStanzas: [bindingStanza(id, order)])
+            return (bytes, .rewrapped)
         } catch let error as AgeError {
             throw VaultError.cannotDecrypt(id: id.value, reason: reason(error))
         }
+    }
+
+    public enum Resealing: Sendable { case rewrapped, rekeyed }
+
+    /// The same value sealed afresh: a new file key and payload for `readers`.
+    public static func rekey(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], identities: [Identity]) throws -> [UInt8] {
+        try seal(try open(file, id: id, identities: identities), id: id, for: readers)
     }
 
     /// The value of the sealed `file`, which must be bound to `id`.
@@ -55,7 +78,7 @@ public enum Sealing {
     /// True when the file is sealed for exactly `readers`: its binding names
     /// them, and — since the binding is only a claim until decryption — it
     /// carries exactly that many X25519 stanzas (a planted reader shows).
-    static func isSealed(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient]) -> Bool {
+    public static func isSealed(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient]) -> Bool {
         guard let header = try? Header.parse(file).header, let bound = try? binding(of: header, id: id) else { return false }
         return bound.fingerprints.count == readers.count
             && Set(bound.fingerprints) == Set(readers.map(\.fingerprint))

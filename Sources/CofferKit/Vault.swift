@@ -70,20 +70,24 @@ public final class Vault {
         var dir = directory
         while true {
             if let readers = overrides[dir] { return (dir, readers) }
-            let relative = (dir.isEmpty ? "" : dir + "/") + RecipientsFile.fileName
-            let file = path(relative)
-            var info = stat()
-            if lstat(file, &info) == 0 {
-                // A link could hand the choice of readers to a file outside the vault.
-                guard info.st_mode & S_IFMT == S_IFREG else { throw VaultError.symlinkInVault(path: relative) }
-                let text = String(decoding: try Files.read(path: file), as: UTF8.self)
-                let readers = try RecipientsFile(parsing: text, path: file).entries
-                guard !readers.isEmpty else { throw VaultError.noRecipients(scope: dir) }
-                return (dir, readers)
+            if let file = try recipientsFile(ofDirectory: dir) {
+                guard !file.entries.isEmpty else { throw VaultError.noRecipients(scope: dir) }
+                return (dir, file.entries)
             }
             guard !dir.isEmpty else { throw VaultError.noRecipients(scope: "") }
             dir = dir.contains("/") ? String(dir[..<dir.lastIndex(of: "/")!]) : ""
         }
+    }
+
+    /// The `.recipients` of `directory` itself, if it has one (in the work tree).
+    public func recipientsFile(ofDirectory directory: String) throws -> RecipientsFile? {
+        let relative = (directory.isEmpty ? "" : directory + "/") + RecipientsFile.fileName
+        let file = path(relative)
+        var info = stat()
+        guard lstat(file, &info) == 0 else { return nil }
+        // A link could hand the choice of readers to a file outside the vault.
+        guard info.st_mode & S_IFMT == S_IFREG else { throw VaultError.symlinkInVault(path: relative) }
+        return try RecipientsFile(parsing: String(decoding: try Files.read(path: file), as: UTF8.self), path: file)
     }
 
     /// The sealed bytes of `id` as they are in the work tree.
@@ -102,8 +106,17 @@ public final class Vault {
     }
 
     /// The value of `id`, after checking that the file is bound to `id`.
+    /// Reads take no lock; a file met while a writer rewrites it in place
+    /// fails authentication, so on failure during a write (the journal is
+    /// there) the read waits for the writer and tries once more.
     public func open(_ id: SecretID, identities: [Identity]) throws -> SecureBytes {
-        try Sealing.open(try sealedFile(id), id: id, identities: identities)
+        do {
+            return try Sealing.open(try sealedFile(id), id: id, identities: identities)
+        } catch let error as VaultError where Journal.exists(gitDirectory: gitDirectory) {
+            guard case .cannotDecrypt = error else { throw error }
+            try finishInterruptedWrite()
+            return try Sealing.open(try sealedFile(id), id: id, identities: identities)
+        }
     }
 
     /// Ids under `prefix` (a whole-segment prefix: `prod` matches `prod/x` and
@@ -137,7 +150,20 @@ public final class Vault {
 
     /// The ids whose nearest `.recipients` is the one in `scope`.
     public func governed(by scope: String) throws -> [SecretID] {
-        try list(prefix: scope).filter { try self.scope(for: $0).directory == scope }
+        let ids = try list(prefix: scope)
+        return zip(ids, try scopeDirectories(of: ids)).filter { $0.1 == scope }.map(\.0)
+    }
+
+    /// The scope directory governing each id, reading each directory's
+    /// `.recipients` once however many secrets it holds.
+    public func scopeDirectories(of ids: [SecretID]) throws -> [String] {
+        var known: [String: String] = [:]
+        return try ids.map { id in
+            if let dir = known[id.directory] { return dir }
+            let dir = try scope(for: id).directory
+            known[id.directory] = dir
+            return dir
+        }
     }
 
     /// A write interrupted by a crash leaves a journal; the next command

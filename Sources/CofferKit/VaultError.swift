@@ -27,6 +27,11 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
     case existingHistory(path: String)
     case locked(waitedSeconds: Int)
     case unreadable(path: String, reason: String)
+    case alreadyReads(reader: String, scopes: [String])
+    case notAReader(reader: String, scope: String?)
+    /// A directory without its own `.recipients` (its readers come from above).
+    case notAScope(directory: String, inheritsFrom: String)
+    case ambiguousReader(name: String, keys: [String])
 
     /// A next step for the user, printed as `coffer: hint: …`.
     public var hint: String? {
@@ -41,6 +46,9 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
         case .insideVault: return "a vault cannot be nested in another; use a scope (a directory with its own .recipients) instead"
         case .locked: return "another coffer process is writing this vault; try again (COFFER_LOCK_TIMEOUT sets the wait)"
         case .boundToOtherID: return "restore the file with git, or move secrets with `coffer mv`"
+        case .notAScope(_, let parent): return "remove the reader there: --scope \(parent.isEmpty ? "/" : parent)"
+        case .ambiguousReader: return "name the reader by its key (age1…)"
+        case .notAReader: return "see `coffer recipients list`"
         default: return nil
         }
     }
@@ -73,6 +81,13 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
         case .existingHistory(let path): return "\(path) is a git repository with history but no .recipients"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        case .alreadyReads(let reader, let scopes):
+            return "\(reader) already reads \(scopes.map { $0.isEmpty ? "/" : $0 }.joined(separator: ", "))"
+        case .notAReader(let reader, let scope):
+            return "\(reader) is not a reader of \(scope.map { $0.isEmpty ? "/" : $0 } ?? "any scope")"
+        case .notAScope(let dir, let parent):
+            return "\(dir) has no .recipients of its own; its readers come from \(parent.isEmpty ? "/" : parent)"
+        case .ambiguousReader(let name, let keys): return "\(keys.count) different keys are named \(name)"
         }
     }
 }

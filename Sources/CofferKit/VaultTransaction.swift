@@ -11,9 +11,12 @@ public enum VaultChange {
     case move(from: SecretID, to: SecretID)
     /// Replace the `.recipients` of the scope directory (`""` is the root).
     case setReaders(scope: String, RecipientsFile)
-    /// Re-wrap the committed file's data key for its scope's readers, keeping
-    /// the payload bytes; nothing happens if it is already sealed for them.
+    /// Make the committed file sealed for its scope's readers: re-wrapped
+    /// (payload kept) when readers were only added, re-keyed when one was
+    /// dropped; nothing happens if it is already sealed for them.
     case rewrap(SecretID)
+    /// Re-encrypt the committed file's value under a fresh data key.
+    case rekey(SecretID)
 }
 
 /// What a transaction did: the commit (nil when nothing changed), and which
@@ -23,6 +26,11 @@ public struct VaultOutcome {
     public var written: [SecretID] = []
     public var removed: [SecretID] = []
     public var unchanged: [SecretID] = []
+    /// The written ids that got a fresh data key (a subset of `written`).
+    public var rekeyed: [SecretID] = []
+    /// For each re-sealed id, the fingerprints of the readers its file was
+    /// sealed for before (authenticated: re-sealing checked the header MAC).
+    public var previousReaders: [SecretID: [String]] = [:]
     /// Set when the commit landed but updating the work tree failed; the next
     /// command completes it. The change itself is made and acknowledged.
     public var workTreePending: String?
@@ -35,8 +43,8 @@ public struct VaultOutcome {
 /// was not touched); after, the next command completes the work tree from the
 /// journal. Nothing else is written, so a no-op makes no commit.
 enum VaultTransaction {
-    static func run(_ vault: Vault, changes: [VaultChange], action: String,
-                    identities: [Identity], authorName: String?) throws -> VaultOutcome {
+    static func run(_ vault: Vault, changes: [VaultChange], action: String, identities: [Identity],
+                    authorName: String?, progress: ((Int, Int) -> Void)? = nil) throws -> VaultOutcome {
         let lock = try VaultLock(gitDirectory: vault.gitDirectory)
         defer { _ = lock }
         let repo = try Repositories.at(vault.root)
@@ -56,15 +64,24 @@ enum VaultTransaction {
         guard !Vault.isHeadDetached(gitDirectory: vault.gitDirectory) else { throw VaultError.detachedHead }
         /// The sealed file as HEAD records it: the state to compare with and the
         /// one `rm` removes (the work tree may hold something else).
+        // Many lookups: one walk of HEAD's tree beats a path lookup each
+        // (libgit2 does not cache large trees, so each lookup re-reads them).
+        let committedBlobs = try changes.count > 64 ? head.map { head in
+            Dictionary(uniqueKeysWithValues: try repo.files(in: head, under: "").map { ($0.path, $0.blob) })
+        } : nil
         func committed(_ id: SecretID) throws -> [UInt8]? {
-            guard let head, let blob = try repo.blob(at: id.relativePath, in: head) else { return nil }
-            return try repo.readBlob(blob)
+            guard let head else { return nil }
+            let blob = try committedBlobs.map { $0[id.relativePath] } ?? repo.blob(at: id.relativePath, in: head)
+            return try blob.map { try repo.readBlob($0) }
         }
+        var scopeOfDirectory: [String: (String, [NamedRecipient])] = [:]
         func scope(for id: SecretID) throws -> (String, [NamedRecipient]) {
+            if let known = scopeOfDirectory[id.directory] { return known }
             let (scope, readers) = try vault.scope(for: id, overrides: pendingScopes)
             if pendingScopes[scope] == nil, checkedScopes.insert(scope).inserted {
                 try requireCommitted(scope: scope, vault: vault, repo: repo, head: head)
             }
+            scopeOfDirectory[id.directory] = (scope, readers)
             return (scope, readers)
         }
         func stage(_ path: String, _ bytes: [UInt8]) throws {
@@ -80,7 +97,11 @@ enum VaultTransaction {
             try stage(id.relativePath, try Sealing.seal(value, id: id, for: readers))
             outcome.written.append(id)
         }
+        // Re-sealing existing files is the costly part of a re-key; it runs
+        // after the loop, across the cores.
+        var reseals: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)] = []
         // Many objects: one file-system sync for all instead of one fsync each.
+        T("setup")
         try repo.withBatchedObjectSync {
         for change in changes {
             switch change {
@@ -99,18 +120,31 @@ enum VaultTransaction {
                 outcome.removed.append(from)
             case .setReaders(let scopeDir, let file):
                 try stage((scopeDir.isEmpty ? "" : scopeDir + "/") + RecipientsFile.fileName, Array(file.text.utf8))
-            case .rewrap(let id):
+            case .rewrap(let id), .rekey(let id):
                 guard let current = try committed(id) else { throw VaultError.notFound(id: id.value) }
                 let (_, readers) = try scope(for: id)
-                if Sealing.isSealed(current, id: id, for: readers) {
+                if case .rewrap = change, Sealing.isSealed(current, id: id, for: readers) {
                     outcome.unchanged.append(id)
                     continue
                 }
-                try stage(id.relativePath, try Sealing.rewrap(current, id: id, for: readers, identities: identities))
-                outcome.written.append(id)
+                if case .rekey = change { reseals.append((id, current, readers, true)) } else { reseals.append((id, current, readers, false)) }
             }
         }
+        T("collect"); T("lookup \(lookupNs/1000) read \(readNs/1000)")
+        let resealed = try Parallel.map(reseals, progress: progress.map { report in { report($0, reseals.count) } }) { job in
+            let result = job.rekey ? (try Sealing.rekey(job.file, id: job.id, for: job.readers, identities: identities), .rekeyed)
+                : try Sealing.reseal(job.file, id: job.id, for: job.readers, identities: identities)
+            return (result.bytes, result.how, try Sealing.boundReaders(of: job.file, id: job.id).fingerprints)
         }
+        T("crypto")
+        for (job, (bytes, how, previous)) in zip(reseals, resealed) {
+            try stage(job.id.relativePath, bytes)
+            outcome.written.append(job.id)
+            outcome.previousReaders[job.id] = previous
+            if how == .rekeyed { outcome.rekeyed.append(job.id) }
+        }
+        }
+        T("stage")
         guard !treeChanges.isEmpty else { return outcome }
         // A symlink on the way (say `prod -> ~/.ssh`, pushed by someone else)
         // would send the write outside the vault: refuse before committing.
@@ -121,15 +155,20 @@ enum VaultTransaction {
         let author = try repo.configuredSignature()
             ?? Signature(name: authorName ?? "coffer", email: "coffer@localhost")
         let message = commitMessage(action: action, changes: changes, ids: outcome.written + outcome.removed)
+        T("symlinks")
         let commit = try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author)
         let journal = Journal(old: head, new: commit, changes: treeChanges)
+        T("commit")
         try journal.write(gitDirectory: vault.gitDirectory)
+        T("journal")
         try repo.advanceHead(from: head, to: commit, message: "coffer: \(action)")
         outcome.commit = commit.hex
         // Past the commit point the change is made; a failure now only delays
         // the work tree, which the next command completes from the journal.
         do {
+        T("head")
             try applyToWorkTree(vault, repo: repo, changes: treeChanges, contents: files)
+        T("worktree-total")
             Journal.remove(gitDirectory: vault.gitDirectory)
         } catch {
             outcome.workTreePending = "\(error)"
@@ -177,21 +216,25 @@ enum VaultTransaction {
         // Files are synced together at the end (one syncfs), before the
         // journal that could redo them is removed.
         let safe = changes.filter { Paths.firstSymlink(below: vault.root, along: $0.path) == nil }
+        var writes: [(path: String, blob: ObjectID)] = []
+        var directories: Set<String> = []
         for change in safe {
             switch change {
             case .write(let path, let blob):
-                let bytes = try contents[path] ?? repo.readBlob(blob)
-                let full = vault.path(path)
-                try Files.makeDirectories(Paths.parent(full) ?? vault.root)
-                let file = try AtomicFileSink(path: full, mode: 0o644, durable: false)
-                try bytes.withUnsafeBytes { try file.write($0) }
-                try file.commit()
+                let parent = Paths.parent(vault.path(path)) ?? vault.root
+                if directories.insert(parent).inserted { try Files.makeDirectories(parent) }
+                writes.append((path, blob))
             case .delete(let path):
                 unlink(vault.path(path))
                 removeEmptyDirectories(from: Paths.parent(vault.path(path)), upTo: vault.root)
             }
         }
+        // Thousands of files after a re-key: written across the cores.
+        _ = try Parallel.map(writes) { write in
+            try WorkTreeFile.write(vault.path(write.path), try contents[write.path] ?? repo.readBlob(write.blob))
+        }
         try repo.updateIndex(safe)
+        T("index")
         try FileSystemSync.sync(vault.root)
     }
 
@@ -233,7 +276,13 @@ enum VaultTransaction {
 
 extension Vault {
     /// Applies `changes` as one commit; see `VaultTransaction`.
-    public func apply(_ changes: [VaultChange], action: String, identities: [Identity], authorName: String?) throws -> VaultOutcome {
-        try VaultTransaction.run(self, changes: changes, action: action, identities: identities, authorName: authorName)
+    /// `progress` hears (done, total) while existing files are re-sealed.
+    public func apply(_ changes: [VaultChange], action: String, identities: [Identity], authorName: String?,
+                      progress: ((Int, Int) -> Void)? = nil) throws -> VaultOutcome {
+        try VaultTransaction.run(self, changes: changes, action: action, identities: identities, authorName: authorName, progress: progress)
     }
 }
+var traceT0 = Clock0.now()
+var lookupNs = 0, readNs = 0
+func T(_ s: String) { let t = Clock0.now(); if getenv("COFFER_TRACE") != nil { fputs("\(s) \((t - traceT0) / 1000) us\n", stderr) }; traceT0 = t }
+enum Clock0 { static func now() -> Int { var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1_000_000_000 + ts.tv_nsec } }

@@ -6,6 +6,7 @@ indirect enum JSONValue {
     case string(String)
     case number(Int)
     case bool(Bool)
+    case null
     case array([JSONValue])
     case object([(String, JSONValue)])
 
@@ -21,6 +22,7 @@ indirect enum JSONValue {
         switch self {
         case .number(let n): return String(n)
         case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
         case .array(let items): return "[" + items.map(\.rendered).joined(separator: ",") + "]"
         case .object(let fields):
             return "{" + fields.map { JSONValue.string($0.0).rendered + ":" + $0.1.rendered }.joined(separator: ",") + "}"

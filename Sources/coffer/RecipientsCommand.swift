@@ -6,7 +6,7 @@ struct RecipientsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recipients",
         abstract: "Manage who can read a scope (the .recipients of a directory).",
-        subcommands: [List.self, Add.self]
+        subcommands: [List.self, Add.self, Remove.self]
     )
 
     struct List: ParsableCommand {
@@ -25,12 +25,11 @@ struct RecipientsCommand: ParsableCommand {
                 for scope in vault.scopes() {
                     let readers = try vault.scope(ofDirectory: scope).readers
                     let count = try vault.governed(by: scope).count
-                    text += "\(scope.isEmpty ? "/" : scope + "/")  (\(count) secret\(count == 1 ? "" : "s"))\n"
+                    text += "\(ScopeName.of(scope))  (\(count) secret\(count == 1 ? "" : "s"))\n"
                     for reader in readers { text += "  \(reader.recipient.encoded)\(reader.name.map { "  # \($0)" } ?? "")\n" }
                     rows.append(.object([
                         ("scope", .string(scope)), ("secrets", .number(count)),
-                        ("readers", .array(readers.map { .object([("key", .string($0.recipient.encoded)), ("name", .string($0.name ?? "")),
-                                                                  ("fingerprint", .string($0.fingerprint))]) })),
+                        ("readers", .array(readers.map(JSONValue.reader))),
                     ]))
                 }
                 let out = FileDescriptorSink(fd: 1, name: "standard output")
@@ -41,7 +40,8 @@ struct RecipientsCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a reader to a scope and re-wrap its secrets for them (payloads unchanged), in one commit."
+            abstract: "Add a reader to scopes and re-wrap their secrets for them (payloads unchanged), in one commit.",
+            discussion: "Without --scope or --all-scopes the reader is added to the root scope (/)."
         )
 
         @Argument(help: "The reader's public key (age1…).")
@@ -50,30 +50,119 @@ struct RecipientsCommand: ParsableCommand {
         @Option(help: "A name for the reader, written beside the key.")
         var name: String?
 
-        @Option(help: ArgumentHelp("The scope directory (default: the vault root).", valueName: "DIR"))
-        var scope: String = ""
+        @Option(help: ArgumentHelp("A scope directory (repeatable; / is the root).", valueName: "DIR"))
+        var scope: [String] = []
+
+        @Flag(help: "Add the reader to every scope of the vault.")
+        var allScopes = false
+
+        @OptionGroup var options: VaultOptions
+
+        func validate() throws {
+            if allScopes && !scope.isEmpty { throw ValidationError("--scope and --all-scopes exclude each other") }
+        }
+
+        func run() throws {
+            try Console.run {
+                let recipient = try X25519Recipient(parsing: key)
+                let vault = try options.vault()
+                let scopes = allScopes ? vault.scopes() : try (scope.isEmpty ? ["/"] : scope).map(ScopeName.parse)
+                let plan = try vault.planAddingReader(NamedRecipient(recipient: recipient, name: name), to: scopes)
+                let outcome = try ProgressLine.around("re-wrapping") { progress in
+                    try vault.apply(plan.changes, action: "rewrap", identities: try options.identities(),
+                                    authorName: Environment.user, progress: progress)
+                }
+                let names = plan.readers.keys.sorted().map(ScopeName.of).joined(separator: ", ")
+                Console.info("added \(name ?? recipient.encoded) to \(names); re-wrapped \(Plural.secrets(outcome.written.count))")
+                Console.reportPending(outcome)
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm",
+            abstract: "Remove a reader and re-key the secrets they could read, in one commit.",
+            discussion: """
+                Every secret the reader could read gets a fresh data key and is re-encrypted \
+                for the remaining readers. The reader still knows the values they could read: \
+                their ids are printed on standard output (or under "exposed" with -o json) so \
+                they can be rotated. Without --scope the reader leaves every scope that lists them.
+                """
+        )
+
+        @Argument(help: "The reader: a public key (age1…) or the name beside it.")
+        var reader: String
+
+        @Option(help: ArgumentHelp("A scope directory (repeatable; / is the root).", valueName: "DIR"))
+        var scope: [String] = []
+
+        @Flag(help: "Do it even if you will not be able to read the secrets afterwards.")
+        var yes = false
+
+        @Option(name: .shortAndLong, help: "Output format: table or json.")
+        var output: OutputFormat = .table
 
         @OptionGroup var options: VaultOptions
 
         func run() throws {
             try Console.run {
-                let recipient = try X25519Recipient(parsing: key)
-                let scopeDir = scope.hasSuffix("/") ? String(scope.dropLast()) : scope
-                if !scopeDir.isEmpty { _ = try SecretID(scopeDir) }
+                let selector = try ReaderSelector(reader)
                 let vault = try options.vault()
-                // The readers in force for the directory: its own file, or inherited.
-                var readers = try vault.scope(ofDirectory: scopeDir).readers
-                guard !readers.contains(where: { $0.recipient == recipient }) else {
-                    throw CommandFailure("\(recipient.encoded) already reads \(scopeDir.isEmpty ? "/" : scopeDir)")
+                let scopes = scope.isEmpty ? nil : try scope.map(ScopeName.parse)
+                let (plan, removed) = try vault.planRemovingReader(selector, from: scopes)
+                let identities = try options.identities()
+                try UnreadableGuard.check(scopes: plan.readers, identities: identities, yes: yes)
+                let outcome = try ProgressLine.around("re-keying") { progress in
+                    try vault.apply(plan.changes, action: "rekey", identities: identities, authorName: Environment.user, progress: progress)
                 }
-                readers.append(NamedRecipient(recipient: recipient, name: name))
-                // Every secret under the directory, except those a deeper scope governs.
-                let ids = try vault.list(prefix: scopeDir).filter { try vault.scope(for: $0).directory.count <= scopeDir.count }
-                let changes = [VaultChange.setReaders(scope: scopeDir, RecipientsFile(entries: readers))] + ids.map { VaultChange.rewrap($0) }
-                let outcome = try vault.apply(changes, action: "rewrap", identities: try options.identities(), authorName: Environment.user)
-                Console.info("added \(name ?? recipient.encoded) to \(scopeDir.isEmpty ? "/" : scopeDir); re-wrapped \(outcome.written.count) secret\(outcome.written.count == 1 ? "" : "s")")
+                let gone = Set(removed.map(\.fingerprint))
+                let exposed = outcome.written.filter { outcome.previousReaders[$0]?.contains(where: gone.contains) == true }
+                let who = removed.map { $0.name ?? $0.recipient.encoded }.joined(separator: ", ")
+                let names = plan.readers.keys.sorted().map(ScopeName.of)
+                let out = FileDescriptorSink(fd: 1, name: "standard output")
+                if output == .json {
+                    try out.write(JSONValue.object([
+                        ("removed", .array(removed.map(JSONValue.reader))),
+                        ("scopes", .array(plan.readers.keys.sorted().map(JSONValue.string))),
+                        ("rekeyed", .number(outcome.rekeyed.count)),
+                        ("exposed", .array(exposed.map { .string($0.value) })),
+                        ("commit", outcome.commit.map(JSONValue.string) ?? .null),
+                    ]).rendered + "\n")
+                } else {
+                    Console.info("removed \(who) from \(names.joined(separator: ", ")); re-keyed \(Plural.secrets(outcome.rekeyed.count))")
+                    if !exposed.isEmpty {
+                        Console.info("\(who) could read \(Plural.secrets(exposed.count)) and may still know their values; rotate them:")
+                        try out.write(exposed.map { $0.value + "\n" }.joined())
+                    }
+                }
                 Console.reportPending(outcome)
             }
         }
+    }
+}
+
+/// Scope directories as users write them (`/` or `prod/`) and as the vault
+/// keeps them (`""`, `prod`).
+enum ScopeName {
+    static func parse(_ text: String) throws -> String {
+        var dir = Substring(text)
+        while dir.hasPrefix("/") { dir = dir.dropFirst() }
+        while dir.hasSuffix("/") { dir = dir.dropLast() }
+        if !dir.isEmpty { _ = try SecretID(String(dir)) }
+        return String(dir)
+    }
+
+    static func of(_ dir: String) -> String { dir.isEmpty ? "/" : dir }
+}
+
+enum Plural {
+    static func secrets(_ n: Int) -> String { "\(n) secret\(n == 1 ? "" : "s")" }
+}
+
+extension JSONValue {
+    static func reader(_ reader: NamedRecipient) -> JSONValue {
+        .object([("key", .string(reader.recipient.encoded)), ("name", .string(reader.name ?? "")),
+                 ("fingerprint", .string(reader.fingerprint))])
     }
 }

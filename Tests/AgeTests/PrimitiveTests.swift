@@ -179,14 +179,30 @@ final class PrimitiveTests: XCTestCase {
         let a = X25519Identity.generate(), b = X25519Identity.generate(), c = X25519Identity.generate()
         let value = SecureBytes.random(count: 100_000)
         let file = try Age.encrypt(value, to: [a.recipient, b.recipient])
-        let rewrapped = try Age.rewrap(file, identities: [b], to: [a.recipient, c.recipient])
+        let rewrapped = try Age.rewrap(file, identities: [b], adding: [a.recipient, c.recipient])
         let oldPayload = file[try Header.parse(file).payloadOffset...]
         let newPayload = rewrapped[try Header.parse(rewrapped).payloadOffset...]
         XCTAssertTrue(oldPayload.elementsEqual(newPayload))
         XCTAssertTrue(try Age.decrypt(rewrapped, identities: [c]).plaintext.constantTimeEquals(value))
         XCTAssertTrue(try Age.decrypt(rewrapped, identities: [a]).plaintext.constantTimeEquals(value))
         XCTAssertThrowsError(try Age.decrypt(rewrapped, identities: [b])) { XCTAssertEqual($0 as? AgeError, .noIdentityMatched) }
-        XCTAssertThrowsError(try Age.rewrap(file, identities: [c], to: [c.recipient])) { XCTAssertEqual($0 as? AgeError, .noIdentityMatched) }
+        XCTAssertThrowsError(try Age.rewrap(file, identities: [c], adding: [c.recipient])) { XCTAssertEqual($0 as? AgeError, .noIdentityMatched) }
+    }
+
+    /// Kept stanzas are copied byte for byte; only the new reader's is added.
+    func testRewrapCanKeepStanzasAndAddAReader() throws {
+        let a = X25519Identity.generate(), b = X25519Identity.generate()
+        let value = SecureBytes.random(count: 1000)
+        let file = try Age.encrypt(value, to: [a.recipient])
+        let rewrapped = try Age.rewrap(file, identities: [a], keeping: { $0.type == "X25519" }, adding: [b.recipient])
+        let old = try Header.parse(file).header, new = try Header.parse(rewrapped).header
+        XCTAssertEqual(new.stanzas.count, 2)
+        XCTAssertEqual(new.stanzas[0], old.stanzas[0])
+        XCTAssertTrue(try Age.decrypt(rewrapped, identities: [a]).plaintext.constantTimeEquals(value))
+        XCTAssertTrue(try Age.decrypt(rewrapped, identities: [b]).plaintext.constantTimeEquals(value))
+        XCTAssertThrowsError(try Age.rewrap(file, identities: [a], adding: [])) {
+            XCTAssertEqual($0 as? AgeError, .invalidRecipientSet("no recipients"))
+        }
     }
 
     func testHeadersWithTooManyStanzasAreRefused() {
