@@ -29,6 +29,20 @@ public struct IdentityStore {
         try loadWithName(passphrase: passphrase).identities
     }
 
+    /// The public keys the file names in its `# public key:` comments, read
+    /// without the passphrase; nil when the file is passphrase-protected (the
+    /// comments are sealed too) or names none.
+    public func publicKeys() -> [X25519Recipient]? {
+        guard let contents = try? Files.readSecret(path: path) else { return nil }
+        let keys: [X25519Recipient] = contents.withUnsafeBytes { bytes in
+            bytes.split(separator: 0x0A).compactMap { line in
+                guard line.starts(with: Array("# public key: ".utf8)) else { return nil }
+                return try? X25519Recipient(parsing: String(decoding: line.dropFirst(14), as: UTF8.self).trimming(" \r"))
+            }
+        }
+        return keys.isEmpty ? nil : keys
+    }
+
     /// Refuses an identity file group or others can read, without reading it
     /// (for commands that do not need the key but must not ignore the risk).
     public func checkPermissions() throws {
@@ -59,14 +73,21 @@ public struct IdentityStore {
         try write(bytes, replacing: false)
     }
 
-    /// Replaces the file's contents atomically (for passwd), keeping 0600.
-    public func replace(with identity: X25519Identity, name: String?, passphrase: SecureBytes?, workFactor: Int) throws {
-        let contents = IdentityStore.render(identity, name: name)
+    /// Replaces the file's contents atomically (passwd, rotate), keeping 0600.
+    /// The first identity is the one in use; any others are retired keys,
+    /// kept so that older versions of secrets stay readable.
+    public func replace(with identities: [X25519Identity], name: String?, passphrase: SecureBytes?, workFactor: Int) throws {
+        let contents = IdentityStore.render(identities, name: name)
         let bytes = try passphrase.map {
             SecureBytes(copying: try Age.encrypt(contents, to: [ScryptRecipient(passphrase: $0, workFactor: workFactor)], armored: true))
         } ?? contents
         try write(bytes, replacing: true)
     }
+
+    /// The file's bytes as they are (sealed or not), to put back with `restore`.
+    public func snapshot() throws -> SecureBytes { try Files.readSecret(path: path) }
+
+    public func restore(_ snapshot: SecureBytes) throws { try write(snapshot, replacing: true) }
 
     /// The name recorded in the identity file (`# name: …`), if any.
     static func name(in contents: SecureBytes) -> String? {
@@ -79,14 +100,26 @@ public struct IdentityStore {
     }
 
     static func render(_ identity: X25519Identity, name: String?) -> SecureBytes {
-        var head = "# created by coffer\n# public key: \(identity.recipient.encoded)\n"
-        if let name { head += "# name: \(name)\n" }
-        let key = identity.encodedSecretKey()
-        let out = SecureBytes(count: head.utf8.count + key.count + 1)
+        render([identity], name: name)
+    }
+
+    static func render(_ identities: [X25519Identity], name: String?) -> SecureBytes {
+        var parts: [SecureBytes] = []
+        for (n, identity) in identities.enumerated() {
+            var head = n == 0 ? "# created by coffer\n" : "# retired by coffer identity rotate; kept to read older versions\n"
+            head += "# public key: \(identity.recipient.encoded)\n"
+            if n == 0, let name { head += "# name: \(name)\n" }
+            parts.append(SecureBytes(copying: Array(head.utf8)))
+            parts.append(identity.encodedSecretKey())
+            parts.append(SecureBytes(copying: [0x0A]))
+        }
+        let out = SecureBytes(count: parts.reduce(0) { $0 + $1.count })
         out.withUnsafeMutableBytes { o in
-            o.copyBytes(from: Array(head.utf8))
-            key.withUnsafeBytes { (o.baseAddress! + head.utf8.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            o[o.count - 1] = 0x0A
+            var at = 0
+            for part in parts {
+                part.withUnsafeBytes { (o.baseAddress! + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                at += part.count
+            }
         }
         return out
     }

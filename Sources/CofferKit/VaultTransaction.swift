@@ -101,7 +101,6 @@ enum VaultTransaction {
         // after the loop, across the cores.
         var reseals: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)] = []
         // Many objects: one file-system sync for all instead of one fsync each.
-        T("setup")
         try repo.withBatchedObjectSync {
         for change in changes {
             switch change {
@@ -130,13 +129,11 @@ enum VaultTransaction {
                 if case .rekey = change { reseals.append((id, current, readers, true)) } else { reseals.append((id, current, readers, false)) }
             }
         }
-        T("collect"); T("lookup \(lookupNs/1000) read \(readNs/1000)")
         let resealed = try Parallel.map(reseals, progress: progress.map { report in { report($0, reseals.count) } }) { job in
             let result = job.rekey ? (try Sealing.rekey(job.file, id: job.id, for: job.readers, identities: identities), .rekeyed)
                 : try Sealing.reseal(job.file, id: job.id, for: job.readers, identities: identities)
             return (result.bytes, result.how, try Sealing.boundReaders(of: job.file, id: job.id).fingerprints)
         }
-        T("crypto")
         for (job, (bytes, how, previous)) in zip(reseals, resealed) {
             try stage(job.id.relativePath, bytes)
             outcome.written.append(job.id)
@@ -144,7 +141,6 @@ enum VaultTransaction {
             if how == .rekeyed { outcome.rekeyed.append(job.id) }
         }
         }
-        T("stage")
         guard !treeChanges.isEmpty else { return outcome }
         // A symlink on the way (say `prod -> ~/.ssh`, pushed by someone else)
         // would send the write outside the vault: refuse before committing.
@@ -155,20 +151,15 @@ enum VaultTransaction {
         let author = try repo.configuredSignature()
             ?? Signature(name: authorName ?? "coffer", email: "coffer@localhost")
         let message = commitMessage(action: action, changes: changes, ids: outcome.written + outcome.removed)
-        T("symlinks")
         let commit = try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author)
         let journal = Journal(old: head, new: commit, changes: treeChanges)
-        T("commit")
         try journal.write(gitDirectory: vault.gitDirectory)
-        T("journal")
         try repo.advanceHead(from: head, to: commit, message: "coffer: \(action)")
         outcome.commit = commit.hex
         // Past the commit point the change is made; a failure now only delays
         // the work tree, which the next command completes from the journal.
         do {
-        T("head")
             try applyToWorkTree(vault, repo: repo, changes: treeChanges, contents: files)
-        T("worktree-total")
             Journal.remove(gitDirectory: vault.gitDirectory)
         } catch {
             outcome.workTreePending = "\(error)"
@@ -234,7 +225,6 @@ enum VaultTransaction {
             try WorkTreeFile.write(vault.path(write.path), try contents[write.path] ?? repo.readBlob(write.blob))
         }
         try repo.updateIndex(safe)
-        T("index")
         try FileSystemSync.sync(vault.root)
     }
 
@@ -282,7 +272,3 @@ extension Vault {
         try VaultTransaction.run(self, changes: changes, action: action, identities: identities, authorName: authorName, progress: progress)
     }
 }
-var traceT0 = Clock0.now()
-var lookupNs = 0, readNs = 0
-func T(_ s: String) { let t = Clock0.now(); if getenv("COFFER_TRACE") != nil { fputs("\(s) \((t - traceT0) / 1000) us\n", stderr) }; traceT0 = t }
-enum Clock0 { static func now() -> Int { var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1_000_000_000 + ts.tv_nsec } }

@@ -6,7 +6,7 @@ struct IdentityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "identity",
         abstract: "Manage your private key (an age identity file kept outside the vault).",
-        subcommands: [New.self, Show.self, Import.self, Passwd.self]
+        subcommands: [New.self, Show.self, Import.self, Passwd.self, Rotate.self]
     )
 
     struct New: ParsableCommand {
@@ -81,10 +81,63 @@ struct IdentityCommand: ParsableCommand {
             try Console.run {
                 let source = options.passphrase.source
                 let (identities, name) = try options.store.loadWithName { try source.read(prompt: "Current passphrase: ") }
-                guard identities.count == 1 else { throw CommandFailure("the identity file holds \(identities.count) keys") }
                 let passphrase = remove ? nil : try PassphraseSource(file: newPassphraseFile).read(prompt: "New passphrase: ", confirm: true)
-                try options.store.replace(with: identities[0], name: name, passphrase: passphrase, workFactor: EncryptJob.workFactor)
+                try options.store.replace(with: identities, name: name, passphrase: passphrase, workFactor: EncryptJob.workFactor)
                 Console.info(remove ? "passphrase removed" : "passphrase set")
+            }
+        }
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace your key with a new one in every scope of the vault where it reads, in one commit.",
+            discussion: """
+                The secrets you read get fresh data keys, sealed for the new key. The identity \
+                file is rewritten first with the new key in front and the old one kept behind it \
+                (still needed for older versions, and until the commit lands); if the commit \
+                fails, the file is put back. Run it in each vault you read.
+                """
+        )
+
+        @OptionGroup var options: VaultOptions
+
+        func run() throws {
+            try Console.run {
+                let vault = try options.vault()
+                let store = options.store
+                let source = options.passphrase.source
+                var passphrase: SecureBytes?
+                let (identities, name) = try store.loadWithName {
+                    let entered = try source.read(prompt: "Passphrase for identity \(store.path): ")
+                    passphrase = entered
+                    return entered
+                }
+                let readers = Set(vault.scopes().flatMap { (try? vault.scope(ofDirectory: $0).readers) ?? [] }.map(\.recipient))
+                guard let old = identities.first(where: { readers.contains($0.recipient) }) else {
+                    throw CommandFailure("none of your keys reads a scope of this vault", hint: "see `coffer recipients list`")
+                }
+                // A rotation interrupted after the file was written left the new
+                // key in front, reading nothing yet: finish with that one.
+                let new = identities[0].recipient != old.recipient && !readers.contains(identities[0].recipient)
+                    ? identities[0] : X25519Identity.generate()
+                let plan = try vault.planReplacingReader(old.recipient, with: new.recipient)
+                let snapshot = try store.snapshot()
+                let kept = [new] + identities.filter { $0.recipient != new.recipient }
+                try store.replace(with: kept, name: name, passphrase: passphrase, workFactor: EncryptJob.workFactor)
+                let outcome: VaultOutcome
+                do {
+                    outcome = try ProgressLine.around("re-keying") { progress in
+                        try vault.apply(plan.changes, action: "rotate-identity", identities: identities,
+                                        authorName: Environment.user, progress: progress)
+                    }
+                } catch {
+                    try? store.restore(snapshot)
+                    throw error
+                }
+                let scopes = plan.readers.keys.sorted().map(ScopeName.of).joined(separator: ", ")
+                Console.info("new key in \(scopes); re-keyed \(Plural.secrets(outcome.rekeyed.count)); the old key stays in \(store.path) for older versions")
+                print(new.recipient.encoded)
+                Console.reportPending(outcome)
             }
         }
     }

@@ -38,7 +38,10 @@ final class ProgressLine {
 /// `--yes` is needed.
 enum UnreadableGuard {
     static func check(scopes: [String: [NamedRecipient]], identities: [X25519Identity], yes: Bool) throws {
-        let mine = Set(identities.map(\.recipient))
+        try check(scopes: scopes, mine: Set(identities.map(\.recipient)), yes: yes)
+    }
+
+    static func check(scopes: [String: [NamedRecipient]], mine: Set<X25519Recipient>, yes: Bool) throws {
         let lost = scopes.filter { !$0.value.contains { mine.contains($0.recipient) } }.keys.sorted()
         guard !lost.isEmpty, !yes else { return }
         let names = lost.map { $0.isEmpty ? "/" : $0 }.joined(separator: ", ")

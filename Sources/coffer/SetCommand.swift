@@ -27,6 +27,9 @@ struct SetCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read the value of the single ID from FILE.", valueName: "FILE"))
     var file: String?
 
+    @Flag(help: "Seal even if your identity is not among the readers (you could not read the value back).")
+    var yes = false
+
     @OptionGroup var options: VaultOptions
 
     func validate() throws {
@@ -61,11 +64,28 @@ struct SetCommand: ParsableCommand {
             let existing = changes.contains { if case .set(let id, _) = $0 { return vault.contains(id) } else { return false } }
             try options.store.checkPermissions()
             let identities = existing ? try options.identitiesIfPresent() : []
+            try guardReadable(changes, vault: vault, identities: identities)
             let outcome = try vault.apply(changes, action: "set", identities: identities, authorName: Environment.user)
             for id in outcome.written { Console.info("set \(id)") }
             for id in outcome.unchanged { Console.info("unchanged \(id) (same value)") }
             Console.reportPending(outcome)
         }
+    }
+
+    /// Warns (and asks, or needs --yes) before sealing for readers that do not
+    /// include the user. The public keys come from the identity file's
+    /// comments when no key was loaded; a passphrase-protected file hides
+    /// them, and then only loaded keys count.
+    private func guardReadable(_ changes: [VaultChange], vault: Vault, identities: [X25519Identity]) throws {
+        guard !yes else { return }
+        let mine = identities.isEmpty ? options.store.publicKeys().map(Set.init) : Set(identities.map(\.recipient))
+        guard let mine else { return }
+        var scopes: [String: [NamedRecipient]] = [:]
+        for case .set(let id, _) in changes {
+            let scope = try vault.scope(for: id)
+            scopes[scope.directory] = scope.readers
+        }
+        try UnreadableGuard.check(scopes: scopes, mine: mine, yes: yes)
     }
 
     private func readValue(for id: SecretID) throws -> SecureBytes {

@@ -291,7 +291,7 @@ final class HistoryTests: VaultE2ECase {
         try "\(bob.recipient) # bob\n".write(toFile: vaultDir + "/ops/.recipients", atomically: true, encoding: .utf8)
         try commitByHand("ops scope: bob only")
         let bobsValue = canary("bob-only")
-        try cofOK(["set", "ops/token=\(bobsValue)"])
+        try cofOK(["set", "--yes", "ops/token=\(bobsValue)"])
         let sealedCommit = try head()
 
         // Sanity: the version exists and Bob can read it.
