@@ -122,11 +122,13 @@ enum VaultTransaction {
             case .rewrap(let id), .rekey(let id):
                 guard let current = try committed(id) else { throw VaultError.notFound(id: id.value) }
                 let (_, readers) = try scope(for: id)
-                if case .rewrap = change, Sealing.isSealed(current, id: id, for: readers) {
+                let rekey: Bool
+                if case .rekey = change { rekey = true } else { rekey = false }
+                if !rekey, Sealing.isSealed(current, id: id, for: readers) {
                     outcome.unchanged.append(id)
                     continue
                 }
-                if case .rekey = change { reseals.append((id, current, readers, true)) } else { reseals.append((id, current, readers, false)) }
+                reseals.append((id, current, readers, rekey))
             }
         }
         let resealed = try Parallel.map(reseals, progress: progress.map { report in { report($0, reseals.count) } }) { job in
@@ -207,22 +209,25 @@ enum VaultTransaction {
         // Files are synced together at the end (one syncfs), before the
         // journal that could redo them is removed.
         let safe = changes.filter { Paths.firstSymlink(below: vault.root, along: $0.path) == nil }
-        var writes: [(path: String, blob: ObjectID)] = []
+        var writes: [(path: String, bytes: [UInt8])] = []
         var directories: Set<String> = []
         for change in safe {
             switch change {
             case .write(let path, let blob):
                 let parent = Paths.parent(vault.path(path)) ?? vault.root
                 if directories.insert(parent).inserted { try Files.makeDirectories(parent) }
-                writes.append((path, blob))
-            case .delete(let path):
-                unlink(vault.path(path))
-                removeEmptyDirectories(from: Paths.parent(vault.path(path)), upTo: vault.root)
+                // Read here, in one thread: a libgit2 repository is not shared across threads.
+                writes.append((path, try contents[path] ?? repo.readBlob(blob)))
+            case .delete:
+                continue
             }
         }
-        // Thousands of files after a re-key: written across the cores.
-        _ = try Parallel.map(writes) { write in
-            try WorkTreeFile.write(vault.path(write.path), try contents[write.path] ?? repo.readBlob(write.blob))
+        // Thousands of files after a re-key: written across the cores. Deletes
+        // come after, so an emptied directory that a write needs is not removed.
+        _ = try Parallel.map(writes) { try WorkTreeFile.write(vault.path($0.path), $0.bytes) }
+        for case .delete(let path) in safe {
+            unlink(vault.path(path))
+            removeEmptyDirectories(from: Paths.parent(vault.path(path)), upTo: vault.root)
         }
         try repo.updateIndex(safe)
         try FileSystemSync.sync(vault.root)
