@@ -1,1 +1,5 @@
 #include <git2.h>
+/* Not part of git2.h: the object database's backend struct (its `write`
+ * slot is switched per batch) and the in-memory backend batches write to. */
+#include <git2/sys/odb_backend.h>
+#include <git2/sys/mempack.h>
