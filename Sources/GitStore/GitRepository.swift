@@ -18,6 +18,9 @@ public final class GitRepository {
     public let workTree: String
     /// Absolute path of the `.git` directory, no trailing slash.
     public let gitDirectory: String
+    /// Holds a batch's objects in memory (see `withBatchedObjectSync`);
+    /// created by the first batch.
+    var batchCapture: ObjectCapture?
 
     private init(lib: LibGit2, pointer: OpaquePointer) throws {
         self.lib = lib
@@ -58,17 +61,6 @@ public final class GitRepository {
             lib.repositoryOpenExt($0, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil)
         }
         return try GitRepository(lib: lib, pointer: pointer)
-    }
-
-    /// Runs `body` (which writes many objects) without an fsync per object,
-    /// then makes them all durable with one `syncfs` of the repository's file
-    /// system before returning — before any ref can point at them.
-    public func withBatchedObjectSync<R>(_ body: () throws -> R) throws -> R {
-        try lib.check(lib.libgit2Opts(Int32(GIT_OPT_ENABLE_FSYNC_GITDIR.rawValue), 0), "git_libgit2_opts")
-        defer { _ = lib.libgit2Opts(Int32(GIT_OPT_ENABLE_FSYNC_GITDIR.rawValue), 1) }
-        let result = try body()
-        try FileSystemSync.sync(gitDirectory)
-        return result
     }
 
     /// Lends the `git_repository *`; valid only inside `body`.
