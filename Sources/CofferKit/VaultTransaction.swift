@@ -101,7 +101,8 @@ enum VaultTransaction {
         // after the loop, across the cores.
         var reseals: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)] = []
         // Many objects: one file-system sync for all instead of one fsync each.
-        try repo.withBatchedObjectSync {
+        // Blobs, trees and the commit in one batch (one pack when large).
+        let made: ObjectID? = try repo.withBatchedObjectSync {
         for change in changes {
             switch change {
             case .set(let id, let value):
@@ -142,18 +143,18 @@ enum VaultTransaction {
             outcome.previousReaders[job.id] = previous
             if how == .rekeyed { outcome.rekeyed.append(job.id) }
         }
-        }
-        guard !treeChanges.isEmpty else { return outcome }
+        guard !treeChanges.isEmpty else { return nil }
         // A symlink on the way (say `prod -> ~/.ssh`, pushed by someone else)
         // would send the write outside the vault: refuse before committing.
         for change in treeChanges {
             if let link = Paths.firstSymlink(below: vault.root, along: change.path) { throw VaultError.symlinkInVault(path: link) }
         }
-
         let author = try repo.configuredSignature()
             ?? Signature(name: authorName ?? "coffer", email: "coffer@localhost")
         let message = commitMessage(action: action, changes: changes, ids: outcome.written + outcome.removed)
-        let commit = try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author)
+        return try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author)
+        }
+        guard let commit = made else { return outcome }
         let journal = Journal(old: head, new: commit, changes: treeChanges)
         try journal.write(gitDirectory: vault.gitDirectory)
         try repo.advanceHead(from: head, to: commit, message: "coffer: \(action)")
