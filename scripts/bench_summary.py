@@ -131,7 +131,7 @@ def absolute_section(section, rows, out_dir, missed):
             c, o = c / int(c_items), o / int(p_items)
             ratio = c / o
             row = [label, str(cn) if cn == on else f"{cn}/{on}", fmt_ms(c), peer, fmt_ms(o),
-                   f"{ratio:.2g}" if ratio < 0.1 else f"{ratio:.2f}", "", ""]
+                   f"{ratio:.2g} (1/{1 / ratio:.0f})" if ratio < 0.1 else f"{ratio:.2f}", "", ""]
             if max_ratio != "-":
                 ok = ratio <= float(max_ratio)
                 row[6], row[7] = f"<= {max_ratio} x {peer}", "ok" if ok else "MISSED"
