@@ -27,12 +27,12 @@ public enum Sealing {
     /// Needs an identity that reads the file now.
     public static func reseal(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient],
                               identities: [Identity]) throws -> (bytes: [UInt8], how: Resealing) {
-        let bound = try boundReaders(of: file, id: id)
+        let header = try parsedHeader(file, id: id)
+        let bound = try binding(of: header, id: id)
         guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
-        let wanted = Set(readers.map(\.fingerprint))
-        let x25519 = (try? Header.parse(file).header.stanzas.filter { $0.type == X25519Recipient.stanzaType }.count) ?? -1
-        guard Set(bound.fingerprints).isSubset(of: wanted), Set(bound.fingerprints).count == bound.fingerprints.count,
-              x25519 == bound.fingerprints.count
+        let x25519 = header.stanzas.filter { $0.type == X25519Recipient.stanzaType }.count
+        guard Set(bound.fingerprints).isSubset(of: Set(readers.map(\.fingerprint))),
+              Set(bound.fingerprints).count == bound.fingerprints.count, x25519 == bound.fingerprints.count
         else { return (try rekey(file, id: id, for: readers, identities: identities), .rekeyed) }
         // Stanza order follows the binding's fingerprint order, new readers last.
         let added = readers.filter { !bound.fingerprints.contains($0.fingerprint) }
@@ -68,8 +68,12 @@ public enum Sealing {
     /// Who a sealed file says it is for, read from the header without any key.
     /// The claim is authenticated only once the file is decrypted.
     public static func boundReaders(of file: [UInt8], id: SecretID) throws -> (id: String, fingerprints: [String]) {
+        try binding(of: parsedHeader(file, id: id), id: id)
+    }
+
+    private static func parsedHeader(_ file: [UInt8], id: SecretID) throws -> Header {
         do {
-            return try binding(of: Header.parse(file).header, id: id)
+            return try Header.parse(file).header
         } catch let error as AgeError {
             throw VaultError.cannotDecrypt(id: id.value, reason: reason(error))
         }

@@ -130,12 +130,13 @@ extension Vault {
         }
         if !loose.isEmpty { setAside = try repairWorkTree(loose) }
         var changes: [VaultChange] = []
+        var resealed: Set<SecretID> = []
         for case .recipientsEdited(let scope) in report.drift {
             guard let file = try recipientsFile(ofDirectory: scope) else { continue }
             changes.append(.setReaders(scope: scope, file))
-            changes += try governed(by: scope).map { .rewrap($0) }
+            for id in try governed(by: scope) where resealed.insert(id).inserted { changes.append(.rewrap(id)) }
         }
-        for case .wrongReaders(let id, _, _, _) in report.drift where !changes.contains(where: { if case .rewrap(id) = $0 { return true } else { return false } }) {
+        for case .wrongReaders(let id, _, _, _) in report.drift where resealed.insert(id).inserted {
             changes.append(.rewrap(id))
         }
         guard !changes.isEmpty else { return (VaultOutcome(), setAside) }
