@@ -151,7 +151,7 @@ public final class AtomicFileSink: ByteSink {
         let fd = mkstemp(&template)  // mkstemp creates the file 0600
         guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
         if mode != 0o600 { fchmod(fd, mode) }
-        temporaryPath = String(cString: template)
+        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         sink = FileDescriptorSink(fd: fd, name: path, owned: true)
     }
 

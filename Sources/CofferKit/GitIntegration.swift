@@ -23,7 +23,7 @@ public enum GitIntegration {
     public static var currentExecutable: String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        return n > 0 ? String(cString: buffer) : "coffer"
+        return n > 0 ? String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "coffer"
     }
 
     /// The text git diffs for a sealed file: its id, its readers (by name

@@ -22,7 +22,9 @@ enum Parallel {
         let batch = 8
         let workers = min(ProcessInfoLite.activeProcessorCount, (items.count + batch - 1) / batch)
         results.withUnsafeMutableBufferPointer { out in
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // Each index is written by exactly one worker (the cursor hands
+            // it out once), so the workers share `out` without a race.
+            let work: (Int) -> Void = { _ in
                 while let range = state.next(batch, of: items.count) {
                     for i in range {
                         do {
@@ -35,6 +37,10 @@ enum Parallel {
                     state.finished(range.count, step: step, progress: progress)
                 }
             }
+            withoutActuallyEscaping(work) { work in
+                let shared = DisjointWork(body: work)
+                DispatchQueue.concurrentPerform(iterations: workers) { shared.body($0) }
+            }
         }
         if let error = state.error { throw error }
         progress?(items.count)
@@ -42,8 +48,13 @@ enum Parallel {
     }
 }
 
+/// A closure whose concurrent calls touch disjoint memory only.
+private struct DisjointWork: @unchecked Sendable {
+    let body: (Int) -> Void
+}
+
 /// The cursor, first error and done count the workers share, under a mutex.
-private final class SharedCursor {
+private final class SharedCursor: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var cursor = 0
     private var done = 0

@@ -181,7 +181,7 @@ enum Paths {
         if path.hasPrefix("/") { return normalized(path) }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
         guard getcwd(&buffer, buffer.count) != nil else { return path }
-        return normalized(String(cString: buffer) + "/" + path)
+        return normalized(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } + "/" + path)
     }
 
     static func normalized(_ path: String) -> String {

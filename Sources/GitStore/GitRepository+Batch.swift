@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CGit2
 
 extension GitRepository {
@@ -14,8 +17,7 @@ extension GitRepository {
     ///
     /// The objects are held in memory while `body` runs (readable through
     /// this handle only), then stored: more than `packThreshold` as one pack
-    /// and index in objects/pack, which libgit2 fsyncs before giving each its
-    /// final name, so a crash leaves at most a temporary file there; fewer as
+    /// and index in objects/pack, flushed before they get their names; fewer as
     /// loose objects written without fsync, then flushed with one `syncfs`.
     /// If `body` throws or storing fails, the objects are dropped: nothing
     /// refers to them yet. A nested call joins the outer batch.
@@ -51,7 +53,17 @@ extension GitRepository {
     /// Stores the captured objects `ids` as one new pack and index, then
     /// makes this handle's pack backend pick the pack up (before the objects
     /// leave memory).
+    ///
+    /// libgit2 fsyncs only under a process-wide switch, which one vault must
+    /// not flip under another, so it stays off and durability is ours: the
+    /// pack is built in `.git/coffer-incoming`, flushed, and only then given
+    /// its place (index last, as git finds a pack by its index) and flushed
+    /// again. A crash leaves at most that folder, which the next batch clears.
     private func writePack(_ ids: [ObjectID], odb: OpaquePointer) throws {
+        let incoming = gitDirectory + "/coffer-incoming"
+        GitRepository.removeDirectory(incoming)
+        defer { GitRepository.removeDirectory(incoming) }
+        guard mkdir(incoming, 0o755) == 0 else { throw GitError.call(function: "mkdir", code: errno, message: incoming) }
         let builder = try withHandle { repo in try lib.make("git_packbuilder_new") { lib.packbuilderNew($0, repo) } }
         defer { lib.packbuilderFree(builder) }
         _ = lib.packbuilderSetThreads(builder, 0)  // one per core
@@ -61,12 +73,31 @@ extension GitRepository {
         for id in ids.reversed() {
             try lib.check(id.withOID { lib.packbuilderInsert(builder, $0, nil) }, "git_packbuilder_insert")
         }
-        // With fsync on, libgit2's indexer fsyncs the index and then the pack
-        // before renaming each from its temporary name, and the directory
-        // after: the names never point at data a crash could lose.
-        try setFsync(true)
-        try lib.check(lib.packbuilderWrite(builder, nil, 0, nil, nil), "git_packbuilder_write")
+        try lib.check(lib.packbuilderWrite(builder, incoming, 0, nil, nil), "git_packbuilder_write")
+        try FileSystemSync.sync(incoming)
+        let names = GitRepository.entries(of: incoming).filter { $0.hasPrefix("pack-") }
+        for name in names.filter({ !$0.hasSuffix(".idx") }) + names.filter({ $0.hasSuffix(".idx") }) {
+            let target = gitDirectory + "/objects/pack/" + name
+            guard rename(incoming + "/" + name, target) == 0 else { throw GitError.call(function: "rename", code: errno, message: target) }
+        }
+        try FileSystemSync.sync(gitDirectory)
         try lib.check(lib.odbRefresh(odb), "git_odb_refresh")
+    }
+
+    private static func entries(of directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    private static func removeDirectory(_ directory: String) {
+        for name in entries(of: directory) { unlink(directory + "/" + name) }
+        rmdir(directory)
     }
 
     /// Stores the captured objects `ids` as loose objects, each written
@@ -80,19 +111,11 @@ extension GitRepository {
         }
         // While the capture holds an object, writing it again is a no-op.
         capture.discard()
-        try setFsync(false)
-        defer { try? setFsync(true) }
         for object in objects {
             var oid = git_oid()
             let rc = lib.odbWrite(&oid, capture.odb, lib.odbObjectData(object), lib.odbObjectSize(object), lib.odbObjectType(object))
             try lib.check(rc, "git_odb_write")
         }
         try FileSystemSync.sync(gitDirectory)
-    }
-
-    /// GIT_OPT_ENABLE_FSYNC_GITDIR is process-wide; on but while writing a
-    /// small batch's loose objects.
-    private func setFsync(_ on: Bool) throws {
-        try lib.check(lib.libgit2Opts(Int32(GIT_OPT_ENABLE_FSYNC_GITDIR.rawValue), on ? 1 : 0), "git_libgit2_opts")
     }
 }

@@ -1,7 +1,7 @@
 import CGit2
 
 extension GitRepository {
-    /// Stores `bytes` as a blob (fsynced) and returns its id. The bytes are
+    /// Stores `bytes` as a blob (flushed by the caller's `FileSystemSync`) and returns its id. The bytes are
     /// meant to be sealed files: a blob is pushed wherever the history goes.
     public func writeBlob(_ bytes: [UInt8]) throws -> ObjectID {
         var oid = git_oid()

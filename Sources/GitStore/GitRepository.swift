@@ -6,8 +6,9 @@ import CGit2
 /// A non-bare git repository opened through libgit2: the vault's history.
 ///
 /// Everything it writes is an ordinary git object or ref, so the stock git
-/// CLI can log, fsck, clone and push it; objects and refs are fsynced
-/// (GIT_OPT_ENABLE_FSYNC_GITDIR) so an acknowledged commit survives a crash.
+/// CLI can log, fsck, clone and push it. libgit2 does not fsync here (its
+/// switch is process-wide); callers flush with `FileSystemSync` before they
+/// acknowledge a commit, and batches flush their objects themselves.
 /// Not thread-safe: use one instance from one thread at a time (open one per
 /// thread if needed).
 public final class GitRepository {
@@ -40,7 +41,6 @@ public final class GitRepository {
     /// if needed, with HEAD on the unborn branch "main".
     public static func create(at path: String) throws -> GitRepository {
         let lib = try LibGit2.load()
-        try enableFsync(lib)
         var options = git_repository_init_options()
         try lib.check(lib.repositoryInitOptionsInit(&options, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION)),
                       "git_repository_init_options_init")
@@ -56,7 +56,6 @@ public final class GitRepository {
     /// parent directories.
     public static func open(at path: String) throws -> GitRepository {
         let lib = try LibGit2.load()
-        try enableFsync(lib)
         let pointer = try lib.make("git_repository_open_ext") {
             lib.repositoryOpenExt($0, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil)
         }
@@ -66,11 +65,6 @@ public final class GitRepository {
     /// Lends the `git_repository *`; valid only inside `body`.
     func withHandle<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
         try body(pointer)
-    }
-
-    /// Process-wide; idempotent, so calling it per open costs nothing.
-    private static func enableFsync(_ lib: LibGit2) throws {
-        try lib.check(lib.libgit2Opts(Int32(GIT_OPT_ENABLE_FSYNC_GITDIR.rawValue), 1), "git_libgit2_opts")
     }
 
     private static func trimmingSlash(_ path: String) -> String {

@@ -13,7 +13,11 @@ import CGit2
 /// Each member is a libgit2 function under its C name minus `git_`, typed by
 /// hand after the 1.5 headers: opaque handles are `OpaquePointer`, C enums
 /// their underlying integer type (same size and ABI).
-final class LibGit2 {
+///
+/// Immutable once loaded (function pointers and the dlopen handle), hence
+/// shared across threads. Its process-wide options are set here, once, and
+/// never changed after: nothing one vault does can switch them under another.
+final class LibGit2: @unchecked Sendable {
     static let soname = "libgit2.so.\(LIBGIT2_SOVERSION)"
 
     /// The loaded library, or why it could not be loaded.
@@ -225,6 +229,9 @@ final class LibGit2 {
 
         let rc = initialize()
         guard rc >= 0 else { throw GitError.call(function: "git_libgit2_init", code: rc, message: "initialisation failed") }
+        // libgit2 re-hashes every object it reads unless told not to; coffer
+        // authenticates what it decrypts, and history walks read thousands.
+        try check(libgit2Opts(Int32(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION.rawValue), 0), "git_libgit2_opts")
     }
 
     /// Converts a libgit2 return code into a thrown error with its message.

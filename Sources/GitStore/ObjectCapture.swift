@@ -96,7 +96,7 @@ final class ObjectCapture {
     /// lock is for handles batching on different threads at once.
     fileprivate static let active = Registry()
 
-    fileprivate final class Registry {
+    fileprivate final class Registry: @unchecked Sendable {  // its state is under the mutex
         private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         private var captures: [Backend: ObjectCapture] = [:]
 

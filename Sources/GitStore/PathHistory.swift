@@ -18,12 +18,9 @@ public final class PathWalker {
         let name: String
     }
 
-    /// For read-only walks: libgit2 re-hashes every object it reads unless
-    /// told not to; coffer authenticates what it decrypts anyway.
     public init(_ repository: GitRepository) throws {
         self.repository = repository
         let lib = repository.lib
-        _ = lib.libgit2Opts(Int32(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION.rawValue), 0)
         odb = try repository.withHandle { repo in try lib.make("git_repository_odb") { lib.repositoryODB($0, repo) } }
     }
 

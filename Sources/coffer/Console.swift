@@ -17,8 +17,20 @@ enum Console {
         hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it")
     }
 
-    private static func printErr(_ line: String) {
-        fputs(line + "\n", stderr)
+    private static func printErr(_ line: String) { write(line + "\n") }
+
+    /// Raw text on standard error (progress lines draw over themselves).
+    static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var at = 0
+            while at < bytes.count {
+                let n = Glibc.write(STDERR_FILENO, bytes.baseAddress! + at, bytes.count - at)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return }
+                at += n
+            }
+        }
     }
 
     /// Runs a command body, turning failures into one error line and exit code 1.

@@ -15,13 +15,13 @@ final class ProgressLine {
     }
 
     func update(_ done: Int, _ total: Int) {
-        fputs("\r\(label) \(done)/\(total)", stderr)
+        Console.write("\r\(label) \(done)/\(total)")
         shown = true
     }
 
     /// Clears the line so the next message starts on a clean one.
     func finish() {
-        if shown { fputs("\r\u{1B}[K", stderr) }
+        if shown { Console.write("\r\u{1B}[K") }
     }
 
     /// Runs `body` with a progress callback for `Vault.apply`, if any.

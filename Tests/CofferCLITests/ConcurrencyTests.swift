@@ -53,6 +53,8 @@ final class ConcurrencyTests: AtomicityTestCase {
         let finished = DispatchGroup()
         let writersDone = DispatchGroup()
         let coffer = self.coffer!
+        // The threads only call the harness's process helpers, which keep no shared state.
+        nonisolated(unsafe) let this = self
 
         let clock = Date()
         for w in 0..<writers {
@@ -63,7 +65,7 @@ final class ConcurrencyTests: AtomicityTestCase {
                 go.wait()
                 for write in planned[w] {
                     do {
-                        let outcome = try self.execute(coffer, self.cofferArguments(
+                        let outcome = try this.execute(coffer, this.cofferArguments(
                             "set", ["\(write.ownID)=\(write.ownValue)", "\(write.sharedID)=\(write.sharedValue)"]))
                         shared.locked { $0.results.append((write, outcome)) }
                     } catch {
@@ -80,7 +82,7 @@ final class ConcurrencyTests: AtomicityTestCase {
             go.wait()
             while writersDone.wait(timeout: .now()) == .timedOut {
                 do {
-                    let get = try self.execute(coffer, self.cofferArguments("get", ["shared/s0", "--reveal"]))
+                    let get = try this.execute(coffer, this.cofferArguments("get", ["shared/s0", "--reveal"]))
                     let valid = get.succeeded && (writtenShared["shared/s0"] ?? []).contains(get.stdoutText)
                     shared.locked {
                         $0.reads += 1
