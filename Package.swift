@@ -1,12 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers point one way: coffer (CLI) -> CofferKit -> Age, GitStore -> C modules.
+// Layers point one way: coffer (CLI) -> CofferKit -> Age, GitStore, Posix -> C modules;
+// CofferLocator (environment -> explicit settings) stands beside CofferKit for front ends.
 let package = Package(
     name: "coffer",
     products: [
         .executable(name: "coffer", targets: ["coffer"]),
         .library(name: "CofferKit", targets: ["CofferKit"]),
+        .library(name: "CofferLocator", targets: ["CofferLocator"]),
         .library(name: "Age", targets: ["Age"]),
     ],
     dependencies: [
@@ -25,13 +27,17 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
         .target(name: "Age", dependencies: ["CSodium"]),
-        .target(name: "GitStore", dependencies: ["CGit2"]),
-        .target(name: "CofferKit", dependencies: ["Age", "GitStore"]),
+        .target(name: "Posix", dependencies: ["Age"]),
+        .target(name: "GitStore", dependencies: ["CGit2", "Posix"]),
+        .target(name: "CofferKit", dependencies: ["Age", "GitStore", "Posix"]),
+        .target(name: "CofferLocator"),
         .executableTarget(
             name: "coffer",
             dependencies: [
                 "CofferKit",
+                "CofferLocator",
                 "Age",
+                "Posix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,11 +49,11 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
-        .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2"]),
-        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "Age"]),
+        .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2", "Posix"]),
+        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "Posix"]),
         .testTarget(
             name: "CofferCLITests",
-            dependencies: ["Age", "coffer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Age", "Posix", "coffer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             exclude: ["pty_run.py"]
         ),
     ]

@@ -1,5 +1,4 @@
-/// The vault library. It grows here in later issues (vault, scopes, history);
-/// today it holds the file and identity plumbing the CLI shares.
+/// The vault library: `Vault` and its operations, identities, scopes.
 public enum Coffer {
     public static let version = "0.1.0"
 }

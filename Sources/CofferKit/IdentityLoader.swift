@@ -1,4 +1,5 @@
 import Age
+import Posix
 
 /// Loads identity files for decryption, as the age CLI accepts them: plain
 /// age-keygen files, or such a file itself encrypted with a passphrase.

@@ -2,24 +2,16 @@
 import Glibc
 #endif
 import Age
+import Posix
 
 /// Where the user's private key lives and how it is guarded: outside any
-/// vault, `$XDG_CONFIG_HOME/coffer/identity` by default, created 0600 in a 0700
+/// vault (`CofferLocator` names the default place), created 0600 in a 0700
 /// directory, refused when group or others can read it, optionally sealed
 /// with a passphrase (an age scrypt file, as `age -p` writes).
-public struct IdentityStore {
+public struct IdentityStore: Sendable {
     public let path: String
 
     public init(path: String) { self.path = path }
-
-    /// `--identity`, then `COFFER_IDENTITY`, then the XDG default.
-    public static func resolve(explicit: String?) -> IdentityStore {
-        if let explicit, !explicit.isEmpty { return IdentityStore(path: explicit) }
-        if let env = Environment.value("COFFER_IDENTITY"), !env.isEmpty { return IdentityStore(path: env) }
-        let config = Environment.value("XDG_CONFIG_HOME").flatMap { $0.hasPrefix("/") ? $0 : nil }
-            ?? (Environment.value("HOME") ?? "/") + "/.config"
-        return IdentityStore(path: config + "/coffer/identity")
-    }
 
     public var exists: Bool { access(path, F_OK) == 0 }
 
@@ -132,18 +124,11 @@ public struct IdentityStore {
         var info = stat()
         if lstat(path, &info) == 0 {
             // Never write a private key through a link (even a dangling one).
-            guard info.st_mode & S_IFMT == S_IFREG else { throw VaultError.unreadable(path: path, reason: "not a regular file") }
+            guard info.st_mode & S_IFMT == S_IFREG else { throw VaultError.file(.open(path: path, errno: ELOOP)) }
             if !replacing { throw VaultError.identityExists(path: path) }
         }
         let file = try AtomicFileSink(path: path)
         try bytes.withUnsafeBytes { try file.write($0) }
         try file.commit()
     }
-}
-
-public enum Environment {
-    public static func value(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
-
-    /// The login name, a default for names recorded with keys and commits.
-    public static var user: String? { value("USER") ?? value("LOGNAME") }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CGit2
+import Posix
 
 extension GitRepository {
     /// A batch that writes more objects than this stores them as one pack.

@@ -1,4 +1,5 @@
 import CGit2
+import Posix
 
 extension GitRepository {
     /// Stores `bytes` as a blob (flushed by the caller's `FileSystemSync`) and returns its id. The bytes are

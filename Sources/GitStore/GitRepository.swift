@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CGit2
+import Posix
 
 /// A non-bare git repository opened through libgit2: the vault's history.
 ///

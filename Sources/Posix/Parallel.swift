@@ -4,13 +4,13 @@ import Glibc
 import Dispatch
 
 /// Runs independent jobs (sealing thousands of files) across the cores.
-enum Parallel {
+public enum Parallel {
     /// `body` applied to every item, results in the items' order. Workers take
     /// items in small batches from a shared cursor, so a slow item does not
     /// hold up a whole share. The first error wins; the remaining items are
     /// skipped and it is thrown once all workers stop. `progress` is called
     /// (serially) with the number done, every `step` items and at the end.
-    static func map<T, R>(_ items: [T], step: Int = 64, progress: ((Int) -> Void)? = nil,
+    public static func map<T, R>(_ items: [T], step: Int = 64, progress: ((Int) -> Void)? = nil,
                           _ body: (T) throws -> R) throws -> [R] {
         guard items.count > 1 else {
             let results = try items.map(body)
@@ -92,6 +92,6 @@ private final class SharedCursor: @unchecked Sendable {
 }
 
 /// The number of cores this process may use, without Foundation.
-enum ProcessInfoLite {
-    static var activeProcessorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+public enum ProcessInfoLite {
+    public static var activeProcessorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }

@@ -6,10 +6,10 @@ import Age
 /// `-> coffer/binding <id> <fingerprint>…` (empty body). The header MAC covers
 /// it and stock age skips it, so a file copied or moved to another id by hand
 /// is refused, and `verify` can tell who can read a file without decrypting it.
-public enum Sealing {
+enum Sealing {
     static let bindingType = "coffer/binding"
 
-    public static func seal(_ value: SecureBytes, id: SecretID, for readers: [NamedRecipient]) throws -> [UInt8] {
+    static func seal(_ value: SecureBytes, id: SecretID, for readers: [NamedRecipient]) throws -> [UInt8] {
         try Age.encrypt(value, to: readers.map(\.recipient), extraStanzas: [bindingStanza(id, readers)])
     }
 
@@ -25,7 +25,7 @@ public enum Sealing {
     ///   binding), the dropped reader still knows the file key, so the value is
     ///   re-encrypted under a fresh one (`.rekeyed`).
     /// Needs an identity that reads the file now.
-    public static func reseal(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient],
+    static func reseal(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient],
                               identities: [Identity]) throws -> (bytes: [UInt8], how: Resealing) {
         let header = try parsedHeader(file, id: id)
         let bound = try binding(of: header, id: id)
@@ -42,32 +42,32 @@ public enum Sealing {
                                        adding: added.map(\.recipient), extraStanzas: [bindingStanza(id, order)])
             return (bytes, .rewrapped)
         } catch let error as AgeError {
-            throw VaultError.cannotDecrypt(id: id.value, reason: reason(error))
+            throw failure(error, id)
         }
     }
 
-    public enum Resealing: Sendable { case rewrapped, rekeyed }
+    enum Resealing: Sendable { case rewrapped, rekeyed }
 
     /// The same value sealed afresh: a new file key and payload for `readers`.
-    public static func rekey(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], identities: [Identity]) throws -> [UInt8] {
+    static func rekey(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], identities: [Identity]) throws -> [UInt8] {
         try seal(try open(file, id: id, identities: identities), id: id, for: readers)
     }
 
     /// The value of the sealed `file`, which must be bound to `id`.
-    public static func open(_ file: [UInt8], id: SecretID, identities: [Identity]) throws -> SecureBytes {
+    static func open(_ file: [UInt8], id: SecretID, identities: [Identity]) throws -> SecureBytes {
         do {
             let (value, header) = try Age.decrypt(file, identities: identities)
             let bound = try binding(of: header, id: id)
             guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
             return value
         } catch let error as AgeError {
-            throw VaultError.cannotDecrypt(id: id.value, reason: reason(error))
+            throw failure(error, id)
         }
     }
 
     /// Who a sealed file says it is for, read from the header without any key.
     /// The claim is authenticated only once the file is decrypted.
-    public static func boundReaders(of file: [UInt8], id: SecretID) throws -> (id: String, fingerprints: [String]) {
+    static func boundReaders(of file: [UInt8], id: SecretID) throws -> (id: String, fingerprints: [String]) {
         try binding(of: parsedHeader(file, id: id), id: id)
     }
 
@@ -75,14 +75,14 @@ public enum Sealing {
         do {
             return try Header.parse(file).header
         } catch let error as AgeError {
-            throw VaultError.cannotDecrypt(id: id.value, reason: reason(error))
+            throw failure(error, id)
         }
     }
 
     /// True when the file is sealed for exactly `readers`: its binding names
     /// them, and — since the binding is only a claim until decryption — it
     /// carries exactly that many X25519 stanzas (a planted reader shows).
-    public static func isSealed(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient]) -> Bool {
+    static func isSealed(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient]) -> Bool {
         guard let header = try? Header.parse(file).header, let bound = try? binding(of: header, id: id) else { return false }
         return bound.fingerprints.count == readers.count
             && Set(bound.fingerprints) == Set(readers.map(\.fingerprint))
@@ -90,7 +90,7 @@ public enum Sealing {
     }
 
     /// The id a sealed file says it belongs to, without any key (unauthenticated).
-    public static func boundID(of file: [UInt8]) -> String? {
+    static func boundID(of file: [UInt8]) -> String? {
         (try? Header.parse(file)).flatMap { header, _ in header.stanzas.first { $0.type == bindingType }?.arguments.first }
     }
 
@@ -107,11 +107,9 @@ public enum Sealing {
         return (bound, Array(stanzas[0].arguments.dropFirst()))
     }
 
-    private static func reason(_ error: AgeError) -> String {
-        switch error.kind {
-        case .noMatch: return "none of your identities is a reader of this secret"
-        case .header, .headerMAC, .payload, .armor: return "the sealed file is damaged or was altered (\(error))"
-        case .key, .other: return "\(error)"
-        }
+    /// A decryption failure as the vault names it: not a reader, or a file
+    /// that is damaged or was altered (the age error kept as the cause).
+    static func failure(_ error: AgeError, _ id: SecretID, revision: String? = nil) -> VaultError {
+        error.kind == .noMatch ? .notReadable(id: id.value, revision: revision) : .damaged(id: id.value, cause: error)
     }
 }

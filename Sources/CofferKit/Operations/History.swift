@@ -2,17 +2,34 @@ import Age
 import GitStore
 
 /// One version of a secret: a commit that changed its sealed file.
-public struct SecretVersion: Equatable {
+public struct SecretVersion: Equatable, Sendable {
     /// How the sealed file changed in this version.
-    public enum Change: String {
-        /// The file appeared (first set, restore, the new id of a rename).
+    public enum Change: String, Sendable {
+        /// The file appeared (first set, the new id of a rename).
         case created
-        /// The payload changed: a new value (or the same value re-encrypted).
+        /// A new value was set.
         case value
+        /// An earlier value came back (`rollback`, `restore`).
+        case restored
+        /// The same value re-encrypted under a fresh data key (rotate, a reader removed).
+        case rekey
         /// Only the header changed: the data key was re-wrapped for other readers.
         case wrapping
         /// The file was removed.
         case deleted
+
+        /// What the recorded action says about a changed file.
+        static func of(before: ObjectID?, after: ObjectID?, samePayload: () throws -> Bool, action: String) rethrows -> Change {
+            let recorded = Action(rawValue: action)
+            switch (before, after) {
+            case (_, nil): return .deleted
+            case (nil, _): return recorded == .restore || recorded == .rollback ? .restored : .created
+            default:
+                if try samePayload() { return .wrapping }
+                if recorded == .restore || recorded == .rollback { return .restored }
+                return recorded?.keepsValues == true ? .rekey : .value
+            }
+        }
     }
 
     /// 1 for the oldest version; `vN` names it on the command line.
@@ -22,15 +39,15 @@ public struct SecretVersion: Equatable {
     public let commit: String
     public let time: Int64
     public let author: String
-    /// The coffer action recorded in the commit (set, rm, mv, rollback,
-    /// restore…), or `git` for a commit coffer did not make.
+    /// The coffer action recorded in the commit (`Action`'s raw values), or
+    /// `git` for a commit coffer did not make.
     public let action: String
     public let change: Change
     let blob: ObjectID?
 }
 
 /// One commit of the vault, as `coffer log` shows it.
-public struct VaultLogEntry: Equatable {
+public struct VaultLogEntry: Equatable, Sendable {
     public let commit: String
     public let time: Int64
     public let author: String
@@ -61,7 +78,7 @@ extension Vault {
     /// Walks the first-parent history once, comparing the file's blob in each
     /// commit with its parent's.
     public func history(of id: SecretID) throws -> [SecretVersion] {
-        let repo = try Repositories.at(root)
+        let repo = try repo()
         guard let head = try repo.head() else { return [] }
         let walker = try PathWalker(repo)
         let chain = try walker.chain(from: head)
@@ -74,13 +91,11 @@ extension Vault {
             if here != before {
                 let commit = try walker.info(link.commit)
                 let trailers = Trailers(commit.message)
-                let change: SecretVersion.Change
-                switch (before, here) {
-                case (nil, _): change = .created
-                case (_, nil): change = .deleted
-                case (let old?, let new?):
-                    change = Sealing.samePayload(try repo.readBlob(old), try repo.readBlob(new)) ? .wrapping : .value
-                }
+                let (old, new) = (before, here)
+                let change = try SecretVersion.Change.of(before: old, after: new, samePayload: {
+                    guard let old, let new else { return false }
+                    return Sealing.samePayload(try repo.readBlob(old), try repo.readBlob(new))
+                }, action: trailers.action)
                 found.append((current, commit, trailers, change, here))
                 // Created here by a rename: older versions live under the old id.
                 if before == nil, let rename = trailers.renames.first(where: { $0.to == current.value }),
@@ -99,14 +114,13 @@ extension Vault {
     }
 
     /// The vault's commits, newest first; with a prefix, only those touching ids under it.
-    public func log(prefix: String = "", limit: Int = Int.max) throws -> [VaultLogEntry] {
-        let repo = try Repositories.at(root)
-        let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+    public func log(_ prefix: Prefix = .all, limit: Int = Int.max) throws -> [VaultLogEntry] {
+        let repo = try repo()
         var entries: [VaultLogEntry] = []
         for commit in try repo.log() where entries.count < limit {
             let trailers = Trailers(commit.message)
-            let ids = trimmed.isEmpty ? trailers.ids : trailers.ids.filter { $0 == trimmed || $0.hasPrefix(trimmed + "/") }
-            if !trimmed.isEmpty && ids.isEmpty { continue }
+            let ids = trailers.ids.filter { prefix.contains(path: $0) }
+            if !prefix.isAll && ids.isEmpty { continue }
             entries.append(VaultLogEntry(commit: commit.id.hex, time: commit.time, author: commit.author.name,
                                          action: trailers.action, ids: ids))
         }
@@ -116,8 +130,8 @@ extension Vault {
     /// The sealed file of `id` at `revision`: `vN` (the secret's version N, as
     /// `history` numbers them, possibly under an older id), or anything git
     /// resolves to a commit (an id or prefix, `HEAD~2`, a tag).
-    public func sealedFile(_ id: SecretID, at revision: String) throws -> (file: [UInt8], id: SecretID) {
-        let repo = try Repositories.at(root)
+    func sealedFile(_ id: SecretID, at revision: String) throws -> (file: [UInt8], id: SecretID) {
+        let repo = try repo()
         if revision.hasPrefix("v"), let number = Int(revision.dropFirst()) {
             guard let version = try history(of: id).first(where: { $0.number == number }) else {
                 throw VaultError.noSuchRevision(id: id.value, revision: revision)
@@ -141,17 +155,17 @@ extension Vault {
 
     /// The value `id` had at `revision`; a version the identities cannot
     /// open is an error naming the id and the revision.
-    public func open(_ id: SecretID, at revision: String, identities: [Identity]) throws -> SecureBytes {
+    func open(_ id: SecretID, at revision: String, identities: [Identity]) throws -> SecureBytes {
         let (file, boundID) = try sealedFile(id, at: revision)
         do {
             return try Sealing.open(file, id: boundID, identities: identities)
-        } catch VaultError.cannotDecrypt(_, let reason) {
-            throw VaultError.cannotDecrypt(id: "\(id.value) at \(revision)", reason: reason)
+        } catch VaultError.notReadable(_, nil) {
+            throw VaultError.notReadable(id: id.value, revision: revision)
         }
     }
 
     /// The last value `id` held before it was removed.
-    public func lastValueBeforeRemoval(_ id: SecretID, identities: [Identity]) throws -> SecureBytes {
+    func lastValueBeforeRemoval(_ id: SecretID, identities: [Identity]) throws -> SecureBytes {
         guard let version = try history(of: id).first(where: { $0.blob != nil }) else {
             throw VaultError.notFound(id: id.value)
         }

@@ -14,9 +14,9 @@ public enum FileSystemSync {
     /// Flushes the file system holding `path`; falls back to sync(2).
     public static func sync(_ path: String) throws {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw GitError.call(function: "open", code: errno, message: path) }
+        guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
         defer { close(fd) }
         guard let syncfs else { Glibc.sync(); return }
-        guard syncfs(fd) == 0 else { throw GitError.call(function: "syncfs", code: errno, message: path) }
+        guard syncfs(fd) == 0 else { throw FileError.write(path: path, errno: errno) }
     }
 }

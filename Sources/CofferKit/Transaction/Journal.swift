@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import GitStore
+import Posix
 
 /// The record of a write in flight: `.git/coffer-journal`, written (and
 /// fsynced) before HEAD moves and removed once the work tree and index match

@@ -71,21 +71,4 @@ public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible 
     public var description: String { value }
 
     public static func < (a: SecretID, b: SecretID) -> Bool { a.value < b.value }
-
-    /// Quotes user input for error messages, escaping control and non-ASCII
-    /// bytes so a hostile id cannot forge terminal output.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for byte in text.utf8.prefix(300) {
-            switch byte {
-            case 0x20...0x7E where byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\"): out.append(Character(UnicodeScalar(byte)))
-            default: out += "\\x" + String(byte, radix: 16).leftPadded(to: 2)
-            }
-        }
-        return out + (text.utf8.count > 300 ? "…\"" : "\"")
-    }
-}
-
-extension String {
-    public func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -2,20 +2,21 @@
 import Glibc
 #endif
 import Age
+import Posix
 import GitStore
 
 /// Something `verify` found out of line. None of these carries a value.
 public enum Drift: Equatable, Sendable {
     /// A scope's `.recipients` differs from the committed one (a hand edit).
-    case recipientsEdited(scope: String)
+    case recipientsEdited(scope: Scope)
     /// The sealed file is not sealed for exactly its scope's readers: a
     /// `.recipients` changed without re-wrapping, or the file came from
     /// another scope. `missing` and `extra` are reader fingerprints.
-    case wrongReaders(id: SecretID, scope: String, missing: [String], extra: [String])
+    case wrongReaders(id: SecretID, scope: Scope, missing: [String], extra: [String])
     /// The sealed file is bound to another id (copied or moved by hand).
     case boundElsewhere(id: SecretID, boundTo: String)
     /// The sealed file does not parse or does not decrypt for a reader it names.
-    case damaged(id: SecretID, reason: String)
+    case damaged(id: SecretID, cause: VaultError)
     /// A `.age` file in the work tree that the vault's history does not hold.
     case orphan(path: String)
     /// The work tree's copy of a committed secret is missing or differs.
@@ -30,11 +31,11 @@ public enum Drift: Equatable, Sendable {
     }
 }
 
-public struct VerifyReport {
-    public var drift: [Drift] = []
+public struct VerifyReport: Sendable {
+    public internal(set) var drift: [Drift] = []
     /// Committed secrets checked, and how many of them were also decrypted.
-    public var checked = 0
-    public var decrypted = 0
+    public internal(set) var checked = 0
+    public internal(set) var decrypted = 0
 }
 
 extension Vault {
@@ -44,27 +45,26 @@ extension Vault {
     /// `identities` is among them — decrypts, which also authenticates the
     /// binding. Also reports hand-edited `.recipients`, `.age` files git does
     /// not track, and work-tree copies that differ from the commit.
-    public func verify(prefix: String = "", identities: [Identity]) throws -> VerifyReport {
+    public func verify(_ prefix: Prefix = .all, identities: [Identity]) throws -> VerifyReport {
         var report = VerifyReport()
-        let repo = try Repositories.at(root)
+        let repo = try repo()
         guard let head = try repo.head() else { return report }
-        let scopePrefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
 
-        for scope in scopes() where Paths.isWithin(scope, scopePrefix) || Paths.isWithin(scopePrefix, scope) {
-            let file = (scope.isEmpty ? "" : scope + "/") + RecipientsFile.fileName
+        for scope in scopes() where prefix.overlaps(scope) {
+            let file = scope.recipientsPath
             let committed = try repo.blob(at: file, in: head).map { try repo.readBlob($0) }
             if committed != (try Files.read(path: path(file))) { report.drift.append(.recipientsEdited(scope: scope)) }
         }
 
         let entries = try repo.files(in: head, under: "").filter { entry in
-            SecretID(relativePath: entry.path).map { Paths.isWithin($0.value, scopePrefix) } ?? false
+            SecretID(relativePath: entry.path).map(prefix.contains) ?? false
         }
         let tracked = Set(entries.map(\.path))
         let ids = entries.map { SecretID(relativePath: $0.path)! }
-        var jobs: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], scope: String)] = []
-        var readersOf: [String: [NamedRecipient]] = [:]
-        for ((id, entry), scope) in zip(zip(ids, entries), try scopeDirectories(of: ids)) {
-            if readersOf[scope] == nil { readersOf[scope] = try self.scope(ofDirectory: scope).readers }
+        var jobs: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], scope: Scope)] = []
+        var readersOf: [Scope: [NamedRecipient]] = [:]
+        for ((id, entry), scope) in zip(zip(ids, entries), try governingScopes(of: ids)) {
+            if readersOf[scope] == nil { readersOf[scope] = try readers(in: scope).readers }
             jobs.append((id, try repo.readBlob(entry.blob), readersOf[scope]!, scope))
         }
         let mine = Set(identities.compactMap { ($0 as? X25519Identity).map { Fingerprint.of($0.recipient) } })
@@ -78,20 +78,22 @@ extension Vault {
             if (try? Files.read(path: path(job.id.relativePath))) != job.file { report.drift.append(.workTreeDiffers(id: job.id)) }
         }
 
-        let walkRoot = scopePrefix.isEmpty ? root : path(scopePrefix)
-        Paths.walk(walkRoot, relative: scopePrefix.isEmpty ? "" : scopePrefix + "/") { relative in
+        let walkRoot = prefix.isAll ? root : path(prefix.path)
+        Paths.walk(walkRoot, relative: prefix.isAll ? "" : prefix.path + "/") { relative in
             if relative.hasSuffix(SecretID.fileExtension), !tracked.contains(relative) { report.drift.append(.orphan(path: relative)) }
         }
         return report
     }
 
-    private static func check(_ file: [UInt8], id: SecretID, scope: String, readers: [NamedRecipient],
+    private static func check(_ file: [UInt8], id: SecretID, scope: Scope, readers: [NamedRecipient],
                               mine: Set<String>, identities: [Identity]) -> (Drift?, Bool) {
         let bound: (id: String, fingerprints: [String])
         do {
             bound = try Sealing.boundReaders(of: file, id: id)
+        } catch let error as VaultError {
+            return (.damaged(id: id, cause: error), false)
         } catch {
-            return (.damaged(id: id, reason: "\(error)"), false)
+            return (.damaged(id: id, cause: .missingBinding(id: id.value)), false)
         }
         guard bound.id == id.value else { return (.boundElsewhere(id: id, boundTo: bound.id), false) }
         var decrypted = false
@@ -99,8 +101,10 @@ extension Vault {
             do {
                 _ = try Sealing.open(file, id: id, identities: identities)
                 decrypted = true
+            } catch let error as VaultError {
+                return (.damaged(id: id, cause: error), false)
             } catch {
-                return (.damaged(id: id, reason: "\(error)"), false)
+                return (.damaged(id: id, cause: .missingBinding(id: id.value)), false)
             }
         }
         guard !Sealing.isSealed(file, id: id, for: readers) else { return (nil, decrypted) }
@@ -111,16 +115,14 @@ extension Vault {
 }
 
 extension Vault {
-    /// Repairs what `verify` found, as far as it can: a hand-edited
+    /// Plans repairing what `verify` found, as far as it can: a hand-edited
     /// `.recipients` is adopted (committed) and every secret sealed for the
     /// wrong readers is re-sealed for its scope, in one commit; orphan files
     /// (and work-tree copies that differ from the commit) are moved aside to
     /// `.git/coffer-orphans/<time>/`, never deleted, and committed secrets
-    /// missing from the work tree are written back. Returns the transaction's
-    /// outcome (nil commit when only the work tree needed care).
-    public func fix(_ report: VerifyReport, identities: [Identity], authorName: String?,
-                    progress: ((Int, Int) -> Void)? = nil) throws -> (outcome: VaultOutcome, setAside: [String]) {
-        var setAside: [String] = []
+    /// missing from the work tree are written back (`ChangeOutcome.setAside`).
+    /// Adopting a `.recipients` none of `me` is in is a risk to confirm.
+    public func planFix(_ report: VerifyReport, me: Set<X25519Recipient>?) throws -> ChangePlan {
         let loose = report.drift.compactMap { drift -> String? in
             switch drift {
             case .orphan(let path): return path
@@ -128,33 +130,35 @@ extension Vault {
             default: return nil
             }
         }
-        if !loose.isEmpty { setAside = try repairWorkTree(loose) }
         var changes: [VaultChange] = []
+        var adopted: [ScopeReaders] = []
         var resealed: Set<SecretID> = []
         for case .recipientsEdited(let scope) in report.drift {
-            guard let file = try recipientsFile(ofDirectory: scope) else { continue }
-            changes.append(.setReaders(scope: scope, file))
+            guard let file = try recipientsFile(of: scope) else { continue }
+            changes.append(.setReaders(scope, file))
+            adopted.append(ScopeReaders(scope: scope, readers: file.entries))
             for id in try governed(by: scope) where resealed.insert(id).inserted { changes.append(.rewrap(id)) }
         }
         for case .wrongReaders(let id, _, _, _) in report.drift where resealed.insert(id).inserted {
             changes.append(.rewrap(id))
         }
-        guard !changes.isEmpty else { return (VaultOutcome(), setAside) }
-        let outcome = try apply(changes, action: "verify-fix", identities: identities, authorName: authorName, progress: progress)
-        return (outcome, setAside)
+        var plan = ChangePlan(action: .fix, changes: changes, readers: adopted, secretCount: resealed.count,
+                              risks: ChangePlan.unreadable(adopted, by: me))
+        plan.workTreeRepairs = loose
+        return plan
     }
 
     /// Under the lock: moves `paths` (orphans, or copies that differ from the
     /// commit) aside, then writes back the committed files among them.
-    private func repairWorkTree(_ paths: [String]) throws -> [String] {
-        let lock = try VaultLock(gitDirectory: gitDirectory)
+    func repairWorkTree(_ paths: [String]) throws -> [String] {
+        let lock = try lock()
         defer { _ = lock }
-        let repo = try Repositories.at(root)
+        let repo = try repo()
         let head = try repo.head()
         var now = time(nil), parts = tm()
         gmtime_r(&now, &parts)
         let fields: [Int32] = [parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec]
-        let digits = fields.map { String($0).leftPadded(to: 2) }
+        let digits = fields.map { $0 < 10 ? "0\($0)" : "\($0)" }
         let stamp = digits[0...2].joined() + "T" + digits[3...5].joined() + "Z-" + String(getpid())
         var moved: [String] = []
         var restore: [TreeChange] = []
@@ -168,14 +172,7 @@ extension Vault {
             }
             if let head, let blob = try repo.blob(at: relative, in: head) { restore.append(.write(path: relative, blob: blob)) }
         }
-        if !restore.isEmpty { try VaultTransaction.applyToWorkTree(self, repo: repo, changes: restore, contents: [:]) }
+        if !restore.isEmpty { try VaultTransaction.publish(self, repo: repo, changes: restore, contents: [:]) }
         return moved
-    }
-}
-
-extension Paths {
-    /// True when `path` is `prefix` or below it, whole segments only ("" contains all).
-    static func isWithin(_ path: String, _ prefix: String) -> Bool {
-        prefix.isEmpty || path == prefix || path.hasPrefix(prefix + "/")
     }
 }

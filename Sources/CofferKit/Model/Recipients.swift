@@ -17,7 +17,7 @@ public struct NamedRecipient: Equatable, Sendable {
 
 enum Fingerprint {
     static func of(_ recipient: X25519Recipient) -> String {
-        Digest.sha256(recipient.publicKey).prefix(8).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        Text.hex(Digest.sha256(recipient.publicKey).prefix(8))
     }
 }
 

@@ -1,0 +1,21 @@
+/// What a commit did, recorded in its `Coffer-Action` trailer; `history` and
+/// `log` read it back.
+public enum Action: String, Sendable, CaseIterable {
+    case initialize = "init"
+    case set, rm, mv, rollback, restore
+    /// Readers added: data keys re-wrapped, payloads kept.
+    case rewrap
+    /// A reader removed: the secrets they read re-keyed.
+    case rekey
+    case rotate
+    case rotateIdentity = "rotate-identity"
+    case fix = "verify-fix"
+
+    /// True for actions that re-encrypt values without changing them.
+    var keepsValues: Bool {
+        switch self {
+        case .rewrap, .rekey, .rotate, .rotateIdentity, .fix, .mv: return true
+        case .initialize, .set, .rm, .rollback, .restore: return false
+        }
+    }
+}

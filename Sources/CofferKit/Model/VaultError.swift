@@ -1,0 +1,153 @@
+import Age
+import Posix
+
+/// Failures of the vault layer, one case per refusal, each keeping what a
+/// caller needs to tell them apart (a bad MAC is not a missing key). Cases
+/// name ids, paths, scopes and counts — never a secret value, passphrase or
+/// private key. Front ends add their own advice (the CLI's hints).
+public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidID(String, reason: String)
+    case invalidScope(String, reason: String)
+    /// A path given to the library must be absolute: it reads no current directory.
+    case notAbsolute(path: String)
+
+    case notAVault(path: String)
+    /// A clone whose HEAD names a branch with no commits, while other
+    /// branches exist: git cloned a remote whose HEAD points elsewhere.
+    case noCheckedOutBranch(path: String, head: String, branches: [String])
+    case alreadyAVault(path: String)
+    case insideVault(path: String, vault: String)
+    case existingHistory(path: String)
+    case detachedHead
+
+    case notFound(id: String)
+    case noSecrets(under: Prefix)
+    case alreadyExists(id: String)
+    /// None of the identities given is a reader of this file (at `revision`, if given).
+    case notReadable(id: String, revision: String?)
+    /// The sealed file fails to parse or authenticate: altered or damaged.
+    case damaged(id: String, cause: AgeError)
+    /// The sealed file is bound to another id (moved or copied by hand).
+    case boundToOtherID(id: String, boundTo: String)
+    case missingBinding(id: String)
+    case noSuchRevision(id: String, revision: String)
+    /// A revision git cannot resolve, for commands about the whole vault.
+    case noSuchVaultRevision(revision: String)
+    case deletedAt(id: String, revision: String)
+    case symlinkInVault(path: String)
+
+    case noRecipients(scope: Scope)
+    case invalidRecipientsFile(path: String, line: Int)
+    case uncommittedRecipients(path: String)
+    case alreadyReads(reader: String, scopes: [Scope])
+    case notAReader(reader: String, scope: Scope?)
+    /// A directory without its own `.recipients` (its readers come from above).
+    case notAScope(Scope, inheritsFrom: Scope)
+    /// Removing this reader would leave these scopes without readers.
+    case onlyReader(reader: String, scopes: [Scope])
+    case ambiguousReader(name: String, keys: [String])
+    /// None of the identity's keys reads any scope of this vault.
+    case noKeyReadsVault
+
+    case identityMissing(path: String)
+    case identityExists(path: String)
+    case identityTooOpen(path: String, mode: UInt32)
+    case wrongPassphrase(path: String)
+    /// The public-key sidecar does not match the private key beside it.
+    case identitySidecarMismatch(path: String)
+    case identityCount(path: String, count: Int)
+
+    case locked(waitedSeconds: Int)
+    /// A plan with risks was applied without being confirmed.
+    case unconfirmed([Risk])
+    case file(FileError)
+
+    public var description: String {
+        switch self {
+        case .invalidID(let id, let reason): return "invalid secret id \(Text.quoted(id)): \(reason)"
+        case .invalidScope(let scope, let reason): return "invalid scope \(Text.quoted(scope)): \(reason)"
+        case .notAbsolute(let path): return "\(Text.quoted(path)) is not an absolute path"
+        case .notAVault(let path): return "\(path) is not inside a coffer vault"
+        case .noCheckedOutBranch(let path, let head, let branches):
+            return "\(path) is a clone with no checked-out branch (HEAD names \(head), which has no commits; the remote has \(branches.joined(separator: ", ")))"
+        case .alreadyAVault(let path): return "\(path) is already a coffer vault"
+        case .insideVault(let path, let vault): return "\(path) is inside the vault \(vault)"
+        case .existingHistory(let path): return "\(path) is a git repository with history but no .recipients"
+        case .detachedHead: return "the vault's HEAD is detached; a commit here would be lost at the next checkout"
+        case .notFound(let id): return "no secret \(id)"
+        case .noSecrets(let prefix): return "no secrets under \(prefix)"
+        case .alreadyExists(let id): return "\(id) already exists"
+        case .notReadable(let id, let revision):
+            return "\(id)\(revision.map { " at \($0)" } ?? ""): cannot decrypt: none of your identities is a reader of this secret"
+        case .damaged(let id, let cause): return "\(id): cannot decrypt: the sealed file is damaged or was altered (\(cause))"
+        case .boundToOtherID(let id, let other):
+            return "\(id): sealed file is bound to \(other); it was moved or copied by hand"
+        case .missingBinding(let id): return "\(id): sealed file has no coffer binding; it was not written by coffer"
+        case .noSuchRevision(let id, let revision): return "\(id): no revision \(Text.quoted(revision))"
+        case .noSuchVaultRevision(let revision): return "no revision \(Text.quoted(revision)) in the vault's history"
+        case .deletedAt(let id, let revision): return "\(id) does not exist at \(revision)"
+        case .symlinkInVault(let path): return "\(path) in the vault is a symbolic link; coffer does not read or write through links"
+        case .noRecipients(let scope): return "scope \(scope) has no recipients"
+        case .invalidRecipientsFile(let path, let line): return "\(path) line \(line) is not a recipient (age1…)"
+        case .uncommittedRecipients(let path):
+            return "\(path) has changes that are not committed; coffer seals only for the readers in the vault's history"
+        case .alreadyReads(let reader, let scopes): return "\(reader) already reads \(Text.list(scopes))"
+        case .notAReader(let reader, let scope): return "\(reader) is not a reader of \(scope.map(\.description) ?? "any scope")"
+        case .notAScope(let scope, let parent): return "\(scope) has no .recipients of its own; its readers come from \(parent)"
+        case .onlyReader(let reader, let scopes):
+            return "\(reader) is the only reader of \(Text.list(scopes)); a scope must keep at least one reader"
+        case .ambiguousReader(let name, let keys): return "\(keys.count) different keys are named \(name)"
+        case .noKeyReadsVault: return "none of your keys reads a scope of this vault"
+        case .identityMissing(let path): return "no identity at \(path)"
+        case .identityExists(let path): return "an identity already exists at \(path)"
+        case .identityTooOpen(let path, let mode):
+            return "identity \(path) is readable by others (mode \(String(mode & 0o777, radix: 8)))"
+        case .wrongPassphrase(let path): return "wrong passphrase for identity file \(path)"
+        case .identitySidecarMismatch(let path): return "the public key in \(path) does not match the identity beside it"
+        case .identityCount(let path, let count): return "\(path) holds \(count) identities; expected one"
+        case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
+        case .unconfirmed(let risks): return "not confirmed: " + risks.map(\.description).joined(separator: "; ")
+        case .file(let error): return error.description
+        }
+    }
+}
+
+/// Something a change would do that the user should agree to first. The
+/// library never asks: a plan lists its risks, the front end asks, and
+/// `confirm()` records the answer.
+public enum Risk: Equatable, Sendable, CustomStringConvertible {
+    /// Afterwards none of your keys reads these scopes (sealing there,
+    /// removing yourself, adopting a `.recipients` that leaves you out).
+    case youWouldNotRead([Scope])
+
+    public var description: String {
+        switch self {
+        case .youWouldNotRead(let scopes): return "you will not be able to read the secrets of \(Text.list(scopes)) afterwards"
+        }
+    }
+}
+
+/// Text from outside (ids, revisions, names) as it may appear in a message.
+enum Text {
+    /// Quotes user input, escaping control and non-ASCII bytes so a hostile
+    /// id cannot forge terminal output.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for byte in text.utf8.prefix(300) {
+            switch byte {
+            case 0x20...0x7E where byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\"): out.append(Character(UnicodeScalar(byte)))
+            default: out += "\\x" + hex(byte)
+            }
+        }
+        return out + (text.utf8.count > 300 ? "…\"" : "\"")
+    }
+
+    static func list(_ scopes: [Scope]) -> String { scopes.map(\.description).joined(separator: ", ") }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+
+    static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 { bytes.map(hex).joined() }
+}

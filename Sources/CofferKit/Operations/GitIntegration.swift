@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+import GitStore
+
+/// How the stock git CLI shows sealed files: `.gitattributes` (versioned)
+/// routes `*.age` through the `coffer` diff driver, whose textconv command is
+/// set per clone in `.git/config` (not versioned) by `init` and `setup`.
+public enum GitIntegration {
+    static let attributesFile = ".gitattributes"
+    static let attributes = "# coffer: show sealed files in git diff/log -p as id, readers and payload digest\n*.age diff=coffer\n"
+
+    /// Points this clone's `diff.coffer.textconv` at `executable textconv`.
+    public static func configure(_ vault: Vault, executable: String) throws {
+        let repo = try vault.repo()
+        try repo.setConfig("diff.coffer.textconv", "'\(executable)' textconv")
+        // Never cache: a cached conversion would keep whatever was shown.
+        try repo.setConfig("diff.coffer.cachetextconv", "false")
+    }
+
+    /// The text git diffs for a sealed file: its id, its readers (by name
+    /// where the vault's `.recipients` knows them) and a digest of the
+    /// encrypted payload, which changes exactly when the value was re-encrypted.
+    /// No key is needed and no value is shown, unless `identities` are given
+    /// and open the file (the value is then shown too).
+    public static func describe(_ file: [UInt8], vault: Vault?, identities: [Identity] = []) -> String {
+        guard let (header, offset) = try? Header.parse(file) else {
+            return "not a valid age file (\(file.count) bytes)\n"
+        }
+        let binding = header.stanzas.first { $0.type == Sealing.bindingType }
+        guard let id = binding?.arguments.first else {
+            return "age file without a coffer binding, \(header.stanzas.count) stanzas\n"
+        }
+        var names: [String: String] = [:]
+        if let vault, let secret = try? SecretID(id), let scope = try? vault.readers(of: secret) {
+            for reader in scope.readers { names[reader.fingerprint] = reader.name }
+        }
+        let readers = (binding?.arguments.dropFirst() ?? []).map { fp in names[fp].map { "\($0) (\(fp))" } ?? fp }
+        let digest = Text.hex(Digest.sha256(Array(file[offset...])).prefix(8))
+        var text = "coffer secret \(id)\nreaders: \(readers.joined(separator: ", "))\npayload: \(digest)\n"
+        if !identities.isEmpty, let secret = try? SecretID(id), let value = try? Sealing.open(file, id: secret, identities: identities) {
+            text += "value: " + value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } + "\n"
+        }
+        return text
+    }
+}

@@ -1,0 +1,50 @@
+import Age
+import GitStore
+import Posix
+
+extension Vault {
+    /// Makes `directory` (absolute) a vault: a git repository whose first
+    /// commit holds the root `.recipients` naming `readers` and the
+    /// `.gitattributes` that route sealed files through coffer's diff driver.
+    /// Refuses an existing vault, a directory inside one, and a repository
+    /// with history of its own.
+    public static func create(at directory: String, readers: [NamedRecipient],
+                              configuration: Configuration = Configuration()) throws -> Vault {
+        try checkCanCreate(at: directory)
+        let root = Paths.normalized(directory)
+        guard !readers.isEmpty else { throw VaultError.noRecipients(scope: .root) }
+        let repo = Files.exists(root + "/.git") ? try GitRepository.open(at: root) : try GitRepository.create(at: root)
+        let vault = Vault(root: root, configuration: configuration, repository: repo)
+        let lock = try vault.lock()
+        defer { _ = lock }
+        let recipients = Array(RecipientsFile(entries: readers).text.utf8)
+        let attributes = Array(GitIntegration.attributes.utf8)
+        let changes: [TreeChange] = [
+            .write(path: RecipientsFile.fileName, blob: try repo.writeBlob(recipients)),
+            .write(path: GitIntegration.attributesFile, blob: try repo.writeBlob(attributes)),
+        ]
+        let author = try repo.configuredSignature() ?? Signature(name: configuration.authorName ?? "coffer", email: "coffer@localhost")
+        let message = "coffer: init vault\n\nCoffer-Action: \(Action.initialize.rawValue)\n"
+        let commit = try repo.createCommit(parent: nil, changes: changes, message: message, author: author)
+        try repo.advanceHead(from: nil, to: commit, message: "coffer: init")
+        try VaultTransaction.publish(vault, repo: repo, changes: changes,
+                                     contents: [RecipientsFile.fileName: recipients, GitIntegration.attributesFile: attributes])
+        return vault
+    }
+
+    /// Refuses, before anything is created, a directory that is already a
+    /// vault, lies inside one, or is a git repository with history of its own.
+    public static func checkCanCreate(at directory: String) throws {
+        guard directory.hasPrefix("/") else { throw VaultError.notAbsolute(path: directory) }
+        let root = Paths.normalized(directory)
+        guard !isVault(root) else { throw VaultError.alreadyAVault(path: root) }
+        var ancestor = Paths.parent(root)
+        while let dir = ancestor {
+            if isVault(dir) { throw VaultError.insideVault(path: root, vault: dir) }
+            ancestor = Paths.parent(dir)
+        }
+        if Files.exists(root + "/.git"), try GitRepository.open(at: root).head() != nil {
+            throw VaultError.existingHistory(path: root)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Age
+
+/// A change worked out but not yet made: what it will touch and what the
+/// user should agree to first. A front end shows `risks`, asks, calls
+/// `confirm()`, then `Vault.apply(_:identities:progress:)`. Applying a plan
+/// whose risks were not confirmed throws `VaultError.unconfirmed`.
+public struct ChangePlan {
+    public let action: Action
+    /// The scopes whose readers change, with their readers afterwards.
+    public let readers: [ScopeReaders]
+    /// How many secrets the change touches.
+    public let secretCount: Int
+    public let risks: [Risk]
+    public private(set) var isConfirmed: Bool
+    /// Readers this change takes away (`recipients rm`).
+    public internal(set) var removedReaders: [NamedRecipient] = []
+    /// Work-tree paths to move aside and restore first (`verify --fix`).
+    var workTreeRepairs: [String] = []
+    let changes: [VaultChange]
+
+    init(action: Action, changes: [VaultChange], readers: [ScopeReaders] = [], secretCount: Int, risks: [Risk] = []) {
+        self.action = action
+        self.changes = changes
+        self.readers = readers
+        self.secretCount = secretCount
+        self.risks = risks
+        isConfirmed = risks.isEmpty
+    }
+
+    /// Records that the user agreed to the risks.
+    public mutating func confirm() { isConfirmed = true }
+
+    /// The scopes among `scopes` that none of `me` reads.
+    static func unreadable(_ scopes: [ScopeReaders], by me: Set<X25519Recipient>?) -> [Risk] {
+        guard let me else { return [] }
+        let lost = scopes.filter { !$0.readers.contains { me.contains($0.recipient) } }.map(\.scope).sorted()
+        return lost.isEmpty ? [] : [.youWouldNotRead(lost)]
+    }
+}
+
+extension Vault {
+    /// Makes the planned change as one commit. `progress` hears (done,
+    /// total) while existing files are re-sealed.
+    public func apply(_ plan: ChangePlan, identities: [Identity], progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
+        guard plan.isConfirmed else { throw VaultError.unconfirmed(plan.risks) }
+        let setAside = plan.workTreeRepairs.isEmpty ? [] : try repairWorkTree(plan.workTreeRepairs)
+        var outcome = plan.changes.isEmpty ? ChangeOutcome()
+            : try VaultTransaction.run(self, changes: plan.changes, action: plan.action, identities: identities, progress: progress)
+        outcome.setAside = setAside
+        if !plan.removedReaders.isEmpty {
+            let gone = Set(plan.removedReaders.map(\.fingerprint))
+            outcome.exposed = outcome.written.filter { outcome.previousReaders[$0]?.contains(where: gone.contains) == true }
+        }
+        return outcome
+    }
+
+    /// Runs changes that need no confirmation.
+    func commit(_ changes: [VaultChange], action: Action, identities: [Identity],
+                progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
+        try VaultTransaction.run(self, changes: changes, action: action, identities: identities, progress: progress)
+    }
+}

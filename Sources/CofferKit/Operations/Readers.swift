@@ -1,0 +1,128 @@
+import Age
+
+/// A scope as `recipients list` shows it.
+public struct ScopeSummary: Equatable, Sendable {
+    public let scope: Scope
+    public let readers: [NamedRecipient]
+    /// How many secrets this scope's `.recipients` governs.
+    public let secretCount: Int
+}
+
+/// Who `recipients rm` means: a public key, or the name written beside one.
+public enum ReaderSelector: Equatable, Sendable, CustomStringConvertible {
+    case key(X25519Recipient)
+    case name(String)
+
+    public init(_ text: String) throws {
+        self = text.hasPrefix("age1") ? .key(try X25519Recipient(parsing: text)) : .name(text)
+    }
+
+    func matches(_ reader: NamedRecipient) -> Bool {
+        switch self {
+        case .key(let key): return reader.recipient == key
+        case .name(let name): return reader.name == name
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .key(let key): return key.encoded
+        case .name(let name): return name
+        }
+    }
+}
+
+/// Managing who reads a scope: recipients list, add, rm.
+extension Vault {
+    /// Every scope with its readers and how many secrets it governs.
+    public func readerSummary() throws -> [ScopeSummary] {
+        try scopes().map { scope in
+            ScopeSummary(scope: scope, readers: try readers(in: scope).readers, secretCount: try governed(by: scope).count)
+        }
+    }
+
+    /// Plans adding `reader` to `scopes` (nil: every scope), re-wrapping
+    /// their secrets' data keys for them (payloads unchanged). A directory
+    /// without its own `.recipients` gets one: the readers it inherits plus
+    /// `reader`. Scopes the reader already reads are left out; if that is
+    /// all of them, `VaultError.alreadyReads`.
+    public func planAddReader(_ reader: NamedRecipient, to scopes: [Scope]?) throws -> ChangePlan {
+        let targets = scopes ?? self.scopes()
+        var files: [Scope: RecipientsFile] = [:]
+        for scope in targets {
+            let file = try recipientsFile(of: scope) ?? RecipientsFile(entries: readers(in: scope).readers)
+            if file.entries.contains(where: { $0.recipient == reader.recipient }) { continue }
+            files[scope] = file.adding(reader)
+        }
+        guard !files.isEmpty else { throw VaultError.alreadyReads(reader: reader.name ?? reader.recipient.encoded, scopes: targets) }
+        return try plan(files, action: .rewrap)
+    }
+
+    /// Plans removing the readers `selector` names from `scopes` (each must
+    /// have its own `.recipients`), or from every scope that lists them;
+    /// the secrets they could read are re-keyed. The outcome's `exposed`
+    /// lists the ids whose files named a removed reader: they may still know
+    /// those values. Leaving a scope without readers is refused, naming it.
+    /// `me`: the user's public keys, if known (removing yourself is a risk).
+    public func planRemoveReader(_ selector: ReaderSelector, from scopes: [Scope]?, me: Set<X25519Recipient>?) throws -> ChangePlan {
+        var files: [Scope: RecipientsFile] = [:]
+        var removed: [NamedRecipient] = []
+        for scope in scopes ?? self.scopes() {
+            guard let own = try recipientsFile(of: scope) else {
+                throw VaultError.notAScope(scope, inheritsFrom: try readers(in: scope).scope)
+            }
+            let matching = own.entries.filter(selector.matches)
+            guard !matching.isEmpty else {
+                if scopes != nil { throw VaultError.notAReader(reader: selector.description, scope: scope) }
+                continue
+            }
+            for reader in matching where !removed.contains(reader) { removed.append(reader) }
+            files[scope] = own.removing(where: selector.matches)
+        }
+        guard !files.isEmpty else { throw VaultError.notAReader(reader: selector.description, scope: nil) }
+        if case .name(let name) = selector, Set(removed.map(\.recipient)).count > 1 {
+            throw VaultError.ambiguousReader(name: name, keys: removed.map(\.recipient.encoded))
+        }
+        let emptied = files.filter { $0.value.entries.isEmpty }.map(\.key).sorted()
+        guard emptied.isEmpty else { throw VaultError.onlyReader(reader: selector.description, scopes: emptied) }
+        return try plan(files, action: .rekey, removing: removed, me: me)
+    }
+
+    /// Puts `new` in place of `old` in every scope `old` reads (keeping its
+    /// line and name); the secrets there are re-keyed, since `old` no longer
+    /// reads them.
+    func planReplacingReader(_ old: X25519Recipient, with new: X25519Recipient) throws -> ChangePlan {
+        var files: [Scope: RecipientsFile] = [:]
+        for scope in scopes() {
+            guard let own = try recipientsFile(of: scope), own.entries.contains(where: { $0.recipient == old }) else { continue }
+            files[scope] = own.replacing(old, with: new, name: nil)
+        }
+        guard !files.isEmpty else { throw VaultError.notAReader(reader: old.encoded, scope: nil) }
+        return try plan(files, action: .rotateIdentity)
+    }
+
+    /// The changes for giving scopes new `.recipients`: the files, then every
+    /// secret those scopes govern once they are in place.
+    func plan(_ files: [Scope: RecipientsFile], action: Action, removing removed: [NamedRecipient] = [],
+              me: Set<X25519Recipient>? = nil) throws -> ChangePlan {
+        var readers: [Scope: [NamedRecipient]] = [:]
+        for (scope, file) in files {
+            guard !file.entries.isEmpty else { throw VaultError.noRecipients(scope: scope) }
+            readers[scope] = file.entries
+        }
+        var ids: [SecretID] = []
+        for scope in files.keys {
+            let under = list(Prefix(validated: scope.directory))
+            for (id, governing) in zip(under, try governingScopes(of: under, overrides: readers)) where readers[governing] != nil {
+                ids.append(id)
+            }
+        }
+        let sortedIDs = Array(Set(ids)).sorted()
+        let changed = readers.keys.sorted().map { ScopeReaders(scope: $0, readers: readers[$0]!) }
+        let changes = files.keys.sorted().map { VaultChange.setReaders($0, files[$0]!) } + sortedIDs.map { VaultChange.rewrap($0) }
+        var plan = ChangePlan(action: action, changes: changes, readers: changed, secretCount: sortedIDs.count,
+                              risks: ChangePlan.unreadable(changed, by: me))
+        plan.removedReaders = removed
+        return plan
+    }
+}

@@ -1,0 +1,70 @@
+import Age
+
+/// What `rotate` did.
+public struct Rotation: Sendable {
+    public let outcome: ChangeOutcome
+    /// Scopes under the prefix that none of the identities reads: their
+    /// secrets were left as they were.
+    public let skipped: [Scope]
+}
+
+/// What `identity rotate` did.
+public struct IdentityRotation: Sendable {
+    public let newKey: X25519Recipient
+    /// The scopes where the new key replaced the old one.
+    public let scopes: [Scope]
+    public let outcome: ChangeOutcome
+}
+
+extension Vault {
+    /// Gives the secrets under `prefix` fresh data keys (values unchanged), in
+    /// one commit: those in scopes one of `identities` reads; the others are
+    /// skipped and named.
+    public func rotate(_ prefix: Prefix = .all, identities: [X25519Identity],
+                       progress: ((Int, Int) -> Void)? = nil) throws -> Rotation {
+        let ids = list(prefix)
+        guard !ids.isEmpty else { throw VaultError.noSecrets(under: prefix) }
+        let mine = Set(identities.map(\.recipient))
+        var readable: [Scope: Bool] = [:]
+        var rotating: [SecretID] = []
+        for (id, scope) in zip(ids, try governingScopes(of: ids)) {
+            if readable[scope] == nil {
+                readable[scope] = try readers(in: scope).readers.contains { mine.contains($0.recipient) }
+            }
+            if readable[scope] == true { rotating.append(id) }
+        }
+        let skipped = readable.filter { !$0.value }.map(\.key).sorted()
+        let outcome = rotating.isEmpty ? ChangeOutcome()
+            : try commit(rotating.map { .rekey($0) }, action: .rotate, identities: identities, progress: progress)
+        return Rotation(outcome: outcome, skipped: skipped)
+    }
+
+    /// Replaces the user's key with a new one in every scope where it reads,
+    /// re-keying those secrets, in one commit.
+    ///
+    /// The identity file is rewritten first, with the new key in front and
+    /// the old ones kept behind it (older versions stay readable, and the
+    /// old key is needed until the commit lands); if the commit fails, the
+    /// file is put back. A rotation interrupted after the file was written
+    /// left the new key in front, reading nothing yet: it is reused.
+    /// `passphrase` re-seals the file as it was sealed (nil: unprotected).
+    public func rotateIdentity(in store: IdentityStore, identities: [X25519Identity], name: String?,
+                               passphrase: SecureBytes?, workFactor: Int,
+                               progress: ((Int, Int) -> Void)? = nil) throws -> IdentityRotation {
+        let readers = Set(try scopes().flatMap { try self.readers(in: $0).readers }.map(\.recipient))
+        guard let old = identities.first(where: { readers.contains($0.recipient) }) else { throw VaultError.noKeyReadsVault }
+        let new = identities[0].recipient != old.recipient && !readers.contains(identities[0].recipient)
+            ? identities[0] : X25519Identity.generate()
+        let plan = try planReplacingReader(old.recipient, with: new.recipient)
+        let snapshot = try store.snapshot()
+        let kept = [new] + identities.filter { $0.recipient != new.recipient }
+        try store.replace(with: kept, name: name, passphrase: passphrase, workFactor: workFactor)
+        do {
+            let outcome = try apply(plan, identities: identities, progress: progress)
+            return IdentityRotation(newKey: new.recipient, scopes: plan.readers.map(\.scope), outcome: outcome)
+        } catch {
+            try? store.restore(snapshot)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Path arithmetic and directory walks over the work tree (no current
+/// directory: every path here is absolute or relative to the vault root).
+enum Paths {
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func parent(_ path: String) -> String? {
+        guard path != "/", let slash = path.lastIndex(of: "/") else { return nil }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// The first component of `relative` below `root` that is a symlink, if any.
+    static func firstSymlink(below root: String, along relative: String) -> String? {
+        var current = root
+        for part in relative.split(separator: "/") {
+            current += "/" + part
+            var info = stat()
+            guard lstat(current, &info) == 0 else { return nil }
+            if info.st_mode & S_IFMT == S_IFLNK { return String(current.dropFirst(root.count + 1)) }
+        }
+        return nil
+    }
+
+    static func modificationTime(_ path: String) -> Int? {
+        var info = stat()
+        return lstat(path, &info) == 0 ? info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec : nil
+    }
+
+    /// Removes `.coffer-tmp-*` files a killed writer left in `dir`.
+    static func removeTemporaries(in dir: String) {
+        for entry in entries(of: dir) where entry.name.hasPrefix(".coffer-tmp-") { unlink(dir + "/" + entry.name) }
+    }
+
+    /// Calls `visit` with the relative path of every regular file below `dir`,
+    /// skipping names that start with "." (git, scopes, temporaries).
+    static func walk(_ dir: String, relative: String, _ visit: (String) -> Void) {
+        for entry in entries(of: dir) where !entry.name.hasPrefix(".") {
+            if entry.isDirectory { walk(dir + "/" + entry.name, relative: relative + entry.name + "/", visit) }
+            if entry.isFile { visit(relative + entry.name) }
+        }
+    }
+
+    /// The entries of `dir` (without `.` and `..`); symlinks are neither
+    /// directories nor files here, so walks never follow them.
+    static func entries(of dir: String) -> [(name: String, isDirectory: Bool, isFile: Bool)] {
+        guard let handle = opendir(dir) else { return [] }
+        defer { closedir(handle) }
+        var result: [(String, Bool, Bool)] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." { continue }
+            var type = Int32(entry.pointee.d_type)
+            if type == Int32(DT_UNKNOWN) {
+                // Some file systems do not report types in readdir.
+                var info = stat()
+                guard lstat(dir + "/" + name, &info) == 0 else { continue }
+                type = info.st_mode & S_IFMT == S_IFDIR ? Int32(DT_DIR) : info.st_mode & S_IFMT == S_IFREG ? Int32(DT_REG) : Int32(DT_UNKNOWN)
+            }
+            result.append((name, type == Int32(DT_DIR), type == Int32(DT_REG)))
+        }
+        return result
+    }
+}

@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+import GitStore
+import Posix
+
+/// A vault: a git work tree with a `.recipients` file at its root, holding
+/// one sealed `<id>.age` file per secret. Every use case is a method of it
+/// (see `Operations/`), returning a typed result or a plan to confirm.
+///
+/// The library reads no environment variable and no current directory:
+/// callers pass absolute paths and settings (`CofferLocator` turns the
+/// environment into them). Each vault owns its libgit2 handle, opened on
+/// first use, so two vaults in one process never share state, and commands
+/// that only read the work tree (get, list) never load libgit2. A vault is
+/// used from one thread at a time.
+public final class Vault {
+    /// The work tree's root, absolute, without a trailing slash.
+    public let root: String
+    public let configuration: Configuration
+    private var repository: GitRepository?
+
+    /// Settings a front end resolves before opening a vault.
+    public struct Configuration: Sendable {
+        /// Seconds a write waits for another coffer process to finish.
+        public var lockTimeout: Double
+        /// The author of commits when git's configuration names none.
+        public var authorName: String?
+
+        public init(lockTimeout: Double = 10, authorName: String? = nil) {
+            self.lockTimeout = lockTimeout
+            self.authorName = authorName
+        }
+    }
+
+    init(root: String, configuration: Configuration, repository: GitRepository? = nil) {
+        self.root = root
+        self.configuration = configuration
+        self.repository = repository
+    }
+
+    /// The vault `directory` is in: the directory itself or the nearest
+    /// enclosing vault. Before anything else, a write a crash interrupted is
+    /// finished (one stat when there is none).
+    public static func open(containing directory: String, configuration: Configuration = Configuration()) throws -> Vault {
+        guard directory.hasPrefix("/") else { throw VaultError.notAbsolute(path: directory) }
+        var dir = Paths.normalized(directory)
+        while true {
+            if isVault(dir) { break }
+            if let unborn = UnbornClone(at: dir) {
+                throw VaultError.noCheckedOutBranch(path: dir, head: unborn.head, branches: unborn.remoteBranches)
+            }
+            guard let parent = Paths.parent(dir) else { throw VaultError.notAVault(path: directory) }
+            dir = parent
+        }
+        let vault = Vault(root: dir, configuration: configuration)
+        try vault.finishInterruptedWrite()
+        return vault
+    }
+
+    static func isVault(_ dir: String) -> Bool {
+        Files.exists(dir + "/.git") && Files.exists(dir + "/" + RecipientsFile.fileName)
+    }
+
+    var gitDirectory: String { root + "/.git" }
+
+    func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// The vault's libgit2 handle, opened on first use.
+    func repo() throws -> GitRepository {
+        if let repository { return repository }
+        let opened = try GitRepository.open(at: root)
+        repository = opened
+        return opened
+    }
+
+    /// The write lock: one coffer writer per vault, across processes.
+    func lock() throws -> DirectoryLock {
+        do {
+            return try DirectoryLock(path: gitDirectory + "/coffer.lock", timeout: configuration.lockTimeout)
+        } catch FileError.busy(_, let seconds) {
+            throw VaultError.locked(waitedSeconds: seconds)
+        }
+    }
+
+    /// True when HEAD names a commit rather than a branch: commits made there
+    /// would vanish from the branch at the next checkout.
+    var isHeadDetached: Bool {
+        guard let head = try? Files.read(path: gitDirectory + "/HEAD") else { return false }
+        return !head.starts(with: Array("ref: ".utf8))
+    }
+
+    /// A write interrupted by a crash leaves a journal; the next command
+    /// completes (or discards) it before doing anything else. One stat when clean.
+    func finishInterruptedWrite() throws {
+        guard Journal.exists(gitDirectory: gitDirectory) else { return }
+        let lock = try lock()
+        defer { _ = lock }
+        try VaultTransaction.recover(vault: self)
+    }
+}
+
+/// A clone made from a remote whose HEAD names a branch it does not have
+/// (a fresh `git init --bare` says `master`, the vault pushed `main`): git
+/// leaves HEAD on an unborn branch and checks nothing out. Read from the
+/// files, without libgit2.
+struct UnbornClone {
+    let head: String
+    let remoteBranches: [String]
+
+    init?(at dir: String) {
+        let git = dir + "/.git"
+        guard let text = try? Files.read(path: git + "/HEAD") else { return nil }
+        let head = String(decoding: text, as: UTF8.self).trimming(" \n\r")
+        guard head.hasPrefix("ref: refs/heads/") else { return nil }
+        let ref = String(head.dropFirst("ref: ".count))
+        let packed = (try? Files.read(path: git + "/packed-refs")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        guard !Files.exists(git + "/" + ref), !packed.contains(" " + ref + "\n") else { return nil }
+        var branches = Set(packed.split(separator: "\n").compactMap { line -> String? in
+            guard let name = line.split(separator: " ").last, name.hasPrefix("refs/remotes/") else { return nil }
+            return String(name.dropFirst("refs/remotes/".count))
+        })
+        for remote in Paths.entries(of: git + "/refs/remotes") where remote.isDirectory {
+            Paths.walk(git + "/refs/remotes/" + remote.name, relative: remote.name + "/") { branches.insert($0) }
+        }
+        branches = branches.filter { !$0.hasSuffix("/HEAD") }
+        guard !branches.isEmpty else { return nil }
+        self.head = String(ref.dropFirst("refs/heads/".count))
+        remoteBranches = branches.sorted()
+    }
+}

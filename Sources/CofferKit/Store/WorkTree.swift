@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+import Posix
+
+/// A scope and the readers in force there.
+public struct ScopeReaders: Equatable, Sendable {
+    public let scope: Scope
+    public let readers: [NamedRecipient]
+}
+
+/// What the work tree says: which secrets exist, which `.recipients` governs
+/// each. Reads only files; libgit2 is not loaded.
+extension Vault {
+    /// Ids under `prefix`, sorted. Never opens a file.
+    public func list(_ prefix: Prefix = .all) -> [SecretID] {
+        var ids: [SecretID] = []
+        if prefix.isAll {
+            Paths.walk(root, relative: "") { if let id = SecretID(relativePath: $0) { ids.append(id) } }
+        } else {
+            if let own = try? SecretID(prefix.path), contains(own) { ids.append(own) }
+            Paths.walk(path(prefix.path), relative: prefix.path + "/") { if let id = SecretID(relativePath: $0) { ids.append(id) } }
+        }
+        return ids.sorted()
+    }
+
+    /// True when the work tree holds `id`'s sealed file (a regular file, not a link or directory).
+    public func contains(_ id: SecretID) -> Bool {
+        var info = stat()
+        return lstat(path(id.relativePath), &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
+
+    /// The sealed bytes of `id` as they are in the work tree; never through a link.
+    func sealedFile(_ id: SecretID) throws -> [UInt8] {
+        if let link = Paths.firstSymlink(below: root, along: id.relativePath) { throw VaultError.symlinkInVault(path: link) }
+        do {
+            return try Files.read(path: path(id.relativePath))
+        } catch FileError.open(_, let e) where e == ENOENT || e == ENOTDIR {
+            throw VaultError.notFound(id: id.value)
+        } catch let error as FileError {
+            throw VaultError.file(error)
+        }
+    }
+
+    /// The readers governing `id`: the nearest `.recipients` up from its directory.
+    public func readers(of id: SecretID) throws -> ScopeReaders { try readers(in: .of(id)) }
+
+    /// The readers in force in `directory`: its own `.recipients` or the
+    /// nearest one above, unless `overrides` replaces a scope's readers (a
+    /// transaction that rewrites its `.recipients`).
+    public func readers(in directory: Scope, overrides: [Scope: [NamedRecipient]] = [:]) throws -> ScopeReaders {
+        var dir = directory
+        while true {
+            if let readers = overrides[dir] { return ScopeReaders(scope: dir, readers: readers) }
+            if let file = try recipientsFile(of: dir) {
+                guard !file.entries.isEmpty else { throw VaultError.noRecipients(scope: dir) }
+                return ScopeReaders(scope: dir, readers: file.entries)
+            }
+            guard let parent = dir.parent else { throw VaultError.noRecipients(scope: .root) }
+            dir = parent
+        }
+    }
+
+    /// The `.recipients` of `scope` itself, if it has one (in the work tree).
+    func recipientsFile(of scope: Scope) throws -> RecipientsFile? {
+        let relative = scope.recipientsPath
+        var info = stat()
+        guard lstat(path(relative), &info) == 0 else { return nil }
+        // A link could hand the choice of readers to a file outside the vault.
+        guard info.st_mode & S_IFMT == S_IFREG else { throw VaultError.symlinkInVault(path: relative) }
+        let bytes: [UInt8]
+        do { bytes = try Files.read(path: path(relative)) } catch let error as FileError { throw VaultError.file(error) }
+        return try RecipientsFile(parsing: String(decoding: bytes, as: UTF8.self), path: relative)
+    }
+
+    /// Every directory with its own `.recipients`, sorted (the root first).
+    public func scopes() -> [Scope] {
+        var found: [Scope] = []
+        func visit(_ relative: String) {
+            let dir = relative.isEmpty ? root : path(relative)
+            if Files.exists(dir + "/" + RecipientsFile.fileName) { found.append(Scope(validated: relative)) }
+            for entry in Paths.entries(of: dir) where entry.isDirectory && !entry.name.hasPrefix(".") {
+                visit(relative.isEmpty ? entry.name : relative + "/" + entry.name)
+            }
+        }
+        visit("")
+        return found.sorted()
+    }
+
+    /// The ids whose nearest `.recipients` is the one in `scope`.
+    func governed(by scope: Scope) throws -> [SecretID] {
+        let ids = list(Prefix(validated: scope.directory))
+        return zip(ids, try governingScopes(of: ids)).filter { $0.1 == scope }.map(\.0)
+    }
+
+    /// The scope governing each id, reading each directory's `.recipients`
+    /// once however many secrets it holds.
+    func governingScopes(of ids: [SecretID], overrides: [Scope: [NamedRecipient]] = [:]) throws -> [Scope] {
+        var known: [String: Scope] = [:]
+        return try ids.map { id in
+            if let scope = known[id.directory] { return scope }
+            let scope = try readers(in: .of(id), overrides: overrides).scope
+            known[id.directory] = scope
+            return scope
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Age
+import GitStore
+import Posix
+
+/// The work of one transaction before its commit: what to write where, and
+/// what the outcome will report. Built by `VaultTransaction.run`.
+struct Staging {
+    let vault: Vault
+    let repo: GitRepository
+    let head: ObjectID?
+    let identities: [Identity]
+    private(set) var outcome = ChangeOutcome()
+    private(set) var treeChanges: [TreeChange] = []
+    /// The bytes of every file written, for the work tree after the commit.
+    private(set) var files: [String: [UInt8]] = [:]
+    /// Scopes this transaction rewrites; they govern the secrets it seals.
+    private let pendingReaders: [Scope: [NamedRecipient]]
+    private var checkedScopes: Set<Scope> = []
+    private var scopeOfDirectory: [String: ScopeReaders] = [:]
+    /// The sealed file as HEAD records it, for many ids at once: one walk of
+    /// HEAD's tree beats a path lookup each (libgit2 does not cache large
+    /// trees, so each lookup re-reads them).
+    private let committedBlobs: [String: ObjectID]?
+    /// Re-sealing existing files is the costly part of a re-key; it runs
+    /// after staging, across the cores.
+    private var reseals: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)] = []
+
+    init(vault: Vault, repo: GitRepository, head: ObjectID?, changes: [VaultChange], identities: [Identity]) throws {
+        self.vault = vault
+        self.repo = repo
+        self.head = head
+        self.identities = identities
+        var pending: [Scope: [NamedRecipient]] = [:]
+        for case .setReaders(let scope, let file) in changes {
+            guard !file.entries.isEmpty else { throw VaultError.noRecipients(scope: scope) }
+            pending[scope] = file.entries
+        }
+        pendingReaders = pending
+        committedBlobs = try changes.count > 64 ? head.map { head in
+            Dictionary(uniqueKeysWithValues: try repo.files(in: head, under: "").map { ($0.path, $0.blob) })
+        } : nil
+    }
+
+    /// The sealed file of `id` as HEAD records it: the state to compare with
+    /// and the one `rm` removes (the work tree may hold something else).
+    private func committed(_ id: SecretID) throws -> [UInt8]? {
+        guard let head else { return nil }
+        let blob = try committedBlobs.map { $0[id.relativePath] } ?? repo.blob(at: id.relativePath, in: head)
+        return try blob.map { try repo.readBlob($0) }
+    }
+
+    private mutating func readers(for id: SecretID) throws -> ScopeReaders {
+        if let known = scopeOfDirectory[id.directory] { return known }
+        let found = try vault.readers(in: .of(id), overrides: pendingReaders)
+        if pendingReaders[found.scope] == nil, checkedScopes.insert(found.scope).inserted {
+            try requireCommitted(found.scope)
+        }
+        scopeOfDirectory[id.directory] = found
+        return found
+    }
+
+    /// Secrets are sealed only for readers the vault's history records: a
+    /// `.recipients` that is untracked or differs from HEAD (a hand edit not yet
+    /// committed, a stray file) must not silently decide who can read them.
+    private func requireCommitted(_ scope: Scope) throws {
+        let file = scope.recipientsPath
+        let working = try Files.read(path: vault.path(file))
+        guard let head, let blob = try repo.blob(at: file, in: head), try repo.readBlob(blob) == working else {
+            throw VaultError.uncommittedRecipients(path: file)
+        }
+    }
+
+    private mutating func write(_ path: String, _ bytes: [UInt8]) throws {
+        treeChanges.append(.write(path: path, blob: try repo.writeBlob(bytes)))
+        files[path] = bytes
+    }
+
+    private mutating func seal(_ id: SecretID, _ value: SecureBytes) throws {
+        let readers = try readers(for: id).readers
+        if let current = try committed(id), isCurrent(current, id, value, readers) {
+            outcome.unchanged.append(id)
+            return
+        }
+        try write(id.relativePath, try Sealing.seal(value, id: id, for: readers))
+        outcome.written.append(id)
+    }
+
+    /// True when the committed file already holds `value` for exactly
+    /// `readers`, so rewriting it would only churn the diff.
+    private func isCurrent(_ file: [UInt8], _ id: SecretID, _ value: SecureBytes, _ readers: [NamedRecipient]) -> Bool {
+        guard Sealing.isSealed(file, id: id, for: readers),
+              let current = try? Sealing.open(file, id: id, identities: identities)
+        else { return false }
+        return current.constantTimeEquals(value)
+    }
+
+    /// Phase one: new values sealed, removals and moves recorded, and the
+    /// files to re-seal collected.
+    mutating func stage(_ changes: [VaultChange]) throws {
+        for change in changes {
+            switch change {
+            case .set(let id, let value):
+                try seal(id, value)
+            case .remove(let id):
+                guard try committed(id) != nil else { throw VaultError.notFound(id: id.value) }
+                treeChanges.append(.delete(path: id.relativePath))
+                outcome.removed.append(id)
+            case .move(let from, let to):
+                guard try committed(to) == nil, !vault.contains(to) else { throw VaultError.alreadyExists(id: to.value) }
+                guard let sealed = try committed(from) else { throw VaultError.notFound(id: from.value) }
+                try seal(to, try Sealing.open(sealed, id: from, identities: identities))
+                treeChanges.append(.delete(path: from.relativePath))
+                outcome.removed.append(from)
+            case .setReaders(let scope, let file):
+                try write(scope.recipientsPath, Array(file.text.utf8))
+            case .rewrap(let id), .rekey(let id):
+                guard let current = try committed(id) else { throw VaultError.notFound(id: id.value) }
+                let readers = try readers(for: id).readers
+                let rekey: Bool
+                if case .rekey = change { rekey = true } else { rekey = false }
+                if !rekey, Sealing.isSealed(current, id: id, for: readers) {
+                    outcome.unchanged.append(id)
+                    continue
+                }
+                reseals.append((id, current, readers, rekey))
+            }
+        }
+    }
+
+    /// Phase two: existing files re-wrapped or re-keyed, across the cores.
+    mutating func reseal(progress: ((Int, Int) -> Void)?) throws {
+        let jobs = reseals, identities = identities
+        let resealed = try Parallel.map(jobs, progress: progress.map { report in { report($0, jobs.count) } }) { job in
+            let result = job.rekey ? (try Sealing.rekey(job.file, id: job.id, for: job.readers, identities: identities), .rekeyed)
+                : try Sealing.reseal(job.file, id: job.id, for: job.readers, identities: identities)
+            return (result.bytes, result.how, try Sealing.boundReaders(of: job.file, id: job.id).fingerprints)
+        }
+        for (job, (bytes, how, previous)) in zip(jobs, resealed) {
+            try write(job.id.relativePath, bytes)
+            outcome.written.append(job.id)
+            outcome.previousReaders[job.id] = previous
+            if how == .rekeyed { outcome.rekeyed.append(job.id) }
+        }
+    }
+
+    /// Phase three: the tree and commit objects (nil when nothing changed).
+    func commit(action: Action, changes: [VaultChange]) throws -> ObjectID? {
+        guard !treeChanges.isEmpty else { return nil }
+        // A symlink on the way (say `prod -> ~/.ssh`, pushed by someone else)
+        // would send the write outside the vault: refuse before committing.
+        for change in treeChanges {
+            if let link = Paths.firstSymlink(below: vault.root, along: change.path) { throw VaultError.symlinkInVault(path: link) }
+        }
+        let author = try repo.configuredSignature()
+            ?? Signature(name: vault.configuration.authorName ?? "coffer", email: "coffer@localhost")
+        let message = VaultTransaction.commitMessage(action: action, changes: changes, ids: outcome.written + outcome.removed)
+        return try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author)
+    }
+}

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns the process's surroundings — `COFFER_VAULT`, `COFFER_IDENTITY`,
+/// `COFFER_LOCK_TIMEOUT`, the XDG directories, `HOME`, `USER` and the
+/// current directory — into the explicit values CofferKit takes. The
+/// library reads none of them itself; every front end (the CLI, later the
+/// UI and server, programs that link CofferKit) asks here, so they agree.
+public struct Locator: Sendable {
+    private let variable: @Sendable (String) -> String?
+    /// The directory relative paths are taken from (absolute).
+    public let currentDirectory: String
+
+    /// - Parameters:
+    ///   - variable: looks up an environment variable (default: the process's).
+    ///   - currentDirectory: default: the process's working directory.
+    public init(variable: @escaping @Sendable (String) -> String? = Locator.processVariable,
+                currentDirectory: String? = nil) {
+        self.variable = variable
+        self.currentDirectory = currentDirectory ?? Locator.processDirectory()
+    }
+
+    /// The process environment's value of `name`, if set.
+    @Sendable public static func processVariable(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+
+    private static func processDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    private func value(_ name: String) -> String? { variable(name).flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// `path` made absolute against the current directory.
+    public func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (currentDirectory == "/" ? "" : currentDirectory) + "/" + path
+    }
+
+    /// Where to look for the vault: `--vault`, else `COFFER_VAULT`, else the
+    /// current directory. The vault is that directory or the nearest one
+    /// enclosing it (`Vault.open(containing:)`).
+    public func vaultDirectory(explicit: String?) -> String {
+        absolute(explicit.flatMap { $0.isEmpty ? nil : $0 } ?? value("COFFER_VAULT") ?? ".")
+    }
+
+    /// The identity file: `--identity`, else `COFFER_IDENTITY`, else
+    /// `$XDG_CONFIG_HOME/coffer/identity` (`~/.config` when unset or relative).
+    public func identityPath(explicit: String?) -> String {
+        if let explicit, !explicit.isEmpty { return absolute(explicit) }
+        if let path = value("COFFER_IDENTITY") { return absolute(path) }
+        return configDirectory + "/coffer/identity"
+    }
+
+    /// `$XDG_CONFIG_HOME`, or `~/.config` (the XDG rule: a relative value is ignored).
+    public var configDirectory: String {
+        value("XDG_CONFIG_HOME").flatMap { $0.hasPrefix("/") ? $0 : nil } ?? (value("HOME") ?? "/") + "/.config"
+    }
+
+    /// Seconds a write waits for another coffer process: `COFFER_LOCK_TIMEOUT`, else 10.
+    public var lockTimeout: Double { value("COFFER_LOCK_TIMEOUT").flatMap(Double.init).map { max(0, $0) } ?? 10 }
+
+    /// The login name (`USER`, else `LOGNAME`): a default name for keys and commits.
+    public var userName: String? { value("USER") ?? value("LOGNAME") }
+}

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+
+/// Errors from the file system, carrying the path and errno, never contents.
+public enum FileError: Error, Equatable, Sendable, CustomStringConvertible {
+    case open(path: String, errno: Int32)
+    case read(path: String, errno: Int32)
+    case write(path: String, errno: Int32)
+    case exists(path: String)
+    /// Another process held the lock on `path` for all of `waitedSeconds`.
+    case busy(path: String, waitedSeconds: Int)
+
+    public var description: String {
+        switch self {
+        case .open(let p, let e): return "cannot open \(FileError.shown(p)): \(String(cString: strerror(e)))"
+        case .read(let p, let e): return "cannot read \(FileError.shown(p)): \(String(cString: strerror(e)))"
+        case .write(let p, let e): return "cannot write \(FileError.shown(p)): \(String(cString: strerror(e)))"
+        case .exists(let p): return "\(FileError.shown(p)) already exists; refusing to overwrite it"
+        case .busy(let p, let s): return "\(FileError.shown(p)) is locked by another process (waited \(s) s)"
+        }
+    }
+
+    /// A path as shown in errors: a private key pasted where a file name
+    /// belongs (`-i AGE-SECRET-KEY-1…`) must not be echoed back.
+    static func shown(_ path: String) -> String {
+        path.uppercased().contains("SECRET-KEY") ? "<a path that looks like a secret key>" : path
+    }
+}
+

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+
+/// Small whole-file reads and directory helpers.
+public enum Files {
+    /// The whole file, for small inputs such as key files.
+    public static func read(path: String) throws -> [UInt8] {
+        let source = try FileDescriptorSource(path: path)
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { return out }
+            out += buffer[0..<n]
+        }
+    }
+
+    /// Like `read`, into a wiped buffer: for files that hold secrets.
+    public static func readSecret(path: String) throws -> SecureBytes {
+        let source = try FileDescriptorSource(path: path)
+        var data = SecureBytes(count: 4096)
+        var filled = 0
+        while true {
+            if filled == data.count {
+                let bigger = SecureBytes(count: data.count * 2)
+                bigger.withUnsafeMutableBytes { b in data.withUnsafeBytes { b.copyMemory(from: $0) } }
+                data = bigger
+            }
+            let n = try data.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+            if n == 0 { break }
+            filled += n
+        }
+        data.truncate(to: filled)
+        return data
+    }
+
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// `mkdir -p` with `mode` for the directories it creates.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, mode) != 0 && errno != EEXIST { throw FileError.write(path: current, errno: errno) }
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+}
+
