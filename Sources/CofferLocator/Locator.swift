@@ -60,6 +60,10 @@ public struct Locator: Sendable {
     /// Seconds a write waits for another coffer process: `COFFER_LOCK_TIMEOUT`, else 10.
     public var lockTimeout: Double { value("COFFER_LOCK_TIMEOUT").flatMap(Double.init).map { max(0, $0) } ?? 10 }
 
+    /// `COFFER_DIFF_REVEAL=1`: the git diff driver may show values it can
+    /// decrypt without a passphrase (off by default).
+    public var revealsValuesInDiffs: Bool { value("COFFER_DIFF_REVEAL") == "1" }
+
     /// The login name (`USER`, else `LOGNAME`): a default name for keys and commits.
     public var userName: String? { value("USER") ?? value("LOGNAME") }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Age
+import Posix
 import CofferKit
 
 struct AgeDecrypt: ParsableCommand {

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Age
-import CofferKit
+import Posix
 
 struct AgeEncrypt: ParsableCommand {
     static let configuration = CommandConfiguration(

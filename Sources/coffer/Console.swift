@@ -4,15 +4,17 @@ import Glibc
 import ArgumentParser
 import Age
 import CofferKit
+import Posix
 
 /// coffer's single voice on stderr: `coffer: error: …` and `coffer: hint: …`.
 enum Console {
     static func error(_ message: String) { printErr("coffer: error: \(message)") }
     static func hint(_ message: String) { printErr("coffer: hint: \(message)") }
+    static func warning(_ message: String) { printErr("coffer: warning: \(message)") }
     static func info(_ message: String) { printErr(message) }
 
     /// The change is committed (acknowledged) but the work tree lags behind.
-    static func reportPending(_ outcome: VaultOutcome) {
+    static func reportPending(_ outcome: ChangeOutcome) {
         guard let reason = outcome.workTreePending else { return }
         hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it")
     }
@@ -46,7 +48,7 @@ enum Console {
             throw ExitCode.failure
         } catch let error as VaultError {
             Console.error(error.description)
-            if let hint = error.hint { Console.hint(hint) }
+            if let hint = Hints.for(error) { Console.hint(hint) }
             throw ExitCode.failure
         } catch let error as AgeError {
             Console.error(String(describing: error))

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Age
 import CofferKit
+import Posix
 
 struct GetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,13 +51,7 @@ struct GetJob: Equatable {
             let options = settings
             let id = try SecretID(id)
             let vault = try options.vault()
-            let value: SecureBytes
-            if let revision {
-                value = try vault.open(id, at: revision, identities: try options.identities())
-            } else {
-                guard vault.contains(id) else { throw VaultError.notFound(id: id.value) }
-                value = try vault.open(id, identities: try options.identities())
-            }
+            let value = try vault.read(id, at: revision, identities: try options.identities())
             if reveal { try Confirm.reveal(id.value, yes: yes) }
             let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             var fields: [(String, JSONValue)] = [("id", .string(id.value)), ("bytes", .number(value.count))]

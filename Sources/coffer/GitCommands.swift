@@ -1,6 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Age
 import CofferKit
+import Posix
 
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,32 +39,33 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let vault = try options.vault()
-            let differences = try vault.differences(from: revisions.first, to: revisions.count == 2 ? revisions[1] : nil)
-            var identities: [Identity] = []
-            if reveal && !differences.isEmpty {
-                try Confirm.reveal("the values of \(differences.count) changed secrets", yes: yes)
-                identities = try options.identities()
-            }
-            func value(_ file: [UInt8]?, _ id: SecretID) -> JSONValue? {
-                guard reveal, let file else { return nil }
-                return (try? Sealing.open(file, id: id, identities: identities)).map(JSONValue.secret) ?? .string("(not readable by you)")
+            if reveal { try Confirm.reveal("the values of changed secrets", yes: yes) }
+            // Values are compared whenever the identity opens without a prompt
+            // (or --reveal asked for it), so a re-encryption is not called a change.
+            let identities = reveal ? try options.identities() : options.settings.identitiesWithoutPrompt()
+            let differences = try vault.differences(from: revisions.first, to: revisions.count == 2 ? revisions[1] : nil,
+                                                    identities: identities, reveal: reveal)
+            func value(_ secret: SecureBytes?, _ file: Bool) -> JSONValue? {
+                guard reveal, file else { return nil }
+                return secret.map(JSONValue.secret) ?? .string("(not readable by you)")
             }
             let out = FileDescriptorSink(fd: 1, name: "standard output")
             switch output {
             case .json, .yaml:
                 let rows = differences.map { d -> JSONValue in
-                    var fields: [(String, JSONValue)] = [("id", .string(d.id.value)), ("change", .string(d.kind.rawValue))]
-                    if let old = value(d.old, d.id) { fields.append(("old", old)) }
-                    if let new = value(d.new, d.id) { fields.append(("new", new)) }
+                    var fields: [(String, JSONValue)] = [("id", .string(d.id.value)), ("change", .string(d.kind.rawValue)),
+                                                         ("same_value", d.sameValue.map(JSONValue.bool) ?? .null)]
+                    if let old = value(d.old, d.kind != .added) { fields.append(("old", old)) }
+                    if let new = value(d.new, d.kind != .removed) { fields.append(("new", new)) }
                     return .object(fields)
                 }
                 try out.write(JSONValue.object([("differences", .array(rows))]).rendered + "\n")
             case .table:
                 var text = ""
                 for d in differences {
-                    text += "\(d.kind.rawValue)  \(d.id)\n"
-                    if let old = value(d.old, d.id) { text += "  - \(old.rendered)\n" }
-                    if let new = value(d.new, d.id) { text += "  + \(new.rendered)\n" }
+                    text += "\(d.kind.rawValue)\(d.sameValue == true ? ", same value" : "")  \(d.id)\n"
+                    if let old = value(d.old, d.kind != .added) { text += "  - \(old.rendered)\n" }
+                    if let new = value(d.new, d.kind != .removed) { text += "  + \(new.rendered)\n" }
                 }
                 try out.write(text)
             }
@@ -80,7 +85,7 @@ struct SetupCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let vault = try options.vault()
-            try GitIntegration.configure(vault, executable: GitIntegration.currentExecutable)
+            try GitIntegration.configure(vault, executable: Executable.path)
             Console.info("git diff, git log -p and git show in \(vault.root) now show sealed files as id, readers and payload digest")
         }
     }
@@ -97,14 +102,20 @@ struct TextconvCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let bytes = try Files.read(path: file)
-            let vault = try? Vault.locate(explicit: nil)
-            var value: SecureBytes?
-            if Environment.value("COFFER_DIFF_REVEAL") == "1",
-               let identities = try? IdentityStore.resolve(explicit: nil).load(passphrase: { throw CommandFailure("no prompt in a diff driver") }),
-               let id = Sealing.boundID(of: bytes).flatMap({ try? SecretID($0) }) {
-                value = try? Sealing.open(bytes, id: id, identities: identities)
-            }
-            try FileDescriptorSink(fd: 1, name: "standard output").write(GitIntegration.describe(bytes, vault: vault, value: value))
+            let settings = VaultSettings()
+            let vault = try? settings.vault()
+            let reveal = VaultSettings.locator.revealsValuesInDiffs
+            let identities = reveal ? settings.identitiesWithoutPrompt() : []
+            try FileDescriptorSink(fd: 1, name: "standard output").write(GitIntegration.describe(bytes, vault: vault, identities: identities))
         }
+    }
+}
+
+/// The running executable, for the git driver entry.
+enum Executable {
+    static var path: String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        return n > 0 ? String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "coffer"
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Age
 import CofferKit
+import Posix
 
 /// The revision syntax every history command accepts, for their help texts.
 let revisionHelp = "a version of the secret (v1 is the oldest, as `coffer history` numbers them) or a git revision (a commit id or prefix, HEAD~2, a tag)"
@@ -65,7 +66,7 @@ struct LogCommand: ParsableCommand {
 
     func run() throws {
         try Console.run {
-            let entries = try options.vault().log(prefix: prefix, limit: number ?? Int.max)
+            let entries = try options.vault().log(try Prefix(prefix), limit: number ?? Int.max)
             let out = FileDescriptorSink(fd: 1, name: "standard output")
             switch output {
             case .json, .yaml:
@@ -100,10 +101,7 @@ struct RollbackCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let id = try SecretID(id)
-            let vault = try options.vault()
-            let identities = try options.identities()
-            let value = try vault.open(id, at: revision, identities: identities)
-            let outcome = try vault.apply([.set(id, value)], action: "rollback", identities: identities, authorName: Environment.user)
+            let outcome = try options.vault().rollback(id, to: revision, identities: try options.identities())
             Console.info(outcome.written.isEmpty ? "unchanged \(id) (already that value)" : "rolled back \(id) to \(revision)")
             Console.reportPending(outcome)
         }
@@ -127,14 +125,7 @@ struct RestoreCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let id = try SecretID(id)
-            let vault = try options.vault()
-            guard !vault.contains(id) else {
-                throw CommandFailure("\(id) exists", hint: "use `coffer rollback \(id) --to REV` to bring back an earlier value")
-            }
-            let identities = try options.identities()
-            let value = try revision.map { try vault.open(id, at: $0, identities: identities) }
-                ?? vault.lastValueBeforeRemoval(id, identities: identities)
-            let outcome = try vault.apply([.set(id, value)], action: "restore", identities: identities, authorName: Environment.user)
+            let outcome = try options.vault().restore(id, at: revision, identities: try options.identities())
             Console.info("restored \(id)")
             Console.reportPending(outcome)
         }

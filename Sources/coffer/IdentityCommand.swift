@@ -1,6 +1,7 @@
 import ArgumentParser
 import Age
 import CofferKit
+import Posix
 
 struct IdentityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +25,7 @@ struct IdentityCommand: ParsableCommand {
             try Console.run {
                 let identity = X25519Identity.generate()
                 let passphrase = protect ? try options.passphrase.source.read(prompt: "New passphrase: ", confirm: true) : nil
-                try options.store.create(identity, name: name ?? Environment.user, passphrase: passphrase, workFactor: EncryptJob.workFactor)
+                try options.store.create(identity, name: name ?? VaultSettings.locator.userName, passphrase: passphrase, workFactor: EncryptJob.workFactor)
                 Console.info("created identity \(options.store.path)")
                 print(identity.recipient.encoded)
             }
@@ -59,7 +60,7 @@ struct IdentityCommand: ParsableCommand {
                 let source = options.passphrase.source
                 let identities = try IdentityLoader.load(path: file) { try source.read(prompt: "Passphrase for \(file): ") }
                 guard identities.count == 1 else { throw CommandFailure("\(file) holds \(identities.count) identities; import one") }
-                try options.store.create(identities[0], name: name ?? Environment.user, passphrase: nil, workFactor: EncryptJob.workFactor)
+                try options.store.create(identities[0], name: name ?? VaultSettings.locator.userName, passphrase: nil, workFactor: EncryptJob.workFactor)
                 Console.info("imported identity into \(options.store.path)")
                 print(identities[0].recipient.encoded)
             }
@@ -112,31 +113,14 @@ struct IdentityCommand: ParsableCommand {
                     passphrase = entered
                     return entered
                 }
-                let readers = Set(vault.scopes().flatMap { (try? vault.scope(ofDirectory: $0).readers) ?? [] }.map(\.recipient))
-                guard let old = identities.first(where: { readers.contains($0.recipient) }) else {
-                    throw CommandFailure("none of your keys reads a scope of this vault", hint: "see `coffer recipients list`")
+                let rotation = try ProgressLine.around("re-keying") { progress in
+                    try vault.rotateIdentity(in: store, identities: identities, name: name, passphrase: passphrase,
+                                             workFactor: EncryptJob.workFactor, progress: progress)
                 }
-                // A rotation interrupted after the file was written left the new
-                // key in front, reading nothing yet: finish with that one.
-                let new = identities[0].recipient != old.recipient && !readers.contains(identities[0].recipient)
-                    ? identities[0] : X25519Identity.generate()
-                let plan = try vault.planReplacingReader(old.recipient, with: new.recipient)
-                let snapshot = try store.snapshot()
-                let kept = [new] + identities.filter { $0.recipient != new.recipient }
-                try store.replace(with: kept, name: name, passphrase: passphrase, workFactor: EncryptJob.workFactor)
-                let outcome: VaultOutcome
-                do {
-                    outcome = try ProgressLine.around("re-keying") { progress in
-                        try vault.apply(plan.changes, action: "rotate-identity", identities: identities,
-                                        authorName: Environment.user, progress: progress)
-                    }
-                } catch {
-                    try? store.restore(snapshot)
-                    throw error
-                }
-                let scopes = plan.readers.keys.sorted().map(ScopeName.of).joined(separator: ", ")
+                let outcome = rotation.outcome
+                let scopes = rotation.scopes.map(\.description).joined(separator: ", ")
                 Console.info("new key in \(scopes); re-keyed \(Plural.secrets(outcome.rekeyed.count)); the old key stays in \(store.path) for older versions")
-                print(new.recipient.encoded)
+                print(rotation.newKey.encoded)
                 Console.reportPending(outcome)
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Age
 import CofferKit
+import Posix
 
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,19 +20,22 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         try Console.run {
-            try Vault.checkCanCreate(at: directory)
+            let locator = VaultSettings.locator
+            let root = locator.absolute(directory)
+            try Vault.checkCanCreate(at: root)
             let store = options.store
             var identityName = name
             if !store.exists {
                 let identity = X25519Identity.generate()
-                identityName = identityName ?? Environment.user
+                identityName = identityName ?? locator.userName
                 try store.create(identity, name: identityName, passphrase: nil, workFactor: EncryptJob.workFactor)
                 Console.info("created identity \(store.path) (public key \(identity.recipient.encoded))")
             }
             let identities = try options.identities()
-            let me = NamedRecipient(recipient: identities[0].recipient, name: identityName ?? Environment.user)
-            let vault = try Vault.create(at: directory, readers: [me], authorName: identityName)
-            try GitIntegration.configure(vault, executable: GitIntegration.currentExecutable)
+            let me = NamedRecipient(recipient: identities[0].recipient, name: identityName ?? locator.userName)
+            let vault = try Vault.create(at: root, readers: [me],
+                                         configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: identityName))
+            try GitIntegration.configure(vault, executable: Executable.path)
             Console.info("initialised vault \(vault.root), readable by \(me.recipient.encoded)")
         }
     }

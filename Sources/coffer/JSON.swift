@@ -36,7 +36,7 @@ indirect enum JSONValue {
                 case "\r": out += "\\r"
                 case "\t": out += "\\t"
                 case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                    out += "\\u" + String(scalar.value, radix: 16).leftPadded(to: 4)
+                    let hex = String(scalar.value, radix: 16); out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 default: out.unicodeScalars.append(scalar)
                 }
             }

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Age
 import CofferKit
+import Posix
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +29,7 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let vault = try options.vault()
-            let ids = try vault.list(prefix: prefix)
+            let ids = vault.list(try Prefix(prefix))
             var values: [SecretID: SecureBytes] = [:]
             var unreadable: Set<SecretID> = []
             if showValues {
@@ -36,8 +37,8 @@ struct ListCommand: ParsableCommand {
                 let identities = try options.identities()
                 for id in ids {
                     do {
-                        values[id] = try vault.open(id, identities: identities)
-                    } catch VaultError.cannotDecrypt {
+                        values[id] = try vault.read(id, identities: identities)
+                    } catch VaultError.notReadable {
                         unreadable.insert(id)  // listed, marked; one unreadable secret must not hide the rest
                     }
                 }

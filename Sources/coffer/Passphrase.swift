@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Age
+import Posix
 import CofferKit
 
 /// Where passphrases come from: the terminal (echo off), or a file named by

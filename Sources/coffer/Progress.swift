@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CofferKit
+import Posix
 
 /// A counter on one line of standard error while a long job runs ("re-sealing
 /// 4,096/10,000"); only on a terminal, so logs and pipes stay clean.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Age
 import CofferKit
+import Posix
 
 struct RecipientsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,14 +23,13 @@ struct RecipientsCommand: ParsableCommand {
                 let vault = try options.vault()
                 var rows: [JSONValue] = []
                 var text = ""
-                for scope in vault.scopes() {
-                    let readers = try vault.scope(ofDirectory: scope).readers
-                    let count = try vault.governed(by: scope).count
-                    text += "\(ScopeName.of(scope))  (\(count) secret\(count == 1 ? "" : "s"))\n"
-                    for reader in readers { text += "  \(reader.recipient.encoded)\(reader.name.map { "  # \($0)" } ?? "")\n" }
+                for summary in try vault.readerSummary() {
+                    let count = summary.secretCount
+                    text += "\(summary.scope)  (\(count) secret\(count == 1 ? "" : "s"))\n"
+                    for reader in summary.readers { text += "  \(reader.recipient.encoded)\(reader.name.map { "  # \($0)" } ?? "")\n" }
                     rows.append(.object([
-                        ("scope", .string(scope)), ("secrets", .number(count)),
-                        ("readers", .array(readers.map(JSONValue.reader))),
+                        ("scope", .string(summary.scope.directory)), ("secrets", .number(count)),
+                        ("readers", .array(summary.readers.map(JSONValue.reader))),
                     ]))
                 }
                 let out = FileDescriptorSink(fd: 1, name: "standard output")
@@ -66,13 +66,13 @@ struct RecipientsCommand: ParsableCommand {
             try Console.run {
                 let recipient = try X25519Recipient(parsing: key)
                 let vault = try options.vault()
-                let scopes = allScopes ? vault.scopes() : try (scope.isEmpty ? ["/"] : scope).map(ScopeName.parse)
-                let plan = try vault.planAddingReader(NamedRecipient(recipient: recipient, name: name), to: scopes)
+                let scopes = allScopes ? nil : try (scope.isEmpty ? [Scope.root] : scope.map(Scope.init))
+                let plan = try vault.planAddReader(NamedRecipient(recipient: recipient, name: name), to: scopes)
+                let identities = try options.identities()
                 let outcome = try ProgressLine.around("re-wrapping") { progress in
-                    try vault.apply(plan.changes, action: "rewrap", identities: try options.identities(),
-                                    authorName: Environment.user, progress: progress)
+                    try vault.apply(plan, identities: identities, progress: progress)
                 }
-                let names = plan.readers.keys.sorted().map(ScopeName.of).joined(separator: ", ")
+                let names = plan.readers.map(\.scope.description).joined(separator: ", ")
                 Console.info("added \(name ?? recipient.encoded) to \(names); re-wrapped \(Plural.secrets(outcome.written.count))")
                 Console.reportPending(outcome)
             }
@@ -109,22 +109,21 @@ struct RecipientsCommand: ParsableCommand {
             try Console.run {
                 let selector = try ReaderSelector(reader)
                 let vault = try options.vault()
-                let scopes = scope.isEmpty ? nil : try scope.map(ScopeName.parse)
-                let (plan, removed) = try vault.planRemovingReader(selector, from: scopes)
+                let scopes = scope.isEmpty ? nil : try scope.map(Scope.init)
                 let identities = try options.identities()
-                try UnreadableGuard.check(scopes: plan.readers, identities: identities, yes: yes)
+                var plan = try vault.planRemoveReader(selector, from: scopes, me: options.myKeys(loaded: identities))
+                try Confirm.risks(of: &plan, yes: yes)
                 let outcome = try ProgressLine.around("re-keying") { progress in
-                    try vault.apply(plan.changes, action: "rekey", identities: identities, authorName: Environment.user, progress: progress)
+                    try vault.apply(plan, identities: identities, progress: progress)
                 }
-                let gone = Set(removed.map(\.fingerprint))
-                let exposed = outcome.written.filter { outcome.previousReaders[$0]?.contains(where: gone.contains) == true }
+                let removed = plan.removedReaders, exposed = outcome.exposed
                 let who = removed.map { $0.name ?? $0.recipient.encoded }.joined(separator: ", ")
-                let names = plan.readers.keys.sorted().map(ScopeName.of)
+                let names = plan.readers.map(\.scope.description)
                 let out = FileDescriptorSink(fd: 1, name: "standard output")
                 if output == .json {
                     try out.write(JSONValue.object([
                         ("removed", .array(removed.map(JSONValue.reader))),
-                        ("scopes", .array(plan.readers.keys.sorted().map(JSONValue.string))),
+                        ("scopes", .array(plan.readers.map { .string($0.scope.directory) })),
                         ("rekeyed", .number(outcome.rekeyed.count)),
                         ("exposed", .array(exposed.map { .string($0.value) })),
                         ("commit", outcome.commit.map(JSONValue.string) ?? .null),
@@ -132,7 +131,8 @@ struct RecipientsCommand: ParsableCommand {
                 } else {
                     Console.info("removed \(who) from \(names.joined(separator: ", ")); re-keyed \(Plural.secrets(outcome.rekeyed.count))")
                     if !exposed.isEmpty {
-                        Console.info("\(who) could read \(Plural.secrets(exposed.count)) and may still know their values; rotate them:")
+                        Console.info("\(who) could read \(Plural.secrets(exposed.count)) and may still know their values; "
+                                     + "change those values (coffer set ID) — re-keying alone does not:")
                         try out.write(exposed.map { $0.value + "\n" }.joined())
                     }
                 }
@@ -140,20 +140,6 @@ struct RecipientsCommand: ParsableCommand {
             }
         }
     }
-}
-
-/// Scope directories as users write them (`/` or `prod/`) and as the vault
-/// keeps them (`""`, `prod`).
-enum ScopeName {
-    static func parse(_ text: String) throws -> String {
-        var dir = Substring(text)
-        while dir.hasPrefix("/") { dir = dir.dropFirst() }
-        while dir.hasSuffix("/") { dir = dir.dropLast() }
-        if !dir.isEmpty { _ = try SecretID(String(dir)) }
-        return String(dir)
-    }
-
-    static func of(_ dir: String) -> String { dir.isEmpty ? "/" : dir }
 }
 
 enum Plural {

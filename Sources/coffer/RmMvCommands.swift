@@ -18,8 +18,7 @@ struct RmCommand: ParsableCommand {
 
     func run() throws {
         try Console.run {
-            let changes = try ids.map { VaultChange.remove(try SecretID($0)) }
-            let outcome = try options.vault().apply(changes, action: "rm", identities: [], authorName: Environment.user)
+            let outcome = try options.vault().remove(try ids.map(SecretID.init))
             for id in outcome.removed { Console.info("removed \(id)") }
             Console.reportPending(outcome)
         }
@@ -44,8 +43,7 @@ struct MvCommand: ParsableCommand {
         try Console.run {
             let from = try SecretID(old), to = try SecretID(new)
             let vault = try options.vault()
-            guard vault.contains(from) else { throw VaultError.notFound(id: from.value) }
-            let outcome = try vault.apply([.move(from: from, to: to)], action: "mv", identities: try options.identities(), authorName: Environment.user)
+            let outcome = try vault.move(from, to: to, identities: try options.identities())
             Console.info("moved \(from) to \(to)")
             Console.reportPending(outcome)
         }

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Age
 import CofferKit
+import Posix
 
 struct SetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,43 +50,27 @@ struct SetCommand: ParsableCommand {
 
     func run() throws {
         try Console.run {
-            var changes: [VaultChange] = []
+            var values: [(SecretID, SecureBytes)] = []
             for assignment in assignments {
                 guard let eq = assignment.firstIndex(of: "=") else {
                     let id = try SecretID(assignment)
-                    changes.append(.set(id, try readValue(for: id)))
+                    values.append((id, try readValue(for: id)))
                     continue
                 }
                 let id = try SecretID(String(assignment[..<eq]))
-                changes.append(.set(id, SecureBytes(copying: Array(assignment[assignment.index(after: eq)...].utf8))))
+                values.append((id, SecureBytes(copying: Array(assignment[assignment.index(after: eq)...].utf8))))
             }
             let vault = try options.vault()
             // The identity is needed only to compare with values already stored.
-            let existing = changes.contains { if case .set(let id, _) = $0 { return vault.contains(id) } else { return false } }
             try options.store.checkPermissions()
-            let identities = existing ? try options.identitiesIfPresent() : []
-            try guardReadable(changes, vault: vault, identities: identities)
-            let outcome = try vault.apply(changes, action: "set", identities: identities, authorName: Environment.user)
+            let identities = values.contains { vault.contains($0.0) } ? try options.identitiesIfPresent() : []
+            var plan = try vault.planSet(values, me: options.myKeys(loaded: identities))
+            try Confirm.risks(of: &plan, yes: yes)
+            let outcome = try vault.apply(plan, identities: identities)
             for id in outcome.written { Console.info("set \(id)") }
             for id in outcome.unchanged { Console.info("unchanged \(id) (same value)") }
             Console.reportPending(outcome)
         }
-    }
-
-    /// Warns (and asks, or needs --yes) before sealing for readers that do not
-    /// include the user. The public keys come from the identity file's
-    /// comments when no key was loaded; a passphrase-protected file hides
-    /// them, and then only loaded keys count.
-    private func guardReadable(_ changes: [VaultChange], vault: Vault, identities: [X25519Identity]) throws {
-        guard !yes else { return }
-        let mine = identities.isEmpty ? options.store.publicKeys().map(Set.init) : Set(identities.map(\.recipient))
-        guard let mine else { return }
-        var scopes: [String: [NamedRecipient]] = [:]
-        for case .set(let id, _) in changes {
-            let scope = try vault.scope(for: id)
-            scopes[scope.directory] = scope.readers
-        }
-        try UnreadableGuard.check(scopes: scopes, mine: mine, yes: yes)
     }
 
     private func readValue(for id: SecretID) throws -> SecureBytes {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Age
 import CofferKit
+import CofferLocator
+import Posix
 
 /// Options every vault command shares: which vault, which identity, and how
 /// to get the identity's passphrase if it has one.
@@ -21,6 +23,7 @@ struct VaultOptions: ParsableArguments {
     var store: IdentityStore { settings.store }
     func identities() throws -> [X25519Identity] { try settings.identities() }
     func identitiesIfPresent() throws -> [X25519Identity] { try settings.identitiesIfPresent() }
+    func myKeys(loaded: [X25519Identity] = []) -> Set<X25519Recipient>? { settings.myKeys(loaded: loaded) }
 }
 
 /// The parsed values of `VaultOptions`, also built by the start-up fast path.
@@ -29,9 +32,16 @@ struct VaultSettings: Equatable {
     var identityPath: String?
     var passphraseFile: String?
 
-    func vault() throws -> Vault { try Vault.locate(explicit: vaultPath) }
+    /// The environment and current directory, read here and nowhere else.
+    static let locator = Locator()
 
-    var store: IdentityStore { IdentityStore.resolve(explicit: identityPath) }
+    func vault() throws -> Vault {
+        let locator = VaultSettings.locator
+        return try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath),
+                              configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName))
+    }
+
+    var store: IdentityStore { IdentityStore(path: VaultSettings.locator.identityPath(explicit: identityPath)) }
 
     /// The user's identities; asks for the passphrase only if the file has one.
     func identities() throws -> [X25519Identity] {
@@ -43,6 +53,21 @@ struct VaultSettings: Equatable {
     /// Like `identities()`, but an absent identity is no error (writers can seal without one).
     func identitiesIfPresent() throws -> [X25519Identity] {
         store.exists ? try identities() : []
+    }
+
+    /// The identities if they open without asking: unprotected, or with
+    /// `--passphrase-file`. Others are left closed (a diff never prompts).
+    func identitiesWithoutPrompt() -> [X25519Identity] {
+        guard store.exists else { return [] }
+        if passphraseFile != nil { return (try? identities()) ?? [] }
+        return (try? store.load(passphrase: { throw CommandFailure("no prompt here") })) ?? []
+    }
+
+    /// The user's public keys, for the library's "you would not read this"
+    /// risks: from identities already loaded, else the identity file's
+    /// public parts (no passphrase asked); nil when unknown.
+    func myKeys(loaded: [X25519Identity] = []) -> Set<X25519Recipient>? {
+        loaded.isEmpty ? store.publicKeys().map(Set.init) : Set(loaded.map(\.recipient))
     }
 }
 
@@ -58,5 +83,21 @@ enum Confirm {
         guard !yes, Files.isTerminal(1) else { return }
         let answer = try PassphraseSource.readLine(prompt: "Show \(what) on this terminal? [y/N] ", echo: true)
         guard answer == "y" || answer == "yes" else { throw CommandFailure("not confirmed", hint: "pass --yes to skip the question") }
+    }
+
+    /// Shows a plan's risks and records the user's agreement: `--yes`, or a
+    /// y at the terminal; elsewhere (a script) it is refused.
+    static func risks(of plan: inout ChangePlan, yes: Bool) throws {
+        guard !plan.isConfirmed else { return }
+        if !yes {
+            for risk in plan.risks { Console.warning(risk.description) }
+            guard Files.isTerminal(0), Files.isTerminal(2) else {
+                throw CommandFailure("not done: " + plan.risks.map(\.description).joined(separator: "; "),
+                                     hint: "pass --yes if that is intended")
+            }
+            let answer = try PassphraseSource.readLine(prompt: "Continue? [y/N] ", echo: true)
+            guard answer == "y" || answer == "yes" else { throw CommandFailure("not confirmed; nothing was changed") }
+        }
+        plan.confirm()
     }
 }

@@ -1,0 +1,38 @@
+import CofferKit
+
+/// The CLI's advice for library refusals, printed as `coffer: hint: …`.
+/// The library names what went wrong; only the front end knows its commands.
+enum Hints {
+    static func `for`(_ error: VaultError) -> String? {
+        switch error {
+        case .identityTooOpen(let path, _): return "chmod 600 \(path)"
+        case .identityMissing: return "create one with `coffer identity new`, or pass --identity FILE"
+        case .notAVault: return "run `coffer init`, or pass --vault DIR"
+        case .noCheckedOutBranch(let path, _, let branches):
+            let branch = branches.first { $0.hasSuffix("/main") } ?? branches.first { $0.hasSuffix("/master") } ?? branches[0]
+            let local = branch.split(separator: "/", maxSplits: 1).last.map(String.init) ?? branch
+            return "check out the vault's branch: git -C \(path) checkout \(local)"
+        case .existingHistory: return "coffer init needs a new or empty repository"
+        case .detachedHead: return "check out the branch first (git checkout main)"
+        case .noSuchRevision(let id, _): return "see `coffer history \(id)` for its versions (v1, v2…) or use a commit id"
+        case .noSuchVaultRevision: return "see `coffer log` for the vault's commits"
+        case .uncommittedRecipients(let path):
+            return "review and commit it (git add \(path) && git commit), or restore it (git checkout -- \(path))"
+        case .insideVault: return "a vault cannot be nested in another; use a scope (a directory with its own .recipients) instead"
+        case .locked: return "another coffer process is writing this vault; try again (COFFER_LOCK_TIMEOUT sets the wait)"
+        case .boundToOtherID: return "restore the file with git, or move secrets with `coffer mv`"
+        case .notAScope(_, let parent): return "remove the reader there: --scope \(parent)"
+        case .onlyReader(_, let scopes):
+            return "add another reader to \(scopes.map(\.description).joined(separator: ", ")) first, "
+                + "or leave it out with --scope DIR for each scope to remove the reader from (see `coffer recipients list`)"
+        case .ambiguousReader: return "name the reader by its key (age1…)"
+        case .notAReader: return "see `coffer recipients list`"
+        case .noKeyReadsVault: return "see `coffer recipients list`"
+        case .alreadyExists(let id): return "use `coffer rollback \(id) --to REV` to bring back an earlier value"
+        case .notReadable: return "ask a reader of its scope to add your key: coffer recipients add $(coffer identity show)"
+        case .damaged(let id, _): return "see `coffer verify` and `coffer history \(id)`; an earlier version can be restored with rollback"
+        case .identitySidecarMismatch(let path): return "remove \(path) if you did not change it on purpose; coffer writes it again from the key"
+        default: return nil
+        }
+    }
+}
