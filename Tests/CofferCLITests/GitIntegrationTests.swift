@@ -31,7 +31,7 @@ final class GitIntegrationTests: VaultE2ECase {
         let diff = try cofOK(["diff", "HEAD~2", "HEAD"]).stdoutText
         XCTAssertEqual(diff, "changed  change\nremoved  drop\nadded  new\n")
         let json = try cofOK(["diff", "HEAD~2", "HEAD", "-o", "json", "--reveal", "--yes"]).stdoutText
-        XCTAssertTrue(json.contains(#"{"id":"change","change":"changed","old":"2","new":"2b"}"#), json)
+        XCTAssertTrue(json.contains(#"{"id":"change","change":"changed","same_value":false,"old":"2","new":"2b"}"#), json)
         XCTAssertEqual(try cofOK(["diff"]).stdoutText, "", "a clean work tree has no differences")
     }
 }

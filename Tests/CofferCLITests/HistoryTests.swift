@@ -116,8 +116,8 @@ final class HistoryTests: VaultE2ECase {
         let rows = historyRows(table.stdoutText)
         let expected: [(String, String, String?)] = [
             // action, change, old id shown
-            ("rollback", "value", nil),
-            ("restore", "created", nil),
+            ("rollback", "restored", nil),
+            ("restore", "restored", nil),
             ("rm", "deleted", nil),
             ("mv", "created", nil),
             ("set", "value", oldID),
@@ -194,7 +194,7 @@ final class HistoryTests: VaultE2ECase {
         XCTAssertEqual(after.count, 10)
         XCTAssertEqual(after.prefix(3).map(\.version), ["v10", "v9", "v8"])
         XCTAssertEqual(after.prefix(3).map(\.action), ["rollback", "rollback", "rollback"])
-        XCTAssertEqual(after.prefix(3).map(\.change), ["value", "value", "value"])
+        XCTAssertEqual(after.prefix(3).map(\.change), ["restored", "restored", "restored"])
         XCTAssertEqual(Array(after.dropFirst(3)).map(\.commit), rows.map(\.commit), "older versions keep their numbers")
         XCTAssertEqual(try revealAt(newID, "v8"), values[2])
         XCTAssertEqual(try revealAt(newID, "v9"), values[0])
@@ -268,7 +268,7 @@ final class HistoryTests: VaultE2ECase {
         XCTAssertEqual(sealedFileStanzas(file).filter { $0 == "X25519" }.count, 1, "one X25519 reader after rollback")
         let rows = historyRows(try cofOK(["history", "db/password"]).stdoutText)
         XCTAssertEqual(rows.map(\.action), ["rollback", "set", "set"])
-        XCTAssertEqual(rows.map(\.change), ["value", "value", "created"])
+        XCTAssertEqual(rows.map(\.change), ["restored", "value", "created"])
 
         // Same with restore: removed, then restored from the bob-readable version.
         try cofOK(["rm", "db/password"])

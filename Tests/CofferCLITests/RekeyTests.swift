@@ -223,7 +223,7 @@ final class RekeyTests: VaultE2ECase {
         // The last reader of a scope cannot be removed.
         let last = try cof(["recipients", "rm", owner])
         XCTAssertEqual(last.status, 1)
-        XCTAssertTrue(last.stderrText.contains("scope / has no recipients"), last.stderrText)
+        XCTAssertTrue(last.stderrText.contains("is the only reader of /; a scope must keep at least one reader"), last.stderrText)
         // Removing yourself needs --yes (no terminal to ask on).
         try cofOK(["recipients", "add", bob.recipient, "--name", "bob"])
         let commits = try commitCount()
