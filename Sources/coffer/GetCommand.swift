@@ -12,7 +12,7 @@ struct GetCommand: ParsableCommand {
         abstract: "Show a secret: masked by default, the exact value with --reveal."
     )
 
-    @Argument(help: "The secret id.")
+    @Argument(help: "The secret id.", completion: Completion.secretIDs)
     var id: String
 
     @Flag(help: "Print the exact value (asks first on a terminal unless --yes).")

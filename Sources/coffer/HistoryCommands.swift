@@ -13,7 +13,7 @@ struct HistoryCommand: ParsableCommand {
         discussion: "Each version shows its number (vN), commit, date, author, action and whether the value or only the wrapping changed."
     )
 
-    @Argument(help: "The secret id.")
+    @Argument(help: "The secret id.", completion: Completion.secretIDs)
     var id: String
 
     @Option(name: .shortAndLong, help: "Output format: table or json.")
@@ -90,7 +90,7 @@ struct RollbackCommand: ParsableCommand {
         abstract: "Make an earlier value current again, as a new version sealed for today's readers."
     )
 
-    @Argument(help: "The secret id.")
+    @Argument(help: "The secret id.", completion: Completion.secretIDs)
     var id: String
 
     @Option(name: .customLong("to"), help: ArgumentHelp("The version to bring back: \(revisionHelp).", valueName: "REV"))
@@ -114,7 +114,7 @@ struct RestoreCommand: ParsableCommand {
         abstract: "Bring back a removed secret (its last value, or --at REV), sealed for today's readers."
     )
 
-    @Argument(help: "The secret id.")
+    @Argument(help: "The secret id.", completion: Completion.secretIDs)
     var id: String
 
     @Option(name: .customLong("at"), help: ArgumentHelp("Restore this version instead of the last: \(revisionHelp).", valueName: "REV"))

@@ -11,7 +11,7 @@ struct RmCommand: ParsableCommand {
         abstract: "Delete secrets in one commit (history keeps earlier versions)."
     )
 
-    @Argument(help: "The secret ids.")
+    @Argument(help: "The secret ids.", completion: Completion.secretIDs)
     var ids: [String]
 
     @OptionGroup var options: VaultOptions
@@ -31,7 +31,7 @@ struct MvCommand: ParsableCommand {
         abstract: "Rename a secret: re-sealed for the new id (and its scope's readers) in one commit."
     )
 
-    @Argument(help: "The current id.")
+    @Argument(help: "The current id.", completion: Completion.secretIDs)
     var old: String
 
     @Argument(help: "The new id.")

@@ -19,7 +19,8 @@ struct SetCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("ID=VALUE pairs, or one ID with --stdin, --file or a prompt.", valueName: "ID[=VALUE]"))
+    @Argument(help: ArgumentHelp("ID=VALUE pairs, or one ID with --stdin, --file or a prompt.", valueName: "ID[=VALUE]"),
+              completion: Completion.secretIDs)
     var assignments: [String]
 
     @Flag(help: "Read the value of the single ID from standard input.")

@@ -56,23 +56,49 @@ struct TestVector {
 
     enum VectorError: Error { case malformed(String), inflate(String) }
 
-    /// The vectors live in the shared checkout beside the repository.
-    static var directory: URL {
+    /// How to get the vectors, shown when they cannot be found.
+    static let howToGet = "get the vectors by cloning the C2SP CCTV repository (its `age` directory is the test kit, "
+        + "with the vectors in `age/testdata`) and set COFFER_AGE_TESTKIT to that `age` directory"
+
+    /// The package root: this file is `Tests/AgeTests/TestKit.swift`.
+    static var packageRoot: URL {
         URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .appendingPathComponent("shared/age-testkit/testdata")
     }
 
-    /// All vectors, or a skip (a failure under CI) when the folder is absent.
+    /// Where the vectors are looked for: `$COFFER_AGE_TESTKIT` when it is set
+    /// (a wrong value is reported, not silently replaced), else
+    /// `../shared/age-testkit` beside the package root. Either names the test
+    /// kit directory (the one holding `testdata/`) or the vector folder itself.
+    static var candidates: [URL] {
+        let root: URL
+        if let override = ProcessInfo.processInfo.environment["COFFER_AGE_TESTKIT"], !override.isEmpty {
+            root = URL(fileURLWithPath: override, isDirectory: true)
+        } else {
+            root = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/age-testkit", isDirectory: true)
+        }
+        return [root.appendingPathComponent("testdata", isDirectory: true), root]
+    }
+
+    /// All vectors, or a skip (a failure under CI) when no candidate holds any.
     static func loadAll() throws -> [TestVector] {
-        let dir = directory
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path), !names.isEmpty else {
+        let found = candidates.lazy.compactMap { dir -> (URL, [String])? in
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return nil }
+            let vectors = names.filter { !$0.hasPrefix(".") && !$0.hasSuffix(".md") && $0 != "testdata" }
+            var isDirectory: ObjCBool = false
+            let plain = vectors.filter {
+                FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path, isDirectory: &isDirectory)
+                    && !isDirectory.boolValue
+            }
+            return plain.isEmpty ? nil : (dir, plain)
+        }.first
+        guard let (dir, names) = found else {
+            let message = "age test kit not found (looked at: \(candidates.map(\.path).joined(separator: ", "))); \(howToGet)"
             if ProcessInfo.processInfo.environment["CI"] == "true" {
-                XCTFail("age test kit not found at \(dir.path)")
+                XCTFail("CI=true and the " + message)
                 return []
             }
-            throw XCTSkip("age test kit not found at \(dir.path)")
+            throw XCTSkip(message)
         }
         return try names.sorted().map { name in
             try TestVector(name: name, contents: Array(try Data(contentsOf: dir.appendingPathComponent(name))))
