@@ -52,6 +52,9 @@ public struct Locator: Sendable {
         return configDirectory + "/coffer/identity"
     }
 
+    /// `HOME`, if set.
+    public var homeDirectory: String? { value("HOME") }
+
     /// `$XDG_CONFIG_HOME`, or `~/.config` (the XDG rule: a relative value is ignored).
     public var configDirectory: String {
         value("XDG_CONFIG_HOME").flatMap { $0.hasPrefix("/") ? $0 : nil } ?? (value("HOME") ?? "/") + "/.config"

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import CofferKit
 
@@ -15,7 +12,10 @@ enum Completion {
     /// part of the word being completed before the cursor.
     @Sendable static func ids(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
         let explicit = vaultDirectory(in: words, completing: index)
-        guard let vault = try? Vault.locate(explicit: explicit), let ids = try? vault.list() else { return [] }
+        let directory = VaultSettings.locator.vaultDirectory(explicit: explicit)
+        // Read-only: a TAB never takes the lock or repairs an interrupted write.
+        guard let vault = try? Vault.open(containing: directory, finishingInterruptedWrite: false) else { return [] }
+        let ids = vault.list()
         let typed = unquoted(prefix)
         return ids.map(\.value).filter { $0.hasPrefix(typed) }
     }
@@ -51,8 +51,7 @@ enum Completion {
     }
 
     static func expandingTilde(_ path: String) -> String {
-        guard path == "~" || path.hasPrefix("~/"), let home = getenv("HOME").map({ String(cString: $0) }),
-              !home.isEmpty else { return path }
+        guard path == "~" || path.hasPrefix("~/"), let home = VaultSettings.locator.homeDirectory else { return path }
         return home + path.dropFirst()
     }
 }

@@ -44,7 +44,7 @@ final class ReferenceVaultTests: XCTestCase {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: false)
         let bundle = Self.fixtures.appendingPathComponent("reference-vault.bundle").path
         try run(try tool("git"), ["clone", "--quiet", bundle, work.appendingPathComponent("vault").path])
-        vault = try Vault.locate(explicit: work.appendingPathComponent("vault").path)
+        vault = try Vault.open(containing: work.appendingPathComponent("vault").path)
         identityA = try identity("a")
         identityB = try identity("b")
     }
@@ -55,9 +55,9 @@ final class ReferenceVaultTests: XCTestCase {
     }
 
     func testCurrentValuesAndIds() throws {
-        XCTAssertEqual(try vault.list().map(\.value), expected.current.keys.sorted())
+        XCTAssertEqual(vault.list().map(\.value), expected.current.keys.sorted())
         for (id, value) in expected.current {
-            assertValue(try vault.open(SecretID(id), identities: identityA), value, id)
+            assertValue(try vault.read(SecretID(id), identities: identityA), value, id)
         }
         for id in expected.removed {
             XCTAssertFalse(vault.contains(try SecretID(id)), "\(id) was removed")
@@ -77,11 +77,11 @@ final class ReferenceVaultTests: XCTestCase {
                 if want.deleted == true {
                     XCTAssertEqual(found.change, .deleted, where_)
                     XCTAssertNil(want.value, where_)
-                    XCTAssertThrowsError(try vault.open(secret, at: "v\(want.number)", identities: identityA), where_)
+                    XCTAssertThrowsError(try vault.read(secret, at: "v\(want.number)", identities: identityA), where_)
                 } else {
-                    assertValue(try vault.open(secret, at: "v\(want.number)", identities: identityA), want.value, where_)
+                    assertValue(try vault.read(secret, at: "v\(want.number)", identities: identityA), want.value, where_)
                     // The same version through its commit id, as `get --at COMMIT` reads it.
-                    assertValue(try vault.open(found.id, at: found.commit, identities: identityA), want.value, where_)
+                    assertValue(try vault.read(found.id, at: found.commit, identities: identityA), want.value, where_)
                 }
             }
         }
@@ -89,17 +89,17 @@ final class ReferenceVaultTests: XCTestCase {
 
     func testEachScopeHasItsReadersAndOnlyThemRead() throws {
         for scope in expected.scopes {
-            let readers = try vault.scope(ofDirectory: scope.directory).readers.map(\.recipient.encoded)
+            let readers = try vault.readers(in: Scope(scope.directory)).readers.map(\.recipient.encoded)
             XCTAssertEqual(readers, scope.readers, "readers of /\(scope.directory)")
         }
         let keyB = try XCTUnwrap(expected.identities["b"]).recipient
         for (id, value) in expected.current {
             let secret = try SecretID(id)
-            let readable = try vault.scope(for: secret).readers.map(\.recipient.encoded).contains(keyB)
+            let readable = try vault.readers(of: secret).readers.map(\.recipient.encoded).contains(keyB)
             if readable {
-                assertValue(try vault.open(secret, identities: identityB), value, "\(id) read with key B")
+                assertValue(try vault.read(secret, identities: identityB), value, "\(id) read with key B")
             } else {
-                XCTAssertThrowsError(try vault.open(secret, identities: identityB), "key B must not read \(id)")
+                XCTAssertThrowsError(try vault.read(secret, identities: identityB), "key B must not read \(id)")
             }
         }
         XCTAssertTrue(expected.current.keys.contains { $0.hasPrefix("prod/") }, "the fixture has a prod scope")

@@ -42,8 +42,10 @@ public final class Vault {
 
     /// The vault `directory` is in: the directory itself or the nearest
     /// enclosing vault. Before anything else, a write a crash interrupted is
-    /// finished (one stat when there is none).
-    public static func open(containing directory: String, configuration: Configuration = Configuration()) throws -> Vault {
+    /// finished (one stat when there is none), unless the caller only peeks
+    /// (shell completion), which must not take the lock.
+    public static func open(containing directory: String, configuration: Configuration = Configuration(),
+                            finishingInterruptedWrite: Bool = true) throws -> Vault {
         guard directory.hasPrefix("/") else { throw VaultError.notAbsolute(path: directory) }
         var dir = Paths.normalized(directory)
         while true {
@@ -55,7 +57,7 @@ public final class Vault {
             dir = parent
         }
         let vault = Vault(root: dir, configuration: configuration)
-        try vault.finishInterruptedWrite()
+        if finishingInterruptedWrite { try vault.finishInterruptedWrite() }
         return vault
     }
 
