@@ -24,8 +24,8 @@ enum Fingerprint {
 /// A `.recipients` file: one `age1…` key per line, `# name` after it, `#`
 /// comment lines. The nearest one up the tree governs every secret below it.
 /// Edits keep the other lines (comments, blank lines) as they were.
-public struct RecipientsFile: Equatable, Sendable {
-    public static let fileName = ".recipients"
+struct RecipientsFile: Equatable, Sendable {
+    static let fileName = ".recipients"
 
     struct Line: Equatable, Sendable {
         var text: String
@@ -34,9 +34,9 @@ public struct RecipientsFile: Equatable, Sendable {
 
     private var lines: [Line]
 
-    public var entries: [NamedRecipient] { lines.compactMap(\.entry) }
+    var entries: [NamedRecipient] { lines.compactMap(\.entry) }
 
-    public init(entries: [NamedRecipient]) { lines = entries.map(RecipientsFile.line) }
+    init(entries: [NamedRecipient]) { lines = entries.map(RecipientsFile.line) }
 
     private static func line(_ reader: NamedRecipient) -> Line {
         Line(text: reader.recipient.encoded + (reader.name.map { " # \($0)" } ?? ""), entry: reader)
@@ -45,7 +45,7 @@ public struct RecipientsFile: Equatable, Sendable {
     /// Lines end at LF only (an optional CR before it is dropped): other line
     /// separators (VT, FF, NEL, U+2028) would let a key hide inside what
     /// `git diff` shows as a comment, so any control character is refused.
-    public init(parsing text: String, path: String) throws {
+    init(parsing text: String, path: String) throws {
         var rawLines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false)
         if rawLines.count > 1, rawLines.last?.isEmpty == true { rawLines.removeLast() }
         lines = []
@@ -71,24 +71,24 @@ public struct RecipientsFile: Equatable, Sendable {
         if lines.count == 1, lines[0].text.isEmpty, lines[0].entry == nil { lines = [] }
     }
 
-    public var text: String { lines.map { $0.text + "\n" }.joined() }
+    var text: String { lines.map { $0.text + "\n" }.joined() }
 
     /// With `reader` on a line of its own at the end.
-    public func adding(_ reader: NamedRecipient) -> RecipientsFile {
+    func adding(_ reader: NamedRecipient) -> RecipientsFile {
         var copy = self
         copy.lines.append(RecipientsFile.line(reader))
         return copy
     }
 
     /// Without the lines of the readers `drop` accepts.
-    public func removing(where drop: (NamedRecipient) -> Bool) -> RecipientsFile {
+    func removing(where drop: (NamedRecipient) -> Bool) -> RecipientsFile {
         var copy = self
         copy.lines.removeAll { $0.entry.map(drop) == true }
         return copy
     }
 
     /// With `new` on the line of `old` (keeping its name unless `name` is given).
-    public func replacing(_ old: X25519Recipient, with new: X25519Recipient, name: String?) -> RecipientsFile {
+    func replacing(_ old: X25519Recipient, with new: X25519Recipient, name: String?) -> RecipientsFile {
         var copy = self
         copy.lines = lines.compactMap { line in
             guard let entry = line.entry else { return line }
