@@ -23,6 +23,22 @@ public enum KeyFile {
         }
     }
 
+    /// An identity file's text: `contents` itself, or — when the file is an
+    /// age file sealed with a passphrase, as age accepts them — its
+    /// decryption. `passphrase` is asked only then; a wrong one throws
+    /// `AgeError.noIdentityMatched`.
+    public static func unsealed(_ contents: SecureBytes, passphrase: () throws -> SecureBytes) throws -> SecureBytes {
+        // Compared in place: the head of a plain identity file is the key itself.
+        let sealed = contents.withUnsafeBytes { bytes in
+            let start = bytes.firstIndex { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 } ?? bytes.count
+            let rest = bytes[start...]
+            return rest.starts(with: "age-encryption.org/".utf8) || rest.starts(with: "-----BEGIN AGE ENCRYPTED FILE-----".utf8)
+        }
+        guard sealed else { return contents }
+        let ciphertext = contents.withUnsafeBytes { Array($0) }
+        return try Age.decrypt(ciphertext, identities: [ScryptIdentity(passphrase: try passphrase())]).plaintext
+    }
+
     /// Recipients from a recipients file; text after `#` is a comment (a name).
     /// Errors name the line, not its text, which might be a misplaced secret key.
     public static func parseRecipients(_ text: String) throws -> [X25519Recipient] {

@@ -11,18 +11,8 @@ public enum IdentityLoader {
 
     /// The identity file's text, decrypted first if it is passphrase-protected.
     static func plaintext(path: String, passphrase: () throws -> SecureBytes) throws -> SecureBytes {
-        let contents = try Files.readSecret(path: path)
-        // Compared in place: the head of a plain identity file is the key itself.
-        let encrypted = contents.withUnsafeBytes { bytes in
-            let start = bytes.firstIndex { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 } ?? bytes.count
-            let rest = bytes[start...]
-            return rest.starts(with: "age-encryption.org/".utf8) || rest.starts(with: "-----BEGIN AGE ENCRYPTED FILE-----".utf8)
-        }
-        guard encrypted else { return contents }
-        let ciphertext = contents.withUnsafeBytes { Array($0) }
-        let identity = ScryptIdentity(passphrase: try passphrase())
         do {
-            return try Age.decrypt(ciphertext, identities: [identity]).plaintext
+            return try KeyFile.unsealed(try Files.readSecret(path: path), passphrase: passphrase)
         } catch AgeError.noIdentityMatched {
             throw VaultError.wrongPassphrase(path: path)
         }

@@ -24,7 +24,7 @@ public enum FileError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// A path as shown in errors: a private key pasted where a file name
     /// belongs (`-i AGE-SECRET-KEY-1…`) must not be echoed back.
-    static func shown(_ path: String) -> String {
+    public static func shown(_ path: String) -> String {
         path.uppercased().contains("SECRET-KEY") ? "<a path that looks like a secret key>" : path
     }
 }

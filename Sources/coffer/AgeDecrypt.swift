@@ -4,7 +4,6 @@ import Glibc
 import ArgumentParser
 import Age
 import Posix
-import CofferKit
 
 struct AgeDecrypt: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +46,7 @@ struct DecryptJob: Equatable {
             let passphrases = PassphraseSource(file: passphraseFile)
             var keys: [Identity] = []
             for path in identities {
-                keys += try IdentityLoader.load(path: path) {
+                keys += try AgeIdentityFiles.load(path: path) {
                     try passphrases.read(prompt: "Enter passphrase for identity file \(path): ")
                 }
             }

@@ -4,7 +4,6 @@ import Glibc
 import ArgumentParser
 import Age
 import Posix
-import CofferKit
 
 struct AgeKeygen: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,7 +47,7 @@ struct AgeKeygen: ParsableCommand {
 
     private func printRecipients() throws {
         let path = input ?? "/dev/stdin"
-        let identities = try IdentityLoader.load(path: path) {
+        let identities = try AgeIdentityFiles.load(path: path) {
             throw CommandFailure("\(path) is passphrase-protected; -y needs a plain identity file")
         }
         let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
