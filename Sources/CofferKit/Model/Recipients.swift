@@ -2,9 +2,12 @@ import Age
 
 /// A reader of a scope: a public key and the name written beside it.
 public struct NamedRecipient: Equatable, Sendable {
+    /// The reader's public key.
     public let recipient: X25519Recipient
+    /// The name written beside the key (`age1… # name`), if any.
     public let name: String?
 
+    /// A reader as a `.recipients` line names it.
     public init(recipient: X25519Recipient, name: String?) {
         self.recipient = recipient
         self.name = name

@@ -5,6 +5,7 @@ public struct Scope: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The directory relative to the vault root; empty for the root.
     public let directory: String
 
+    /// The root directory of the vault, written `/`.
     public static let root = Scope(validated: "")
 
     init(validated directory: String) { self.directory = directory }
@@ -25,6 +26,7 @@ public struct Scope: Hashable, Comparable, Sendable, CustomStringConvertible {
         directory = String(dir)
     }
 
+    /// True for the root.
     public var isRoot: Bool { directory.isEmpty }
 
     /// `/` for the root, else the directory.
@@ -46,6 +48,7 @@ public struct Scope: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The directory holding `id`'s file: where the search for its readers starts.
     static func of(_ id: SecretID) -> Scope { Scope(validated: id.directory) }
 
+    /// Sorted by directory: the root first.
     public static func < (a: Scope, b: Scope) -> Bool { a.directory < b.directory }
 }
 
@@ -55,10 +58,12 @@ public struct Prefix: Hashable, Sendable, CustomStringConvertible {
     /// Without a trailing slash; empty for everything.
     public let path: String
 
+    /// Every id.
     public static let all = Prefix(validated: "")
 
     init(validated path: String) { self.path = path }
 
+    /// Parses a prefix as users write it (`prod`, `prod/`); segments follow the id rules.
     public init(_ text: String) throws {
         var trimmed = Substring(text)
         while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
@@ -66,10 +71,13 @@ public struct Prefix: Hashable, Sendable, CustomStringConvertible {
         path = String(trimmed)
     }
 
+    /// True for the empty prefix.
     public var isAll: Bool { path.isEmpty }
 
+    /// `/` for everything, else the prefix.
     public var description: String { isAll ? "/" : path }
 
+    /// True when `id` is the prefix itself or lies below it.
     public func contains(_ id: SecretID) -> Bool { contains(path: id.value) }
 
     /// True when the scope's directory is inside the prefix, or the prefix inside it.

@@ -5,13 +5,17 @@
 /// Validation happens before any file is touched, so an id can never name a
 /// path outside the vault or inside `.git`.
 public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The longest id, in bytes.
     public static let maxLength = 255
     /// File names are limited to 255 bytes, and the last segment gains `.age`.
     public static let maxSegmentLength = 255 - 4
+    /// What a sealed file adds to its id.
     public static let fileExtension = ".age"
 
+    /// The id as text (validated).
     public let value: String
 
+    /// Validates `text`; `VaultError.invalidID` says why it is refused.
     public init(_ text: String) throws {
         let bytes = Array(text.utf8)
         func reject(_ why: String) -> VaultError { .invalidID(text, reason: why) }
@@ -68,7 +72,9 @@ public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible 
         return String(value[..<slash])
     }
 
+    /// The id itself.
     public var description: String { value }
 
+    /// Sorted by text.
     public static func < (a: SecretID, b: SecretID) -> Bool { a.value < b.value }
 }

@@ -62,6 +62,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case unconfirmed([Risk])
     case file(FileError)
 
+    /// One line for a person; names ids, paths and scopes, never values.
     public var description: String {
         switch self {
         case .invalidID(let id, let reason): return "invalid secret id \(Text.quoted(id)): \(reason)"
@@ -120,6 +121,7 @@ public enum Risk: Equatable, Sendable, CustomStringConvertible {
     /// removing yourself, adopting a `.recipients` that leaves you out).
     case youWouldNotRead([Scope])
 
+    /// What the user is asked to agree to.
     public var description: String {
         switch self {
         case .youWouldNotRead(let scopes): return "you will not be able to read the secrets of \(Text.list(scopes)) afterwards"

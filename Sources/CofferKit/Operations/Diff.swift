@@ -3,6 +3,7 @@ import GitStore
 
 /// One difference between two states of the vault.
 public struct SecretDifference {
+    /// How the secret differs.
     public enum Kind: String, Sendable {
         case added, removed
         /// The value differs (both sides were decrypted and compared).
@@ -14,12 +15,15 @@ public struct SecretDifference {
         case rewrapped
     }
 
+    /// The secret (renames show as removed and added).
     public let id: SecretID
+    /// How it differs.
     public let kind: Kind
     /// Whether the two values are equal, when both sides were decrypted; nil otherwise.
     public let sameValue: Bool?
-    /// The values, when the caller asked to reveal them and could read them.
+    /// The value before, when the caller asked to reveal it and could read it.
     public let old: SecureBytes?
+    /// The value after, likewise.
     public let new: SecureBytes?
 }
 

@@ -36,22 +36,31 @@ public struct SecretVersion: Equatable, Sendable {
     public let number: Int
     /// The id the secret had then (older than a `mv`, it is the old id).
     public let id: SecretID
+    /// The commit id (hex).
     public let commit: String
+    /// The commit time, seconds since 1970.
     public let time: Int64
+    /// The commit author's name (text from outside: escape before showing it).
     public let author: String
     /// The coffer action recorded in the commit (`Action`'s raw values), or
     /// `git` for a commit coffer did not make.
     public let action: String
+    /// How the sealed file changed.
     public let change: Change
     let blob: ObjectID?
 }
 
 /// One commit of the vault, as `coffer log` shows it.
 public struct VaultLogEntry: Equatable, Sendable {
+    /// The commit id (hex).
     public let commit: String
+    /// The commit time, seconds since 1970.
     public let time: Int64
+    /// The commit author's name (text from outside).
     public let author: String
+    /// The recorded coffer action, or `git` for a commit coffer did not make.
     public let action: String
+    /// The ids the commit names in its `Coffer-Id` trailers.
     public let ids: [String]
 }
 

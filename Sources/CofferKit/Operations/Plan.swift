@@ -5,11 +5,13 @@ import Age
 /// `confirm()`, then `Vault.apply(_:identities:progress:)`. Applying a plan
 /// whose risks were not confirmed throws `VaultError.unconfirmed`.
 public struct ChangePlan {
+    /// What the commit will record.
     public let action: Action
     /// The scopes whose readers change, with their readers afterwards.
     public let readers: [ScopeReaders]
     /// How many secrets the change touches.
     public let secretCount: Int
+    /// What the user should agree to before `apply`; empty for most changes.
     public let risks: [Risk]
     public private(set) var isConfirmed: Bool
     /// Readers this change takes away (`recipients rm`).

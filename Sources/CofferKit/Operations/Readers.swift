@@ -2,7 +2,9 @@ import Age
 
 /// A scope as `recipients list` shows it.
 public struct ScopeSummary: Equatable, Sendable {
+    /// The directory with its own `.recipients`.
     public let scope: Scope
+    /// Its readers, in file order.
     public let readers: [NamedRecipient]
     /// How many secrets this scope's `.recipients` governs.
     public let secretCount: Int
@@ -13,6 +15,7 @@ public enum ReaderSelector: Equatable, Sendable, CustomStringConvertible {
     case key(X25519Recipient)
     case name(String)
 
+    /// `age1…` selects by key; anything else by name.
     public init(_ text: String) throws {
         self = text.hasPrefix("age1") ? .key(try X25519Recipient(parsing: text)) : .name(text)
     }
@@ -24,6 +27,7 @@ public enum ReaderSelector: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The key or name as given.
     public var description: String {
         switch self {
         case .key(let key): return key.encoded

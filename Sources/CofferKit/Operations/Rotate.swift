@@ -2,6 +2,7 @@ import Age
 
 /// What `rotate` did.
 public struct Rotation: Sendable {
+    /// The commit and the re-keyed ids.
     public let outcome: ChangeOutcome
     /// Scopes under the prefix that none of the identities reads: their
     /// secrets were left as they were.
@@ -10,9 +11,11 @@ public struct Rotation: Sendable {
 
 /// What `identity rotate` did.
 public struct IdentityRotation: Sendable {
+    /// The new public key, now in front in the identity file.
     public let newKey: X25519Recipient
     /// The scopes where the new key replaced the old one.
     public let scopes: [Scope]
+    /// The commit and the re-keyed ids.
     public let outcome: ChangeOutcome
 }
 

@@ -31,7 +31,9 @@ public enum Drift: Equatable, Sendable {
     }
 }
 
+/// What `verify` found.
 public struct VerifyReport: Sendable {
+    /// Everything out of line, in the order found.
     public internal(set) var drift: [Drift] = []
     /// Committed secrets checked, and how many of them were also decrypted.
     public internal(set) var checked = 0

@@ -18,6 +18,7 @@ import Posix
 public final class Vault {
     /// The work tree's root, absolute, without a trailing slash.
     public let root: String
+    /// The settings it was opened with.
     public let configuration: Configuration
     private var repository: GitRepository?
 
@@ -28,6 +29,7 @@ public final class Vault {
         /// The author of commits when git's configuration names none.
         public var authorName: String?
 
+        /// The defaults: a 10 s lock wait, no author name.
         public init(lockTimeout: Double = 10, authorName: String? = nil) {
             self.lockTimeout = lockTimeout
             self.authorName = authorName

@@ -6,7 +6,9 @@ import Posix
 
 /// A scope and the readers in force there.
 public struct ScopeReaders: Equatable, Sendable {
+    /// The scope whose `.recipients` is in force.
     public let scope: Scope
+    /// Its readers.
     public let readers: [NamedRecipient]
 }
 
