@@ -17,6 +17,19 @@ enum Console {
         hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it")
     }
 
+    /// Command-line text shown back to the user, with control and non-ASCII
+    /// bytes escaped so a typed argument cannot forge terminal output.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8.prefix(200) {
+            switch byte {
+            case 0x20...0x7E where byte != UInt8(ascii: "\\"): out.append(Character(UnicodeScalar(byte)))
+            default: out += "\\x" + String(byte, radix: 16).leftPadded(to: 2)
+            }
+        }
+        return text.utf8.count > 200 ? out + "…" : out
+    }
+
     private static func printErr(_ line: String) { write(line + "\n") }
 
     /// Raw text on standard error (progress lines draw over themselves).
