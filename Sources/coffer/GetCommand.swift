@@ -54,7 +54,7 @@ struct GetJob: Equatable {
             if let revision {
                 value = try vault.open(id, at: revision, identities: try options.identities())
             } else {
-                guard vault.contains(id) else { throw VaultError.notFound(id: id.value) }
+                guard vault.contains(id) else { throw GetJob.notFound(id, in: vault) }
                 value = try vault.open(id, identities: try options.identities())
             }
             if reveal { try Confirm.reveal(id.value, yes: yes) }
@@ -76,5 +76,13 @@ struct GetJob: Equatable {
                 }
             }
         }
+    }
+
+    /// "no secret ID", with the way back when the vault's history shows it was removed.
+    static func notFound(_ id: SecretID, in vault: Vault) -> Error {
+        let error = VaultError.notFound(id: id.value)
+        guard let last = try? vault.history(of: id).first, last.change == .deleted, last.id == id else { return error }
+        return CommandFailure(error.description, hint: "it was removed in \(last.commit.prefix(8)); bring it back with "
+                              + "`coffer restore \(id)` (its versions: `coffer history \(id)`)")
     }
 }

@@ -35,7 +35,13 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let vault = try options.vault()
-            let differences = try vault.differences(from: revisions.first, to: revisions.count == 2 ? revisions[1] : nil)
+            let differences: [SecretDifference]
+            do {
+                differences = try vault.differences(from: revisions.first, to: revisions.count == 2 ? revisions[1] : nil)
+            } catch VaultError.noSuchRevision(_, let revision) {
+                throw CommandFailure("no revision \"\(Console.escaped(revision))\" in this vault",
+                                     hint: "see `coffer log` for the vault's commits (ids, HEAD~N and tags work)")
+            }
             var identities: [Identity] = []
             if reveal && !differences.isEmpty {
                 try Confirm.reveal("the values of \(differences.count) changed secrets", yes: yes)
