@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(
             name: "CofferCLITests",
             dependencies: ["Age", "coffer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            exclude: ["pty_run.py"]
+            exclude: ["pty_run.py", "refusals.txt"]
         ),
     ]
 )
