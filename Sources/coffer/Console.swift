@@ -61,6 +61,10 @@ enum Console {
             Console.error(error.description)
             if let hint = error.hint { Console.hint(hint) }
             throw ExitCode.failure
+        } catch let error as PublicKeySidecarMismatch {
+            Console.error(error.description)
+            Console.hint(error.hint)
+            throw ExitCode.failure
         } catch let error as AgeError {
             Console.error(String(describing: error))
             if let hint = hint(for: error) { Console.hint(hint) }
