@@ -50,7 +50,9 @@ struct CofferCommand: ParsableCommand {
                 reportUnknownCommand(typed, in: names, candidates: CommandLineShape.subcommandNames(of: group))
             } else {
                 let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid command line"
-                Console.error(message.prefix(1).lowercased() + message.dropFirst())
+                // "Missing value…" reads "missing value…"; an acronym ("INPUT is…") stays as it is.
+                let acronym = message.dropFirst().first?.isUppercase ?? false
+                Console.error(acronym ? message : message.prefix(1).lowercased() + message.dropFirst())
                 Console.hint("see `\((["coffer"] + names).joined(separator: " ")) --help`")
             }
             exit(withError: ExitCode.validationFailure)

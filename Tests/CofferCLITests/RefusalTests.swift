@@ -20,7 +20,8 @@ final class RefusalTests: VaultE2ECase {
         let existingValue = canary("existing")
         let goneValue = canary("gone")
         try initVault()
-        try cofOK(["set", "existing/id=\(existingValue)", "gone/id=\(goneValue)"])
+        let otherValue = canary("other")
+        try cofOK(["set", "existing/id=\(existingValue)", "gone/id=\(goneValue)", "other/id=\(otherValue)"])
         try cofOK(["rm", "gone/id"])
         let other = try cofferKeygen("other-identity")
         let open = path("open-identity")
@@ -30,7 +31,7 @@ final class RefusalTests: VaultE2ECase {
         let placeholders: [String: String] = [
             "$VAULT": vaultDir, "$PLAIN": path("plain"), "$NOWHERE": path("nowhere"), "$OTHER": other.identityFile,
             "$OTHERKEY": other.recipient, "$OPEN": open, "$NOID": path("no-identity"),
-            "$LONG": String(repeating: "a", count: 256), "$FILE": try write("value.txt", "v"),
+            "$LONG": String(repeating: "a", count: 256), "$FILE": try write("value.txt", "v"), "$OUT": path("out"),
         ]
         let refusals = try Self.parse(String(contentsOfFile: Self.table, encoding: .utf8), placeholders: placeholders)
         XCTAssertGreaterThan(refusals.count, 50, "refusals.txt was not read")
@@ -46,13 +47,14 @@ final class RefusalTests: VaultE2ECase {
                             "\(shown): stderr does not match /\(refusal.stderr.pattern)/:\n\(stderr)")
             XCTAssertTrue(stderr.hasPrefix("coffer: error: "), "\(shown): \(stderr)")
             XCTAssertEqual(result.stdoutText, "", "\(shown) printed on stdout")
-            for value in [existingValue, goneValue] {
+            for value in [existingValue, goneValue, otherValue] {
                 XCTAssertFalse(stderr.contains(value), "\(shown) shows a value")
             }
             assertNoLeak(result, plaintext: nil, secrets: [other.secret])
             let controls = result.stderr.filter { ($0 < 0x20 && $0 != 0x0A) || $0 == 0x7F }
             XCTAssertTrue(controls.isEmpty, "\(shown): raw control bytes in stderr")
         }
+        XCTAssertFalse(exists("out"), "a refused command wrote its output file")
         XCTAssertEqual(try self.head(), head, "a refused command committed")
         assertSameSnapshot(before, snapshot(), "the refused commands")
     }
