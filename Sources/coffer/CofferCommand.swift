@@ -40,21 +40,23 @@ struct CofferCommand: ParsableCommand {
     /// command-line errors in coffer's one voice (exit 64), with a hint that
     /// names a command that exists.
     private static func parseAsRootOrExit(_ arguments: [String]) -> ParsableCommand {
+        let (commands, names, next) = CommandLineShape.commandPath(arguments)
+        let group = commands.last!
+        // Groups take no positional arguments: a word after one is a mistyped
+        // command, even before `--help` (which would show the group's help).
+        if let typed = next, !typed.hasPrefix("-"), typed != "help", !group.configuration.subcommands.isEmpty {
+            reportUnknownCommand(typed, in: names, candidates: CommandLineShape.subcommandNames(of: group))
+            exit(withError: ExitCode.validationFailure)
+        }
         do {
             return try parseAsRoot(arguments)
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
-            let (commands, names, next) = CommandLineShape.commandPath(arguments)
-            let group = commands.last!
-            if let typed = next, !typed.hasPrefix("-"), !group.configuration.subcommands.isEmpty {
-                reportUnknownCommand(typed, in: names, candidates: CommandLineShape.subcommandNames(of: group))
-            } else {
-                let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid command line"
-                // "Missing value…" reads "missing value…"; an acronym ("INPUT is…") stays as it is.
-                let acronym = message.dropFirst().first?.isUppercase ?? false
-                Console.error(acronym ? message : message.prefix(1).lowercased() + message.dropFirst())
-                Console.hint("see `\((["coffer"] + names).joined(separator: " ")) --help`")
-            }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid command line"
+            // "Missing value…" reads "missing value…"; an acronym ("INPUT is…") stays as it is.
+            let acronym = message.dropFirst().first?.isUppercase ?? false
+            Console.error(acronym ? message : message.prefix(1).lowercased() + message.dropFirst())
+            Console.hint("see `\((["coffer"] + names).joined(separator: " ")) --help`")
             exit(withError: ExitCode.validationFailure)
         }
     }
