@@ -58,14 +58,25 @@ enum CommandLineShape {
     }
 
     /// The commands a (normalised) command line names, from the root, and the
-    /// token right after them (nil at the end of the line).
+    /// token right after them (nil at the end of the line). Global options
+    /// (left before a mistyped command by `normalize`) are passed over.
     static func commandPath(_ arguments: [String]) -> (commands: [ParsableCommand.Type], names: [String], next: String?) {
         var commands: [ParsableCommand.Type] = [CofferCommand.self]
         var names: [String] = []
-        for token in arguments {
-            guard let sub = subcommand(of: commands.last!, named: token) else { return (commands, names, token) }
-            commands.append(sub)
-            names.append(token)
+        var at = 0
+        while at < arguments.count {
+            let token = arguments[at]
+            if let sub = subcommand(of: commands.last!, named: token) {
+                commands.append(sub)
+                names.append(token)
+                at += 1
+            } else if globalOptions.contains(token) {
+                at += 2
+            } else if globalOptions.contains(where: { token.hasPrefix($0 + "=") }) {
+                at += 1
+            } else {
+                return (commands, names, token)
+            }
         }
         return (commands, names, nil)
     }

@@ -32,6 +32,7 @@ final class CommandLineShapeTests: XCTestCase {
         XCTAssertEqual(CommandLineShape.commandPath(["sett"]).names, [])
         XCTAssertEqual(CommandLineShape.commandPath(["sett"]).next, "sett")
         XCTAssertNil(CommandLineShape.commandPath(["identity", "show"]).next)
+        XCTAssertEqual(CommandLineShape.commandPath(["--vault", "v", "--identity=i", "sett"]).next, "sett")
     }
 
     func testNearestCommand() {
