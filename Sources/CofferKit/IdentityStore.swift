@@ -52,7 +52,7 @@ public struct IdentityStore {
     /// Writes the sidecar for `keys` (mode 0644: public keys are public).
     public func writeSidecar(_ keys: [X25519Recipient]) throws {
         unlink(publicKeyPath)
-        var text = "# public keys of \(path), written by coffer; checked against the key whenever it is unlocked\n"
+        var text = "# public keys of the identity beside this file, written by coffer; checked against it whenever it is unlocked\n"
         for key in keys { text += key.encoded + "\n" }
         let file = try AtomicFileSink(path: publicKeyPath, mode: 0o644)
         try Array(text.utf8).withUnsafeBytes { try file.write($0) }

@@ -58,9 +58,10 @@ struct IdentityCommand: ParsableCommand {
                         return
                     }
                     identities = try options.identities()
-                    // So that the next `show` needs no passphrase; not worth failing over.
-                    try? store.writeSidecar(identities.map(\.recipient))
                 }
+                // Unlocked, so any sidecar was checked. A missing one is written (so that a
+                // protected identity's next `show` needs no passphrase); not worth failing over.
+                if try store.sidecarPublicKeys() == nil { try? store.writeSidecar(identities.map(\.recipient)) }
                 for identity in identities { print(identity.recipient.encoded) }
             }
         }

@@ -80,6 +80,11 @@ final class IdentitySidecarTests: VaultE2ECase {
         XCTAssertEqual(shown.status, 1, shown.stderrText)
         XCTAssertEqual(shown.stdoutText, "", "a swapped sidecar's key was printed")
         XCTAssertTrue(shown.stderrText.hasPrefix("coffer: error: \(sidecar) does not name the public key"), shown.stderrText)
+
+        // Removed as the hint says: show writes it again from the key.
+        XCTAssertEqual(unlink(sidecar), 0)
+        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, key + "\n")
+        XCTAssertEqual(try sidecarKeys(), [key])
     }
 
     /// rotate writes the new key in front; the sidecar follows, and show needs no passphrase.
