@@ -18,12 +18,14 @@ enum Console {
     }
 
     /// Command-line text shown back to the user, with control and non-ASCII
-    /// bytes escaped so a typed argument cannot forge terminal output.
+    /// bytes (and quotes) escaped so a typed argument cannot forge terminal
+    /// output or the quotes around it.
     static func escaped(_ text: String) -> String {
         var out = ""
         for byte in text.utf8.prefix(200) {
             switch byte {
-            case 0x20...0x7E where byte != UInt8(ascii: "\\"): out.append(Character(UnicodeScalar(byte)))
+            case 0x20...0x7E where byte != UInt8(ascii: "\\") && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "'"):
+                out.append(Character(UnicodeScalar(byte)))
             default: out += "\\x" + String(byte, radix: 16).leftPadded(to: 2)
             }
         }
