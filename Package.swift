@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(
             name: "CofferCLITests",
             dependencies: ["Age", "Posix", "coffer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            exclude: ["pty_run.py"]
+            exclude: ["pty_run.py", "refusals.txt"]
         ),
     ]
 )

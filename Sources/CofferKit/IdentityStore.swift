@@ -8,12 +8,56 @@ import Posix
 /// vault (`CofferLocator` names the default place), created 0600 in a 0700
 /// directory, refused when group or others can read it, optionally sealed
 /// with a passphrase (an age scrypt file, as `age -p` writes).
+///
+/// Beside it, `<identity>.pub` names its public keys in the clear, so showing
+/// them needs no passphrase. That sidecar is checked against the keys each
+/// time they are unlocked: a swapped one is refused before it can pass an
+/// attacker's key off as the user's.
 public struct IdentityStore: Sendable {
     public let path: String
 
     public init(path: String) { self.path = path }
 
     public var exists: Bool { access(path, F_OK) == 0 }
+
+    /// The public-key sidecar, `<identity>.pub`.
+    public var publicKeyPath: String { path + ".pub" }
+
+    /// The public keys the sidecar names, read without the passphrase (the
+    /// key in use first); nil when there is no sidecar. A line that is not a
+    /// public key makes the whole sidecar untrustworthy.
+    public func sidecarPublicKeys() throws -> [X25519Recipient]? {
+        guard access(publicKeyPath, F_OK) == 0 else { return nil }
+        let text = String(decoding: try Files.read(path: publicKeyPath), as: UTF8.self)
+        var keys: [X25519Recipient] = []
+        for line in text.split(separator: "\n") {
+            let trimmed = String(line).trimming(" \r\t")
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
+            guard let key = try? X25519Recipient(parsing: trimmed) else {
+                throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
+            }
+            keys.append(key)
+        }
+        return keys
+    }
+
+    /// Writes the sidecar for `keys` (mode 0644: public keys are public).
+    public func writeSidecar(_ keys: [X25519Recipient]) throws {
+        unlink(publicKeyPath)
+        var text = "# public keys of the identity beside this file, written by coffer; checked against it whenever it is unlocked\n"
+        for key in keys { text += key.encoded + "\n" }
+        let file = try AtomicFileSink(path: publicKeyPath, mode: 0o644)
+        try Array(text.utf8).withUnsafeBytes { try file.write($0) }
+        try file.commit()
+    }
+
+    /// Refuses a sidecar that does not name exactly `identities`' public keys.
+    private func checkSidecar(_ identities: [X25519Identity]) throws {
+        guard let listed = try sidecarPublicKeys() else { return }
+        guard listed.map(\.encoded) == identities.map(\.recipient.encoded) else {
+            throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
+        }
+    }
 
     /// Loads the identities, refusing a file others can read. `passphrase` is
     /// asked only when the file is passphrase-protected.
@@ -49,7 +93,9 @@ public struct IdentityStore: Sendable {
         guard stat(path, &info) == 0 else { throw VaultError.identityMissing(path: path) }
         guard info.st_mode & 0o077 == 0 else { throw VaultError.identityTooOpen(path: path, mode: info.st_mode) }
         let text = try IdentityLoader.plaintext(path: path, passphrase: passphrase)
-        return (try KeyFile.parseIdentities(text), IdentityStore.name(in: text))
+        let identities = try KeyFile.parseIdentities(text)
+        try checkSidecar(identities)
+        return (identities, IdentityStore.name(in: text))
     }
 
     /// Writes a new identity (never over an existing one); with a passphrase
@@ -62,7 +108,7 @@ public struct IdentityStore: Sendable {
         } else {
             bytes = contents
         }
-        try write(bytes, replacing: false)
+        try write(bytes, replacing: false, publicKeys: [identity.recipient])
     }
 
     /// Replaces the file's contents atomically (passwd, rotate), keeping 0600.
@@ -73,13 +119,19 @@ public struct IdentityStore: Sendable {
         let bytes = try passphrase.map {
             SecureBytes(copying: try Age.encrypt(contents, to: [ScryptRecipient(passphrase: $0, workFactor: workFactor)], armored: true))
         } ?? contents
-        try write(bytes, replacing: true)
+        try write(bytes, replacing: true, publicKeys: identities.map(\.recipient))
     }
 
     /// The file's bytes as they are (sealed or not), to put back with `restore`.
     public func snapshot() throws -> SecureBytes { try Files.readSecret(path: path) }
 
-    public func restore(_ snapshot: SecureBytes) throws { try write(snapshot, replacing: true) }
+    /// Puts back a snapshot. Its sidecar comes from the file's `# public key:`
+    /// comments; a passphrase-protected snapshot is left without one until
+    /// its keys are next shown.
+    public func restore(_ snapshot: SecureBytes) throws {
+        try write(snapshot, replacing: true, publicKeys: nil)
+        if let keys = publicKeys() { try writeSidecar(keys) }
+    }
 
     /// The name recorded in the identity file (`# name: …`), if any.
     static func name(in contents: SecureBytes) -> String? {
@@ -116,7 +168,10 @@ public struct IdentityStore: Sendable {
         return out
     }
 
-    private func write(_ bytes: SecureBytes, replacing: Bool) throws {
+    /// Writes the identity file, then its sidecar. The old sidecar goes first,
+    /// so a crash in between leaves none (shown again on the next unlock),
+    /// never one naming other keys than the file holds.
+    private func write(_ bytes: SecureBytes, replacing: Bool, publicKeys: [X25519Recipient]?) throws {
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         try Files.makeDirectories(directory, mode: 0o700)
         // The key's directory is 0700 even if it existed before with a looser mode.
@@ -127,8 +182,12 @@ public struct IdentityStore: Sendable {
             guard info.st_mode & S_IFMT == S_IFREG else { throw VaultError.file(.open(path: path, errno: ELOOP)) }
             if !replacing { throw VaultError.identityExists(path: path) }
         }
+        if unlink(publicKeyPath) != 0 && errno != ENOENT {
+            throw VaultError.file(.write(path: publicKeyPath, errno: errno))
+        }
         let file = try AtomicFileSink(path: path)
         try bytes.withUnsafeBytes { try file.write($0) }
         try file.commit()
+        if let publicKeys { try writeSidecar(publicKeys) }
     }
 }

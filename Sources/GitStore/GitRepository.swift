@@ -39,17 +39,20 @@ public final class GitRepository {
     deinit { lib.repositoryFree(pointer) }
 
     /// `git init` of a non-bare repository at `path`, creating the directory
-    /// if needed, with HEAD on the unborn branch "main".
+    /// if needed, with HEAD on the unborn branch `git init` would choose:
+    /// `init.defaultBranch` from the user's git config, else "master".
+    ///
+    /// Why git's choice: a vault pushed to a fresh `git init --bare` remote
+    /// (whose HEAD names that same default) must clone with a checked-out
+    /// branch. Leaving `initial_head` unset makes libgit2 read
+    /// `init.defaultBranch` from the global, XDG and system config itself.
     public static func create(at path: String) throws -> GitRepository {
         let lib = try LibGit2.load()
         var options = git_repository_init_options()
         try lib.check(lib.repositoryInitOptionsInit(&options, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION)),
                       "git_repository_init_options_init")
         options.flags = GIT_REPOSITORY_INIT_MKPATH.rawValue
-        let pointer = try "main".withCString { head in
-            options.initial_head = head
-            return try lib.make("git_repository_init_ext") { lib.repositoryInitExt($0, path, &options) }
-        }
+        let pointer = try lib.make("git_repository_init_ext") { lib.repositoryInitExt($0, path, &options) }
         return try GitRepository(lib: lib, pointer: pointer)
     }
 

@@ -19,8 +19,9 @@ struct CofferCommand: ParsableCommand {
     )
 
     static func main() {
-        guard let job = FastPath.parse(Array(CommandLine.arguments.dropFirst())) else {
-            var command = parseAsRootOrExit()
+        let arguments = CommandLineShape.normalize(Array(CommandLine.arguments.dropFirst()))
+        guard let job = FastPath.parse(arguments) else {
+            var command = parseAsRootOrExit(arguments)
             do { try command.run() } catch { exit(withError: error) }
             return
         }
@@ -36,16 +37,39 @@ struct CofferCommand: ParsableCommand {
     }
 
     /// Parses, or exits: help and version as ArgumentParser prints them, and
-    /// command-line errors in coffer's one voice (exit 64).
-    private static func parseAsRootOrExit() -> ParsableCommand {
+    /// command-line errors in coffer's one voice (exit 64), with a hint that
+    /// names a command that exists.
+    private static func parseAsRootOrExit(_ arguments: [String]) -> ParsableCommand {
+        let (commands, names, next) = CommandLineShape.commandPath(arguments)
+        let group = commands.last!
+        // Groups take no positional arguments: a word after one is a mistyped
+        // command, even before `--help` (which would show the group's help).
+        if let typed = next, !typed.hasPrefix("-"), typed != "help", !group.configuration.subcommands.isEmpty {
+            reportUnknownCommand(typed, in: names, candidates: CommandLineShape.subcommandNames(of: group))
+            exit(withError: ExitCode.validationFailure)
+        }
         do {
-            return try parseAsRoot()
+            return try parseAsRoot(arguments)
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid command line"
-            Console.error(message.prefix(1).lowercased() + message.dropFirst())
-            Console.hint("see `coffer \(CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") } ?? "") --help`")
+            // "Missing value…" reads "missing value…"; an acronym ("INPUT is…") stays as it is.
+            let acronym = message.dropFirst().first?.isUppercase ?? false
+            Console.error(acronym ? message : message.prefix(1).lowercased() + message.dropFirst())
+            Console.hint("see `\((["coffer"] + names).joined(separator: " ")) --help`")
             exit(withError: ExitCode.validationFailure)
+        }
+    }
+
+    private static func reportUnknownCommand(_ typed: String, in names: [String], candidates: [String]) {
+        let parent = (["coffer"] + names).joined(separator: " ")
+        Console.error("unknown command '\(Console.escaped(typed))'")
+        if names.isEmpty, CommandSuggestion.planned.contains(typed) {
+            Console.hint("`coffer \(typed)` does not exist yet in coffer \(Coffer.version); see `coffer --help` for the commands it has")
+        } else if let nearest = CommandSuggestion.nearest(to: typed, in: candidates) {
+            Console.hint("did you mean '\(nearest)'?")
+        } else {
+            Console.hint("`\(parent)` has no command '\(Console.escaped(typed))'; see `\(parent) --help` for the commands it has")
         }
     }
 }

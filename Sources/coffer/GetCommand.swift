@@ -51,7 +51,13 @@ struct GetJob: Equatable {
             let options = settings
             let id = try SecretID(id)
             let vault = try options.vault()
-            let value = try vault.read(id, at: revision, identities: try options.identities())
+            let identities = try options.identities()
+            let value: SecureBytes
+            do {
+                value = try vault.read(id, at: revision, identities: identities)
+            } catch VaultError.notFound(let missing) where revision == nil && missing == id.value {
+                throw GetJob.notFound(id, in: vault)
+            }
             if reveal { try Confirm.reveal(id.value, yes: yes) }
             let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             var fields: [(String, JSONValue)] = [("id", .string(id.value)), ("bytes", .number(value.count))]
@@ -71,5 +77,13 @@ struct GetJob: Equatable {
                 }
             }
         }
+    }
+
+    /// "no secret ID", with the way back when the vault's history shows it was removed.
+    static func notFound(_ id: SecretID, in vault: Vault) -> Error {
+        let error = VaultError.notFound(id: id.value)
+        guard let last = try? vault.history(of: id).first, last.change == .deleted, last.id == id else { return error }
+        return CommandFailure(error.description, hint: "it was removed in \(last.commit.prefix(8)); bring it back with "
+                              + "`coffer restore \(id)` (its versions: `coffer history \(id)`)")
     }
 }

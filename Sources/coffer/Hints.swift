@@ -31,7 +31,8 @@ enum Hints {
         case .alreadyExists(let id): return "use `coffer rollback \(id) --to REV` to bring back an earlier value"
         case .notReadable: return "ask a reader of its scope to add your key: coffer recipients add $(coffer identity show)"
         case .damaged(let id, _): return "see `coffer verify` and `coffer history \(id)`; an earlier version can be restored with rollback"
-        case .identitySidecarMismatch(let path): return "remove \(path) if you did not change it on purpose; coffer writes it again from the key"
+        case .identitySidecarMismatch:
+            return "if you did not change it, someone else may have; check it, then remove it (`coffer identity show` writes it again from your key)"
         default: return nil
         }
     }

@@ -33,13 +33,37 @@ struct IdentityCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print your public key (age1…), which others add as a reader.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print your public key (age1…), which others add as a reader.",
+            discussion: """
+                Never asks for a passphrase when the public keys are known: an unprotected identity \
+                shows its own; a protected one has them in IDENTITY.pub beside it, written by coffer \
+                and checked against the key each time it is unlocked.
+                """
+        )
 
         @OptionGroup var options: VaultOptions
 
+        /// Thrown instead of asking: the file is passphrase-protected.
+        private struct Protected: Error {}
+
         func run() throws {
             try Console.run {
-                for identity in try options.identities() { print(identity.recipient.encoded) }
+                let store = options.store
+                let identities: [X25519Identity]
+                do {
+                    identities = try store.load { throw Protected() }
+                } catch is Protected {
+                    if let keys = try store.sidecarPublicKeys() {
+                        for key in keys { print(key.encoded) }
+                        return
+                    }
+                    identities = try options.identities()
+                }
+                // Unlocked, so any sidecar was checked. A missing one is written (so that a
+                // protected identity's next `show` needs no passphrase); not worth failing over.
+                if try store.sidecarPublicKeys() == nil { try? store.writeSidecar(identities.map(\.recipient)) }
+                for identity in identities { print(identity.recipient.encoded) }
             }
         }
     }

@@ -65,7 +65,7 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Repair what can be repaired (one commit).")
     var fix = false
 
-    @Flag(help: "With --fix: adopt .recipients edits even if you could not read those secrets afterwards.")
+    @Flag(name: .shortAndLong, help: "With --fix: adopt .recipients edits even if you could not read those secrets afterwards.")
     var yes = false
 
     @Option(name: .shortAndLong, help: "Output format: table or json.")

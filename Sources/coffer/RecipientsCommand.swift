@@ -97,7 +97,7 @@ struct RecipientsCommand: ParsableCommand {
         @Option(help: ArgumentHelp("A scope directory (repeatable; / is the root).", valueName: "DIR"))
         var scope: [String] = []
 
-        @Flag(help: "Do it even if you will not be able to read the secrets afterwards.")
+        @Flag(name: .shortAndLong, help: "Do it even if you will not be able to read the secrets afterwards.")
         var yes = false
 
         @Option(name: .shortAndLong, help: "Output format: table or json.")

@@ -29,7 +29,7 @@ struct SetCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read the value of the single ID from FILE.", valueName: "FILE"))
     var file: String?
 
-    @Flag(help: "Seal even if your identity is not among the readers (you could not read the value back).")
+    @Flag(name: .shortAndLong, help: "Seal even if your identity is not among the readers (you could not read the value back).")
     var yes = false
 
     @OptionGroup var options: VaultOptions

@@ -79,29 +79,7 @@ final class CLIBehaviourTests: CLITestCase {
         XCTAssertEqual(misuse.status, 64, misuse.stderrText)
     }
 
-    // MARK: usage errors
-
-    func testEncryptWithoutRecipientsIsAUsageError() throws {
-        try write("plain", "x")
-        let result = try coffer(["age", "encrypt", "-o", path("out.age"), path("plain")])
-        XCTAssertEqual(result.status, 64, result.stderrText)
-        XCTAssertTrue(result.stdout.isEmpty)
-        XCTAssertTrue(result.stderrText.contains("recipient"), result.stderrText)
-        XCTAssertFalse(exists("out.age"), "no output file on a usage error")
-    }
-
-    func testPassphraseWithRecipientsIsAUsageError() throws {
-        let key = try cofferKeygen("key.txt")
-        let recipients = try write("recipients", key.recipient + "\n")
-        let pw = try write("pw", "secret words\n")
-        try write("plain", "x")
-        for extra in [["-r", key.recipient], ["-R", recipients]] {
-            let result = try coffer(["age", "encrypt", "-p", "--passphrase-file", pw, "-o", path("out.age")] + extra + [path("plain")])
-            XCTAssertEqual(result.status, 64, "-p with \(extra[0]): \(result.stderrText)")
-            XCTAssertTrue(result.stdout.isEmpty)
-            XCTAssertFalse(exists("out.age"))
-        }
-    }
+    // MARK: refused recipients (usage errors of encrypt are rows of refusals.txt)
 
     func testInvalidRecipientIsRejectedAndQuoted() throws {
         let key = try cofferKeygen("key.txt")

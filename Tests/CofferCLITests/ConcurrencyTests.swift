@@ -222,7 +222,8 @@ final class ConcurrencyTests: AtomicityTestCase {
         close(fd)
         XCTAssertEqual(blocked.exitStatus, 1, blocked.summary)
         XCTAssertTrue(blocked.stderrText.hasPrefix("coffer: error: "), blocked.summary)
-        XCTAssertTrue(blocked.stderrText.lowercased().contains("lock"), "the error does not mention the lock: \(blocked.summary)")
+        XCTAssertTrue(blocked.stderrText.hasPrefix("coffer: error: the vault is locked by another coffer process (waited 1 s)\n"),
+                      "the error does not name the lock: \(blocked.summary)")
         XCTAssertGreaterThanOrEqual(blocked.seconds, 0.9, "gave up before the 1 s timeout")
         XCTAssertLessThanOrEqual(blocked.seconds, 3.0, "took too long to give up")
         XCTAssertEqual(try revParse("HEAD"), head, "HEAD moved")

@@ -34,4 +34,59 @@ final class GitIntegrationTests: VaultE2ECase {
         XCTAssertTrue(json.contains(#"{"id":"change","change":"changed","same_value":false,"old":"2","new":"2b"}"#), json)
         XCTAssertEqual(try cofOK(["diff"]).stdoutText, "", "a clean work tree has no differences")
     }
+
+    // MARK: the branch `coffer init` starts on (issue 9)
+
+    /// The environment of a user's own git: their ~/.gitconfig and the system config.
+    private func usersGit(_ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ["GIT_CONFIG_GLOBAL": homeDir + "/.gitconfig", "GIT_CONFIG_NOSYSTEM": "0"]
+        for (k, v) in extra { environment[k] = v }
+        return environment
+    }
+
+    private func usersGitOK(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CommandResult {
+        let result = try run(try requireTool("git", file: file, line: line), arguments,
+                             environment: vaultEnvironment(usersGit()), file: file, line: line)
+        XCTAssertEqual(result.status, 0, "\(result.command): \(result.stderrText)", file: file, line: line)
+        if result.status != 0 { throw TestSetupError("\(result.command) exited \(result.status)") }
+        return result
+    }
+
+    private func branch(of repository: String) throws -> String {
+        try usersGitOK(["-C", repository, "symbolic-ref", "--short", "HEAD"]).stdoutText
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testInitFollowsGitsDefaultBranch() throws {
+        // Without init.defaultBranch: whatever `git init` picks here (stock git: master).
+        try cofOK(["init", vaultDir, "--name", "tester"], env: usersGit())
+        try usersGitOK(["init", "-q", path("plain")])
+        XCTAssertEqual(try branch(of: vaultDir), try branch(of: path("plain")), "coffer init and git init differ")
+
+        try write("home/.gitconfig", "[init]\n\tdefaultBranch = trunk\n")
+        let other = path("other-vault")
+        try cofOK(["init", other], env: usersGit(), clean: false)
+        XCTAssertEqual(try branch(of: other), "trunk")
+        try usersGitOK(["init", "-q", path("plain-trunk")])
+        XCTAssertEqual(try branch(of: path("plain-trunk")), "trunk", "stock git agrees")
+    }
+
+    /// A new user's first push: a vault pushed to a fresh bare remote clones
+    /// with its branch checked out, and `get` works in the clone at once.
+    func testAVaultPushedToAFreshBareRemoteClonesAndReads() throws {
+        try cofOK(["init", vaultDir, "--name", "tester"], env: usersGit())
+        try cofOK(["set", "db/password=first-push-value"])
+        let remote = path("remote.git")
+        try usersGitOK(["init", "-q", "--bare", remote])
+        let branch = try branch(of: vaultDir)
+        try usersGitOK(["-C", vaultDir, "remote", "add", "origin", remote])
+        try usersGitOK(["-C", vaultDir, "push", "-q", "-u", "origin", branch])
+        let clone = path("clone")
+        try usersGitOK(["clone", "-q", remote, clone])
+        XCTAssertEqual(try self.branch(of: clone), branch, "the clone has its branch checked out")
+        XCTAssertTrue(fileExists(sealedPath("db/password", in: clone)), "the clone's work tree holds the sealed file")
+        XCTAssertEqual(try cofOK(["--vault", clone, "get", "db/password", "--reveal"], clean: false).stdoutText, "first-push-value")
+        XCTAssertEqual(try cofOK(["list", "--vault", clone], clean: false).stdoutText, "db/password\n")
+        try assertVaultClean(in: clone, after: "get in the clone")
+    }
 }

@@ -33,6 +33,5 @@ final class StreamingTests: CLITestCase {
         XCTAssertEqual(status, 0, "the pipeline failed or the round trip differs: \(result.stderrText)")
         XCTAssertGreaterThan(maxRSS, 0, "ru_maxrss was not reported")
         XCTAssertLessThan(maxRSS, Self.memoryLimitKiB, "peak RSS \(maxRSS) KiB is over 64 MiB")
-        XCTAssertGreaterThan(seconds, 0)
     }
 }

@@ -105,11 +105,13 @@ final class VaultCommandTests: VaultE2ECase {
         let sealedIdentity = try Data(contentsOf: URL(fileURLWithPath: identityFile))
         XCTAssertNil(sealedIdentity.range(of: Data("AGE-SECRET-KEY".utf8)), "a protected identity holds no clear key")
         XCTAssertEqual(try mode("home/.config/coffer/identity"), 0o600)
-        let noPassphrase = try cof(["identity", "show"])
+        // show needs no passphrase (identity.pub); unlocking the key does.
+        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, key + "\n")
+        let noPassphrase = try cof(["identity", "passwd", "--remove"])
         assertCofferError(noPassphrase, secrets: [secretLine ?? ""])
-        let wrong = try cof(["identity", "show", "--passphrase-file", pw2])
+        let wrong = try cof(["identity", "passwd", "--remove", "--passphrase-file", pw2])
         assertCofferError(wrong, secrets: [secretLine ?? ""])
-        XCTAssertTrue(wrong.stderrText.lowercased().contains("passphrase"),
+        XCTAssertTrue(wrong.stderrText.hasPrefix("coffer: error: wrong passphrase for identity file \(identityFile)\n"),
                       "a wrong passphrase for the identity should be reported as such, not as a key mismatch: \(wrong.stderrText)")
         XCTAssertEqual(try cofOK(["identity", "show", "--passphrase-file", pw1]).stdoutText, key + "\n")
 
@@ -121,7 +123,9 @@ final class VaultCommandTests: VaultE2ECase {
 
         // passwd: change it.
         try cofOK(["identity", "passwd", "--passphrase-file", pw1, "--new-passphrase-file", pw2])
-        assertCofferError(try cof(["identity", "show", "--passphrase-file", pw1]))
+        let old = try cof(["get", "k", "--reveal", "--passphrase-file", pw1])
+        assertCofferError(old, plaintext: Data("protected-value".utf8))
+        XCTAssertTrue(old.stderrText.hasPrefix("coffer: error: wrong passphrase for identity file"), old.stderrText)
         XCTAssertEqual(try cofOK(["identity", "show", "--passphrase-file", pw2]).stdoutText, key + "\n")
         XCTAssertEqual(try mode("home/.config/coffer/identity"), 0o600)
 

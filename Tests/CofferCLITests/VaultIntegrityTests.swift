@@ -78,7 +78,7 @@ final class VaultIntegrityTests: VaultE2ECase {
         try cofOK(["set", "a=1"])
         try gitOK(["checkout", "-q", "--detach"])
         try assertUnchanged(since: try head(), try cof(["set", "b=2"], clean: false))
-        try gitOK(["checkout", "-q", "main"])
+        try gitOK(["checkout", "-q", "-"])
         try FileManager.default.createDirectory(atPath: vaultDir + "/sub", withIntermediateDirectories: true)
         let nested = try cof(["init", vaultDir + "/sub"], clean: false)
         XCTAssertEqual(nested.status, 1, nested.stderrText)

@@ -24,7 +24,8 @@ final class SecretIDTests: XCTestCase {
             XCTAssertThrowsError(try SecretID(text), "\(text.debugDescription) accepted") { error in
                 guard case VaultError.invalidID = error else { return XCTFail("\(error)") }
                 // The message quotes the id with control bytes escaped.
-                XCTAssertFalse("\(error)".contains("\n") && text.contains("\n"))
+                XCTAssertFalse("\(error)".unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F },
+                               "raw control character in \("\(error)".debugDescription)")
             }
         }
     }

@@ -2,13 +2,13 @@ import GitStore
 import XCTest
 
 final class CommitTests: GitTestCase {
-    func testCreateOpensAsAFreshRepositoryOnMain() throws {
+    func testCreateOpensAsAFreshRepositoryOnGitsDefaultBranch() throws {
         let repo = try makeRepository("new/nested")
         XCTAssertEqual(repo.workTree, dir + "/new/nested")
         XCTAssertEqual(repo.gitDirectory, dir + "/new/nested/.git")
         XCTAssertNil(try repo.head())
         XCTAssertEqual(try repo.log(), [])
-        XCTAssertEqual(try git(repo, "symbolic-ref", "HEAD").output, "refs/heads/main\n")
+        XCTAssertEqual(try git(repo, "symbolic-ref", "HEAD").output, "refs/heads/\(try gitInitBranch())\n", "the branch `git init` makes")
         let reopened = try GitRepository.open(at: repo.workTree)
         XCTAssertEqual(reopened.gitDirectory, repo.gitDirectory)
         XCTAssertEqual(reopened.workTree, repo.workTree)
@@ -43,7 +43,7 @@ final class CommitTests: GitTestCase {
                        "\(first)|Test Author|author@example.com|Test Author|author@example.com|set three\n")
         XCTAssertEqual(try git(repo, "cat-file", "-p", "HEAD:a/b/c.age").output, "c")
         XCTAssertEqual(try git(repo, "ls-tree", "HEAD", "e.age").output, "100644 blob \(e)\te.age\n")
-        XCTAssertEqual(try git(repo, "reflog", "--format=%gs", "main").output, "coffer: set three\n")
+        XCTAssertEqual(try git(repo, "reflog", "--format=%gs", try branch(repo)).output, "coffer: set three\n")
         try git(repo, "fsck", "--full", "--strict")
 
         let second = try repo.createCommit(parent: first, changes: [.write(path: "a/b/f.age", blob: e)],
@@ -143,7 +143,7 @@ final class CommitTests: GitTestCase {
             XCTAssertTrue((error as? GitError)?.isStaleHead == true, "\(error)")
         }
         XCTAssertEqual(try repo.head(), theirs)
-        XCTAssertEqual(try git(repo, "rev-parse", "main").output, "\(theirs)\n")
+        XCTAssertEqual(try git(repo, "rev-parse", try branch(repo)).output, "\(theirs)\n")
     }
 
     func testBlobAtPathAndFilesUnderPrefix() throws {

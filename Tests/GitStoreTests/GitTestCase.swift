@@ -61,6 +61,24 @@ class GitTestCase: XCTestCase {
         return (status, String(decoding: output, as: UTF8.self))
     }
 
+    /// The branch HEAD names (`main`, `master`…).
+    func branch(_ repo: GitRepository) throws -> String {
+        try git(repo, "symbolic-ref", "--short", "HEAD").output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The unborn branch the stock `git init` starts on in this environment.
+    func gitInitBranch() throws -> String {
+        let plain = dir + "/plain-git-init"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gitPath)
+        process.arguments = ["init", "-q", plain]
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "git init")
+        let head = try String(contentsOfFile: plain + "/.git/HEAD", encoding: .utf8)
+        return head.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "ref: refs/heads/", with: "")
+    }
+
     /// `git ls-tree -r` of `rev` as "path blob" lines.
     func lsTree(_ repo: GitRepository, _ rev: String = "HEAD") throws -> [String] {
         try git(repo, "ls-tree", "-r", "--format=%(path) %(objectname)", rev).output

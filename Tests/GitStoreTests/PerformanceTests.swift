@@ -3,8 +3,9 @@ import Foundation
 @testable import GitStore
 import XCTest
 
-/// Sanity checks for the 10,000-secret reference vault (SPEC §5). Timings are
-/// printed, not asserted tightly: the benchmarks own the targets.
+/// Sanity checks for the 10,000-secret reference vault (SPEC §5): the
+/// operations give the right results on a large tree. Timings are printed,
+/// never asserted: the benchmarks own the targets.
 final class PerformanceTests: GitTestCase {
     private func milliseconds(_ body: () throws -> Void) rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -72,10 +73,6 @@ final class PerformanceTests: GitTestCase {
             single-file createCommit+advanceHead %.2f ms (fresh handle %.2f ms); \
             updateIndex(1) %.2f ms warm, %.2f ms fresh handle; blob(at:) %.2f ms; files(all) %.1f ms
             """, setup, fullIndex, single, coldCommit, warmIndex, coldIndex, lookup, listing))
-        XCTAssertLessThan(single, 1_000)
-        XCTAssertLessThan(coldCommit, 1_000)
-        XCTAssertLessThan(warmIndex, 1_000)
-        XCTAssertLessThan(coldIndex, 1_000)
         XCTAssertEqual(try git(repo, "status", "--porcelain").output, "")
         XCTAssertEqual(try git(repo, "rev-list", "--count", "HEAD").output, "6\n")
         try git(repo, "fsck", "--full")

@@ -53,8 +53,9 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case identityExists(path: String)
     case identityTooOpen(path: String, mode: UInt32)
     case wrongPassphrase(path: String)
-    /// The public-key sidecar does not match the private key beside it.
-    case identitySidecarMismatch(path: String)
+    /// The public-key sidecar does not name the identity's keys: edited, or
+    /// replaced (perhaps to pass someone else's key off as the user's).
+    case identitySidecarMismatch(sidecar: String, identity: String)
     case identityCount(path: String, count: Int)
 
     case locked(waitedSeconds: Int)
@@ -104,7 +105,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .identityTooOpen(let path, let mode):
             return "identity \(path) is readable by others (mode \(String(mode & 0o777, radix: 8)))"
         case .wrongPassphrase(let path): return "wrong passphrase for identity file \(path)"
-        case .identitySidecarMismatch(let path): return "the public key in \(path) does not match the identity beside it"
+        case .identitySidecarMismatch(let sidecar, let identity):
+            return "\(sidecar) does not name the public key of identity \(identity)"
         case .identityCount(let path, let count): return "\(path) holds \(count) identities; expected one"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
         case .unconfirmed(let risks): return "not confirmed: " + risks.map(\.description).joined(separator: "; ")

@@ -1,0 +1,51 @@
+import XCTest
+@testable import coffer
+
+/// The argv reshaping done before both parsers, in-process.
+final class CommandLineShapeTests: XCTestCase {
+    func testGlobalOptionsMoveAfterTheSubcommandPath() {
+        XCTAssertEqual(CommandLineShape.normalize(["--vault", "v", "list"]), ["list", "--vault", "v"])
+        XCTAssertEqual(CommandLineShape.normalize(["--vault=v", "--identity", "i", "recipients", "add", "k"]),
+                       ["recipients", "add", "--vault=v", "--identity", "i", "k"])
+        XCTAssertEqual(CommandLineShape.normalize(["--passphrase-file", "p", "get", "x", "--reveal"]),
+                       ["get", "--passphrase-file", "p", "x", "--reveal"])
+        // Already after: unchanged.
+        XCTAssertEqual(CommandLineShape.normalize(["get", "x", "--vault", "v"]), ["get", "x", "--vault", "v"])
+        // Other options before the subcommand are left for ArgumentParser to refuse.
+        XCTAssertEqual(CommandLineShape.normalize(["-o", "json", "list"]), ["-o", "json", "list"])
+    }
+
+    func testAttachedShortValuesAreSplit() {
+        XCTAssertEqual(CommandLineShape.normalize(["log", "-n1"]), ["log", "-n", "1"])
+        XCTAssertEqual(CommandLineShape.normalize(["get", "x", "-ojson"]), ["get", "x", "-o", "json"])
+        XCTAssertEqual(CommandLineShape.normalize(["age", "decrypt", "-ikey.txt"]), ["age", "decrypt", "-i", "key.txt"])
+        // Flags, long options, lone short options and everything after `--` stay as typed.
+        XCTAssertEqual(CommandLineShape.normalize(["get", "x", "-y", "--number=1", "-n"]), ["get", "x", "-y", "--number=1", "-n"])
+        XCTAssertEqual(CommandLineShape.normalize(["set", "--", "-n1"]), ["set", "--", "-n1"])
+        XCTAssertEqual(CommandLineShape.normalize(["set", "a=-n1"]), ["set", "a=-n1"])
+    }
+
+    func testCommandPath() {
+        let path = CommandLineShape.commandPath(["recipients", "add", "--scope", "x"])
+        XCTAssertEqual(path.names, ["recipients", "add"])
+        XCTAssertEqual(path.next, "--scope")
+        XCTAssertEqual(CommandLineShape.commandPath(["sett"]).names, [])
+        XCTAssertEqual(CommandLineShape.commandPath(["sett"]).next, "sett")
+        XCTAssertNil(CommandLineShape.commandPath(["identity", "show"]).next)
+        XCTAssertEqual(CommandLineShape.commandPath(["--vault", "v", "--identity=i", "sett"]).next, "sett")
+    }
+
+    func testNearestCommand() {
+        let root = CommandLineShape.subcommandNames(of: CofferCommand.self)
+        XCTAssertFalse(root.contains("textconv"), "hidden commands are never suggested")
+        XCTAssertEqual(CommandSuggestion.nearest(to: "sett", in: root), "set")
+        XCTAssertEqual(CommandSuggestion.nearest(to: "lsit", in: root), "list")
+        XCTAssertEqual(CommandSuggestion.nearest(to: "recip", in: root), "recipients")
+        XCTAssertEqual(CommandSuggestion.nearest(to: "ad", in: ["list", "add", "rm"]), "add")
+        XCTAssertNil(CommandSuggestion.nearest(to: "bundle", in: root))
+        XCTAssertNil(CommandSuggestion.nearest(to: "ui", in: root), "two edits of a two-letter word is no suggestion")
+        XCTAssertEqual(CommandSuggestion.editDistance("kitten", "sitting"), 3)
+        XCTAssertEqual(CommandSuggestion.editDistance("", "abc"), 3)
+        XCTAssertEqual(CommandSuggestion.editDistance("lsit", "list"), 1, "a swap is one edit")
+    }
+}
