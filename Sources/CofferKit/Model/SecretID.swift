@@ -21,7 +21,7 @@ public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible 
         func reject(_ why: String) -> VaultError { .invalidID(text, reason: why) }
         if let eq = text.firstIndex(of: "=") {
             // Quote only the id part: what follows `=` is probably a value.
-            throw VaultError.invalidID(String(text[..<eq]) + "=…", reason: "an id cannot contain '='; to store a value use coffer set ID=VALUE")
+            throw VaultError.invalidID(String(text[..<eq]) + "=...", reason: "an id cannot contain '='; to store a value use coffer set ID=VALUE")
         }
         guard !bytes.isEmpty else { throw reject("empty") }
         guard bytes.count <= SecretID.maxLength else { throw reject("longer than \(SecretID.maxLength) bytes") }
