@@ -133,11 +133,18 @@ extension Vault {
         var changes: [VaultChange] = []
         var adopted: [ScopeReaders] = []
         var resealed: Set<SecretID> = []
+        // Only committed secrets are re-sealed: an orphan file in the work
+        // tree is set aside, and re-sealing it would fail as not found.
+        let repo = try repo()
+        let head = try repo.head()
         for case .recipientsEdited(let scope) in report.drift {
             guard let file = try recipientsFile(of: scope) else { continue }
             changes.append(.setReaders(scope, file))
             adopted.append(ScopeReaders(scope: scope, readers: file.entries))
-            for id in try governed(by: scope) where resealed.insert(id).inserted { changes.append(.rewrap(id)) }
+            for id in try governed(by: scope) {
+                guard let head, try repo.blob(at: id.relativePath, in: head) != nil else { continue }
+                if resealed.insert(id).inserted { changes.append(.rewrap(id)) }
+            }
         }
         for case .wrongReaders(let id, _, _, _) in report.drift where resealed.insert(id).inserted {
             changes.append(.rewrap(id))
