@@ -55,8 +55,15 @@ extension Vault {
             let committed = try repo.blob(at: file, in: head).map { try repo.readBlob($0) }
             if committed != (try Files.read(path: path(file))) { report.drift.append(.recipientsEdited(scope: scope)) }
         }
+        // A committed `.recipients` deleted from the work tree is a hand edit too.
+        let committedFiles = try repo.files(in: head, under: "")
+        let present = Set(scopes())
+        for entry in committedFiles where entry.path == RecipientsFile.fileName || entry.path.hasSuffix("/" + RecipientsFile.fileName) {
+            guard let scope = try? Scope(String(entry.path.dropLast(RecipientsFile.fileName.count))) else { continue }
+            if !present.contains(scope), prefix.overlaps(scope) { report.drift.append(.recipientsEdited(scope: scope)) }
+        }
 
-        let entries = try repo.files(in: head, under: "").filter { entry in
+        let entries = committedFiles.filter { entry in
             SecretID(relativePath: entry.path).map(prefix.contains) ?? false
         }
         let tracked = Set(entries.map(\.path))
@@ -120,10 +127,11 @@ extension Vault {
     /// wrong readers is re-sealed for its scope, in one commit; orphan files
     /// (and work-tree copies that differ from the commit) are moved aside to
     /// `.git/coffer-orphans/<time>/`, never deleted, and committed secrets
-    /// missing from the work tree are written back (`ChangeOutcome.setAside`).
+    /// missing from the work tree are written back (`ChangeOutcome.setAside`),
+    /// as is a committed `.recipients` deleted by hand.
     /// Adopting a `.recipients` none of `me` is in is a risk to confirm.
     public func planFix(_ report: VerifyReport, me: Set<X25519Recipient>?) throws -> ChangePlan {
-        let loose = report.drift.compactMap { drift -> String? in
+        var loose = report.drift.compactMap { drift -> String? in
             switch drift {
             case .orphan(let path): return path
             case .workTreeDiffers(let id): return id.relativePath
@@ -138,7 +146,11 @@ extension Vault {
         let repo = try repo()
         let head = try repo.head()
         for case .recipientsEdited(let scope) in report.drift {
-            guard let file = try recipientsFile(of: scope) else { continue }
+            // Deleted by hand: the committed file is written back.
+            guard let file = try recipientsFile(of: scope) else {
+                loose.append(scope.recipientsPath)
+                continue
+            }
             changes.append(.setReaders(scope, file))
             adopted.append(ScopeReaders(scope: scope, readers: file.entries))
             for id in try governed(by: scope) {
