@@ -83,10 +83,13 @@ final class SecretsTests: VaultTestCase {
     func testTamperedHeaderIsDamagedWithHeaderMAC() throws {
         try set(["a": "1"])
         var file = try read("a.age")
-        // The last header line is `--- <mac>`: change a character of the MAC.
+        // The last header line is `--- <mac>`: change the MAC's first character
+        // (the last one carries padding bits, which would make it malformed).
         let offset = try payloadOffset(file)
         let macEnd = file[..<offset].lastIndex(of: 0x0A)!
-        file[macEnd - 1] = file[macEnd - 1] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        let macStart = file[..<macEnd].lastIndex(of: 0x0A)! + 1 + 4
+        XCTAssertEqual(Array(file[(macStart - 4)..<macStart]), Array("--- ".utf8))
+        file[macStart] = file[macStart] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         try write("a.age", file)
         XCTAssertThrowsError(try vault.read(id("a"), identities: [me])) { error in
             guard case VaultError.damaged(id: "a", let cause) = error else { return XCTFail("\(error)") }
@@ -210,5 +213,81 @@ final class SecretsTests: VaultTestCase {
         held = nil
         try set(["a": "2"])
         XCTAssertEqual(try value("a"), "2")
+    }
+}
+
+/// How the readers of a secret are found (Store/WorkTree.swift), as set sees them.
+final class ScopeLookupTests: VaultTestCase {
+    func testInvalidRecipientsFileNamesTheLine() throws {
+        try write("ops/.recipients", "# ops\n\(me.recipient.encoded) # me\nnot-a-key\n")
+        try commitByHand(["ops/.recipients"])
+        assertThrows(.invalidRecipientsFile(path: "ops/.recipients", line: 3)) { try set(["ops/a": "1"]) }
+        try write("ops/.recipients", "\(me.recipient.encoded)\u{0B}# hidden\n")
+        assertThrows(.invalidRecipientsFile(path: "ops/.recipients", line: 1)) { try vault.readers(in: try Scope("ops")) }
+    }
+
+    func testEmptyRecipientsFileIsNoRecipients() throws {
+        try write("ops/.recipients", "# nobody yet\n")
+        try commitByHand(["ops/.recipients"])
+        assertThrows(.noRecipients(scope: try Scope("ops"))) { try set(["ops/a": "1"]) }
+        assertThrows(.noRecipients(scope: try Scope("ops"))) { try vault.planSet([(id("ops/deep/a"), bytes("1"))], me: mine) }
+    }
+
+    func testSymlinkedRecipientsIsRefused() throws {
+        try FileManager.default.createDirectory(atPath: path("ops"), withIntermediateDirectories: true)
+        XCTAssertEqual(symlink(path(".recipients"), path("ops/.recipients")), 0)
+        assertThrows(.symlinkInVault(path: "ops/.recipients")) { try set(["ops/a": "1"]) }
+    }
+
+    func testDetachedHeadIsRefused() throws {
+        try set(["a": "1"])
+        try git("checkout", "-q", "--detach")
+        assertThrows(.detachedHead) { try set(["a": "2"]) }
+        XCTAssertEqual(try value("a"), "1")
+    }
+
+    func testRecipientsDeletedByHandIsNotSilentlyBypassed() throws {
+        let other = X25519Identity.generate()
+        try commitRecipients("", [named(me, "me"), named(other, "other")])
+        try commitRecipients("ops", [named(me, "me")])
+        try set(["ops/a": "1"])
+        // The committed ops/.recipients is deleted but the deletion is not
+        // committed: the root's readers must not silently take over.
+        try FileManager.default.removeItem(atPath: path("ops/.recipients"))
+        assertThrows(.uncommittedRecipients(path: "ops/.recipients")) { try set(["ops/b": "2"]) }
+        XCTAssertFalse(vault.contains(id("ops/b")))
+    }
+
+    func testRollbackSealsForTodaysReaders() throws {
+        let other = X25519Identity.generate()
+        try set(["a": "one"])
+        try set(["a": "two"])
+        var plan = try vault.planAddReader(named(other, "other"), to: nil)
+        plan.confirm()
+        _ = try vault.apply(plan, identities: [me])
+        _ = try vault.rollback(id("a"), to: "v1", identities: [me])
+        XCTAssertEqual(try value("a", identities: [other]), "one")
+    }
+
+    func testJournalLeftWhileLockedIsLocked() throws {
+        try set(["a": "1"])
+        let head = try git("rev-parse", "HEAD")
+        try write(".git/coffer-journal", "old \(head)\nnew \(head)\n")
+        var held: DirectoryLock? = try DirectoryLock(path: root + "/.git/coffer.lock", timeout: 0)
+        withExtendedLifetime(held) {
+            assertThrows(.locked(waitedSeconds: 0)) { try Vault.open(containing: root, configuration: VaultTestCase.configuration) }
+        }
+        held = nil
+        _ = try Vault.open(containing: root, configuration: VaultTestCase.configuration)
+        XCTAssertFalse(Files.exists(path(".git/coffer-journal")))
+    }
+
+    func testSameIDTwiceInOneSet() throws {
+        var plan = try vault.planSet([(id("a"), bytes("1")), (id("a"), bytes("2"))], me: mine)
+        plan.confirm()
+        _ = try? vault.apply(plan, identities: [me])
+        // Whatever was decided, HEAD and the work tree agree.
+        XCTAssertEqual(try git("status", "--porcelain"), "")
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
     }
 }

@@ -171,3 +171,42 @@ final class VerifyTests: VaultTestCase {
         XCTAssertEqual(try commitCount(), count)
     }
 }
+
+extension VerifyTests {
+    func testRecipientsDeletedByHandIsReported() throws {
+        try commitRecipients("ops", [named(me, "me"), named(X25519Identity.generate(), "other")])
+        try set(["ops/a": "1"])
+        try FileManager.default.removeItem(atPath: path("ops/.recipients"))
+        let drift = try vault.verify(identities: [me]).drift
+        XCTAssertTrue(drift.contains(.recipientsEdited(scope: try Scope("ops"))), "\(drift)")
+    }
+}
+
+extension VerifyTests {
+    func testFixWritesBackARecipientsDeletedByHand() throws {
+        let other = X25519Identity.generate()
+        try commitRecipients("", [named(me, "me"), named(other, "other")])
+        try commitRecipients("ops", [named(me, "me")])
+        try set(["ops/a": "1", "b": "2"])
+        let committed = try read("ops/.recipients")
+        try FileManager.default.removeItem(atPath: path("ops/.recipients"))
+        let report = try vault.verify(identities: [me])
+        XCTAssertEqual(report.drift, [
+            .recipientsEdited(scope: try Scope("ops")),
+            .wrongReaders(id: id("ops/a"), scope: .root, missing: [named(other, nil).fingerprint], extra: []),
+        ])
+        let outcome = try vault.apply(try vault.planFix(report, me: mine), identities: [me])
+        XCTAssertNil(outcome.commit)
+        XCTAssertEqual(try read("ops/.recipients"), committed)
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
+        assertThrows(.notReadable(id: "ops/a", revision: nil)) { try vault.read(id("ops/a"), identities: [other]) }
+        XCTAssertEqual(try git("status", "--porcelain"), "")
+    }
+
+    func testRecipientsDeletedOutsideThePrefixIsNotReported() throws {
+        try commitRecipients("ops", [named(me, "me")])
+        try set(["ops/a": "1", "dev/b": "2"])
+        try FileManager.default.removeItem(atPath: path("ops/.recipients"))
+        XCTAssertEqual(try vault.verify(try Prefix("dev"), identities: [me]).drift, [])
+    }
+}
