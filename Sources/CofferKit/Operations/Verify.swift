@@ -86,8 +86,11 @@ extension Vault {
         }
 
         let walkRoot = prefix.isAll ? root : path(prefix.path)
-        Paths.walk(walkRoot, relative: prefix.isAll ? "" : prefix.path + "/") { relative in
-            if relative.hasSuffix(SecretID.fileExtension), !tracked.contains(relative) { report.drift.append(.orphan(path: relative)) }
+        // Files reached through a linked directory are outside the vault: not orphans.
+        if prefix.isAll || Paths.firstSymlink(below: root, along: prefix.path) == nil {
+            Paths.walk(walkRoot, relative: prefix.isAll ? "" : prefix.path + "/") { relative in
+                if relative.hasSuffix(SecretID.fileExtension), !tracked.contains(relative) { report.drift.append(.orphan(path: relative)) }
+            }
         }
         return report
     }
