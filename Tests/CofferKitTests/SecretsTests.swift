@@ -291,3 +291,18 @@ final class ScopeLookupTests: VaultTestCase {
         XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
     }
 }
+
+extension SecretsTests {
+    func testListNeverFollowsALinkedDirectory() throws {
+        try set(["a": "1"])
+        let outside = directory + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: outside + "/x.age", contents: Data(try read("a.age"))))
+        XCTAssertEqual(symlink(outside, path("linked")), 0)
+        XCTAssertEqual(vault.list(), [id("a")])
+        XCTAssertEqual(vault.list(try Prefix("linked")), [])
+        XCTAssertFalse(vault.contains(id("linked/x")))
+        XCTAssertEqual(try vault.verify(try Prefix("linked"), identities: [me]).drift, [])
+        assertThrows(.noSecrets(under: try Prefix("linked"))) { try vault.rotate(try Prefix("linked"), identities: [me]) }
+    }
+}
