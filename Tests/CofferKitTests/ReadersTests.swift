@@ -179,3 +179,33 @@ final class ReadersTests: VaultTestCase {
         XCTAssertNotNil(try vault.apply(plan, identities: [me]).commit)
     }
 }
+
+extension ReadersTests {
+    /// A hand edit of `.recipients` not yet committed must not ride along
+    /// with a reader change: the change starts from the recorded readers.
+    func testUncommittedRecipientsDoNotRideAlong() throws {
+        let mallory = X25519Identity.generate(), bob = X25519Identity.generate()
+        try set(["a": "1"])
+        try write(".recipients", RecipientsFile(entries: [named(me, "me"), named(mallory, "mallory")]).text)
+        assertThrows(.uncommittedRecipients(path: ".recipients")) { try vault.planAddReader(named(bob, "bob"), to: nil) }
+        assertThrows(.uncommittedRecipients(path: ".recipients")) {
+            try vault.planRemoveReader(.name("mallory"), from: nil, me: mine)
+        }
+        // Nor is it copied into a directory that inherits from it.
+        assertThrows(.uncommittedRecipients(path: ".recipients")) {
+            try vault.planAddReader(named(bob, "bob"), to: [try Scope("ops")])
+        }
+        // Untracked, in a sub-scope.
+        try git("checkout", "--", ".recipients")
+        try write("ops/.recipients", RecipientsFile(entries: [named(me, "me"), named(mallory, "mallory")]).text)
+        assertThrows(.uncommittedRecipients(path: "ops/.recipients")) { try vault.planAddReader(named(bob, "bob"), to: nil) }
+        // Deleted by hand.
+        try FileManager.default.removeItem(atPath: path("ops/.recipients"))
+        try commitRecipients("ops", [named(me, "me")])
+        try FileManager.default.removeItem(atPath: path("ops/.recipients"))
+        assertThrows(.uncommittedRecipients(path: "ops/.recipients")) {
+            try vault.planAddReader(named(bob, "bob"), to: [try Scope("ops")])
+        }
+        XCTAssertEqual(try commitCount(), 3)
+    }
+}
