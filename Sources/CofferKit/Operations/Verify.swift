@@ -82,7 +82,11 @@ extension Vault {
             report.checked += 1
             if decrypted { report.decrypted += 1 }
             if let drift { report.drift.append(drift) }
-            if (try? Files.read(path: path(job.id.relativePath))) != job.file { report.drift.append(.workTreeDiffers(id: job.id)) }
+            // A link in its place differs even if it leads to the same bytes: reads refuse it.
+            let linked = Paths.firstSymlink(below: root, along: job.id.relativePath) != nil
+            if linked || (try? Files.read(path: path(job.id.relativePath))) != job.file {
+                report.drift.append(.workTreeDiffers(id: job.id))
+            }
         }
 
         let walkRoot = prefix.isAll ? root : path(prefix.path)
@@ -185,8 +189,11 @@ extension Vault {
         var moved: [String] = []
         var restore: [TreeChange] = []
         for relative in paths {
-            if Paths.firstSymlink(below: root, along: relative) != nil { continue }
-            if Files.exists(path(relative)) {
+            // A linked directory on the way is left alone (a rename would act
+            // outside the vault); a link in the file's own place is moved aside.
+            if let link = Paths.firstSymlink(below: root, along: relative), link != relative { continue }
+            var info = stat()
+            if lstat(path(relative), &info) == 0 {
                 let target = gitDirectory + "/coffer-orphans/\(stamp)/" + relative
                 try Files.makeDirectories(Paths.parent(target)!)
                 guard rename(path(relative), target) == 0 else { throw FileError.write(path: target, errno: errno) }
