@@ -210,3 +210,42 @@ extension VerifyTests {
         XCTAssertEqual(try vault.verify(try Prefix("dev"), identities: [me]).drift, [])
     }
 }
+
+extension VerifyTests {
+    func testALinkInPlaceOfASealedFileDiffers() throws {
+        try set(["a": "1", "ops/b": "2"])
+        let outside = directory + "/outside"
+        try FileManager.default.createDirectory(atPath: outside + "/ops", withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: outside + "/a.age", contents: Data(try read("a.age"))))
+        try FileManager.default.removeItem(atPath: path("a.age"))
+        XCTAssertEqual(symlink(outside + "/a.age", path("a.age")), 0)
+        // The same bytes, but through a link: reads refuse it, so verify must not call it clean.
+        assertThrows(.symlinkInVault(path: "a.age")) { try vault.read(id("a"), identities: [me]) }
+        let report = try vault.verify(identities: [me])
+        XCTAssertEqual(report.drift, [.workTreeDiffers(id: id("a"))])
+        // The fix moves the link itself aside and writes the committed file back.
+        let outcome = try vault.apply(try vault.planFix(report, me: mine), identities: [me])
+        XCTAssertEqual(outcome.setAside.count, 1)
+        var info = stat()
+        XCTAssertEqual(lstat(path(outcome.setAside[0]), &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFLNK)
+        XCTAssertTrue(Files.exists(outside + "/a.age"))
+        XCTAssertEqual(try value("a"), "1")
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
+        XCTAssertEqual(try git("status", "--porcelain"), "")
+    }
+
+    func testFixLeavesALinkedDirectoryAlone() throws {
+        try set(["ops/b": "2"])
+        let outside = directory + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: outside + "/b.age", contents: Data(try read("ops/b.age"))))
+        try FileManager.default.removeItem(atPath: path("ops"))
+        XCTAssertEqual(symlink(outside, path("ops")), 0)
+        let report = try vault.verify(identities: [me])
+        XCTAssertEqual(report.drift, [.workTreeDiffers(id: id("ops/b"))])
+        let outcome = try vault.apply(try vault.planFix(report, me: mine), identities: [me])
+        XCTAssertEqual(outcome.setAside, [])
+        XCTAssertTrue(Files.exists(outside + "/b.age"))
+    }
+}
