@@ -99,11 +99,13 @@ class VaultTestCase: XCTestCase {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("\(name) is not installed (required under CI=true)")
-            throw XCTSkip("\(name) missing")
-        }
+        if ProcessInfo.processInfo.environment["CI"] == "true" { throw MissingTool(name: name) }
         throw XCTSkip("\(name) is not installed")
+    }
+
+    struct MissingTool: Error, CustomStringConvertible {
+        let name: String
+        var description: String { "\(name) is not installed (required under CI=true)" }
     }
 
     /// Runs a stock tool and returns its standard output; a non-zero exit fails.
