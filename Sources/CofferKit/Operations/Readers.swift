@@ -1,4 +1,5 @@
 import Age
+import Posix
 
 /// A scope as `recipients list` shows it.
 public struct ScopeSummary: Equatable, Sendable {
@@ -54,7 +55,14 @@ extension Vault {
         let targets = scopes ?? self.scopes()
         var files: [Scope: RecipientsFile] = [:]
         for scope in targets {
-            let file = try recipientsFile(of: scope) ?? RecipientsFile(entries: readers(in: scope).readers)
+            let file: RecipientsFile
+            if let own = try recipientsFile(of: scope) {
+                file = own
+            } else {
+                let inherited = try readers(in: scope)
+                try requireCommittedReaders(inherited.scope)
+                file = RecipientsFile(entries: inherited.readers)
+            }
             if file.entries.contains(where: { $0.recipient == reader.recipient }) { continue }
             files[scope] = file.adding(reader)
         }
@@ -105,12 +113,24 @@ extension Vault {
         return try plan(files, action: .rotateIdentity)
     }
 
+    /// Refuses a scope whose `.recipients` in the work tree is not the one
+    /// HEAD records (edited, untracked or deleted by hand): a change of
+    /// readers starts from the readers the history records, so a hand edit
+    /// never rides along unseen.
+    func requireCommittedReaders(_ scope: Scope) throws {
+        let file = scope.recipientsPath
+        let repo = try repo()
+        let committed = try repo.head().flatMap { try repo.blob(at: file, in: $0) }.map { try repo.readBlob($0) }
+        guard (try? Files.read(path: path(file))) == committed else { throw VaultError.uncommittedRecipients(path: file) }
+    }
+
     /// The changes for giving scopes new `.recipients`: the files, then every
     /// secret those scopes govern once they are in place.
     func plan(_ files: [Scope: RecipientsFile], action: Action, removing removed: [NamedRecipient] = [],
               me: Set<X25519Recipient>? = nil) throws -> ChangePlan {
         var readers: [Scope: [NamedRecipient]] = [:]
         for (scope, file) in files {
+            try requireCommittedReaders(scope)
             guard !file.entries.isEmpty else { throw VaultError.noRecipients(scope: scope) }
             readers[scope] = file.entries
         }

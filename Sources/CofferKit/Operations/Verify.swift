@@ -57,8 +57,15 @@ extension Vault {
             let committed = try repo.blob(at: file, in: head).map { try repo.readBlob($0) }
             if committed != (try Files.read(path: path(file))) { report.drift.append(.recipientsEdited(scope: scope)) }
         }
+        // A committed `.recipients` deleted from the work tree is a hand edit too.
+        let committedFiles = try repo.files(in: head, under: "")
+        let present = Set(scopes())
+        for entry in committedFiles where entry.path == RecipientsFile.fileName || entry.path.hasSuffix("/" + RecipientsFile.fileName) {
+            guard let scope = try? Scope(String(entry.path.dropLast(RecipientsFile.fileName.count))) else { continue }
+            if !present.contains(scope), prefix.overlaps(scope) { report.drift.append(.recipientsEdited(scope: scope)) }
+        }
 
-        let entries = try repo.files(in: head, under: "").filter { entry in
+        let entries = committedFiles.filter { entry in
             SecretID(relativePath: entry.path).map(prefix.contains) ?? false
         }
         let tracked = Set(entries.map(\.path))
@@ -77,12 +84,19 @@ extension Vault {
             report.checked += 1
             if decrypted { report.decrypted += 1 }
             if let drift { report.drift.append(drift) }
-            if (try? Files.read(path: path(job.id.relativePath))) != job.file { report.drift.append(.workTreeDiffers(id: job.id)) }
+            // A link in its place differs even if it leads to the same bytes: reads refuse it.
+            let linked = Paths.firstSymlink(below: root, along: job.id.relativePath) != nil
+            if linked || (try? Files.read(path: path(job.id.relativePath))) != job.file {
+                report.drift.append(.workTreeDiffers(id: job.id))
+            }
         }
 
         let walkRoot = prefix.isAll ? root : path(prefix.path)
-        Paths.walk(walkRoot, relative: prefix.isAll ? "" : prefix.path + "/") { relative in
-            if relative.hasSuffix(SecretID.fileExtension), !tracked.contains(relative) { report.drift.append(.orphan(path: relative)) }
+        // Files reached through a linked directory are outside the vault: not orphans.
+        if prefix.isAll || Paths.firstSymlink(below: root, along: prefix.path) == nil {
+            Paths.walk(walkRoot, relative: prefix.isAll ? "" : prefix.path + "/") { relative in
+                if relative.hasSuffix(SecretID.fileExtension), !tracked.contains(relative) { report.drift.append(.orphan(path: relative)) }
+            }
         }
         return report
     }
@@ -122,10 +136,11 @@ extension Vault {
     /// wrong readers is re-sealed for its scope, in one commit; orphan files
     /// (and work-tree copies that differ from the commit) are moved aside to
     /// `.git/coffer-orphans/<time>/`, never deleted, and committed secrets
-    /// missing from the work tree are written back (`ChangeOutcome.setAside`).
+    /// missing from the work tree are written back (`ChangeOutcome.setAside`),
+    /// as is a committed `.recipients` deleted by hand.
     /// Adopting a `.recipients` none of `me` is in is a risk to confirm.
     public func planFix(_ report: VerifyReport, me: Set<X25519Recipient>?) throws -> ChangePlan {
-        let loose = report.drift.compactMap { drift -> String? in
+        var loose = report.drift.compactMap { drift -> String? in
             switch drift {
             case .orphan(let path): return path
             case .workTreeDiffers(let id): return id.relativePath
@@ -135,11 +150,22 @@ extension Vault {
         var changes: [VaultChange] = []
         var adopted: [ScopeReaders] = []
         var resealed: Set<SecretID> = []
+        // Only committed secrets are re-sealed: an orphan file in the work
+        // tree is set aside, and re-sealing it would fail as not found.
+        let repo = try repo()
+        let head = try repo.head()
         for case .recipientsEdited(let scope) in report.drift {
-            guard let file = try recipientsFile(of: scope) else { continue }
+            // Deleted by hand: the committed file is written back.
+            guard let file = try recipientsFile(of: scope) else {
+                loose.append(scope.recipientsPath)
+                continue
+            }
             changes.append(.setReaders(scope, file))
             adopted.append(ScopeReaders(scope: scope, readers: file.entries))
-            for id in try governed(by: scope) where resealed.insert(id).inserted { changes.append(.rewrap(id)) }
+            for id in try governed(by: scope) {
+                guard let head, try repo.blob(at: id.relativePath, in: head) != nil else { continue }
+                if resealed.insert(id).inserted { changes.append(.rewrap(id)) }
+            }
         }
         for case .wrongReaders(let id, _, _, _) in report.drift where resealed.insert(id).inserted {
             changes.append(.rewrap(id))
@@ -165,8 +191,11 @@ extension Vault {
         var moved: [String] = []
         var restore: [TreeChange] = []
         for relative in paths {
-            if Paths.firstSymlink(below: root, along: relative) != nil { continue }
-            if Files.exists(path(relative)) {
+            // A linked directory on the way is left alone (a rename would act
+            // outside the vault); a link in the file's own place is moved aside.
+            if let link = Paths.firstSymlink(below: root, along: relative), link != relative { continue }
+            var info = stat()
+            if lstat(path(relative), &info) == 0 {
                 let target = gitDirectory + "/coffer-orphans/\(stamp)/" + relative
                 try Files.makeDirectories(Paths.parent(target)!)
                 guard rename(path(relative), target) == 0 else { throw FileError.write(path: target, errno: errno) }

@@ -22,15 +22,20 @@ extension Vault {
             Paths.walk(root, relative: "") { if let id = SecretID(relativePath: $0) { ids.append(id) } }
         } else {
             if let own = try? SecretID(prefix.path), contains(own) { ids.append(own) }
-            Paths.walk(path(prefix.path), relative: prefix.path + "/") { if let id = SecretID(relativePath: $0) { ids.append(id) } }
+            // A linked directory is not followed, wherever it is on the way.
+            if Paths.firstSymlink(below: root, along: prefix.path) == nil {
+                Paths.walk(path(prefix.path), relative: prefix.path + "/") { if let id = SecretID(relativePath: $0) { ids.append(id) } }
+            }
         }
         return ids.sorted()
     }
 
-    /// True when the work tree holds `id`'s sealed file (a regular file, not a link or directory).
+    /// True when the work tree holds `id`'s sealed file (a regular file, not
+    /// a link or directory, and not reached through a linked directory).
     public func contains(_ id: SecretID) -> Bool {
         var info = stat()
         return lstat(path(id.relativePath), &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+            && (id.directory.isEmpty || Paths.firstSymlink(below: root, along: id.directory) == nil)
     }
 
     /// The sealed bytes of `id` as they are in the work tree; never through a link.

@@ -55,8 +55,22 @@ struct Staging {
         if pendingReaders[found.scope] == nil, checkedScopes.insert(found.scope).inserted {
             try requireCommitted(found.scope)
         }
+        try requireNoneDeleted(from: .of(id), below: found.scope)
         scopeOfDirectory[id.directory] = found
         return found
+    }
+
+    /// A `.recipients` that HEAD holds between `directory` and the scope the
+    /// work tree yields was deleted by hand, not in a commit: the readers
+    /// above must not silently take over its secrets.
+    private func requireNoneDeleted(from directory: Scope, below scope: Scope) throws {
+        guard let head else { return }
+        var dir = directory
+        while dir != scope {
+            if try repo.blob(at: dir.recipientsPath, in: head) != nil { throw VaultError.uncommittedRecipients(path: dir.recipientsPath) }
+            guard let parent = dir.parent else { return }
+            dir = parent
+        }
     }
 
     /// Secrets are sealed only for readers the vault's history records: a
