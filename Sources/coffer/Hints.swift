@@ -28,8 +28,7 @@ enum Hints {
         case .ambiguousReader: return "name the reader by its key (age1…)"
         case .notAReader: return "see `coffer recipients list`"
         case .noKeyReadsVault: return "see `coffer recipients list`"
-        case .alreadyExists(let id): return "use `coffer rollback \(id) --to REV` to bring back an earlier value"
-        case .notReadable: return "ask a reader of its scope to add your key: coffer recipients add $(coffer identity show)"
+        case .notReadable: return "a reader of its scope can add your key (`coffer identity show` prints it) with `coffer recipients add`"
         case .damaged(let id, _): return "see `coffer verify` and `coffer history \(id)`; an earlier version can be restored with rollback"
         case .identitySidecarMismatch:
             return "if you did not change it, someone else may have; check it, then remove it (`coffer identity show` writes it again from your key)"

@@ -125,7 +125,13 @@ struct RestoreCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let id = try SecretID(id)
-            let outcome = try options.vault().restore(id, at: revision, identities: try options.identities())
+            let outcome: ChangeOutcome
+            do {
+                outcome = try options.vault().restore(id, at: revision, identities: try options.identities())
+            } catch VaultError.alreadyExists(let existing) where existing == id.value {
+                throw CommandFailure(VaultError.alreadyExists(id: existing).description,
+                                     hint: "use `coffer rollback \(id) --to REV` to bring back an earlier value")
+            }
             Console.info("restored \(id)")
             Console.reportPending(outcome)
         }

@@ -418,7 +418,7 @@ final class HistoryTests: VaultE2ECase {
         // restore of an id that exists: refused, pointing at rollback.
         let refused = try cof(["restore", "a/live"])
         assertCofferError(refused)
-        XCTAssertEqual(refused.stderrText, "coffer: error: a/live exists\ncoffer: hint: use `coffer rollback a/live --to REV` to bring back an earlier value\n",
+        XCTAssertEqual(refused.stderrText, "coffer: error: a/live already exists\ncoffer: hint: use `coffer rollback a/live --to REV` to bring back an earlier value\n",
                        "restore of an existing id should hint at rollback")
         try expectError(["restore", "a/live"], values: [value], mentions: ["a/live"])
         try expectError(["restore", "a/live", "--at", "v1"], values: [value], mentions: ["a/live"])

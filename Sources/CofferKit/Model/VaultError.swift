@@ -86,7 +86,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(id): sealed file is bound to \(other); it was moved or copied by hand"
         case .missingBinding(let id): return "\(id): sealed file has no coffer binding; it was not written by coffer"
         case .noSuchRevision(let id, let revision): return "\(id): no revision \(Text.quoted(revision))"
-        case .noSuchVaultRevision(let revision): return "no revision \(Text.quoted(revision)) in the vault's history"
+        case .noSuchVaultRevision(let revision): return "no revision \(Text.quoted(revision)) in this vault"
         case .deletedAt(let id, let revision): return "\(id) does not exist at \(revision)"
         case .symlinkInVault(let path): return "\(path) in the vault is a symbolic link; coffer does not read or write through links"
         case .noRecipients(let scope): return "scope \(scope) has no recipients"
