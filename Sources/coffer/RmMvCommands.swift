@@ -37,13 +37,19 @@ struct MvCommand: ParsableCommand {
     @Argument(help: "The new id.")
     var new: String
 
+    @Flag(name: .shortAndLong, help: "Move it even into a scope whose readers do not include you.")
+    var yes = false
+
     @OptionGroup var options: VaultOptions
 
     func run() throws {
         try Console.run {
             let from = try SecretID(old), to = try SecretID(new)
             let vault = try options.vault()
-            let outcome = try vault.move(from, to: to, identities: try options.identities())
+            let identities = try options.identities()
+            var plan = try vault.planMove(from, to: to, me: options.myKeys(loaded: identities))
+            try Confirm.risks(of: &plan, yes: yes)
+            let outcome = try vault.apply(plan, identities: identities)
             Console.info("moved \(from) to \(to)")
             Console.reportPending(outcome)
         }

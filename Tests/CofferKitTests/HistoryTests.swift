@@ -57,7 +57,7 @@ final class HistoryTests: VaultTestCase {
     func testRenamesAreFollowed() throws {
         try set(["old/name": "1"])
         try set(["old/name": "2"])
-        _ = try vault.move(id("old/name"), to: id("new/name"), identities: [me])
+        _ = try vault.apply(vault.planMove(id("old/name"), to: id("new/name"), me: nil), identities: [me])
         try set(["new/name": "3"])
         let versions = try vault.history(of: id("new/name"))
         XCTAssertEqual(versions.map(\.number), [4, 3, 2, 1])

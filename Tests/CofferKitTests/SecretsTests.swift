@@ -155,14 +155,14 @@ final class SecretsTests: VaultTestCase {
 
     func testMove() throws {
         try set(["a": "1", "b": "2"])
-        let outcome = try vault.move(id("a"), to: id("deep/c"), identities: [me])
+        let outcome = try vault.apply(vault.planMove(id("a"), to: id("deep/c"), me: nil), identities: [me])
         XCTAssertEqual(outcome.written, [id("deep/c")])
         XCTAssertEqual(outcome.removed, [id("a")])
         XCTAssertFalse(vault.contains(id("a")))
         XCTAssertEqual(try value("deep/c"), "1")
         XCTAssertEqual(try git("status", "--porcelain"), "")
-        assertThrows(.notFound(id: "a")) { try vault.move(id("a"), to: id("z"), identities: [me]) }
-        assertThrows(.alreadyExists(id: "b")) { try vault.move(id("deep/c"), to: id("b"), identities: [me]) }
+        assertThrows(.notFound(id: "a")) { try vault.apply(vault.planMove(id("a"), to: id("z"), me: nil), identities: [me]) }
+        assertThrows(.alreadyExists(id: "b")) { try vault.apply(vault.planMove(id("deep/c"), to: id("b"), me: nil), identities: [me]) }
         XCTAssertEqual(try value("b"), "2")
     }
 
@@ -170,8 +170,21 @@ final class SecretsTests: VaultTestCase {
         let other = X25519Identity.generate()
         try commitRecipients("ops", [named(me, "me"), named(other, "other")])
         try set(["a": "1"])
-        _ = try vault.move(id("a"), to: id("ops/a"), identities: [me])
+        _ = try vault.apply(vault.planMove(id("a"), to: id("ops/a"), me: nil), identities: [me])
         XCTAssertEqual(try value("ops/a", identities: [other]), "1")
+    }
+
+    func testMovingIntoAScopeYouDoNotReadIsARiskToConfirm() throws {
+        let other = X25519Identity.generate()
+        try commitRecipients("theirs", [named(other, "other")])
+        try set(["a": "1"])
+        var plan = try vault.planMove(id("a"), to: id("theirs/a"), me: [me.recipient])
+        XCTAssertEqual(plan.risks, [.youWouldNotRead([try Scope("theirs")])])
+        assertThrows(.unconfirmed(plan.risks)) { try vault.apply(plan, identities: [me]) }
+        XCTAssertTrue(vault.contains(id("a")), "nothing moved before the confirmation")
+        plan.confirm()
+        _ = try vault.apply(plan, identities: [me])
+        XCTAssertEqual(try value("theirs/a", identities: [other]), "1")
     }
 
     func testRollback() throws {

@@ -47,10 +47,12 @@ extension Vault {
         try commit(ids.map { .remove($0) }, action: .rm, identities: [])
     }
 
-    /// Renames a secret: re-sealed for the new id (and its scope's readers).
-    public func move(_ from: SecretID, to: SecretID, identities: [Identity]) throws -> ChangeOutcome {
+    /// Plans renaming a secret: re-sealed for the new id and its scope's
+    /// readers. Moving it into a scope none of `me` reads is a risk to confirm.
+    public func planMove(_ from: SecretID, to: SecretID, me: Set<X25519Recipient>?) throws -> ChangePlan {
         guard contains(from) else { throw VaultError.notFound(id: from.value) }
-        return try commit([.move(from: from, to: to)], action: .mv, identities: identities)
+        return ChangePlan(action: .mv, changes: [.move(from: from, to: to)], secretCount: 1,
+                          risks: ChangePlan.unreadable([try readers(of: to)], by: me))
     }
 
     /// Makes the value `id` had at `revision` current again, sealed for
