@@ -67,7 +67,9 @@ struct VaultSettings: Equatable {
     /// risks: from identities already loaded, else the identity file's
     /// public parts (no passphrase asked); nil when unknown.
     func myKeys(loaded: [X25519Identity] = []) -> Set<X25519Recipient>? {
-        loaded.isEmpty ? store.publicKeys().map(Set.init) : Set(loaded.map(\.recipient))
+        guard loaded.isEmpty else { return Set(loaded.map(\.recipient)) }
+        // A protected file seals its comments; its sidecar names the keys.
+        return (store.publicKeys() ?? (try? store.sidecarPublicKeys()) ?? nil).map(Set.init)
     }
 }
 

@@ -125,4 +125,23 @@ final class NewUserTests: VaultE2ECase {
         let changed = try json(try cofOK(["diff", "HEAD~3", "HEAD~2", "-o", "json"]))
         XCTAssertEqual((changed["differences"] as? [[String: Any]])?.first?["change"] as? String, "changed")
     }
+
+    /// The guard against sealing what you could not read back also works
+    /// with a passphrase-protected identity: the public-key sidecar names
+    /// the key without the passphrase.
+    func testSetGuardsAProtectedIdentityWithoutAskingForItsPassphrase() throws {
+        _ = try initVault(name: "owner")
+        let bob = try cofferKeygen("bob")
+        try scope("theirs", readers: [bob.recipient + " # bob"])
+        let passphrase = try write("passphrase", "a long enough passphrase\n")
+        try cofOK(["identity", "passwd", "--new-passphrase-file", passphrase])
+        let commits = try commitCount()
+        let refused = try cof(["set", "theirs/x=1"])
+        XCTAssertEqual(refused.status, 1, refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("coffer: warning: you will not be able to read the secrets of theirs afterwards"),
+                      refused.stderrText)
+        XCTAssertEqual(try commitCount(), commits)
+        try cofOK(["set", "theirs/x=1", "--yes"])
+        XCTAssertEqual(try commitCount(), commits + 1)
+    }
 }
