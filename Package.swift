@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -33,6 +34,7 @@ let package = Package(
                 "CofferKit",
                 "Age",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // zlib only inflates the compressed conformance vectors; the product never links it.
@@ -47,7 +49,11 @@ let package = Package(
         .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "Age"]),
         .testTarget(
             name: "CofferCLITests",
-            dependencies: ["Age", "coffer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Age", "coffer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             exclude: ["pty_run.py"]
         ),
     ]
