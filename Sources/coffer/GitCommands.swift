@@ -23,7 +23,7 @@ struct DiffCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Do not ask before revealing.")
     var yes = false
 
-    @Option(name: .shortAndLong, help: "Output format: table or json.")
+    @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat = .table
 
     @OptionGroup var options: VaultOptions
@@ -41,29 +41,20 @@ struct DiffCommand: ParsableCommand {
                 try Confirm.reveal("the values of \(differences.count) changed secrets", yes: yes)
                 identities = try options.identities()
             }
-            func value(_ file: [UInt8]?, _ id: SecretID) -> JSONValue? {
+            func value(_ file: [UInt8]?, _ id: SecretID) -> Value? {
                 guard reveal, let file else { return nil }
-                return (try? Sealing.open(file, id: id, identities: identities)).map(JSONValue.secret) ?? .string("(not readable by you)")
+                return (try? Sealing.open(file, id: id, identities: identities)).map(Value.secret) ?? .string("(not readable by you)")
             }
-            let out = FileDescriptorSink(fd: 1, name: "standard output")
-            switch output {
-            case .json, .yaml:
-                let rows = differences.map { d -> JSONValue in
-                    var fields: [(String, JSONValue)] = [("id", .string(d.id.value)), ("change", .string(d.kind.rawValue))]
-                    if let old = value(d.old, d.id) { fields.append(("old", old)) }
-                    if let new = value(d.new, d.id) { fields.append(("new", new)) }
-                    return .object(fields)
-                }
-                try out.write(JSONValue.object([("differences", .array(rows))]).rendered + "\n")
-            case .table:
-                var text = ""
-                for d in differences {
-                    text += "\(d.kind.rawValue)  \(d.id)\n"
-                    if let old = value(d.old, d.id) { text += "  - \(old.rendered)\n" }
-                    if let new = value(d.new, d.id) { text += "  + \(new.rendered)\n" }
-                }
-                try out.write(text)
+            var table = Table(reveal ? ["CHANGE", "ID", "OLD", "NEW"] : ["CHANGE", "ID"])
+            let rows = differences.map { d -> Value in
+                var row: Record = ["id": .string(d.id.value), "change": .string(d.kind.rawValue)]
+                let old = value(d.old, d.id), new = value(d.new, d.id)
+                if let old { row.append("old", old) }
+                if let new { row.append("new", new) }
+                table.rows.append([.string(d.kind.rawValue), .string(d.id.value)] + (reveal ? [old ?? .null, new ?? .null] : []))
+                return .record(row)
             }
+            try Renderer.print(Output(["differences": .list(rows)], table: table), as: output, command: "diff")
         }
     }
 }
