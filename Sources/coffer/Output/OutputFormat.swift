@@ -10,12 +10,11 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     static let help = ArgumentHelp("Output format: table, json or yaml.", valueName: "FORMAT")
 }
 
-/// A format the command cannot honour: refused (exit 64), never substituted.
+/// A format the command cannot honour: refused, never substituted. `Console.run`
+/// reports it as a command-line error (exit 64), before anything is printed.
 struct FormatRefused: Error, CustomStringConvertible {
     let format: OutputFormat
     let command: String
 
     var description: String { "\(command) cannot print -o \(format.rawValue)" }
-
-    var validationError: ValidationError { ValidationError(description) }
 }
