@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -39,6 +40,7 @@ let package = Package(
                 "Age",
                 "Posix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // zlib only inflates the compressed conformance vectors; the product never links it.
@@ -53,7 +55,11 @@ let package = Package(
         .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "Posix"]),
         .testTarget(
             name: "CofferCLITests",
-            dependencies: ["Age", "Posix", "coffer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Age", "Posix", "coffer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             exclude: ["pty_run.py", "refusals.txt"]
         ),
     ]

@@ -59,6 +59,10 @@ enum Console {
             try body()
         } catch let error as ExitCode {
             throw error
+        } catch let error as FormatRefused {
+            Console.error(error.description)
+            Console.hint("see `coffer \(error.command) --help`")
+            throw ExitCode.validationFailure
         } catch let error as CommandFailure {
             Console.error(error.message)
             if let hint = error.hint { Console.hint(hint) }

@@ -21,7 +21,7 @@ struct GetCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Do not ask before revealing.")
     var yes = false
 
-    @Option(name: .shortAndLong, help: "Output format: table, json or yaml.")
+    @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat = .table
 
     @Option(name: .customLong("at"), help: ArgumentHelp("A past version: \(revisionHelp).", valueName: "REV"))
@@ -60,17 +60,16 @@ struct GetJob: Equatable {
             }
             if reveal { try Confirm.reveal(id.value, yes: yes) }
             let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
-            var fields: [(String, JSONValue)] = [("id", .string(id.value)), ("bytes", .number(value.count))]
-            if reveal { fields.append(("value", JSONValue.secret(value))) }
             switch output {
-            case .json:
-                try out.write(JSONValue.object(fields).rendered + "\n")
-            case .yaml:
-                try out.write(fields.map { "\($0.0): \($0.1.rendered)\n" }.joined())
+            case .json, .yaml:
+                var document: Record = ["id": .string(id.value), "bytes": .int(value.count)]
+                if reveal { document.append("value", .secret(value)) }
+                try out.write(Renderer.render(Output(document, table: nil), as: output, command: "get"))
             case .table:
+                // Not a table: the product itself. Masked, the one line docs/CLI.md shows;
+                // revealed, the exact bytes for pipes (on a terminal, the prompt kept off the value's line).
                 if reveal {
                     try value.withUnsafeBytes { try out.write($0) }
-                    // Exact bytes for pipes; on a terminal, keep the prompt off the value's line.
                     if Files.isTerminal(STDOUT_FILENO) { try out.write("\n") }
                 } else {
                     try out.write("\(id)  ******** (\(value.count) byte\(value.count == 1 ? "" : "s"))\n")

@@ -27,7 +27,7 @@ struct DiffCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Do not ask before revealing.")
     var yes = false
 
-    @Option(name: .shortAndLong, help: "Output format: table or json.")
+    @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat = .table
 
     @OptionGroup var options: VaultOptions
@@ -45,30 +45,22 @@ struct DiffCommand: ParsableCommand {
             let identities = reveal ? try options.identities() : options.settings.identitiesWithoutPrompt()
             let differences = try vault.differences(from: revisions.first, to: revisions.count == 2 ? revisions[1] : nil,
                                                     identities: identities, reveal: reveal)
-            func value(_ secret: SecureBytes?, _ file: Bool) -> JSONValue? {
-                guard reveal, file else { return nil }
-                return secret.map(JSONValue.secret) ?? .string("(not readable by you)")
+            func value(_ secret: SecureBytes?, _ present: Bool) -> Value? {
+                guard reveal, present else { return nil }
+                return secret.map(Value.secret) ?? .string("(not readable by you)")
             }
-            let out = FileDescriptorSink(fd: 1, name: "standard output")
-            switch output {
-            case .json, .yaml:
-                let rows = differences.map { d -> JSONValue in
-                    var fields: [(String, JSONValue)] = [("id", .string(d.id.value)), ("change", .string(d.kind.rawValue)),
-                                                         ("same_value", d.sameValue.map(JSONValue.bool) ?? .null)]
-                    if let old = value(d.old, d.kind != .added) { fields.append(("old", old)) }
-                    if let new = value(d.new, d.kind != .removed) { fields.append(("new", new)) }
-                    return .object(fields)
-                }
-                try out.write(JSONValue.object([("differences", .array(rows))]).rendered + "\n")
-            case .table:
-                var text = ""
-                for d in differences {
-                    text += "\(d.kind.rawValue)\(d.sameValue == true ? ", same value" : "")  \(d.id)\n"
-                    if let old = value(d.old, d.kind != .added) { text += "  - \(old.rendered)\n" }
-                    if let new = value(d.new, d.kind != .removed) { text += "  + \(new.rendered)\n" }
-                }
-                try out.write(text)
+            var table = Table(reveal ? ["CHANGE", "ID", "OLD", "NEW"] : ["CHANGE", "ID"])
+            let rows = differences.map { d -> Value in
+                var row: Record = ["id": .string(d.id.value), "change": .string(d.kind.rawValue),
+                                   "same_value": d.sameValue.map(Value.bool) ?? .null]
+                let old = value(d.old, d.kind != .added), new = value(d.new, d.kind != .removed)
+                if let old { row.append("old", old) }
+                if let new { row.append("new", new) }
+                let change = d.kind.rawValue + (d.sameValue == true ? ", same value" : "")
+                table.rows.append([.string(change), .string(d.id.value)] + (reveal ? [old ?? .null, new ?? .null] : []))
+                return .record(row)
             }
+            try Renderer.print(Output(["differences": .list(rows)], table: table), as: output, command: "diff")
         }
     }
 }

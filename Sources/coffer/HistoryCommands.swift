@@ -10,13 +10,13 @@ struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "List every version of one secret, newest first, following renames.",
-        discussion: "Each version shows its number (vN), commit, date, author, action and whether the value or only the wrapping changed."
+        discussion: "Each version shows its number (vN), commit, date, author, action, whether the value or only the wrapping changed, and the id it had then."
     )
 
     @Argument(help: "The secret id.", completion: Completion.secretIDs)
     var id: String
 
-    @Option(name: .shortAndLong, help: "Output format: table or json.")
+    @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat = .table
 
     @OptionGroup var options: VaultOptions
@@ -26,23 +26,16 @@ struct HistoryCommand: ParsableCommand {
             let id = try SecretID(id)
             let versions = try options.vault().history(of: id)
             guard !versions.isEmpty else { throw VaultError.notFound(id: id.value) }
-            let out = FileDescriptorSink(fd: 1, name: "standard output")
-            switch output {
-            case .json, .yaml:
-                let rows = versions.map { v -> JSONValue in
-                    .object([("version", .number(v.number)), ("id", .string(v.id.value)), ("commit", .string(v.commit)),
-                             ("date", .string(Dates.iso8601(Int(v.time)))), ("author", .string(v.author)),
-                             ("action", .string(v.action)), ("change", .string(v.change.rawValue))])
-                }
-                try out.write(JSONValue.object([("id", .string(id.value)), ("versions", .array(rows))]).rendered + "\n")
-            case .table:
-                var text = ""
-                for v in versions {
-                    let renamed = v.id == id ? "" : "  (as \(v.id))"
-                    text += "v\(v.number)  \(v.commit.prefix(8))  \(Dates.iso8601(Int(v.time)))  \(v.author)  \(v.action)  \(v.change.rawValue)\(renamed)\n"
-                }
-                try out.write(text)
+            var table = Table(["VERSION", "COMMIT", "DATE", "AUTHOR", "ACTION", "CHANGE", "ID"])
+            let rows = versions.map { v -> Value in
+                let date = Dates.iso8601(Int(v.time))
+                table.rows.append([.string("v\(v.number)"), .string(String(v.commit.prefix(8))), .string(date), .string(v.author),
+                                   .string(v.action), .string(v.change.rawValue), .string(v.id.value)])
+                return .record(["version": .int(v.number), "id": .string(v.id.value), "commit": .string(v.commit),
+                                "date": .string(date), "author": .string(v.author), "action": .string(v.action),
+                                "change": .string(v.change.rawValue)])
             }
+            try Renderer.print(Output(["id": .string(id.value), "versions": .list(rows)], table: table), as: output, command: "history")
         }
     }
 }
@@ -59,7 +52,7 @@ struct LogCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "At most this many changes.")
     var number: Int?
 
-    @Option(name: .shortAndLong, help: "Output format: table or json.")
+    @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat = .table
 
     @OptionGroup var options: VaultOptions
@@ -67,19 +60,14 @@ struct LogCommand: ParsableCommand {
     func run() throws {
         try Console.run {
             let entries = try options.vault().log(try Prefix(prefix), limit: number ?? Int.max)
-            let out = FileDescriptorSink(fd: 1, name: "standard output")
-            switch output {
-            case .json, .yaml:
-                let rows = entries.map { e -> JSONValue in
-                    .object([("commit", .string(e.commit)), ("date", .string(Dates.iso8601(Int(e.time)))),
-                             ("author", .string(e.author)), ("action", .string(e.action)), ("ids", .array(e.ids.map { .string($0) }))])
-                }
-                try out.write(JSONValue.object([("changes", .array(rows))]).rendered + "\n")
-            case .table:
-                try out.write(entries.map {
-                    "\($0.commit.prefix(8))  \(Dates.iso8601(Int($0.time)))  \($0.author)  \($0.action)  \($0.ids.joined(separator: " "))\n"
-                }.joined())
+            var table = Table(["COMMIT", "DATE", "AUTHOR", "ACTION", "IDS"])
+            let rows = entries.map { e -> Value in
+                let date = Dates.iso8601(Int(e.time))
+                table.rows.append([.string(String(e.commit.prefix(8))), .string(date), .string(e.author), .string(e.action), .strings(e.ids)])
+                return .record(["commit": .string(e.commit), "date": .string(date), "author": .string(e.author),
+                                "action": .string(e.action), "ids": .strings(e.ids)])
             }
+            try Renderer.print(Output(["changes": .list(rows)], table: table), as: output, command: "log")
         }
     }
 }

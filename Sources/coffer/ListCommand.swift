@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Age
 import CofferKit
@@ -15,7 +12,7 @@ struct ListCommand: ParsableCommand {
     @Argument(help: "Only ids under this prefix (whole segments).")
     var prefix: String = ""
 
-    @Option(name: .shortAndLong, help: "Output format: table, json or yaml.")
+    @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat = .table
 
     @Flag(help: "Also decrypt and print every value (asks first on a terminal unless --yes).")
@@ -44,34 +41,20 @@ struct ListCommand: ParsableCommand {
                 }
                 if !unreadable.isEmpty { Console.hint("\(unreadable.count) of the secrets are not readable by your identity") }
             }
-            let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
-            switch output {
-            case .table:
-                var text = ""
-                for id in ids {
-                    text += id.value
-                    if let value = values[id] { text += "  " + JSONValue.secret(value).rendered }
-                    if unreadable.contains(id) { text += "  (not readable by you)" }
-                    text += "\n"
+            var table = Table(showValues ? ["ID", "VALUE"] : ["ID"])
+            var rows: [Value] = []
+            for id in ids {
+                var row: Record = ["id": .string(id.value)]
+                if let value = values[id] { row.append("value", .secret(value)) }
+                if unreadable.contains(id) { row.append("readable", false) }
+                rows.append(.record(row))
+                if showValues {
+                    table.rows.append([.string(id.value), values[id].map(Value.secret) ?? "(not readable by you)"])
+                } else {
+                    table.rows.append([.string(id.value)])
                 }
-                try out.write(text)
-            case .json:
-                let rows = ids.map { id -> JSONValue in
-                    var fields: [(String, JSONValue)] = [("id", .string(id.value))]
-                    if let value = values[id] { fields.append(("value", .secret(value))) }
-                    if unreadable.contains(id) { fields.append(("readable", .bool(false))) }
-                    return .object(fields)
-                }
-                try out.write(JSONValue.object([("secrets", .array(rows))]).rendered + "\n")
-            case .yaml:
-                var text = ids.isEmpty ? "secrets: []\n" : "secrets:\n"
-                for id in ids {
-                    text += "  - id: \(JSONValue.string(id.value).rendered)\n"
-                    if let value = values[id] { text += "    value: \(JSONValue.secret(value).rendered)\n" }
-                    if unreadable.contains(id) { text += "    readable: false\n" }
-                }
-                try out.write(text)
             }
+            try Renderer.print(Output(["secrets": .list(rows)], table: table), as: output, command: "list")
         }
     }
 }

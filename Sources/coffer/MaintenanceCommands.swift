@@ -12,7 +12,7 @@ struct RotateCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Only the secrets under this prefix (default: all).", valueName: "PREFIX"))
     var prefix: String = ""
 
-    @Option(name: .shortAndLong, help: "Output format: table or json.")
+    @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat = .table
 
     @Flag(help: "Fail (exit 1) if any scope under the prefix was skipped because you do not read it.")
@@ -28,18 +28,15 @@ struct RotateCommand: ParsableCommand {
                 try vault.rotate(try Prefix(prefix), identities: identities, progress: progress)
             }
             let outcome = rotation.outcome
-            if output == .json {
-                try FileDescriptorSink(fd: 1, name: "standard output").write(JSONValue.object([
-                    ("rotated", .array(outcome.rekeyed.map { .string($0.value) })),
-                    ("skipped_scopes", .array(rotation.skipped.map { .string($0.directory) })),
-                    ("commit", outcome.commit.map(JSONValue.string) ?? .null),
-                ]).rendered + "\n")
-            } else {
-                Console.info("rotated the data keys of \(Plural.secrets(outcome.rekeyed.count))")
-            }
+            if output == .table { Console.info("rotated the data keys of \(Plural.secrets(outcome.rekeyed.count))") }
             if !rotation.skipped.isEmpty {
                 Console.warning("skipped \(rotation.skipped.map(\.description).joined(separator: ", ")): you are not a reader there")
             }
+            let document: Record = ["rotated": .strings(outcome.rekeyed.map(\.value)),
+                                    "skipped_scopes": .strings(rotation.skipped.map(\.directory)),
+                                    "commit": .optional(outcome.commit)]
+            let table = Table(["ID"], rows: outcome.rekeyed.map { [.string($0.value)] })
+            try Renderer.print(Output(document, table: table), as: output, command: "rotate")
             Console.reportPending(outcome)
             if strict && !rotation.skipped.isEmpty { throw ExitCode.failure }
         }
@@ -68,7 +65,7 @@ struct VerifyCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "With --fix: adopt .recipients edits even if you could not read those secrets afterwards.")
     var yes = false
 
-    @Option(name: .shortAndLong, help: "Output format: table or json.")
+    @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat = .table
 
     @OptionGroup var options: VaultOptions
@@ -95,16 +92,15 @@ struct VerifyCommand: ParsableCommand {
                 Console.reportPending(outcome)
                 report = try vault.verify(prefix, identities: identities)
             }
-            let out = FileDescriptorSink(fd: 1, name: "standard output")
-            if output == .json {
-                try out.write(JSONValue.object([
-                    ("checked", .number(report.checked)), ("decrypted", .number(report.decrypted)),
-                    ("drift", .array(report.drift.map(JSONValue.drift))),
-                    ("commit", commit.map(JSONValue.string) ?? .null),
-                    ("set_aside", .array(setAside.map(JSONValue.string))),
-                ]).rendered + "\n")
-            } else {
-                try out.write(report.drift.map { VerifyCommand.describe($0) + "\n" }.joined())
+            let document: Record = [
+                "checked": .int(report.checked), "decrypted": .int(report.decrypted),
+                "drift": .list(report.drift.map(Value.drift)),
+                "commit": .optional(commit),
+                "set_aside": .strings(setAside),
+            ]
+            let table = Table(["KIND", "WHERE", "PROBLEM"], rows: report.drift.map(VerifyCommand.describe))
+            try Renderer.print(Output(document, table: table), as: output, command: "verify")
+            if output == .table {
                 Console.info("checked \(Plural.secrets(report.checked)) (\(report.decrypted) decrypted with your identity): "
                              + (report.drift.isEmpty ? "no drift" : "\(report.drift.count) problem\(report.drift.count == 1 ? "" : "s")"))
                 if !fix, report.drift.contains(where: \.isFixable) { Console.hint("coffer verify --fix repairs what can be repaired") }
@@ -113,37 +109,38 @@ struct VerifyCommand: ParsableCommand {
         }
     }
 
-    static func describe(_ drift: Drift) -> String {
+    /// One row of the table: the kind, where (an id, a path, a scope's .recipients), the problem.
+    static func describe(_ drift: Drift) -> [Value] {
         switch drift {
         case .recipientsEdited(let scope):
-            return "recipients-edited  \(scope.isRoot ? "" : scope.directory + "/").recipients differs from the committed one"
+            return ["recipients-edited", .string("\(scope.isRoot ? "" : scope.directory + "/").recipients"), "differs from the committed one"]
         case .wrongReaders(let id, let scope, let missing, let extra):
             var parts: [String] = []
             if !missing.isEmpty { parts.append("not sealed for \(missing.joined(separator: ", "))") }
             if !extra.isEmpty { parts.append("sealed for \(extra.joined(separator: ", ")) who \(extra.count == 1 ? "is" : "are") not a reader") }
             if parts.isEmpty { parts.append("its stanzas do not match its binding") }
-            return "wrong-readers  \(id): \(parts.joined(separator: "; ")) of \(scope)"
-        case .boundElsewhere(let id, let other): return "bound-elsewhere  \(id): the file is bound to \(other)"
-        case .damaged(let id, let cause): return "damaged  \(id): \(cause)"
-        case .orphan(let path): return "orphan  \(path): not in the vault's history"
-        case .workTreeDiffers(let id): return "work-tree  \(id): the file differs from the committed one"
+            return ["wrong-readers", .string(id.value), .string("\(parts.joined(separator: "; ")) of \(scope)")]
+        case .boundElsewhere(let id, let other): return ["bound-elsewhere", .string(id.value), .string("the file is bound to \(other)")]
+        case .damaged(let id, let cause): return ["damaged", .string(id.value), .string(cause.description)]
+        case .orphan(let path): return ["orphan", .string(path), "not in the vault's history"]
+        case .workTreeDiffers(let id): return ["work-tree", .string(id.value), "the file differs from the committed one"]
         }
     }
 }
 
-extension JSONValue {
-    static func drift(_ drift: Drift) -> JSONValue {
+extension Value {
+    static func drift(_ drift: Drift) -> Value {
         switch drift {
-        case .recipientsEdited(let scope): return .object([("kind", .string("recipients-edited")), ("scope", .string(scope.directory))])
+        case .recipientsEdited(let scope): return .record(["kind": "recipients-edited", "scope": .string(scope.directory)])
         case .wrongReaders(let id, let scope, let missing, let extra):
-            return .object([("kind", .string("wrong-readers")), ("id", .string(id.value)), ("scope", .string(scope.directory)),
-                            ("missing", .array(missing.map(JSONValue.string))), ("extra", .array(extra.map(JSONValue.string)))])
+            return .record(["kind": "wrong-readers", "id": .string(id.value), "scope": .string(scope.directory),
+                            "missing": .strings(missing), "extra": .strings(extra)])
         case .boundElsewhere(let id, let other):
-            return .object([("kind", .string("bound-elsewhere")), ("id", .string(id.value)), ("bound_to", .string(other))])
+            return .record(["kind": "bound-elsewhere", "id": .string(id.value), "bound_to": .string(other)])
         case .damaged(let id, let cause):
-            return .object([("kind", .string("damaged")), ("id", .string(id.value)), ("reason", .string(cause.description))])
-        case .orphan(let path): return .object([("kind", .string("orphan")), ("path", .string(path))])
-        case .workTreeDiffers(let id): return .object([("kind", .string("work-tree")), ("id", .string(id.value))])
+            return .record(["kind": "damaged", "id": .string(id.value), "reason": .string(cause.description)])
+        case .orphan(let path): return .record(["kind": "orphan", "path": .string(path)])
+        case .workTreeDiffers(let id): return .record(["kind": "work-tree", "id": .string(id.value)])
         }
     }
 }

@@ -13,7 +13,7 @@ struct RecipientsCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show each scope, its readers and how many secrets they read.")
 
-        @Option(name: .shortAndLong, help: "Output format: table or json.")
+        @Option(name: .shortAndLong, help: OutputFormat.help)
         var output: OutputFormat = .table
 
         @OptionGroup var options: VaultOptions
@@ -21,19 +21,18 @@ struct RecipientsCommand: ParsableCommand {
         func run() throws {
             try Console.run {
                 let vault = try options.vault()
-                var rows: [JSONValue] = []
-                var text = ""
+                var rows: [Value] = []
+                var table = Table(["SCOPE", "SECRETS", "NAME", "FINGERPRINT", "KEY"])
                 for summary in try vault.readerSummary() {
                     let count = summary.secretCount
-                    text += "\(summary.scope)  (\(count) secret\(count == 1 ? "" : "s"))\n"
-                    for reader in summary.readers { text += "  \(reader.recipient.encoded)\(reader.name.map { "  # \($0)" } ?? "")\n" }
-                    rows.append(.object([
-                        ("scope", .string(summary.scope.directory)), ("secrets", .number(count)),
-                        ("readers", .array(summary.readers.map(JSONValue.reader))),
-                    ]))
+                    for reader in summary.readers {
+                        table.rows.append([.string(summary.scope.description), .int(count), .optional(reader.name),
+                                           .string(reader.fingerprint), .string(reader.recipient.encoded)])
+                    }
+                    rows.append(.record(["scope": .string(summary.scope.directory), "secrets": .int(count),
+                                         "readers": .list(summary.readers.map(Value.reader))]))
                 }
-                let out = FileDescriptorSink(fd: 1, name: "standard output")
-                try out.write(output == .table ? text : JSONValue.object([("scopes", .array(rows))]).rendered + "\n")
+                try Renderer.print(Output(["scopes": .list(rows)], table: table), as: output, command: "recipients list")
             }
         }
     }
@@ -86,8 +85,8 @@ struct RecipientsCommand: ParsableCommand {
             discussion: """
                 Every secret the reader could read gets a fresh data key and is re-encrypted \
                 for the remaining readers. The reader still knows the values they could read: \
-                their ids are printed on standard output (or under "exposed" with -o json) so \
-                they can be rotated. Without --scope the reader leaves every scope that lists them.
+                their ids are printed on standard output (a table, or under "exposed" with -o json|yaml) \
+                so they can be rotated. Without --scope the reader leaves every scope that lists them.
                 """
         )
 
@@ -100,7 +99,7 @@ struct RecipientsCommand: ParsableCommand {
         @Flag(name: .shortAndLong, help: "Do it even if you will not be able to read the secrets afterwards.")
         var yes = false
 
-        @Option(name: .shortAndLong, help: "Output format: table or json.")
+        @Option(name: .shortAndLong, help: OutputFormat.help)
         var output: OutputFormat = .table
 
         @OptionGroup var options: VaultOptions
@@ -119,23 +118,22 @@ struct RecipientsCommand: ParsableCommand {
                 let removed = plan.removedReaders, exposed = outcome.exposed
                 let who = removed.map { $0.name ?? $0.recipient.encoded }.joined(separator: ", ")
                 let names = plan.readers.map(\.scope.description)
-                let out = FileDescriptorSink(fd: 1, name: "standard output")
-                if output == .json {
-                    try out.write(JSONValue.object([
-                        ("removed", .array(removed.map(JSONValue.reader))),
-                        ("scopes", .array(plan.readers.map { .string($0.scope.directory) })),
-                        ("rekeyed", .number(outcome.rekeyed.count)),
-                        ("exposed", .array(exposed.map { .string($0.value) })),
-                        ("commit", outcome.commit.map(JSONValue.string) ?? .null),
-                    ]).rendered + "\n")
-                } else {
+                if output == .table {
                     Console.info("removed \(who) from \(names.joined(separator: ", ")); re-keyed \(Plural.secrets(outcome.rekeyed.count))")
                     if !exposed.isEmpty {
                         Console.info("\(who) could read \(Plural.secrets(exposed.count)) and may still know their values; "
                                      + "change those values (coffer set ID) — re-keying alone does not:")
-                        try out.write(exposed.map { $0.value + "\n" }.joined())
                     }
                 }
+                let document: Record = [
+                    "removed": .list(removed.map(Value.reader)),
+                    "scopes": .strings(plan.readers.map(\.scope.directory)),
+                    "rekeyed": .int(outcome.rekeyed.count),
+                    "exposed": .strings(exposed.map(\.value)),
+                    "commit": .optional(outcome.commit),
+                ]
+                let table = Table(["ID"], rows: exposed.map { [.string($0.value)] })
+                try Renderer.print(Output(document, table: table), as: output, command: "recipients rm")
                 Console.reportPending(outcome)
             }
         }
@@ -146,9 +144,8 @@ enum Plural {
     static func secrets(_ n: Int) -> String { "\(n) secret\(n == 1 ? "" : "s")" }
 }
 
-extension JSONValue {
-    static func reader(_ reader: NamedRecipient) -> JSONValue {
-        .object([("key", .string(reader.recipient.encoded)), ("name", .string(reader.name ?? "")),
-                 ("fingerprint", .string(reader.fingerprint))])
+extension Value {
+    static func reader(_ reader: NamedRecipient) -> Value {
+        .record(["key": .string(reader.recipient.encoded), "name": .string(reader.name ?? ""), "fingerprint": .string(reader.fingerprint)])
     }
 }

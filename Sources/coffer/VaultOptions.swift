@@ -73,11 +73,6 @@ struct VaultSettings: Equatable {
     }
 }
 
-/// `-o` for commands with machine-readable output.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, yaml
-}
-
 /// Asks on the terminal before showing secrets there; scripts (no terminal)
 /// and `--yes` skip the question.
 enum Confirm {

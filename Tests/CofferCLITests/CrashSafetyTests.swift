@@ -612,10 +612,10 @@ final class CrashSafetyTests: AtomicityTestCase {
             switch trial % 4 {
             case 0:
                 let list = try runCoffer("list", [])
-                let ids = list.stdoutText.split(separator: "\n").map(String.init)
-                if !list.succeeded || ids != state.keys.sorted() {
+                let ids = TableText(list.stdoutText)?.column("ID")
+                if !list.succeeded || list.stdoutText != listTable(state.keys.sorted()) {
                     problems.append(Problem(kind: "the next `coffer list` is wrong",
-                                            detail: "\(list.summary); listed \(ids), HEAD has \(state.keys.sorted())"))
+                                            detail: "\(list.summary); listed \(ids ?? []), HEAD has \(state.keys.sorted())"))
                 }
             case 1:
                 // The most telling id: a new one for set (its file may not exist yet), a removed one for rm.
@@ -839,7 +839,7 @@ final class CrashSafetyTests: AtomicityTestCase {
         }
         let cases: [Case] = [
             Case(interrupted: killedSet, next: ["list"]) { result, state in
-                if succeeds(result, "list") { XCTAssertEqual(result.stdoutText, state.keys.sorted().map { $0 + "\n" }.joined(), "list") }
+                if succeeds(result, "list") { XCTAssertEqual(result.stdoutText, listTable(state.keys.sorted()), "list") }
             },
             Case(interrupted: killedSet, next: ["get", "n", "--reveal"]) { result, _ in
                 if succeeds(result, "get of a secret the killed set added") { XCTAssertEqual(result.stdoutText, newN) }
@@ -860,7 +860,7 @@ final class CrashSafetyTests: AtomicityTestCase {
                 if succeeds(result, "mv of a secret the killed set added") { state["moved"] = state["n"]; state["n"] = nil }
             },
             Case(interrupted: killedRm, next: ["list"]) { result, state in
-                if succeeds(result, "list") { XCTAssertEqual(result.stdoutText, state.keys.sorted().map { $0 + "\n" }.joined(), "list") }
+                if succeeds(result, "list") { XCTAssertEqual(result.stdoutText, listTable(state.keys.sorted()), "list") }
             },
             Case(interrupted: killedRm, next: ["get", "b", "--reveal"]) { result, _ in
                 XCTAssertEqual(result.exitStatus, 1, "get of a secret the killed rm removed: \(result.summary)")
@@ -920,7 +920,7 @@ final class CrashSafetyTests: AtomicityTestCase {
         try Data((new + "\n").utf8).write(to: URL(fileURLWithPath: vault + "/.git/" + branch + ".lock"))
 
         let list = try runCoffer("list", [])
-        XCTAssertEqual(list.stdoutText, state.keys.sorted().map { $0 + "\n" }.joined(), "list: \(list.summary)")
+        XCTAssertEqual(list.stdoutText, listTable(state.keys.sorted()), "list: \(list.summary)")
         let set = try runCoffer("set", ["c=after-the-kill"])
         guard set.succeeded else {
             return XCTFail("a kill during the HEAD update wedges the vault: \(set.summary); left behind: \(leftovers())")

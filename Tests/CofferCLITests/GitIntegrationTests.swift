@@ -29,7 +29,7 @@ final class GitIntegrationTests: VaultE2ECase {
         try cofOK(["set", "change=2b", "new=4"])
         try cofOK(["rm", "drop"])
         let diff = try cofOK(["diff", "HEAD~2", "HEAD"]).stdoutText
-        XCTAssertEqual(diff, "changed  change\nremoved  drop\nadded  new\n")
+        XCTAssertEqual(diff, "CHANGE   ID\nchanged  change\nremoved  drop\nadded    new\n")
         let json = try cofOK(["diff", "HEAD~2", "HEAD", "-o", "json", "--reveal", "--yes"]).stdoutText
         XCTAssertTrue(json.contains(#"{"id":"change","change":"changed","same_value":false,"old":"2","new":"2b"}"#), json)
         XCTAssertEqual(try cofOK(["diff"]).stdoutText, "", "a clean work tree has no differences")

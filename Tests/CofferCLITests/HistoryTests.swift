@@ -17,25 +17,19 @@ final class HistoryTests: VaultE2ECase {
         var author: String
         var action: String
         var change: String
-        var asID: String?
+        var id: String
     }
 
-    /// Parses `vN  commit8  date  author  action  change[  (as OLDID)]`.
+    /// Parses the table `VERSION  COMMIT  DATE  AUTHOR  ACTION  CHANGE  ID` (a header row, aligned columns).
     func historyRows(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [Row] {
-        text.split(separator: "\n").compactMap { raw -> Row? in
-            let fields = raw.components(separatedBy: "  ")
-            guard fields.count == 6 || fields.count == 7 else {
-                XCTFail("history line does not have 6 or 7 fields: \(raw)", file: file, line: line)
-                return nil
-            }
-            var asID: String?
-            if fields.count == 7 {
-                let note = fields[6]
-                XCTAssertTrue(note.hasPrefix("(as ") && note.hasSuffix(")"), "bad rename note in \(raw)", file: file, line: line)
-                asID = String(note.dropFirst("(as ".count).dropLast())
-            }
-            return Row(version: fields[0], commit: fields[1], date: fields[2], author: fields[3],
-                       action: fields[4], change: fields[5], asID: asID)
+        guard let table = TableText(text) else {
+            XCTFail("history is not a table:\n\(text)", file: file, line: line)
+            return []
+        }
+        XCTAssertEqual(table.header, ["VERSION", "COMMIT", "DATE", "AUTHOR", "ACTION", "CHANGE", "ID"], file: file, line: line)
+        return table.rows.map { row in
+            Row(version: row["VERSION"] ?? "", commit: row["COMMIT"] ?? "", date: row["DATE"] ?? "", author: row["AUTHOR"] ?? "",
+                action: row["ACTION"] ?? "", change: row["CHANGE"] ?? "", id: row["ID"] ?? "")
         }
     }
 
@@ -134,7 +128,7 @@ final class HistoryTests: VaultE2ECase {
             XCTAssertEqual(row.author, "tester", what)
             XCTAssertEqual(row.action, expected[index].0, what)
             XCTAssertEqual(row.change, expected[index].1, what)
-            XCTAssertEqual(row.asID, expected[index].2, what)
+            XCTAssertEqual(row.id, expected[index].2 ?? newID, what)
         }
         for value in values {
             XCTAssertFalse(table.stdoutText.contains(value), "history shows a value")
@@ -337,8 +331,16 @@ final class HistoryTests: VaultE2ECase {
         let all = try commits()
         XCTAssertEqual(all.count, 6)
 
-        func lines(_ result: CommandResult) -> [[String]] {
-            result.stdoutText.split(separator: "\n").map { $0.components(separatedBy: "  ") }
+        /// The table's rows as [COMMIT, DATE, AUTHOR, ACTION, IDS].
+        func lines(_ result: CommandResult, file: StaticString = #filePath, line: UInt = #line) -> [[String]] {
+            guard let table = TableText(result.stdoutText) else {
+                XCTFail("log is not a table:\n\(result.stdoutText)", file: file, line: line)
+                return []
+            }
+            if !table.cells.isEmpty {
+                XCTAssertEqual(table.header, ["COMMIT", "DATE", "AUTHOR", "ACTION", "IDS"], file: file, line: line)
+            }
+            return table.cells
         }
         func ids(_ fields: [String]) -> Set<String> {
             Set((fields.count >= 5 ? fields[4] : "").split(separator: " ").map(String.init))

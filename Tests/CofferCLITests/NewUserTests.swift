@@ -88,7 +88,7 @@ final class NewUserTests: VaultE2ECase {
         XCTAssertEqual(try commitCount(), commits, "nothing was changed")
 
         let removed = try cofOK(["recipients", "rm", "bob", "--scope", "/"])
-        XCTAssertEqual(removed.stdoutText, "shared/key\n", "the exposed ids on stdout")
+        XCTAssertEqual(removed.stdoutText, "ID\nshared/key\n", "the exposed ids on stdout, under a header")
         XCTAssertTrue(removed.stderrText.contains("change those values"), removed.stderrText)
         XCTAssertFalse(removed.stderrText.contains("coffer rotate"), "rotate keeps values: \(removed.stderrText)")
     }

@@ -34,7 +34,9 @@ final class RecipientsTests: VaultE2ECase {
         XCTAssertEqual(try ageDecrypt(sealedPath("prod/a"), identity: bob.identityFile).stdoutText, "alpha")
         XCTAssertNotEqual(try ageDecrypt(sealedPath("dev/c"), identity: bob.identityFile).status, 0)
         XCTAssertTrue(try String(contentsOfFile: vaultDir + "/.recipients").contains("\(bob.recipient) # bob"))
-        XCTAssertTrue(try cofOK(["history", "prod/a"]).stdoutText.contains("rewrap  wrapping"))
+        let history = try XCTUnwrap(TableText(try cofOK(["history", "prod/a"]).stdoutText))
+        XCTAssertEqual(history.rows.first?["ACTION"], "rewrap", "\(history)")
+        XCTAssertEqual(history.rows.first?["CHANGE"], "wrapping", "\(history)")
 
         let list = try cofOK(["recipients", "list", "-o", "json"]).stdoutText
         XCTAssertTrue(list.contains(#""scope":"","secrets":3"#), list)

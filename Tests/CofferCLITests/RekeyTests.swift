@@ -100,7 +100,7 @@ final class RekeyTests: VaultE2ECase {
         try writeFile("ops/.recipients", "\(owner) # owner\n\(bob.recipient) # bob\n")
         try commitByHand("bob in ops, by hand")
         let removed = try cofOK(["recipients", "rm", bob.recipient])
-        XCTAssertEqual(removed.stdoutText, "top\n")
+        XCTAssertEqual(removed.stdoutText, "ID\ntop\n")
         XCTAssertTrue(removed.stderrText.contains("could read 1 secret"), removed.stderrText)
     }
 
@@ -137,7 +137,10 @@ final class RekeyTests: VaultE2ECase {
         XCTAssertEqual(report["decrypted"] as? Int, 2 * perScope + 1)
         let table = try cof(["verify"], clean: false)
         XCTAssertEqual(table.status, 1)
-        XCTAssertTrue(table.stdoutText.contains("orphan  stray.age"), table.stdoutText)
+        let rows = try XCTUnwrap(TableText(table.stdoutText), table.stdoutText)
+        XCTAssertEqual(rows.header, ["KIND", "WHERE", "PROBLEM"])
+        XCTAssertTrue(rows.rows.contains(["KIND": "orphan", "WHERE": "stray.age", "PROBLEM": "not in the vault's history"]), table.stdoutText)
+        XCTAssertEqual(Set(rows.column("KIND")), ["recipients-edited", "wrong-readers", "orphan", "work-tree"], table.stdoutText)
 
         let commits = try commitCount()
         let fixed = try cofOK(["verify", "--fix"])
@@ -170,7 +173,8 @@ final class RekeyTests: VaultE2ECase {
         try commitByHand("copy a over b")
         let result = try cof(["verify", "--fix"])
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stdoutText.contains("bound-elsewhere  b: the file is bound to a"), result.stdoutText)
+        XCTAssertEqual(TableText(result.stdoutText)?.rows, [["KIND": "bound-elsewhere", "WHERE": "b", "PROBLEM": "the file is bound to a"]],
+                       result.stdoutText)
     }
 
     func testRotateGivesFreshDataKeysUnderAPrefixOnly() throws {

@@ -326,3 +326,56 @@ extension Data {
         return types
     }
 }
+
+/// A `-o table` output read back: the header row's column names, then each
+/// row's cells, cut at the columns' offsets in the header (cells are padded to
+/// their column's width; the last column runs to the end of the line).
+struct TableText: Equatable {
+    var header: [String] = []
+    var cells: [[String]] = []
+
+    /// Each row by column name.
+    var rows: [[String: String]] {
+        cells.map { Dictionary(uniqueKeysWithValues: zip(header, $0).map { ($0, $1) }) }
+    }
+
+    /// One column, top to bottom.
+    func column(_ name: String) -> [String] { rows.map { $0[name] ?? "" } }
+
+    /// Parses a table; empty text is a table with no header and no rows. A
+    /// line may stop early (trailing empty cells are not padded). Nil if the
+    /// header's names are not single words two spaces apart, or a cell runs
+    /// into the next column.
+    init?(_ text: String) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0) }
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        guard let first = lines.first else { return }
+        var starts: [Int] = []
+        for (offset, character) in first.enumerated() where character != " " && (offset == 0 || first[offset - 1] == " ") {
+            guard offset == 0 || (offset >= 2 && first[offset - 2] == " ") else { return nil }
+            starts.append(offset)
+        }
+        header = starts.indices.map { i in
+            String(first[starts[i]..<(i + 1 < starts.count ? starts[i + 1] : first.count)]).trimmingCharacters(in: .whitespaces)
+        }
+        for line in lines.dropFirst() {
+            var row: [String] = []
+            for (i, start) in starts.enumerated() {
+                let end = i + 1 < starts.count ? min(starts[i + 1], line.count) : line.count
+                if i + 1 < starts.count, end > start {
+                    // A padded cell ends in spaces before the next column, which must start right after.
+                    guard line.count <= starts[i + 1] || line[starts[i + 1] - 1] == " " else { return nil }
+                }
+                let cell = start < end ? String(line[start..<end]) : ""  // past the line's end: empty
+                row.append(i + 1 < starts.count ? cell.trimmingCharacters(in: .whitespaces) : cell)
+            }
+            cells.append(row)
+        }
+    }
+}
+
+/// What `coffer list` prints for these ids: the header row `ID`, then one id
+/// a line; nothing at all for none.
+func listTable(_ ids: [String]) -> String {
+    ids.isEmpty ? "" : "ID\n" + ids.map { $0 + "\n" }.joined()
+}

@@ -200,15 +200,15 @@ final class VaultCommandTests: VaultE2ECase {
         try initVault()
         try cofOK(["set", "prod/x=1", "prod/db/password=2", "production/y=3", "prod=4", "dev/x=5", "top=6"])
         XCTAssertEqual(try cofOK(["list"]).stdoutText,
-                       "dev/x\nprod\nprod/db/password\nprod/x\nproduction/y\ntop\n")
+                       "ID\ndev/x\nprod\nprod/db/password\nprod/x\nproduction/y\ntop\n")
         for prefix in ["prod", "prod/"] {
-            XCTAssertEqual(try cofOK(["list", prefix]).stdoutText, "prod\nprod/db/password\nprod/x\n",
+            XCTAssertEqual(try cofOK(["list", prefix]).stdoutText, "ID\nprod\nprod/db/password\nprod/x\n",
                            "`\(prefix)` matches whole segments only (not production/y)")
         }
-        XCTAssertEqual(try cofOK(["list", "prod/db"]).stdoutText, "prod/db/password\n")
-        XCTAssertEqual(try cofOK(["list", "production"]).stdoutText, "production/y\n")
+        XCTAssertEqual(try cofOK(["list", "prod/db"]).stdoutText, "ID\nprod/db/password\n")
+        XCTAssertEqual(try cofOK(["list", "production"]).stdoutText, "ID\nproduction/y\n")
         XCTAssertEqual(try cofOK(["list", "pro"]).stdoutText, "", "a partial segment matches nothing")
-        XCTAssertEqual(try cofOK(["list", "-o", "table", "dev"]).stdoutText, "dev/x\n")
+        XCTAssertEqual(try cofOK(["list", "-o", "table", "dev"]).stdoutText, "ID\ndev/x\n")
 
         let json = try cofOK(["list", "prod", "-o", "json"])
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any], json.stdoutText)
@@ -217,7 +217,7 @@ final class VaultCommandTests: VaultE2ECase {
         XCTAssertTrue(rows.allSatisfy { $0["value"] == nil }, "list never shows values by default")
 
         XCTAssertEqual(try cofOK(["list", "prod", "-o", "yaml"]).stdoutText,
-                       "secrets:\n  - id: \"prod\"\n  - id: \"prod/db/password\"\n  - id: \"prod/x\"\n")
+                       "secrets:\n- id: \"prod\"\n- id: \"prod/db/password\"\n- id: \"prod/x\"\n")
         XCTAssertEqual(try cofOK(["list", "nothing", "-o", "yaml"]).stdoutText, "secrets: []\n")
         let emptyJSON = try cofOK(["list", "nothing", "-o", "json"])
         let empty = try XCTUnwrap(try JSONSerialization.jsonObject(with: emptyJSON.stdout) as? [String: Any])
@@ -301,7 +301,7 @@ final class VaultCommandTests: VaultE2ECase {
         XCTAssertFalse(fileExists(sealedPath("a")))
         XCTAssertFalse(fileExists(sealedPath("deep/nested/c")))
         XCTAssertFalse(fileExists(vaultDir + "/deep"), "empty directories go with their last secret")
-        XCTAssertEqual(try cofOK(["list"]).stdoutText, "b\nkeep\n")
+        XCTAssertEqual(try cofOK(["list"]).stdoutText, listTable(["b", "keep"]))
         assertCofferError(try cof(["get", "a"]))
 
         // History keeps it: the old sealed file is in HEAD~1 and still opens.
@@ -334,7 +334,7 @@ final class VaultCommandTests: VaultE2ECase {
         XCTAssertEqual(binding(of: moved)?.dropFirst().count, 1, "one reader fingerprint")
         XCTAssertNotEqual(moved, oldSealed)
         assertCofferError(try cof(["get", "old/name"]))
-        XCTAssertEqual(try cofOK(["list"]).stdoutText, "new/place/name\nother\n")
+        XCTAssertEqual(try cofOK(["list"]).stdoutText, listTable(["new/place/name", "other"]))
 
         // A simple rename in the same directory, back and forth.
         try cofOK(["mv", "other", "other2"])

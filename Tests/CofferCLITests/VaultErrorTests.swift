@@ -141,7 +141,9 @@ final class VaultErrorTests: VaultE2ECase {
         // list --show-values still lists every id, marks the unreadable ones, and says so.
         let listed = try cof(["list", "--show-values", "--yes", "--identity", other.identityFile])
         XCTAssertEqual(listed.status, 0, listed.stderrText)
-        XCTAssertTrue(listed.stdoutText.contains("\(existing)  (not readable by you)"), listed.stdoutText)
+        let table = try XCTUnwrap(TableText(listed.stdoutText), listed.stdoutText)
+        XCTAssertEqual(table.header, ["ID", "VALUE"])
+        XCTAssertTrue(table.rows.contains([ "ID": existing, "VALUE": "(not readable by you)"]), listed.stdoutText)
         XCTAssertTrue(listed.stderrText.contains("not readable by your identity"), listed.stderrText)
         XCTAssertFalse(listed.stdoutText.contains(existingValue) || listed.stderrText.contains(existingValue))
         assertNoLeak(listed, plaintext: nil, secrets: [other.secret])
