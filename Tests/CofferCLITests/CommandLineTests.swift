@@ -15,8 +15,8 @@ final class CommandLineTests: VaultE2ECase {
         XCTAssertEqual(rename(identityFile, elsewhere), 0)
         let noDefaults = ["COFFER_VAULT": ""]
 
-        XCTAssertEqual(try cofOK(["--vault", vaultDir, "list"], env: noDefaults).stdoutText, "a/b\n")
-        XCTAssertEqual(try cofOK(["--vault=\(vaultDir)", "list"], env: noDefaults).stdoutText, "a/b\n")
+        XCTAssertEqual(try cofOK(["--vault", vaultDir, "list"], env: noDefaults).stdoutText, "ID\na/b\n")
+        XCTAssertEqual(try cofOK(["--vault=\(vaultDir)", "list"], env: noDefaults).stdoutText, "ID\na/b\n")
         XCTAssertEqual(try cofOK(["--vault", vaultDir, "--identity", elsewhere, "get", "a/b", "--reveal"], env: noDefaults).stdoutText,
                        "before")
         XCTAssertEqual(try cofOK(["--identity", elsewhere, "recipients", "list", "--vault", vaultDir], env: noDefaults).status, 0)
@@ -34,9 +34,9 @@ final class CommandLineTests: VaultE2ECase {
         try cofOK(["set", "x=2"])
         for spelling in [["-n1"], ["-n", "1"], ["--number=1"], ["--number", "1"]] {
             let log = try cofOK(["log"] + spelling)
-            XCTAssertEqual(log.stdoutText.split(separator: "\n").count, 1, "log \(spelling): \(log.stdoutText)")
+            XCTAssertEqual(log.stdoutText.split(separator: "\n").count, 2, "log \(spelling), a header and one row: \(log.stdoutText)")
         }
-        XCTAssertEqual(try cofOK(["log", "-n2"]).stdoutText.split(separator: "\n").count, 2)
+        XCTAssertEqual(try cofOK(["log", "-n2"]).stdoutText.split(separator: "\n").count, 3)
         let json = try cofOK(["log", "-n1", "-ojson"]).stdoutText
         XCTAssertTrue(json.hasPrefix("{\"changes\":["), json)
     }

@@ -86,7 +86,7 @@ final class GitIntegrationTests: VaultE2ECase {
         XCTAssertEqual(try self.branch(of: clone), branch, "the clone has its branch checked out")
         XCTAssertTrue(fileExists(sealedPath("db/password", in: clone)), "the clone's work tree holds the sealed file")
         XCTAssertEqual(try cofOK(["--vault", clone, "get", "db/password", "--reveal"], clean: false).stdoutText, "first-push-value")
-        XCTAssertEqual(try cofOK(["list", "--vault", clone], clean: false).stdoutText, "db/password\n")
+        XCTAssertEqual(try cofOK(["list", "--vault", clone], clean: false).stdoutText, "ID\ndb/password\n")
         try assertVaultClean(in: clone, after: "get in the clone")
     }
 }

@@ -102,6 +102,7 @@ final class OutputFormatTests: VaultE2ECase {
     indirect enum Shape: Sendable {
         case string, int, bool
         case optionalString                         // a string or null
+        case optionalBool                           // true, false or null
         case secret                                 // a string, or {base64: string}
         case list(Shape)
         case map([(String, Shape)], optional: Set<String> = [])
@@ -110,6 +111,7 @@ final class OutputFormatTests: VaultE2ECase {
     func assertConforms(_ doc: Doc, _ shape: Shape, at path: String = "$", file: StaticString = #filePath, line: UInt = #line) {
         switch (shape, doc) {
         case (.string, .string), (.int, .int), (.bool, .bool), (.optionalString, .string), (.optionalString, .null): return
+        case (.optionalBool, .bool), (.optionalBool, .null): return
         case (.secret, .string): return
         case (.secret, .map):
             assertConforms(doc, .map([("base64", .string)]), at: path, file: file, line: line)
@@ -193,12 +195,13 @@ final class OutputFormatTests: VaultE2ECase {
     static let log: Shape = .map([("changes", .list(.map([
         ("commit", .string), ("date", .string), ("author", .string), ("action", .string), ("ids", .list(.string)),
     ])))])
-    static let diff: Shape = .map([("differences", .list(.map([("id", .string), ("change", .string), ("old", .secret), ("new", .secret)],
+    static let diff: Shape = .map([("differences", .list(.map([("id", .string), ("change", .string), ("same_value", .optionalBool),
+                                                                ("old", .secret), ("new", .secret)],
                                                               optional: ["old", "new"])))])
     static let recipientsList: Shape = .map([("scopes", .list(.map([("scope", .string), ("secrets", .int), ("readers", .list(reader))])))])
     static let recipientsRm: Shape = .map([("removed", .list(reader)), ("scopes", .list(.string)), ("rekeyed", .int),
                                            ("exposed", .list(.string)), ("commit", .optionalString)])
-    static let rotate: Shape = .map([("rotated", .list(.string)), ("commit", .optionalString)])
+    static let rotate: Shape = .map([("rotated", .list(.string)), ("skipped_scopes", .list(.string)), ("commit", .optionalString)])
     static let drift: Shape = .map([("kind", .string), ("id", .string), ("scope", .string), ("path", .string), ("bound_to", .string),
                                     ("reason", .string), ("missing", .list(.string)), ("extra", .list(.string))],
                                    optional: ["id", "scope", "path", "bound_to", "reason", "missing", "extra"])
@@ -288,7 +291,7 @@ final class OutputFormatTests: VaultE2ECase {
         XCTAssertEqual(differences.first?["new"], .string("three"))
         XCTAssertNil(differences.dropFirst().first?["old"], "an added secret has no old value")
         let masked = try document(["diff", "HEAD~3", "HEAD~1"], shape: Self.diff)
-        XCTAssertTrue((masked["differences"]?.items ?? []).allSatisfy { $0.keys == ["id", "change"] }, "values only with --reveal")
+        XCTAssertTrue((masked["differences"]?.items ?? []).allSatisfy { $0.keys == ["id", "change", "same_value"] }, "values only with --reveal")
         try table(["diff", "HEAD~3", "HEAD~1"], header: ["CHANGE", "ID"], rows: 4)
         let revealed = try table(["diff", "HEAD~3", "HEAD~1", "--reveal", "--yes"], header: ["CHANGE", "ID", "OLD", "NEW"], rows: 4)
         XCTAssertEqual(revealed.rows.first, ["CHANGE": "changed", "ID": "app/db/password", "OLD": "\"two\"", "NEW": "\"three\""])

@@ -52,11 +52,11 @@ final class QuickstartTests: CLITestCase {
         let vault = path("my-vault")
         let after = ["/usr/bin/env", "-i"] + environment + [binary]
         let list = try succeed(after[0], Array(after.dropFirst()) + ["list", "--vault", vault])
-        XCTAssertEqual(list.stdoutText.split(separator: "\n"), ["prod/api/key", "prod/db/password"])
+        XCTAssertEqual(list.stdoutText.split(separator: "\n"), ["ID", "prod/api/key", "prod/db/password"])
         let value = try succeed(after[0], Array(after.dropFirst()) + ["get", "prod/db/password", "--reveal", "--yes", "--vault", vault])
         XCTAssertTrue(value.stdout == Data("s3cret".utf8), "rollback --to v1 brings back the first value")
         let history = try succeed(after[0], Array(after.dropFirst()) + ["history", "prod/db/password", "--vault", vault])
-        XCTAssertEqual(history.stdoutText.split(separator: "\n").count, 3, history.stdoutText)
+        XCTAssertEqual(history.stdoutText.split(separator: "\n").count, 4, "a header and three versions: " + history.stdoutText)
     }
 
     func testTheMarkerFindsOnlyTheBlockAfterIt() {

@@ -187,6 +187,13 @@ final class SecretsTests: VaultTestCase {
         XCTAssertEqual(try value("theirs/a", identities: [other]), "1")
     }
 
+    func testMovingASecretYouCannotReadIsRefusedNamingIt() throws {
+        try set(["a": "1"])
+        let stranger = X25519Identity.generate()
+        assertThrows(.notReadable(id: "a", revision: nil)) { try vault.planMove(id("a"), to: id("b"), me: [stranger.recipient]) }
+        XCTAssertTrue(vault.contains(id("a")))
+    }
+
     func testRollback() throws {
         try set(["a": "one"])
         try set(["a": "two"])

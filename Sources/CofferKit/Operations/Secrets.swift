@@ -51,6 +51,14 @@ extension Vault {
     /// readers. Moving it into a scope none of `me` reads is a risk to confirm.
     public func planMove(_ from: SecretID, to: SecretID, me: Set<X25519Recipient>?) throws -> ChangePlan {
         guard contains(from) else { throw VaultError.notFound(id: from.value) }
+        if let me {
+            // Moving re-seals the value: a file none of `me` reads fails now,
+            // naming the id, before any question about the destination.
+            let bound = try Sealing.boundReaders(of: try sealedFile(from), id: from).fingerprints
+            guard me.contains(where: { bound.contains(Fingerprint.of($0)) }) else {
+                throw VaultError.notReadable(id: from.value, revision: nil)
+            }
+        }
         return ChangePlan(action: .mv, changes: [.move(from: from, to: to)], secretCount: 1,
                           risks: ChangePlan.unreadable([try readers(of: to)], by: me))
     }
