@@ -7,6 +7,7 @@ let package = Package(
     name: "coffer",
     products: [
         .executable(name: "coffer", targets: ["coffer"]),
+        .executable(name: "coffer-yaml", targets: ["coffer-yaml"]),
         .library(name: "CofferKit", targets: ["CofferKit"]),
         .library(name: "CofferLocator", targets: ["CofferLocator"]),
         .library(name: "Age", targets: ["Age"]),
@@ -40,9 +41,11 @@ let package = Package(
                 "Age",
                 "Posix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // `-o yaml` through Yams, in a program of its own: Yams needs all of
+        // Foundation and ICU, which would slow every coffer process's start.
+        .executableTarget(name: "coffer-yaml", dependencies: [.product(name: "Yams", package: "Yams")]),
         // zlib only inflates the compressed conformance vectors; the product never links it.
         .systemLibrary(
             name: "CZlib",
@@ -56,7 +59,7 @@ let package = Package(
         .testTarget(
             name: "CofferCLITests",
             dependencies: [
-                "Age", "Posix", "coffer",
+                "Age", "Posix", "coffer", "coffer-yaml",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -68,13 +68,24 @@ final class InstallTests: CLITestCase {
         XCTAssertEqual(decrypted.stdout, message)
     }
 
+    /// `-o yaml` runs the installed `coffer-yaml` beside it, also without the toolchain.
+    func testWritesYAMLThroughItsHelper() throws {
+        let vault = path("vault")
+        XCTAssertEqual(try bare(["init", vault]).status, 0)
+        XCTAssertEqual(try bare(["set", "a/b", "--stdin", "--vault", vault], stdin: Data("v".utf8)).status, 0)
+        let yaml = try bare(["list", "-o", "yaml", "--vault", vault])
+        XCTAssertEqual(yaml.status, 0, yaml.stderrText)
+        XCTAssertEqual(yaml.stdoutText, "secrets:\n- id: \"a/b\"\n")
+    }
+
     func testLinksNoSwiftRuntimeLibrary() throws {
         guard let ldd = Tools.which("ldd") else {
             let message = "`ldd` is not installed (Debian: apt-get install libc-bin)"
             if Tools.isCI { XCTFail("CI=true and " + message) }
             throw Tools.isCI ? TestSetupError(message) : XCTSkip(message)
         }
-        let libraries = try succeed(ldd, [installed]).stdoutText
+        let helper = URL(fileURLWithPath: installed).deletingLastPathComponent().appendingPathComponent("coffer-yaml").path
+        let libraries = try succeed(ldd, [installed]).stdoutText + (try succeed(ldd, [helper]).stdoutText)
         XCTAssertFalse(libraries.contains("libswiftCore"), "the installed coffer loads the Swift runtime:\n\(libraries)")
         XCTAssertFalse(libraries.contains("not found"), libraries)
         // Nothing from the toolchain's directory (the one that holds `swift`) either.

@@ -4,16 +4,15 @@ import Glibc
 import Age
 import CofferKit
 import Posix
-import Yams
 
 /// The one renderer of `-o table|json|yaml` (docs/CLI.md, "Output formats"):
 ///
 /// - `json`: the document on one line (jq-friendly, one document per line),
 ///   keys in the order the command wrote them; hand-rendered, so the order
 ///   and the bytes are stable.
-/// - `yaml`: the same document through Yams (a `Node` mapping keeps the order):
-///   block style, strings double-quoted so none reads back as a number, a
-///   boolean or null.
+/// - `yaml`: the same document through Yams, in `coffer-yaml` (`YAMLWriter`):
+///   block style, key order kept, strings double-quoted so none reads back
+///   as a number, a boolean or null.
 /// - `table`: the command's table: a header row, then one line per row; each
 ///   column as wide as its longest cell, two spaces between columns, the last
 ///   column not padded; text escaped for the terminal (`TerminalText`); no
@@ -78,20 +77,7 @@ enum Renderer {
     // MARK: YAML
 
     static func yaml(_ document: Record) throws -> String {
-        try Yams.serialize(node: node(.record(document)), width: -1, allowUnicode: true)
-    }
-
-    private static func node(_ value: Value) -> Node {
-        switch value {
-        case .string(let s): return Node(s, Tag(.str), .doubleQuoted)
-        case .int(let n): return Node(String(n), Tag(.int), .plain)
-        case .bool(let b): return Node(b ? "true" : "false", Tag(.bool), .plain)
-        case .null: return Node("null", Tag(.null), .plain)
-        case .list(let items): return Node(items.map(node), Tag(.seq), .block)
-        case .record(let record):
-            return Node(record.fields.map { (Node($0.key, Tag(.str), .plain), node($0.value)) }, Tag(.map), .block)
-        case .secret(let bytes): return node(plain(secret: bytes))
-        }
+        try YAMLWriter.yaml(fromJSON: json(.record(document)) + "\n")
     }
 
     // MARK: table
@@ -130,7 +116,7 @@ enum Renderer {
         case .record(let record): return record.fields.map { TerminalText.escape($0.key) + "=" + cell($0.value) }.joined(separator: " ")
         case .secret(let bytes):
             switch plain(secret: bytes) {
-            case .string(let text): return "\"" + TerminalText.escape(text).replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            case .string(let text): return "\"" + TerminalText.escape(text).split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\\\"") + "\""
             case let other: return "base64:" + (other.base64 ?? "")
             }
         }
