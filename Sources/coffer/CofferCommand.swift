@@ -63,13 +63,13 @@ struct CofferCommand: ParsableCommand {
 
     private static func reportUnknownCommand(_ typed: String, in names: [String], candidates: [String]) {
         let parent = (["coffer"] + names).joined(separator: " ")
-        Console.error("unknown command '\(Console.escaped(typed))'")
+        Console.error("unknown command \(TerminalText.quoted(typed))")
         if names.isEmpty, CommandSuggestion.planned.contains(typed) {
             Console.hint("`coffer \(typed)` does not exist yet in coffer \(Coffer.version); see `coffer --help` for the commands it has")
         } else if let nearest = CommandSuggestion.nearest(to: typed, in: candidates) {
             Console.hint("did you mean '\(nearest)'?")
         } else {
-            Console.hint("`\(parent)` has no command '\(Console.escaped(typed))'; see `\(parent) --help` for the commands it has")
+            Console.hint("`\(parent)` has no command \(TerminalText.quoted(typed)); see `\(parent) --help` for the commands it has")
         }
     }
 }

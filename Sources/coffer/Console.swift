@@ -19,23 +19,6 @@ enum Console {
         hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it")
     }
 
-    /// Command-line text shown back to the user, with control and non-ASCII
-    /// bytes (and quotes) escaped so a typed argument cannot forge terminal
-    /// output or the quotes around it.
-    static func escaped(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8.prefix(200) {
-            switch byte {
-            case 0x20...0x7E where byte != UInt8(ascii: "\\") && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "'"):
-                out.append(Character(UnicodeScalar(byte)))
-            default:
-                let hex = String(byte, radix: 16)
-                out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return text.utf8.count > 200 ? out + "…" : out
-    }
-
     private static func printErr(_ line: String) { write(line + "\n") }
 
     /// Raw text on standard error (progress lines draw over themselves).

@@ -43,7 +43,7 @@ final class ReferenceVaultTests: XCTestCase {
         work = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-reference-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: false)
         let bundle = Self.fixtures.appendingPathComponent("reference-vault.bundle").path
-        try run(try tool("git"), ["clone", "--quiet", bundle, work.appendingPathComponent("vault").path])
+        try runPeer("git", ["clone", "--quiet", bundle, work.appendingPathComponent("vault").path], in: work.path)
         vault = try Vault.open(containing: work.appendingPathComponent("vault").path)
         identityA = try identity("a")
         identityB = try identity("b")
@@ -108,11 +108,10 @@ final class ReferenceVaultTests: XCTestCase {
 
     /// The stock age CLI opens a current sealed file with the fixture's key.
     func testStockAgeDecryptsACurrentFile() throws {
-        let age = try tool("age")
         let (id, value) = try XCTUnwrap(expected.current.min { $0.key < $1.key })
         let identity = try copyIdentity("a")
-        let output = try run(age, ["-d", "-i", identity, work.appendingPathComponent("vault/\(id).age").path])
-        assertValue(SecureBytes(copying: output), value, "age -d of \(id)")
+        let output = try runPeer("age", ["-d", "-i", identity, work.appendingPathComponent("vault/\(id).age").path], in: work.path).output
+        assertValue(SecureBytes(copying: Array(output.utf8)), value, "age -d of \(id)")
     }
 
     // MARK: helpers
@@ -146,46 +145,5 @@ final class ReferenceVaultTests: XCTestCase {
         }
         XCTAssertEqual(identities.map(\.recipient.encoded), [expected.identities[name]?.recipient])
         return identities
-    }
-
-    /// A stock tool from PATH: missing, it fails the test under CI=true and skips it elsewhere.
-    private func tool(_ name: String) throws -> String {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
-            return "\(dir)/\(name)"
-        }
-        let message = "`\(name)` is not installed (Debian: apt-get install \(name)); the reference-vault test needs it"
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("CI=true and " + message)
-            throw CocoaError(.executableNotLoadable)
-        }
-        throw XCTSkip(message)
-    }
-
-    /// Runs a program to completion; its stdout, or a failure showing its stderr.
-    @discardableResult
-    private func run(_ executable: String, _ arguments: [String]) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["GIT_CONFIG_NOSYSTEM"] = "1"
-        environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Small outputs only (a clone's messages, one secret): read both, then wait.
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let shown = ([executable] + arguments).joined(separator: " ")
-            XCTFail("\(shown) exited \(process.terminationStatus): \(String(decoding: stderr, as: UTF8.self))")
-            throw CocoaError(.executableLoad)
-        }
-        return stdout
     }
 }

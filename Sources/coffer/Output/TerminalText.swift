@@ -23,6 +23,14 @@ enum TerminalText {
         return out
     }
 
+    /// Typed input shown back in single quotes: escaped as above, a quote
+    /// inside escaped too (so it cannot close the quotes early), cut at 200
+    /// characters.
+    static func quoted(_ text: String) -> String {
+        let shown = escape(String(text.prefix(200))).split(separator: "'", omittingEmptySubsequences: false).joined(separator: "\\'")
+        return "'" + shown + (text.count > 200 ? "…'" : "'")
+    }
+
     private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x5C, 0x7F...0x9F: return true        // controls, and the backslash itself
