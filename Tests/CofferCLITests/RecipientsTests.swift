@@ -33,7 +33,7 @@ final class RecipientsTests: VaultE2ECase {
         XCTAssertEqual(before[3], after[3], "a deeper scope keeps its file")
         XCTAssertEqual(try ageDecrypt(sealedPath("prod/a"), identity: bob.identityFile).stdoutText, "alpha")
         XCTAssertNotEqual(try ageDecrypt(sealedPath("dev/c"), identity: bob.identityFile).status, 0)
-        XCTAssertTrue(try String(contentsOfFile: vaultDir + "/.recipients").contains("\(bob.recipient) # bob"))
+        XCTAssertTrue(try String(contentsOfFile: vaultDir + "/.recipients", encoding: .utf8).contains("\(bob.recipient) # bob"))
         let history = try XCTUnwrap(TableText(try cofOK(["history", "prod/a"]).stdoutText))
         XCTAssertEqual(history.rows.first?["ACTION"], "rewrap", "\(history)")
         XCTAssertEqual(history.rows.first?["CHANGE"], "wrapping", "\(history)")

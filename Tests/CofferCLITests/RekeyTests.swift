@@ -83,7 +83,7 @@ final class RekeyTests: VaultE2ECase {
         }
         XCTAssertEqual(String(decoding: try reveal(prod[7]), as: UTF8.self), values[prod[7]])
         XCTAssertEqual(try ageDecrypt(sealedPath(prod[3])).stdoutText, values[prod[3]])
-        XCTAssertFalse(try String(contentsOfFile: vaultDir + "/prod/.recipients").contains(bob.recipient))
+        XCTAssertFalse(try String(contentsOfFile: vaultDir + "/prod/.recipients", encoding: .utf8).contains(bob.recipient))
         try cofOK(["verify"])
     }
 
@@ -153,7 +153,7 @@ final class RekeyTests: VaultE2ECase {
         XCTAssertEqual(try ageDecrypt(sealedPath("dev/s5"), identity: carol.identityFile).stdoutText, values["dev/s5"])
         XCTAssertNotEqual(try ageDecrypt(sealedPath("prod/db/password"), identity: bob.identityFile).status, 0)
         XCTAssertEqual(String(decoding: try reveal("prod/s2"), as: UTF8.self), values["prod/s2"])
-        XCTAssertTrue(try String(contentsOfFile: vaultDir + "/dev/.recipients").hasPrefix("# the dev scope\n"), "comments kept")
+        XCTAssertTrue(try String(contentsOfFile: vaultDir + "/dev/.recipients", encoding: .utf8).hasPrefix("# the dev scope\n"), "comments kept")
 
         // A second --fix changes nothing.
         let before = snapshot()
@@ -201,7 +201,7 @@ final class RekeyTests: VaultE2ECase {
         try cofOK(["set", "prod/a=alpha", "top=beta"])
         try cofOK(["set", "top=gamma"])
         let oldKeyFile = path("old.key")
-        let oldKey = try XCTUnwrap(String(contentsOfFile: identityFile).split(separator: "\n").first { $0.hasPrefix("AGE-SECRET-KEY-") })
+        let oldKey = try XCTUnwrap(String(contentsOfFile: identityFile, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("AGE-SECRET-KEY-") })
         try (oldKey + "\n").write(toFile: oldKeyFile, atomically: true, encoding: .utf8)
 
         let rotated = try cofOK(["identity", "rotate"])
@@ -209,7 +209,7 @@ final class RekeyTests: VaultE2ECase {
         XCTAssertTrue(new.hasPrefix("age1") && new != old, new)
         XCTAssertEqual(try publicKey().split(separator: "\n").first.map(String.init), new)
         for scopeFile in [".recipients", "prod/.recipients"] {
-            let text = try String(contentsOfFile: vaultDir + "/" + scopeFile)
+            let text = try String(contentsOfFile: vaultDir + "/" + scopeFile, encoding: .utf8)
             XCTAssertTrue(text.contains("\(new) # owner") && !text.contains(old), text)
         }
         XCTAssertNotEqual(try ageDecrypt(sealedPath("prod/a"), identity: oldKeyFile).status, 0, "re-keyed away from the old key")

@@ -35,7 +35,7 @@ final class VaultIntegrityTests: VaultE2ECase {
         let stranger = try cofferKeygen("stranger")
         let head = try self.head()
         // An uncommitted edit.
-        let original = try String(contentsOfFile: vaultDir + "/.recipients")
+        let original = try String(contentsOfFile: vaultDir + "/.recipients", encoding: .utf8)
         try (original + stranger.recipient + " # sneaky\n").write(toFile: vaultDir + "/.recipients", atomically: true, encoding: .utf8)
         try assertUnchanged(since: head, try cof(["set", "db=topsecret"], clean: false))
         // A committed line separator that hides a key inside a comment.
