@@ -72,7 +72,7 @@ struct RecipientsCommand: ParsableCommand {
                     try vault.apply(plan, identities: identities, progress: progress)
                 }
                 let names = plan.readers.map(\.scope.description).joined(separator: ", ")
-                Console.info("added \(name ?? recipient.encoded) to \(names); re-wrapped \(Plural.secrets(outcome.written.count))")
+                Console.info("added \(TerminalText.escape(name ?? recipient.encoded)) to \(names); re-wrapped \(Plural.secrets(outcome.written.count))")
                 Console.reportPending(outcome)
             }
         }
@@ -116,7 +116,7 @@ struct RecipientsCommand: ParsableCommand {
                     try vault.apply(plan, identities: identities, progress: progress)
                 }
                 let removed = plan.removedReaders, exposed = outcome.exposed
-                let who = removed.map { $0.name ?? $0.recipient.encoded }.joined(separator: ", ")
+                let who = TerminalText.escape(removed.map { $0.name ?? $0.recipient.encoded }.joined(separator: ", "))
                 let names = plan.readers.map(\.scope.description)
                 if output == .table {
                     Console.info("removed \(who) from \(names.joined(separator: ", ")); re-keyed \(Plural.secrets(outcome.rekeyed.count))")
