@@ -52,7 +52,7 @@ public struct IdentityStore: Sendable {
     }
 
     /// Refuses a sidecar that does not name exactly `identities`' public keys.
-    private func checkSidecar(_ identities: [X25519Identity]) throws {
+    public func checkSidecar(_ identities: [X25519Identity]) throws {
         guard let listed = try sidecarPublicKeys() else { return }
         guard listed.map(\.encoded) == identities.map(\.recipient.encoded) else {
             throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
@@ -92,9 +92,16 @@ public struct IdentityStore: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { throw VaultError.identityMissing(path: path) }
         guard info.st_mode & 0o077 == 0 else { throw VaultError.identityTooOpen(path: path, mode: info.st_mode) }
-        let text = try IdentityLoader.plaintext(path: path, passphrase: passphrase)
+        var protected = false
+        let text = try IdentityLoader.plaintext(path: path) {
+            protected = true
+            return try passphrase()
+        }
         let identities = try KeyFile.parseIdentities(text)
-        try checkSidecar(identities)
+        // The sidecar stands in for a protected file's keys (an unprotected
+        // one names them itself), so that is when it must match; `get` on an
+        // unprotected identity does not pay for the check.
+        if protected { try checkSidecar(identities) }
         return (identities, IdentityStore.name(in: text))
     }
 

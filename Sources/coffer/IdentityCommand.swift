@@ -60,8 +60,10 @@ struct IdentityCommand: ParsableCommand {
                     }
                     identities = try options.identities()
                 }
-                // Unlocked, so any sidecar was checked. A missing one is written (so that a
-                // protected identity's next `show` needs no passphrase); not worth failing over.
+                // A sidecar naming other keys is refused before any key is shown. A
+                // missing one is written (so that a protected identity's next `show`
+                // needs no passphrase); not worth failing over.
+                try store.checkSidecar(identities)
                 if try store.sidecarPublicKeys() == nil { try? store.writeSidecar(identities.map(\.recipient)) }
                 for identity in identities { print(identity.recipient.encoded) }
             }
