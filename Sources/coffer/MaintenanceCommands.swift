@@ -123,6 +123,8 @@ struct VerifyCommand: ParsableCommand {
         case .boundElsewhere(let id, let other): return ["bound-elsewhere", .string(id.value), .string("the file is bound to \(other)")]
         case .damaged(let id, let cause): return ["damaged", .string(id.value), .string(cause.description)]
         case .orphan(let path): return ["orphan", .string(path), "not in the vault's history"]
+        case .attributesUnprotected(let path):
+            return ["attributes", .string(path), "lets git convert or merge sealed files (coffer's *.age line is not in force)"]
         case .workTreeDiffers(let id): return ["work-tree", .string(id.value), "the file differs from the committed one"]
         }
     }
@@ -140,6 +142,7 @@ extension Value {
         case .damaged(let id, let cause):
             return .record(["kind": "damaged", "id": .string(id.value), "reason": .string(cause.description)])
         case .orphan(let path): return .record(["kind": "orphan", "path": .string(path)])
+        case .attributesUnprotected(let path): return .record(["kind": "attributes", "path": .string(path)])
         case .workTreeDiffers(let id): return .record(["kind": "work-tree", "id": .string(id.value)])
         }
     }

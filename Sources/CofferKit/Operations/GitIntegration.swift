@@ -4,12 +4,10 @@ import Glibc
 import Age
 import GitStore
 
-/// How the stock git CLI shows sealed files: `.gitattributes` (versioned)
-/// routes `*.age` through the `coffer` diff driver, whose textconv command is
+/// How the stock git CLI shows sealed files: `.gitattributes` (versioned,
+/// see `Attributes`) routes `*.age` through the `coffer` diff driver, whose textconv command is
 /// set per clone in `.git/config` (not versioned) by `init` and `setup`.
 public enum GitIntegration {
-    static let attributesFile = ".gitattributes"
-    static let attributes = "# coffer: show sealed files in git diff/log -p as id, readers and payload digest\n*.age diff=coffer\n"
 
     /// Points this clone's `diff.coffer.textconv` at `executable textconv`.
     public static func configure(_ vault: Vault, executable: String) throws {

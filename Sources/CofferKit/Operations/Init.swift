@@ -18,17 +18,17 @@ extension Vault {
         let lock = try vault.lock()
         defer { _ = lock }
         let recipients = Array(RecipientsFile(entries: readers).text.utf8)
-        let attributes = Array(GitIntegration.attributes.utf8)
+        let attributes = Array(Attributes.text.utf8)
         let changes: [TreeChange] = [
             .write(path: RecipientsFile.fileName, blob: try repo.writeBlob(recipients)),
-            .write(path: GitIntegration.attributesFile, blob: try repo.writeBlob(attributes)),
+            .write(path: Attributes.fileName, blob: try repo.writeBlob(attributes)),
         ]
         let author = try repo.configuredSignature() ?? Signature(name: configuration.authorName ?? "coffer", email: "coffer@localhost")
         let message = "coffer: init vault\n\nCoffer-Action: \(Action.initialize.rawValue)\n"
         let commit = try repo.createCommit(parent: nil, changes: changes, message: message, author: author)
         try repo.advanceHead(from: nil, to: commit, message: "coffer: init")
         try VaultTransaction.publish(vault, repo: repo, changes: changes,
-                                     contents: [RecipientsFile.fileName: recipients, GitIntegration.attributesFile: attributes])
+                                     contents: [RecipientsFile.fileName: recipients, Attributes.fileName: attributes])
         return vault
     }
 

@@ -19,6 +19,10 @@ public enum Drift: Equatable, Sendable {
     case damaged(id: SecretID, cause: VaultError)
     /// A `.age` file in the work tree that the vault's history does not hold.
     case orphan(path: String)
+    /// A `.gitattributes` that leaves sealed files open to git's end-of-line
+    /// conversion or merge markers: the root one without coffer's line in
+    /// force (fixable), or one below it that sets a conversion.
+    case attributesUnprotected(path: String)
     /// The work tree's copy of a committed secret is missing or differs.
     case workTreeDiffers(id: SecretID)
 
@@ -26,6 +30,7 @@ public enum Drift: Equatable, Sendable {
     public var isFixable: Bool {
         switch self {
         case .recipientsEdited, .wrongReaders, .orphan, .workTreeDiffers: return true
+        case .attributesUnprotected(let path): return path == Attributes.fileName
         case .boundElsewhere, .damaged: return false
         }
     }
@@ -98,6 +103,7 @@ extension Vault {
                 if relative.hasSuffix(SecretID.fileExtension), !tracked.contains(relative) { report.drift.append(.orphan(path: relative)) }
             }
         }
+        report.drift += unprotectingAttributes().map { .attributesUnprotected(path: $0) }
         return report
     }
 
@@ -169,6 +175,10 @@ extension Vault {
         }
         for case .wrongReaders(let id, _, _, _) in report.drift where resealed.insert(id).inserted {
             changes.append(.rewrap(id))
+        }
+        for case .attributesUnprotected(Attributes.fileName) in report.drift {
+            let current = (try? Files.read(path: path(Attributes.fileName))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            changes.append(.setAttributes(Attributes.repaired(current)))
         }
         var plan = ChangePlan(action: .fix, changes: changes, readers: adopted, secretCount: resealed.count,
                               risks: ChangePlan.unreadable(adopted, by: me))

@@ -127,6 +127,8 @@ struct Staging {
                 outcome.removed.append(from)
             case .setReaders(let scope, let file):
                 try write(scope.recipientsPath, Array(file.text.utf8))
+            case .setAttributes(let text):
+                try write(Attributes.fileName, Array(text.utf8))
             case .rewrap(let id), .rekey(let id):
                 guard let current = try committed(id) else { throw VaultError.notFound(id: id.value) }
                 let readers = try readers(for: id).readers

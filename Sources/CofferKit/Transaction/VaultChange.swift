@@ -15,6 +15,8 @@ enum VaultChange {
     case rewrap(SecretID)
     /// Re-encrypt the committed file's value under a fresh data key.
     case rekey(SecretID)
+    /// Replace the root `.gitattributes` (see `Attributes`).
+    case setAttributes(String)
 }
 
 /// What a committed change did: the commit (nil when nothing changed), and
