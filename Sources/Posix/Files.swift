@@ -17,6 +17,29 @@ public enum Files {
         }
     }
 
+    /// A regular file of at most `limit` bytes, read whole. Never blocks on
+    /// a FIFO or device (opened non-blocking, its type checked before any
+    /// read) and never reads a larger file into memory: the size is checked
+    /// first, and reading stops past `limit` should the file grow meanwhile.
+    public static func readRegularFile(path: String, limit: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+        guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
+        let source = FileDescriptorSource(fd: fd, name: path, owned: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileError.read(path: path, errno: errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw FileError.notRegular(path: path) }
+        guard Int(info.st_size) <= limit else { throw FileError.tooLarge(path: path, bytes: Int(info.st_size), limit: limit) }
+        var out: [UInt8] = []
+        out.reserveCapacity(Int(info.st_size))
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { return out }
+            out += buffer[0..<n]
+            guard out.count <= limit else { throw FileError.tooLarge(path: path, bytes: out.count, limit: limit) }
+        }
+    }
+
     /// Like `read`, into a wiped buffer: for files that hold secrets.
     public static func readSecret(path: String) throws -> SecureBytes {
         let source = try FileDescriptorSource(path: path)

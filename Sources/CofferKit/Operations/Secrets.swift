@@ -33,7 +33,10 @@ extension Vault {
     /// confirm, since the user could not read the value back.
     public func planSet(_ values: [(SecretID, SecureBytes)], me: Set<X25519Recipient>?) throws -> ChangePlan {
         var scopes: [Scope: ScopeReaders] = [:]
-        for (id, _) in values {
+        for (id, value) in values {
+            guard value.count <= Sealing.maxValueSize else {
+                throw VaultError.tooLarge(id: id.value, bytes: value.count, limit: Sealing.maxValueSize)
+            }
             let found = try readers(of: id)
             scopes[found.scope] = found
         }

@@ -91,7 +91,7 @@ extension Vault {
             if let drift { report.drift.append(drift) }
             // A link in its place differs even if it leads to the same bytes: reads refuse it.
             let linked = Paths.firstSymlink(below: root, along: job.id.relativePath) != nil
-            if linked || (try? Files.read(path: path(job.id.relativePath))) != job.file {
+            if linked || (try? Files.readRegularFile(path: path(job.id.relativePath), limit: Sealing.maxFileSize)) != job.file {
                 report.drift.append(.workTreeDiffers(id: job.id))
             }
         }

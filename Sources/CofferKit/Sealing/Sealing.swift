@@ -9,6 +9,14 @@ import Age
 enum Sealing {
     static let bindingType = "coffer/binding"
 
+    /// The largest value a secret holds. Secrets are keys, passwords and
+    /// certificates; a bound keeps every read of a sealed file small, so a
+    /// huge file dropped in the tree is refused before it is read.
+    static let maxValueSize = 16 << 20
+    /// The largest sealed file read: the value, its STREAM tags (16 bytes a
+    /// 64 KiB chunk) and a header within the age parser's 4 MiB bound.
+    static let maxFileSize = maxValueSize + (maxValueSize >> 16 + 1) * 16 + (4 << 20)
+
     static func seal(_ value: SecureBytes, id: SecretID, for readers: [NamedRecipient]) throws -> [UInt8] {
         try Age.encrypt(value, to: readers.map(\.recipient), extraStanzas: [bindingStanza(id, readers)])
     }

@@ -42,9 +42,16 @@ extension Vault {
     func sealedFile(_ id: SecretID) throws -> [UInt8] {
         if let link = Paths.firstSymlink(below: root, along: id.relativePath) { throw VaultError.symlinkInVault(path: link) }
         do {
-            return try Files.read(path: path(id.relativePath))
+            return try Files.readRegularFile(path: path(id.relativePath), limit: Sealing.maxFileSize)
         } catch FileError.open(_, let e) where e == ENOENT || e == ENOTDIR {
             throw VaultError.notFound(id: id.value)
+        } catch FileError.open(_, ELOOP) {
+            throw VaultError.symlinkInVault(path: id.relativePath)
+        } catch FileError.notRegular {
+            // A directory, FIFO or device where the file belongs: never opened for reading.
+            throw VaultError.notFound(id: id.value)
+        } catch FileError.tooLarge(_, let bytes, _) {
+            throw VaultError.tooLarge(id: id.value, bytes: bytes, limit: Sealing.maxFileSize)
         } catch let error as FileError {
             throw VaultError.file(error)
         }
