@@ -15,7 +15,8 @@ import Age
 /// replacement instead.
 public enum WorkTreeFile {
     public static func write(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        // Non-blocking: a FIFO that appeared since the commit is not waited on.
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if fd >= 0 {
             var info = stat()
             if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1 {

@@ -42,6 +42,11 @@ final class BoundedReadTests: VaultE2ECase {
         let get = try cof(["get", "pipe"], clean: false)
         XCTAssertEqual(get.status, 1)
         XCTAssertEqual(get.stderrText.split(separator: "\n").first, "coffer: error: no secret pipe")
+        let commits = try commitCount()
+        let set = try cof(["set", "pipe", "--stdin"], stdin: Data("v".utf8), clean: false)
+        XCTAssertEqual(set.status, 1)
+        XCTAssertEqual(set.stderrText, "coffer: error: pipe.age in the vault is not a regular file; coffer does not write over it\n")
+        XCTAssertEqual(try commitCount(), commits, "refused before the commit point")
     }
 
     func testAValueOverTheLimitIsRefusedBeforeSealing() throws {

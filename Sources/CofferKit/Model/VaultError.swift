@@ -35,6 +35,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case noSuchVaultRevision(revision: String)
     case deletedAt(id: String, revision: String)
     case symlinkInVault(path: String)
+    /// A directory, FIFO, socket or device stands where a sealed file goes.
+    case notARegularFile(path: String)
     /// A sealed file, or a value to seal, over the size coffer reads.
     case tooLarge(id: String, bytes: Int, limit: Int)
 
@@ -91,6 +93,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noSuchVaultRevision(let revision): return "no revision \(Text.quoted(revision)) in this vault"
         case .deletedAt(let id, let revision): return "\(id) does not exist at \(revision)"
         case .symlinkInVault(let path): return "\(path) in the vault is a symbolic link; coffer does not read or write through links"
+        case .notARegularFile(let path): return "\(path) in the vault is not a regular file; coffer does not write over it"
         case .tooLarge(let id, let bytes, let limit): return "\(id) is \(bytes) bytes; coffer reads secrets up to \(limit) bytes"
         case .noRecipients(let scope): return "scope \(scope) has no recipients"
         case .invalidRecipientsFile(let path, let line): return "\(path) line \(line) is not a recipient (age1…)"

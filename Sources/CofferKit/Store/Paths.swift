@@ -32,6 +32,15 @@ enum Paths {
         return nil
     }
 
+    /// True when something other than a regular file or a link stands at
+    /// `path` (a directory, FIFO, socket or device); false when nothing does.
+    static func isSpecial(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return false }
+        let type = info.st_mode & S_IFMT
+        return type != S_IFREG && type != S_IFLNK
+    }
+
     static func modificationTime(_ path: String) -> Int? {
         var info = stat()
         return lstat(path, &info) == 0 ? info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec : nil

@@ -164,8 +164,10 @@ struct Staging {
         guard !treeChanges.isEmpty else { return nil }
         // A symlink on the way (say `prod -> ~/.ssh`, pushed by someone else)
         // would send the write outside the vault: refuse before committing.
+        // So would a FIFO, socket, device or directory where a file goes.
         for change in treeChanges {
             if let link = Paths.firstSymlink(below: vault.root, along: change.path) { throw VaultError.symlinkInVault(path: link) }
+            if case .write(let path, _) = change, Paths.isSpecial(vault.path(path)) { throw VaultError.notARegularFile(path: path) }
         }
         let author = try repo.configuredSignature()
             ?? Signature(name: vault.configuration.authorName ?? "coffer", email: "coffer@localhost")
