@@ -27,6 +27,12 @@ extension GitRepository {
         try index.write()
     }
 
+    /// True when the index holds conflict stages (an unfinished merge,
+    /// cherry-pick, rebase or stash pop): writing it would lose them.
+    public func indexHasConflicts() throws -> Bool {
+        try Index(self).hasConflicts
+    }
+
     private func lstatEntry(_ path: String) throws -> stat {
         var info = stat()
         guard lstat(workTree + "/" + path, &info) == 0 else {
@@ -91,6 +97,8 @@ final class Index {
         if rc == GIT_ENOTFOUND.rawValue { return }
         try lib.check(rc, "git_index_remove")
     }
+
+    var hasConflicts: Bool { lib.indexHasConflicts(pointer) != 0 }
 
     func write() throws {
         try lib.check(lib.indexWrite(pointer), "git_index_write")

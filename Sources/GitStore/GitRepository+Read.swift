@@ -21,18 +21,23 @@ extension GitRepository {
             base = directory + "/"
         }
         var found: [TreeEntry] = []
-        try collect(start, base: base, prefix: prefix, into: &found)
+        try collect(start, base: base, prefix: prefix, depth: base.split(separator: "/").count, into: &found)
         return found.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
-    private func collect(_ tree: Tree, base: String, prefix: String, into found: inout [TreeEntry]) throws {
+    /// Deeper than any vault goes (an id has at most 128 segments): a tree
+    /// nested further was made to exhaust the stack, and is refused.
+    public static let maxTreeDepth = 256
+
+    private func collect(_ tree: Tree, base: String, prefix: String, depth: Int, into found: inout [TreeEntry]) throws {
+        guard depth <= GitRepository.maxTreeDepth else { throw GitError.treeTooDeep(path: base, limit: GitRepository.maxTreeDepth) }
         for index in 0..<tree.count {
             guard let entry = tree.entry(at: index) else { continue }
             let path = base + entry.name
             if entry.isTree {
                 let directory = path + "/"
                 guard directory.hasPrefix(prefix) || prefix.hasPrefix(directory) else { continue }
-                try collect(Tree(entry.id, in: self), base: directory, prefix: prefix, into: &found)
+                try collect(Tree(entry.id, in: self), base: directory, prefix: prefix, depth: depth + 1, into: &found)
             } else if entry.isFile, path.hasPrefix(prefix) {
                 found.append(TreeEntry(path: path, blob: entry.id))
             }

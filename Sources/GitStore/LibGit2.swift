@@ -102,6 +102,7 @@ final class LibGit2: @unchecked Sendable {
     let indexRemove: @convention(c) (Handle?, CString?, Int32) -> Int32
     let indexWrite: @convention(c) (Handle?) -> Int32
     let indexFree: @convention(c) (Handle?) -> Void
+    let indexHasConflicts: @convention(c) (Handle?) -> Int32
     let configGetString: @convention(c) (UnsafeMutablePointer<CString?>?, Handle?, CString?) -> Int32
     let configFree: @convention(c) (Handle?) -> Void
     let repositoryConfig: @convention(c) (Out?, Handle?) -> Int32
@@ -201,6 +202,7 @@ final class LibGit2: @unchecked Sendable {
         indexRemove = try symbol("git_index_remove", as: type(of: indexRemove))
         indexWrite = try symbol("git_index_write", as: type(of: indexWrite))
         indexFree = try symbol("git_index_free", as: type(of: indexFree))
+        indexHasConflicts = try symbol("git_index_has_conflicts", as: type(of: indexHasConflicts))
         configGetString = try symbol("git_config_get_string", as: type(of: configGetString))
         configFree = try symbol("git_config_free", as: type(of: configFree))
         repositoryConfig = try symbol("git_repository_config", as: type(of: repositoryConfig))

@@ -13,6 +13,8 @@ enum Hints {
             let local = branch.split(separator: "/", maxSplits: 1).last.map(String.init) ?? branch
             return "check out the vault's branch: git -C \(path) checkout \(local)"
         case .existingHistory: return "coffer init needs a new or empty repository"
+        case .gitOperationInProgress:
+            return "finish it (resolve, then git commit / git rebase --continue) or abort it (git merge --abort, git rebase --abort), then try again"
         case .detachedHead: return "check out the vault's branch first (git switch BRANCH; `git branch` lists them)"
         case .noSuchRevision(let id, _): return "see `coffer history \(id)` for its versions (v1, v2…) or use a commit id"
         case .noSuchVaultRevision: return "see `coffer log` for the vault's commits"

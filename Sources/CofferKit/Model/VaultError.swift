@@ -19,6 +19,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case insideVault(path: String, vault: String)
     case existingHistory(path: String)
     case detachedHead
+    /// git is in the middle of a merge, rebase or the like in this clone.
+    case gitOperationInProgress(String)
 
     case notFound(id: String)
     case noSecrets(under: Prefix)
@@ -41,6 +43,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooLarge(id: String, bytes: Int, limit: Int)
 
     case noRecipients(scope: Scope)
+    case tooManyReaders(scope: Scope, count: Int, limit: Int)
     case invalidRecipientsFile(path: String, line: Int)
     case uncommittedRecipients(path: String)
     case alreadyReads(reader: String, scopes: [Scope])
@@ -79,6 +82,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .alreadyAVault(let path): return "\(path) is already a coffer vault"
         case .insideVault(let path, let vault): return "\(path) is inside the vault \(vault)"
         case .existingHistory(let path): return "\(path) is a git repository with history but no .recipients"
+        case .gitOperationInProgress(let what): return "git is in the middle of \(what) in this vault; coffer writes nothing until it is finished"
         case .detachedHead: return "the vault's HEAD is detached; a commit here would be lost at the next checkout"
         case .notFound(let id): return "no secret \(id)"
         case .noSecrets(let prefix): return "no secrets under \(prefix)"
@@ -96,6 +100,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notARegularFile(let path): return "\(path) in the vault is not a regular file; coffer does not write over it"
         case .tooLarge(let id, let bytes, let limit): return "\(id) is \(bytes) bytes; coffer reads secrets up to \(limit) bytes"
         case .noRecipients(let scope): return "scope \(scope) has no recipients"
+        case .tooManyReaders(let scope, let count, let limit):
+            return "scope \(scope) would have \(count) readers; a secret is sealed for at most \(limit)"
         case .invalidRecipientsFile(let path, let line): return "\(path) line \(line) is not a recipient (age1…)"
         case .uncommittedRecipients(let path):
             return "\(path) has changes that are not committed; coffer seals only for the readers in the vault's history"

@@ -68,20 +68,15 @@ extension Vault {
     /// and any below it that sets a conversion (paths relative to the root).
     func unprotectingAttributes() -> [String] {
         var found: [String] = []
-        let root = (try? Files.read(path: path(Attributes.fileName))).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        if !Attributes.protects(root) { found.append(Attributes.fileName) }
-        func visit(_ relative: String) {
-            for entry in Paths.entries(of: relative.isEmpty ? self.root : path(relative))
-            where entry.isDirectory && !entry.name.hasPrefix(".") {
-                let dir = relative.isEmpty ? entry.name : relative + "/" + entry.name
-                let file = dir + "/" + Attributes.fileName
-                if let bytes = try? Files.read(path: path(file)), Attributes.endangers(String(decoding: bytes, as: UTF8.self)) {
-                    found.append(file)
-                }
-                visit(dir)
-            }
+        func text(_ relative: String) -> String? {
+            (try? Files.readRegularFile(path: path(relative), limit: 1 << 20)).map { String(decoding: $0, as: UTF8.self) }
         }
-        visit("")
+        if !Attributes.protects(text(Attributes.fileName) ?? "") { found.append(Attributes.fileName) }
+        Paths.directories(below: root) { relative in
+            guard !relative.isEmpty else { return }
+            let file = relative + "/" + Attributes.fileName
+            if let nested = text(file), Attributes.endangers(nested) { found.append(file) }
+        }
         return found
     }
 }

@@ -64,6 +64,9 @@ extension Vault {
                 file = RecipientsFile(entries: inherited.readers)
             }
             if file.entries.contains(where: { $0.recipient == reader.recipient }) { continue }
+            guard file.entries.count < Sealing.maxReaders else {
+                throw VaultError.tooManyReaders(scope: scope, count: file.entries.count + 1, limit: Sealing.maxReaders)
+            }
             files[scope] = file.adding(reader)
         }
         guard !files.isEmpty else { throw VaultError.alreadyReads(reader: reader.name ?? reader.recipient.encoded, scopes: targets) }

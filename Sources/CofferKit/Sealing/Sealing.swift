@@ -13,6 +13,12 @@ enum Sealing {
     /// certificates; a bound keeps every read of a sealed file small, so a
     /// huge file dropped in the tree is refused before it is read.
     static let maxValueSize = 16 << 20
+    /// The most readers one file is sealed for. Each reader is a stanza in
+    /// the header and a fingerprint in the binding; past a few thousand, the
+    /// header outgrows what the age parser reads back (10,000 stanzas, 4 MiB),
+    /// so a scope is held well below that.
+    static let maxReaders = 1_000
+
     /// The largest sealed file read: the value, its STREAM tags (16 bytes a
     /// 64 KiB chunk) and a header within the age parser's 4 MiB bound.
     static let maxFileSize = maxValueSize + (maxValueSize >> 16 + 1) * 16 + (4 << 20)

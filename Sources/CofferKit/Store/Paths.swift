@@ -53,11 +53,28 @@ enum Paths {
 
     /// Calls `visit` with the relative path of every regular file below `dir`,
     /// skipping names that start with "." (git, scopes, temporaries).
-    static func walk(_ dir: String, relative: String, _ visit: (String) -> Void) {
+    /// Directories nested deeper than any id goes (128 segments) hold no
+    /// secret and are not descended into, however deep they go.
+    static func walk(_ dir: String, relative: String, depth: Int = 0, _ visit: (String) -> Void) {
+        guard depth <= SecretID.maxLength / 2 else { return }
         for entry in entries(of: dir) where !entry.name.hasPrefix(".") {
-            if entry.isDirectory { walk(dir + "/" + entry.name, relative: relative + entry.name + "/", visit) }
+            if entry.isDirectory { walk(dir + "/" + entry.name, relative: relative + entry.name + "/", depth: depth + 1, visit) }
             if entry.isFile { visit(relative + entry.name) }
         }
+    }
+
+    /// Calls `visit` with every directory at or below `root` ("" for the root
+    /// itself, then paths relative to it), skipping names that start with
+    /// "." and never following links; no deeper than any id goes.
+    static func directories(below root: String, _ visit: (String) -> Void) {
+        func descend(_ relative: String, _ depth: Int) {
+            visit(relative)
+            guard depth < SecretID.maxLength / 2 else { return }
+            for entry in entries(of: relative.isEmpty ? root : root + "/" + relative) where entry.isDirectory && !entry.name.hasPrefix(".") {
+                descend(relative.isEmpty ? entry.name : relative + "/" + entry.name, depth + 1)
+            }
+        }
+        descend("", 0)
     }
 
     /// The entries of `dir` (without `.` and `..`); symlinks are neither

@@ -95,6 +95,14 @@ public final class Vault {
         return !head.starts(with: Array("ref: ".utf8))
     }
 
+    /// The git operation this clone is in the middle of, if any (git keeps
+    /// these files until it is finished or aborted).
+    var gitOperationInProgress: String? {
+        let markers = [("MERGE_HEAD", "a merge"), ("CHERRY_PICK_HEAD", "a cherry-pick"), ("REVERT_HEAD", "a revert"),
+                       ("rebase-merge", "a rebase"), ("rebase-apply", "a rebase or am")]
+        return markers.first { Files.exists(gitDirectory + "/" + $0.0) }?.1
+    }
+
     /// A write interrupted by a crash leaves a journal; the next command
     /// completes (or discards) it before doing anything else. One stat when clean.
     func finishInterruptedWrite() throws {

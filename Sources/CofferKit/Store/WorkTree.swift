@@ -91,14 +91,10 @@ extension Vault {
     /// Every directory with its own `.recipients`, sorted (the root first).
     public func scopes() -> [Scope] {
         var found: [Scope] = []
-        func visit(_ relative: String) {
-            let dir = relative.isEmpty ? root : path(relative)
-            if Files.exists(dir + "/" + RecipientsFile.fileName) { found.append(Scope(validated: relative)) }
-            for entry in Paths.entries(of: dir) where entry.isDirectory && !entry.name.hasPrefix(".") {
-                visit(relative.isEmpty ? entry.name : relative + "/" + entry.name)
-            }
+        Paths.directories(below: root) { relative in
+            let scope = Scope(validated: relative)
+            if Files.exists(path(scope.recipientsPath)) { found.append(scope) }
         }
-        visit("")
         return found.sorted()
     }
 

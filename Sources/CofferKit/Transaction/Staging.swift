@@ -52,6 +52,9 @@ struct Staging {
     private mutating func readers(for id: SecretID) throws -> ScopeReaders {
         if let known = scopeOfDirectory[id.directory] { return known }
         let found = try vault.readers(in: .of(id), overrides: pendingReaders)
+        guard found.readers.count <= Sealing.maxReaders else {
+            throw VaultError.tooManyReaders(scope: found.scope, count: found.readers.count, limit: Sealing.maxReaders)
+        }
         if pendingReaders[found.scope] == nil, checkedScopes.insert(found.scope).inserted {
             try requireCommitted(found.scope)
         }

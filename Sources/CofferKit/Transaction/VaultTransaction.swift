@@ -20,6 +20,10 @@ enum VaultTransaction {
         let repo = try vault.repo()
         try recover(vault: vault, repo: repo)
         guard !vault.isHeadDetached else { throw VaultError.detachedHead }
+        // A merge git left unfinished: coffer's commit would not be the merge
+        // commit, and rewriting the index would drop its conflict stages.
+        if let operation = vault.gitOperationInProgress { throw VaultError.gitOperationInProgress(operation) }
+        if try repo.indexHasConflicts() { throw VaultError.gitOperationInProgress("a merge with conflicts") }
         let head = try repo.head()
 
         var staging = try Staging(vault: vault, repo: repo, head: head, changes: changes, identities: identities)

@@ -1,0 +1,68 @@
+import Foundation
+import XCTest
+import Age
+import GitStore
+@testable import CofferKit
+
+/// What a push or the user's own git can leave in the way: an unfinished
+/// merge, a tree nested to exhaust the stack, a scope with more readers
+/// than a file can carry.
+final class HazardTests: VaultTestCase {
+    func testNothingIsWrittenDuringAConflictedMerge() throws {
+        try set(["a": "1"])
+        let branch = try git("branch", "--show-current")
+        try write("notes.txt", "theirs\n")
+        try git("checkout", "-q", "-b", "other")
+        try commitByHand(["notes.txt"])
+        try git("checkout", "-q", branch)
+        try write("notes.txt", "ours\n")
+        try commitByHand(["notes.txt"])
+        XCTAssertNotEqual(try run("git", ["merge", "-q", "other"], expectSuccess: false).status, 0, "the merge conflicts")
+        let head = try git("rev-parse", "HEAD")
+
+        var plan = try vault.planSet([(id("a"), SecureBytes(copying: Array("2".utf8)))], me: mine)
+        plan.confirm()
+        assertThrows(.gitOperationInProgress("a merge")) { try vault.apply(plan, identities: [me]) }
+        XCTAssertEqual(try git("rev-parse", "HEAD"), head, "no commit")
+        XCTAssertEqual(try run("git", ["status", "--porcelain"]).status, 0, "git still reads its index")
+        let status = try git("status", "--porcelain")
+        XCTAssertTrue(status.hasPrefix("AA notes.txt") || status.hasPrefix("UU notes.txt"), "the conflict is still there: \(status)")
+
+        // Conflict stages without MERGE_HEAD (as a stash pop leaves them) are refused too.
+        try FileManager.default.removeItem(atPath: root + "/.git/MERGE_HEAD")
+        assertThrows(.gitOperationInProgress("a merge with conflicts")) { try vault.apply(plan, identities: [me]) }
+    }
+
+    func testATreeNestedDeeperThanTheLimitIsRefused() throws {
+        try set(["a": "1"])
+        // 300 nested trees, built with git's plumbing (as a push could carry them).
+        let script = "t=$(git mktree </dev/null); for i in $(seq 300); do t=$(printf '040000 tree %s\\td\\n' $t | git mktree); done; echo $t"
+        let tree = try run("sh", ["-c", script], in: root).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let head = try git("rev-parse", "HEAD")
+        let commit = try run("sh", ["-c", "git commit-tree \(tree) -p \(head) -m deep"], in: root).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try git("update-ref", "HEAD", commit)
+        XCTAssertThrowsError(try vault.verify(identities: [me])) { error in
+            guard case GitError.treeTooDeep(_, 256)? = error as? GitError else { return XCTFail("\(error)") }
+        }
+        // The work tree side: directories that deep are passed over, not a crash.
+        let deep = root + "/" + Array(repeating: "w", count: 300).joined(separator: "/")
+        try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
+        XCTAssertEqual(vault.list(), [id("a")])
+        _ = vault.scopes()
+    }
+
+    func testAScopeOverTheReaderLimitIsRefused() throws {
+        let many = (0..<1_000).map { _ in named(X25519Identity.generate(), nil) }
+        try commitRecipients("crowd", [named(me, "me")] + many.dropLast())
+        let extra = named(X25519Identity.generate(), "one-more")
+        assertThrows(.tooManyReaders(scope: try Scope("crowd"), count: 1_001, limit: 1_000)) {
+            try vault.planAddReader(extra, to: [try Scope("crowd")])
+        }
+        // A pushed .recipients over the limit: nothing is sealed for it.
+        try commitRecipients("crowd", [named(me, "me")] + many)
+        var plan = try vault.planSet([(id("crowd/x"), SecureBytes(copying: [1]))], me: mine)
+        plan.confirm()
+        assertThrows(.tooManyReaders(scope: try Scope("crowd"), count: 1_001, limit: 1_000)) { try vault.apply(plan, identities: [me]) }
+    }
+}
