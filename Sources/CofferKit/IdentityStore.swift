@@ -89,6 +89,7 @@ public struct IdentityStore: Sendable {
 
     /// The identities and the `# name:` recorded beside them.
     public func loadWithName(passphrase: () throws -> SecureBytes) throws -> (identities: [X25519Identity], name: String?) {
+        try Text.refuseSecretKey(path, as: "the identity path")
         var info = stat()
         guard stat(path, &info) == 0 else { throw VaultError.identityMissing(path: path) }
         guard info.st_mode & 0o077 == 0 else { throw VaultError.identityTooOpen(path: path, mode: info.st_mode) }
@@ -179,6 +180,8 @@ public struct IdentityStore: Sendable {
     /// so a crash in between leaves none (shown again on the next unlock),
     /// never one naming other keys than the file holds.
     private func write(_ bytes: SecureBytes, replacing: Bool, publicKeys: [X25519Recipient]?) throws {
+        // A key pasted as the path would otherwise name a new directory.
+        try Text.refuseSecretKey(path, as: "the identity path")
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         try Files.makeDirectories(directory, mode: 0o700)
         // The key's directory is 0700 even if it existed before with a looser mode.

@@ -35,6 +35,7 @@ extension Vault {
     /// Refuses, before anything is created, a directory that is already a
     /// vault, lies inside one, or is a git repository with history of its own.
     public static func checkCanCreate(at directory: String) throws {
+        try Text.refuseSecretKey(directory, as: "the directory")
         guard directory.hasPrefix("/") else { throw VaultError.notAbsolute(path: directory) }
         let root = Paths.normalized(directory)
         guard !isVault(root) else { throw VaultError.alreadyAVault(path: root) }

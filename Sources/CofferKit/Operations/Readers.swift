@@ -18,6 +18,7 @@ public enum ReaderSelector: Equatable, Sendable, CustomStringConvertible {
 
     /// `age1…` selects by key; anything else by name.
     public init(_ text: String) throws {
+        try Text.refuseSecretKey(text, as: "the reader")
         self = text.hasPrefix("age1") ? .key(try X25519Recipient(parsing: text)) : .name(text)
     }
 
