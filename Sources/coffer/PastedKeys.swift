@@ -1,10 +1,12 @@
 import Age
+import CofferLocator
 
 /// A private key typed where a name, path, revision or option belongs
 /// (`--identity AGE-SECRET-KEY-1…`, `init AGE-SECRET-KEY-1…`) is refused
 /// before anything is parsed, opened or created, and never shown back. The
 /// one place a key may be typed is the VALUE of `set ID=VALUE`; keys arrive
-/// elsewhere through files and standard input.
+/// elsewhere through files and standard input. `COFFER_VAULT` and
+/// `COFFER_IDENTITY` holding a key are refused the same way.
 enum PastedKeys {
     /// Why the command line is refused, naming where the key is but not the
     /// key; nil when no word looks like a secret key.
@@ -14,6 +16,9 @@ enum PastedKeys {
         for (index, word) in arguments.enumerated() where Redaction.looksLikeSecretKey(word) {
             if names == ["set"], isValuePair(word) { continue }
             return "\(place(of: index, in: arguments)) looks like a secret key; it is not shown"
+        }
+        for name in ["COFFER_VAULT", "COFFER_IDENTITY"] where Locator.processVariable(name).map(Redaction.looksLikeSecretKey) == true {
+            return "\(name) looks like a secret key; it is not shown"
         }
         return nil
     }
