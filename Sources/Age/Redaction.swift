@@ -1,6 +1,7 @@
 /// Text a user typed (a path, id, revision, name or option), as a message
 /// may show it back. A private key pasted where such text belongs
-/// (`AGE-SECRET-KEY-1…`, in any case, anywhere in the text) becomes
+/// (`AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…`, in any case, anywhere in
+/// the text) becomes
 /// `<a secret key>`, and nothing after an `=` is shown, since it may be the
 /// VALUE of `ID=VALUE`. The one rule for every message coffer prints; the
 /// result is ASCII-safe wherever the input was.
@@ -10,9 +11,11 @@ public enum Redaction {
     /// Where the text after an `=` was.
     public static let elided = "..."
 
-    private static let marker = Array("AGE-SECRET-KEY-1".unicodeScalars)
+    /// Every age private key starts so (X25519's `AGE-SECRET-KEY-1`, the
+    /// hybrid `AGE-SECRET-KEY-PQ-1`).
+    private static let marker = Array("AGE-SECRET-KEY-".unicodeScalars)
 
-    /// True when `text` holds `AGE-SECRET-KEY-1` in any case: such text is
+    /// True when `text` holds `AGE-SECRET-KEY-` in any case: such text is
     /// refused where a path, id or revision belongs, and never shown.
     public static func looksLikeSecretKey(_ text: String) -> Bool {
         firstKey(in: Array(text.unicodeScalars), from: 0) != nil
@@ -25,8 +28,8 @@ public enum Redaction {
         return redactingKeys(text)
     }
 
-    /// `text` with every key-shaped run (the marker and the letters and
-    /// digits after it) replaced; for whole messages, where an `=` is
+    /// `text` with every key-shaped run (the marker and the letters, digits
+    /// and dashes after it) replaced; for whole messages, where an `=` is
     /// coffer's own wording.
     public static func redactingKeys(_ text: String) -> String {
         let scalars = Array(text.unicodeScalars)
@@ -37,7 +40,7 @@ public enum Redaction {
             out.append(contentsOf: scalars[at..<start])
             out.append(contentsOf: secretKeyShown.unicodeScalars)
             at = start + marker.count
-            while at < scalars.count, isAlphanumeric(scalars[at]) { at += 1 }
+            while at < scalars.count, isKeyCharacter(scalars[at]) { at += 1 }
             guard let next = firstKey(in: scalars, from: at) else { break }
             start = next
         }
@@ -57,7 +60,7 @@ public enum Redaction {
         ("a"..."z").contains(scalar) ? Unicode.Scalar(scalar.value - 32)! : scalar
     }
 
-    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
-        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    private static func isKeyCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "-"
     }
 }
