@@ -67,7 +67,8 @@ struct CofferCommand: ParsableCommand {
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             let full = TerminalText.redacted(message(for: error), typed: arguments)
-            let message = full.split(separator: "\n").first.map(String.init) ?? "invalid command line"
+            var message = full.split(separator: "\n").first.map(String.init) ?? "invalid command line"
+            if message.hasSuffix(".") { message.removeLast() }
             // "Missing value…" reads "missing value…"; an acronym ("INPUT is…") stays as it is.
             let acronym = message.dropFirst().first?.isUppercase ?? false
             Console.error(acronym ? message : message.prefix(1).lowercased() + message.dropFirst())
