@@ -109,6 +109,7 @@ public struct IdentityStore: Sendable {
     /// Writes a new identity (never over an existing one); with a passphrase
     /// the file is sealed with scrypt at `workFactor`.
     public func create(_ identity: X25519Identity, name: String?, passphrase: SecureBytes?, workFactor: Int) throws {
+        try name.map { try Text.refuseSecretKey($0, as: "the name") }
         let contents = IdentityStore.render(identity, name: name)
         let bytes: SecureBytes
         if let passphrase {
@@ -123,6 +124,7 @@ public struct IdentityStore: Sendable {
     /// The first identity is the one in use; any others are retired keys,
     /// kept so that older versions of secrets stay readable.
     public func replace(with identities: [X25519Identity], name: String?, passphrase: SecureBytes?, workFactor: Int) throws {
+        try name.map { try Text.refuseSecretKey($0, as: "the name") }
         let contents = IdentityStore.render(identities, name: name)
         let bytes = try passphrase.map {
             SecureBytes(copying: try Age.encrypt(contents, to: [ScryptRecipient(passphrase: $0, workFactor: workFactor)], armored: true))

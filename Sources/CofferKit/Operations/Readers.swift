@@ -53,6 +53,8 @@ extension Vault {
     /// `reader`. Scopes the reader already reads are left out; if that is
     /// all of them, `VaultError.alreadyReads`.
     public func planAddReader(_ reader: NamedRecipient, to scopes: [Scope]?) throws -> ChangePlan {
+        // A name is written into .recipients and shown by every listing.
+        try reader.name.map { try Text.refuseSecretKey($0, as: "the reader's name") }
         let targets = scopes ?? self.scopes()
         var files: [Scope: RecipientsFile] = [:]
         for scope in targets {
