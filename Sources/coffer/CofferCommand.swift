@@ -53,7 +53,7 @@ struct CofferCommand: ParsableCommand {
         let group = commands.last!
         if let refusal = PastedKeys.refusal(in: arguments, command: names) {
             Console.error(refusal)
-            Console.hint("paths, names and revisions go on the command line; keys go in files")
+            Console.hint("a private key belongs in an identity file, never on the command line")
             exit(withError: ExitCode.validationFailure)
         }
         // Groups take no positional arguments: a word after one is a mistyped
