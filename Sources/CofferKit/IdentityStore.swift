@@ -89,6 +89,7 @@ public struct IdentityStore: Sendable {
 
     /// The identities and the `# name:` recorded beside them.
     public func loadWithName(passphrase: () throws -> SecureBytes) throws -> (identities: [X25519Identity], name: String?) {
+        try Text.refuseSecretKey(path, as: "the identity path")
         var info = stat()
         guard stat(path, &info) == 0 else { throw VaultError.identityMissing(path: path) }
         guard info.st_mode & 0o077 == 0 else { throw VaultError.identityTooOpen(path: path, mode: info.st_mode) }
@@ -108,6 +109,7 @@ public struct IdentityStore: Sendable {
     /// Writes a new identity (never over an existing one); with a passphrase
     /// the file is sealed with scrypt at `workFactor`.
     public func create(_ identity: X25519Identity, name: String?, passphrase: SecureBytes?, workFactor: Int) throws {
+        try name.map { try Text.refuseSecretKey($0, as: "the name") }
         let contents = IdentityStore.render(identity, name: name)
         let bytes: SecureBytes
         if let passphrase {
@@ -122,6 +124,7 @@ public struct IdentityStore: Sendable {
     /// The first identity is the one in use; any others are retired keys,
     /// kept so that older versions of secrets stay readable.
     public func replace(with identities: [X25519Identity], name: String?, passphrase: SecureBytes?, workFactor: Int) throws {
+        try name.map { try Text.refuseSecretKey($0, as: "the name") }
         let contents = IdentityStore.render(identities, name: name)
         let bytes = try passphrase.map {
             SecureBytes(copying: try Age.encrypt(contents, to: [ScryptRecipient(passphrase: $0, workFactor: workFactor)], armored: true))
@@ -179,6 +182,8 @@ public struct IdentityStore: Sendable {
     /// so a crash in between leaves none (shown again on the next unlock),
     /// never one naming other keys than the file holds.
     private func write(_ bytes: SecureBytes, replacing: Bool, publicKeys: [X25519Recipient]?) throws {
+        // A key pasted as the path would otherwise name a new directory.
+        try Text.refuseSecretKey(path, as: "the identity path")
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         try Files.makeDirectories(directory, mode: 0o700)
         // The key's directory is 0700 even if it existed before with a looser mode.

@@ -29,9 +29,7 @@ public enum FileError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// A path as shown in errors: a private key pasted where a file name
-    /// belongs (`-i AGE-SECRET-KEY-1…`) must not be echoed back.
-    public static func shown(_ path: String) -> String {
-        path.uppercased().contains("SECRET-KEY") ? "<a path that looks like a secret key>" : path
-    }
+    /// belongs (`-i AGE-SECRET-KEY-1…`) must not be echoed back (`Redaction`).
+    public static func shown(_ path: String) -> String { Redaction.shown(path) }
 }
 

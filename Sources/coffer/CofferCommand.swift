@@ -51,6 +51,11 @@ struct CofferCommand: ParsableCommand {
     private static func parseAsRootOrExit(_ arguments: [String]) -> ParsableCommand {
         let (commands, names, next) = CommandLineShape.commandPath(arguments)
         let group = commands.last!
+        if let refusal = PastedKeys.refusal(in: arguments, command: names) {
+            Console.error(refusal)
+            Console.hint("a private key belongs in an identity file, never on the command line")
+            exit(withError: ExitCode.validationFailure)
+        }
         // Groups take no positional arguments: a word after one is a mistyped
         // command, even before `--help` (which would show the group's help).
         if let typed = next, !typed.hasPrefix("-"), typed != "help", !group.configuration.subcommands.isEmpty {
@@ -61,7 +66,9 @@ struct CofferCommand: ParsableCommand {
             return try parseAsRoot(arguments)
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
-            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid command line"
+            let full = TerminalText.redacted(message(for: error), typed: arguments)
+            var message = full.split(separator: "\n").first.map(String.init) ?? "invalid command line"
+            if message.hasSuffix(".") { message.removeLast() }
             // "Missing value…" reads "missing value…"; an acronym ("INPUT is…") stays as it is.
             let acronym = message.dropFirst().first?.isUppercase ?? false
             Console.error(acronym ? message : message.prefix(1).lowercased() + message.dropFirst())

@@ -1,3 +1,5 @@
+import Age
+
 /// A hand-written parser for the common forms of the latency-critical
 /// commands — `coffer get`, `coffer age encrypt` and `coffer age decrypt` —
 /// tried before ArgumentParser.
@@ -17,6 +19,8 @@ enum FastPath {
     }
 
     static func parse(_ arguments: [String]) -> Job? {
+        // A pasted key is refused, without being shown, on the full parse.
+        guard !arguments.contains(where: Redaction.looksLikeSecretKey) else { return nil }
         if arguments.first == "get" { return parseGet(Array(arguments.dropFirst())) }
         guard arguments.count >= 2, arguments[0] == "age" else { return nil }
         guard let (positional, options) = tokenize(arguments.dropFirst(2), flags: ["-a", "--armor", "-p", "--passphrase"]) else {

@@ -283,12 +283,14 @@ final class CLIBehaviourTests: CLITestCase {
         XCTAssertEqual(try read("target"), Data("through the link\n".utf8))
     }
 
-    /// A private key pasted where a recipient belongs is refused without echoing it.
+    /// A private key pasted where a recipient belongs is refused without
+    /// echoing it: typed, as a command line error (64); in a file, by the parser.
     func testSecretKeyGivenAsRecipientIsNotEchoed() throws {
         let key = try cofferKeygen("key.txt")
         try write("plain", "x")
         let direct = try coffer(["age", "encrypt", "-r", key.secret, path("plain")])
-        assertCofferError(direct, secrets: [key.secret])
+        assertCofferError(direct, status: 64, secrets: [key.secret])
+        XCTAssertTrue(direct.stderrText.contains("looks like a secret key; it is not shown"), direct.stderrText)
         try write("recipients", "# ops\n\(key.recipient)\n\(key.secret.lowercased())\n")
         let fromFile = try coffer(["age", "encrypt", "-R", path("recipients"), path("plain")])
         assertCofferError(fromFile, secrets: [key.secret])
@@ -302,10 +304,10 @@ final class CLIBehaviourTests: CLITestCase {
         try write("plain", "x")
         let keyFile = String(decoding: try read("key.txt"), as: UTF8.self)
         for recipient in [keyFile, " " + key.secret, "x" + key.secret.lowercased()] {
-            assertCofferError(try coffer(["age", "encrypt", "-r", recipient, path("plain")]), secrets: [key.secret])
+            assertCofferError(try coffer(["age", "encrypt", "-r", recipient, path("plain")]), status: 64, secrets: [key.secret])
         }
-        assertCofferError(try coffer(["age", "decrypt", "-i", key.secret, path("plain")]), secrets: [key.secret])
-        assertCofferError(try coffer(["age", "encrypt", "-R", key.secret, path("plain")]), secrets: [key.secret])
+        assertCofferError(try coffer(["age", "decrypt", "-i", key.secret, path("plain")]), status: 64, secrets: [key.secret])
+        assertCofferError(try coffer(["age", "encrypt", "-R", key.secret, path("plain")]), status: 64, secrets: [key.secret])
     }
 
     /// `-o` naming the input encrypts it in place instead of destroying it.

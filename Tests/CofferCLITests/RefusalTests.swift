@@ -30,7 +30,7 @@ final class RefusalTests: VaultE2ECase {
         try FileManager.default.createDirectory(atPath: path("plain"), withIntermediateDirectories: false)
         let placeholders: [String: String] = [
             "$VAULT": vaultDir, "$PLAIN": path("plain"), "$NOWHERE": path("nowhere"), "$OTHER": other.identityFile,
-            "$OTHERKEY": other.recipient, "$OPEN": open, "$NOID": path("no-identity"),
+            "$OTHERKEY": other.recipient, "$KEY": other.secret, "$OPEN": open, "$NOID": path("no-identity"),
             "$LONG": String(repeating: "a", count: 256), "$FILE": try write("value.txt", "v"), "$OUT": path("out"),
         ]
         let refusals = try Self.parse(String(contentsOfFile: Self.table, encoding: .utf8), placeholders: placeholders)

@@ -293,10 +293,11 @@ class CLITestCase: XCTestCase {
         }
     }
 
-    /// Asserts a coffer failure: exit 1, one `coffer: error:` line, nothing secret.
-    func assertCofferError(_ result: CommandResult, plaintext: Data? = nil, secrets: [String] = [],
+    /// Asserts a coffer failure: exit 1 (or `status`: 64 for a refused
+    /// command line), one `coffer: error:` line, nothing secret.
+    func assertCofferError(_ result: CommandResult, status: Int32 = 1, plaintext: Data? = nil, secrets: [String] = [],
                            file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(result.status, 1, "\(result.command): expected exit 1; stderr: \(result.stderrText)", file: file, line: line)
+        XCTAssertEqual(result.status, status, "\(result.command): expected exit \(status); stderr: \(result.stderrText)", file: file, line: line)
         XCTAssertTrue(result.stderrText.hasPrefix("coffer: error: "), "stderr of \(result.command): \(result.stderrText)",
                       file: file, line: line)
         assertNoLeak(result, plaintext: plaintext, secrets: secrets, file: file, line: line)

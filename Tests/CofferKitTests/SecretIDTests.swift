@@ -30,6 +30,25 @@ final class SecretIDTests: XCTestCase {
         }
     }
 
+    func testAKeyAsAnIDScopeOrPrefixIsRefusedWithoutBeingShown() {
+        let key = String(decoding: X25519Identity.generate().encodedSecretKey().withUnsafeBytes { Array($0) }, as: UTF8.self)
+        let body = String(key.dropFirst("AGE-SECRET-KEY-1".count))
+        for text in [key, key.lowercased(), "prod/" + key, key + "/x"] {
+            for (what, parse) in [("the secret id", { _ = try SecretID(text) }), ("the scope", { _ = try Scope(text) }),
+                                  ("the prefix", { _ = try Prefix(text) })] as [(String, () throws -> Void)] {
+                XCTAssertThrowsError(try parse()) { error in
+                    XCTAssertEqual(error as? VaultError, .looksLikeSecretKey(what: what))
+                    XCTAssertEqual("\(error)", "\(what) looks like a secret key; it is not shown")
+                }
+            }
+        }
+        // Messages that name user input show no key either.
+        for error in [VaultError.invalidID("x" + key, reason: "r"), .notAVault(path: "/tmp/" + key), .noSuchVaultRevision(revision: key),
+                      .identityMissing(path: key.lowercased()), .notAReader(reader: key, scope: nil)] {
+            XCTAssertFalse(error.description.uppercased().contains(body.uppercased()), error.description)
+        }
+    }
+
     func testIDsFromPaths() {
         XCTAssertEqual(SecretID(relativePath: "a/b.age")?.value, "a/b")
         XCTAssertNil(SecretID(relativePath: "a/b.txt"))

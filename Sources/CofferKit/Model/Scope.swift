@@ -13,6 +13,7 @@ public struct Scope: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Parses a scope as users write it: `/`, `prod`, `prod/`, `/prod/db`.
     /// Segments follow the secret-id rules, so a scope never leaves the vault.
     public init(_ text: String) throws {
+        try Text.refuseSecretKey(text, as: "the scope")
         var dir = Substring(text)
         while dir.hasPrefix("/") { dir = dir.dropFirst() }
         while dir.hasSuffix("/") { dir = dir.dropLast() }
@@ -65,6 +66,7 @@ public struct Prefix: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a prefix as users write it (`prod`, `prod/`); segments follow the id rules.
     public init(_ text: String) throws {
+        try Text.refuseSecretKey(text, as: "the prefix")
         var trimmed = Substring(text)
         while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         if !trimmed.isEmpty { _ = try SecretID(String(trimmed)) }

@@ -8,6 +8,9 @@ import Posix
 public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidID(String, reason: String)
     case invalidScope(String, reason: String)
+    /// A private key was given where `what` (an id, scope, path, revision)
+    /// belongs; refused before anything is touched, and never shown.
+    case looksLikeSecretKey(what: String)
     /// A path given to the library must be absolute: it reads no current directory.
     case notAbsolute(path: String)
 
@@ -75,13 +78,14 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .invalidID(let id, let reason): return "invalid secret id \(Text.quoted(id)): \(reason)"
         case .invalidScope(let scope, let reason): return "invalid scope \(Text.quoted(scope)): \(reason)"
+        case .looksLikeSecretKey(let what): return "\(what) looks like a secret key; it is not shown"
         case .notAbsolute(let path): return "\(Text.quoted(path)) is not an absolute path"
-        case .notAVault(let path): return "\(path) is not inside a coffer vault"
+        case .notAVault(let path): return "\(Text.shown(path)) is not inside a coffer vault"
         case .noCheckedOutBranch(let path, let head, let branches):
-            return "\(path) is a clone with no checked-out branch (HEAD names \(head), which has no commits; the remote has \(branches.joined(separator: ", ")))"
-        case .alreadyAVault(let path): return "\(path) is already a coffer vault"
-        case .insideVault(let path, let vault): return "\(path) is inside the vault \(vault)"
-        case .existingHistory(let path): return "\(path) is a git repository with history but no .recipients"
+            return "\(Text.shown(path)) is a clone with no checked-out branch (HEAD names \(head), which has no commits; the remote has \(branches.joined(separator: ", ")))"
+        case .alreadyAVault(let path): return "\(Text.shown(path)) is already a coffer vault"
+        case .insideVault(let path, let vault): return "\(Text.shown(path)) is inside the vault \(Text.shown(vault))"
+        case .existingHistory(let path): return "\(Text.shown(path)) is a git repository with history but no .recipients"
         case .gitOperationInProgress(let what): return "git is in the middle of \(what) in this vault; coffer writes nothing until it is finished"
         case .detachedHead: return "the vault's HEAD is detached; a commit here would be lost at the next checkout"
         case .notFound(let id): return "no secret \(id)"
@@ -96,30 +100,30 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noSuchRevision(let id, let revision): return "\(id): no revision \(Text.quoted(revision))"
         case .noSuchVaultRevision(let revision): return "no revision \(Text.quoted(revision)) in this vault"
         case .deletedAt(let id, let revision): return "\(id) does not exist at \(revision)"
-        case .symlinkInVault(let path): return "\(path) in the vault is a symbolic link; coffer does not read or write through links"
-        case .notARegularFile(let path): return "\(path) in the vault is not a regular file; coffer does not write over it"
+        case .symlinkInVault(let path): return "\(Text.shown(path)) in the vault is a symbolic link; coffer does not read or write through links"
+        case .notARegularFile(let path): return "\(Text.shown(path)) in the vault is not a regular file; coffer does not write over it"
         case .tooLarge(let id, let bytes, let limit): return "\(id) is \(bytes) bytes; coffer reads secrets up to \(limit) bytes"
         case .noRecipients(let scope): return "scope \(scope) has no recipients"
         case .tooManyReaders(let scope, let count, let limit):
             return "scope \(scope) would have \(count) readers; a secret is sealed for at most \(limit)"
-        case .invalidRecipientsFile(let path, let line): return "\(path) line \(line) is not a recipient (age1…)"
+        case .invalidRecipientsFile(let path, let line): return "\(Text.shown(path)) line \(line) is not a recipient (age1…)"
         case .uncommittedRecipients(let path):
-            return "\(path) has changes that are not committed; coffer seals only for the readers in the vault's history"
-        case .alreadyReads(let reader, let scopes): return "\(reader) already reads \(Text.list(scopes))"
-        case .notAReader(let reader, let scope): return "\(reader) is not a reader of \(scope.map(\.description) ?? "any scope")"
+            return "\(Text.shown(path)) has changes that are not committed; coffer seals only for the readers in the vault's history"
+        case .alreadyReads(let reader, let scopes): return "\(Text.shown(reader)) already reads \(Text.list(scopes))"
+        case .notAReader(let reader, let scope): return "\(Text.shown(reader)) is not a reader of \(scope.map(\.description) ?? "any scope")"
         case .notAScope(let scope, let parent): return "\(scope) has no .recipients of its own; its readers come from \(parent)"
         case .onlyReader(let reader, let scopes):
-            return "\(reader) is the only reader of \(Text.list(scopes)); a scope must keep at least one reader"
-        case .ambiguousReader(let name, let keys): return "\(keys.count) different keys are named \(name)"
+            return "\(Text.shown(reader)) is the only reader of \(Text.list(scopes)); a scope must keep at least one reader"
+        case .ambiguousReader(let name, let keys): return "\(keys.count) different keys are named \(Text.shown(name))"
         case .noKeyReadsVault: return "none of your keys reads a scope of this vault"
-        case .identityMissing(let path): return "no identity at \(path)"
-        case .identityExists(let path): return "an identity already exists at \(path)"
+        case .identityMissing(let path): return "no identity at \(Text.shown(path))"
+        case .identityExists(let path): return "an identity already exists at \(Text.shown(path))"
         case .identityTooOpen(let path, let mode):
-            return "identity \(path) is readable by others (mode \(String(mode & 0o777, radix: 8)))"
-        case .wrongPassphrase(let path): return "wrong passphrase for identity file \(path)"
+            return "identity \(Text.shown(path)) is readable by others (mode \(String(mode & 0o777, radix: 8)))"
+        case .wrongPassphrase(let path): return "wrong passphrase for identity file \(Text.shown(path))"
         case .identitySidecarMismatch(let sidecar, let identity):
-            return "\(sidecar) does not name the public key of identity \(identity)"
-        case .identityCount(let path, let count): return "\(path) holds \(count) identities; expected one"
+            return "\(Text.shown(sidecar)) does not name the public key of identity \(Text.shown(identity))"
+        case .identityCount(let path, let count): return "\(Text.shown(path)) holds \(count) identities; expected one"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
         case .unconfirmed(let risks): return "not confirmed: " + risks.map(\.description).joined(separator: "; ")
         case .file(let error): return error.description
@@ -146,8 +150,10 @@ public enum Risk: Equatable, Sendable, CustomStringConvertible {
 /// Text from outside (ids, revisions, names) as it may appear in a message.
 enum Text {
     /// Quotes user input, escaping control and non-ASCII bytes so a hostile
-    /// id cannot forge terminal output.
+    /// id cannot forge terminal output; a pasted key or a value after `=` is
+    /// not shown (`Redaction`).
     static func quoted(_ text: String) -> String {
+        let text = Redaction.shown(text)
         var out = "\""
         for byte in text.utf8.prefix(300) {
             switch byte {
@@ -156,6 +162,15 @@ enum Text {
             }
         }
         return out + (text.utf8.count > 300 ? "…\"" : "\"")
+    }
+
+    /// User input shown unquoted (paths, reader names): a pasted key or a
+    /// value after `=` is not shown (`Redaction`).
+    static func shown(_ text: String) -> String { Redaction.shown(text) }
+
+    /// Refuses key-shaped `text` given as `what`, before anything is touched.
+    static func refuseSecretKey(_ text: String, as what: String) throws {
+        if Redaction.looksLikeSecretKey(text) { throw VaultError.looksLikeSecretKey(what: what) }
     }
 
     static func list(_ scopes: [Scope]) -> String { scopes.map(\.description).joined(separator: ", ") }

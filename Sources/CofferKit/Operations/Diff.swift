@@ -35,6 +35,7 @@ extension Vault {
     /// reported as changed unless it was. With `reveal`, the values readable
     /// with `identities` come back too.
     public func differences(from: String?, to: String?, identities: [Identity] = [], reveal: Bool = false) throws -> [SecretDifference] {
+        for revision in [from, to].compactMap({ $0 }) { try Text.refuseSecretKey(revision, as: "the revision") }
         let repo = try repo()
         func commit(_ revision: String) throws -> ObjectID {
             guard let id = try repo.resolve(revision) else { throw VaultError.noSuchVaultRevision(revision: revision) }

@@ -140,6 +140,7 @@ extension Vault {
     /// `history` numbers them, possibly under an older id), or anything git
     /// resolves to a commit (an id or prefix, `HEAD~2`, a tag).
     func sealedFile(_ id: SecretID, at revision: String) throws -> (file: [UInt8], id: SecretID) {
+        try Text.refuseSecretKey(revision, as: "the revision")
         let repo = try repo()
         if revision.hasPrefix("v"), let number = Int(revision.dropFirst()) {
             guard let version = try history(of: id).first(where: { $0.number == number }) else {

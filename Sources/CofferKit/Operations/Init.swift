@@ -13,6 +13,7 @@ extension Vault {
         try checkCanCreate(at: directory)
         let root = Paths.normalized(directory)
         guard !readers.isEmpty else { throw VaultError.noRecipients(scope: .root) }
+        for reader in readers { try reader.name.map { try Text.refuseSecretKey($0, as: "the reader's name") } }
         let repo = Files.exists(root + "/.git") ? try GitRepository.open(at: root) : try GitRepository.create(at: root)
         let vault = Vault(root: root, configuration: configuration, repository: repo)
         let lock = try vault.lock()
@@ -35,6 +36,7 @@ extension Vault {
     /// Refuses, before anything is created, a directory that is already a
     /// vault, lies inside one, or is a git repository with history of its own.
     public static func checkCanCreate(at directory: String) throws {
+        try Text.refuseSecretKey(directory, as: "the directory")
         guard directory.hasPrefix("/") else { throw VaultError.notAbsolute(path: directory) }
         let root = Paths.normalized(directory)
         guard !isVault(root) else { throw VaultError.alreadyAVault(path: root) }

@@ -18,6 +18,7 @@ public enum ReaderSelector: Equatable, Sendable, CustomStringConvertible {
 
     /// `age1…` selects by key; anything else by name.
     public init(_ text: String) throws {
+        try Text.refuseSecretKey(text, as: "the reader")
         self = text.hasPrefix("age1") ? .key(try X25519Recipient(parsing: text)) : .name(text)
     }
 
@@ -52,6 +53,8 @@ extension Vault {
     /// `reader`. Scopes the reader already reads are left out; if that is
     /// all of them, `VaultError.alreadyReads`.
     public func planAddReader(_ reader: NamedRecipient, to scopes: [Scope]?) throws -> ChangePlan {
+        // A name is written into .recipients and shown by every listing.
+        try reader.name.map { try Text.refuseSecretKey($0, as: "the reader's name") }
         let targets = scopes ?? self.scopes()
         var files: [Scope: RecipientsFile] = [:]
         for scope in targets {

@@ -48,6 +48,7 @@ public final class Vault {
     /// (shell completion), which must not take the lock.
     public static func open(containing directory: String, configuration: Configuration = Configuration(),
                             finishingInterruptedWrite: Bool = true) throws -> Vault {
+        try Text.refuseSecretKey(directory, as: "the vault path")
         guard directory.hasPrefix("/") else { throw VaultError.notAbsolute(path: directory) }
         var dir = Paths.normalized(directory)
         while true {

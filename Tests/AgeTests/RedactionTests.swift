@@ -1,0 +1,34 @@
+import XCTest
+import Age
+
+final class RedactionTests: XCTestCase {
+    private let key = String(decoding: X25519Identity.generate().encodedSecretKey().withUnsafeBytes { Array($0) }, as: UTF8.self)
+
+    func testAKeyAnywhereInAnyCaseIsReplaced() {
+        let body = String(key.dropFirst("AGE-SECRET-KEY-1".count))
+        for text in [key, key.lowercased(), "/tmp/" + key + "/identity", "x" + key.lowercased() + ".age", key + " " + key,
+                     "AGE-SECRET-KEY-PQ-1" + body] {
+            XCTAssertTrue(Redaction.looksLikeSecretKey(text))
+            for shown in [Redaction.shown(text), Redaction.redactingKeys(text)] {
+                XCTAssertFalse(shown.uppercased().contains(body.uppercased()), shown)
+                XCTAssertTrue(shown.contains("<a secret key>"), shown)
+            }
+        }
+        XCTAssertEqual(Redaction.shown("/tmp/" + key + "/identity"), "/tmp/<a secret key>/identity")
+        XCTAssertEqual(Redaction.redactingKeys("unknown option '--x=\(key)'"), "unknown option '--x=<a secret key>'")
+    }
+
+    func testNothingAfterAnEqualsSignIsShown() {
+        XCTAssertEqual(Redaction.shown("db/password=hunter2"), "db/password=...")
+        XCTAssertEqual(Redaction.shown("--yes=hunter2"), "--yes=...")
+        XCTAssertEqual(Redaction.shown("a=" + key), "a=...")
+        XCTAssertEqual(Redaction.shown(key + "=1"), "<a secret key>=...")
+    }
+
+    func testOrdinaryTextIsShownAsItIs() {
+        for text in ["prod/db/password", "HEAD~2", "/home/me/.config/coffer/identity", "stripe-secret-key", "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs", ""] {
+            XCTAssertFalse(Redaction.looksLikeSecretKey(text))
+            XCTAssertEqual(Redaction.shown(text), text)
+        }
+    }
+}
