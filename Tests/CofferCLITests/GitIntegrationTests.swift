@@ -44,6 +44,7 @@ final class GitIntegrationTests: VaultE2ECase {
         return environment
     }
 
+    @discardableResult
     private func usersGitOK(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CommandResult {
         let result = try run(try requireTool("git", file: file, line: line), arguments,
                              environment: vaultEnvironment(usersGit()), file: file, line: line)
