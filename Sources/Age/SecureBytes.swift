@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSodium
 
 /// Owns key material or plaintext and zeroes it when released.
@@ -8,8 +5,7 @@ import CSodium
 /// The bytes are reachable only inside `withUnsafeBytes` / `withUnsafeMutableBytes`
 /// scopes; the type is deliberately not `CustomStringConvertible`, `Codable` or
 /// `Hashable`, so a value cannot be printed, serialised or logged by accident.
-/// The pages are locked (`sodium_mlock`: not swapped, not in a core dump) as far
-/// as `RLIMIT_MEMLOCK` allows; past it they stay unlocked, but are still wiped.
+/// The memory is locked as far as `RLIMIT_MEMLOCK` allows (`LockedMemory`).
 public final class SecureBytes {
     private let storage: UnsafeMutableRawBufferPointer
     /// The number of meaningful bytes; may be lowered with `truncate(to:)`.
@@ -19,12 +15,7 @@ public final class SecureBytes {
     public init(count: Int) {
         precondition(count >= 0)
         Sodium.ensureInitialized()
-        // Whole pages of its own: a lock is per page and does not nest, so a
-        // buffer sharing a page would lose its lock when a neighbour unlocks.
-        let page = SecureBytes.pageSize
-        storage = .allocate(byteCount: (max(count, 1) + page - 1) / page * page, alignment: page)
-        storage.initializeMemory(as: UInt8.self, repeating: 0)
-        _ = sodium_mlock(storage.baseAddress!, storage.count)
+        storage = LockedMemory.allocate(byteCount: count)
         self.count = count
     }
 
@@ -47,12 +38,8 @@ public final class SecureBytes {
     }
 
     deinit {
-        // Zeroes, then unlocks; harmless on pages the lock did not reach.
-        _ = sodium_munlock(storage.baseAddress!, storage.count)
-        storage.deallocate()
+        LockedMemory.deallocate(storage)
     }
-
-    private static let pageSize = max(Int(sysconf(Int32(_SC_PAGESIZE))), 16)
 
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
