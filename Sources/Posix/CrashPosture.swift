@@ -8,9 +8,11 @@ import CLinux
 /// with register or memory bytes.
 ///
 /// Why a handler of our own: Swift's backtracer is enabled on Linux by
-/// default and configured only by `SWIFT_BACKTRACE`, read by the runtime
-/// before `main`; interactive on a terminal, it can dump memory. Installed
-/// after the runtime's, these handlers replace it with a fixed message.
+/// default (when it finds `swift-backtrace`: always for a dynamically linked
+/// build) and configured only by `SWIFT_BACKTRACE`, read by the runtime
+/// before `main`; it prints registers and the memory they point at, and on a
+/// terminal offers to dump more. Installed after the runtime's, these
+/// handlers replace it with a fixed message.
 public enum CrashPosture {
     /// Call first thing in `main`, before any key or value is read. A few
     /// syscalls; failures are ignored, since every step only narrows exposure.
@@ -24,7 +26,8 @@ public enum CrashPosture {
         // runtime has set up an alternate stack.
         action.sa_flags = Int32(SA_ONSTACK) | Int32(bitPattern: UInt32(SA_RESETHAND))
         sigemptyset(&action.sa_mask)
-        for signal in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP] {
+        // The runtime's set, SIGABRT included (abort() from C, glibc's heap checks).
+        for signal in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT] {
             _ = sigaction(signal, &action, nil)
         }
     }

@@ -82,9 +82,11 @@ struct GetJob: Equatable {
     }
 
     #if DEBUG
-    /// A real fault with the decrypted value in hand, for the tests of what a crash shows.
+    /// A real fault (or with `abort`, an abort()) with the decrypted value in
+    /// hand, for the tests of what a crash shows.
     static func crashIfTestAsks(holding value: SecureBytes) {
-        guard getenv("COFFER_TEST_CRASH_AFTER_READ") != nil else { return }
+        guard let how = getenv("COFFER_TEST_CRASH_AFTER_READ") else { return }
+        if String(cString: how) == "abort" { abort() }
         let first = value.withUnsafeBytes { $0.first ?? 0 }
         let nowhere = UnsafePointer<UInt8>(bitPattern: 16 + Int(first & 1))!
         print(nowhere.pointee)

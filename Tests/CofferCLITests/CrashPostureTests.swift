@@ -62,13 +62,15 @@ final class CrashPostureTests: VaultE2ECase {
         try initVault()
         let value = canary("crash")
         try cofOK(["set", "crashy", "--stdin"], stdin: Data(value.utf8))
-        let result = try cof(["get", "crashy", "--reveal"], env: ["COFFER_TEST_CRASH_AFTER_READ": "1"])
-        if result.status == 0 { throw XCTSkip("the crash trigger exists only in debug builds") }
-        XCTAssertEqual(result.status, 128 + SIGSEGV, result.stderrText)
-        XCTAssertEqual(result.stderrText,
-                       "coffer: error: internal failure (crashed); no report is written, so no secret leaves the process\n")
-        assertDoesNotContain(result.stderr, Data(value.utf8), "stderr of a crash")
-        assertDoesNotContain(result.stdout, Data(value.utf8), "stdout of a crash")
+        for (how, signal) in [("1", SIGSEGV), ("abort", SIGABRT)] {
+            let result = try cof(["get", "crashy", "--reveal"], env: ["COFFER_TEST_CRASH_AFTER_READ": how])
+            if result.status == 0 { throw XCTSkip("the crash trigger exists only in debug builds") }
+            XCTAssertEqual(result.status, 128 + signal, "\(how): \(result.stderrText)")
+            XCTAssertEqual(result.stderrText,
+                           "coffer: error: internal failure (crashed); no report is written, so no secret leaves the process\n")
+            assertDoesNotContain(result.stderr, Data(value.utf8), "stderr of a crash (\(how))")
+            assertDoesNotContain(result.stdout, Data(value.utf8), "stdout of a crash (\(how))")
+        }
     }
 
     /// setpriv, and the power to become another uid. Neither: a failure under
