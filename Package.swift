@@ -29,7 +29,9 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
         .target(name: "Age", dependencies: ["CSodium"]),
-        .target(name: "Posix", dependencies: ["Age"]),
+        // Headers only: prctl, which the Glibc module lacks.
+        .systemLibrary(name: "CLinux"),
+        .target(name: "Posix", dependencies: ["Age", "CLinux"]),
         .target(name: "GitStore", dependencies: ["CGit2", "Posix"]),
         .target(name: "CofferKit", dependencies: ["Age", "GitStore", "Posix"]),
         .target(name: "CofferLocator"),

@@ -5,6 +5,7 @@ import CSodium
 /// The bytes are reachable only inside `withUnsafeBytes` / `withUnsafeMutableBytes`
 /// scopes; the type is deliberately not `CustomStringConvertible`, `Codable` or
 /// `Hashable`, so a value cannot be printed, serialised or logged by accident.
+/// The memory is locked as far as `RLIMIT_MEMLOCK` allows (`LockedMemory`).
 public final class SecureBytes {
     private let storage: UnsafeMutableRawBufferPointer
     /// The number of meaningful bytes; may be lowered with `truncate(to:)`.
@@ -14,8 +15,7 @@ public final class SecureBytes {
     public init(count: Int) {
         precondition(count >= 0)
         Sodium.ensureInitialized()
-        storage = .allocate(byteCount: max(count, 1), alignment: 16)
-        storage.initializeMemory(as: UInt8.self, repeating: 0)
+        storage = LockedMemory.allocate(byteCount: count)
         self.count = count
     }
 
@@ -38,8 +38,7 @@ public final class SecureBytes {
     }
 
     deinit {
-        sodium_memzero(storage.baseAddress!, storage.count)
-        storage.deallocate()
+        LockedMemory.deallocate(storage)
     }
 
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

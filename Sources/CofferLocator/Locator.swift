@@ -52,6 +52,12 @@ public struct Locator: Sendable {
         return configDirectory + "/coffer/identity"
     }
 
+    /// Whether the user named an identity (`--identity` or `COFFER_IDENTITY`),
+    /// which must then exist, rather than relying on the default one.
+    public func identityIsNamed(explicit: String?) -> Bool {
+        !(explicit ?? "").isEmpty || value("COFFER_IDENTITY") != nil
+    }
+
     /// `HOME`, if set.
     public var homeDirectory: String? { value("HOME") }
 

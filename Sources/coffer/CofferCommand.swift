@@ -1,5 +1,6 @@
 import ArgumentParser
 import CofferKit
+import Posix
 
 @main
 struct CofferCommand: ParsableCommand {
@@ -19,6 +20,8 @@ struct CofferCommand: ParsableCommand {
     )
 
     static func main() {
+        // Before anything is read: no core, no ptrace or /proc/PID/mem for peers, no crash report.
+        CrashPosture.harden()
         let typed = Array(CommandLine.arguments.dropFirst())
         // The fast path first, on the line as typed: reshaping it reads every
         // command's configuration, which costs `get` about half a millisecond.

@@ -58,6 +58,9 @@ struct GetJob: Equatable {
             } catch VaultError.notFound(let missing) where revision == nil && missing == id.value {
                 throw GetJob.notFound(id, in: vault)
             }
+            #if DEBUG
+            GetJob.crashIfTestAsks(holding: value)
+            #endif
             if reveal { try Confirm.reveal(id.value, yes: yes) }
             let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             switch output {
@@ -77,6 +80,18 @@ struct GetJob: Equatable {
             }
         }
     }
+
+    #if DEBUG
+    /// A real fault (or with `abort`, an abort()) with the decrypted value in
+    /// hand, for the tests of what a crash shows.
+    static func crashIfTestAsks(holding value: SecureBytes) {
+        guard let how = getenv("COFFER_TEST_CRASH_AFTER_READ") else { return }
+        if String(cString: how) == "abort" { abort() }
+        let first = value.withUnsafeBytes { $0.first ?? 0 }
+        let nowhere = UnsafePointer<UInt8>(bitPattern: 16 + Int(first & 1))!
+        print(nowhere.pointee)
+    }
+    #endif
 
     /// "no secret ID", with the way back when the vault's history shows it was removed.
     static func notFound(_ id: SecretID, in vault: Vault) -> Error {

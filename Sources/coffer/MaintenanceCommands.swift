@@ -74,7 +74,11 @@ struct VerifyCommand: ParsableCommand {
         try Console.run {
             let prefix = try Prefix(prefix)
             let vault = try options.vault()
-            let identities = try options.identitiesIfPresent()
+            let identities = try options.identitiesIfDefaultAbsent()
+            if identities.isEmpty {
+                Console.warning("no identity at \(options.store.path): nothing was decrypted, only the vault's structure "
+                                + "and recipients were checked (a damaged value would go unnoticed)")
+            }
             var report = try vault.verify(prefix, identities: identities)
             var commit: String?
             var setAside: [String] = []

@@ -60,6 +60,11 @@ struct SetCommand: ParsableCommand {
                 }
                 let id = try SecretID(String(assignment[..<eq]))
                 values.append((id, SecureBytes(copying: Array(assignment[assignment.index(after: eq)...].utf8))))
+                ArgumentScrub.wipeValue(of: assignment)
+            }
+            if assignments.contains(where: { $0.contains("=") }), Files.isTerminal(STDERR_FILENO) {
+                Console.warning("values on the command line are visible to other local users (ps, /proc) and may stay "
+                                + "in your shell history; prefer the prompt (coffer set ID) or --stdin")
             }
             let vault = try options.vault()
             // The identity is needed only to compare with values already stored.

@@ -23,6 +23,7 @@ struct VaultOptions: ParsableArguments {
     var store: IdentityStore { settings.store }
     func identities() throws -> [X25519Identity] { try settings.identities() }
     func identitiesIfPresent() throws -> [X25519Identity] { try settings.identitiesIfPresent() }
+    func identitiesIfDefaultAbsent() throws -> [X25519Identity] { try settings.identitiesIfDefaultAbsent() }
     func myKeys(loaded: [X25519Identity] = []) -> Set<X25519Recipient>? { settings.myKeys(loaded: loaded) }
 }
 
@@ -53,6 +54,12 @@ struct VaultSettings: Equatable {
     /// Like `identities()`, but an absent identity is no error (writers can seal without one).
     func identitiesIfPresent() throws -> [X25519Identity] {
         store.exists ? try identities() : []
+    }
+
+    /// For checks that must fail closed: a named identity (`--identity`,
+    /// `COFFER_IDENTITY`) must exist; only the default one may be absent.
+    func identitiesIfDefaultAbsent() throws -> [X25519Identity] {
+        VaultSettings.locator.identityIsNamed(explicit: identityPath) ? try identities() : try identitiesIfPresent()
     }
 
     /// The identities if they open without asking: unprotected, or with

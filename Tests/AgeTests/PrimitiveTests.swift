@@ -83,6 +83,26 @@ final class PrimitiveTests: XCTestCase {
         XCTAssertEqual(SecureBytes.random(count: 32).count, 32)
     }
 
+    /// Small buffers share the locked pool: many alive at once (more than one
+    /// chunk of slots) keep their own bytes, and a reused slot starts zeroed.
+    func testSecureBytesFromTheLockedPoolAreSeparateAndStartZeroed() {
+        let sizes = [0, 1, 32, LockedMemory.slotSize, LockedMemory.slotSize + 1, 5000]
+        var alive: [SecureBytes] = []
+        for index in 0..<600 {
+            let bytes = SecureBytes(count: sizes[index % sizes.count])
+            bytes.withUnsafeBytes { XCTAssertTrue($0.allSatisfy { $0 == 0 }) }
+            bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: index)) }
+            alive.append(bytes)
+        }
+        for (index, bytes) in alive.enumerated() {
+            bytes.withUnsafeBytes { XCTAssertTrue($0.allSatisfy { $0 == UInt8(truncatingIfNeeded: index) }) }
+        }
+        alive.removeAll()
+        for size in sizes {
+            SecureBytes(count: size).withUnsafeBytes { XCTAssertTrue($0.allSatisfy { $0 == 0 }, "size \(size)") }
+        }
+    }
+
     func testRoundTripAcrossChunkBoundaries() throws {
         let identities = (0..<3).map { _ in X25519Identity.generate() }
         for size in [0, 1, 65535, 65536, 65537, 2 * 65536, 2 * 65536 + 1] {
