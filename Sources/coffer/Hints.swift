@@ -6,7 +6,7 @@ enum Hints {
     static func `for`(_ error: VaultError) -> String? {
         switch error {
         case .identityTooOpen(let path, _): return "chmod 600 \(path)"
-        case .identityMissing: return "create one with `coffer identity new`, or pass --identity FILE"
+        case .identityMissing: return "create one with `coffer identity new`, or name an existing one with --identity FILE or COFFER_IDENTITY"
         case .notAVault: return "run `coffer init`, or pass --vault DIR"
         case .noCheckedOutBranch(let path, _, let branches):
             let branch = branches.first { $0.hasSuffix("/main") } ?? branches.first { $0.hasSuffix("/master") } ?? branches[0]

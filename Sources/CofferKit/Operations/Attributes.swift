@@ -21,7 +21,7 @@ enum Attributes {
     /// no later line of any pattern sets an attribute that could rewrite them
     /// (later lines win in git, and a pattern like `*` matches sealed files too).
     static func protects(_ text: String) -> Bool {
-        let lines = text.split(separator: "\n").map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
+        let lines = text.split(separator: "\n").map(fields)
         guard let last = lines.lastIndex(where: { $0.first == "*.age" }) else { return false }
         let ours = Set(lines[last].dropFirst())
         guard ours.isSuperset(of: ["diff=coffer", "-text", "merge=binary"]) else { return false }
@@ -31,7 +31,12 @@ enum Attributes {
     /// True when a `.gitattributes` below the root sets an attribute that
     /// could rewrite sealed files there.
     static func endangers(_ text: String) -> Bool {
-        text.split(separator: "\n").map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }.contains(where: setsHazard)
+        text.split(separator: "\n").map(fields).contains(where: setsHazard)
+    }
+
+    /// A line's pattern and attributes, as git splits them (on blanks).
+    private static func fields(_ line: Substring) -> [String] {
+        line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
     }
 
     private static func setsHazard(_ fields: [String]) -> Bool {
@@ -46,8 +51,8 @@ enum Attributes {
     /// hazard or name `*.age` dropped, coffer's lines at the end.
     static func repaired(_ text: String) -> String {
         let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            return fields.first != "*.age" && !setsHazard(fields) && !line.hasPrefix("# coffer:")
+            let parts = fields(line)
+            return parts.first != "*.age" && !setsHazard(parts) && !line.hasPrefix("# coffer:")
         }
         let head = kept.joined(separator: "\n").trimmingTrailingNewlines()
         return (head.isEmpty ? "" : head + "\n") + Attributes.text
