@@ -27,6 +27,8 @@ enum Hints {
         case .onlyReader(_, let scopes):
             return "add another reader to \(scopes.map(\.description).joined(separator: ", ")) first, "
                 + "or leave it out with --scope DIR for each scope to remove the reader from (see `coffer recipients list`)"
+        case .unacceptedReaders(let readers): return readers.first.map(accept)
+        case .acceptanceChanged: return "run `coffer recipients accept` again and look at what it shows"
         case .ambiguousReader: return "name the reader by its key (age1…)"
         case .notAReader: return "see `coffer recipients list`"
         case .noKeyReadsVault: return "see `coffer recipients list`"
@@ -36,5 +38,13 @@ enum Hints {
             return "if you did not change it, someone else may have; check it, then remove it (`coffer identity show` writes it again from your key)"
         default: return nil
         }
+    }
+
+    /// What to do about a reader this clone has not accepted.
+    static func accept(_ reader: UnacceptedReader) -> String {
+        let look = reader.introducedBy.map { "git show \($0.commit.prefix(12))" } ?? "git diff"
+        let undo = reader.change == .added ? "remove the reader with `coffer recipients rm`" : "add the reader back with `coffer recipients add`"
+        return "look at the change (\(look)); if it is right, `coffer recipients accept --scope \(reader.scope)`; "
+            + "if not, undo it (git revert, or \(undo) --scope \(reader.scope))"
     }
 }

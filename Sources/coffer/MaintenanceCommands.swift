@@ -108,9 +108,15 @@ struct VerifyCommand: ParsableCommand {
                 Console.info("checked \(Plural.secrets(report.checked)) (\(report.decrypted) decrypted with your identity): "
                              + (report.drift.isEmpty ? "no drift" : "\(report.drift.count) problem\(report.drift.count == 1 ? "" : "s")"))
                 if !fix, report.drift.contains(where: \.isFixable) { Console.hint("coffer verify --fix repairs what can be repaired") }
+                if let first = report.drift.lazy.compactMap(VerifyCommand.unaccepted).first { Console.hint(Hints.accept(first)) }
             }
             if !report.drift.isEmpty { throw ExitCode.failure }
         }
+    }
+
+    static func unaccepted(_ drift: Drift) -> UnacceptedReader? {
+        if case .unacceptedReader(let reader) = drift { return reader }
+        return nil
     }
 
     /// One row of the table: the kind, where (an id, a path, a scope's .recipients), the problem.
@@ -130,6 +136,7 @@ struct VerifyCommand: ParsableCommand {
         case .attributesUnprotected(let path):
             return ["attributes", .string(path), "lets git convert or merge sealed files (coffer's *.age line is not in force)"]
         case .workTreeDiffers(let id): return ["work-tree", .string(id.value), "the file differs from the committed one"]
+        case .unacceptedReader(let reader): return ["unaccepted-reader", .string(reader.scope.description), .string(reader.summary)]
         }
     }
 }
@@ -148,6 +155,11 @@ extension Value {
         case .orphan(let path): return .record(["kind": "orphan", "path": .string(path)])
         case .attributesUnprotected(let path): return .record(["kind": "attributes", "path": .string(path)])
         case .workTreeDiffers(let id): return .record(["kind": "work-tree", "id": .string(id.value)])
+        case .unacceptedReader(let unaccepted):
+            return .record(["kind": "unaccepted-reader", "scope": .string(unaccepted.scope.directory),
+                            "change": .string(unaccepted.change.rawValue), "reader": .reader(unaccepted.reader),
+                            "commit": .optional(unaccepted.introducedBy?.commit), "author": .optional(unaccepted.introducedBy?.author),
+                            "email": .optional(unaccepted.introducedBy?.email)])
         }
     }
 }

@@ -7,7 +7,7 @@ struct RecipientsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recipients",
         abstract: "Manage who can read a scope (the .recipients of a directory).",
-        subcommands: [List.self, Add.self, Remove.self]
+        subcommands: [List.self, Add.self, Remove.self, Accept.self]
     )
 
     struct List: ParsableCommand {
@@ -135,6 +135,51 @@ struct RecipientsCommand: ParsableCommand {
                 let table = Table(["ID"], rows: exposed.map { [.string($0.value)] })
                 try Renderer.print(Output(document, table: table), as: output, command: "recipients rm")
                 Console.reportPending(outcome)
+            }
+        }
+    }
+}
+
+extension RecipientsCommand {
+    struct Accept: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept readers this clone has not agreed to yet (lines that came with a pull).",
+            discussion: """
+                coffer seals only for the readers this clone accepted: at init, through its own \
+                recipients add|rm, or here. A .recipients line pushed by someone else is refused \
+                by set, rotate, verify --fix and recipients add until it is accepted. This shows \
+                each reader gained or lost, with the commit and author that changed it, and asks \
+                (or takes --yes). Without --scope, every scope.
+                """
+        )
+
+        @Option(help: ArgumentHelp("Only this scope directory and those below it (/ is the root).", valueName: "DIR"))
+        var scope: String?
+
+        @Flag(name: .shortAndLong, help: "Accept without asking (after you looked at the change).")
+        var yes = false
+
+        @OptionGroup var options: VaultOptions
+
+        func run() throws {
+            try Console.run {
+                let scope = try self.scope.map(Scope.init)
+                let vault = try options.vault()
+                let shown = try vault.unacceptedReaders(in: scope)
+                guard !shown.isEmpty else {
+                    Console.info("nothing to accept: the readers of \(scope?.description ?? "every scope") are the ones this clone accepted")
+                    return
+                }
+                for reader in shown { Console.info("  " + reader.summary) }
+                if !yes {
+                    guard Files.isTerminal(0), Files.isTerminal(2) else {
+                        throw CommandFailure("not accepted: nothing was changed", hint: "look at the changes above, then pass --yes to accept them")
+                    }
+                    let answer = try PassphraseSource.readLine(prompt: "Accept these readers in this clone? [y/N] ", echo: true)
+                    guard answer == "y" || answer == "yes" else { throw CommandFailure("not confirmed; nothing was accepted") }
+                }
+                let accepted = try vault.acceptReaders(in: scope, shown: shown)
+                Console.info("accepted \(accepted.count) change\(accepted.count == 1 ? "" : "s") of readers in this clone")
             }
         }
     }

@@ -38,8 +38,22 @@ struct VaultSettings: Equatable {
 
     func vault() throws -> Vault {
         let locator = VaultSettings.locator
-        return try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath),
-                              configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName))
+        let vault = try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath),
+                                   configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName))
+        vault.onAcceptanceSeeded = VaultSettings.announce
+        return vault
+    }
+
+    /// Says whose readers a clone now trusts, the first time coffer needs them.
+    static func announce(_ seed: AcceptanceSeed) {
+        let whence = seed.source == .ownCommit
+            ? "as of commit \(seed.commit.prefix(12)), the newest one coffer made in this clone; changes pulled since need `coffer recipients accept`"
+            : "as HEAD (\(seed.commit.prefix(12))) names them: coffer had not written to this clone, so it trusts them on first use; check them"
+        Console.info("coffer: this clone now accepts these readers, \(whence):")
+        for scope in seed.scopes {
+            let names = scope.readers.map { "\($0.name.map(TerminalText.escape) ?? "(unnamed)") \($0.fingerprint)" }
+            Console.info("  \(scope.scope): \(names.joined(separator: ", "))")
+        }
     }
 
     var store: IdentityStore { IdentityStore(path: VaultSettings.locator.identityPath(explicit: identityPath)) }

@@ -113,11 +113,18 @@ class VaultTestCase: XCTestCase {
     }
 
     /// Gives `scope` its own committed `.recipients` naming `readers`,
-    /// without re-sealing anything (as a hand edit committed with git would).
-    func commitRecipients(_ scope: String, _ readers: [NamedRecipient]) throws {
+    /// without re-sealing anything (as a hand edit committed with git would),
+    /// then accepts them in this clone (`recipients accept`) unless told not to.
+    func commitRecipients(_ scope: String, _ readers: [NamedRecipient], accept: Bool = true) throws {
         let relative = scope.isEmpty ? ".recipients" : scope + "/.recipients"
         try write(relative, RecipientsFile(entries: readers).text)
         try commitByHand([relative], message: "readers of \(scope)")
+        if accept { try acceptAll() }
+    }
+
+    /// Accepts every reader change in the work tree, as `recipients accept --yes` does.
+    func acceptAll() throws {
+        _ = try vault.acceptReaders(in: nil, shown: try vault.unacceptedReaders())
     }
 
     /// The number of commits on HEAD.

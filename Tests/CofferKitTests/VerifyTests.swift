@@ -25,6 +25,7 @@ final class VerifyTests: VaultTestCase {
         XCTAssertEqual(try vault.verify(identities: [me]).drift, [
             .recipientsEdited(scope: .root),
             .wrongReaders(id: id("a"), scope: .root, missing: [named(other, nil).fingerprint], extra: []),
+            .unacceptedReader(UnacceptedReader(change: .added, reader: named(other, "x"), scope: .root, introducedBy: nil)),
         ])
     }
 
@@ -101,6 +102,9 @@ final class VerifyTests: VaultTestCase {
         let other = X25519Identity.generate()
         try set(["a": "1"])
         try write(".recipients", RecipientsFile(entries: [named(other, "other")]).text)
+        // A hand edit is accepted like any other change of readers.
+        XCTAssertEqual(try vault.unacceptedReaders().map(\.change), [.added, .dropped])
+        try acceptAll()
         let report = try vault.verify(identities: [me])
         XCTAssertEqual(report.drift, [
             .recipientsEdited(scope: .root),
@@ -194,6 +198,7 @@ extension VerifyTests {
         XCTAssertEqual(report.drift, [
             .recipientsEdited(scope: try Scope("ops")),
             .wrongReaders(id: id("ops/a"), scope: .root, missing: [named(other, nil).fingerprint], extra: []),
+            .unacceptedReader(UnacceptedReader(change: .added, reader: named(other, "other"), scope: try Scope("ops"), introducedBy: nil)),
         ])
         let outcome = try vault.apply(try vault.planFix(report, me: mine), identities: [me])
         XCTAssertNil(outcome.commit)

@@ -56,6 +56,12 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Removing this reader would leave these scopes without readers.
     case onlyReader(reader: String, scopes: [Scope])
     case ambiguousReader(name: String, keys: [String])
+    /// Sealing would grant or take away access this clone has not accepted
+    /// (a `.recipients` line that came with a pull): nothing was written.
+    case unacceptedReaders([UnacceptedReader])
+    /// The accepted readers changed between showing and accepting them.
+    case acceptanceChanged
+    case invalidAcceptedReaders(path: String, line: Int)
     /// None of the identity's keys reads any scope of this vault.
     case noKeyReadsVault
 
@@ -116,6 +122,10 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(Text.shown(reader)) is the only reader of \(Text.list(scopes)); a scope must keep at least one reader"
         case .ambiguousReader(let name, let keys): return "\(keys.count) different keys are named \(Text.shown(name))"
         case .noKeyReadsVault: return "none of your keys reads a scope of this vault"
+        case .unacceptedReaders(let readers):
+            return "not done: this clone has not accepted " + readers.map(\.summary).joined(separator: "; ")
+        case .acceptanceChanged: return "the readers changed since they were shown (a pull or another coffer process); nothing was accepted"
+        case .invalidAcceptedReaders(let path, let line): return "\(Text.shown(path)) line \(line) is not a scope, key and name"
         case .identityMissing(let path): return "no identity at \(Text.shown(path))"
         case .identityExists(let path): return "an identity already exists at \(Text.shown(path))"
         case .identityTooOpen(let path, let mode):

@@ -28,6 +28,7 @@ extension Vault {
         let message = "coffer: init vault\n\nCoffer-Action: \(Action.initialize.rawValue)\n"
         let commit = try repo.createCommit(parent: nil, changes: changes, message: message, author: author)
         try repo.advanceHead(from: nil, to: commit, message: "coffer: init")
+        try AcceptedReaders(scopes: [.root: readers]).save(gitDirectory: vault.gitDirectory)
         try VaultTransaction.publish(vault, repo: repo, changes: changes,
                                      contents: [RecipientsFile.fileName: recipients, Attributes.fileName: attributes])
         return vault

@@ -16,6 +16,11 @@ public struct ChangePlan {
     public private(set) var isConfirmed: Bool
     /// Readers this change takes away (`recipients rm`).
     public internal(set) var removedReaders: [NamedRecipient] = []
+    /// The reader the user asked to add (`recipients add`, the new key of
+    /// `identity rotate`): sealing for it needs no other acceptance.
+    var grantedReader: X25519Recipient?
+    /// Old keys replaced by `identity rotate`, beside `removedReaders`.
+    var revokedKeys: [X25519Recipient] = []
     /// Work-tree paths to move aside and restore first (`verify --fix`).
     var workTreeRepairs: [String] = []
     let changes: [VaultChange]
@@ -47,7 +52,9 @@ extension Vault {
         guard plan.isConfirmed else { throw VaultError.unconfirmed(plan.risks) }
         let setAside = plan.workTreeRepairs.isEmpty ? [] : try repairWorkTree(plan.workTreeRepairs)
         var outcome = plan.changes.isEmpty ? ChangeOutcome()
-            : try VaultTransaction.run(self, changes: plan.changes, action: plan.action, identities: identities, progress: progress)
+            : try VaultTransaction.run(self, changes: plan.changes, action: plan.action, identities: identities,
+                                       granted: Set(plan.grantedReader.map { [$0] } ?? []),
+                                       revoked: Set(plan.removedReaders.map(\.recipient) + plan.revokedKeys), progress: progress)
         outcome.setAside = setAside
         if !plan.removedReaders.isEmpty {
             let gone = Set(plan.removedReaders.map(\.fingerprint))

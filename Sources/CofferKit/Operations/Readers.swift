@@ -73,7 +73,9 @@ extension Vault {
             files[scope] = file.adding(reader)
         }
         guard !files.isEmpty else { throw VaultError.alreadyReads(reader: reader.name ?? reader.recipient.encoded, scopes: targets) }
-        return try plan(files, action: .rewrap)
+        var plan = try plan(files, action: .rewrap)
+        plan.grantedReader = reader.recipient
+        return plan
     }
 
     /// Plans removing the readers `selector` names from `scopes` (each must
@@ -116,7 +118,10 @@ extension Vault {
             files[scope] = own.replacing(old, with: new, name: nil)
         }
         guard !files.isEmpty else { throw VaultError.notAReader(reader: old.encoded, scope: nil) }
-        return try plan(files, action: .rotateIdentity)
+        var plan = try plan(files, action: .rotateIdentity)
+        plan.grantedReader = new
+        plan.revokedKeys = [old]
+        return plan
     }
 
     /// Refuses a scope whose `.recipients` in the work tree is not the one

@@ -25,13 +25,17 @@ public enum Drift: Equatable, Sendable {
     case attributesUnprotected(path: String)
     /// The work tree's copy of a committed secret is missing or differs.
     case workTreeDiffers(id: SecretID)
+    /// A reader this clone has not accepted (a pulled `.recipients` line),
+    /// or an accepted one a pushed change left out. Only a person settles it,
+    /// with `recipients accept` or by undoing the change.
+    case unacceptedReader(UnacceptedReader)
 
     /// Whether `verify --fix` repairs it.
     public var isFixable: Bool {
         switch self {
         case .recipientsEdited, .wrongReaders, .orphan, .workTreeDiffers: return true
         case .attributesUnprotected(let path): return path == Attributes.fileName
-        case .boundElsewhere, .damaged: return false
+        case .boundElsewhere, .damaged, .unacceptedReader: return false
         }
     }
 }
@@ -104,6 +108,7 @@ extension Vault {
             }
         }
         report.drift += unprotectingAttributes().map { .attributesUnprotected(path: $0) }
+        report.drift += try unacceptedReaders(in: Scope(validated: prefix.path)).map { .unacceptedReader($0) }
         return report
     }
 
@@ -146,6 +151,16 @@ extension Vault {
     /// as is a committed `.recipients` deleted by hand.
     /// Adopting a `.recipients` none of `me` is in is a risk to confirm.
     public func planFix(_ report: VerifyReport, me: Set<X25519Recipient>?) throws -> ChangePlan {
+        // Re-sealing there would grant (or take) access no one here agreed to;
+        // `--yes` never does: refused before anything, even a file, is moved.
+        // Only a `.recipients` deleted by hand is fine: the fix writes it back.
+        var restored: Set<Scope> = []
+        for case .recipientsEdited(let scope) in report.drift where try recipientsFile(of: scope) == nil { restored.insert(scope) }
+        let unaccepted = report.drift.compactMap { drift -> UnacceptedReader? in
+            guard case .unacceptedReader(let reader) = drift else { return nil }
+            return reader.introducedBy == nil && restored.contains(reader.scope) ? nil : reader
+        }
+        guard unaccepted.isEmpty else { throw VaultError.unacceptedReaders(unaccepted) }
         var loose = report.drift.compactMap { drift -> String? in
             switch drift {
             case .orphan(let path): return path

@@ -21,6 +21,9 @@ public final class Vault {
     /// The settings it was opened with.
     public let configuration: Configuration
     private var repository: GitRepository?
+    /// Told when this clone's accepted readers are seeded (once per clone),
+    /// so a front end can say whose readers it now trusts.
+    public var onAcceptanceSeeded: ((AcceptanceSeed) -> Void)?
 
     /// Settings a front end resolves before opening a vault.
     public struct Configuration: Sendable {

@@ -16,6 +16,8 @@ struct Staging {
     /// Scopes this transaction rewrites; they govern the secrets it seals.
     private let pendingReaders: [Scope: [NamedRecipient]]
     private var checkedScopes: Set<Scope> = []
+    /// The readers this clone accepted, and the change the user asked for.
+    private let acceptance: Acceptance
     private var scopeOfDirectory: [String: ScopeReaders] = [:]
     /// The sealed file as HEAD records it, for many ids at once: one walk of
     /// HEAD's tree beats a path lookup each (libgit2 does not cache large
@@ -25,15 +27,19 @@ struct Staging {
     /// after staging, across the cores.
     private var reseals: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)] = []
 
-    init(vault: Vault, repo: GitRepository, head: ObjectID?, changes: [VaultChange], identities: [Identity]) throws {
+    init(vault: Vault, repo: GitRepository, head: ObjectID?, changes: [VaultChange], identities: [Identity],
+         acceptance: Acceptance) throws {
         self.vault = vault
         self.repo = repo
         self.head = head
         self.identities = identities
+        self.acceptance = acceptance
         var pending: [Scope: [NamedRecipient]] = [:]
         for case .setReaders(let scope, let file) in changes {
             guard !file.entries.isEmpty else { throw VaultError.noRecipients(scope: scope) }
             pending[scope] = file.entries
+            // Checked here as well as per secret: a scope may hold none yet.
+            try acceptance.check(vault, in: scope, governing: ScopeReaders(scope: scope, readers: file.entries))
         }
         pendingReaders = pending
         committedBlobs = try changes.count > 64 ? head.map { head in
@@ -59,6 +65,7 @@ struct Staging {
             try requireCommitted(found.scope)
         }
         try requireNoneDeleted(from: .of(id), below: found.scope)
+        try acceptance.check(vault, in: .of(id), governing: found)
         scopeOfDirectory[id.directory] = found
         return found
     }
@@ -85,6 +92,12 @@ struct Staging {
         guard let head, let blob = try repo.blob(at: file, in: head), try repo.readBlob(blob) == working else {
             throw VaultError.uncommittedRecipients(path: file)
         }
+    }
+
+    /// The accepted readers once this transaction commits: its new scopes'
+    /// readers passed the check, so the user's change becomes accepted.
+    var acceptedAfterCommit: AcceptedReaders? {
+        pendingReaders.isEmpty ? nil : acceptance.accepted.accepting(pendingReaders)
     }
 
     private mutating func write(_ path: String, _ bytes: [UInt8]) throws {
@@ -176,5 +189,20 @@ struct Staging {
             ?? Signature(name: vault.configuration.authorName ?? "coffer", email: "coffer@localhost")
         let message = VaultTransaction.commitMessage(action: action, changes: changes, ids: outcome.written + outcome.removed)
         return try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author)
+    }
+}
+
+/// What a transaction may seal for: the readers this clone accepted, plus the
+/// change the user asked for by name (`recipients add` grants its reader,
+/// `rm` revokes one). Anything else — a pulled line, a reader a pushed
+/// sub-scope leaves out — stops the transaction before anything is written.
+struct Acceptance {
+    let accepted: AcceptedReaders
+    var granted: Set<X25519Recipient> = []
+    var revoked: Set<X25519Recipient> = []
+
+    func check(_ vault: Vault, in directory: Scope, governing: ScopeReaders) throws {
+        let unaccepted = try vault.unaccepted(in: directory, governing: governing, accepted: accepted, granted: granted, revoked: revoked)
+        guard unaccepted.isEmpty else { throw VaultError.unacceptedReaders(unaccepted) }
     }
 }

@@ -14,6 +14,7 @@ import Posix
 /// from the journal. Nothing else is written, so a no-op makes no commit.
 enum VaultTransaction {
     static func run(_ vault: Vault, changes: [VaultChange], action: Action, identities: [Identity],
+                    granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = [],
                     progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
         let lock = try vault.lock()
         defer { _ = lock }
@@ -26,7 +27,8 @@ enum VaultTransaction {
         if try repo.indexHasConflicts() { throw VaultError.gitOperationInProgress("a merge with conflicts") }
         let head = try repo.head()
 
-        var staging = try Staging(vault: vault, repo: repo, head: head, changes: changes, identities: identities)
+        let acceptance = Acceptance(accepted: try vault.acceptedReaders(), granted: granted, revoked: revoked)
+        var staging = try Staging(vault: vault, repo: repo, head: head, changes: changes, identities: identities, acceptance: acceptance)
         // Many objects: one file-system sync for all instead of one fsync each.
         // Blobs, trees and the commit in one batch (one pack when large).
         let made: ObjectID? = try repo.withBatchedObjectSync {
@@ -39,6 +41,10 @@ enum VaultTransaction {
         try Journal(old: head, new: commit, changes: staging.treeChanges).write(gitDirectory: vault.gitDirectory)
         try repo.advanceHead(from: head, to: commit, message: "coffer: \(action.rawValue)")
         outcome.commit = commit.hex
+        // The user's own change of readers is accepted in this clone. Should
+        // this fail, the next change there is refused naming this commit, and
+        // `recipients accept` settles it: it fails closed.
+        try? staging.acceptedAfterCommit?.save(gitDirectory: vault.gitDirectory)
         // Past the commit point the change is made; a failure now only delays
         // the work tree, which the next command completes from the journal.
         do {

@@ -1,0 +1,194 @@
+import Age
+import GitStore
+import Posix
+
+/// A reader whose access this clone has not agreed to: a `.recipients` line
+/// that arrived from elsewhere (a pull) or a reader a pushed change took away.
+public struct UnacceptedReader: Equatable, Sendable {
+    public enum Change: String, Sendable {
+        /// The reader would be able to read secrets this clone never sealed for them.
+        case added
+        /// An accepted reader would lose secrets they read.
+        case dropped
+    }
+
+    public let change: Change
+    public let reader: NamedRecipient
+    /// The directory whose readers differ from the accepted ones: what
+    /// `recipients accept --scope` takes.
+    public let scope: Scope
+    /// The newest commit that made the difference; nil when it is in the
+    /// work tree only (a `.recipients` edited and not committed).
+    public let introducedBy: Introduction?
+
+    /// A commit as a refusal names it. The author is the commit's own claim:
+    /// until commits are signed, anyone who can push can write any name.
+    public struct Introduction: Equatable, Sendable {
+        public let commit: String
+        public let author: String
+        public let email: String
+    }
+
+    /// "mallory (fingerprint 0123456789abcdef) reading prod, added by commit
+    /// 1a2b3c4d5e6f by \"Mallory\" <m@example.com>"; author text escaped.
+    public var summary: String {
+        let who = "\(reader.name.map(Text.quoted) ?? "an unnamed reader") (fingerprint \(reader.fingerprint))"
+        let what = change == .added ? "reading \(scope), added" : "no longer reading \(scope), dropped"
+        guard let commit = introducedBy else { return "\(who) \(what) in the work tree (not committed)" }
+        return "\(who) \(what) by commit \(commit.commit.prefix(12)) by \(Text.quoted(commit.author)) <\(Text.quoted(commit.email).dropFirst().dropLast())>"
+    }
+}
+
+/// How a clone came to have accepted readers the first time coffer needed them.
+public struct AcceptanceSeed: Equatable, Sendable {
+    public enum Source: Equatable, Sendable {
+        /// The newest commit coffer made in this clone (its reflog says which):
+        /// what was pulled since is not accepted by the upgrade.
+        case ownCommit
+        /// HEAD of a clone coffer never wrote: trusted on first use.
+        case head
+    }
+
+    public let source: Source
+    public let commit: String
+    public let scopes: [ScopeReaders]
+}
+
+extension Vault {
+    /// The readers this clone accepted, seeded the first time they are needed
+    /// (reported to `onAcceptanceSeeded`). The caller holds the vault lock
+    /// or only reads.
+    func acceptedReaders() throws -> AcceptedReaders {
+        if let accepted = try AcceptedReaders.load(gitDirectory: gitDirectory) { return accepted }
+        let repo = try repo()
+        let own = CofferReflog.newestOwnCommit(gitDirectory: gitDirectory).flatMap { try? repo.resolve($0.hex) }
+        guard let commit = try own ?? repo.head() else { return AcceptedReaders(scopes: [:]) }
+        var scopes: [Scope: [NamedRecipient]] = [:]
+        for entry in try repo.files(in: commit, under: "") {
+            guard let scope = Vault.scope(ofRecipientsPath: entry.path) else { continue }
+            let text = String(decoding: try repo.readBlob(entry.blob), as: UTF8.self)
+            guard let file = try? RecipientsFile(parsing: text, path: entry.path) else { continue }
+            scopes[scope] = file.entries
+        }
+        let accepted = AcceptedReaders(scopes: scopes)
+        try accepted.save(gitDirectory: gitDirectory)
+        onAcceptanceSeeded?(AcceptanceSeed(source: own != nil ? .ownCommit : .head, commit: commit.hex,
+                                           scopes: scopes.keys.sorted().map { ScopeReaders(scope: $0, readers: scopes[$0]!) }))
+        return accepted
+    }
+
+    /// The scope whose `.recipients` is at `path`, if it is one.
+    static func scope(ofRecipientsPath path: String) -> Scope? {
+        if path == RecipientsFile.fileName { return .root }
+        guard path.hasSuffix("/" + RecipientsFile.fileName) else { return nil }
+        return try? Scope(String(path.dropLast(RecipientsFile.fileName.count + 1)))
+    }
+
+    /// Every reader this clone has not accepted at or below `scope` (nil: the
+    /// whole vault), as the work tree's `.recipients` files name them, with
+    /// the commit that introduced each.
+    public func unacceptedReaders(in scope: Scope? = nil) throws -> [UnacceptedReader] {
+        let accepted = try acceptedReaders()
+        let within = Prefix(validated: scope?.directory ?? "")
+        let places = Set(scopes() + accepted.scopes.keys).filter { within.contains(path: $0.directory) }
+        var found: [UnacceptedReader] = []
+        for place in places.sorted() {
+            found += try unaccepted(in: place, governing: readers(in: place), accepted: accepted)
+        }
+        return found
+    }
+
+    /// What sealing in `directory` for `governing` would grant or take away
+    /// beyond what this clone accepted, less the change the user asked for
+    /// (`granted`, `revoked`: a `recipients add|rm` names its reader).
+    func unaccepted(in directory: Scope, governing: ScopeReaders, accepted: AcceptedReaders,
+                    granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = []) throws -> [UnacceptedReader] {
+        let baseline = accepted.baseline(for: directory)
+        let known = Set(baseline?.readers.map(\.recipient) ?? [])
+        let now = Set(governing.readers.map(\.recipient))
+        let added = governing.readers.filter { !known.contains($0.recipient) && !granted.contains($0.recipient) }
+        let dropped = (baseline?.readers ?? []).filter { !now.contains($0.recipient) && !revoked.contains($0.recipient) }
+        guard !added.isEmpty || !dropped.isEmpty else { return [] }
+        // The deeper of the two: a new sub-scope, or one deleted since it was accepted.
+        let place = [governing.scope, baseline?.scope ?? .root].max { $0.directory.count < $1.directory.count }!
+        let finder = try IntroductionFinder(vault: self, directory: directory)
+        return try added.map { UnacceptedReader(change: .added, reader: $0, scope: place, introducedBy: try finder.find($0.recipient, present: true)) }
+            + dropped.map { UnacceptedReader(change: .dropped, reader: $0, scope: place, introducedBy: try finder.find($0.recipient, present: false)) }
+    }
+
+    /// Accepts the readers the work tree's `.recipients` files name at and
+    /// below `scope` (nil: everywhere), after a person looked: `shown` is
+    /// what they were shown, and anything else there now is refused. Returns
+    /// what was newly accepted.
+    public func acceptReaders(in scope: Scope?, shown: [UnacceptedReader]) throws -> [UnacceptedReader] {
+        let lock = try lock()
+        defer { _ = lock }
+        let pending = try unacceptedReaders(in: scope)
+        guard pending == shown else { throw VaultError.acceptanceChanged }
+        let within = Prefix(validated: scope?.directory ?? "")
+        var accepted = try acceptedReaders()
+        accepted.scopes = accepted.scopes.filter { !within.contains(path: $0.key.directory) }
+        for current in scopes() where within.contains(path: current.directory) {
+            accepted.scopes[current] = try readers(in: current).readers
+        }
+        try accepted.save(gitDirectory: gitDirectory)
+        return pending
+    }
+}
+
+/// Finds the commit that made a reader govern a directory (or stop governing
+/// it): walking HEAD's first-parent chain, the newest commit after which the
+/// answer is what the work tree says.
+private struct IntroductionFinder {
+    let repo: GitRepository
+    let walker: PathWalker
+    let chain: [(commit: ObjectID, tree: ObjectID)]
+    let directory: Scope
+
+    init(vault: Vault, directory: Scope) throws {
+        let repo = try vault.repo(), walker = try PathWalker(repo)
+        self.repo = repo
+        self.walker = walker
+        chain = try repo.head().map { try walker.chain(from: $0) } ?? []
+        self.directory = directory
+    }
+
+    func find(_ reader: X25519Recipient, present: Bool) throws -> UnacceptedReader.Introduction? {
+        guard let newest = chain.first, try governs(reader, in: newest.tree) == present else { return nil }
+        var introduced = newest.commit
+        for link in chain.dropFirst() {
+            if try governs(reader, in: link.tree) != present { break }
+            introduced = link.commit
+        }
+        let info = try walker.info(introduced)
+        return .init(commit: info.id.hex, author: info.author.name, email: info.author.email)
+    }
+
+    /// True when the nearest `.recipients` at or above the directory in `tree` names `reader`.
+    private func governs(_ reader: X25519Recipient, in tree: ObjectID) throws -> Bool {
+        var dir: Scope? = directory
+        while let d = dir {
+            if let blob = try walker.blob(at: d.recipientsPath, inTree: tree) {
+                let text = String(decoding: try repo.readBlob(blob), as: UTF8.self)
+                let file = try? RecipientsFile(parsing: text, path: d.recipientsPath)
+                return file?.entries.contains { $0.recipient == reader } ?? false
+            }
+            dir = d.parent
+        }
+        return false
+    }
+}
+
+/// The reflog of HEAD, read as text: entries coffer wrote say `coffer: …`,
+/// and a pull, checkout or merge never does.
+enum CofferReflog {
+    static func newestOwnCommit(gitDirectory: String) -> ObjectID? {
+        guard let bytes = try? Files.read(path: gitDirectory + "/logs/HEAD") else { return nil }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").reversed() {
+            guard let tab = line.firstIndex(of: "\t"), line[line.index(after: tab)...].hasPrefix("coffer: ") else { continue }
+            let fields = line[..<tab].split(separator: " ")
+            if fields.count > 1, let id = ObjectID(hex: String(fields[1])) { return id }
+        }
+        return nil
+    }
+}

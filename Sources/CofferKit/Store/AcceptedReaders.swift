@@ -1,0 +1,93 @@
+import Age
+import Posix
+
+/// The readers this clone has agreed to, per scope: `.git/coffer/accepted-readers`.
+///
+/// Anyone who can push can change a `.recipients` file, and a pulled line
+/// must not become read access: coffer seals only for readers this clone
+/// accepted (at `init`, through its own `recipients` commands, or by an
+/// explicit `recipients accept` after a person looked). The file lives
+/// under `.git`, so no push can reach it.
+struct AcceptedReaders: Equatable, Sendable {
+    static let fileName = "coffer/accepted-readers"
+
+    /// Each accepted scope and the readers accepted there.
+    var scopes: [Scope: [NamedRecipient]]
+
+    /// The accepted readers in force for `directory`: its own entry or the
+    /// nearest one above (a new sub-scope with the same readers as its parent
+    /// changes nothing anyone can read).
+    func baseline(for directory: Scope) -> (scope: Scope, readers: [NamedRecipient])? {
+        var dir: Scope? = directory
+        while let d = dir {
+            if let readers = scopes[d] { return (d, readers) }
+            dir = d.parent
+        }
+        return nil
+    }
+
+    /// With `readers` accepted for each given scope.
+    func accepting(_ changes: [Scope: [NamedRecipient]]) -> AcceptedReaders {
+        AcceptedReaders(scopes: scopes.merging(changes) { _, new in new })
+    }
+
+    // MARK: - The file
+
+    private static let header = """
+        # The readers this clone of the vault has accepted, per scope: coffer seals
+        # only for these. Changed by coffer init, coffer recipients add|rm and
+        # coffer recipients accept; not part of the vault's history.
+
+        """
+
+    /// Lines of `<scope> TAB <key> TAB <name>`; the root scope is written `/`.
+    var text: String {
+        var text = AcceptedReaders.header
+        for scope in scopes.keys.sorted() {
+            for reader in scopes[scope]! {
+                text += "\(scope)\t\(reader.recipient.encoded)\t\(reader.name ?? "")\n"
+            }
+        }
+        return text
+    }
+
+    /// Parses the file; a scope listed with no readers keeps an empty list.
+    init(parsing text: String, path: String) throws {
+        var scopes: [Scope: [NamedRecipient]] = [:]
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
+            let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3, let scope = try? Scope(String(fields[0])),
+                  let key = try? X25519Recipient(parsing: String(fields[1]))
+            else { throw VaultError.invalidAcceptedReaders(path: path, line: n + 1) }
+            let reader = NamedRecipient(recipient: key, name: fields[2].isEmpty ? nil : String(fields[2]))
+            scopes[scope, default: []].append(reader)
+        }
+        self.scopes = scopes
+    }
+
+    init(scopes: [Scope: [NamedRecipient]]) { self.scopes = scopes }
+
+    /// The accepted readers of the clone at `gitDirectory`, or nil when it
+    /// has none yet (a clone coffer has not used since it began keeping them).
+    static func load(gitDirectory: String) throws -> AcceptedReaders? {
+        let path = gitDirectory + "/" + fileName
+        guard Files.exists(path) else { return nil }
+        do {
+            return try AcceptedReaders(parsing: String(decoding: try Files.read(path: path), as: UTF8.self), path: path)
+        } catch let error as FileError {
+            throw VaultError.file(error)
+        }
+    }
+
+    func save(gitDirectory: String) throws {
+        do {
+            try Files.makeDirectories(gitDirectory + "/coffer")
+            let file = try AtomicFileSink(path: gitDirectory + "/" + AcceptedReaders.fileName)
+            try file.write(text)
+            try file.commit()
+        } catch let error as FileError {
+            throw VaultError.file(error)
+        }
+    }
+}
