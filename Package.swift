@@ -31,7 +31,9 @@ let package = Package(
         .target(name: "Age", dependencies: ["CSodium"]),
         // Headers only: prctl, which the Glibc module lacks.
         .systemLibrary(name: "CLinux"),
-        .target(name: "Posix", dependencies: ["Age", "CLinux"]),
+        // First thing in each executable's main: no core, no dump, no crash report.
+        .target(name: "CrashPosture", dependencies: ["CLinux"]),
+        .target(name: "Posix", dependencies: ["Age"]),
         .target(name: "GitStore", dependencies: ["CGit2", "Posix"]),
         .target(name: "CofferKit", dependencies: ["Age", "GitStore", "Posix"]),
         .target(name: "CofferLocator"),
@@ -42,12 +44,13 @@ let package = Package(
                 "CofferLocator",
                 "Age",
                 "Posix",
+                "CrashPosture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // `-o yaml` through Yams, in a program of its own: Yams needs all of
         // Foundation and ICU, which would slow every coffer process's start.
-        .executableTarget(name: "coffer-yaml", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .executableTarget(name: "coffer-yaml", dependencies: ["CrashPosture", .product(name: "Yams", package: "Yams")]),
         // zlib only inflates the compressed conformance vectors; the product never links it.
         .systemLibrary(
             name: "CZlib",

@@ -1,7 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CrashPosture
 import Yams
+
+// It holds revealed values (`get --reveal -o yaml`) as long as coffer does.
+CrashPosture.harden()
 
 // coffer's YAML writer: reads one JSON document (as `coffer … -o json`
 // prints it) on standard input and writes it as YAML on standard output,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CofferKit
 import Posix
+import CrashPosture
 
 @main
 struct CofferCommand: ParsableCommand {

@@ -56,6 +56,48 @@ final class CrashPostureTests: VaultE2ECase {
                        "core limit: \(core ?? "none")")
     }
 
+    /// `coffer-yaml` holds revealed values (`get --reveal -o yaml`) too: held
+    /// on an open stdin as an unprivileged uid, it is not dumpable and has no core.
+    func testTheYAMLWriterIsNotDumpableEither() throws {
+        let setpriv = try requireOtherUID()
+        let helper = path("coffer-yaml")
+        try FileManager.default.copyItem(atPath: URL(fileURLWithPath: coffer).deletingLastPathComponent().appendingPathComponent("coffer-yaml").path,
+                                         toPath: helper)
+        _ = try shareWithNobody()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: setpriv)
+        process.arguments = ["--reuid", Self.nobody, "--regid", Self.nobody, "--clear-groups", helper]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let pid = process.processIdentifier
+        defer { kill(pid, SIGKILL); process.waitUntilExit() }
+        input.fileHandleForWriting.write(Data("{\"value\": \"".utf8))
+
+        // Until its main has run (loading Foundation takes a moment): then for good.
+        var owner: uid_t = 65534
+        for _ in 0..<200 where owner != 0 && process.isRunning {
+            usleep(25_000)
+            var info = stat()
+            // setpriv itself is undumpable for a moment after setuid: only
+            // once the process is coffer-yaml (its comm, set by exec) does it count.
+            if (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "coffer-yaml\n",
+               stat("/proc/\(pid)/mem", &info) == 0, info.st_uid == 0 {
+                owner = 0
+            }
+        }
+        XCTAssertTrue(process.isRunning, "coffer-yaml exited instead of waiting for its input")
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        XCTAssertTrue(status.contains("Uid:\t\(Self.nobody)\t"), "coffer-yaml does not run as uid \(Self.nobody): \(status)")
+        XCTAssertEqual(owner, 0, "/proc/PID/mem of coffer-yaml (uid \(Self.nobody)) never became root's: it is dumpable")
+        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
+        XCTAssertEqual(core?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first, "0",
+                       "core limit: \(core ?? "none")")
+    }
+
     /// A real fault right after decryption (a debug-only trigger): one fixed
     /// line on stderr, none of the value, no register or memory dump.
     func testACrashShowsNoBytes() throws {

@@ -39,10 +39,12 @@ final class HistoryTests: VaultE2ECase {
             .split(separator: "\n").map(String.init)
     }
 
-    /// `git commit` of whatever is staged, by hand (a reader change).
+    /// `git commit` of whatever is staged, by hand (a reader change), which
+    /// this clone then accepts as the user would (`recipients accept`).
     func commitByHand(_ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
         try gitOK(["add", "-A"], file: file, line: line)
         try gitOK(["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], file: file, line: line)
+        try cofOK(["recipients", "accept", "--yes"], file: file, line: line)
     }
 
     func json(_ data: Data, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {

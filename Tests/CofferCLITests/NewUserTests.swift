@@ -14,6 +14,8 @@ final class NewUserTests: VaultE2ECase {
         try (readers.joined(separator: "\n") + "\n").write(toFile: vaultDir + "/\(dir)/.recipients", atomically: true, encoding: .utf8)
         try gitOK(["add", "\(dir)/.recipients"])
         try gitOK(["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "scope \(dir)"])
+        // A change of readers made outside coffer is sealed for once this clone accepts it.
+        try cofOK(["recipients", "accept", "--yes"])
     }
 
     /// A remote whose HEAD names a branch the vault never pushed (a fresh

@@ -133,6 +133,9 @@ final class RekeyTests: VaultE2ECase {
         XCTAssertEqual(Set(kinds("wrong-readers").compactMap { $0["id"] as? String }), Set(ids(in: "dev", values) + ["prod/db/password"]))
         XCTAssertEqual(kinds("orphan").map { $0["path"] as? String }, ["stray.age"])
         XCTAssertEqual(kinds("work-tree").map { $0["id"] as? String }, ["prod/s2"])
+        // Both changes of readers were made outside coffer: carol gained dev, bob lost prod/db.
+        XCTAssertEqual(Set(kinds("unaccepted-reader").map { "\($0["scope"] ?? "") \($0["change"] ?? "") \(($0["reader"] as? [String: Any])?["name"] ?? "")" }),
+                       ["dev added carol", "prod/db dropped bob"])
         XCTAssertEqual(report["checked"] as? Int, 2 * perScope + 1)
         XCTAssertEqual(report["decrypted"] as? Int, 2 * perScope + 1)
         let table = try cof(["verify"], clean: false)
@@ -140,7 +143,13 @@ final class RekeyTests: VaultE2ECase {
         let rows = try XCTUnwrap(TableText(table.stdoutText), table.stdoutText)
         XCTAssertEqual(rows.header, ["KIND", "WHERE", "PROBLEM"])
         XCTAssertTrue(rows.rows.contains(["KIND": "orphan", "WHERE": "stray.age", "PROBLEM": "not in the vault's history"]), table.stdoutText)
-        XCTAssertEqual(Set(rows.column("KIND")), ["recipients-edited", "wrong-readers", "orphan", "work-tree"], table.stdoutText)
+        XCTAssertEqual(Set(rows.column("KIND")), ["recipients-edited", "wrong-readers", "orphan", "work-tree", "unaccepted-reader"], table.stdoutText)
+        // --fix does not accept them for you, and moves nothing while they stand.
+        let refused = try cof(["verify", "--fix", "--yes"], clean: false)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderrText.contains("carol") && refused.stderrText.contains("bob"), refused.stderrText)
+        XCTAssertTrue(fileExists(vaultDir + "/stray.age"))
+        try cofOK(["recipients", "accept", "--yes"], clean: false)
 
         let commits = try commitCount()
         let fixed = try cofOK(["verify", "--fix"])
@@ -238,6 +247,7 @@ final class RekeyTests: VaultE2ECase {
         // Sealing into a scope you do not read needs --yes too.
         try writeFile("ops/.recipients", "\(bob.recipient) # bob\n")
         try commitByHand("ops: bob only")
+        try cofOK(["recipients", "accept", "--yes"])
         let set = try cof(["set", "ops/x=1"])
         XCTAssertEqual(set.status, 1)
         XCTAssertFalse(fileExists(sealedPath("ops/x")))

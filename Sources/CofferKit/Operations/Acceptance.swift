@@ -71,7 +71,8 @@ extension Vault {
             scopes[scope] = file.entries
         }
         let accepted = AcceptedReaders(scopes: scopes)
-        try accepted.save(gitDirectory: gitDirectory)
+        // A read-only clone still checks; it seeds again next time.
+        try? accepted.save(gitDirectory: gitDirectory)
         onAcceptanceSeeded?(AcceptanceSeed(source: own != nil ? .ownCommit : .head, commit: commit.hex,
                                            scopes: scopes.keys.sorted().map { ScopeReaders(scope: $0, readers: scopes[$0]!) }))
         return accepted
