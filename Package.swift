@@ -35,7 +35,9 @@ let package = Package(
         .target(name: "CrashPosture", dependencies: ["CLinux"]),
         .target(name: "Posix", dependencies: ["Age"]),
         .target(name: "GitStore", dependencies: ["CGit2", "Posix"]),
-        .target(name: "CofferKit", dependencies: ["Age", "GitStore", "Posix"]),
+        // Bundles are tar archives; written and read here, never by a tar process.
+        .target(name: "Tar"),
+        .target(name: "CofferKit", dependencies: ["Age", "GitStore", "Posix", "Tar"]),
         .target(name: "CofferLocator"),
         .executableTarget(
             name: "coffer",

@@ -10,12 +10,14 @@ public enum Action: String, Sendable, CaseIterable {
     case rotate
     case rotateIdentity = "rotate-identity"
     case fix = "verify-fix"
+    /// Secrets brought in from a bundle (`coffer import`).
+    case importBundle = "import"
 
     /// True for actions that re-encrypt values without changing them.
     var keepsValues: Bool {
         switch self {
         case .rewrap, .rekey, .rotate, .rotateIdentity, .fix, .mv: return true
-        case .initialize, .set, .rm, .rollback, .restore: return false
+        case .initialize, .set, .rm, .rollback, .restore, .importBundle: return false
         }
     }
 }

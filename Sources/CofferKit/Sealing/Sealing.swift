@@ -62,6 +62,21 @@ enum Sealing {
 
     enum Resealing: Sendable { case rewrapped, rekeyed }
 
+    /// The same file key and payload under a new header: wrapped for exactly
+    /// `readers` and bound to `newID` (a bundle entry on its way out or in).
+    /// The file must be bound to `id` and open with `identities`.
+    static func rewrapped(_ file: [UInt8], id: SecretID, as newID: SecretID, for readers: [NamedRecipient],
+                          identities: [Identity]) throws -> [UInt8] {
+        let bound = try binding(of: try parsedHeader(file, id: id), id: id)
+        guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
+        do {
+            return try Age.rewrap(file, identities: identities, adding: readers.map(\.recipient),
+                                  extraStanzas: [bindingStanza(newID, readers)])
+        } catch let error as AgeError {
+            throw failure(error, id)
+        }
+    }
+
     /// The same value sealed afresh: a new file key and payload for `readers`.
     static func rekey(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], identities: [Identity]) throws -> [UInt8] {
         try seal(try open(file, id: id, identities: identities), id: id, for: readers)

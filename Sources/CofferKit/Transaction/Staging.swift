@@ -145,6 +145,14 @@ struct Staging {
                 try write(scope.recipientsPath, Array(file.text.utf8))
             case .setAttributes(let text):
                 try write(Attributes.fileName, Array(text.utf8))
+            case .setImportRecords(let text):
+                try write(ImportRecords.fileName, Array(text.utf8))
+            case .importEntry(let id, let file, let bound):
+                try write(id.relativePath, try Sealing.rewrapped(file, id: bound, as: id, for: try readers(for: id).readers,
+                                                                  identities: identities))
+                outcome.written.append(id)
+            case .trailer:
+                continue
             case .rewrap(let id), .rekey(let id):
                 guard let current = try committed(id) else { throw VaultError.notFound(id: id.value) }
                 let readers = try readers(for: id).readers

@@ -17,6 +17,13 @@ enum VaultChange {
     case rekey(SecretID)
     /// Replace the root `.gitattributes` (see `Attributes`).
     case setAttributes(String)
+    /// A bundle entry (bound to `bound`) re-wrapped for `id`'s readers and
+    /// bound to `id`: its file key and payload are kept.
+    case importEntry(SecretID, file: [UInt8], bound: SecretID)
+    /// Replace the root `.imported` (see `ImportRecords`).
+    case setImportRecords(String)
+    /// A trailer for the commit message only (`Coffer-Bundle: …`).
+    case trailer(key: String, value: String)
 }
 
 /// What a committed change did: the commit (nil when nothing changed), and

@@ -67,6 +67,7 @@ enum VaultTransaction {
                 if changes.count == 1 { subject = "coffer: mv \(from) to \(to)" }
                 trailers += "Coffer-Renamed: \(from) -> \(to)\n"
             }
+            if case .trailer(let key, let value) = change { trailers += "Coffer-\(key): \(value)\n" }
         }
         return subject + "\n\n" + trailers
     }
