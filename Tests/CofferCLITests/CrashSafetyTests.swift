@@ -858,9 +858,11 @@ final class CrashSafetyTests: AtomicityTestCase {
         try assertRepaired(state, "after a kill during the HEAD update")
     }
 
-    /// A kill while libgit2 wrote the index (HEAD and work tree new, journal
-    /// present): a stale `.git/index.lock` is left. The next command must
-    /// still finish the write, and the vault must stay readable and writable.
+    /// A kill while the index was being written (HEAD and work tree new,
+    /// journal present): coffer's `.git/index.lock`, holding the journal's
+    /// token, and the index libgit2 was writing under `.coffer-tmp-` names.
+    /// The next command must finish the write and remove the lock (it is
+    /// coffer's, and says so), and the vault must stay readable and writable.
     func testAKillDuringTheIndexWriteDoesNotWedgeTheVault() throws {
         var state = try startingVault("vault")
         let before = try snapshot()
@@ -869,10 +871,14 @@ final class CrashSafetyTests: AtomicityTestCase {
         state["n"] = "n-new"
         let new = try revParse("HEAD")
         try restoreIndex(before)
-        try writeJournal(old: before.head, new: new)
-        try before.index.prefix(before.index.count / 2).write(to: URL(fileURLWithPath: vault + "/.git/index.lock"))
+        let token = "0badc0ffee0ddba11c0ffee0ddba11ed"
+        try writeJournal(old: before.head, new: new, indexLockToken: token)
+        try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: vault + "/.git/index.lock"))
+        try before.index.write(to: URL(fileURLWithPath: vault + "/.git/.coffer-tmp-index"))
+        try before.index.prefix(before.index.count / 2).write(to: URL(fileURLWithPath: vault + "/.git/.coffer-tmp-index.lock"))
 
         let list = try runCoffer("list", [])
+        XCTAssertEqual(list.stderrText, "", "the lock is coffer's own: nothing to report")
         let set = try runCoffer("set", ["c=after-the-kill"])
         guard list.succeeded, set.succeeded else {
             return XCTFail("a kill during the index write wedges the vault: \(list.summary); \(set.summary)")

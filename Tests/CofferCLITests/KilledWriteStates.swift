@@ -32,9 +32,12 @@ extension AtomicityTestCase {
             }
     }
 
-    /// The journal the transaction writes before it moves HEAD from `old` to `new`.
-    func writeJournal(old: String, new: String) throws {
+    /// The journal the transaction writes before it moves HEAD from `old` to
+    /// `new`; with `indexLockToken`, naming the index lock it takes (journals
+    /// from before tokens lack the line).
+    func writeJournal(old: String, new: String, indexLockToken: String? = nil) throws {
         var text = "old \(old)\nnew \(new)\n"
+        if let indexLockToken { text += "index-lock \(indexLockToken)\n" }
         for change in try changedPaths(from: old, to: new) {
             text += change.status == "D" ? "delete - \(change.path)\n" : "write \(change.blob) \(change.path)\n"
         }
