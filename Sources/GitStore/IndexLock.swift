@@ -14,7 +14,6 @@ import Posix
 public final class IndexLock {
     /// The lock file, `<git directory>/index.lock`.
     public let path: String
-    public let gitDirectory: String
     /// What the lock file holds (hex, no newline); the journal records it.
     public let token: String
     public private(set) var isHeld = true
@@ -31,7 +30,6 @@ public final class IndexLock {
     /// is adopted.
     public init(gitDirectory: String, token: String, timeout: Double) throws {
         precondition(!token.isEmpty && token.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }, "a lock token is one printable word")
-        self.gitDirectory = gitDirectory
         self.token = token
         path = IndexLock.path(gitDirectory: gitDirectory)
         let content = Array((token + "\n").utf8)
@@ -66,10 +64,6 @@ public final class IndexLock {
     public static func isHeld(gitDirectory: String, token: String) -> Bool {
         holds(path(gitDirectory: gitDirectory), Array((token + "\n").utf8))
     }
-
-    /// True while the lock file still holds this token: nobody removed it by
-    /// hand and let another git take it.
-    public var isStillOwned: Bool { isHeld && IndexLock.holds(path, Array((token + "\n").utf8)) }
 
     /// Removes the lock file if it still holds this token; never someone else's.
     public func release() {

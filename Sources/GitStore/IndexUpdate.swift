@@ -28,9 +28,7 @@ public final class IndexUpdate {
         self.lock = lock
         staged = repository.gitDirectory + "/.coffer-tmp-index"
         IndexUpdate.removeStaged(staged)
-        guard lock.gitDirectory == repository.gitDirectory, lock.isStillOwned else {
-            throw GitError.indexLockLost(path: lock.path)
-        }
+        guard IndexUpdate.holds(lock, in: repository) else { throw GitError.indexLockLost(path: lock.path) }
         do {
             let target = repository.gitDirectory + "/index"
             if Files.exists(target) {
@@ -76,13 +74,20 @@ public final class IndexUpdate {
         try FileSystemSync.syncFile(staged)
         // Someone removed our lock by hand and another git may be writing:
         // replacing the index now would lose its change.
-        guard lock.isStillOwned else { throw GitError.indexLockLost(path: lock.path) }
+        guard IndexUpdate.holds(lock, in: repository) else { throw GitError.indexLockLost(path: lock.path) }
         let target = repository.gitDirectory + "/index"
         guard rename(staged, target) == 0 else {
             let code = errno
             throw GitError.call(function: "rename", code: code, message: "\(target): \(String(cString: strerror(code)))")
         }
         finished = true
+    }
+
+    /// True when `lock` is held and is the repository's index.lock: looked
+    /// up by the repository's own path, which libgit2 resolved (the caller's
+    /// may name the same directory through a symlink), proved by its token.
+    private static func holds(_ lock: IndexLock, in repository: GitRepository) -> Bool {
+        lock.isHeld && IndexLock.isHeld(gitDirectory: repository.gitDirectory, token: lock.token)
     }
 
     private static func removeStaged(_ staged: String) {
