@@ -10,12 +10,15 @@ import Posix
 /// can write an index that lacks coffer's commit, and a git already running
 /// is waited for rather than overwritten. The file holds a random token that
 /// coffer's journal records: after a crash, recovery removes the lock only
-/// when it holds that token, so a live git's lock is never deleted.
+/// when it holds that token, so a live git's lock is never deleted. Only
+/// `release()` removes it, never deinit: a lock kept after a failed index
+/// write keeps git from committing that index until recovery finishes it.
 public final class IndexLock {
     /// The lock file, `<git directory>/index.lock`.
     public let path: String
     /// What the lock file holds (hex, no newline); the journal records it.
     public let token: String
+    /// True until `release()`.
     public private(set) var isHeld = true
 
     /// How often a busy lock is looked at again: git holds it for
