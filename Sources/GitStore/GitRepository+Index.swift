@@ -2,38 +2,44 @@
 import Glibc
 #endif
 import CGit2
+import Posix
 
 extension GitRepository {
-    /// Brings the index (staging area) in line with files the caller has just
-    /// written to the work tree, so `git status` is clean: each `.write` gets
-    /// an entry with the given blob id and the file's lstat data, each
-    /// `.delete` loses its entry; then the index is written (atomically, via
-    /// index.lock). Files are not re-hashed: the caller vouches that each
-    /// file holds its blob. libgit2 itself re-checks, as git does, only the
-    /// "racily clean" entries whose mtime is not older than the index file.
-    ///
-    /// The index stays loaded in this repository handle, so later calls skip
-    /// re-reading it unless another process changed it.
-    public func updateIndex(_ changes: [TreeChange]) throws {
-        let index = try Index(self)
-        for change in changes {
-            switch change {
-            case .write(let path, let blob):
-                try index.add(path: path, blob: blob, stat: lstatEntry(path))
-            case .delete(let path):
-                try index.remove(path: path)
-            }
+    /// Starts rewriting the index under `lock`, which the caller took before
+    /// reading anything the new index depends on (see `IndexUpdate`).
+    public func beginIndexUpdate(holding lock: IndexLock) throws -> IndexUpdate {
+        try IndexUpdate(repository: self, lock: lock)
+    }
+
+    /// Brings the index in line with files the caller has just written to
+    /// the work tree (see `IndexUpdate.commit`), under `lock`.
+    public func updateIndex(_ changes: [TreeChange], holding lock: IndexLock) throws {
+        try beginIndexUpdate(holding: lock).commit(changes)
+    }
+
+    /// The index capabilities git's config gives this repository
+    /// (core.ignorecase, core.filemode, core.symlinks, with libgit2's
+    /// defaults), for an index file opened on its own.
+    func indexCapabilities() throws -> Int32 {
+        let config = try withHandle { repo in
+            try lib.make("git_repository_config_snapshot") { lib.repositoryConfigSnapshot($0, repo) }
         }
-        try index.write()
+        defer { lib.configFree(config) }
+        func flag(_ name: String, default value: Bool) throws -> Bool {
+            var out: Int32 = 0
+            let rc = lib.configGetBool(&out, config, name)
+            if rc == GIT_ENOTFOUND.rawValue { return value }
+            try lib.check(rc, "git_config_get_bool")
+            return out != 0
+        }
+        var caps: Int32 = 0
+        if try flag("core.ignorecase", default: false) { caps |= Int32(GIT_INDEX_CAPABILITY_IGNORE_CASE.rawValue) }
+        if try !flag("core.filemode", default: true) { caps |= Int32(GIT_INDEX_CAPABILITY_NO_FILEMODE.rawValue) }
+        if try !flag("core.symlinks", default: true) { caps |= Int32(GIT_INDEX_CAPABILITY_NO_SYMLINKS.rawValue) }
+        return caps
     }
 
-    /// True when the index holds conflict stages (an unfinished merge,
-    /// cherry-pick, rebase or stash pop): writing it would lose them.
-    public func indexHasConflicts() throws -> Bool {
-        try Index(self).hasConflicts
-    }
-
-    private func lstatEntry(_ path: String) throws -> stat {
+    func lstatEntry(_ path: String) throws -> stat {
         var info = stat()
         guard lstat(workTree + "/" + path, &info) == 0 else {
             let code = errno
@@ -43,20 +49,17 @@ extension GitRepository {
     }
 }
 
-/// The repository's index, freed (released) in deinit.
+/// An index file opened on its own (not the repository's cached index),
+/// freed in deinit.
 final class Index {
-    private let repository: GitRepository
     private let pointer: OpaquePointer
-    private var lib: LibGit2 { repository.lib }
+    private let lib: LibGit2
 
-    /// The repository's cached index, refreshed from disk if it changed.
-    init(_ repository: GitRepository) throws {
-        let lib = repository.lib
-        self.repository = repository
-        pointer = try repository.withHandle { repo in
-            try lib.make("git_repository_index") { lib.repositoryIndex($0, repo) }
-        }
-        try lib.check(lib.indexRead(pointer, 0), "git_index_read")
+    /// The index file at `path`, read now (empty if there is none); writing
+    /// it writes that path.
+    init(standaloneAt path: String, lib: LibGit2) throws {
+        self.lib = lib
+        pointer = try lib.make("git_index_open") { lib.indexOpen($0, path) }
     }
 
     deinit { lib.indexFree(pointer) }
@@ -99,6 +102,10 @@ final class Index {
     }
 
     var hasConflicts: Bool { lib.indexHasConflicts(pointer) != 0 }
+
+    func setCaps(_ caps: Int32) throws {
+        try lib.check(lib.indexSetCaps(pointer, caps), "git_index_set_caps")
+    }
 
     func write() throws {
         try lib.check(lib.indexWrite(pointer), "git_index_write")

@@ -48,7 +48,6 @@ final class LibGit2: @unchecked Sendable {
     let repositoryFree: @convention(c) (Handle?) -> Void
     let repositoryWorkdir: @convention(c) (Handle?) -> CString?
     let repositoryPath: @convention(c) (Handle?) -> CString?
-    let repositoryIndex: @convention(c) (Out?, Handle?) -> Int32
     let repositoryConfigSnapshot: @convention(c) (Out?, Handle?) -> Int32
 
     // References
@@ -97,13 +96,15 @@ final class LibGit2: @unchecked Sendable {
     // Signatures, index, config
     let signatureNow: @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<git_signature>?>?, CString?, CString?) -> Int32
     let signatureFree: @convention(c) (UnsafeMutablePointer<git_signature>?) -> Void
-    let indexRead: @convention(c) (Handle?, Int32) -> Int32
     let indexAdd: @convention(c) (Handle?, UnsafePointer<git_index_entry>?) -> Int32
     let indexRemove: @convention(c) (Handle?, CString?, Int32) -> Int32
     let indexWrite: @convention(c) (Handle?) -> Int32
     let indexFree: @convention(c) (Handle?) -> Void
     let indexHasConflicts: @convention(c) (Handle?) -> Int32
+    let indexOpen: @convention(c) (Out?, CString?) -> Int32
+    let indexSetCaps: @convention(c) (Handle?, Int32) -> Int32
     let configGetString: @convention(c) (UnsafeMutablePointer<CString?>?, Handle?, CString?) -> Int32
+    let configGetBool: @convention(c) (UnsafeMutablePointer<Int32>?, Handle?, CString?) -> Int32
     let configFree: @convention(c) (Handle?) -> Void
     let repositoryConfig: @convention(c) (Out?, Handle?) -> Int32
     let configSetString: @convention(c) (Handle?, CString?, CString?) -> Int32
@@ -154,7 +155,6 @@ final class LibGit2: @unchecked Sendable {
         repositoryFree = try symbol("git_repository_free", as: type(of: repositoryFree))
         repositoryWorkdir = try symbol("git_repository_workdir", as: type(of: repositoryWorkdir))
         repositoryPath = try symbol("git_repository_path", as: type(of: repositoryPath))
-        repositoryIndex = try symbol("git_repository_index", as: type(of: repositoryIndex))
         repositoryConfigSnapshot = try symbol("git_repository_config_snapshot", as: type(of: repositoryConfigSnapshot))
 
         referenceNameToID = try symbol("git_reference_name_to_id", as: type(of: referenceNameToID))
@@ -197,13 +197,15 @@ final class LibGit2: @unchecked Sendable {
 
         signatureNow = try symbol("git_signature_now", as: type(of: signatureNow))
         signatureFree = try symbol("git_signature_free", as: type(of: signatureFree))
-        indexRead = try symbol("git_index_read", as: type(of: indexRead))
         indexAdd = try symbol("git_index_add", as: type(of: indexAdd))
         indexRemove = try symbol("git_index_remove", as: type(of: indexRemove))
         indexWrite = try symbol("git_index_write", as: type(of: indexWrite))
         indexFree = try symbol("git_index_free", as: type(of: indexFree))
         indexHasConflicts = try symbol("git_index_has_conflicts", as: type(of: indexHasConflicts))
+        indexOpen = try symbol("git_index_open", as: type(of: indexOpen))
+        indexSetCaps = try symbol("git_index_set_caps", as: type(of: indexSetCaps))
         configGetString = try symbol("git_config_get_string", as: type(of: configGetString))
+        configGetBool = try symbol("git_config_get_bool", as: type(of: configGetBool))
         configFree = try symbol("git_config_free", as: type(of: configFree))
         repositoryConfig = try symbol("git_repository_config", as: type(of: repositoryConfig))
         configSetString = try symbol("git_config_set_string", as: type(of: configSetString))

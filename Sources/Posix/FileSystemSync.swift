@@ -19,4 +19,13 @@ public enum FileSystemSync {
         guard let syncfs else { Glibc.sync(); return }
         guard syncfs(fd) == 0 else { throw FileError.write(path: path, errno: errno) }
     }
+
+    /// Flushes one file's data, for a file about to be renamed over one
+    /// that others read (the rename must not publish an empty file).
+    public static func syncFile(_ path: String) throws {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FileError.write(path: path, errno: errno) }
+    }
 }

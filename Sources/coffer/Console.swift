@@ -16,7 +16,8 @@ enum Console {
     /// The change is committed (acknowledged) but the work tree lags behind.
     static func reportPending(_ outcome: ChangeOutcome) {
         guard let reason = outcome.workTreePending else { return }
-        hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it")
+        hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it "
+            + "(until then coffer keeps git's index locked, so git cannot commit the old index)")
     }
 
     private static func printErr(_ line: String) { write(line + "\n") }

@@ -22,6 +22,9 @@ enum Hints {
             return "review and commit it (git add \(path) && git commit), or restore it (git checkout -- \(path))"
         case .insideVault: return "a vault cannot be nested in another; use a scope (a directory with its own .recipients) instead"
         case .locked: return "another coffer process is writing this vault; try again (COFFER_LOCK_TIMEOUT sets the wait)"
+        case .gitIndexLocked(let path, _):
+            return "wait for the other git process (a git command, an editor's git integration) to finish and try again; "
+                + "if none is running, the lock is stale: remove \(path)"
         case .boundToOtherID: return "restore the file with git, or move secrets with `coffer mv`"
         case .notAScope(_, let parent): return "remove the reader there: --scope \(parent)"
         case .onlyReader(_, let scopes):
@@ -46,5 +49,16 @@ enum Hints {
         let undo = reader.change == .added ? "remove the reader with `coffer recipients rm`" : "add the reader back with `coffer recipients add`"
         return "look at the change (\(look)); if it is right, `coffer recipients accept --scope \(reader.scope)`; "
             + "if not, undo it (git revert, or \(undo) --scope \(reader.scope))"
+    }
+
+    /// Advice for what opening the vault had to leave (`Vault.notices`).
+    static func `for`(_ notice: VaultNotice) -> String {
+        switch notice {
+        case .indexPending(let lock):
+            return "if no git process is running, remove \(lock) and run any coffer command, which updates the index; "
+                + "do not `git commit` before that"
+        case .foreignLockLeft(let path):
+            return "if no git process is running, it is stale: remove \(path)"
+        }
     }
 }

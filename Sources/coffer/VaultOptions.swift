@@ -41,6 +41,10 @@ struct VaultSettings: Equatable {
         let vault = try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath),
                                    configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName))
         vault.onAcceptanceSeeded = VaultSettings.announce
+        for notice in vault.notices {
+            Console.warning(notice.description)
+            Console.hint(Hints.for(notice))
+        }
         return vault
     }
 

@@ -737,60 +737,8 @@ final class CrashSafetyTests: AtomicityTestCase {
 
     // The random kills above show these states happen; here each one is built
     // by hand (a finished `coffer` write, rewound to where SIGKILL would have
-    // stopped it) so every command's repair is checked every run. The journal
-    // is written in the format of Sources/CofferKit/Journal.swift.
-
-    /// The pieces of a vault a write rewrites.
-    struct Snapshot {
-        let head: String
-        let index: Data
-        let files: [String: Data]
-    }
-
-    private func snapshot() throws -> Snapshot {
-        Snapshot(head: try revParse("HEAD"),
-                 index: try Data(contentsOf: URL(fileURLWithPath: vault + "/.git/index")),
-                 files: workTreeFiles())
-    }
-
-    /// `old new status path` for each path `new` changes.
-    private func changedPaths(from old: String, to new: String) throws -> [(blob: String, status: String, path: String)] {
-        try mustGit(["diff-tree", "-r", "--no-commit-id", "--no-renames", old, new])
-            .split(separator: "\n").map { line in
-                let parts = line.split(separator: "\t", maxSplits: 1)
-                let fields = parts[0].split(separator: " ")
-                return (String(fields[3]), String(fields[4]), String(parts[1]))
-            }
-    }
-
-    /// The journal the transaction writes before it moves HEAD from `old` to `new`.
-    private func writeJournal(old: String, new: String) throws {
-        var text = "old \(old)\nnew \(new)\n"
-        for change in try changedPaths(from: old, to: new) {
-            text += change.status == "D" ? "delete - \(change.path)\n" : "write \(change.blob) \(change.path)\n"
-        }
-        try Data(text.utf8).write(to: URL(fileURLWithPath: vault + "/.git/coffer-journal"))
-    }
-
-    /// Puts the work tree files `old` → `new` changed back as `before` had them.
-    private func rewindWorkTree(to before: Snapshot, old: String, new: String) throws {
-        for change in try changedPaths(from: old, to: new) {
-            let full = vault + "/" + change.path
-            if let bytes = before.files[change.path] {
-                try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                        withIntermediateDirectories: true)
-                try bytes.write(to: URL(fileURLWithPath: full))
-            } else {
-                unlink(full)
-                var parent = (full as NSString).deletingLastPathComponent
-                while parent.count > vault.count && rmdir(parent) == 0 { parent = (parent as NSString).deletingLastPathComponent }
-            }
-        }
-    }
-
-    private func restoreIndex(_ before: Snapshot) throws {
-        try before.index.write(to: URL(fileURLWithPath: vault + "/.git/index"))
-    }
+    // stopped it) so every command's repair is checked every run (the
+    // helpers are in KilledWriteStates.swift).
 
     /// A vault with four secrets; returns their values.
     private func startingVault(_ name: String) throws -> [String: String] {
@@ -798,25 +746,6 @@ final class CrashSafetyTests: AtomicityTestCase {
         let values = ["a": "a-old-\(token())", "b": "b-old-\(token())", "c": "c-old-\(token())", "deep/x": "x-old-\(token())"]
         try mustCoffer("set", values.map { "\($0.key)=\($0.value)" })
         return values
-    }
-
-    /// After the repairing command: HEAD, index and work tree agree on `expected`, nothing is left over.
-    private func assertRepaired(_ expected: [String: String], _ label: String,
-                                file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertEqual(leftovers(), [], "\(label): left behind", file: file, line: line)
-        let status = try mustGit(["status", "--porcelain", "--untracked-files=all"])
-        XCTAssertEqual(status, "", "\(label): git status", file: file, line: line)
-        let head = try tree("HEAD").filter { $0.key.hasSuffix(".age") }
-        XCTAssertEqual(Set(head.keys), Set(expected.keys.map { $0 + ".age" }), "\(label): ids in HEAD", file: file, line: line)
-        let files = workTreeFiles()
-        for (path, bytes) in head {
-            XCTAssertEqual(files[path], bytes, "\(label): \(path) in the work tree is not HEAD's", file: file, line: line)
-            let id = Self.secretID(ofPath: path)!
-            XCTAssertEqual(try? unseal(bytes, as: id).get(), expected[id], "\(label): HEAD's \(id)", file: file, line: line)
-        }
-        XCTAssertEqual(try listedValues(), expected, "\(label): coffer list --show-values", file: file, line: line)
-        let fsck = try runGit(["fsck", "--full", "--no-progress"])
-        XCTAssertTrue(fsck.succeeded, "\(label): \(fsck.summary)", file: file, line: line)
     }
 
     /// A kill right after HEAD moved (the commit point), before any work-tree
@@ -929,9 +858,11 @@ final class CrashSafetyTests: AtomicityTestCase {
         try assertRepaired(state, "after a kill during the HEAD update")
     }
 
-    /// A kill while libgit2 wrote the index (HEAD and work tree new, journal
-    /// present): a stale `.git/index.lock` is left. The next command must
-    /// still finish the write, and the vault must stay readable and writable.
+    /// A kill while the index was being written (HEAD and work tree new,
+    /// journal present): coffer's `.git/index.lock`, holding the journal's
+    /// token, and the index libgit2 was writing under `.coffer-tmp-` names.
+    /// The next command must finish the write and remove the lock (it is
+    /// coffer's, and says so), and the vault must stay readable and writable.
     func testAKillDuringTheIndexWriteDoesNotWedgeTheVault() throws {
         var state = try startingVault("vault")
         let before = try snapshot()
@@ -940,10 +871,14 @@ final class CrashSafetyTests: AtomicityTestCase {
         state["n"] = "n-new"
         let new = try revParse("HEAD")
         try restoreIndex(before)
-        try writeJournal(old: before.head, new: new)
-        try before.index.prefix(before.index.count / 2).write(to: URL(fileURLWithPath: vault + "/.git/index.lock"))
+        let token = "0badc0ffee0ddba11c0ffee0ddba11ed"
+        try writeJournal(old: before.head, new: new, indexLockToken: token)
+        try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: vault + "/.git/index.lock"))
+        try before.index.write(to: URL(fileURLWithPath: vault + "/.git/.coffer-tmp-index"))
+        try before.index.prefix(before.index.count / 2).write(to: URL(fileURLWithPath: vault + "/.git/.coffer-tmp-index.lock"))
 
         let list = try runCoffer("list", [])
+        XCTAssertEqual(list.stderrText, "", "the lock is coffer's own: nothing to report")
         let set = try runCoffer("set", ["c=after-the-kill"])
         guard list.succeeded, set.succeeded else {
             return XCTFail("a kill during the index write wedges the vault: \(list.summary); \(set.summary)")

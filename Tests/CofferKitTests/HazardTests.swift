@@ -2,11 +2,12 @@ import Foundation
 import XCTest
 import Age
 import GitStore
+import Posix
 @testable import CofferKit
 
 /// What a push or the user's own git can leave in the way: an unfinished
 /// merge, a tree nested to exhaust the stack, a scope with more readers
-/// than a file can carry.
+/// than a file can carry, a git holding the index lock.
 final class HazardTests: VaultTestCase {
     func testNothingIsWrittenDuringAConflictedMerge() throws {
         try set(["a": "1"])
@@ -64,5 +65,53 @@ final class HazardTests: VaultTestCase {
         var plan = try vault.planSet([(id("crowd/x"), SecureBytes(copying: [1]))], me: mine)
         plan.confirm()
         assertThrows(.tooManyReaders(scope: try Scope("crowd"), count: 1_001, limit: 1_000)) { try vault.apply(plan, identities: [me]) }
+    }
+
+    /// git holding `.git/index.lock` (the fixture waits 0.2 s): the write
+    /// fails before its commit point, naming the lock, and leaves it.
+    func testAWriteFailsBeforeCommittingWhileGitHoldsTheIndexLock() throws {
+        try set(["a": "1"])
+        let head = try git("rev-parse", "HEAD")
+        let lock = root + "/.git/index.lock"
+        try Data("git's".utf8).write(to: URL(fileURLWithPath: lock))
+        var plan = try vault.planSet([(id("a"), bytes("2"))], me: mine)
+        plan.confirm()
+        assertThrows(.gitIndexLocked(path: lock, waitedSeconds: 1)) { try vault.apply(plan, identities: [me]) }
+        XCTAssertEqual(try git("rev-parse", "HEAD"), head, "no commit")
+        XCTAssertEqual(try Files.read(path: lock), Array("git's".utf8))
+        XCTAssertFalse(Journal.exists(gitDirectory: vault.gitDirectory))
+
+        unlink(lock)
+        _ = try vault.apply(plan, identities: [me])
+        XCTAssertEqual(try git("ls-files", "-s", "a.age").split(separator: " ")[1], Substring(try git("rev-parse", "HEAD:a.age")))
+    }
+
+    /// A write killed past its commit point while git held the index lock:
+    /// opening the vault finishes the work tree, reports the lock, and keeps
+    /// the journal; once the lock is gone, the next open finishes the index.
+    func testOpeningReportsAForeignIndexLockAndFinishesTheIndexWhenItIsGone() throws {
+        try set(["a": "1"])
+        let oldIndex = try Files.read(path: vault.gitDirectory + "/index")
+        let old = try XCTUnwrap(ObjectID(hex: try git("rev-parse", "HEAD")))
+        try set(["a": "2"])
+        let new = try XCTUnwrap(ObjectID(hex: try git("rev-parse", "HEAD")))
+        let blob = try XCTUnwrap(ObjectID(hex: try git("rev-parse", "HEAD:a.age")))
+        try Data(oldIndex).write(to: URL(fileURLWithPath: vault.gitDirectory + "/index"))
+        try Journal(old: old, new: new, changes: [.write(path: "a.age", blob: blob)], indexLockToken: "abcd")
+            .write(gitDirectory: vault.gitDirectory)
+        let lock = root + "/.git/index.lock"
+        try Data("abcd".utf8).write(to: URL(fileURLWithPath: lock))
+
+        let opened = try Vault.open(containing: root, configuration: VaultTestCase.configuration)
+        XCTAssertEqual(opened.notices, [.indexPending(lock: lock)])
+        XCTAssertTrue(Journal.exists(gitDirectory: vault.gitDirectory))
+        XCTAssertEqual(try Files.read(path: lock), Array("abcd".utf8), "not coffer's: it lacks the newline")
+        XCTAssertEqual(try value("a", in: opened), "2")
+
+        unlink(lock)
+        let reopened = try Vault.open(containing: root, configuration: VaultTestCase.configuration)
+        XCTAssertEqual(reopened.notices, [])
+        XCTAssertFalse(Journal.exists(gitDirectory: vault.gitDirectory))
+        XCTAssertEqual(try git("status", "--porcelain"), "")
     }
 }

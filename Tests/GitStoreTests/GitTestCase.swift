@@ -92,6 +92,13 @@ class GitTestCase: XCTestCase {
         try Data(bytes).write(to: url)
     }
 
+    /// `repo.updateIndex` under an index lock taken and released around it, as coffer's transaction does.
+    func updateIndex(_ repo: GitRepository, _ changes: [TreeChange]) throws {
+        let lock = try IndexLock(gitDirectory: repo.gitDirectory, token: "0123456789abcdef", timeout: 0)
+        defer { lock.release() }
+        try repo.updateIndex(changes, holding: lock)
+    }
+
     static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for directory in path.split(separator: ":") where !directory.isEmpty {

@@ -23,7 +23,7 @@ final class IndexTests: GitTestCase {
         let repo = try makeRepository()
         let changes = try commitFiles(repo, ["a/b/c.age": "c", "a/d.age": "d", "e.age": "e"])
         XCTAssertNotEqual(try git(repo, "status", "--porcelain").output, "", "nothing staged yet")
-        try repo.updateIndex(changes)
+        try updateIndex(repo, changes)
         XCTAssertEqual(try git(repo, "status", "--porcelain", "--untracked-files=all").output, "")
         XCTAssertEqual(try git(repo, "ls-files", "-s").output.split(separator: "\n").map(String.init),
                        try lsTree(repo).map { line in
@@ -35,7 +35,7 @@ final class IndexTests: GitTestCase {
     func testEntriesCarryTheWorkTreeStatData() throws {
         let repo = try makeRepository()
         let changes = try commitFiles(repo, ["s/k.age": "value"])
-        try repo.updateIndex(changes)
+        try updateIndex(repo, changes)
         var info = stat()
         XCTAssertEqual(lstat(repo.workTree + "/s/k.age", &info), 0)
         let debug = try git(repo, "ls-files", "--debug").output
@@ -48,7 +48,7 @@ final class IndexTests: GitTestCase {
 
     func testDeletesRemoveEntriesAndLaterUpdatesKeepOthersChanges() throws {
         let repo = try makeRepository()
-        try repo.updateIndex(try commitFiles(repo, ["a/b/c.age": "c", "e.age": "e"]))
+        try updateIndex(repo, try commitFiles(repo, ["a/b/c.age": "c", "e.age": "e"]))
 
         // Another process stages a file between our updates: we must not drop it.
         try writeWorkTreeFile(repo, "notes.txt", Array("n".utf8))
@@ -58,7 +58,7 @@ final class IndexTests: GitTestCase {
         let parent = try repo.head()
         let commit = try repo.createCommit(parent: parent, changes: [.delete(path: "a/b/c.age")], message: "rm", author: author)
         try repo.advanceHead(from: parent, to: commit, message: "rm")
-        try repo.updateIndex([.delete(path: "a/b/c.age"), .delete(path: "never/there.age")])
+        try updateIndex(repo, [.delete(path: "a/b/c.age"), .delete(path: "never/there.age")])
         XCTAssertEqual(try git(repo, "status", "--porcelain").output, "A  notes.txt\n")
         XCTAssertEqual(try git(repo, "ls-files").output, "e.age\nnotes.txt\n")
     }
@@ -66,7 +66,7 @@ final class IndexTests: GitTestCase {
     func testAMissingWorkTreeFileIsAnError() throws {
         let repo = try makeRepository()
         let blob = try repo.writeBlob([1])
-        XCTAssertThrowsError(try repo.updateIndex([.write(path: "absent.age", blob: blob)])) { error in
+        XCTAssertThrowsError(try updateIndex(repo, [.write(path: "absent.age", blob: blob)])) { error in
             guard case GitError.call(let function, let code, let message)? = error as? GitError else { return XCTFail("\(error)") }
             XCTAssertEqual(function, "lstat")
             XCTAssertEqual(code, ENOENT)

@@ -75,6 +75,9 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case identityCount(path: String, count: Int)
 
     case locked(waitedSeconds: Int)
+    /// Another process (a git command, an editor's git integration) held the
+    /// index lock at `path` for the whole wait; nothing was committed.
+    case gitIndexLocked(path: String, waitedSeconds: Int)
     /// A plan with risks was applied without being confirmed.
     case unconfirmed([Risk])
     case file(FileError)
@@ -135,6 +138,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(Text.shown(sidecar)) does not name the public key of identity \(Text.shown(identity))"
         case .identityCount(let path, let count): return "\(Text.shown(path)) holds \(count) identities; expected one"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
+        case .gitIndexLocked(let path, let seconds):
+            return "\(Text.shown(path)) is held by another git process (waited \(seconds) s); nothing was written"
         case .unconfirmed(let risks): return "not confirmed: " + risks.map(\.description).joined(separator: "; ")
         case .file(let error): return error.description
         }

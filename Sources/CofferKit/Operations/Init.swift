@@ -27,10 +27,15 @@ extension Vault {
         let author = try repo.configuredSignature() ?? Signature(name: configuration.authorName ?? "coffer", email: "coffer@localhost")
         let message = "coffer: init vault\n\nCoffer-Action: \(Action.initialize.rawValue)\n"
         let commit = try repo.createCommit(parent: nil, changes: changes, message: message, author: author)
+        // No journal covers a first commit (the vault is not one until its
+        // files are written), so the lock goes whatever happens.
+        let indexLock = try vault.indexLock(token: Journal.newIndexLockToken())
+        defer { indexLock.release() }
         try repo.advanceHead(from: nil, to: commit, message: "coffer: init")
         try AcceptedReaders(scopes: [.root: readers]).save(gitDirectory: vault.gitDirectory)
         try VaultTransaction.publish(vault, repo: repo, changes: changes,
-                                     contents: [RecipientsFile.fileName: recipients, Attributes.fileName: attributes])
+                                     contents: [RecipientsFile.fileName: recipients, Attributes.fileName: attributes],
+                                     index: repo.beginIndexUpdate(holding: indexLock))
         return vault
     }
 

@@ -207,6 +207,7 @@ extension Vault {
         let lock = try lock()
         defer { _ = lock }
         let repo = try repo()
+        try VaultTransaction.finishInterruptedWrite(self, repo: repo)
         let head = try repo.head()
         var now = time(nil), parts = tm()
         gmtime_r(&now, &parts)
@@ -228,7 +229,27 @@ extension Vault {
             }
             if let head, let blob = try repo.blob(at: relative, in: head) { restore.append(.write(path: relative, blob: blob)) }
         }
-        if !restore.isEmpty { try VaultTransaction.publish(self, repo: repo, changes: restore, contents: [:]) }
+        if let head, !restore.isEmpty {
+            // Journaled like a commit's publishing (at HEAD already), so a crash
+            // here is finished by the next command and its index lock is claimed.
+            let token = Journal.newIndexLockToken()
+            try Journal(old: head, new: head, changes: restore, indexLockToken: token).write(gitDirectory: gitDirectory)
+            var indexLock: IndexLock?
+            let index: IndexUpdate
+            do {
+                let lock = try self.indexLock(token: token)
+                indexLock = lock
+                index = try repo.beginIndexUpdate(holding: lock)
+                if index.hasConflicts { throw VaultError.gitOperationInProgress("a merge with conflicts") }
+            } catch {
+                indexLock?.release()
+                Journal.remove(gitDirectory: gitDirectory)
+                throw error
+            }
+            try VaultTransaction.publish(self, repo: repo, changes: restore, contents: [:], index: index)
+            indexLock?.release()
+            Journal.remove(gitDirectory: gitDirectory)
+        }
         return moved
     }
 }

@@ -20,6 +20,9 @@ public final class Vault {
     public let root: String
     /// The settings it was opened with.
     public let configuration: Configuration
+    /// What finishing an interrupted write had to leave for the user (a lock
+    /// file held by another process); empty almost always.
+    public internal(set) var notices: [VaultNotice] = []
     private var repository: GitRepository?
     /// Told when this clone's accepted readers are seeded (once per clone),
     /// so a front end can say whose readers it now trusts.
@@ -92,6 +95,16 @@ public final class Vault {
         }
     }
 
+    /// git's index lock, taken with `token` (what the journal records), waiting
+    /// as long as for the vault lock: git holds it only while it runs.
+    func indexLock(token: String) throws -> IndexLock {
+        do {
+            return try IndexLock(gitDirectory: gitDirectory, token: token, timeout: configuration.lockTimeout)
+        } catch FileError.busy(let path, let seconds) {
+            throw VaultError.gitIndexLocked(path: path, waitedSeconds: seconds)
+        }
+    }
+
     /// True when HEAD names a commit rather than a branch: commits made there
     /// would vanish from the branch at the next checkout.
     var isHeadDetached: Bool {
@@ -113,7 +126,7 @@ public final class Vault {
         guard Journal.exists(gitDirectory: gitDirectory) else { return }
         let lock = try lock()
         defer { _ = lock }
-        try VaultTransaction.recover(vault: self)
+        notices += try VaultTransaction.recover(vault: self)
     }
 }
 

@@ -37,7 +37,9 @@ public struct ChangeOutcome: Sendable {
     /// The written ids that got a fresh data key (a subset of `written`).
     public internal(set) var rekeyed: [SecretID] = []
     /// Set when the commit landed but updating the work tree failed; the next
-    /// command completes it. The change itself is made and acknowledged.
+    /// command completes it, and git's index stays locked until then (so no
+    /// `git commit` records the index without the change). The change itself
+    /// is made and acknowledged.
     public internal(set) var workTreePending: (any Error)?
     /// After removing readers: the re-keyed ids whose files named one of
     /// them. Those readers may still know these values; change them.

@@ -8,10 +8,16 @@ import Posix
 /// Applies changes as exactly one commit, crash-safely, in named phases:
 /// lock → finish any interrupted write → stage (seal new values, decide what
 /// to re-seal) → reseal (across the cores) → commit the objects → journal →
-/// move HEAD (the commit point) → publish to the work tree and index → drop
-/// the journal. A crash before HEAD moves leaves the old state (the work
-/// tree was not touched); after, the next command completes the work tree
-/// from the journal. Nothing else is written, so a no-op makes no commit.
+/// take git's index lock → move HEAD (the commit point) → publish to the
+/// work tree and index → release the index lock and drop the journal. A
+/// crash before HEAD moves leaves the old state (the work tree was not
+/// touched); after, the next command completes the work tree and index from
+/// the journal. Nothing else is written, so a no-op makes no commit.
+///
+/// The index lock is held from before the commit point until the index
+/// names the new commit's blobs: otherwise a git holding it (an editor's
+/// `git status` loop) makes the index write fail after the commit, and the
+/// user's next `git commit` records the old value again.
 enum VaultTransaction {
     static func run(_ vault: Vault, changes: [VaultChange], action: Action, identities: [Identity],
                     granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = [],
@@ -19,12 +25,9 @@ enum VaultTransaction {
         let lock = try vault.lock()
         defer { _ = lock }
         let repo = try vault.repo()
-        try recover(vault: vault, repo: repo)
+        try finishInterruptedWrite(vault, repo: repo)
         guard !vault.isHeadDetached else { throw VaultError.detachedHead }
-        // A merge git left unfinished: coffer's commit would not be the merge
-        // commit, and rewriting the index would drop its conflict stages.
-        if let operation = vault.gitOperationInProgress { throw VaultError.gitOperationInProgress(operation) }
-        if try repo.indexHasConflicts() { throw VaultError.gitOperationInProgress("a merge with conflicts") }
+        try refuseUnfinishedGitOperation(vault, index: nil)
         let head = try repo.head()
 
         let acceptance = Acceptance(accepted: try vault.acceptedReaders(), granted: granted, revoked: revoked)
@@ -38,17 +41,41 @@ enum VaultTransaction {
         }
         var outcome = staging.outcome
         guard let commit = made else { return outcome }
-        try Journal(old: head, new: commit, changes: staging.treeChanges).write(gitDirectory: vault.gitDirectory)
-        try repo.advanceHead(from: head, to: commit, message: "coffer: \(action.rawValue)")
+        // The journal names the lock's token before the lock exists, so a
+        // lock a crash leaves behind is always one recovery can claim.
+        let token = Journal.newIndexLockToken()
+        let journal = Journal(old: head, new: commit, changes: staging.treeChanges, indexLockToken: token)
+        try journal.write(gitDirectory: vault.gitDirectory)
+        var indexLock: IndexLock?
+        let index: IndexUpdate
+        do {
+            let lock = try vault.indexLock(token: token)
+            indexLock = lock
+            // The index is read only now, under the lock, and a merge git
+            // started meanwhile is looked for again.
+            index = try repo.beginIndexUpdate(holding: lock)
+            try refuseUnfinishedGitOperation(vault, index: index)
+            try repo.advanceHead(from: head, to: commit, message: "coffer: \(action.rawValue)")
+        } catch {
+            // Short of the commit point nothing changed: no journal or lock is needed.
+            if (try? repo.head()) != commit {
+                indexLock?.release()
+                Journal.remove(gitDirectory: vault.gitDirectory)
+            }
+            throw error
+        }
         outcome.commit = commit.hex
         // The user's own change of readers is accepted in this clone. Should
         // this fail, the next change there is refused naming this commit, and
         // `recipients accept` settles it: it fails closed.
         try? staging.acceptedAfterCommit?.save(gitDirectory: vault.gitDirectory)
         // Past the commit point the change is made; a failure now only delays
-        // the work tree, which the next command completes from the journal.
+        // the work tree and index, which the next command completes from the
+        // journal. The index lock stays until then, so git cannot commit the
+        // index that lacks this change.
         do {
-            try publish(vault, repo: repo, changes: staging.treeChanges, contents: staging.files)
+            try publish(vault, repo: repo, changes: staging.treeChanges, contents: staging.files, index: index)
+            indexLock?.release()
             Journal.remove(gitDirectory: vault.gitDirectory)
         } catch {
             outcome.workTreePending = error
@@ -56,6 +83,26 @@ enum VaultTransaction {
             try FileSystemSync.sync(vault.gitDirectory)
         }
         return outcome
+    }
+
+    /// Recovery before a write (the caller holds the vault lock). A write
+    /// whose index is still pending stops this one: its journal would
+    /// replace the record of the earlier commit.
+    static func finishInterruptedWrite(_ vault: Vault, repo: GitRepository) throws {
+        let notices = try recover(vault: vault, repo: repo)
+        vault.notices += notices
+        for case .indexPending(let path) in notices {
+            throw VaultError.gitIndexLocked(path: path, waitedSeconds: Int(vault.configuration.lockTimeout.rounded(.up)))
+        }
+    }
+
+    /// A merge (or the like) git left unfinished: coffer's commit would not
+    /// be the merge commit, and rewriting the index would drop its conflict
+    /// stages. Its marker files are looked for before any work; the index's
+    /// conflict stages once it is read, under the lock.
+    private static func refuseUnfinishedGitOperation(_ vault: Vault, index: IndexUpdate?) throws {
+        if let operation = vault.gitOperationInProgress { throw VaultError.gitOperationInProgress(operation) }
+        if index?.hasConflicts == true { throw VaultError.gitOperationInProgress("a merge with conflicts") }
     }
 
     /// Ids and the action go in the message (as trailers for `history`); values never do.
@@ -72,10 +119,22 @@ enum VaultTransaction {
         return subject + "\n\n" + trailers
     }
 
-    static func publish(_ vault: Vault, repo: GitRepository, changes: [TreeChange], contents: [String: [UInt8]]) throws {
+    /// Writes the changed files to the work tree and `index` (begun under
+    /// the index lock, which the caller holds and releases), then flushes them.
+    static func publish(_ vault: Vault, repo: GitRepository, changes: [TreeChange], contents: [String: [UInt8]],
+                        index: IndexUpdate) throws {
+        let written = try writeWorkTree(vault, repo: repo, changes: changes, contents: contents)
+        try index.commit(written)
+        try FileSystemSync.sync(vault.root)
+    }
+
+    /// Writes the changed files to the work tree; returns the changes made
+    /// (all but those behind a symlink), which the index then records.
+    private static func writeWorkTree(_ vault: Vault, repo: GitRepository, changes: [TreeChange],
+                                      contents: [String: [UInt8]]) throws -> [TreeChange] {
         // Recovery also never writes through a symlink; one that appeared since
         // the commit leaves that path for the user (git status shows it).
-        // Files are synced together at the end (one syncfs), before the
+        // Files are synced together by the caller (one syncfs), before the
         // journal that could redo them is removed.
         let safe = changes.filter { Paths.firstSymlink(below: vault.root, along: $0.path) == nil }
         var writes: [(path: String, bytes: [UInt8])] = []
@@ -98,8 +157,7 @@ enum VaultTransaction {
             unlink(vault.path(path))
             removeEmptyDirectories(from: Paths.parent(vault.path(path)), upTo: vault.root)
         }
-        try repo.updateIndex(safe)
-        try FileSystemSync.sync(vault.root)
+        return safe
     }
 
     private static func removeEmptyDirectories(from start: String?, upTo root: String) {
@@ -107,33 +165,84 @@ enum VaultTransaction {
         while let d = dir, d.count > root.count, rmdir(d) == 0 { dir = Paths.parent(d) }
     }
 
-    /// Finishes or discards a write a crash interrupted (the caller holds the lock).
+    /// Finishes or discards a write a crash interrupted (the caller holds the
+    /// vault lock); returns what it had to leave for the user.
     ///
-    /// A killed write can leave, besides the journal, the lock files libgit2
-    /// takes while moving the branch or writing the index, and named temporary
-    /// files. All of them belong to the dead writer (the vault lock proves no
-    /// coffer write is running), so they are removed; only then is the
-    /// work tree brought to the journal's commit.
-    static func recover(vault: Vault, repo: GitRepository? = nil) throws {
+    /// A killed write can leave, besides the journal, named temporary files
+    /// (removed: only coffer makes them) and two git lock files: the index
+    /// lock, which coffer fills with the journal's token, and the branch's
+    /// lock, which libgit2 fills with the new commit id while moving HEAD.
+    /// Each is removed only when it holds exactly that. Anything else is
+    /// another process's lock — a live git's, or one its crash left — and
+    /// stays, reported: the vault lock proves no coffer writer is running,
+    /// but nothing proves that no git is (no timestamps are trusted).
+    @discardableResult
+    static func recover(vault: Vault, repo: GitRepository? = nil) throws -> [VaultNotice] {
         let git = vault.gitDirectory
         Paths.removeTemporaries(in: git)
-        guard Journal.exists(gitDirectory: git) else { return }
-        let journal = try Journal.read(gitDirectory: git)
-        for path in journal?.changes.map(\.path) ?? [] {
+        guard Journal.exists(gitDirectory: git) else { return [] }
+        // A journal torn before its fsync completed was never acted on: no
+        // lock had been taken and HEAD had not moved.
+        guard var journal = try Journal.read(gitDirectory: git) else {
+            Journal.remove(gitDirectory: git)
+            return []
+        }
+        for path in journal.changes.map(\.path) {
             Paths.removeTemporaries(in: Paths.parent(vault.path(path)) ?? vault.root)
         }
-        // Lock files created since the journal are the dead writer's (coffer
-        // takes them only after writing it); older ones may be a live git's.
-        let since = Paths.modificationTime(git + "/" + Journal.fileName)
-        var locks = [git + "/index.lock"]
-        if let branch = try? String(decoding: Files.read(path: git + "/HEAD"), as: UTF8.self), branch.hasPrefix("ref: refs/") {
-            locks.append(git + "/" + branch.dropFirst("ref: ".count).trimming("\n\r ") + ".lock")
+        var notices: [VaultNotice] = []
+        if let branchLock = branchLockPath(git: git), Paths.modificationTime(branchLock) != nil {
+            if (try? Files.readRegularFile(path: branchLock, limit: 128)) == Array((journal.new.hex + "\n").utf8) {
+                unlink(branchLock)
+            } else {
+                notices.append(.foreignLockLeft(path: branchLock))
+            }
         }
-        for lock in locks where Paths.modificationTime(lock).map({ $0 >= (since ?? 0) }) == true { unlink(lock) }
+        let indexLockPath = IndexLock.path(gitDirectory: git)
         let repo = try repo ?? vault.repo()
-        if let journal, try repo.head() == journal.new {
-            try publish(vault, repo: repo, changes: journal.changes, contents: [:])
+        guard try repo.head() == journal.new else {
+            // Killed before the commit point: nothing reached the work tree or index.
+            let ours = journal.indexLockToken.map { IndexLock.removeIfHeld(gitDirectory: git, token: $0) } ?? false
+            if !ours, Paths.modificationTime(indexLockPath) != nil { notices.append(.foreignLockLeft(path: indexLockPath)) }
+            Journal.remove(gitDirectory: git)
+            return notices
         }
+        // A journal from before index-lock tokens: record one first, so a
+        // crash below leaves a lock this journal claims.
+        let token = journal.indexLockToken ?? Journal.newIndexLockToken()
+        if journal.indexLockToken == nil {
+            journal.indexLockToken = token
+            try journal.write(gitDirectory: git)
+        }
+        // The work tree first: reads answer from the commit even while the index must wait.
+        let written = try writeWorkTree(vault, repo: repo, changes: journal.changes, contents: [:])
+        let indexLock: IndexLock
+        do {
+            indexLock = try vault.indexLock(token: token)
+        } catch VaultError.gitIndexLocked(let path, _) {
+            // The journal stays, so the next command finishes the index.
+            try FileSystemSync.sync(vault.root)
+            return notices + [.indexPending(lock: path)]
+        }
+        let index = try repo.beginIndexUpdate(holding: indexLock)
+        // Stages a merge left since (someone removed a lock to run it) are not
+        // dropped, and git stays free to finish that merge; the journal waits.
+        if index.hasConflicts {
+            indexLock.release()
+            throw VaultError.gitOperationInProgress("a merge with conflicts")
+        }
+        try index.commit(written)
+        try FileSystemSync.sync(vault.root)
+        indexLock.release()
         Journal.remove(gitDirectory: git)
+        return notices
+    }
+
+    /// `.git/refs/heads/<branch>.lock` for the branch HEAD names, if it names one.
+    private static func branchLockPath(git: String) -> String? {
+        guard let head = try? String(decoding: Files.read(path: git + "/HEAD"), as: UTF8.self), head.hasPrefix("ref: refs/") else {
+            return nil
+        }
+        return git + "/" + head.dropFirst("ref: ".count).trimming("\n\r ") + ".lock"
     }
 }

@@ -1,0 +1,21 @@
+import CSodium
+
+/// Bytes from libsodium's CSPRNG for values that must be unguessable and
+/// unique but are not secret, such as a lock file's owner token. Secrets use
+/// `SecureBytes.random`, which keeps them in a wiped buffer.
+public enum RandomBytes {
+    public static func generate(count: Int) -> [UInt8] {
+        Sodium.ensureInitialized()
+        var out = [UInt8](repeating: 0, count: count)
+        if count > 0 { randombytes_buf(&out, count) }
+        return out
+    }
+
+    /// `count` random bytes as lowercase hex (`2 * count` characters).
+    public static func hex(count: Int) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in generate(count: count) { text += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]] }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
