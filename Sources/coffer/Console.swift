@@ -19,6 +19,25 @@ enum Console {
         hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it")
     }
 
+    /// Paths that finishing an interrupted write left as they stand (a link,
+    /// a directory or FIFO where a sealed file goes).
+    static func reportObstacles(_ vault: Vault) {
+        guard !vault.obstaclesLeft.isEmpty else { return }
+        for obstacle in vault.obstaclesLeft {
+            let path: String, what: String
+            switch obstacle {
+            case .symlinkInVault(let p): (path, what) = (p, "a symbolic link")
+            case .notADirectory(let p): (path, what) = (p, "not a directory")
+            case .notARegularFile(let p): (path, what) = (p, "not a regular file")
+            default:
+                warning(obstacle.description)
+                continue
+            }
+            warning("finishing an interrupted write, coffer left \(TerminalText.escape(path)) as it is: it is \(what)")
+        }
+        hint("move it out of the vault, then `coffer verify --fix` writes back the committed file")
+    }
+
     private static func printErr(_ line: String) { write(line + "\n") }
 
     /// Raw text on standard error (progress lines draw over themselves).

@@ -23,6 +23,8 @@ enum Hints {
         case .insideVault: return "a vault cannot be nested in another; use a scope (a directory with its own .recipients) instead"
         case .locked: return "another coffer process is writing this vault; try again (COFFER_LOCK_TIMEOUT sets the wait)"
         case .boundToOtherID: return "restore the file with git, or move secrets with `coffer mv`"
+        case .symlinkInVault(let path), .notARegularFile(let path), .notADirectory(let path):
+            return "move \(path) out of the vault (`git log -- \(path)` shows which commit put it there), then try again"
         case .notAScope(_, let parent): return "remove the reader there: --scope \(parent)"
         case .onlyReader(_, let scopes):
             return "add another reader to \(scopes.map(\.description).joined(separator: ", ")) first, "

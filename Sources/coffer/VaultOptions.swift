@@ -38,8 +38,10 @@ struct VaultSettings: Equatable {
 
     func vault() throws -> Vault {
         let locator = VaultSettings.locator
-        return try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath),
-                              configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName))
+        let vault = try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath),
+                                   configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName))
+        Console.reportObstacles(vault)
+        return vault
     }
 
     var store: IdentityStore { IdentityStore(path: VaultSettings.locator.identityPath(explicit: identityPath)) }

@@ -42,6 +42,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case symlinkInVault(path: String)
     /// A directory, FIFO, socket or device stands where a sealed file goes.
     case notARegularFile(path: String)
+    /// A file (or FIFO, socket, device) stands where a scope directory goes.
+    case notADirectory(path: String)
     /// A sealed file, or a value to seal, over the size coffer reads.
     case tooLarge(id: String, bytes: Int, limit: Int)
 
@@ -73,6 +75,15 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case unconfirmed([Risk])
     case file(FileError)
 
+    /// Something in the work tree coffer neither reads nor writes through:
+    /// a link, or a file of the wrong type (`Paths.obstacle`).
+    var isObstacle: Bool {
+        switch self {
+        case .symlinkInVault, .notARegularFile, .notADirectory: return true
+        default: return false
+        }
+    }
+
     /// One line for a person; names ids, paths and scopes, never values.
     public var description: String {
         switch self {
@@ -102,6 +113,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .deletedAt(let id, let revision): return "\(id) does not exist at \(revision)"
         case .symlinkInVault(let path): return "\(Text.shown(path)) in the vault is a symbolic link; coffer does not read or write through links"
         case .notARegularFile(let path): return "\(Text.shown(path)) in the vault is not a regular file; coffer does not write over it"
+        case .notADirectory(let path): return "\(Text.shown(path)) in the vault is not a directory; coffer does not write below it"
         case .tooLarge(let id, let bytes, let limit): return "\(id) is \(bytes) bytes; coffer reads secrets up to \(limit) bytes"
         case .noRecipients(let scope): return "scope \(scope) has no recipients"
         case .tooManyReaders(let scope, let count, let limit):

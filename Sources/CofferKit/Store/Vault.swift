@@ -21,6 +21,10 @@ public final class Vault {
     /// The settings it was opened with.
     public let configuration: Configuration
     private var repository: GitRepository?
+    /// What stood in the way of a work-tree update (finishing an interrupted
+    /// write, or right after a commit) and was left as it is: git status and
+    /// `verify` show the path as differing from the commit. Front ends report them.
+    public internal(set) var obstaclesLeft: [VaultError] = []
 
     /// Settings a front end resolves before opening a vault.
     public struct Configuration: Sendable {
