@@ -9,6 +9,12 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
     case treeTooDeep(path: String, limit: Int)
     /// A libgit2 call failed.
     case call(function: String, code: Int32, message: String)
+    /// A libgit2 call failed because a system call did; `errno` is the one
+    /// its message quotes (ENOSPC, EROFS…: see `StorageProblem.errnos`).
+    case system(function: String, errno: Int32, message: String)
+    /// `ref` stayed locked by another process (its `lockFile` present) for
+    /// all of `waitedSeconds`: a git command such as gc or pack-refs.
+    case refLocked(ref: String, lockFile: String, waitedSeconds: Double)
 
     public var description: String {
         switch self {
@@ -16,6 +22,17 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
         case .pathConflict(let path): return "\(path) conflicts with a file or directory of the same name"
         case .treeTooDeep(let path, let limit): return "the tree at \(path) is nested more than \(limit) levels deep"
         case .call(let function, let code, let message): return "\(function) failed (\(code)): \(message)"
+        case .system(let function, _, let message): return "\(function) failed: \(message)"
+        case .refLocked(let ref, let lockFile, let seconds):
+            return "\(ref) is locked by another git process (git gc or pack-refs, perhaps): \(lockFile) was held "
+                + "for all of the \(GitError.seconds(seconds)) coffer waited"
         }
+    }
+}
+
+extension GitError {
+    /// "10 s", "0.5 s".
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 }
