@@ -16,6 +16,11 @@ enum Console {
     /// The change is committed (acknowledged) but the work tree lags behind.
     static func reportPending(_ outcome: ChangeOutcome) {
         guard let reason = outcome.workTreePending else { return }
+        if case .storage(let problem, let path)? = reason as? VaultError, problem == .noSpace || problem == .quotaExceeded {
+            hint("committed; updating the work tree failed (\(reason)); free some space there (`df -h \(path)`), "
+                 + "and the next coffer command completes it")
+            return
+        }
         hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it")
     }
 

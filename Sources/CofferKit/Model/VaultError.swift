@@ -71,6 +71,12 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case identityCount(path: String, count: Int)
 
     case locked(waitedSeconds: Int)
+    /// Another git process (gc, pack-refs) held the branch's lock file for
+    /// all of the wait.
+    case gitLocked(lockFile: String, waitedSeconds: Double)
+    /// The file system holding the vault (at `path`) refused a write: full,
+    /// over quota, read-only, or not writable for this user.
+    case storage(StorageProblem, path: String)
     /// A plan with risks was applied without being confirmed.
     case unconfirmed([Risk])
     case file(FileError)
@@ -137,6 +143,17 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(Text.shown(sidecar)) does not name the public key of identity \(Text.shown(identity))"
         case .identityCount(let path, let count): return "\(Text.shown(path)) holds \(count) identities; expected one"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
+        case .gitLocked(let lockFile, let seconds):
+            let waited = seconds == seconds.rounded() ? "\(Int(seconds))" : "\(seconds)"
+            return "the vault's branch is locked by another git process (git gc or pack-refs, perhaps): "
+                + "\(Text.shown(lockFile)) was held for all of the \(waited) s coffer waited"
+        case .storage(let problem, let path):
+            switch problem {
+            case .noSpace: return "no space left on device for the vault at \(Text.shown(path))"
+            case .quotaExceeded: return "disk quota exceeded for the vault at \(Text.shown(path))"
+            case .readOnly: return "the vault is on a read-only file system (\(Text.shown(path))); coffer cannot write to it"
+            case .permissionDenied: return "permission denied writing to the vault at \(Text.shown(path))"
+            }
         case .unconfirmed(let risks): return "not confirmed: " + risks.map(\.description).joined(separator: "; ")
         case .file(let error): return error.description
         }

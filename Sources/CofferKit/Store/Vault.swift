@@ -80,6 +80,8 @@ public final class Vault {
     func repo() throws -> GitRepository {
         if let repository { return repository }
         let opened = try GitRepository.open(at: root)
+        // A git gc or pack-refs holds the branch's lock only for a moment.
+        opened.refLockWait = configuration.lockTimeout
         repository = opened
         return opened
     }
@@ -90,7 +92,33 @@ public final class Vault {
             return try DirectoryLock(path: gitDirectory + "/coffer.lock", timeout: configuration.lockTimeout)
         } catch FileError.busy(_, let seconds) {
             throw VaultError.locked(waitedSeconds: seconds)
+        } catch {
+            throw explained(error)
         }
+    }
+
+    /// Runs `body`, which writes to the vault, with its failure `explained`.
+    func writing<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw explained(error) }
+    }
+
+    /// A failed write told by what the user can do about it: the file
+    /// system holding the vault is full, read-only or not theirs to write
+    /// (the errno says so, or — when libgit2's report quotes none, which
+    /// may be a stale message from an earlier call — the file system's
+    /// state does), or git holds the branch's lock. Anything else is
+    /// returned as it is.
+    func explained(_ error: Error) -> Error {
+        let problem: StorageProblem?
+        switch error {
+        case let error as FileError: problem = error.systemError.flatMap(StorageProblem.init(errno:))
+        case VaultError.file(let error): problem = error.systemError.flatMap(StorageProblem.init(errno:))
+        case GitError.system(_, let code, _): problem = StorageProblem(errno: code)
+        case GitError.call: problem = StorageProblem(probing: gitDirectory)
+        case GitError.refLocked(_, let lockFile, let seconds): return VaultError.gitLocked(lockFile: lockFile, waitedSeconds: seconds)
+        default: problem = nil
+        }
+        return problem.map { VaultError.storage($0, path: root) } ?? error
     }
 
     /// True when HEAD names a commit rather than a branch: commits made there
@@ -114,7 +142,7 @@ public final class Vault {
         guard Journal.exists(gitDirectory: gitDirectory) else { return }
         let lock = try lock()
         defer { _ = lock }
-        try VaultTransaction.recover(vault: self)
+        try writing { try VaultTransaction.recover(vault: self) }
     }
 }
 
