@@ -215,4 +215,33 @@ final class StorageFailureTests: MountingTestCase {
         XCTAssertEqual(try reveal("dev/a"), value, "the committed value, once the write could be finished")
         XCTAssertEqual(try cof(["verify"]).status, 0)
     }
+
+    /// Objects git cannot write for this user (EACCES through libgit2):
+    /// the cause named, HEAD unchanged.
+    func testAVaultTheUserCannotWriteNamesTheCause() throws {
+        let nobody = "65534"
+        guard geteuid() == 0, let setpriv = Tools.which("setpriv") else {
+            let message = "running coffer as another uid needs root and setpriv (util-linux)"
+            if Tools.isCI { XCTFail("CI=true and " + message); throw TestSetupError(message) }
+            throw XCTSkip(message)
+        }
+        _ = try initVault()
+        try cofOK(["set", "dev/a=1"])
+        let before = try head()
+        // The vault, the identity and a copy of coffer become nobody's, except the object store.
+        let binary = path("coffer")
+        try FileManager.default.copyItem(atPath: coffer, toPath: binary)
+        chmod(dir.path, 0o755)
+        XCTAssertEqual(try run("chown", ["-R", "\(nobody):\(nobody)", dir.path]).status, 0)
+        XCTAssertEqual(chown(vaultDir + "/.git/objects", 0, 0), 0)
+        XCTAssertEqual(chmod(vaultDir + "/.git/objects", 0o755), 0)
+
+        let refused = try run(setpriv, ["--reuid", nobody, "--regid", nobody, "--clear-groups", binary, "set", "dev/b=2"],
+                              environment: vaultEnvironment())
+        XCTAssertEqual(refused.status, 1, refused.stderrText)
+        XCTAssertEqual(firstLine(refused), "coffer: error: permission denied writing to the vault at \(vaultDir)")
+        XCTAssertTrue(refused.stderrText.contains("coffer: hint: check who owns \(vaultDir)"), refused.stderrText)
+        let after = try gitOK(["-c", "safe.directory=*", "rev-parse", "HEAD"]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(after, before)
+    }
 }
