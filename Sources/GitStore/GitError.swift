@@ -14,6 +14,12 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
     case indexLockLost(path: String)
     /// The index holds conflict stages (an unfinished merge) that rewriting it would drop.
     case indexHasConflicts
+    /// A libgit2 call failed because a system call did; `errno` is the one
+    /// its message quotes (ENOSPC, EROFS…: see `StorageProblem.errnos`).
+    case system(function: String, errno: Int32, message: String)
+    /// `ref` stayed locked by another process (its `lockFile` present) for
+    /// all of `waitedSeconds`: a git command such as gc or pack-refs.
+    case refLocked(ref: String, lockFile: String, waitedSeconds: Double)
 
     public var description: String {
         switch self {
@@ -23,6 +29,17 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
         case .call(let function, let code, let message): return "\(function) failed (\(code)): \(message)"
         case .indexLockLost(let path): return "\(path) was removed or replaced while coffer held it; the index was not updated"
         case .indexHasConflicts: return "the index holds merge conflicts; coffer does not rewrite it"
+        case .system(let function, _, let message): return "\(function) failed: \(message)"
+        case .refLocked(let ref, let lockFile, let seconds):
+            return "\(ref) is locked by another git process (git gc or pack-refs, perhaps): \(lockFile) was held "
+                + "for all of the \(GitError.seconds(seconds)) coffer waited"
         }
+    }
+}
+
+extension GitError {
+    /// "10 s", "0.5 s".
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 }

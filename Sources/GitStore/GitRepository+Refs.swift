@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CGit2
+import Posix
 
 extension GitRepository {
     /// The commit HEAD points to, or nil when its branch is unborn.
@@ -18,21 +22,34 @@ extension GitRepository {
     /// "git_reference_create_matching" with code GIT_EMODIFIED (-15) when the
     /// branch points elsewhere, GIT_EEXISTS (-4) when `expected` is nil but
     /// the branch exists, or GIT_ENOTFOUND (-3) when `expected` is set but the
-    /// branch is unborn; `GitError.isStaleHead` tests for all three. A
-    /// concurrent writer holding the ref's lock gives GIT_ELOCKED (-14).
+    /// branch is unborn; `GitError.isStaleHead` tests for all three.
+    ///
+    /// Another git process holding the ref's lock file (`git gc` and
+    /// `git pack-refs` take it for a moment; libgit2 gives GIT_ELOCKED) is
+    /// waited for, up to `refLockWait` seconds, then `GitError.refLocked`.
     public func advanceHead(from expected: ObjectID?, to new: ObjectID, message: String) throws {
         let branch = try headTarget()
-        let rc: Int32 = withHandle { repo in
-            new.withOID { newID in
-                expected.withOID { expectedID in
-                    var out: OpaquePointer?
-                    let rc = lib.referenceCreateMatching(&out, repo, branch, newID, expected == nil ? 0 : 1, expectedID, message)
-                    lib.referenceFree(out)
-                    return rc
+        let started = Monotonic.seconds()
+        var pause = 0.002
+        while true {
+            let rc: Int32 = withHandle { repo in
+                new.withOID { newID in
+                    expected.withOID { expectedID in
+                        var out: OpaquePointer?
+                        let rc = lib.referenceCreateMatching(&out, repo, branch, newID, expected == nil ? 0 : 1, expectedID, message)
+                        lib.referenceFree(out)
+                        return rc
+                    }
                 }
             }
+            guard rc == GIT_ELOCKED.rawValue else { return try lib.check(rc, "git_reference_create_matching") }
+            let waited = Monotonic.seconds() - started
+            guard waited < refLockWait else {
+                throw GitError.refLocked(ref: branch, lockFile: gitDirectory + "/" + branch + ".lock", waitedSeconds: refLockWait)
+            }
+            usleep(useconds_t(min(pause, refLockWait - waited) * 1_000_000))
+            pause = min(pause * 2, 0.05)
         }
-        try lib.check(rc, "git_reference_create_matching")
     }
 
     /// The ref HEAD names, e.g. "refs/heads/main", or "HEAD" when detached.

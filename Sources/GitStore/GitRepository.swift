@@ -23,6 +23,9 @@ public final class GitRepository {
     /// Holds a batch's objects in memory (see `withBatchedObjectSync`);
     /// created by the first batch.
     var batchCapture: ObjectCapture?
+    /// Seconds `advanceHead` waits for a ref lock another git process holds
+    /// (0: fail at once).
+    public var refLockWait: Double = 0
 
     private init(lib: LibGit2, pointer: OpaquePointer) throws {
         self.lib = lib

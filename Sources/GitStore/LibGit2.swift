@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CGit2
+import Posix
 
 /// libgit2, loaded with dlopen on first use and initialised exactly once.
 ///
@@ -238,10 +239,17 @@ final class LibGit2: @unchecked Sendable {
         try check(libgit2Opts(Int32(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION.rawValue), 0), "git_libgit2_opts")
     }
 
-    /// Converts a libgit2 return code into a thrown error with its message.
+    /// Converts a libgit2 return code into a thrown error with its message;
+    /// an operating-system failure whose message quotes an errno coffer can
+    /// explain (disk full, read-only) becomes `GitError.system`.
     func check(_ rc: Int32, _ function: String) throws {
         guard rc < 0 else { return }
-        let message = lastError().flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "unknown error"
+        let last = lastError()
+        let message = last.flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "unknown error"
+        if last?.pointee.klass == Int32(GIT_ERROR_OS.rawValue),
+           let code = StorageProblem.errnos.first(where: { message.hasSuffix(String(cString: strerror($0))) }) {
+            throw GitError.system(function: function, errno: code, message: message)
+        }
         throw GitError.call(function: function, code: rc, message: message)
     }
 

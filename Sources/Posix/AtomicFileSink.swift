@@ -23,11 +23,15 @@ public final class AtomicFileSink: ByteSink {
     ///   - mode: the file's mode (0600 unless given; mkstemp's default).
     ///   - durable: fsync the file and its directory at commit; batch writers
     ///     pass false and sync the file system once at the end instead.
-    public init(path: String, mode: mode_t = 0o600, durable: Bool = true) throws {
+    ///   - writingThrough: whether a target that is not a regular file is
+    ///     written through; if false it is refused (`FileError.notRegular`)
+    ///     and never opened, as a file inside a vault must be.
+    public init(path: String, mode: mode_t = 0o600, durable: Bool = true, writingThrough: Bool = true) throws {
         self.path = path
         self.durable = durable
         var info = stat()
         if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            guard writingThrough else { throw FileError.notRegular(path: path) }
             temporaryPath = nil
             sink = try FileDescriptorSink(path: path, mode: mode)
             // Written through a symlink to a regular file: that file gets our mode too.

@@ -11,8 +11,9 @@ import Age
 /// because the commit has landed before the work tree is touched and the
 /// journal redoes these writes after a crash; a reader that meets a file
 /// half-written fails authentication and waits for the writer (`Vault.open`).
-/// New files, links and files with other names (hard links) get an atomic
-/// replacement instead.
+/// New files and files with other names (hard links) get an atomic
+/// replacement instead. Anything else in the way (a link, a directory, a
+/// FIFO, socket or device) is refused, never opened or written through.
 public enum WorkTreeFile {
     public static func write(_ path: String, _ bytes: [UInt8]) throws {
         // Non-blocking: a FIFO that appeared since the commit is not waited on.
@@ -28,7 +29,7 @@ public enum WorkTreeFile {
             }
             close(fd)
         }
-        let file = try AtomicFileSink(path: path, mode: 0o644, durable: false)
+        let file = try AtomicFileSink(path: path, mode: 0o644, durable: false, writingThrough: false)
         try bytes.withUnsafeBytes { try file.write($0) }
         try file.commit()
     }

@@ -16,8 +16,32 @@ enum Console {
     /// The change is committed (acknowledged) but the work tree lags behind.
     static func reportPending(_ outcome: ChangeOutcome) {
         guard let reason = outcome.workTreePending else { return }
+        if case .storage(let problem, let path)? = reason as? VaultError, problem == .noSpace || problem == .quotaExceeded {
+            hint("committed; updating the work tree failed (\(reason)); free some space there (`df -h \(path)`), "
+                 + "and the next coffer command completes it")
+            return
+        }
         hint("committed; updating the work tree failed (\(reason)); the next coffer command completes it "
             + "(until then coffer keeps git's index locked, so git cannot commit the old index)")
+    }
+
+    /// Paths that finishing an interrupted write left as they stand (a link,
+    /// a directory or FIFO where a sealed file goes).
+    static func reportObstacles(_ vault: Vault) {
+        guard !vault.obstaclesLeft.isEmpty else { return }
+        for obstacle in vault.obstaclesLeft {
+            let path: String, what: String
+            switch obstacle {
+            case .symlinkInVault(let p): (path, what) = (p, "a symbolic link")
+            case .notADirectory(let p): (path, what) = (p, "not a directory")
+            case .notARegularFile(let p): (path, what) = (p, "not a regular file")
+            default:
+                warning(obstacle.description)
+                continue
+            }
+            warning("finishing an interrupted write, coffer left \(TerminalText.escape(path)) as it is: it is \(what)")
+        }
+        hint("move it out of the vault, then `coffer verify --fix` writes back the committed file")
     }
 
     private static func printErr(_ line: String) { write(line + "\n") }

@@ -25,7 +25,18 @@ enum Hints {
         case .gitIndexLocked(let path, _):
             return "wait for the other git process (a git command, an editor's git integration) to finish and try again; "
                 + "if none is running, the lock is stale: remove \(path)"
+        case .gitLocked(let lockFile, _):
+            return "wait for that git command to finish and try again (COFFER_LOCK_TIMEOUT sets the wait); "
+                + "if no git process is running (one may have crashed), remove \(lockFile)"
+        case .storage(.noSpace, let path), .storage(.quotaExceeded, let path):
+            return "free some space there (`df -h \(path)` shows what is left), then run the command again; nothing was lost"
+        case .storage(.readOnly, _):
+            return "remount it read-write (or work in a writable clone), then run the command again"
+        case .storage(.permissionDenied, let path):
+            return "check who owns \(path) and its .git (ls -ld), and run coffer as that user"
         case .boundToOtherID: return "restore the file with git, or move secrets with `coffer mv`"
+        case .symlinkInVault(let path), .notARegularFile(let path), .notADirectory(let path):
+            return "move \(path) out of the vault (`git log -- \(path)` shows which commit put it there), then try again"
         case .notAScope(_, let parent): return "remove the reader there: --scope \(parent)"
         case .onlyReader(_, let scopes):
             return "add another reader to \(scopes.map(\.description).joined(separator: ", ")) first, "

@@ -45,6 +45,7 @@ struct VaultSettings: Equatable {
             Console.warning(notice.description)
             Console.hint(Hints.for(notice))
         }
+        Console.reportObstacles(vault)
         return vault
     }
 

@@ -114,4 +114,47 @@ final class HazardTests: VaultTestCase {
         XCTAssertFalse(Journal.exists(gitDirectory: vault.gitDirectory))
         XCTAssertEqual(try git("status", "--porcelain"), "")
     }
+
+    /// `Paths.obstacle`: the first thing on the way to a work-tree file that
+    /// coffer must neither read nor write through, named by its path.
+    func testObstaclesAreNamedWhereTheyStand() throws {
+        try write("ok/a.age", "x")
+        try write("file", "not a directory")
+        try FileManager.default.createDirectory(atPath: path("dir.age"), withIntermediateDirectories: false)
+        XCTAssertEqual(mkfifo(path("fifo.age"), 0o644), 0)
+        XCTAssertEqual(symlink(directory, path("linked")), 0)
+        XCTAssertEqual(symlink("/etc/passwd", path("ok/link.age")), 0)
+        let expected: [(String, VaultError?)] = [
+            ("ok/a.age", nil), ("ok/new.age", nil), ("new/dir/x.age", nil),
+            ("file/x.age", .notADirectory(path: "file")), ("dir.age", .notARegularFile(path: "dir.age")),
+            ("fifo.age", .notARegularFile(path: "fifo.age")), ("fifo.age/x.age", .notADirectory(path: "fifo.age")),
+            ("linked/x.age", .symlinkInVault(path: "linked")), ("ok/link.age", .symlinkInVault(path: "ok/link.age")),
+        ]
+        for (relative, obstacle) in expected {
+            XCTAssertEqual(Paths.obstacle(below: root, at: relative), obstacle, relative)
+        }
+    }
+
+    /// Finishing an interrupted write leaves what stands in its way, writes
+    /// the rest, drops the journal and records what it left.
+    func testRecoveryLeavesWhatStandsInTheWayAndRecordsIt() throws {
+        try set(["a": "1", "b/c": "1"])
+        let old = try read("a.age")
+        try set(["a": "2", "b/c": "2"])
+        let head = try git("rev-parse", "HEAD")
+        var journal = "old \(try git("rev-parse", "HEAD^"))\nnew \(head)\n"
+        for path in ["a.age", "b/c.age"] { journal += "write \(try git("rev-parse", "HEAD:\(path)")) \(path)\n" }
+        try write(".git/coffer-journal", journal)
+        try write("a.age", old)
+        try FileManager.default.removeItem(atPath: path("b"))
+        try write("b", "in the way")
+
+        let reopened = try Vault.open(containing: root, configuration: VaultTestCase.configuration)
+        XCTAssertEqual(reopened.obstaclesLeft, [.notADirectory(path: "b")])
+        XCTAssertEqual(try value("a", in: reopened), "2", "the rest of the write was finished")
+        XCTAssertEqual(String(decoding: try read("b"), as: UTF8.self), "in the way", "left as it was")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path(".git/coffer-journal")))
+        XCTAssertEqual(try git("rev-parse", "HEAD"), head)
+        XCTAssertTrue(try reopened.verify(identities: [me]).drift.contains(.workTreeDiffers(id: id("b/c"))))
+    }
 }

@@ -42,6 +42,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case symlinkInVault(path: String)
     /// A directory, FIFO, socket or device stands where a sealed file goes.
     case notARegularFile(path: String)
+    /// A file (or FIFO, socket, device) stands where a scope directory goes.
+    case notADirectory(path: String)
     /// A sealed file, or a value to seal, over the size coffer reads.
     case tooLarge(id: String, bytes: Int, limit: Int)
 
@@ -78,9 +80,24 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Another process (a git command, an editor's git integration) held the
     /// index lock at `path` for the whole wait; nothing was committed.
     case gitIndexLocked(path: String, waitedSeconds: Int)
+    /// Another git process (gc, pack-refs) held the branch's lock file for
+    /// all of the wait.
+    case gitLocked(lockFile: String, waitedSeconds: Double)
+    /// The file system holding the vault (at `path`) refused a write: full,
+    /// over quota, read-only, or not writable for this user.
+    case storage(StorageProblem, path: String)
     /// A plan with risks was applied without being confirmed.
     case unconfirmed([Risk])
     case file(FileError)
+
+    /// Something in the work tree coffer neither reads nor writes through:
+    /// a link, or a file of the wrong type (`Paths.obstacle`).
+    var isObstacle: Bool {
+        switch self {
+        case .symlinkInVault, .notARegularFile, .notADirectory: return true
+        default: return false
+        }
+    }
 
     /// One line for a person; names ids, paths and scopes, never values.
     public var description: String {
@@ -111,6 +128,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .deletedAt(let id, let revision): return "\(id) does not exist at \(revision)"
         case .symlinkInVault(let path): return "\(Text.shown(path)) in the vault is a symbolic link; coffer does not read or write through links"
         case .notARegularFile(let path): return "\(Text.shown(path)) in the vault is not a regular file; coffer does not write over it"
+        case .notADirectory(let path): return "\(Text.shown(path)) in the vault is not a directory; coffer does not write below it"
         case .tooLarge(let id, let bytes, let limit): return "\(id) is \(bytes) bytes; coffer reads secrets up to \(limit) bytes"
         case .noRecipients(let scope): return "scope \(scope) has no recipients"
         case .tooManyReaders(let scope, let count, let limit):
@@ -140,6 +158,17 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
         case .gitIndexLocked(let path, let seconds):
             return "\(Text.shown(path)) is held by another git process (waited \(seconds) s); nothing was written"
+        case .gitLocked(let lockFile, let seconds):
+            let waited = seconds == seconds.rounded() ? "\(Int(seconds))" : "\(seconds)"
+            return "the vault's branch is locked by another git process (git gc or pack-refs, perhaps): "
+                + "\(Text.shown(lockFile)) was held for all of the \(waited) s coffer waited"
+        case .storage(let problem, let path):
+            switch problem {
+            case .noSpace: return "no space left on device for the vault at \(Text.shown(path))"
+            case .quotaExceeded: return "disk quota exceeded for the vault at \(Text.shown(path))"
+            case .readOnly: return "the vault is on a read-only file system (\(Text.shown(path))); coffer cannot write to it"
+            case .permissionDenied: return "permission denied writing to the vault at \(Text.shown(path))"
+            }
         case .unconfirmed(let risks): return "not confirmed: " + risks.map(\.description).joined(separator: "; ")
         case .file(let error): return error.description
         }

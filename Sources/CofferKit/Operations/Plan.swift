@@ -50,11 +50,11 @@ extension Vault {
     /// total) while existing files are re-sealed.
     public func apply(_ plan: ChangePlan, identities: [Identity], progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
         guard plan.isConfirmed else { throw VaultError.unconfirmed(plan.risks) }
-        let setAside = plan.workTreeRepairs.isEmpty ? [] : try repairWorkTree(plan.workTreeRepairs)
+        let setAside = plan.workTreeRepairs.isEmpty ? [] : try writing { try repairWorkTree(plan.workTreeRepairs) }
         var outcome = plan.changes.isEmpty ? ChangeOutcome()
-            : try VaultTransaction.run(self, changes: plan.changes, action: plan.action, identities: identities,
-                                       granted: Set(plan.grantedReader.map { [$0] } ?? []),
-                                       revoked: Set(plan.removedReaders.map(\.recipient) + plan.revokedKeys), progress: progress)
+            : try commit(plan.changes, action: plan.action, identities: identities,
+                         granted: Set(plan.grantedReader.map { [$0] } ?? []),
+                         revoked: Set(plan.removedReaders.map(\.recipient) + plan.revokedKeys), progress: progress)
         outcome.setAside = setAside
         if !plan.removedReaders.isEmpty {
             let gone = Set(plan.removedReaders.map(\.fingerprint))
@@ -65,7 +65,13 @@ extension Vault {
 
     /// Runs changes that need no confirmation.
     func commit(_ changes: [VaultChange], action: Action, identities: [Identity],
+                granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = [],
                 progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
-        try VaultTransaction.run(self, changes: changes, action: action, identities: identities, progress: progress)
+        var outcome = try writing {
+            try VaultTransaction.run(self, changes: changes, action: action, identities: identities,
+                                     granted: granted, revoked: revoked, progress: progress)
+        }
+        outcome.workTreePending = outcome.workTreePending.map(explained)
+        return outcome
     }
 }

@@ -132,7 +132,7 @@ extension Vault {
         let file = scope.recipientsPath
         let repo = try repo()
         let committed = try repo.head().flatMap { try repo.blob(at: file, in: $0) }.map { try repo.readBlob($0) }
-        guard (try? Files.read(path: path(file))) == committed else { throw VaultError.uncommittedRecipients(path: file) }
+        guard ((try? workTreeFile(file)) ?? nil) == committed else { throw VaultError.uncommittedRecipients(path: file) }
     }
 
     /// The changes for giving scopes new `.recipients`: the files, then every

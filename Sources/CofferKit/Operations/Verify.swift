@@ -64,7 +64,8 @@ extension Vault {
         for scope in scopes() where prefix.overlaps(scope) {
             let file = scope.recipientsPath
             let committed = try repo.blob(at: file, in: head).map { try repo.readBlob($0) }
-            if committed != (try Files.read(path: path(file))) { report.drift.append(.recipientsEdited(scope: scope)) }
+            // One that is not a regular file (a link, a FIFO) differs from any commit.
+            if committed != ((try? workTreeFile(file)) ?? nil) { report.drift.append(.recipientsEdited(scope: scope)) }
         }
         // A committed `.recipients` deleted from the work tree is a hand edit too.
         let committedFiles = try repo.files(in: head, under: "")
@@ -81,7 +82,18 @@ extension Vault {
         let ids = entries.map { SecretID(relativePath: $0.path)! }
         var jobs: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], scope: Scope)] = []
         var readersOf: [Scope: [NamedRecipient]] = [:]
-        for ((id, entry), scope) in zip(zip(ids, entries), try governingScopes(of: ids)) {
+        var scopeOf: [String: Scope] = [:]
+        for (id, entry) in zip(ids, entries) {
+            let scope: Scope
+            do {
+                scope = try scopeOf[id.directory] ?? readers(in: .of(id)).scope
+            } catch let error as VaultError where error.isObstacle {
+                // A link, or a file, where its directory goes: the work tree
+                // can say neither who reads it nor hold its copy.
+                report.drift.append(.workTreeDiffers(id: id))
+                continue
+            }
+            scopeOf[id.directory] = scope
             if readersOf[scope] == nil { readersOf[scope] = try readers(in: scope).readers }
             jobs.append((id, try repo.readBlob(entry.blob), readersOf[scope]!, scope))
         }
@@ -192,7 +204,7 @@ extension Vault {
             changes.append(.rewrap(id))
         }
         for case .attributesUnprotected(Attributes.fileName) in report.drift {
-            let current = (try? Files.read(path: path(Attributes.fileName))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let current = ((try? workTreeFile(Attributes.fileName)) ?? nil).map { String(decoding: $0, as: UTF8.self) } ?? ""
             changes.append(.setAttributes(Attributes.repaired(current)))
         }
         var plan = ChangePlan(action: .fix, changes: changes, readers: adopted, secretCount: resealed.count,

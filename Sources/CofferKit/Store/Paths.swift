@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Posix
 
 /// Path arithmetic and directory walks over the work tree (no current
 /// directory: every path here is absolute or relative to the vault root).
@@ -32,13 +33,27 @@ enum Paths {
         return nil
     }
 
-    /// True when something other than a regular file or a link stands at
-    /// `path` (a directory, FIFO, socket or device); false when nothing does.
-    static func isSpecial(_ path: String) -> Bool {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return false }
-        let type = info.st_mode & S_IFMT
-        return type != S_IFREG && type != S_IFLNK
+    /// Why the work-tree file at `relative` below `root` must be neither
+    /// read nor written, if it must not: a link on the way or in its place
+    /// (it leads out of the vault, or anywhere), something other than a
+    /// directory on the way, or something other than a regular file in its
+    /// place (a directory — which is also how git checks out a gitlink — a
+    /// FIFO, socket or device). What is absent is no obstacle: it is created.
+    static func obstacle(below root: String, at relative: String) -> VaultError? {
+        let parts = relative.split(separator: "/")
+        var current = root
+        for (index, part) in parts.enumerated() {
+            current += "/" + part
+            let shown = parts[...index].joined(separator: "/")
+            let last = index == parts.count - 1
+            switch FileKind(atPath: current) {
+            case .absent: return nil
+            case .symlink: return .symlinkInVault(path: shown)
+            case .directory where !last, .regular where last: continue
+            default: return last ? .notARegularFile(path: shown) : .notADirectory(path: shown)
+            }
+        }
+        return nil
     }
 
     static func modificationTime(_ path: String) -> Int? {

@@ -27,6 +27,10 @@ public final class Vault {
     /// Told when this clone's accepted readers are seeded (once per clone),
     /// so a front end can say whose readers it now trusts.
     public var onAcceptanceSeeded: ((AcceptanceSeed) -> Void)?
+    /// What stood in the way of a work-tree update (finishing an interrupted
+    /// write, or right after a commit) and was left as it is: git status and
+    /// `verify` show the path as differing from the commit. Front ends report them.
+    public internal(set) var obstaclesLeft: [VaultError] = []
 
     /// Settings a front end resolves before opening a vault.
     public struct Configuration: Sendable {
@@ -82,6 +86,8 @@ public final class Vault {
     func repo() throws -> GitRepository {
         if let repository { return repository }
         let opened = try GitRepository.open(at: root)
+        // A git gc or pack-refs holds the branch's lock only for a moment.
+        opened.refLockWait = configuration.lockTimeout
         repository = opened
         return opened
     }
@@ -92,6 +98,8 @@ public final class Vault {
             return try DirectoryLock(path: gitDirectory + "/coffer.lock", timeout: configuration.lockTimeout)
         } catch FileError.busy(_, let seconds) {
             throw VaultError.locked(waitedSeconds: seconds)
+        } catch {
+            throw explained(error)
         }
     }
 
@@ -103,6 +111,30 @@ public final class Vault {
         } catch FileError.busy(let path, let seconds) {
             throw VaultError.gitIndexLocked(path: path, waitedSeconds: seconds)
         }
+    }
+
+    /// Runs `body`, which writes to the vault, with its failure `explained`.
+    func writing<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw explained(error) }
+    }
+
+    /// A failed write told by what the user can do about it: the file
+    /// system holding the vault is full, read-only or not theirs to write
+    /// (the errno says so, or — when libgit2's report quotes none, which
+    /// may be a stale message from an earlier call — the file system's
+    /// state does), or git holds the branch's lock. Anything else is
+    /// returned as it is.
+    func explained(_ error: Error) -> Error {
+        let problem: StorageProblem?
+        switch error {
+        case let error as FileError: problem = error.systemError.flatMap(StorageProblem.init(errno:))
+        case VaultError.file(let error): problem = error.systemError.flatMap(StorageProblem.init(errno:))
+        case GitError.system(_, let code, _): problem = StorageProblem(errno: code)
+        case GitError.call: problem = StorageProblem(probing: gitDirectory)
+        case GitError.refLocked(_, let lockFile, let seconds): return VaultError.gitLocked(lockFile: lockFile, waitedSeconds: seconds)
+        default: problem = nil
+        }
+        return problem.map { VaultError.storage($0, path: root) } ?? error
     }
 
     /// True when HEAD names a commit rather than a branch: commits made there
@@ -126,7 +158,7 @@ public final class Vault {
         guard Journal.exists(gitDirectory: gitDirectory) else { return }
         let lock = try lock()
         defer { _ = lock }
-        notices += try VaultTransaction.recover(vault: self)
+        notices += try writing { try VaultTransaction.recover(vault: self) }
     }
 }
 

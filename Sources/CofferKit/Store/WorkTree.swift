@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Age
+import GitStore
 import Posix
 
 /// A scope and the readers in force there.
@@ -78,24 +79,54 @@ extension Vault {
 
     /// The `.recipients` of `scope` itself, if it has one (in the work tree).
     func recipientsFile(of scope: Scope) throws -> RecipientsFile? {
-        let relative = scope.recipientsPath
-        var info = stat()
-        guard lstat(path(relative), &info) == 0 else { return nil }
         // A link could hand the choice of readers to a file outside the vault.
-        guard info.st_mode & S_IFMT == S_IFREG else { throw VaultError.symlinkInVault(path: relative) }
-        let bytes: [UInt8]
-        do { bytes = try Files.read(path: path(relative)) } catch let error as FileError { throw VaultError.file(error) }
-        return try RecipientsFile(parsing: String(decoding: bytes, as: UTF8.self), path: relative)
+        guard let bytes = try workTreeFile(scope.recipientsPath) else { return nil }
+        return try RecipientsFile(parsing: String(decoding: bytes, as: UTF8.self), path: scope.recipientsPath)
     }
+
+    /// A small file coffer keeps in the work tree (a `.recipients`, the
+    /// `.gitattributes`), or nil if there is none. Only a regular file
+    /// reached without a link is read: never one outside the vault, and
+    /// never a FIFO or device, which could block.
+    func workTreeFile(_ relative: String) throws -> [UInt8]? {
+        if let obstacle = Paths.obstacle(below: root, at: relative) { throw obstacle }
+        do {
+            return try Files.readRegularFile(path: path(relative), limit: Vault.workTreeFileLimit)
+        } catch FileError.open(_, let e) where e == ENOENT || e == ENOTDIR {
+            return nil
+        } catch FileError.open(_, ELOOP) {
+            throw VaultError.symlinkInVault(path: relative)
+        } catch FileError.notRegular {
+            throw VaultError.notARegularFile(path: relative)
+        } catch let error as FileError {
+            throw VaultError.file(error)
+        }
+    }
+
+    /// Well above a `.recipients` of the most readers a scope may have.
+    static let workTreeFileLimit = 4 << 20
 
     /// Every directory with its own `.recipients`, sorted (the root first).
     public func scopes() -> [Scope] {
         var found: [Scope] = []
         Paths.directories(below: root) { relative in
             let scope = Scope(validated: relative)
-            if Files.exists(path(scope.recipientsPath)) { found.append(scope) }
+            if FileKind(atPath: path(scope.recipientsPath)) != .absent { found.append(scope) }
         }
         return found.sorted()
+    }
+
+    /// The changes whose work-tree path can be written or removed. Each other
+    /// one (a link, a directory or FIFO where a file goes, a file where a
+    /// directory goes: `Paths.obstacle`) is left as it stands and recorded in
+    /// `obstaclesLeft`, so that finishing an interrupted write never blocks
+    /// on it, nor writes through it.
+    func reachable(_ changes: [TreeChange]) -> [TreeChange] {
+        changes.filter { change in
+            guard let obstacle = Paths.obstacle(below: root, at: change.path) else { return true }
+            if !obstaclesLeft.contains(obstacle) { obstaclesLeft.append(obstacle) }
+            return false
+        }
     }
 
     /// The ids whose nearest `.recipients` is the one in `scope`.

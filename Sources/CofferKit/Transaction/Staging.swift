@@ -88,7 +88,7 @@ struct Staging {
     /// committed, a stray file) must not silently decide who can read them.
     private func requireCommitted(_ scope: Scope) throws {
         let file = scope.recipientsPath
-        let working = try Files.read(path: vault.path(file))
+        let working = try vault.workTreeFile(file)
         guard let head, let blob = try repo.blob(at: file, in: head), try repo.readBlob(blob) == working else {
             throw VaultError.uncommittedRecipients(path: file)
         }
@@ -187,11 +187,11 @@ struct Staging {
     func commit(action: Action, changes: [VaultChange]) throws -> ObjectID? {
         guard !treeChanges.isEmpty else { return nil }
         // A symlink on the way (say `prod -> ~/.ssh`, pushed by someone else)
-        // would send the write outside the vault: refuse before committing.
-        // So would a FIFO, socket, device or directory where a file goes.
+        // would send the write outside the vault; a FIFO, socket, device or
+        // directory where a file goes, or a file where a directory goes, would
+        // leave a commit the work tree cannot follow: refuse before committing.
         for change in treeChanges {
-            if let link = Paths.firstSymlink(below: vault.root, along: change.path) { throw VaultError.symlinkInVault(path: link) }
-            if case .write(let path, _) = change, Paths.isSpecial(vault.path(path)) { throw VaultError.notARegularFile(path: path) }
+            if let obstacle = Paths.obstacle(below: vault.root, at: change.path) { throw obstacle }
         }
         let author = try repo.configuredSignature()
             ?? Signature(name: vault.configuration.authorName ?? "coffer", email: "coffer@localhost")

@@ -136,7 +136,7 @@ enum VaultTransaction {
         // the commit leaves that path for the user (git status shows it).
         // Files are synced together by the caller (one syncfs), before the
         // journal that could redo them is removed.
-        let safe = changes.filter { Paths.firstSymlink(below: vault.root, along: $0.path) == nil }
+        let safe = vault.reachable(changes)
         var writes: [(path: String, bytes: [UInt8])] = []
         var directories: Set<String> = []
         for change in safe {
