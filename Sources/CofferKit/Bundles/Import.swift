@@ -141,3 +141,12 @@ extension Vault {
 public struct Signer: Equatable, Sendable {
     public let name: String
 }
+
+extension Vault {
+    /// Plaintext values (`import --from`) checked and classified like a
+    /// bundle's entries. (Placeholder: being built.)
+    public func planPlaintextImport(_ entries: [(key: String, value: SecureBytes)], options: ImportOptions,
+                                    identities: [Identity]) throws -> ImportPlan {
+        throw BundleError.manifestMalformed
+    }
+}

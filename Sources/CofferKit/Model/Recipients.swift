@@ -103,6 +103,14 @@ struct RecipientsFile: Equatable, Sendable {
     }
 }
 
+extension Vault {
+    /// The keys of a recipients list (`.recipients` syntax, as `age -R` reads
+    /// a file of `age1…` lines): a bundle's destination.
+    public static func recipients(parsing text: String, path: String) throws -> [X25519Recipient] {
+        try RecipientsFile(parsing: text, path: path).entries.map(\.recipient)
+    }
+}
+
 extension StringProtocol {
     /// Without the given characters at either end.
     func trimming(_ characters: String) -> String {

@@ -94,7 +94,10 @@ extension Vault {
         let places = Set(scopes() + accepted.scopes.keys).filter { within.contains(path: $0.directory) }
         var found: [UnacceptedReader] = []
         for place in places.sorted() {
-            found += try unaccepted(in: place, governing: readers(in: place), accepted: accepted)
+            // A `.recipients` that cannot be read (not a file, malformed) is
+            // reported by verify as what it is; no readers come from it.
+            guard let governing = try? readers(in: place) else { continue }
+            found += try unaccepted(in: place, governing: governing, accepted: accepted)
         }
         return found
     }
