@@ -62,7 +62,7 @@ let package = Package(
         ),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2", "Posix"]),
-        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "Posix"]),
+        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "Posix", "Tar"]),
         .testTarget(
             name: "CofferCLITests",
             dependencies: [

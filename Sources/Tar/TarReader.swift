@@ -8,6 +8,11 @@ public struct TarReader {
     public struct Member: Equatable, Sendable {
         public let path: String
         public let contents: [UInt8]
+
+        public init(path: String, contents: [UInt8]) {
+            self.path = path
+            self.contents = contents
+        }
     }
 
     /// Every member in archive order.
