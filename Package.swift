@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(
             name: "CofferCLITests",
             dependencies: [
-                "Age", "Posix", "coffer", "coffer-yaml",
+                "Age", "Posix", "Tar", "coffer", "coffer-yaml",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
