@@ -34,12 +34,15 @@ public struct ImportPlan {
     public let unchanged: [SecretID]
     /// Existing ids with another value that the import keeps (or refuses on).
     public let conflicts: [SecretID]
-    /// The trusted principal who signed it; nil when unsigned (`allowUnsigned`).
+    /// The trusted principal who signed it; nil when unsigned (`allowUnsigned`)
+    /// or from a plaintext file.
     public let signer: String?
-    public let sourceCommit: String
-    public let created: String
-    /// SHA-256 of the bundle file, as the commit records it.
-    public let digest: String
+    /// The bundle's source commit and creation time; nil from a plaintext file.
+    public let sourceCommit: String?
+    public let created: String?
+    /// SHA-256 of the bundle file, as the commit records it; nil from a
+    /// plaintext file (a digest of plaintext values would let them be guessed).
+    public let digest: String?
     let conflictPolicy: ImportOptions.Conflicts
     let changes: [VaultChange]
 }
@@ -123,13 +126,4 @@ extension Vault {
 /// A trusted signer (placeholder until `.signers` lands).
 public struct Signer: Equatable, Sendable {
     public let name: String
-}
-
-extension Vault {
-    /// Plaintext values (`import --from`) checked and classified like a
-    /// bundle's entries. (Placeholder: being built.)
-    public func planPlaintextImport(_ entries: [(key: String, value: SecureBytes)], options: ImportOptions,
-                                    identities: [Identity]) throws -> ImportPlan {
-        throw BundleError.manifestMalformed
-    }
 }
