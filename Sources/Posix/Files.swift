@@ -22,15 +22,9 @@ public enum Files {
     /// read) and never reads a larger file into memory: the size is checked
     /// first, and reading stops past `limit` should the file grow meanwhile.
     public static func readRegularFile(path: String, limit: Int) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
-        guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
-        let source = FileDescriptorSource(fd: fd, name: path, owned: true)
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileError.read(path: path, errno: errno) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw FileError.notRegular(path: path) }
-        guard Int(info.st_size) <= limit else { throw FileError.tooLarge(path: path, bytes: Int(info.st_size), limit: limit) }
+        let (source, size) = try openRegularFile(path: path, limit: limit)
         var out: [UInt8] = []
-        out.reserveCapacity(Int(info.st_size))
+        out.reserveCapacity(size)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
@@ -40,9 +34,43 @@ public enum Files {
         }
     }
 
+    /// Like `readRegularFile`, into a wiped buffer and nowhere else: for
+    /// files of plaintext values.
+    public static func readSecretRegularFile(path: String, limit: Int) throws -> SecureBytes {
+        let (source, size) = try openRegularFile(path: path, limit: limit)
+        // One byte more than the file's size shows whether it grew meanwhile.
+        let data = SecureBytes(count: size + 1)
+        var filled = 0
+        while filled < data.count {
+            let n = try data.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+            if n == 0 { break }
+            filled += n
+        }
+        guard filled <= size else { throw FileError.tooLarge(path: path, bytes: filled, limit: size) }
+        data.truncate(to: filled)
+        return data
+    }
+
+    /// Opened non-blocking without following a link, checked to be a regular
+    /// file of at most `limit` bytes; its size.
+    private static func openRegularFile(path: String, limit: Int) throws -> (FileDescriptorSource, Int) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+        guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
+        let source = FileDescriptorSource(fd: fd, name: path, owned: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileError.read(path: path, errno: errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw FileError.notRegular(path: path) }
+        guard Int(info.st_size) <= limit else { throw FileError.tooLarge(path: path, bytes: Int(info.st_size), limit: limit) }
+        return (source, Int(info.st_size))
+    }
+
     /// Like `read`, into a wiped buffer: for files that hold secrets.
     public static func readSecret(path: String) throws -> SecureBytes {
-        let source = try FileDescriptorSource(path: path)
+        try readSecret(from: try FileDescriptorSource(path: path))
+    }
+
+    /// Everything `source` gives until its end, into a wiped buffer.
+    public static func readSecret(from source: FileDescriptorSource) throws -> SecureBytes {
         var data = SecureBytes(count: 4096)
         var filled = 0
         while true {

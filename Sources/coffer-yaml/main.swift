@@ -9,7 +9,10 @@ CrashPosture.harden()
 
 // coffer's YAML writer: reads one JSON document (as `coffer … -o json`
 // prints it) on standard input and writes it as YAML on standard output,
-// through Yams, keeping the key order.
+// through Yams, keeping the key order. With `--flat-json` (`coffer import
+// --from yaml`), the other way for one flat mapping of strings: reads the
+// YAML, writes a JSON object (FlatJSON.swift reads it); anything else is
+// refused with exit status 2 and the reason on standard output.
 //
 // Why a program of its own: Yams needs all of Foundation and ICU, which
 // would add about 1.3 ms to the start of every coffer process (`get`
@@ -36,7 +39,7 @@ func restyled(_ node: Node, isKey: Bool = false) -> Node {
     }
 }
 
-func readStandardInput() -> String {
+func readStandardInput() -> [UInt8] {
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     while true {
@@ -45,7 +48,7 @@ func readStandardInput() -> String {
         if n <= 0 { break }
         bytes += buffer[0..<n]
     }
-    return String(decoding: bytes, as: UTF8.self)
+    return bytes
 }
 
 func fail(_ message: String) -> Never {
@@ -54,9 +57,67 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-do {
-    guard let document = try Yams.compose(yaml: readStandardInput()) else { fail("no document on standard input") }
-    let text = try Yams.serialize(node: restyled(document), width: -1, allowUnicode: true)
+/// A JSON string: `"`, `\\` and control characters escaped, the rest as it is.
+func json(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// Refused input: the reason (coffer's words and keys, never a value) for coffer to show.
+func refuse(_ reason: String) -> Never {
+    writeStandardOutput(reason)
+    exit(2)
+}
+
+/// The JSON object of a flat YAML mapping of strings. Scalars are taken as
+/// written (`port: 5432` is "5432"); a null, a list, a mapping or a key twice
+/// is refused, naming the key.
+func flatJSON(_ yaml: String) -> String {
+    let document: Node?
+    do {
+        document = try Yams.compose(yaml: yaml)
+    } catch let error as YamlError {
+        // Yams's messages quote the input, which holds values: a line number only.
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            refuse("not valid YAML (line \(mark.line))")
+        case .duplicatedKeysInMapping(_, let context):
+            refuse("a key appears twice (line \(context.mark.line))")
+        default:
+            refuse("not valid YAML")
+        }
+    } catch {
+        refuse("not valid YAML")
+    }
+    guard let document else { refuse("no YAML document") }
+    guard case .mapping(let mapping) = document else { refuse("the document is not a mapping") }
+    var seen = Set<String>()
+    var out = "{"
+    var separator = ""
+    for (key, value) in mapping {
+        guard case .scalar(let name) = key else { refuse("a key is not a string (line \(key.mark?.line ?? 0))") }
+        guard seen.insert(name.string).inserted else { refuse("\(json(name.string)) appears twice") }
+        guard case .scalar(let scalar) = value else { refuse("the value of \(json(name.string)) is not a string") }
+        if scalar.style == .plain && value.null != nil {
+            refuse("the value of \(json(name.string)) is null (write \"\" for an empty value)")
+        }
+        out += separator + json(name.string) + ":" + json(scalar.string)
+        separator = ","
+    }
+    return out + "}\n"
+}
+
+func writeStandardOutput(_ text: String) {
     let bytes = Array(text.utf8)
     var at = 0
     while at < bytes.count {
@@ -65,6 +126,17 @@ do {
         guard n > 0 else { fail("cannot write standard output") }
         at += n
     }
+}
+
+if CommandLine.arguments.dropFirst().first == "--flat-json" {
+    guard let yaml = String(validating: readStandardInput(), as: UTF8.self) else { refuse("not UTF-8 text") }
+    writeStandardOutput(flatJSON(yaml))
+    exit(0)
+}
+
+do {
+    guard let document = try Yams.compose(yaml: String(decoding: readStandardInput(), as: UTF8.self)) else { fail("no document on standard input") }
+    writeStandardOutput(try Yams.serialize(node: restyled(document), width: -1, allowUnicode: true))
 } catch {
     // Yams's messages quote the input, which may hold revealed values.
     fail("the document could not be written as YAML")

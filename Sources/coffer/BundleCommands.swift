@@ -51,7 +51,9 @@ struct ExportCommand: ParsableCommand {
     func validate() throws {
         if format != nil {
             guard recipients.isEmpty, recipientFiles.isEmpty else { throw ValidationError("--format writes plaintext; --to and --to-file are for bundles") }
+            guard !skipUnreadable else { throw ValidationError("--format writes every value under the prefix; --skip-unreadable is for bundles") }
         } else {
+            guard !reveal, !yes else { throw ValidationError("--reveal and --yes go with --format") }
             guard !recipients.isEmpty || !recipientFiles.isEmpty else { throw ValidationError("name the destination with --to KEY or --to-file FILE") }
             guard output != nil else { throw ValidationError("a bundle is written to a file: -o FILE") }
         }
@@ -133,6 +135,13 @@ struct ImportCommand: ParsableCommand {
 
     func validate() throws {
         if merge && replace { throw ValidationError("--merge and --replace exclude each other") }
+        if from != nil {
+            guard signer == nil, !allowUnsigned, !allowOlder else {
+                throw ValidationError("--from reads plaintext; --signer, --allow-unsigned and --allow-older are for bundles")
+            }
+        } else if allowPlaintext {
+            throw ValidationError("--allow-plaintext goes with --from dotenv|json|yaml")
+        }
     }
 
     func run() throws {
@@ -143,15 +152,16 @@ struct ImportCommand: ParsableCommand {
             settings.allowUnsigned = allowUnsigned
             settings.allowOlder = allowOlder
             if let signer { settings.signers = [try BundleSigning.trusted(signer)] }
+            if from != nil && !allowPlaintext {
+                throw CommandFailure("\(TerminalText.escape(file)) would be read as plaintext values; nothing was imported",
+                                     hint: "pass --allow-plaintext if that is intended (a bundle needs no --from)")
+            }
             let vault = try options.vault()
             let identities = try options.identities()
             let plan: ImportPlan
             if let from {
-                guard allowPlaintext else {
-                    throw CommandFailure("\(TerminalText.escape(file)) would be read as plaintext values; nothing was imported",
-                                         hint: "pass --allow-plaintext if that is intended (a bundle needs no --from)")
-                }
-                plan = try vault.planPlaintextImport(try PlaintextImport.read(file, as: from), options: settings, identities: identities)
+                plan = try vault.planPlaintextImport(try PlaintextImport.read(file, as: from), format: from, options: settings,
+                                                     identities: identities)
             } else {
                 plan = try vault.planImport(try InputFile.read(file, limit: BundleSigning.maxBundleSize), options: settings, identities: identities)
             }
@@ -167,12 +177,13 @@ struct ImportCommand: ParsableCommand {
                 "added": .strings(plan.added.map(\.value)), "changed": .strings(plan.changed.map(\.value)),
                 "unchanged": .strings(plan.unchanged.map(\.value)), "conflicts": .strings(plan.conflicts.map(\.value)),
                 "signer": .optional(plan.signer), "source_commit": .optional(plan.sourceCommit), "created": .optional(plan.created),
-                "digest": .string(plan.digest), "commit": .optional(commit), "dry_run": .bool(dryRun),
+                "digest": .optional(plan.digest), "commit": .optional(commit), "dry_run": .bool(dryRun),
             ]
             try Renderer.print(Output(document, table: table), as: output, command: "import")
             if output == .table {
                 let counts = "\(plan.added.count) added, \(plan.changed.count) changed, \(plan.unchanged.count) unchanged, \(plan.conflicts.count) in conflict"
-                let who = plan.signer.map { "signed by \(TerminalText.escape($0))" } ?? "unsigned"
+                let who = from.map { "from a plaintext \($0.rawValue) file" }
+                    ?? plan.signer.map { "signed by \(TerminalText.escape($0))" } ?? "unsigned"
                 Console.info((dryRun ? "would import: " : "imported: ") + counts + " (\(who))"
                              + (merge && !plan.conflicts.isEmpty ? "; the conflicts kept their values here" : ""))
             }

@@ -24,6 +24,13 @@ enum OutputFile {
         try bytes.withUnsafeBytes { try file.write($0) }
         try file.commit()
     }
+
+    /// The same for plaintext values, written from their wiped buffer.
+    static func write(_ secret: SecureBytes, to path: String, mode: mode_t) throws {
+        let file = try AtomicFileSink(path: path, mode: mode)
+        try secret.withUnsafeBytes { try file.write($0) }
+        try file.commit()
+    }
 }
 
 /// `--to-file`: one `age1…` per line, `#` comments and blank lines, as `age -R` reads.

@@ -108,6 +108,14 @@ enum Confirm {
         guard answer == "y" || answer == "yes" else { throw CommandFailure("not confirmed", hint: "pass --yes to skip the question") }
     }
 
+    /// Before plaintext values go to a file: asks when someone is at a
+    /// terminal, unless `yes`; a script (no terminal) is not asked.
+    static func write(_ what: String, inPlaintextTo path: String, yes: Bool) throws {
+        guard !yes, Files.isTerminal(0), Files.isTerminal(2) else { return }
+        let answer = try PassphraseSource.readLine(prompt: "Write \(what) in plaintext to \(TerminalText.escape(path))? [y/N] ", echo: true)
+        guard answer == "y" || answer == "yes" else { throw CommandFailure("not confirmed; nothing was written", hint: "pass --yes to skip the question") }
+    }
+
     /// Shows a plan's risks and records the user's agreement: `--yes`, or a
     /// y at the terminal; elsewhere (a script) it is refused.
     static func risks(of plan: inout ChangePlan, yes: Bool) throws {

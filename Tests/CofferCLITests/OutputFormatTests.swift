@@ -207,6 +207,10 @@ final class OutputFormatTests: VaultE2ECase {
                                    optional: ["id", "scope", "path", "bound_to", "reason", "missing", "extra"])
     static let verify: Shape = .map([("checked", .int), ("decrypted", .int), ("drift", .list(drift)), ("commit", .optionalString),
                                      ("set_aside", .list(.string))])
+    static let importPlan: Shape = .map([("added", .list(.string)), ("changed", .list(.string)), ("unchanged", .list(.string)),
+                                         ("conflicts", .list(.string)), ("signer", .optionalString), ("source_commit", .optionalString),
+                                         ("created", .optionalString), ("digest", .optionalString), ("commit", .optionalString),
+                                         ("dry_run", .bool)])
 
     // MARK: the commands
 
@@ -349,6 +353,26 @@ final class OutputFormatTests: VaultE2ECase {
         let bob = try storyVault()
         let result = try table(["recipients", "rm", bob.recipient], header: ["ID"], rows: 5)
         XCTAssertEqual(result.column("ID"), ["app/db/password", "app/token", "bin", "notes/multi", "true"])
+    }
+
+    /// A plaintext import (--from): the bundle's document, with no signer, source or digest.
+    func testPlaintextImportInEveryFormat() throws {
+        _ = try storyVault()
+        let file = try write("in.env", "token='t0k\"en'\ndb/password='other'\nnew='1'\n")
+        let importing = ["import", "--from", "dotenv", file, "--allow-plaintext", "--prefix", "app/"]
+        let dry = try document(importing + ["--dry-run"], shape: Self.importPlan)
+        XCTAssertEqual(dry["added"], .list([.string("app/new")]))
+        XCTAssertEqual(dry["changed"], .list([]))
+        XCTAssertEqual(dry["unchanged"], .list([.string("app/token")]))
+        XCTAssertEqual(dry["conflicts"], .list([.string("app/db/password")]))
+        for field in ["signer", "source_commit", "created", "digest", "commit"] { XCTAssertEqual(dry[field], .null, field) }
+        XCTAssertEqual(dry["dry_run"], .bool(true))
+        let rows = try table(importing + ["--dry-run"], header: ["STATUS", "ID"], rows: 3)
+        XCTAssertEqual(rows.column("STATUS"), ["added", "unchanged", "conflict"])
+
+        let done = try document(importing + ["--merge"], shape: Self.importPlan, restoring: true, volatile: ["commit"])
+        XCTAssertEqual(done["dry_run"], .bool(false))
+        XCTAssertEqual(done["conflicts"], .list([.string("app/db/password")]))
     }
 
     /// A format a command cannot honour is refused (exit 64), never substituted;

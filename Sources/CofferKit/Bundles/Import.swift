@@ -34,12 +34,15 @@ public struct ImportPlan {
     public let unchanged: [SecretID]
     /// Existing ids with another value that the import keeps (or refuses on).
     public let conflicts: [SecretID]
-    /// The trusted principal who signed it; nil when unsigned (`allowUnsigned`).
+    /// The trusted principal who signed it; nil when unsigned (`allowUnsigned`)
+    /// or from a plaintext file.
     public let signer: String?
-    public let sourceCommit: String
-    public let created: String
-    /// SHA-256 of the bundle file, as the commit records it.
-    public let digest: String
+    /// The bundle's source commit and creation time; nil from a plaintext file.
+    public let sourceCommit: String?
+    public let created: String?
+    /// SHA-256 of the bundle file, as the commit records it; nil from a
+    /// plaintext file (a digest of plaintext values would let them be guessed).
+    public let digest: String?
     let conflictPolicy: ImportOptions.Conflicts
     let changes: [VaultChange]
 }
@@ -71,28 +74,11 @@ extension Vault {
                 throw BundleError.entryDamaged(id: entry.id, reason: "it is not bound to an id")
             }
         }
-        let repo = try repo()
-        let head = try repo.head()
-        var added: [SecretID] = [], changed: [SecretID] = [], unchanged: [SecretID] = [], conflicts: [SecretID] = []
+        var sorting = try ImportSorting(self, identities: identities, policy: options.conflicts)
         var changes: [VaultChange] = []
         for ((entry, file), value) in zip(archive.entries, opened) {
             let target = try remap(entry.id, from: manifest.prefix, to: options.prefix)
-            let existing = try head.flatMap { try repo.blob(at: target.relativePath, in: $0) }.map { try repo.readBlob($0) }
-            if let existing {
-                let current = try? Sealing.open(existing, id: target, identities: identities)
-                if current?.constantTimeEquals(value) == true {
-                    unchanged.append(target)
-                    continue
-                }
-                guard options.conflicts == .replace else {
-                    conflicts.append(target)
-                    continue
-                }
-                changed.append(target)
-            } else {
-                added.append(target)
-            }
-            changes.append(.importEntry(target, file: file, bound: entry.id))
+            if try sorting.admits(target, value: value) { changes.append(.importEntry(target, file: file, bound: entry.id)) }
         }
         let digest = Text.hex(Digest.sha256(bundle))
         if let signer { records.record(signer: signer, prefix: manifest.prefix, created: manifest.created) }
@@ -100,7 +86,7 @@ extension Vault {
         changes += [.trailer(key: "Bundle", value: digest),
                     .trailer(key: "Signer", value: signer ?? "- (unsigned)"),
                     .trailer(key: "Source", value: "\(manifest.sourceVault) \(manifest.sourceCommit)")]
-        return ImportPlan(added: added, changed: changed, unchanged: unchanged, conflicts: conflicts, signer: signer,
+        return ImportPlan(added: sorting.added, changed: sorting.changed, unchanged: sorting.unchanged, conflicts: sorting.conflicts, signer: signer,
                           sourceCommit: manifest.sourceCommit, created: manifest.created, digest: digest,
                           conflictPolicy: options.conflicts, changes: changes)
     }
@@ -140,13 +126,4 @@ extension Vault {
 /// A trusted signer (placeholder until `.signers` lands).
 public struct Signer: Equatable, Sendable {
     public let name: String
-}
-
-extension Vault {
-    /// Plaintext values (`import --from`) checked and classified like a
-    /// bundle's entries. (Placeholder: being built.)
-    public func planPlaintextImport(_ entries: [(key: String, value: SecureBytes)], options: ImportOptions,
-                                    identities: [Identity]) throws -> ImportPlan {
-        throw BundleError.manifestMalformed
-    }
 }

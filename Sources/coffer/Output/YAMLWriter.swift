@@ -1,64 +1,82 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Age
+import CofferKit
 import Posix
 
-/// `-o yaml`: the JSON document handed to `coffer-yaml`, installed beside
-/// coffer, which writes it through Yams. Yams brings all of Foundation and
-/// ICU; in a program of its own, only `-o yaml` pays their start-up cost.
-/// The document travels through a pipe, never a file.
+/// YAML through `coffer-yaml`, installed beside coffer, which reads and
+/// writes it with Yams. Yams brings all of Foundation and ICU; in a program
+/// of its own, only YAML pays their start-up cost. Documents travel through
+/// pipes, never files; the helper's output is read into a wiped buffer.
 enum YAMLWriter {
     static let helperName = "coffer-yaml"
 
+    /// `-o yaml`: a JSON document (as `-o json` prints it) as YAML.
     static func yaml(fromJSON json: String) throws -> String {
+        var json = json
+        let text = try json.withUTF8 { try run([], input: UnsafeRawBufferPointer($0), for: "-o yaml").output }
+        return text.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `export --format yaml`: a flat JSON object of plaintext values as YAML.
+    static func yaml(fromFlatJSON json: SecureBytes) throws -> SecureBytes {
+        try json.withUnsafeBytes { try run([], input: $0, for: "--format yaml").output }
+    }
+
+    /// `import --from yaml`: a flat YAML mapping of strings as a JSON object.
+    /// The helper refuses anything else with exit status 2 and its reason
+    /// (its own words and keys, never a value) on standard output.
+    static func flatJSON(fromYAML yaml: SecureBytes) throws -> SecureBytes {
+        let (output, refused) = try yaml.withUnsafeBytes { try run(["--flat-json"], input: $0, for: "--from yaml", refusal: 2) }
+        guard !refused else {
+            throw PlaintextError.notFlatYAML(reason: output.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+        }
+        return output
+    }
+
+    /// Runs the helper with `arguments`, `input` on its standard input: its
+    /// standard output, and whether it exited with `refusal`.
+    private static func run(_ arguments: [String], input: UnsafeRawBufferPointer, for purpose: String,
+                            refusal: Int32? = nil) throws -> (output: SecureBytes, refused: Bool) {
         let helper = directory(of: Executable.path) + "/" + helperName
         guard access(helper, X_OK) == 0 else {
-            throw CommandFailure("-o yaml needs \(helperName) beside coffer (\(helper) is missing)",
-                                 hint: "install both with scripts/install, or use -o json")
+            throw CommandFailure("\(purpose) needs \(helperName) beside coffer (\(helper) is missing)",
+                                 hint: purpose == "-o yaml" ? "install both with scripts/install, or use -o json"
+                                                            : "install both with scripts/install, or use json")
         }
-        var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
-        guard pipe(&input) == 0, pipe(&output) == 0 else { throw CommandFailure("cannot run \(helperName): no pipe") }
+        var stdin: [Int32] = [0, 0], stdout: [Int32] = [0, 0]
+        guard pipe(&stdin) == 0, pipe(&stdout) == 0 else { throw CommandFailure("cannot run \(helperName): no pipe") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input[0], STDIN_FILENO)
-        posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO)
-        for fd in input + output { posix_spawn_file_actions_addclose(&actions, fd) }
+        posix_spawn_file_actions_adddup2(&actions, stdin[0], STDIN_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, stdout[1], STDOUT_FILENO)
+        for fd in stdin + stdout { posix_spawn_file_actions_addclose(&actions, fd) }
         var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(helper), nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = ([helper] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let rc = posix_spawn(&pid, helper, &actions, nil, argv, environ)
-        close(input[0])
-        close(output[1])
+        close(stdin[0])
+        close(stdout[1])
         guard rc == 0 else {
-            close(input[1]); close(output[0])
+            close(stdin[1]); close(stdout[0])
             throw CommandFailure("cannot run \(helper): \(String(cString: strerror(rc)))")
         }
         // The helper reads the whole document before it writes: no deadlock.
         // A helper that dies early must fail this command, not kill it.
         signal(SIGPIPE, SIG_IGN)
-        let written = Result { try FileDescriptorSink(fd: input[1], name: helperName).write(json) }
-        close(input[1])
-        var text = try readAll(output[0])
-        close(output[0])
+        let written = Result { try FileDescriptorSink(fd: stdin[1], name: helperName).write(input) }
+        close(stdin[1])
+        let output = Result { try Files.readSecret(from: FileDescriptorSource(fd: stdout[0], name: helperName)) }
+        close(stdout[0])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard (try? written.get()) != nil, status == 0 else {
-            text = ""
-            throw CommandFailure("\(helperName) could not write the document as YAML")
+        let exited = status & 0x7F == 0 ? (status >> 8) & 0xFF : -1
+        guard (try? written.get()) != nil, let text = try? output.get(), exited == 0 || exited == refusal else {
+            throw CommandFailure("\(helperName) could not " + (arguments.isEmpty ? "write the document as YAML" : "read the document as YAML"))
         }
-        return text
-    }
-
-    private static func readAll(_ fd: Int32) throws -> String {
-        let source = FileDescriptorSource(fd: fd, name: helperName)
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 { return String(decoding: bytes, as: UTF8.self) }
-            bytes += buffer[0..<n]
-        }
+        return (text, exited != 0)
     }
 
     private static func directory(of path: String) -> String {

@@ -1,0 +1,44 @@
+import Age
+
+extension FlatJSON {
+    /// One object, one `"key": "value"` line per entry in the order given,
+    /// strings escaped as JSON requires (`\"`, `\\`, control characters);
+    /// the rest of the UTF-8 is written as it is. A value that is not UTF-8
+    /// is refused, naming its key.
+    public static func encode(_ entries: [PlaintextEntry]) throws -> SecureBytes {
+        var out = ValueBuffer(capacity: entries.reduce(4) { $0 + $1.key.utf8.count + $1.value.count + 8 })
+        out.append("{")
+        for (index, (key, value)) in entries.enumerated() {
+            guard UTF8Text.isValid(value) else { throw PlaintextError.valueNotUTF8(key: key) }
+            out.append(index == 0 ? "\n  " : ",\n  ")
+            var key = key
+            key.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
+            out.append(": ")
+            value.withUnsafeBytes { appendString($0, to: &out) }
+        }
+        out.append(entries.isEmpty ? "}\n" : "\n}\n")
+        return out.finish()
+    }
+
+    private static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout ValueBuffer) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append("\"")
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\""): out.append("\\\"")
+            case UInt8(ascii: "\\"): out.append("\\\\")
+            case 0x0A: out.append("\\n")
+            case 0x0D: out.append("\\r")
+            case 0x09: out.append("\\t")
+            case 0x08: out.append("\\b")
+            case 0x0C: out.append("\\f")
+            case 0x00..<0x20:
+                out.append("\\u00")
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append("\"")
+    }
+}
