@@ -67,7 +67,7 @@ final class BundleTests: VaultTestCase {
         XCTAssertEqual(try prod.verify(identities: [prodIdentity]).drift, [])
         let message = try git("log", "-1", "--format=%B", in: prod.root)
         XCTAssertTrue(message.contains("Coffer-Action: import"), message)
-        XCTAssertTrue(message.contains("Coffer-Bundle: \(plan.digest)"), message)
+        XCTAssertTrue(message.contains("Coffer-Bundle: \(try XCTUnwrap(plan.digest))"), message)
         XCTAssertTrue(message.contains("Coffer-Source: "), message)
         XCTAssertEqual(try git("rev-list", "--count", "HEAD", in: prod.root), "2", "one import commit")
     }
