@@ -16,7 +16,7 @@ public enum Base64 {
         }
     }
 
-    static func encode<C: Collection>(_ bytes: C, padded: Bool = false) -> String where C.Element == UInt8 {
+    public static func encode<C: Collection>(_ bytes: C, padded: Bool = false) -> String where C.Element == UInt8 {
         Array(bytes).withUnsafeBytes { encode($0, padded: padded) }
     }
 
@@ -31,7 +31,7 @@ public enum Base64 {
     }
 
     /// Returns nil unless `text` is the canonical encoding of some byte string.
-    static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
+    public static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
         let chars = Array(text)
         if chars.isEmpty { return [] }
         // libsodium 1.0.18 reads input as signed char, so a byte like 0xAF
