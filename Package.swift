@@ -48,6 +48,7 @@ let package = Package(
                 "CofferKit",
                 "CofferLocator",
                 "Age",
+                "SSHSig",
                 "Posix",
                 "CrashPosture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,11 +67,11 @@ let package = Package(
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
         .testTarget(name: "SSHSigTests", dependencies: ["SSHSig", "Age"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2", "Posix"]),
-        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "Posix"]),
+        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "SSHSig", "Posix"]),
         .testTarget(
             name: "CofferCLITests",
             dependencies: [
-                "Age", "Posix", "coffer", "coffer-yaml",
+                "Age", "SSHSig", "Posix", "coffer", "coffer-yaml",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
