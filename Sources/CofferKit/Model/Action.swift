@@ -10,12 +10,15 @@ public enum Action: String, Sendable, CaseIterable {
     case rotate
     case rotateIdentity = "rotate-identity"
     case fix = "verify-fix"
+    /// `.signers` changed: who may sign for the vault.
+    case addSigner = "signers-add"
+    case removeSigner = "signers-rm"
 
     /// True for actions that re-encrypt values without changing them.
     var keepsValues: Bool {
         switch self {
         case .rewrap, .rekey, .rotate, .rotateIdentity, .fix, .mv: return true
-        case .initialize, .set, .rm, .rollback, .restore: return false
+        case .initialize, .set, .rm, .rollback, .restore, .addSigner, .removeSigner: return false
         }
     }
 }

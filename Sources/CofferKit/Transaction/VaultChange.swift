@@ -17,6 +17,8 @@ enum VaultChange {
     case rekey(SecretID)
     /// Replace the root `.gitattributes` (see `Attributes`).
     case setAttributes(String)
+    /// Replace the root `.signers`, if HEAD still holds what it was planned from.
+    case setSigners(SignersEdit)
 }
 
 /// What a committed change did: the commit (nil when nothing changed), and

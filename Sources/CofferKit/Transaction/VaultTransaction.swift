@@ -67,6 +67,10 @@ enum VaultTransaction {
                 if changes.count == 1 { subject = "coffer: mv \(from) to \(to)" }
                 trailers += "Coffer-Renamed: \(from) -> \(to)\n"
             }
+            if case .setSigners(let edit) = change {
+                if ids.isEmpty { subject = "coffer: \(action.rawValue) \(edit.summary)" }
+                trailers += edit.trailers.map { $0 + "\n" }.joined()
+            }
         }
         return subject + "\n\n" + trailers
     }
