@@ -38,19 +38,20 @@ extension IdentityStore {
     /// The identity's signing key, opened with `identities` (the unlocked
     /// identity) — or, for an identity that has none yet, created and
     /// sealed to its key in use (`identities[0]`). The sidecar must name it;
-    /// one that names no signing key gets its line.
-    public func signingKey(identities: [X25519Identity]) throws -> SSHSigningKey {
+    /// one that names no signing key gets its line, with `name` (default:
+    /// `recordedName()`).
+    public func signingKey(identities: [X25519Identity], name: String? = nil) throws -> SSHSigningKey {
         guard let inUse = identities.first else { throw VaultError.identityMissing(path: path) }
         try checkSidecar(identities)
         if let held = try openSigningKey(identities) {
             if try readSidecar()?.signing == nil {
-                try writeSidecar(identities.map(\.recipient), signing: held.key.publicKey, name: recordedName())
+                try writeSidecar(identities.map(\.recipient), signing: held.key.publicKey, name: name ?? recordedName())
             }
             return held.key
         }
         let key = SSHSigningKey.generate()
         try writeSigningKey(key, retired: [], sealedFor: inUse.recipient)
-        try writeSidecar(identities.map(\.recipient), signing: key.publicKey, name: recordedName())
+        try writeSidecar(identities.map(\.recipient), signing: key.publicKey, name: name ?? recordedName())
         return key
     }
 
