@@ -20,12 +20,12 @@ public enum Redaction {
 
     private static let markers = [
         // Every age private key starts so (X25519's `AGE-SECRET-KEY-1`, the hybrid `AGE-SECRET-KEY-PQ-1`).
-        Marker(text: Array("AGE-SECRET-KEY-".unicodeScalars), continues: isKeyCharacter),
+        Marker(text: Array("AGE-SECRET-KEY-".unicodeScalars), continues: { isKeyCharacter($0) }),
         // The end of any PEM private key's BEGIN line; the body follows, up to the
         // END line and beyond: everything after it goes.
         Marker(text: Array("PRIVATE KEY-----".unicodeScalars), continues: { _ in true }),
         // base64 of "openssh-key-v1", the start of an OpenSSH key's body pasted alone.
-        Marker(text: Array("B3BLBNNZAC1RZXKTDJE".unicodeScalars), continues: isBase64OrBreak),
+        Marker(text: Array("B3BLBNNZAC1RZXKTDJE".unicodeScalars), continues: { isBase64OrBreak($0) }),
     ]
 
     /// True when `text` holds a private key's marker in any case: such text
