@@ -24,6 +24,8 @@ public struct AllowedSigner: Equatable, Sendable {
     public let validBefore: Int64?
 
     static let maxPrincipalLength = 256
+    /// A line is a key (about 100 bytes), names and options: far less than this.
+    static let maxLineLength = 8192
 
     public init(principals: [String], key: SSHEd25519PublicKey, options: String? = nil, comment: String? = nil) throws {
         guard !principals.isEmpty else { throw SSHSigError.invalidAllowedSigner("no principal") }
@@ -43,6 +45,7 @@ public struct AllowedSigner: Equatable, Sendable {
 
     /// Parses an entry line (not blank, not a `#` comment, no line break).
     public init(parsing line: String) throws {
+        guard line.utf8.count <= AllowedSigner.maxLineLength else { throw SSHSigError.invalidAllowedSigner("the line is over \(AllowedSigner.maxLineLength) bytes") }
         var rest = Substring(line).drop { $0 == " " || $0 == "\t" }
         let principals: Substring
         if rest.first == "\"" {
@@ -136,7 +139,7 @@ private struct Options {
         let fail = { (reason: String) in SSHSigError.invalidAllowedSigner("options \(Quote.public(text)): \(reason)") }
         var rest = Substring(text)
         while !rest.isEmpty {
-            let lower = rest.lowercased()
+            let lower = rest.prefix(16).lowercased()
             if lower.hasPrefix("cert-authority") {
                 throw fail("cert-authority is not supported; list the signing keys themselves")
             } else if lower.hasPrefix("namespaces=") {

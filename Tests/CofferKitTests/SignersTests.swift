@@ -80,7 +80,9 @@ final class SignersTests: VaultTestCase {
         let carol = SSHSigningKey.generate()
         try apply(try vault.planAddSigner(try signer("carol", carol)))
         XCTAssertEqual(String(decoding: try read(".signers"), as: UTF8.self), text + "carol \(carol.publicKey.authorizedKey)\n")
-        try apply(try vault.planRemoveSigner(.name("ops")))
+        let removing = try vault.planRemoveSigner(.name("ops"))
+        XCTAssertEqual(removing.removedSigners.map(\.name), ["ops"], "alice stays, on the same line")
+        try apply(removing)
         XCTAssertEqual(String(decoding: try read(".signers"), as: UTF8.self), text.replacingOccurrences(of: "ops,alice", with: "alice")
                        + "carol \(carol.publicKey.authorizedKey)\n")
     }
@@ -135,6 +137,9 @@ final class SignersTests: VaultTestCase {
             XCTAssertThrowsError(try Signer.checkName(name), name.debugDescription)
         }
         XCTAssertEqual(try Signer(name: "Alice Smith", key: alice.publicKey).name, "Alice Smith")
+        XCTAssertEqual(try SignerSelector("ssh-bot"), .name("ssh-bot"))
+        XCTAssertEqual(try SignerSelector(alice.publicKey.authorizedKey + " c"), .key(alice.publicKey))
+        XCTAssertThrowsError(try SignerSelector("ssh-rsa AAAAB3NzaC1yc2E"))
         XCTAssertTrue(Journal.isVaultPath(".signers"))
         XCTAssertFalse(Journal.isVaultPath("prod/.signers"))
     }

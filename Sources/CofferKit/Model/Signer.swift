@@ -62,10 +62,12 @@ public enum SignerSelector: Equatable, Sendable, CustomStringConvertible {
     case key(SSHEd25519PublicKey)
     case name(String)
 
-    /// `ssh-…` selects by key; anything else by name.
+    /// A key type, a blank and more (`ssh-ed25519 AAAA…`) selects by key;
+    /// anything else by name (so a name may start with `ssh-`).
     public init(_ text: String) throws {
         try Text.refuseSecretKey(text, as: "the signer")
-        if text.hasPrefix("ssh-") || text.hasPrefix("ecdsa-") || text.hasPrefix("sk-") {
+        let type = text.prefix { $0 != " " && $0 != "\t" }
+        if type.count < text.count, type.hasPrefix("ssh-") || type.hasPrefix("ecdsa-") || type.hasPrefix("sk-") {
             do { self = .key(try SSHEd25519PublicKey(parsingAuthorizedKey: text)) } catch let error as SSHSigError {
                 throw VaultError.invalidSigner(reason: error.description)
             }

@@ -72,7 +72,7 @@ extension Vault {
         let held = try store.openSigningKey(identities)
         let retiring = held.map { [$0.key.publicKey] + $0.retired } ?? []
         let signing = SSHSigningKey.generate()
-        let signers = try signersReplacing(Set(retiring), with: signing.publicKey)
+        let signers = retiring.isEmpty ? nil : try signersReplacing(Set(retiring), with: signing.publicKey)
         if let signers { plan.changes.append(.setSigners(signers)) }
         let replaced = try signers.map { _ in try self.signers().filter { retiring.contains($0.key) } } ?? []
         let snapshot = try store.snapshot(), signingSnapshot = store.signingKeySnapshot()

@@ -56,7 +56,8 @@ extension Vault {
         let (file, base) = try committedSigners()
         guard let file else { throw VaultError.notASigner(selector.description) }
         let edited = file.removing(selector)
-        let removed = file.signers.filter { !edited.signers.contains($0) }
+        let kept = edited.signers
+        let removed = file.signers.filter { signer in !kept.contains { $0.name == signer.name && $0.key == signer.key } }
         guard !removed.isEmpty else { throw VaultError.notASigner(selector.description) }
         guard !edited.signers.isEmpty else { throw VaultError.lastSigner(selector.description) }
         let summary = removed.map(\.description).joined(separator: ", ")
