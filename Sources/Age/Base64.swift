@@ -20,7 +20,9 @@ public enum Base64 {
         Array(bytes).withUnsafeBytes { encode($0, padded: padded) }
     }
 
-    private static func isAlphabet(_ c: UInt8) -> Bool {
+    /// True for the standard alphabet and `=`: what may reach libsodium's
+    /// decoder, which reads its input as signed char.
+    public static func isAlphabet(_ c: UInt8) -> Bool {
         switch c {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):

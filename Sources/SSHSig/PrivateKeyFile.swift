@@ -140,7 +140,8 @@ enum SecretPEM {
                     if line.last == 0x0D { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
                     if line.elementsEqual(end.utf8) { ended = true; break }
                     for byte in line {
-                        guard isBase64(byte) else { throw fail("the body is not base64") }
+                        // Checked before libsodium, which reads input as signed char and would take some high bytes for `/`.
+                        guard Base64.isAlphabet(byte) else { throw fail("the body is not base64") }
                         out[length] = byte
                         length += 1
                     }
@@ -163,17 +164,5 @@ enum SecretPEM {
         guard rc == 0 else { throw fail("the body is not canonical base64") }
         blob.truncate(to: written)
         return blob
-    }
-
-    /// The base64 alphabet and `=`: checked before libsodium, which reads its
-    /// input as signed char and would take some high bytes for `/`.
-    private static func isBase64(_ c: UInt8) -> Bool {
-        switch c {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):
-            return true
-        default:
-            return false
-        }
     }
 }
