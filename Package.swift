@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers point one way: coffer (CLI) -> CofferKit -> Age, GitStore, Posix -> C modules;
+// Layers point one way: coffer (CLI) -> CofferKit -> Age, SSHSig, GitStore, Posix -> C modules;
 // CofferLocator (environment -> explicit settings) stands beside CofferKit for front ends.
 let package = Package(
     name: "coffer",
@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "CofferKit", targets: ["CofferKit"]),
         .library(name: "CofferLocator", targets: ["CofferLocator"]),
         .library(name: "Age", targets: ["Age"]),
+        .library(name: "SSHSig", targets: ["SSHSig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,6 +30,10 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
         .target(name: "Age", dependencies: ["CSodium"]),
+        // OpenSSH's signature, key and allowed-signers formats, Ed25519 only. On
+        // Age for its one wiped buffer type (SecureBytes), its strict base64 and
+        // the process's one libsodium initialisation; bytes in, bytes out.
+        .target(name: "SSHSig", dependencies: ["CSodium", "Age"]),
         // Headers only: prctl, which the Glibc module lacks.
         .systemLibrary(name: "CLinux"),
         // First thing in each executable's main: no core, no dump, no crash report.
@@ -37,7 +42,7 @@ let package = Package(
         .target(name: "GitStore", dependencies: ["CGit2", "Posix"]),
         // Bundles are tar archives; written and read here, never by a tar process.
         .target(name: "Tar"),
-        .target(name: "CofferKit", dependencies: ["Age", "GitStore", "Posix", "Tar"]),
+        .target(name: "CofferKit", dependencies: ["Age", "SSHSig", "GitStore", "Posix", "Tar"]),
         .target(name: "CofferLocator"),
         .executableTarget(
             name: "coffer",
@@ -45,6 +50,7 @@ let package = Package(
                 "CofferKit",
                 "CofferLocator",
                 "Age",
+                "SSHSig",
                 "Posix",
                 "CrashPosture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -61,12 +67,13 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
+        .testTarget(name: "SSHSigTests", dependencies: ["SSHSig", "Age"]),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2", "Posix"]),
-        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "Posix", "Tar"]),
+        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "SSHSig", "Posix", "Tar"]),
         .testTarget(
             name: "CofferCLITests",
             dependencies: [
-                "Age", "Posix", "Tar", "coffer", "coffer-yaml",
+                "Age", "SSHSig", "Posix", "Tar", "coffer", "coffer-yaml",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

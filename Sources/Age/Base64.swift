@@ -16,11 +16,13 @@ public enum Base64 {
         }
     }
 
-    static func encode<C: Collection>(_ bytes: C, padded: Bool = false) -> String where C.Element == UInt8 {
+    public static func encode<C: Collection>(_ bytes: C, padded: Bool = false) -> String where C.Element == UInt8 {
         Array(bytes).withUnsafeBytes { encode($0, padded: padded) }
     }
 
-    private static func isAlphabet(_ c: UInt8) -> Bool {
+    /// True for the standard alphabet and `=`: what may reach libsodium's
+    /// decoder, which reads its input as signed char.
+    public static func isAlphabet(_ c: UInt8) -> Bool {
         switch c {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):
@@ -31,7 +33,7 @@ public enum Base64 {
     }
 
     /// Returns nil unless `text` is the canonical encoding of some byte string.
-    static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
+    public static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
         let chars = Array(text)
         if chars.isEmpty { return [] }
         // libsodium 1.0.18 reads input as signed char, so a byte like 0xAF

@@ -1,7 +1,8 @@
 /// Text a user typed (a path, id, revision, name or option), as a message
-/// may show it back. A private key pasted where such text belongs
-/// (`AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…`, in any case, anywhere in
-/// the text) becomes
+/// may show it back. A private key pasted where such text belongs — an age
+/// key (`AGE-SECRET-KEY-1…`, `AGE-SECRET-KEY-PQ-1…`) or a PEM private key
+/// block such as ssh-keygen writes (`-----BEGIN OPENSSH PRIVATE KEY-----`,
+/// or its base64 body alone), in any case, anywhere in the text — becomes
 /// `<a secret key>`, and nothing after an `=` is shown, since it may be the
 /// VALUE of `ID=VALUE`. The one rule for every message coffer prints; the
 /// result is ASCII-safe wherever the input was.
@@ -11,12 +12,24 @@ public enum Redaction {
     /// Where the text after an `=` was.
     public static let elided = "..."
 
-    /// Every age private key starts so (X25519's `AGE-SECRET-KEY-1`, the
-    /// hybrid `AGE-SECRET-KEY-PQ-1`).
-    private static let marker = Array("AGE-SECRET-KEY-".unicodeScalars)
+    /// Where a key starts, and how far the secret runs from there.
+    private struct Marker: Sendable {
+        let text: [Unicode.Scalar]
+        let continues: @Sendable (Unicode.Scalar) -> Bool
+    }
 
-    /// True when `text` holds `AGE-SECRET-KEY-` in any case: such text is
-    /// refused where a path, id or revision belongs, and never shown.
+    private static let markers = [
+        // Every age private key starts so (X25519's `AGE-SECRET-KEY-1`, the hybrid `AGE-SECRET-KEY-PQ-1`).
+        Marker(text: Array("AGE-SECRET-KEY-".unicodeScalars), continues: { isKeyCharacter($0) }),
+        // The end of any PEM private key's BEGIN line; the body follows, up to the
+        // END line and beyond: everything after it goes.
+        Marker(text: Array("PRIVATE KEY-----".unicodeScalars), continues: { _ in true }),
+        // base64 of "openssh-key-v1", the start of an OpenSSH key's body pasted alone.
+        Marker(text: Array("B3BLBNNZAC1RZXKTDJE".unicodeScalars), continues: { isBase64OrBreak($0) }),
+    ]
+
+    /// True when `text` holds a private key's marker in any case: such text
+    /// is refused where a path, id, name or revision belongs, and never shown.
     public static func looksLikeSecretKey(_ text: String) -> Bool {
         firstKey(in: Array(text.unicodeScalars), from: 0) != nil
     }
@@ -28,32 +41,38 @@ public enum Redaction {
         return redactingKeys(text)
     }
 
-    /// `text` with every key-shaped run (the marker and the letters, digits
-    /// and dashes after it) replaced; for whole messages, where an `=` is
-    /// coffer's own wording.
+    /// `text` with every key-shaped run (a marker and what follows it)
+    /// replaced; for whole messages, where an `=` is coffer's own wording.
     public static func redactingKeys(_ text: String) -> String {
         let scalars = Array(text.unicodeScalars)
-        guard var start = firstKey(in: scalars, from: 0) else { return text }
+        guard var found = firstKey(in: scalars, from: 0) else { return text }
         var out = String.UnicodeScalarView()
         var at = 0
         while true {
-            out.append(contentsOf: scalars[at..<start])
+            out.append(contentsOf: scalars[at..<found.start])
             out.append(contentsOf: secretKeyShown.unicodeScalars)
-            at = start + marker.count
-            while at < scalars.count, isKeyCharacter(scalars[at]) { at += 1 }
+            at = found.start + found.marker.text.count
+            while at < scalars.count, found.marker.continues(scalars[at]) { at += 1 }
             guard let next = firstKey(in: scalars, from: at) else { break }
-            start = next
+            found = next
         }
         out.append(contentsOf: scalars[at...])
         return String(out)
     }
 
-    private static func firstKey(in scalars: [Unicode.Scalar], from: Int) -> Int? {
-        guard scalars.count >= marker.count, from <= scalars.count - marker.count else { return nil }
-        for start in from...(scalars.count - marker.count) {
-            if (0..<marker.count).allSatisfy({ upper(scalars[start + $0]) == marker[$0] }) { return start }
+    private static func firstKey(in scalars: [Unicode.Scalar], from: Int) -> (start: Int, marker: Marker)? {
+        var first: (start: Int, marker: Marker)?
+        for marker in markers {
+            let m = marker.text
+            guard scalars.count >= m.count, from <= scalars.count - m.count else { continue }
+            for start in from...(scalars.count - m.count) where start < (first?.start ?? Int.max) {
+                if (0..<m.count).allSatisfy({ upper(scalars[start + $0]) == m[$0] }) {
+                    first = (start, marker)
+                    break
+                }
+            }
         }
-        return nil
+        return first
     }
 
     private static func upper(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
@@ -62,5 +81,9 @@ public enum Redaction {
 
     private static func isKeyCharacter(_ scalar: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "-"
+    }
+
+    private static func isBase64OrBreak(_ scalar: Unicode.Scalar) -> Bool {
+        isKeyCharacter(scalar) && scalar != "-" || "+/=\r\n".unicodeScalars.contains(scalar)
     }
 }

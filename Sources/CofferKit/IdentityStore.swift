@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Age
 import Posix
+import SSHSig
 
 /// Where the user's private key lives and how it is guarded: outside any
 /// vault (`CofferLocator` names the default place), created 0600 in a 0700
@@ -12,7 +13,9 @@ import Posix
 /// Beside it, `<identity>.pub` names its public keys in the clear, so showing
 /// them needs no passphrase. That sidecar is checked against the keys each
 /// time they are unlocked: a swapped one is refused before it can pass an
-/// attacker's key off as the user's.
+/// attacker's key off as the user's. `<identity>.signing` holds the
+/// identity's SSH signing key, sealed to the identity itself
+/// (IdentityStore+Signing.swift).
 public struct IdentityStore: Sendable {
     public let path: String
 
@@ -27,36 +30,61 @@ public struct IdentityStore: Sendable {
     /// key in use first); nil when there is no sidecar. A line that is not a
     /// public key makes the whole sidecar untrustworthy.
     public func sidecarPublicKeys() throws -> [X25519Recipient]? {
-        guard access(publicKeyPath, F_OK) == 0 else { return nil }
-        let text = String(decoding: try Files.read(path: publicKeyPath), as: UTF8.self)
-        var keys: [X25519Recipient] = []
-        for line in text.split(separator: "\n") {
-            let trimmed = String(line).trimming(" \r\t")
-            guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
-            guard let key = try? X25519Recipient(parsing: trimmed) else {
-                throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
-            }
-            keys.append(key)
-        }
-        return keys
+        try readSidecar()?.keys
     }
 
-    /// Writes the sidecar for `keys` (mode 0644: public keys are public).
-    public func writeSidecar(_ keys: [X25519Recipient]) throws {
+    /// Writes the sidecar for `keys` and, if given, the signing key's public
+    /// half (`ssh-ed25519 … coffer:NAME`); mode 0644: public keys are public.
+    public func writeSidecar(_ keys: [X25519Recipient], signing: SSHEd25519PublicKey? = nil, name: String? = nil) throws {
         unlink(publicKeyPath)
         var text = "# public keys of the identity beside this file, written by coffer; checked against it whenever it is unlocked\n"
         for key in keys { text += key.encoded + "\n" }
+        if let signing { text += signing.authorizedKey + Sidecar.comment(name) + "\n" }
         let file = try AtomicFileSink(path: publicKeyPath, mode: 0o644)
         try Array(text.utf8).withUnsafeBytes { try file.write($0) }
         try file.commit()
     }
 
-    /// Refuses a sidecar that does not name exactly `identities`' public keys.
+    /// Refuses a sidecar that does not name exactly `identities`' public
+    /// keys, or names a signing key other than the one they open.
     public func checkSidecar(_ identities: [X25519Identity]) throws {
-        guard let listed = try sidecarPublicKeys() else { return }
-        guard listed.map(\.encoded) == identities.map(\.recipient.encoded) else {
+        guard let sidecar = try readSidecar() else { return }
+        guard sidecar.keys.map(\.encoded) == identities.map(\.recipient.encoded) else {
             throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
         }
+        if let listed = sidecar.signing, try openSigningKey(identities)?.key.publicKey != listed.key {
+            throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
+        }
+    }
+
+    /// The sidecar's lines: `age1…` keys, then at most one `ssh-ed25519` line.
+    struct Sidecar {
+        var keys: [X25519Recipient] = []
+        var signing: (key: SSHEd25519PublicKey, comment: String?)?
+
+        /// `coffer:NAME` after the signing key, when the name fits on the line.
+        static func comment(_ name: String?) -> String {
+            guard let name, !name.isEmpty, !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return "" }
+            return " coffer:" + name
+        }
+    }
+
+    func readSidecar() throws -> Sidecar? {
+        guard access(publicKeyPath, F_OK) == 0 else { return nil }
+        let text = String(decoding: try Files.read(path: publicKeyPath), as: UTF8.self)
+        var sidecar = Sidecar()
+        for line in text.split(separator: "\n") {
+            let trimmed = String(line).trimming(" \r\t")
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
+            if let key = try? X25519Recipient(parsing: trimmed) {
+                sidecar.keys.append(key)
+            } else if sidecar.signing == nil, let signing = try? SSHEd25519PublicKey.parse(authorizedKey: trimmed) {
+                sidecar.signing = signing
+            } else {
+                throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
+            }
+        }
+        return sidecar
     }
 
     /// Loads the identities, refusing a file others can read. `passphrase` is
@@ -117,7 +145,11 @@ public struct IdentityStore: Sendable {
         } else {
             bytes = contents
         }
-        try write(bytes, replacing: false, publicKeys: [identity.recipient])
+        try write(bytes, replacing: false, publicKeys: nil)
+        // A signing key left by an identity removed by hand belonged to that one: replaced.
+        let signing = SSHSigningKey.generate()
+        try writeSigningKey(signing, retired: [], sealedFor: identity.recipient)
+        try writeSidecar([identity.recipient], signing: signing.publicKey, name: name)
     }
 
     /// Replaces the file's contents atomically (passwd, rotate), keeping 0600.
@@ -129,7 +161,10 @@ public struct IdentityStore: Sendable {
         let bytes = try passphrase.map {
             SecureBytes(copying: try Age.encrypt(contents, to: [ScryptRecipient(passphrase: $0, workFactor: workFactor)], armored: true))
         } ?? contents
-        try write(bytes, replacing: true, publicKeys: identities.map(\.recipient))
+        // The signing key stays sealed to a key the file keeps: it needs no rewrite.
+        let signing = try? openSigningKey(identities)?.key.publicKey
+        try write(bytes, replacing: true, publicKeys: nil)
+        try writeSidecar(identities.map(\.recipient), signing: signing, name: name)
     }
 
     /// The file's bytes as they are (sealed or not), to put back with `restore`.

@@ -96,7 +96,7 @@ enum CommandSuggestion {
     /// Commands the specification plans that this version does not have yet.
     static let planned: Set<String> = [
         "export", "import", "exec", "render", "generate", "remote", "clone", "sync", "conflicts", "resolve",
-        "agent", "ui", "audit", "serve", "token", "signers", "bundle",
+        "agent", "ui", "audit", "serve", "token", "bundle",
     ]
 
     /// The nearest of `candidates` to `typed`: a small edit distance, or a unique prefix.

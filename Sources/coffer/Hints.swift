@@ -50,6 +50,15 @@ enum Hints {
         case .damaged(let id, _): return "see `coffer verify` and `coffer history \(id)`; an earlier version can be restored with rollback"
         case .identitySidecarMismatch:
             return "if you did not change it, someone else may have; check it, then remove it (`coffer identity show` writes it again from your key)"
+        case .uncommittedSigners(let path):
+            return "review and commit it (git add \(path) && git commit), or restore it (git checkout -- \(path))"
+        case .invalidSignersFile:
+            return "each line is NAME [namespaces=\"…\"] ssh-ed25519 KEY (OpenSSH allowed_signers); fix the line and commit it"
+        case .invalidSigningKey:
+            return "if it belongs to another identity, move it aside: coffer makes a new signing key on first need (then `coffer signers add` it)"
+        case .notASigner: return "see `coffer signers list`"
+        case .lastSigner: return "add another signer first (`coffer signers add KEY --name NAME`)"
+        case .signersChanged: return "look at the change (git log -p .signers), then run the command again"
         default: return nil
         }
     }

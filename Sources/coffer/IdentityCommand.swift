@@ -2,6 +2,7 @@ import ArgumentParser
 import Age
 import CofferKit
 import Posix
+import SSHSig
 
 struct IdentityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,8 +35,11 @@ struct IdentityCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print your public key (age1…), which others add as a reader.",
+            abstract: "Print your public keys: age1… (which others add as a reader), then your signing key.",
             discussion: """
+                The age keys come first, the one in use on the first line (retired ones after it); \
+                the last line is your signing key as an OpenSSH public key line, \
+                `ssh-ed25519 AAAA… coffer:NAME`, which others add with `coffer signers add`. \
                 Never asks for a passphrase when the public keys are known: an unprotected identity \
                 shows its own; a protected one has them in IDENTITY.pub beside it, written by coffer \
                 and checked against the key each time it is unlocked.
@@ -50,24 +54,33 @@ struct IdentityCommand: ParsableCommand {
         func run() throws {
             try Console.run {
                 let store = options.store
-                let identities: [X25519Identity]
+                let loaded: (identities: [X25519Identity], name: String?)
                 do {
-                    identities = try store.load { throw Protected() }
+                    loaded = try store.loadWithName { throw Protected() }
                 } catch is Protected {
-                    if let keys = try store.sidecarPublicKeys() {
+                    if let keys = try store.sidecarPublicKeys(), let signing = try store.signingPublicKey() {
                         for key in keys { print(key.encoded) }
+                        print(IdentityCommand.signingLine(signing, name: store.recordedName()))
                         return
                     }
-                    identities = try options.identities()
+                    let source = options.passphrase.source
+                    loaded = try store.loadWithName { try source.read(prompt: "Passphrase for identity \(store.path): ") }
                 }
                 // A sidecar naming other keys is refused before any key is shown. A
-                // missing one is written (so that a protected identity's next `show`
-                // needs no passphrase); not worth failing over.
-                try store.checkSidecar(identities)
-                if try store.sidecarPublicKeys() == nil { try? store.writeSidecar(identities.map(\.recipient)) }
-                for identity in identities { print(identity.recipient.encoded) }
+                // missing one (or one without the signing key) is written, so that a
+                // protected identity's next `show` needs no passphrase.
+                try store.checkSidecar(loaded.identities)
+                let signing = try store.signingKey(identities: loaded.identities, name: loaded.name)
+                for identity in loaded.identities { print(identity.recipient.encoded) }
+                print(IdentityCommand.signingLine(signing.publicKey, name: loaded.name))
             }
         }
+    }
+
+    /// `ssh-ed25519 AAAA… coffer:NAME`: the identity's name, else the user's.
+    static func signingLine(_ key: SSHEd25519PublicKey, name: String?) -> String {
+        let shown = (name ?? VaultSettings.locator.userName).map(TerminalText.escape)
+        return key.authorizedKey + (shown.map { " coffer:" + $0 } ?? "")
     }
 
     struct Import: ParsableCommand {
@@ -119,7 +132,8 @@ struct IdentityCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace your key with a new one in every scope of the vault where it reads, in one commit.",
             discussion: """
-                The secrets you read get fresh data keys, sealed for the new key. The identity \
+                The secrets you read get fresh data keys, sealed for the new key; your signing key is \
+                replaced too, and in .signers the new one takes the old one's place. The identity \
                 file is rewritten first with the new key in front and the old one kept behind it \
                 (still needed for older versions, and until the commit lands); if the commit \
                 fails, the file is put back. Run it in each vault you read.
@@ -146,6 +160,9 @@ struct IdentityCommand: ParsableCommand {
                 let outcome = rotation.outcome
                 let scopes = rotation.scopes.map(\.description).joined(separator: ", ")
                 Console.info("new key in \(scopes); re-keyed \(Plural.secrets(outcome.rekeyed.count)); the old key stays in \(store.path) for older versions")
+                let signers = Set(rotation.replacedSigners.map(\.name)).sorted().map(TerminalText.escape)
+                Console.info("new signing key \(rotation.newSigningKey.fingerprint)"
+                             + (signers.isEmpty ? " (no key of yours was in .signers)" : " in .signers for \(signers.joined(separator: ", "))"))
                 print(rotation.newKey.encoded)
                 Console.reportPending(outcome)
             }

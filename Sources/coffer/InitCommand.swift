@@ -6,14 +6,14 @@ import Posix
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a vault: a git repository whose root .recipients names you.",
+        abstract: "Create a vault: a git repository whose root .recipients and .signers name you.",
         discussion: "Creates an identity first if you have none (protect it later with `coffer identity passwd`)."
     )
 
     @Argument(help: ArgumentHelp("Directory to make a vault (default: the current directory).", valueName: "DIR"))
     var directory: String = "."
 
-    @Option(help: "Your name in .recipients and commits when creating an identity (default: $USER).")
+    @Option(help: "Your name in .recipients, .signers and commits (default: $USER).")
     var name: String?
 
     @OptionGroup var options: VaultOptions
@@ -25,6 +25,8 @@ struct InitCommand: ParsableCommand {
             try Vault.checkCanCreate(at: root)
             let store = options.store
             var identityName = name
+            // The creator signs as this name in .signers: refused now, before anything is created.
+            try Signer.checkName(name ?? locator.userName ?? Signer.defaultName)
             if !store.exists {
                 let identity = X25519Identity.generate()
                 identityName = identityName ?? locator.userName
@@ -33,7 +35,8 @@ struct InitCommand: ParsableCommand {
             }
             let identities = try options.identities()
             let me = NamedRecipient(recipient: identities[0].recipient, name: identityName ?? locator.userName)
-            let vault = try Vault.create(at: root, readers: [me],
+            let signer = try Signer(name: me.name ?? Signer.defaultName, key: try store.signingKey(identities: identities).publicKey)
+            let vault = try Vault.create(at: root, readers: [me], signers: [signer],
                                          configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: identityName))
             try GitIntegration.configure(vault, executable: Executable.path)
             Console.info("initialised vault \(vault.root), readable by \(me.recipient.encoded)")

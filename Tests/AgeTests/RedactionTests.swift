@@ -18,6 +18,23 @@ final class RedactionTests: XCTestCase {
         XCTAssertEqual(Redaction.redactingKeys("unknown option '--x=\(key)'"), "unknown option '--x=<a secret key>'")
     }
 
+    /// An OpenSSH (or any PEM) private key block, or its body alone, pasted into a name or path.
+    func testAPastedPEMPrivateKeyIsReplaced() {
+        let body = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+        let block = "-----BEGIN OPENSSH PRIVATE KEY-----\n\(body)\nQyNTUxOQAAACB\n-----END OPENSSH PRIVATE KEY-----\n"
+        for text in [block, "name " + block, block.lowercased(), "-----BEGIN RSA PRIVATE KEY-----\nMIIEow", body, "x/" + body + "/y"] {
+            XCTAssertTrue(Redaction.looksLikeSecretKey(text), text)
+            for shown in [Redaction.shown(text), Redaction.redactingKeys(text)] {
+                XCTAssertFalse(shown.contains(String(body.dropFirst(20).prefix(20))), shown)
+                XCTAssertFalse(shown.contains("QyNTUxOQ"), shown)
+                XCTAssertTrue(shown.contains("<a secret key>"), shown)
+            }
+        }
+        XCTAssertEqual(Redaction.redactingKeys("key: " + body + " end"), "key: <a secret key> end")
+        XCTAssertFalse(Redaction.looksLikeSecretKey("-----BEGIN SSH SIGNATURE-----"))
+        XCTAssertFalse(Redaction.looksLikeSecretKey("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl coffer:alice"))
+    }
+
     func testNothingAfterAnEqualsSignIsShown() {
         XCTAssertEqual(Redaction.shown("db/password=hunter2"), "db/password=...")
         XCTAssertEqual(Redaction.shown("--yes=hunter2"), "--yes=...")

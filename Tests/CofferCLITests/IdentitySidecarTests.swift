@@ -10,9 +10,15 @@ import Glibc
 final class IdentitySidecarTests: VaultE2ECase {
     private var sidecar: String { identityFile + ".pub" }
 
+    /// The sidecar's age keys (its signing key line left out).
     private func sidecarKeys() throws -> [String] {
         try String(contentsOfFile: sidecar, encoding: .utf8).split(separator: "\n")
-            .filter { !$0.hasPrefix("#") }.map(String.init)
+            .filter { !$0.hasPrefix("#") && !$0.hasPrefix("ssh-ed25519 ") }.map(String.init)
+    }
+
+    /// The sidecar's signing key line, if any.
+    private func sidecarSigningLine() throws -> String? {
+        try String(contentsOfFile: sidecar, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("ssh-ed25519 ") }.map(String.init)
     }
 
     private func passphraseFile(_ name: String = "pw", _ text: String = "sidecar passphrase 1") throws -> String {
@@ -27,9 +33,12 @@ final class IdentitySidecarTests: VaultE2ECase {
         XCTAssertEqual(try sidecarKeys(), [key])
         XCTAssertEqual(try mode("home/.config/coffer/identity.pub"), 0o644)
 
-        // No --passphrase-file and no terminal (setsid): nothing to ask with, yet it prints.
+        // No --passphrase-file and no terminal (setsid): nothing to ask with, yet it prints
+        // both keys, the signing key as an OpenSSH public key line.
         let shown = try cofOK(["identity", "show"])
-        XCTAssertEqual(shown.stdoutText, key + "\n")
+        let signing = try XCTUnwrap(try sidecarSigningLine())
+        XCTAssertTrue(signing.hasPrefix("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI") && signing.hasSuffix(" coffer:tester"), signing)
+        XCTAssertEqual(shown.stdoutText, key + "\n" + signing + "\n")
         XCTAssertEqual(shown.stderrText, "")
 
         // Without a sidecar (an identity from before it existed) show asks as before…
@@ -37,15 +46,16 @@ final class IdentitySidecarTests: VaultE2ECase {
         let asks = try cof(["identity", "show"])
         XCTAssertEqual(asks.status, 1, asks.stderrText)
         XCTAssertTrue(asks.stderrText.hasPrefix("coffer: error: no terminal to read a passphrase from\n"), asks.stderrText)
-        // …and, once unlocked, writes it again.
-        XCTAssertEqual(try cofOK(["identity", "show", "--passphrase-file", pw]).stdoutText, key + "\n")
+        // …and, once unlocked, writes it again, the same signing key included.
+        XCTAssertEqual(try cofOK(["identity", "show", "--passphrase-file", pw]).stdoutText, key + "\n" + signing + "\n")
         XCTAssertEqual(try sidecarKeys(), [key])
-        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, key + "\n")
+        XCTAssertEqual(try sidecarSigningLine(), signing)
+        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, key + "\n" + signing + "\n")
 
-        // passwd rewrites it with the same key; removing the passphrase keeps it right.
+        // passwd rewrites it with the same keys; removing the passphrase keeps it right.
         try cofOK(["identity", "passwd", "--remove", "--passphrase-file", pw])
         XCTAssertEqual(try sidecarKeys(), [key])
-        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, key + "\n")
+        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, key + "\n" + signing + "\n")
     }
 
     func testASwappedSidecarIsRefusedWhenTheKeyIsUnlocked() throws {
@@ -83,7 +93,7 @@ final class IdentitySidecarTests: VaultE2ECase {
 
         // Removed as the hint says: show writes it again from the key.
         XCTAssertEqual(unlink(sidecar), 0)
-        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, key + "\n")
+        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText.ageLines, key)
         XCTAssertEqual(try sidecarKeys(), [key])
     }
 
@@ -99,7 +109,7 @@ final class IdentitySidecarTests: VaultE2ECase {
         let rotated = try cofOK(["identity", "rotate", "--passphrase-file", pw]).stdoutText
             .trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(try sidecarKeys(), [rotated, imported.recipient])
-        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, "\(rotated)\n\(imported.recipient)\n")
+        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, "\(rotated)\n\(imported.recipient)\n\(try XCTUnwrap(try sidecarSigningLine()))\n")
         XCTAssertEqual(try cofOK(["get", "s", "--reveal", "--passphrase-file", pw]).stdoutText, "1")
     }
 }

@@ -201,6 +201,8 @@ final class OutputFormatTests: VaultE2ECase {
     static let recipientsList: Shape = .map([("scopes", .list(.map([("scope", .string), ("secrets", .int), ("readers", .list(reader))])))])
     static let recipientsRm: Shape = .map([("removed", .list(reader)), ("scopes", .list(.string)), ("rekeyed", .int),
                                            ("exposed", .list(.string)), ("commit", .optionalString)])
+    static let signersList: Shape = .map([("signers", .list(.map([("name", .string), ("key", .string), ("fingerprint", .string),
+                                                                   ("options", .string)])))])
     static let rotate: Shape = .map([("rotated", .list(.string)), ("skipped_scopes", .list(.string)), ("commit", .optionalString)])
     static let drift: Shape = .map([("kind", .string), ("id", .string), ("scope", .string), ("path", .string), ("bound_to", .string),
                                     ("reason", .string), ("missing", .list(.string)), ("extra", .list(.string))],
@@ -349,6 +351,19 @@ final class OutputFormatTests: VaultE2ECase {
     }
 
     /// The rm report as a table: the exposed ids.
+    func testSignersListInEveryFormat() throws {
+        try initVault()
+        let signing = try signingKeyLine()
+        let listed = try document(["signers", "list"], shape: Self.signersList)
+        let first = listed["signers"]?.items?.first
+        XCTAssertEqual(first?["name"], .string("tester"))
+        XCTAssertEqual(first?["key"]?.text.map { signing.hasPrefix($0 + " ") }, true, "\(String(describing: first))")
+        XCTAssertEqual(first?["fingerprint"]?.text?.hasPrefix("SHA256:"), true)
+        XCTAssertEqual(first?["options"], .string(""))
+        let shown = try table(["signers", "list"], header: ["NAME", "FINGERPRINT", "KEY", "OPTIONS"], rows: 1)
+        XCTAssertEqual(shown.column("OPTIONS"), ["-"])
+    }
+
     func testRecipientsRmTableListsTheExposedIds() throws {
         let bob = try storyVault()
         let result = try table(["recipients", "rm", bob.recipient], header: ["ID"], rows: 5)

@@ -106,14 +106,14 @@ final class VaultCommandTests: VaultE2ECase {
         XCTAssertNil(sealedIdentity.range(of: Data("AGE-SECRET-KEY".utf8)), "a protected identity holds no clear key")
         XCTAssertEqual(try mode("home/.config/coffer/identity"), 0o600)
         // show needs no passphrase (identity.pub); unlocking the key does.
-        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText, key + "\n")
+        XCTAssertEqual(try cofOK(["identity", "show"]).stdoutText.ageLines, key)
         let noPassphrase = try cof(["identity", "passwd", "--remove"])
         assertCofferError(noPassphrase, secrets: [secretLine ?? ""])
         let wrong = try cof(["identity", "passwd", "--remove", "--passphrase-file", pw2])
         assertCofferError(wrong, secrets: [secretLine ?? ""])
         XCTAssertTrue(wrong.stderrText.hasPrefix("coffer: error: wrong passphrase for identity file \(identityFile)\n"),
                       "a wrong passphrase for the identity should be reported as such, not as a key mismatch: \(wrong.stderrText)")
-        XCTAssertEqual(try cofOK(["identity", "show", "--passphrase-file", pw1]).stdoutText, key + "\n")
+        XCTAssertEqual(try cofOK(["identity", "show", "--passphrase-file", pw1]).stdoutText.ageLines, key)
 
         // The protected identity works for vault commands with --passphrase-file.
         try cofOK(["init", vaultDir, "--passphrase-file", pw1])
@@ -126,7 +126,7 @@ final class VaultCommandTests: VaultE2ECase {
         let old = try cof(["get", "k", "--reveal", "--passphrase-file", pw1])
         assertCofferError(old, plaintext: Data("protected-value".utf8))
         XCTAssertTrue(old.stderrText.hasPrefix("coffer: error: wrong passphrase for identity file"), old.stderrText)
-        XCTAssertEqual(try cofOK(["identity", "show", "--passphrase-file", pw2]).stdoutText, key + "\n")
+        XCTAssertEqual(try cofOK(["identity", "show", "--passphrase-file", pw2]).stdoutText.ageLines, key)
         XCTAssertEqual(try mode("home/.config/coffer/identity"), 0o600)
 
         // passwd --remove: back to a plain identity file, same key.
@@ -416,7 +416,7 @@ final class VaultCommandTests: VaultE2ECase {
         let fsck = try gitOK(["fsck", "--full", "--strict"])
         XCTAssertEqual(fsck.status, 0, fsck.stderrText)
         XCTAssertTrue(try gitOK(["ls-files"]).stdoutText.split(separator: "\n").sorted()
-                        == [".gitattributes", ".recipients", "big.age", "bin.age", "moved/nl.age", "prod/db/password.age"])
+                        == [".gitattributes", ".recipients", ".signers", "big.age", "bin.age", "moved/nl.age", "prod/db/password.age"])
 
         let clone = path("clone")
         let cloned = try run(git, ["clone", "--quiet", vaultDir, clone], environment: vaultEnvironment())

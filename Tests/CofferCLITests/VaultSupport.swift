@@ -85,8 +85,15 @@ class VaultE2ECase: CLITestCase {
         return try publicKey(file: file, line: line)
     }
 
+    /// The age keys `identity show` prints (the one in use first), one per line.
     func publicKey(file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        try cofOK(["identity", "show"], file: file, line: line).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        try cofOK(["identity", "show"], file: file, line: line).stdoutText.ageLines
+    }
+
+    /// The signing key line `identity show` prints: `ssh-ed25519 AAAA… coffer:NAME`.
+    func signingKeyLine(_ extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let shown = try cofOK(["identity", "show"] + extra, file: file, line: line).stdoutText
+        return shown.split(separator: "\n").last { $0.hasPrefix("ssh-ed25519 ") }.map(String.init) ?? "<no signing key in: \(shown)>"
     }
 
     /// The exact value of `id`, through `get --reveal`.
@@ -228,4 +235,9 @@ class VaultE2ECase: CLITestCase {
     func canary(_ tag: String) -> String {
         "CANARY-\(tag)-" + UUID().uuidString.replacingOccurrences(of: "-", with: "") + "-" + randomBytes(8).map { String(format: "%02x", $0) }.joined()
     }
+}
+
+extension String {
+    /// The `age1…` lines of `identity show`'s output, without the signing key line.
+    var ageLines: String { split(separator: "\n").filter { $0.hasPrefix("age1") }.joined(separator: "\n") }
 }

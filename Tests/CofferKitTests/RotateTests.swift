@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Age
 import Posix
+import SSHSig
 @testable import CofferKit
 
 /// rotate and identity rotate (Operations/Rotate.swift).
@@ -91,9 +92,60 @@ final class RotateTests: VaultTestCase {
         XCTAssertTrue(try store.snapshot().constantTimeEquals(before))
     }
 
+    /// The vault's `.signers` lists the store's signing key as "me".
+    private func trustStore(_ store: IdentityStore, identities: [X25519Identity]) throws -> SSHEd25519PublicKey {
+        let key = try store.signingKey(identities: identities).publicKey
+        _ = try vault.apply(try vault.planAddSigner(try Signer(name: "me", key: key)), identities: [])
+        return key
+    }
+
+    func testRotateIdentityReplacesTheSigningKeyInSigners() throws {
+        try set(["a": "1"])
+        let store = try store()
+        let old = try trustStore(store, identities: [me])
+        let other = SSHSigningKey.generate().publicKey
+        _ = try vault.apply(try vault.planAddSigner(try Signer(name: "other", key: other)), identities: [])
+        let rotation = try vault.rotateIdentity(in: store, identities: [me], name: "me", passphrase: nil, workFactor: 10)
+        XCTAssertNotEqual(rotation.newSigningKey, old)
+        XCTAssertEqual(rotation.replacedSigners.map(\.name), ["me"])
+        XCTAssertEqual(try vault.signers().map(\.name), ["me", "other"])
+        XCTAssertEqual(try vault.signers().map(\.key), [rotation.newSigningKey, other])
+        // One commit: the readers, the secrets and .signers together.
+        XCTAssertEqual(try git("show", "--name-only", "--format=", "HEAD"), ".recipients\n.signers\na.age")
+        let loaded = try store.load(passphrase: { SecureBytes(count: 0) })
+        XCTAssertEqual(try store.signingKey(identities: loaded).publicKey, rotation.newSigningKey)
+        XCTAssertEqual(try store.signingPublicKey(), rotation.newSigningKey)
+        // Sealed to the new key: the old one alone no longer opens it.
+        XCTAssertThrowsError(try Age.decrypt(try Files.read(path: store.signingKeyPath), identities: [me]))
+        XCTAssertEqual(try store.openSigningKey(loaded)?.retired, [old])
+
+        // Rotating again replaces that key in turn.
+        let second = try vault.rotateIdentity(in: store, identities: loaded, name: "me", passphrase: nil, workFactor: 10)
+        XCTAssertEqual(second.replacedSigners.map(\.name), ["me"])
+        XCTAssertEqual(try vault.signers().map(\.key), [second.newSigningKey, other])
+    }
+
+    func testInterruptedRotationStillReplacesTheSigningKey() throws {
+        try set(["a": "1"])
+        let store = try store()
+        let old = try trustStore(store, identities: [me])
+        // Both files were rewritten, then the process died before the commit.
+        let pending = X25519Identity.generate(), pendingSigning = SSHSigningKey.generate()
+        try store.replace(with: [pending, me], name: "me", passphrase: nil, workFactor: 10)
+        try store.writeSigningKey(pendingSigning, retired: [old], sealedFor: pending.recipient)
+        let identities = try store.load(passphrase: { SecureBytes(count: 0) })
+        let rotation = try vault.rotateIdentity(in: store, identities: identities, name: "me", passphrase: nil, workFactor: 10)
+        XCTAssertEqual(rotation.newKey, pending.recipient)
+        XCTAssertEqual(try vault.signers().map(\.key), [rotation.newSigningKey])
+        XCTAssertEqual(try store.signingKey(identities: try store.load(passphrase: { SecureBytes(count: 0) })).publicKey, rotation.newSigningKey)
+    }
+
     func testFailedCommitPutsTheIdentityFileBack() throws {
         try set(["a": "1"])
         let store = try store()
+        _ = try trustStore(store, identities: [me])
+        let signingBefore = try Files.read(path: store.signingKeyPath)
+        let signers = try read(".signers")
         let before = try store.snapshot()
         let head = try git("rev-parse", "HEAD")
         var held: DirectoryLock? = try DirectoryLock(path: root + "/.git/coffer.lock", timeout: 0)
@@ -104,6 +156,8 @@ final class RotateTests: VaultTestCase {
         }
         held = nil
         XCTAssertTrue(try store.snapshot().constantTimeEquals(before))
+        XCTAssertEqual(try Files.read(path: store.signingKeyPath), signingBefore)
+        XCTAssertEqual(try read(".signers"), signers)
         XCTAssertEqual(try git("rev-parse", "HEAD"), head)
         XCTAssertEqual(try value("a"), "1")
         var info = stat()

@@ -36,8 +36,8 @@ class VaultTestCase: XCTestCase {
         try super.tearDownWithError()
     }
 
-    func makeVault(at path: String, readers: [NamedRecipient]) throws -> Vault {
-        try Vault.create(at: path, readers: readers, configuration: VaultTestCase.configuration)
+    func makeVault(at path: String, readers: [NamedRecipient], signers: [Signer] = []) throws -> Vault {
+        try Vault.create(at: path, readers: readers, signers: signers, configuration: VaultTestCase.configuration)
     }
 
     func named(_ identity: X25519Identity, _ name: String?) -> NamedRecipient {

@@ -6,6 +6,9 @@ import Posix
 /// function that returns the armored SSH signature of the manifest. The
 /// library never sees where the key is kept.
 public struct BundleSigner {
+    /// The SSH signature namespace of a bundle's manifest.
+    public static let namespace = "coffer-bundle"
+
     public let principal: String
     let sign: ([UInt8]) throws -> String
 

@@ -1,6 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Age
 import GitStore
 import Posix
+import SSHSig
 
 /// How `importBundle` treats what it finds.
 public struct ImportOptions: Sendable {
@@ -113,17 +117,23 @@ extension Vault {
 }
 
 extension Vault {
-    /// The trusted principal who signed the bundle, nil if unsigned and allowed.
+    /// The principal who signed the bundle, as this vault's `.signers` (or
+    /// `--signer`) names the key; nil when unsigned and that is allowed.
     func verifiedSigner(of archive: BundleArchive, options: ImportOptions) throws -> String? {
-        guard archive.signature != nil else {
+        guard let signature = archive.signature else {
             if options.allowUnsigned { return nil }
             throw BundleError.unsigned
         }
-        throw BundleError.badSignature(reason: "signature checking is not built yet")
+        let key: SSHEd25519PublicKey
+        do {
+            key = try SSHSignature.verify(signature, message: archive.manifestBytes, namespace: BundleSigner.namespace)
+        } catch let error as SSHSigError {
+            throw BundleError.badSignature(reason: error.description)
+        }
+        // `.signers` options (namespaces, validity) bind the key as ssh-keygen would.
+        let trusted = try options.signers.map { $0.filter { $0.key == key } }
+            ?? trustedSigners(for: key, namespace: BundleSigner.namespace, at: Int64(time(nil)))
+        guard let signer = trusted.first else { throw BundleError.untrustedSigner(fingerprint: key.fingerprint) }
+        return signer.name
     }
-}
-
-/// A trusted signer (placeholder until `.signers` lands).
-public struct Signer: Equatable, Sendable {
-    public let name: String
 }

@@ -12,12 +12,15 @@ public enum Action: String, Sendable, CaseIterable {
     case fix = "verify-fix"
     /// Secrets brought in from a bundle (`coffer import`).
     case importBundle = "import"
+    /// `.signers` changed: who may sign for the vault.
+    case addSigner = "signers-add"
+    case removeSigner = "signers-rm"
 
     /// True for actions that re-encrypt values without changing them.
     var keepsValues: Bool {
         switch self {
         case .rewrap, .rekey, .rotate, .rotateIdentity, .fix, .mv: return true
-        case .initialize, .set, .rm, .rollback, .restore, .importBundle: return false
+        case .initialize, .set, .rm, .rollback, .restore, .importBundle, .addSigner, .removeSigner: return false
         }
     }
 }

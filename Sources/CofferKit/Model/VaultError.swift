@@ -75,6 +75,22 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// replaced (perhaps to pass someone else's key off as the user's).
     case identitySidecarMismatch(sidecar: String, identity: String)
     case identityCount(path: String, count: Int)
+    /// `<identity>.signing` cannot be used: not sealed to this identity,
+    /// damaged, or not an OpenSSH ed25519 key (`reason` never quotes it).
+    case invalidSigningKey(path: String, reason: String)
+
+    /// A `.signers` line coffer does not accept (`reason` quotes public text only).
+    case invalidSignersFile(path: String, line: Int, reason: String)
+    /// `.signers` in the work tree is not the one HEAD records.
+    case uncommittedSigners(path: String)
+    /// A signer's name or key that cannot go into `.signers`.
+    case invalidSigner(reason: String)
+    case alreadySigner(name: String, fingerprint: String)
+    case notASigner(String)
+    /// Removing this signer would leave `.signers` naming no one.
+    case lastSigner(String)
+    /// `.signers` changed between planning a change and committing it.
+    case signersChanged
 
     case locked(waitedSeconds: Int)
     /// Another process (a git command, an editor's git integration) held the
@@ -155,6 +171,15 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .identitySidecarMismatch(let sidecar, let identity):
             return "\(Text.shown(sidecar)) does not name the public key of identity \(Text.shown(identity))"
         case .identityCount(let path, let count): return "\(Text.shown(path)) holds \(count) identities; expected one"
+        case .invalidSigningKey(let path, let reason): return "signing key \(Text.shown(path)) cannot be used: \(reason)"
+        case .invalidSignersFile(let path, let line, let reason): return "\(Text.shown(path)) line \(line): \(reason)"
+        case .uncommittedSigners(let path):
+            return "\(Text.shown(path)) has changes that are not committed; coffer trusts only the signers in the vault's history"
+        case .invalidSigner(let reason): return reason
+        case .alreadySigner(let name, let fingerprint): return "\(Text.quoted(name)) is already a signer with key \(fingerprint)"
+        case .notASigner(let who): return "\(Text.quoted(who)) is not in .signers"
+        case .lastSigner(let who): return "\(Text.quoted(who)) is the only signer; .signers must keep at least one"
+        case .signersChanged: return ".signers changed since this change was planned (another coffer process or a pull); nothing was written"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
         case .gitIndexLocked(let path, let seconds):
             return "\(Text.shown(path)) is held by another git process (waited \(seconds) s); nothing was written"

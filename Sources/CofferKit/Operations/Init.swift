@@ -4,11 +4,11 @@ import Posix
 
 extension Vault {
     /// Makes `directory` (absolute) a vault: a git repository whose first
-    /// commit holds the root `.recipients` naming `readers` and the
-    /// `.gitattributes` that route sealed files through coffer's diff driver.
-    /// Refuses an existing vault, a directory inside one, and a repository
-    /// with history of its own.
-    public static func create(at directory: String, readers: [NamedRecipient],
+    /// commit holds the root `.recipients` naming `readers`, the `.signers`
+    /// naming `signers` (when there are any), and the `.gitattributes` that
+    /// route sealed files through coffer's diff driver. Refuses an existing
+    /// vault, a directory inside one, and a repository with history of its own.
+    public static func create(at directory: String, readers: [NamedRecipient], signers: [Signer] = [],
                               configuration: Configuration = Configuration()) throws -> Vault {
         try checkCanCreate(at: directory)
         let root = Paths.normalized(directory)
@@ -20,10 +20,9 @@ extension Vault {
         defer { _ = lock }
         let recipients = Array(RecipientsFile(entries: readers).text.utf8)
         let attributes = Array(Attributes.text.utf8)
-        let changes: [TreeChange] = [
-            .write(path: RecipientsFile.fileName, blob: try repo.writeBlob(recipients)),
-            .write(path: Attributes.fileName, blob: try repo.writeBlob(attributes)),
-        ]
+        var contents = [RecipientsFile.fileName: recipients, Attributes.fileName: attributes]
+        if !signers.isEmpty { contents[SignersFile.fileName] = Array(SignersFile(signers: signers).text.utf8) }
+        let changes: [TreeChange] = try contents.keys.sorted().map { .write(path: $0, blob: try repo.writeBlob(contents[$0]!)) }
         let author = try repo.configuredSignature() ?? Signature(name: configuration.authorName ?? "coffer", email: "coffer@localhost")
         let message = "coffer: init vault\n\nCoffer-Action: \(Action.initialize.rawValue)\n"
         let commit = try repo.createCommit(parent: nil, changes: changes, message: message, author: author)
@@ -33,8 +32,7 @@ extension Vault {
         defer { indexLock.release() }
         try repo.advanceHead(from: nil, to: commit, message: "coffer: init")
         try AcceptedReaders(scopes: [.root: readers]).save(gitDirectory: vault.gitDirectory)
-        try VaultTransaction.publish(vault, repo: repo, changes: changes,
-                                     contents: [RecipientsFile.fileName: recipients, Attributes.fileName: attributes],
+        try VaultTransaction.publish(vault, repo: repo, changes: changes, contents: contents,
                                      index: repo.beginIndexUpdate(holding: indexLock))
         return vault
     }

@@ -16,6 +16,9 @@ public struct ChangePlan {
     public private(set) var isConfirmed: Bool
     /// Readers this change takes away (`recipients rm`).
     public internal(set) var removedReaders: [NamedRecipient] = []
+    /// Signers this change adds to `.signers` (`signers add`) or takes out (`signers rm`).
+    public internal(set) var addedSigners: [Signer] = []
+    public internal(set) var removedSigners: [Signer] = []
     /// The reader the user asked to add (`recipients add`, the new key of
     /// `identity rotate`): sealing for it needs no other acceptance.
     var grantedReader: X25519Recipient?
@@ -23,7 +26,7 @@ public struct ChangePlan {
     var revokedKeys: [X25519Recipient] = []
     /// Work-tree paths to move aside and restore first (`verify --fix`).
     var workTreeRepairs: [String] = []
-    let changes: [VaultChange]
+    var changes: [VaultChange]
 
     init(action: Action, changes: [VaultChange], readers: [ScopeReaders] = [], secretCount: Int, risks: [Risk] = []) {
         self.action = action

@@ -66,7 +66,8 @@ struct Journal: Equatable {
     /// Only paths coffer itself writes: sealed files and scope files. A journal
     /// naming anything else (`../x`, `.git/hooks/…`) is not acted on.
     static func isVaultPath(_ path: String) -> Bool {
-        if SecretID(relativePath: path) != nil || path == Attributes.fileName || path == ImportRecords.fileName { return true }
+        if SecretID(relativePath: path) != nil || path == Attributes.fileName || path == ImportRecords.fileName
+            || path == SignersFile.fileName { return true }
         guard path.hasSuffix(RecipientsFile.fileName) else { return false }
         let dir = path.dropLast(RecipientsFile.fileName.count)
         return dir.isEmpty || (dir.hasSuffix("/") && (try? SecretID(String(dir.dropLast()))) != nil)

@@ -153,6 +153,10 @@ struct Staging {
                 outcome.written.append(id)
             case .trailer:
                 continue
+            case .setSigners(let edit):
+                let current = try head.flatMap { try repo.blob(at: SignersFile.fileName, in: $0) }.map { try repo.readBlob($0) }
+                guard current == edit.base else { throw VaultError.signersChanged }
+                try write(SignersFile.fileName, Array(edit.file.text.utf8))
             case .rewrap(let id), .rekey(let id):
                 guard let current = try committed(id) else { throw VaultError.notFound(id: id.value) }
                 let readers = try readers(for: id).readers

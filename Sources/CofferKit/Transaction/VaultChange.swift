@@ -24,6 +24,8 @@ enum VaultChange {
     case setImportRecords(String)
     /// A trailer for the commit message only (`Coffer-Bundle: …`).
     case trailer(key: String, value: String)
+    /// Replace the root `.signers`, if HEAD still holds what it was planned from.
+    case setSigners(SignersEdit)
 }
 
 /// What a committed change did: the commit (nil when nothing changed), and

@@ -115,6 +115,10 @@ enum VaultTransaction {
                 trailers += "Coffer-Renamed: \(from) -> \(to)\n"
             }
             if case .trailer(let key, let value) = change { trailers += "Coffer-\(key): \(value)\n" }
+            if case .setSigners(let edit) = change {
+                if ids.isEmpty { subject = "coffer: \(action.rawValue) \(edit.summary)" }
+                trailers += edit.trailers.map { $0 + "\n" }.joined()
+            }
         }
         return subject + "\n\n" + trailers
     }
