@@ -103,7 +103,7 @@ public struct TarReader {
         var at = 0
         while at < data.count {
             guard let space = data[at...].firstIndex(of: 0x20),
-                  let length = Int(String(decoding: data[at..<space], as: UTF8.self)), length > 0, at + length <= data.count,
+                  let length = Int(String(decoding: data[at..<space], as: UTF8.self)), length > space - at, length <= data.count - at,
                   data[at + length - 1] == 0x0A, let equals = data[(space + 1)..<(at + length)].firstIndex(of: UInt8(ascii: "="))
             else { throw TarError.badExtendedHeader(offset: offset) }
             let key = String(decoding: data[(space + 1)..<equals], as: UTF8.self)

@@ -128,6 +128,9 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: "With --from: agree to read values from a plaintext file.")
     var allowPlaintext = false
 
+    @Flag(name: .shortAndLong, help: "Import even into scopes you do not read (you could not read the values back).")
+    var yes = false
+
     @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat = .table
 
@@ -158,7 +161,8 @@ struct ImportCommand: ParsableCommand {
             }
             let vault = try options.vault()
             let identities = try options.identities()
-            let plan: ImportPlan
+            settings.me = options.myKeys(loaded: identities)
+            var plan: ImportPlan
             if let from {
                 plan = try vault.planPlaintextImport(try PlaintextImport.read(file, as: from), format: from, options: settings,
                                                      identities: identities)
@@ -167,6 +171,7 @@ struct ImportCommand: ParsableCommand {
             }
             var commit: String?
             if !dryRun {
+                try Confirm.risks(of: &plan, yes: yes)
                 let outcome = try vault.importBundle(plan, identities: identities)
                 commit = outcome.commit
                 Console.reportPending(outcome)

@@ -120,15 +120,24 @@ enum Confirm {
     /// y at the terminal; elsewhere (a script) it is refused.
     static func risks(of plan: inout ChangePlan, yes: Bool) throws {
         guard !plan.isConfirmed else { return }
-        if !yes {
-            for risk in plan.risks { Console.warning(risk.description) }
-            guard Files.isTerminal(0), Files.isTerminal(2) else {
-                throw CommandFailure("not done: " + plan.risks.map(\.description).joined(separator: "; "),
-                                     hint: "pass --yes if that is intended")
-            }
-            let answer = try PassphraseSource.readLine(prompt: "Continue? [y/N] ", echo: true)
-            guard answer == "y" || answer == "yes" else { throw CommandFailure("not confirmed; nothing was changed") }
-        }
+        try agree(to: plan.risks, yes: yes)
         plan.confirm()
+    }
+
+    /// The same for an import's plan.
+    static func risks(of plan: inout ImportPlan, yes: Bool) throws {
+        guard !plan.isConfirmed else { return }
+        try agree(to: plan.risks, yes: yes)
+        plan.confirm()
+    }
+
+    private static func agree(to risks: [Risk], yes: Bool) throws {
+        guard !yes else { return }
+        for risk in risks { Console.warning(risk.description) }
+        guard Files.isTerminal(0), Files.isTerminal(2) else {
+            throw CommandFailure("not done: " + risks.map(\.description).joined(separator: "; "), hint: "pass --yes if that is intended")
+        }
+        let answer = try PassphraseSource.readLine(prompt: "Continue? [y/N] ", echo: true)
+        guard answer == "y" || answer == "yes" else { throw CommandFailure("not confirmed; nothing was changed") }
     }
 }

@@ -146,7 +146,48 @@ final class BundleCLITests: VaultE2ECase {
         try prod(["import", second])
         try assertImportRefused(first, "not after the last one imported")
         try assertImportRefused(second, "not after the last one imported")
+        // Naming the key with --signer does not get around its records.
+        try assertImportRefused(first, "not after the last one imported", extra: ["--signer", devSigningKey])
         try prod(["import", first, "--allow-older"])
+    }
+
+    /// A pushed `.imported` link (say to /dev/zero) is never read: the
+    /// records come from HEAD, and the import cannot write through it.
+    func testAPushedImportedLinkIsNeverRead() throws {
+        let bundle = try export("app.bundle")
+        XCTAssertEqual(symlink("/dev/zero", prodDir + "/.imported"), 0)
+        try gitOK(["add", ".imported"], in: prodDir)
+        try gitOK(["-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qm", "records"], in: prodDir)
+        let dry = try prod(["import", bundle, "--dry-run"])
+        XCTAssertTrue(dry.stderrText.contains("would import: 2 added"), dry.stderrText)
+        try assertImportRefused(bundle, ".imported")
+    }
+
+    /// Importing into a scope you do not read needs --yes, as `set` does.
+    func testImportingWhereYouCannotReadNeedsYes() throws {
+        let other = try newIdentity(path("other.key"))
+        try FileManager.default.createDirectory(atPath: prodDir + "/ops", withIntermediateDirectories: true)
+        try "\(other) # other\n".write(toFile: prodDir + "/ops/.recipients", atomically: true, encoding: .utf8)
+        try gitOK(["add", "ops/.recipients"], in: prodDir)
+        try gitOK(["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "ops"], in: prodDir)
+        try prod(["recipients", "accept", "--yes"])
+        let bundle = try export("app.bundle")
+        try assertImportRefused(bundle, "you will not be able to read", extra: ["--prefix", "ops"])
+        try prod(["import", bundle, "--prefix", "ops", "--yes"])
+        XCTAssertEqual(try ageDecrypt(prodDir + "/ops/db.age", identity: path("other.key")).stdoutText, values["app/db"])
+    }
+
+    /// A plaintext file is never written into the vault through a link.
+    func testPlaintextExportDoesNotWriteThroughALinkIntoTheVault() throws {
+        try FileManager.default.createDirectory(atPath: path("out"), withIntermediateDirectories: true)
+        for (name, target) in [("dangling.env", vaultDir + "/leak.env"), ("existing.env", vaultDir + "/.recipients")] {
+            XCTAssertEqual(symlink(target, path("out/" + name)), 0)
+            let before = snapshot()
+            let result = try cof(["export", "app", "--format", "dotenv", "--reveal", "-o", path("out/" + name)])
+            XCTAssertNotEqual(result.status, 0, name)
+            assertSameSnapshot(before, snapshot(), "export through \(name)")
+            for value in values.values { assertDoesNotContain(result.stdout + result.stderr, Data(value.utf8), name) }
+        }
     }
 
     func testABundleForAnotherRecipientIsRefused() throws {

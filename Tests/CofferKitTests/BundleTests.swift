@@ -159,6 +159,37 @@ final class BundleTests: VaultTestCase {
         XCTAssertEqual(try prod.verify(identities: [prodIdentity]).drift, [])
     }
 
+    /// The replay record covers overlapping prefixes: an older bundle of a
+    /// part of what was imported cannot roll values back.
+    func testAnOlderBundleOfAnOverlappingPrefixIsAReplay() throws {
+        let old = try vault.exportBundle(try Prefix("app/db"), to: [prodIdentity.recipient], signer: nil, identities: [me]).bytes
+        try set(["app/db": "newer"])
+        func created(_ bundle: [UInt8]) throws -> String {
+            try Manifest(parsing: try TarReader.members(of: bundle, maxMemberSize: 1 << 20, maxMembers: 10)[0].contents).created
+        }
+        var records = ImportRecords()
+        records.record(.init(signer: "dev", prefix: try Prefix("app"), created: try created(try export())))
+        for prefix in ["app/db", "app", "/"] {
+            let entry = ImportRecords.Entry(signer: "dev", prefix: prefix == "/" ? .all : try Prefix(prefix), created: try created(old))
+            XCTAssertThrowsError(try records.refuseReplay(of: entry), prefix)
+        }
+        // Another signer, or a prefix apart from it, is not affected.
+        XCTAssertNoThrow(try records.refuseReplay(of: .init(signer: "ops", prefix: try Prefix("app"), created: try created(old))))
+        XCTAssertNoThrow(try records.refuseReplay(of: .init(signer: "dev", prefix: try Prefix("other"), created: try created(old))))
+        XCTAssertNoThrow(try records.refuseReplay(of: .init(signer: "dev", prefix: try Prefix("application"), created: try created(old))))
+    }
+
+    func testABundleFromTheFutureIsRefused() throws {
+        let bundle = try export()
+        var members = try TarReader.members(of: bundle, maxMemberSize: 1 << 20, maxMembers: 10)
+        var manifest = try Manifest(parsing: members[0].contents)
+        manifest.created = "2099-01-01T00:00:00.000Z"
+        members[0] = TarReader.Member(path: "manifest", contents: Array(manifest.text.utf8))
+        var tar = TarWriter(modificationTime: 0)
+        for member in members { try tar.add(path: member.path, contents: member.contents) }
+        try assertRefused(tar.finish(), .fromTheFuture(created: "2099-01-01T00:00:00.000Z"))
+    }
+
     func testTheManifestIsCanonical() throws {
         let manifest = try Manifest(parsing: try TarReader.members(of: try export(), maxMemberSize: 1 << 20, maxMembers: 10)[0].contents)
         XCTAssertEqual(manifest.prefix, try Prefix("app"))

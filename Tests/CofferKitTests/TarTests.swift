@@ -77,6 +77,15 @@ final class TarTests: XCTestCase {
                 XCTAssertEqual($0 as? TarError, .truncated, "cut at \(cut)")
             }
         }
+        // A pax record whose length overflows is damage, not a crash.
+        var long = TarWriter(modificationTime: 0)
+        try long.add(path: String(repeating: "p", count: 150), contents: [1])
+        var crafted = long.finish()
+        let record = Array("8 a=bcd\n9223372036854775807 x=y\n".utf8)
+        crafted.replaceSubrange(512..<512 + record.count, with: record)
+        XCTAssertThrowsError(try TarReader.members(of: crafted, maxMemberSize: 1 << 20, maxMembers: 10)) {
+            XCTAssertEqual($0 as? TarError, .badExtendedHeader(offset: 1024))
+        }
         XCTAssertThrowsError(try TarReader.members(of: good, maxMemberSize: 100, maxMembers: 10)) {
             XCTAssertEqual($0 as? TarError, .tooLarge(path: "a", limit: 100))
         }

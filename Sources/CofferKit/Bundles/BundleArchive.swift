@@ -63,10 +63,13 @@ struct BundleArchive {
 
 extension Manifest {
     /// Now, as a manifest writes it (UTC, milliseconds).
-    static func now() -> String {
+    static func now() -> String { timestamp(secondsFromNow: 0) }
+
+    /// A time `offset` seconds from now, as a manifest writes it.
+    static func timestamp(secondsFromNow offset: Int) -> String {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec, parts = tm()
+        var seconds = spec.tv_sec + offset, parts = tm()
         gmtime_r(&seconds, &parts)
         func pad(_ n: Int32, _ width: Int) -> String { let s = String(n); return String(repeating: "0", count: max(0, width - s.count)) + s }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"

@@ -32,6 +32,8 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Secrets the exporter cannot open (and so cannot re-wrap).
     case unreadable([SecretID])
     case nothingToExport(Prefix)
+    /// Made more than a day ahead of this machine's clock.
+    case fromTheFuture(created: String)
     /// `.imported` is not as coffer writes it.
     case recordsMalformed(line: Int)
     case noDestination
@@ -53,10 +55,12 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badSignature(let reason): return "the bundle's signature does not verify: \(reason)"
         case .untrustedSigner(let fingerprint): return "the bundle is signed by \(fingerprint), which this vault does not trust"
         case .older(let signer, let prefix, let created, let newest):
-            return "the bundle from \(Text.quoted(signer)) for \(prefix) was made \(created), not after the last one imported (\(newest)): a replay?"
+            return "the bundle from \(Text.quoted(signer)) for \(prefix) was made \(created), not after the last one imported for an overlapping prefix (\(newest)): a replay?"
         case .conflicts(let ids): return "\(ids.count) id\(ids.count == 1 ? "" : "s") exist here with other values: " + ids.prefix(10).map(\.value).joined(separator: ", ") + (ids.count > 10 ? ", …" : "")
         case .unreadable(let ids): return "you cannot open \(ids.count) of the secrets to export: " + ids.prefix(10).map(\.value).joined(separator: ", ") + (ids.count > 10 ? ", …" : "")
         case .nothingToExport(let prefix): return "no secrets under \(prefix)"
+        case .fromTheFuture(let created):
+            return "the bundle says it was made \(created), more than a day ahead of this machine's clock; accepting it would refuse every later bundle from its signer"
         case .recordsMalformed(let line): return "\(ImportRecords.fileName) line \(line) is not a signer, prefix and time"
         case .noDestination: return "a bundle needs at least one destination recipient"
         }

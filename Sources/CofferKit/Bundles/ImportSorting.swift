@@ -16,21 +16,31 @@ struct ImportSorting {
     private(set) var unchanged: [SecretID] = []
     private(set) var conflicts: [SecretID] = []
 
+    /// HEAD's sealed files by path, from one walk of its tree: a path lookup
+    /// each costs far more in a large vault (libgit2 re-reads big trees).
+    private let committed: [String: ObjectID]
+
     init(_ vault: Vault, identities: [Identity], policy: ImportOptions.Conflicts) throws {
-        repo = try vault.repo()
-        head = try repo.head()
+        let repo = try vault.repo(), head = try repo.head()
+        self.repo = repo
+        self.head = head
         self.identities = identities
         self.policy = policy
+        committed = try head.map { head in
+            Dictionary(uniqueKeysWithValues: try repo.files(in: head, under: "").map { ($0.path, $0.blob) })
+        } ?? [:]
     }
 
-    /// Whether `value` is to be written at `id`; files `id` under its status.
-    mutating func admits(_ id: SecretID, value: SecureBytes) throws -> Bool {
-        guard let existing = try head.flatMap({ try repo.blob(at: id.relativePath, in: $0) }).map({ try repo.readBlob($0) }) else {
+    /// Whether the value `value` gives is to be written at `id`; files `id`
+    /// under its status. `value` is asked for only when `id` exists here, so
+    /// an import of new ids keeps no values in memory.
+    mutating func admits(_ id: SecretID, value: () throws -> SecureBytes) throws -> Bool {
+        guard let existing = try committed[id.relativePath].map({ try repo.readBlob($0) }) else {
             added.append(id)
             return true
         }
         let current = try? Sealing.open(existing, id: id, identities: identities)
-        if current?.constantTimeEquals(value) == true {
+        if try current?.constantTimeEquals(value()) == true {
             unchanged.append(id)
             return false
         }

@@ -23,12 +23,11 @@ extension Vault {
         var sorting = try ImportSorting(self, identities: identities, policy: options.conflicts)
         var changes: [VaultChange] = []
         for (id, entry) in zip(ids, entries) {
-            if try sorting.admits(id, value: entry.value) { changes.append(.set(id, entry.value)) }
+            if try sorting.admits(id, value: { entry.value }) { changes.append(.set(id, entry.value)) }
         }
         changes.append(.trailer(key: "Source", value: "plaintext \(format.rawValue)"))
-        return ImportPlan(added: sorting.added, changed: sorting.changed, unchanged: sorting.unchanged, conflicts: sorting.conflicts,
-                          signer: nil, sourceCommit: nil, created: nil, digest: nil,
-                          conflictPolicy: options.conflicts, changes: changes)
+        return ImportPlan(sorting, signer: nil, sourceCommit: nil, created: nil, digest: nil,
+                          risks: try risks(writing: changes, me: options.me), conflictPolicy: options.conflicts, changes: changes)
     }
 
     /// Where `key` lands: `prefix/key`, or `key` itself without a prefix (or with `/`).

@@ -26,6 +26,9 @@ struct Staging {
     /// Re-sealing existing files is the costly part of a re-key; it runs
     /// after staging, across the cores.
     private var reseals: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)] = []
+    /// Bundle entries to re-wrap for their scope (one X25519 unwrap and a
+    /// wrap per reader each): also across the cores, after staging.
+    private var imports: [(id: SecretID, file: [UInt8], bound: SecretID, readers: [NamedRecipient])] = []
 
     init(vault: Vault, repo: GitRepository, head: ObjectID?, changes: [VaultChange], identities: [Identity],
          acceptance: Acceptance) throws {
@@ -145,12 +148,13 @@ struct Staging {
                 try write(scope.recipientsPath, Array(file.text.utf8))
             case .setAttributes(let text):
                 try write(Attributes.fileName, Array(text.utf8))
-            case .setImportRecords(let text):
-                try write(ImportRecords.fileName, Array(text.utf8))
+            case .recordImport(let entry, let allowOlder):
+                var records = try ImportRecords.committed(in: repo, at: head)
+                if !allowOlder { try records.refuseReplay(of: entry) }
+                records.record(entry)
+                try write(ImportRecords.fileName, Array(records.text.utf8))
             case .importEntry(let id, let file, let bound):
-                try write(id.relativePath, try Sealing.rewrapped(file, id: bound, as: id, for: try readers(for: id).readers,
-                                                                  identities: identities))
-                outcome.written.append(id)
+                imports.append((id, file, bound, try readers(for: id).readers))
             case .trailer:
                 continue
             case .setSigners(let edit):
@@ -184,6 +188,15 @@ struct Staging {
             outcome.written.append(job.id)
             outcome.previousReaders[job.id] = previous
             if how == .rekeyed { outcome.rekeyed.append(job.id) }
+        }
+        let entries = imports
+        imports = []
+        let rewrapped = try Parallel.map(entries) { entry in
+            try Sealing.rewrapped(entry.file, id: entry.bound, as: entry.id, for: entry.readers, identities: identities)
+        }
+        for (entry, bytes) in zip(entries, rewrapped) {
+            try write(entry.id.relativePath, bytes)
+            outcome.written.append(entry.id)
         }
     }
 

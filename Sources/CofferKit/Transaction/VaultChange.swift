@@ -20,8 +20,9 @@ enum VaultChange {
     /// A bundle entry (bound to `bound`) re-wrapped for `id`'s readers and
     /// bound to `id`: its file key and payload are kept.
     case importEntry(SecretID, file: [UInt8], bound: SecretID)
-    /// Replace the root `.imported` (see `ImportRecords`).
-    case setImportRecords(String)
+    /// Record an imported bundle in the root `.imported` (see `ImportRecords`),
+    /// checked again under the lock against what HEAD records.
+    case recordImport(ImportRecords.Entry, allowOlder: Bool)
     /// A trailer for the commit message only (`Coffer-Bundle: …`).
     case trailer(key: String, value: String)
     /// Replace the root `.signers`, if HEAD still holds what it was planned from.
