@@ -90,16 +90,24 @@ extension Vault {
     /// the commit that introduced each.
     public func unacceptedReaders(in scope: Scope? = nil) throws -> [UnacceptedReader] {
         let accepted = try acceptedReaders()
+        return try unaccepted(readersSnapshot(in: scope, accepted: accepted), accepted: accepted)
+    }
+
+    /// The readers in force at each place to check at and below `scope`:
+    /// every scope, and every directory this clone accepted readers for.
+    private func readersSnapshot(in scope: Scope?, accepted: AcceptedReaders) -> [Scope: ScopeReaders] {
         let within = Prefix(validated: scope?.directory ?? "")
-        let places = Set(scopes() + accepted.scopes.keys).filter { within.contains(path: $0.directory) }
-        var found: [UnacceptedReader] = []
-        for place in places.sorted() {
+        var snapshot: [Scope: ScopeReaders] = [:]
+        for place in Set(scopes() + accepted.scopes.keys) where within.contains(path: place.directory) {
             // A `.recipients` that cannot be read (not a file, malformed) is
             // reported by verify as what it is; no readers come from it.
-            guard let governing = try? readers(in: place) else { continue }
-            found += try unaccepted(in: place, governing: governing, accepted: accepted)
+            snapshot[place] = try? readers(in: place)
         }
-        return found
+        return snapshot
+    }
+
+    private func unaccepted(_ snapshot: [Scope: ScopeReaders], accepted: AcceptedReaders) throws -> [UnacceptedReader] {
+        try snapshot.keys.sorted().flatMap { try unaccepted(in: $0, governing: snapshot[$0]!, accepted: accepted) }
     }
 
     /// What sealing in `directory` for `governing` would grant or take away
@@ -127,13 +135,16 @@ extension Vault {
     public func acceptReaders(in scope: Scope?, shown: [UnacceptedReader]) throws -> [UnacceptedReader] {
         let lock = try lock()
         defer { _ = lock }
-        let pending = try unacceptedReaders(in: scope)
+        var accepted = try acceptedReaders()
+        // One reading of the work tree, both compared with what was shown and
+        // stored: a pull in between cannot slip in unseen.
+        let snapshot = readersSnapshot(in: scope, accepted: accepted)
+        let pending = try unaccepted(snapshot, accepted: accepted)
         guard pending == shown else { throw VaultError.acceptanceChanged }
         let within = Prefix(validated: scope?.directory ?? "")
-        var accepted = try acceptedReaders()
         accepted.scopes = accepted.scopes.filter { !within.contains(path: $0.key.directory) }
-        for current in scopes() where within.contains(path: current.directory) {
-            accepted.scopes[current] = try readers(in: current).readers
+        for (place, governing) in snapshot where governing.scope == place {
+            accepted.scopes[place] = governing.readers
         }
         try accepted.save(gitDirectory: gitDirectory)
         return pending
