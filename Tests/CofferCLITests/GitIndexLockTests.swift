@@ -149,20 +149,28 @@ final class GitIndexLockTests: AtomicityTestCase {
         }
     }
 
+    /// The state a writer killed just before its commit point leaves: HEAD,
+    /// work tree and index as before, and a journal naming a new commit and
+    /// the index lock's token. Returns the state before and the branch's ref.
+    private func killedBeforeTheCommitPoint() throws -> (before: Snapshot, branch: String) {
+        let before = try snapshot()
+        try mustCoffer("set", ["a=never-committed"])
+        let new = try revParse("HEAD")
+        let branch = try mustGit(["symbolic-ref", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try mustGit(["update-ref", branch, before.head, new])
+        try rewindWorkTree(to: before, old: before.head, new: new)
+        try restoreIndex(before)
+        try writeJournal(old: before.head, new: new, indexLockToken: token)
+        return (before, branch)
+    }
+
     /// Killed before the commit point (HEAD old, journal present): the index
     /// lock holding the journal's token is removed without a word; any other
     /// is left and reported.
     func testRecoveryRemovesOnlyTheIndexLockHoldingTheJournalsToken() throws {
         for owner in ["coffer", "another process"] {
             let state = try seededVault(owner == "coffer" ? "vault-ours" : "vault-theirs")
-            let before = try snapshot()
-            try mustCoffer("set", ["a=never-committed"])
-            let new = try revParse("HEAD")
-            let branch = try mustGit(["symbolic-ref", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
-            try mustGit(["update-ref", branch, before.head, new])
-            try rewindWorkTree(to: before, old: before.head, new: new)
-            try restoreIndex(before)
-            try writeJournal(old: before.head, new: new, indexLockToken: token)
+            _ = try killedBeforeTheCommitPoint()
             let lock = owner == "coffer" ? token + "\n" : token
             try Data(lock.utf8).write(to: URL(fileURLWithPath: indexLock))
 
@@ -189,14 +197,7 @@ final class GitIndexLockTests: AtomicityTestCase {
     /// commit id as libgit2 writes it; a lock holding anything else stays.
     func testRecoveryLeavesABranchLockThatDoesNotHoldTheNewCommit() throws {
         let state = try seededVault("vault")
-        let before = try snapshot()
-        try mustCoffer("set", ["a=never-committed"])
-        let new = try revParse("HEAD")
-        let branch = try mustGit(["symbolic-ref", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        try mustGit(["update-ref", branch, before.head, new])
-        try rewindWorkTree(to: before, old: before.head, new: new)
-        try restoreIndex(before)
-        try writeJournal(old: before.head, new: new, indexLockToken: token)
+        let (before, branch) = try killedBeforeTheCommitPoint()
         let branchLock = vault + "/.git/" + branch + ".lock"
         try Data((before.head + "\n").utf8).write(to: URL(fileURLWithPath: branchLock))
 
