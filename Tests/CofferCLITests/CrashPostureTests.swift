@@ -20,16 +20,8 @@ final class CrashPostureTests: VaultE2ECase {
         try cofOK(["set", "big", "--stdin"], stdin: value)
         let binary = try shareWithNobody()
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: setpriv)
-        process.arguments = ["--reuid", Self.nobody, "--regid", Self.nobody, "--clear-groups", binary, "get", "big", "--reveal"]
-        process.currentDirectoryURL = dir
-        process.environment = vaultEnvironment()
         let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-        try process.run()
+        let process = try startAsNobody(setpriv, [binary, "get", "big", "--reveal"], stdin: FileHandle(forReadingAtPath: "/dev/null")!, stdout: out)
         let pid = process.processIdentifier
         defer { kill(pid, SIGKILL); process.waitUntilExit() }
 
@@ -50,10 +42,7 @@ final class CrashPostureTests: VaultE2ECase {
             XCTAssertEqual(stat("/proc/\(pid)/\(entry)", &info), 0)
             XCTAssertEqual(info.st_uid, 0, "/proc/PID/\(entry) belongs to uid \(info.st_uid): the process is dumpable")
         }
-        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
-        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
-        XCTAssertEqual(core?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first, "0",
-                       "core limit: \(core ?? "none")")
+        try assertNoCoreFile(pid)
     }
 
     /// `coffer-yaml` holds revealed values (`get --reveal -o yaml`) too: held
@@ -64,14 +53,8 @@ final class CrashPostureTests: VaultE2ECase {
         try FileManager.default.copyItem(atPath: URL(fileURLWithPath: coffer).deletingLastPathComponent().appendingPathComponent("coffer-yaml").path,
                                          toPath: helper)
         _ = try shareWithNobody()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: setpriv)
-        process.arguments = ["--reuid", Self.nobody, "--regid", Self.nobody, "--clear-groups", helper]
         let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        let process = try startAsNobody(setpriv, [helper], stdin: input, stdout: FileHandle(forWritingAtPath: "/dev/null")!)
         let pid = process.processIdentifier
         defer { kill(pid, SIGKILL); process.waitUntilExit() }
         input.fileHandleForWriting.write(Data("{\"value\": \"".utf8))
@@ -92,10 +75,7 @@ final class CrashPostureTests: VaultE2ECase {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         XCTAssertTrue(status.contains("Uid:\t\(Self.nobody)\t"), "coffer-yaml does not run as uid \(Self.nobody): \(status)")
         XCTAssertEqual(owner, 0, "/proc/PID/mem of coffer-yaml (uid \(Self.nobody)) never became root's: it is dumpable")
-        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
-        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
-        XCTAssertEqual(core?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first, "0",
-                       "core limit: \(core ?? "none")")
+        try assertNoCoreFile(pid)
     }
 
     /// A real fault right after decryption (a debug-only trigger): one fixed
@@ -113,6 +93,28 @@ final class CrashPostureTests: VaultE2ECase {
             assertDoesNotContain(result.stderr, Data(value.utf8), "stderr of a crash (\(how))")
             assertDoesNotContain(result.stdout, Data(value.utf8), "stdout of a crash (\(how))")
         }
+    }
+
+    /// `ARGS…` run as uid and gid 65534 through setpriv, in the test directory.
+    private func startAsNobody(_ setpriv: String, _ arguments: [String], stdin: Any, stdout: Any) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: setpriv)
+        process.arguments = ["--reuid", Self.nobody, "--regid", Self.nobody, "--clear-groups"] + arguments
+        process.currentDirectoryURL = dir
+        process.environment = vaultEnvironment()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        return process
+    }
+
+    /// /proc/PID/limits shows a core file size of 0.
+    private func assertNoCoreFile(_ pid: Int32, file: StaticString = #filePath, line: UInt = #line) throws {
+        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
+        XCTAssertEqual(core?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first, "0",
+                       "core limit: \(core ?? "none")", file: file, line: line)
     }
 
     /// setpriv, and the power to become another uid. Neither: a failure under
