@@ -191,6 +191,9 @@ struct ImportCommand: ParsableCommand {
                     ?? plan.signer.map { "signed by \(TerminalText.escape($0))" } ?? "unsigned"
                 Console.info((dryRun ? "would import: " : "imported: ") + counts + " (\(who))"
                              + (merge && !plan.conflicts.isEmpty ? "; the conflicts kept their values here" : ""))
+                if from != nil && !dryRun {
+                    Console.hint("\(TerminalText.escape(file)) still holds the values in plaintext; delete it when you no longer need it")
+                }
             }
         }
     }

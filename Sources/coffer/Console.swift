@@ -79,6 +79,10 @@ enum Console {
             Console.error(error.description)
             if let hint = Hints.for(error) { Console.hint(hint) }
             throw ExitCode.failure
+        } catch let error as BundleError {
+            Console.error(error.description)
+            if let hint = Hints.for(error) { Console.hint(hint) }
+            throw ExitCode.failure
         } catch let error as AgeError {
             Console.error(String(describing: error))
             if let hint = hint(for: error) { Console.hint(hint) }

@@ -63,12 +63,30 @@ enum Hints {
         }
     }
 
+    /// The CLI's advice for a bundle refused or not made.
+    static func `for`(_ error: BundleError) -> String? {
+        switch error {
+        case .conflicts: return "see them with --dry-run; --merge keeps the values here, --replace takes the bundle's"
+        case .untrustedSigner(_, let claimed):
+            return "if you trust its owner, add their signing key (`coffer identity show` prints it, last line): "
+                + "coffer signers add 'ssh-ed25519 …' --name \(claimed), or trust it for this import only with --signer KEY"
+        case .older: return "see what it would change with --dry-run; if this older bundle is what you want, --allow-older imports it"
+        case .unsigned: return "import it only if you know where it came from: --allow-unsigned"
+        case .notForYou: return "ask for a bundle made --to your key (`coffer identity show` prints it)"
+        case .fromTheFuture: return "check the clock of the machine that made it, and of this one"
+        case .unreadable: return "--skip-unreadable leaves them out (and names them)"
+        default: return nil
+        }
+    }
+
     /// What to do about a reader this clone has not accepted.
     static func accept(_ reader: UnacceptedReader) -> String {
         let look = reader.introducedBy.map { "git show \($0.commit.prefix(12))" } ?? "git diff"
-        let undo = reader.change == .added ? "remove the reader with `coffer recipients rm`" : "add the reader back with `coffer recipients add`"
+        let who = reader.reader.name.map { TerminalText.escape($0) } ?? reader.reader.recipient.encoded
+        let undo = reader.change == .added ? "`coffer recipients rm \(who) --scope \(reader.scope)`"
+            : "`coffer recipients add \(reader.reader.recipient.encoded) --scope \(reader.scope)`"
         return "look at the change (\(look)); if it is right, `coffer recipients accept --scope \(reader.scope)`; "
-            + "if not, undo it (git revert, or \(undo) --scope \(reader.scope))"
+            + "if not, undo it: git revert, or \(undo)"
     }
 
     /// Advice for what opening the vault had to leave (`Vault.notices`).

@@ -107,8 +107,12 @@ struct VerifyCommand: ParsableCommand {
             if output == .table {
                 Console.info("checked \(Plural.secrets(report.checked)) (\(report.decrypted) decrypted with your identity): "
                              + (report.drift.isEmpty ? "no drift" : "\(report.drift.count) problem\(report.drift.count == 1 ? "" : "s")"))
-                if !fix, report.drift.contains(where: \.isFixable) { Console.hint("coffer verify --fix repairs what can be repaired") }
-                if let first = report.drift.lazy.compactMap(VerifyCommand.unaccepted).first { Console.hint(Hints.accept(first)) }
+                // --fix refuses while a reader is unaccepted: settle that first.
+                if let first = report.drift.lazy.compactMap(VerifyCommand.unaccepted).first {
+                    Console.hint(Hints.accept(first))
+                } else if !fix, report.drift.contains(where: \.isFixable) {
+                    Console.hint("coffer verify --fix repairs what can be repaired")
+                }
             }
             if !report.drift.isEmpty { throw ExitCode.failure }
         }

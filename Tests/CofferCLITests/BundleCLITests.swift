@@ -98,21 +98,45 @@ final class BundleCLITests: VaultE2ECase {
 
     /// docs/BUNDLES.md's recipe, as written, with the stock tools.
     func testTheStockToolsRecipe() throws {
-        for tool in ["tar", "ssh-keygen", "sha256sum", "age", "sh"] { _ = try requireTool(tool) }
+        for tool in ["tar", "ssh-keygen", "sha256sum", "age", "bash", "diff"] { _ = try requireTool(tool) }
         let bundle = try export("app.bundle")
         let script = """
             set -e
             mkdir b && tar -x -f "$1" -C b && cd b
+            ssh-keygen -Y find-principals -f "$2/.signers" -s manifest.sig
             ssh-keygen -Y verify -f "$2/.signers" -I dev -n coffer-bundle -s manifest.sig < manifest
             grep -E '^[0-9a-f]{64}  ' manifest | sha256sum -c
-            for f in $(find secrets -name '*.age' | sort); do echo "$f: $(age -d -i "$3" "$f")"; done
+            diff <(grep -E '^[0-9a-f]{64}  ' manifest | cut -c67- | sort) <(find . -type f ! -name manifest ! -name manifest.sig | cut -c3- | sort)
+            grep -E '^[0-9a-f]{64}  ' manifest | cut -c67- | while read -r f; do
+                printf '%s: ' "$f"; age -d -i "$3" "$f" || echo "(not for this identity)"; echo
+            done
             """
-        let result = try run("/bin/sh", ["-c", script, "sh", bundle, prodDir, prodKey], environment: vaultEnvironment())
+        let result = try run(try requireTool("bash"), ["-c", script, "bash", bundle, prodDir, prodKey], environment: vaultEnvironment())
         XCTAssertEqual(result.status, 0, result.stderrText)
+        XCTAssertTrue(result.stdoutText.hasPrefix("dev\n"), "find-principals: \(result.stdoutText)")
         XCTAssertTrue(result.stdoutText.contains("Good \"coffer-bundle\" signature for dev"), result.stdoutText)
         XCTAssertTrue(result.stdoutText.contains("secrets/app/db.age: OK"), result.stdoutText)
         XCTAssertTrue(result.stdoutText.contains("secrets/app/db.age: \(values["app/db"]!)"), result.stdoutText)
         XCTAssertTrue(result.stdoutText.contains("secrets/app/api/token.age: \(values["app/api/token"]!)"), result.stdoutText)
+    }
+
+    /// An entry slipped into the archive (sealed for prod by anyone who knows
+    /// its public key) fails the recipe's file-list step, as import refuses it.
+    func testTheStockRecipeNoticesAnAddedEntry() throws {
+        for tool in ["tar", "bash", "diff"] { _ = try requireTool(tool) }
+        let bundle = try export("app.bundle")
+        let extra = try rewrite(bundle, as: "extra.bundle") { list in
+            list.append(TarReader.Member(path: "secrets/app/evil.age", contents: list.first { $0.path == "secrets/app/db.age" }!.contents))
+        }
+        let script = """
+            set -e
+            mkdir c && tar -x -f "$1" -C c && cd c
+            diff <(grep -E '^[0-9a-f]{64}  ' manifest | cut -c67- | sort) <(find . -type f ! -name manifest ! -name manifest.sig | cut -c3- | sort)
+            """
+        let result = try run(try requireTool("bash"), ["-c", script, "bash", extra], environment: vaultEnvironment())
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stdoutText.contains("secrets/app/evil.age"), result.stdoutText)
+        try assertImportRefused(extra, "which its manifest does not list")
     }
 
     func testSignatureTrustAndReplayAreChecked() throws {

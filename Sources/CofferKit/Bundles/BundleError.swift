@@ -24,7 +24,8 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsigned
     case badSignature(reason: String)
     /// Signed by a key neither `--signer` nor `.signers` trusts.
-    case untrustedSigner(fingerprint: String)
+    /// `claimed`: the principal the manifest names (the source vault's name for the key).
+    case untrustedSigner(fingerprint: String, claimed: String)
     /// Not newer than the last bundle imported from this signer for this prefix.
     case older(signer: String, prefix: String, created: String, newest: String)
     /// Ids that exist here with another value; `--merge` or `--replace` decides.
@@ -53,10 +54,11 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
         case .entryDamaged(let id, let reason): return "the bundle's \(id) is damaged: \(reason)"
         case .unsigned: return "the bundle is not signed"
         case .badSignature(let reason): return "the bundle's signature does not verify: \(reason)"
-        case .untrustedSigner(let fingerprint): return "the bundle is signed by \(fingerprint), which this vault does not trust"
+        case .untrustedSigner(let fingerprint, let claimed):
+            return "the bundle is signed by \(fingerprint) (who calls themselves \(Text.quoted(claimed))), which this vault's .signers does not trust"
         case .older(let signer, let prefix, let created, let newest):
             return "the bundle from \(Text.quoted(signer)) for \(prefix) was made \(created), not after the last one imported for an overlapping prefix (\(newest)): a replay?"
-        case .conflicts(let ids): return "\(ids.count) id\(ids.count == 1 ? "" : "s") exist here with other values: " + ids.prefix(10).map(\.value).joined(separator: ", ") + (ids.count > 10 ? ", …" : "")
+        case .conflicts(let ids): return "\(ids.count == 1 ? "1 id exists" : "\(ids.count) ids exist") here with other values: " + ids.prefix(10).map(\.value).joined(separator: ", ") + (ids.count > 10 ? ", …" : "")
         case .unreadable(let ids): return "you cannot open \(ids.count) of the secrets to export: " + ids.prefix(10).map(\.value).joined(separator: ", ") + (ids.count > 10 ? ", …" : "")
         case .nothingToExport(let prefix): return "no secrets under \(prefix)"
         case .fromTheFuture(let created):

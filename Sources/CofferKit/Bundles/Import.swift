@@ -164,14 +164,14 @@ extension Vault {
             throw BundleError.badSignature(reason: error.description)
         }
         if let override = options.signers {
-            guard let match = override.first(where: { $0.key == key }) else { throw BundleError.untrustedSigner(fingerprint: key.fingerprint) }
+            guard let match = override.first(where: { $0.key == key }) else { throw BundleError.untrustedSigner(fingerprint: key.fingerprint, claimed: archive.manifest.signer) }
             // The name `.signers` knows the key by, if any, so that its replay
             // records apply (`--signer` must not be a way around them).
             return (try? signers())?.first { $0.key == key }?.name ?? match.name
         }
         // `.signers` options (namespaces, validity) bind the key as ssh-keygen would.
         let trusted = try trustedSigners(for: key, namespace: BundleSigner.namespace, at: Int64(time(nil)))
-        guard let signer = trusted.first else { throw BundleError.untrustedSigner(fingerprint: key.fingerprint) }
+        guard let signer = trusted.first else { throw BundleError.untrustedSigner(fingerprint: key.fingerprint, claimed: archive.manifest.signer) }
         return signer.name
     }
 }
