@@ -44,6 +44,7 @@ enum Hints {
         case .unacceptedReaders(let readers): return readers.first.map(accept)
         case .acceptanceChanged: return "run `coffer recipients accept` again and look at what it shows"
         case .ambiguousReader: return "name the reader by its key (age1…)"
+        case .relabelledReader: return "see `coffer recipients list` and `coffer verify`; remove the reader by its key (age1…)"
         case .notAReader: return "see `coffer recipients list`"
         case .noKeyReadsVault: return "see `coffer recipients list`"
         case .notReadable: return "a reader of its scope can add your key (`coffer identity show` prints it) with `coffer recipients add`"

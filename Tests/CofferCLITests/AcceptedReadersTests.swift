@@ -100,6 +100,28 @@ final class AcceptedReadersTests: VaultE2ECase {
         try cofOK(["verify"])
     }
 
+    /// Names are labels: a pushed edit that swaps them (same keys, so
+    /// nothing to accept) must not make `recipients rm NAME` remove another
+    /// key than the one this clone accepted under that name.
+    func testRemovingByANameThatAPushMovedIsRefused() throws {
+        try setUpSharedVault()
+        let file = other + "/prod/.recipients"
+        let swapped = try String(contentsOfFile: file, encoding: .utf8)
+            .replacingOccurrences(of: "# bob", with: "# SWAP").replacingOccurrences(of: "# tester", with: "# bob")
+            .replacingOccurrences(of: "# SWAP", with: "# tester")
+        try swapped.write(toFile: file, atomically: false, encoding: .utf8)
+        try pushAsMallory("tidy up names")
+        let before = try head(), files = snapshot()
+        let refused = try cof(["recipients", "rm", "bob", "--scope", "prod", "--yes"])
+        XCTAssertNotEqual(refused.status, 0, refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("not the key this clone accepted"), refused.stderrText)
+        XCTAssertEqual(try head(), before)
+        assertSameSnapshot(files, snapshot(), "recipients rm by a moved name")
+        // By key, it does what it says.
+        try cofOK(["recipients", "rm", bob, "--scope", "prod"])
+        XCTAssertFalse(try String(contentsOfFile: vaultDir + "/prod/.recipients", encoding: .utf8).contains(bob))
+    }
+
     func testAPulledSubScopeThatDropsAReaderIsRefusedUntilAccepted() throws {
         try setUpSharedVault()
         try cofOK(["set", "prod/db/password", "--stdin"], stdin: Data(canary("db").utf8))

@@ -58,6 +58,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Removing this reader would leave these scopes without readers.
     case onlyReader(reader: String, scopes: [Scope])
     case ambiguousReader(name: String, keys: [String])
+    /// The name now labels another key than the one this clone accepted under it.
+    case relabelledReader(name: String, key: String, scope: Scope)
     /// Sealing would grant or take away access this clone has not accepted
     /// (a `.recipients` line that came with a pull): nothing was written.
     case unacceptedReaders([UnacceptedReader])
@@ -158,6 +160,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .onlyReader(let reader, let scopes):
             return "\(Text.shown(reader)) is the only reader of \(Text.list(scopes)); a scope must keep at least one reader"
         case .ambiguousReader(let name, let keys): return "\(keys.count) different keys are named \(Text.shown(name))"
+        case .relabelledReader(let name, let key, let scope):
+            return "in \(scope), \(Text.shown(name)) now labels \(key), not the key this clone accepted under that name; nothing was removed"
         case .noKeyReadsVault: return "none of your keys reads a scope of this vault"
         case .unacceptedReaders(let readers):
             return "not done: this clone has not accepted " + readers.map(\.summary).joined(separator: "; ")

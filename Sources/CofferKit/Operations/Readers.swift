@@ -103,6 +103,17 @@ extension Vault {
         if case .name(let name) = selector, Set(removed.map(\.recipient)).count > 1 {
             throw VaultError.ambiguousReader(name: name, keys: removed.map(\.recipient.encoded))
         }
+        // A name is only a label: a pushed edit can move it to another key.
+        // Removing by name removes the key this clone accepted under it, or nothing.
+        if case .name(let name) = selector {
+            let accepted = try acceptedReaders()
+            for scope in files.keys {
+                let known = accepted.baseline(for: scope)?.readers.filter { $0.name == name }.map(\.recipient) ?? []
+                if let relabelled = removed.first(where: { !known.isEmpty && !known.contains($0.recipient) }) {
+                    throw VaultError.relabelledReader(name: name, key: relabelled.recipient.encoded, scope: scope)
+                }
+            }
+        }
         let emptied = files.filter { $0.value.entries.isEmpty }.map(\.key).sorted()
         guard emptied.isEmpty else { throw VaultError.onlyReader(reader: selector.description, scopes: emptied) }
         return try plan(files, action: .rekey, removing: removed, me: me)
