@@ -51,4 +51,22 @@ final class CommitSignerTests: VaultTestCase {
         try set(["a": "2"])
         XCTAssertEqual(try signer(), key.publicKey)
     }
+
+    /// `prepare` runs first, before the lock: a throw there stops the write
+    /// before any sealing, and `sign` is never asked.
+    func testPrepareRunsBeforeTheWriteAndCanStopIt() throws {
+        try set(["a": "1"])
+        let before = try git("rev-parse", "HEAD")
+        struct NoPassphrase: Error {}
+        var signed = 0, prepared = 0
+        vault.commitSigner = CommitSigner(signer: "test", prepare: { prepared += 1; throw NoPassphrase() }) { _ in signed += 1; return nil }
+        XCTAssertThrowsError(try set(["b": "2"])) { XCTAssertTrue($0 is NoPassphrase, "\($0)") }
+        XCTAssertEqual([prepared, signed], [1, 0])
+        XCTAssertEqual(try git("rev-parse", "HEAD"), before)
+        let key = self.key
+        vault.commitSigner = CommitSigner(signer: "test", prepare: { prepared += 1 }) { signed += 1; return try key.sign($0, namespace: "git") }
+        try set(["b": "2"])
+        XCTAssertEqual([prepared, signed], [2, 1])
+        XCTAssertEqual(try signer(), key.publicKey)
+    }
 }

@@ -13,12 +13,17 @@ public struct CommitSigner {
     /// Who signs, for messages: a name, a fingerprint or an identity path.
     public let signer: String
     private let body: ([UInt8]) throws -> String?
+    private let unlock: (() throws -> Void)?
 
     /// `sign` gets the commit object's bytes and returns the armored
-    /// signature, nil to leave the commit unsigned, or throws to make no commit.
-    public init(signer: String, sign: @escaping ([UInt8]) throws -> String?) {
+    /// signature, nil to leave the commit unsigned, or throws to make no
+    /// commit. `prepare`, if given, runs before a write takes the vault's
+    /// lock: the place to ask for a passphrase, so no one waits on the lock
+    /// while the user types, and a wrong one fails before any work.
+    public init(signer: String, prepare: (() throws -> Void)? = nil, sign: @escaping ([UInt8]) throws -> String?) {
         self.signer = signer
         body = sign
+        unlock = prepare
     }
 
     /// Signs with `key`, already opened.
@@ -28,6 +33,11 @@ public struct CommitSigner {
 
     /// The SSHSIG namespace git uses for commits and tags.
     public static let namespace = "git"
+
+    /// Readies the key (see `init`); called before the vault's lock is taken.
+    public func prepare() throws {
+        try unlock?()
+    }
 
     /// The armored signature over `commit`, or nil (unsigned).
     public func sign(_ commit: [UInt8]) throws -> String? {
