@@ -21,6 +21,8 @@ compared with. Kinds:
               ratio ("-" for none): coffer's median in the row's JSON and the
               peer's in PEER JSON, each divided by its item count (ms per
               item), and their ratio.
+  delta       fields: peer, max ms: coffer's median minus PEER's (both in
+              the row's JSON), target <= MAX_MS
   note        field: text, printed under the section's table
 A section with target, mem, peer, per or note rows is printed as an absolute-target
 table (operation, coffer, peer, ratio, target); the others as before.
@@ -124,6 +126,19 @@ def absolute_section(section, rows, out_dir, missed):
                     missed.append(f"{section}: {label}")
             table.append(row)
             continue
+        if kind == "delta":
+            peer, max_ms = (extra + ["-"] * 2)[:2]
+            c, cn, _ = lookup(out_dir, name, "coffer")
+            o, on, _ = lookup(out_dir, name, peer)
+            delta_ms = (c - o) * 1e3
+            row = [label, str(cn) if cn == on else f"{cn}/{on}", fmt_ms(c), peer, fmt_ms(o),
+                   f"{delta_ms:+.2f} ms", f"<= +{max_ms} ms", ""]
+            ok = delta_ms <= float(max_ms)
+            row[7] = "ok" if ok else "MISSED"
+            if not ok:
+                missed.append(f"{section}: {label}")
+            table.append(row)
+            continue
         if kind == "per":
             c_items, peer_json, peer, p_items, max_ratio = (extra + ["-"] * 5)[:5]
             c, cn, _ = lookup(out_dir, name, "coffer")
@@ -191,7 +206,7 @@ def main():
 
     missed = []
     for section, all_rows in sections.items():
-        if any(r[0] in ("target", "mem", "peer", "per", "note") for r in all_rows):
+        if any(r[0] in ("target", "mem", "peer", "per", "delta", "note") for r in all_rows):
             absolute_section(section, all_rows, out_dir, missed)
             continue
         rows = [r[:4] for r in all_rows]

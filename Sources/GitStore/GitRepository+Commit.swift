@@ -8,7 +8,13 @@ extension GitRepository {
     /// directory left empty disappears; deleting a missing path is a no-op.
     /// Author and committer are `author`, now. The message is stored with a
     /// final newline, as git does.
-    public func createCommit(parent: ObjectID?, changes: [TreeChange], message: String, author: Signature) throws -> ObjectID {
+    ///
+    /// With `sign`, the commit object's bytes are handed to it before the
+    /// commit is written, and what it returns (an armored signature) goes
+    /// into the commit's `gpgsig` header, where `git verify-commit` looks;
+    /// nil from it writes the commit unsigned. A throw writes nothing.
+    public func createCommit(parent: ObjectID?, changes: [TreeChange], message: String, author: Signature,
+                             sign: (([UInt8]) throws -> String?)? = nil) throws -> ObjectID {
         let parentCommit = try parent.map { try Commit($0, in: self) }
         let base = try parentCommit.map { try Tree($0.treeID, in: self) }
         let editor = try TreeEditor(self, base: base)
@@ -18,16 +24,39 @@ extension GitRepository {
         let text = message.hasSuffix("\n") ? message : message + "\n"
 
         var oid = git_oid()
+        guard let sign else {
+            let rc = withHandle { repo in
+                signature.withHandle { sig in
+                    tree.withHandle { treePointer in
+                        withParents(parentCommit) { parents, count in
+                            lib.commitCreate(&oid, repo, nil, sig, sig, nil, text, treePointer, count, parents)
+                        }
+                    }
+                }
+            }
+            try lib.check(rc, "git_commit_create")
+            return ObjectID(oid)
+        }
+        var buffer = git_buf()
+        defer { lib.bufDispose(&buffer) }
         let rc = withHandle { repo in
             signature.withHandle { sig in
                 tree.withHandle { treePointer in
                     withParents(parentCommit) { parents, count in
-                        lib.commitCreate(&oid, repo, nil, sig, sig, nil, text, treePointer, count, parents)
+                        lib.commitCreateBuffer(&buffer, repo, sig, sig, nil, text, treePointer, count, parents)
                     }
                 }
             }
         }
-        try lib.check(rc, "git_commit_create")
+        try lib.check(rc, "git_commit_create_buffer")
+        guard let content = buffer.ptr else { throw GitError.call(function: "git_commit_create_buffer", code: -1, message: "returned no buffer") }
+        let bytes = Array(UnsafeRawBufferPointer(start: content, count: buffer.size))
+        // libgit2 indents each line after the first and ends the header
+        // itself; a final newline would leave a line holding one space,
+        // which git does not write.
+        let armored = try sign(bytes).map { $0.hasSuffix("\n") ? String($0.dropLast()) : $0 }
+        try lib.check(withHandle { repo in lib.commitCreateWithSignature(&oid, repo, content, armored, armored == nil ? nil : "gpgsig") },
+                      "git_commit_create_with_signature")
         return ObjectID(oid)
     }
 

@@ -75,6 +75,10 @@ final class LibGit2: @unchecked Sendable {
     let commitAuthor: @convention(c) (Handle?) -> UnsafePointer<git_signature>?
     let commitCreate: @convention(c) (MutableOID?, Handle?, CString?, UnsafePointer<git_signature>?, UnsafePointer<git_signature>?,
                                       CString?, CString?, Handle?, Int, UnsafePointer<Handle?>?) -> Int32
+    let commitCreateBuffer: @convention(c) (UnsafeMutablePointer<git_buf>?, Handle?, UnsafePointer<git_signature>?, UnsafePointer<git_signature>?,
+                                            CString?, CString?, Handle?, Int, UnsafePointer<Handle?>?) -> Int32
+    let commitCreateWithSignature: @convention(c) (MutableOID?, Handle?, CString?, CString?, CString?) -> Int32
+    let bufDispose: @convention(c) (UnsafeMutablePointer<git_buf>?) -> Void
 
     // Trees and tree builders
     let treeLookup: @convention(c) (Out?, Handle?, OID?) -> Int32
@@ -178,6 +182,9 @@ final class LibGit2: @unchecked Sendable {
         commitMessage = try symbol("git_commit_message", as: type(of: commitMessage))
         commitAuthor = try symbol("git_commit_author", as: type(of: commitAuthor))
         commitCreate = try symbol("git_commit_create", as: type(of: commitCreate))
+        commitCreateBuffer = try symbol("git_commit_create_buffer", as: type(of: commitCreateBuffer))
+        commitCreateWithSignature = try symbol("git_commit_create_with_signature", as: type(of: commitCreateWithSignature))
+        bufDispose = try symbol("git_buf_dispose", as: type(of: bufDispose))
 
         treeLookup = try symbol("git_tree_lookup", as: type(of: treeLookup))
         treeFree = try symbol("git_tree_free", as: type(of: treeFree))

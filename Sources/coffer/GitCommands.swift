@@ -68,7 +68,7 @@ struct DiffCommand: ParsableCommand {
 struct SetupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "setup",
-        abstract: "Set up this clone of a vault: the git diff driver that shows sealed files readably.",
+        abstract: "Set up this clone of a vault: the git diff driver that shows sealed files readably, and signature checks.",
         discussion: "`coffer init` does this for new vaults; run it once in every fresh `git clone` of a vault."
     )
 
@@ -79,6 +79,7 @@ struct SetupCommand: ParsableCommand {
             let vault = try options.vault()
             try GitIntegration.configure(vault, executable: Executable.path)
             Console.info("git diff, git log -p and git show in \(vault.root) now show sealed files as id, readers and payload digest")
+            Console.info("git verify-commit and git log --show-signature now check commits against \(vault.root)/.signers")
         }
     }
 }

@@ -41,6 +41,7 @@ struct VaultSettings: Equatable {
         let vault = try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath),
                                    configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName))
         vault.onAcceptanceSeeded = VaultSettings.announce
+        vault.commitSigner = commitSigner()
         for notice in vault.notices {
             Console.warning(notice.description)
             Console.hint(Hints.for(notice))
@@ -63,11 +64,15 @@ struct VaultSettings: Equatable {
 
     var store: IdentityStore { IdentityStore(path: VaultSettings.locator.identityPath(explicit: identityPath)) }
 
-    /// The user's identities; asks for the passphrase only if the file has one.
+    /// The user's identities; asks for the passphrase only if the file has
+    /// one, and only once per command (see `Unlocked`).
     func identities() throws -> [X25519Identity] {
         let source = PassphraseSource(file: passphraseFile)
         let store = self.store
-        return try store.load { try source.read(prompt: "Passphrase for identity \(store.path): ") }
+        if let loaded = Unlocked.identities[store.path] { return loaded }
+        let loaded = try store.load { try source.read(prompt: "Passphrase for identity \(store.path): ") }
+        Unlocked.identities[store.path] = loaded
+        return loaded
     }
 
     /// Like `identities()`, but an absent identity is no error (writers can seal without one).

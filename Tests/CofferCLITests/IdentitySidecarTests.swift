@@ -62,7 +62,7 @@ final class IdentitySidecarTests: VaultE2ECase {
         let pw = try passphraseFile()
         try cofOK(["identity", "new", "--protect", "--passphrase-file", pw])
         try cofOK(["init", vaultDir, "--passphrase-file", pw])
-        try cofOK(["set", "s=1"])
+        try cofOK(["set", "s=1", "--passphrase-file", pw])
         let attacker = try cofferKeygen("attacker")
         try write("home/.config/coffer/identity.pub", attacker.recipient + "\n")
 
@@ -105,7 +105,7 @@ final class IdentitySidecarTests: VaultE2ECase {
         XCTAssertEqual(try sidecarKeys(), [imported.recipient])
         try cofOK(["identity", "passwd", "--new-passphrase-file", pw])
         try cofOK(["init", vaultDir, "--passphrase-file", pw])
-        try cofOK(["set", "s=1"])
+        try cofOK(["set", "s=1", "--passphrase-file", pw])
         let rotated = try cofOK(["identity", "rotate", "--passphrase-file", pw]).stdoutText
             .trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(try sidecarKeys(), [rotated, imported.recipient])

@@ -130,7 +130,8 @@ final class NewUserTests: VaultE2ECase {
 
     /// The guard against sealing what you could not read back also works
     /// with a passphrase-protected identity: the public-key sidecar names
-    /// the key without the passphrase.
+    /// the key without the passphrase. (The commit, once agreed to, needs
+    /// it: every commit is signed with the identity's signing key.)
     func testSetGuardsAProtectedIdentityWithoutAskingForItsPassphrase() throws {
         _ = try initVault(name: "owner")
         let bob = try cofferKeygen("bob")
@@ -143,7 +144,7 @@ final class NewUserTests: VaultE2ECase {
         XCTAssertTrue(refused.stderrText.contains("coffer: warning: you will not be able to read the secrets of theirs afterwards"),
                       refused.stderrText)
         XCTAssertEqual(try commitCount(), commits)
-        try cofOK(["set", "theirs/x=1", "--yes"])
+        try cofOK(["set", "theirs/x=1", "--yes", "--passphrase-file", passphrase])
         XCTAssertEqual(try commitCount(), commits + 1)
     }
 }

@@ -94,9 +94,10 @@ struct SignersFile: Equatable, Sendable {
     static let maxSize = 1 << 20
 
     static let header = """
-        # Who may sign for this vault (bundles; later, commits), in OpenSSH's allowed_signers
+        # Who may sign for this vault (bundles and commits), in OpenSSH's allowed_signers
         # format: `ssh-keygen -Y verify -f .signers -I NAME -n coffer-bundle` checks a bundle's
-        # signature with it. Change it with `coffer signers add|rm`, one reviewed commit each.
+        # signature with it, `git verify-commit` a commit's (after `coffer setup`).
+        # Change it with `coffer signers add|rm`, one reviewed commit each.
 
         """
 

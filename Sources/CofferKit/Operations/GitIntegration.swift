@@ -6,15 +6,21 @@ import GitStore
 
 /// How the stock git CLI shows sealed files: `.gitattributes` (versioned,
 /// see `Attributes`) routes `*.age` through the `coffer` diff driver, whose textconv command is
-/// set per clone in `.git/config` (not versioned) by `init` and `setup`.
+/// set per clone in `.git/config` (not versioned) by `init` and `setup`,
+/// as are the settings with which stock git checks coffer's signed commits.
 public enum GitIntegration {
 
-    /// Points this clone's `diff.coffer.textconv` at `executable textconv`.
+    /// Points this clone's `diff.coffer.textconv` at `executable textconv`,
+    /// and has stock git check commit signatures (`git verify-commit`, `git
+    /// log --show-signature`) as SSH signatures against the vault's `.signers`.
     public static func configure(_ vault: Vault, executable: String) throws {
         let repo = try vault.repo()
         try repo.setConfig("diff.coffer.textconv", "'\(executable)' textconv")
         // Never cache: a cached conversion would keep whatever was shown.
         try repo.setConfig("diff.coffer.cachetextconv", "false")
+        try repo.setConfig("gpg.format", "ssh")
+        // Absolute: git reads a relative one from wherever it is run.
+        try repo.setConfig("gpg.ssh.allowedSignersFile", vault.path(SignersFile.fileName))
     }
 
     /// The text git diffs for a sealed file: its id, its readers (by name

@@ -8,14 +8,17 @@ extension Vault {
     /// naming `signers` (when there are any), and the `.gitattributes` that
     /// route sealed files through coffer's diff driver. Refuses an existing
     /// vault, a directory inside one, and a repository with history of its own.
+    /// The first commit is signed by `commitSigner`, which the vault keeps.
     public static func create(at directory: String, readers: [NamedRecipient], signers: [Signer] = [],
-                              configuration: Configuration = Configuration()) throws -> Vault {
+                              configuration: Configuration = Configuration(),
+                              commitSigner: CommitSigner? = nil) throws -> Vault {
         try checkCanCreate(at: directory)
         let root = Paths.normalized(directory)
         guard !readers.isEmpty else { throw VaultError.noRecipients(scope: .root) }
         for reader in readers { try reader.name.map { try Text.refuseSecretKey($0, as: "the reader's name") } }
         let repo = Files.exists(root + "/.git") ? try GitRepository.open(at: root) : try GitRepository.create(at: root)
         let vault = Vault(root: root, configuration: configuration, repository: repo)
+        vault.commitSigner = commitSigner
         let lock = try vault.lock()
         defer { _ = lock }
         let recipients = Array(RecipientsFile(entries: readers).text.utf8)
@@ -25,7 +28,8 @@ extension Vault {
         let changes: [TreeChange] = try contents.keys.sorted().map { .write(path: $0, blob: try repo.writeBlob(contents[$0]!)) }
         let author = try repo.configuredSignature() ?? Signature(name: configuration.authorName ?? "coffer", email: "coffer@localhost")
         let message = "coffer: init vault\n\nCoffer-Action: \(Action.initialize.rawValue)\n"
-        let commit = try repo.createCommit(parent: nil, changes: changes, message: message, author: author)
+        let commit = try repo.createCommit(parent: nil, changes: changes, message: message, author: author,
+                                           sign: commitSigner.map { signer in { try signer.sign($0) } })
         // No journal covers a first commit (the vault is not one until its
         // files are written), so the lock goes whatever happens.
         let indexLock = try vault.indexLock(token: Journal.newIndexLockToken())

@@ -61,6 +61,10 @@ extension Vault {
     /// reading nothing yet: it is reused, and the signing keys it retired
     /// are still replaced. `passphrase` re-seals the file as it was sealed
     /// (nil: unprotected).
+    ///
+    /// When the vault signs its commits, this one is signed with the new
+    /// signing key: the key the `.signers` it commits names for the user,
+    /// and the only one the rewritten identity still opens.
     public func rotateIdentity(in store: IdentityStore, identities: [X25519Identity], name: String?,
                                passphrase: SecureBytes?, workFactor: Int,
                                progress: ((Int, Int) -> Void)? = nil) throws -> IdentityRotation {
@@ -81,6 +85,9 @@ extension Vault {
             try store.replace(with: kept, name: name, passphrase: passphrase, workFactor: workFactor)
             try store.writeSigningKey(signing, retired: retiring, sealedFor: new.recipient)
             try store.writeSidecar(kept.map(\.recipient), signing: signing.publicKey, name: name)
+            let configured = commitSigner
+            defer { commitSigner = configured }
+            if configured != nil { commitSigner = CommitSigner(key: signing) }
             let outcome = try apply(plan, identities: identities, progress: progress)
             return IdentityRotation(newKey: new.recipient, newSigningKey: signing.publicKey, replacedSigners: replaced,
                                     scopes: plan.readers.map(\.scope), outcome: outcome)

@@ -27,6 +27,9 @@ public final class Vault {
     /// Told when this clone's accepted readers are seeded (once per clone),
     /// so a front end can say whose readers it now trusts.
     public var onAcceptanceSeeded: ((AcceptanceSeed) -> Void)?
+    /// Signs every commit this vault makes (see `CommitSigner`); nil makes
+    /// them unsigned. Set by the front end, which may open the key lazily.
+    public var commitSigner: CommitSigner?
     /// What stood in the way of a work-tree update (finishing an interrupted
     /// write, or right after a commit) and was left as it is: git status and
     /// `verify` show the path as differing from the commit. Front ends report them.

@@ -213,7 +213,8 @@ struct Staging {
         let author = try repo.configuredSignature()
             ?? Signature(name: vault.configuration.authorName ?? "coffer", email: "coffer@localhost")
         let message = VaultTransaction.commitMessage(action: action, changes: changes, ids: outcome.written + outcome.removed)
-        return try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author)
+        return try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author,
+                                     sign: vault.commitSigner.map { signer in { try signer.sign($0) } })
     }
 }
 

@@ -22,6 +22,7 @@ enum VaultTransaction {
     static func run(_ vault: Vault, changes: [VaultChange], action: Action, identities: [Identity],
                     granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = [],
                     progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
+        try vault.commitSigner?.prepare()
         let lock = try vault.lock()
         defer { _ = lock }
         let repo = try vault.repo()
