@@ -152,7 +152,7 @@ final class GitIndexLockTests: AtomicityTestCase {
     /// The state a writer killed just before its commit point leaves: HEAD,
     /// work tree and index as before, and a journal naming a new commit and
     /// the index lock's token. Returns the state before and the branch's ref.
-    private func killedBeforeTheCommitPoint() throws -> (before: Snapshot, branch: String) {
+    private func killedBeforeTheCommitPoint() throws -> (before: Snapshot, branch: String, new: String) {
         let before = try snapshot()
         try mustCoffer("set", ["a=never-committed"])
         let new = try revParse("HEAD")
@@ -161,7 +161,7 @@ final class GitIndexLockTests: AtomicityTestCase {
         try rewindWorkTree(to: before, old: before.head, new: new)
         try restoreIndex(before)
         try writeJournal(old: before.head, new: new, indexLockToken: token)
-        return (before, branch)
+        return (before, branch, new)
     }
 
     /// Killed before the commit point (HEAD old, journal present): the index
@@ -197,7 +197,7 @@ final class GitIndexLockTests: AtomicityTestCase {
     /// commit id as libgit2 writes it; a lock holding anything else stays.
     func testRecoveryLeavesABranchLockThatDoesNotHoldTheNewCommit() throws {
         let state = try seededVault("vault")
-        let (before, branch) = try killedBeforeTheCommitPoint()
+        let (before, branch, _) = try killedBeforeTheCommitPoint()
         let branchLock = vault + "/.git/" + branch + ".lock"
         try Data((before.head + "\n").utf8).write(to: URL(fileURLWithPath: branchLock))
 
@@ -211,5 +211,37 @@ final class GitIndexLockTests: AtomicityTestCase {
         XCTAssertEqual(contents(branchLock), before.head + "\n")
         unlink(branchLock)
         try assertRepaired(state, "after a foreign branch lock")
+    }
+
+    /// Killed after libgit2 made the branch's lock but before it wrote the
+    /// new id into it: the lock is empty, and the branch's reflog already
+    /// ends with this very move by coffer — that proves the lock coffer's.
+    /// Without that entry, an empty lock could be anyone's, and stays.
+    func testRecoveryRemovesAnEmptyBranchLockOnlyWhenTheReflogProvesItCoffers() throws {
+        for proven in [true, false] {
+            let state = try seededVault(proven ? "vault-proven" : "vault-unproven")
+            let (before, branch, new) = try killedBeforeTheCommitPoint()
+            let branchLock = vault + "/.git/" + branch + ".lock"
+            try Data().write(to: URL(fileURLWithPath: branchLock))
+            if proven {
+                let log = vault + "/.git/logs/" + branch
+                let line = "\(before.head) \(new) coffer <coffer@localhost> 1795852315 +0000\tcoffer: set\n"
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+                handle.seekToEndOfFile()
+                handle.write(Data(line.utf8))
+                try handle.close()
+            }
+            let list = try runCoffer("list", [])
+            XCTAssertTrue(list.succeeded, list.summary)
+            if proven {
+                XCTAssertEqual(list.stderrText, "", "proven")
+                XCTAssertNil(contents(branchLock), "coffer's own empty branch lock is removed")
+            } else {
+                XCTAssertTrue(list.stderrText.contains("was left by another process"), list.stderrText)
+                XCTAssertEqual(contents(branchLock), "", "an empty lock the reflog does not vouch for stays")
+                unlink(branchLock)
+            }
+            try assertRepaired(state, proven ? "an empty branch lock the reflog proves coffer's" : "an unproven empty branch lock")
+        }
     }
 }
