@@ -82,7 +82,10 @@ extension Vault {
         // A clock far ahead would make every later bundle from this signer look old.
         guard manifest.created <= Manifest.timestamp(secondsFromNow: 86_400) else { throw BundleError.fromTheFuture(created: manifest.created) }
         let record = signer.map { ImportRecords.Entry(signer: $0, prefix: manifest.prefix, created: manifest.created) }
-        if let record, !options.allowOlder { try ImportRecords.committed(in: try repo(), at: try repo().head()).refuseReplay(of: record) }
+        if let record, !options.allowOlder {
+            let repo = try repo()
+            try ImportRecords.committed(in: repo, at: try repo.head()).refuseReplay(of: record)
+        }
         // Every entry must open and be bound to its own id before anything is
         // compared; the values are not kept (an entry is opened again only
         // where an id exists here to compare with).

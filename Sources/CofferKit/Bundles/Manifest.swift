@@ -63,7 +63,7 @@ struct Manifest: Equatable, Sendable {
     /// same content would only give an attacker room).
     init(parsing bytes: [UInt8]) throws {
         let text = String(decoding: bytes, as: UTF8.self)
-        guard Array(text.utf8) == bytes, let split = text[...].firstRange(of: "\n\n") else { throw BundleError.manifestMalformed }
+        guard Array(text.utf8) == bytes, let split = text.firstRange(of: "\n\n") else { throw BundleError.manifestMalformed }
         var fields: [(String, String)] = []
         for line in text[..<split.lowerBound].split(separator: "\n", omittingEmptySubsequences: false) {
             guard let colon = line.firstRange(of: ": ") else { throw BundleError.manifestMalformed }
@@ -95,14 +95,14 @@ struct Manifest: Equatable, Sendable {
         guard digestLines.count == sizes.count else { throw BundleError.manifestMalformed }
         entries = []
         for (line, sized) in zip(digestLines, sizes) {
-            let parts = line.parts(separatedBy: "  ")
+            let parts = line.split(separator: "  ", omittingEmptySubsequences: false)
             guard parts.count == 2, parts[1] == sized.path, parts[0].utf8.count == 64,
                   parts[0].utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
                   sized.path.hasPrefix(Manifest.entryDirectory),
                   let id = SecretID(relativePath: String(sized.path.dropFirst(Manifest.entryDirectory.count))),
                   prefix.contains(id)
             else { throw BundleError.manifestMalformed }
-            entries.append(Entry(id: id, size: sized.size, sha256: parts[0]))
+            entries.append(Entry(id: id, size: sized.size, sha256: String(parts[0])))
         }
         // Canonical: sorted, no duplicates, and re-encoding gives the same bytes.
         guard Set(entries.map(\.id)).count == entries.count, Array(self.text.utf8) == bytes else { throw BundleError.manifestMalformed }
@@ -114,30 +114,5 @@ struct Manifest: Equatable, Sendable {
         return bytes.count == shape.count && zip(bytes, shape).allSatisfy { byte, want in
             want == UInt8(ascii: "0") ? (0x30...0x39).contains(byte) : byte == want
         }
-    }
-}
-
-extension Substring {
-    /// Split on a separator string (CofferKit does without Foundation).
-    fileprivate func parts(separatedBy separator: String) -> [String] {
-        var parts: [String] = []
-        var rest = self
-        while let range = rest.firstRange(of: separator) {
-            parts.append(String(rest[..<range.lowerBound]))
-            rest = rest[range.upperBound...]
-        }
-        parts.append(String(rest))
-        return parts
-    }
-
-    /// The first occurrence of `needle`.
-    fileprivate func firstRange(of needle: String) -> Range<Index>? {
-        let target = Array(needle.utf8)
-        var index = startIndex
-        while index < endIndex {
-            if self[index...].utf8.starts(with: target) { return index..<utf8.index(index, offsetBy: target.count) }
-            index = self.index(after: index)
-        }
-        return nil
     }
 }

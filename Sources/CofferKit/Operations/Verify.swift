@@ -244,22 +244,9 @@ extension Vault {
         if let head, !restore.isEmpty {
             // Journaled like a commit's publishing (at HEAD already), so a crash
             // here is finished by the next command and its index lock is claimed.
-            let token = Journal.newIndexLockToken()
-            try Journal(old: head, new: head, changes: restore, indexLockToken: token).write(gitDirectory: gitDirectory)
-            var indexLock: IndexLock?
-            let index: IndexUpdate
-            do {
-                let lock = try self.indexLock(token: token)
-                indexLock = lock
-                index = try repo.beginIndexUpdate(holding: lock)
-                if index.hasConflicts { throw VaultError.gitOperationInProgress("a merge with conflicts") }
-            } catch {
-                indexLock?.release()
-                Journal.remove(gitDirectory: gitDirectory)
-                throw error
-            }
+            let (indexLock, index) = try VaultTransaction.lockIndex(self, repo: repo, journaling: head, to: head, changes: restore)
             try VaultTransaction.publish(self, repo: repo, changes: restore, contents: [:], index: index)
-            indexLock?.release()
+            indexLock.release()
             Journal.remove(gitDirectory: gitDirectory)
         }
         return moved

@@ -42,25 +42,13 @@ enum VaultTransaction {
         }
         var outcome = staging.outcome
         guard let commit = made else { return outcome }
-        // The journal names the lock's token before the lock exists, so a
-        // lock a crash leaves behind is always one recovery can claim.
-        let token = Journal.newIndexLockToken()
-        let journal = Journal(old: head, new: commit, changes: staging.treeChanges, indexLockToken: token)
-        try journal.write(gitDirectory: vault.gitDirectory)
-        var indexLock: IndexLock?
-        let index: IndexUpdate
+        let (indexLock, index) = try lockIndex(vault, repo: repo, journaling: head, to: commit, changes: staging.treeChanges)
         do {
-            let lock = try vault.indexLock(token: token)
-            indexLock = lock
-            // The index is read only now, under the lock, and a merge git
-            // started meanwhile is looked for again.
-            index = try repo.beginIndexUpdate(holding: lock)
-            try refuseUnfinishedGitOperation(vault, index: index)
             try repo.advanceHead(from: head, to: commit, message: "coffer: \(action.rawValue)")
         } catch {
             // Short of the commit point nothing changed: no journal or lock is needed.
             if (try? repo.head()) != commit {
-                indexLock?.release()
+                indexLock.release()
                 Journal.remove(gitDirectory: vault.gitDirectory)
             }
             throw error
@@ -76,7 +64,7 @@ enum VaultTransaction {
         // index that lacks this change.
         do {
             try publish(vault, repo: repo, changes: staging.treeChanges, contents: staging.files, index: index)
-            indexLock?.release()
+            indexLock.release()
             Journal.remove(gitDirectory: vault.gitDirectory)
         } catch {
             outcome.workTreePending = error
@@ -94,6 +82,32 @@ enum VaultTransaction {
         vault.notices += notices
         for case .indexPending(let path) in notices {
             throw VaultError.gitIndexLocked(path: path, waitedSeconds: Int(vault.configuration.lockTimeout.rounded(.up)))
+        }
+    }
+
+    /// Writes the journal of a move from `old` to `new`, then takes git's
+    /// index lock with the journal's token
+    /// and reads the index under it, refusing one a merge left conflicted.
+    /// The journal names the token before the lock exists, so a lock a crash
+    /// leaves behind is always one recovery can claim; and the index is read
+    /// only under the lock, so no concurrent git change is lost. On failure
+    /// neither journal nor lock is left.
+    static func lockIndex(_ vault: Vault, repo: GitRepository, journaling old: ObjectID?, to new: ObjectID,
+                          changes: [TreeChange]) throws -> (IndexLock, IndexUpdate) {
+        let token = Journal.newIndexLockToken()
+        try Journal(old: old, new: new, changes: changes, indexLockToken: token).write(gitDirectory: vault.gitDirectory)
+        var indexLock: IndexLock?
+        do {
+            let lock = try vault.indexLock(token: token)
+            indexLock = lock
+            let index = try repo.beginIndexUpdate(holding: lock)
+            // A merge git started meanwhile is looked for again.
+            try refuseUnfinishedGitOperation(vault, index: index)
+            return (lock, index)
+        } catch {
+            indexLock?.release()
+            Journal.remove(gitDirectory: vault.gitDirectory)
+            throw error
         }
     }
 
