@@ -20,6 +20,8 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
     /// `ref` stayed locked by another process (its `lockFile` present) for
     /// all of `waitedSeconds`: a git command such as gc or pack-refs.
     case refLocked(ref: String, lockFile: String, waitedSeconds: Double)
+    /// `ref` no longer held the commit a compare-and-swap expected.
+    case staleHead(ref: String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,7 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
         case .refLocked(let ref, let lockFile, let seconds):
             return "\(ref) is locked by another git process (git gc or pack-refs, perhaps): \(lockFile) was held "
                 + "for all of the \(GitError.seconds(seconds)) coffer waited"
+        case .staleHead(let ref): return "\(ref) moved while coffer was writing; nothing was changed"
         }
     }
 }

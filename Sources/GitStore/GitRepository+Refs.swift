@@ -7,48 +7,107 @@ import Posix
 extension GitRepository {
     /// The commit HEAD points to, or nil when its branch is unborn.
     public func head() throws -> ObjectID? {
+        try target(of: "HEAD")
+    }
+
+    /// Moves the current branch (HEAD's target, created if unborn; HEAD itself
+    /// when detached) from `expected` to `new` as one compare-and-swap under
+    /// the ref's lock file, as git does it: take `<ref>.lock`, check the ref
+    /// still holds `expected`, append the reflog entries (the branch's and
+    /// HEAD's), rename the lock over the ref.
+    ///
+    /// Why not libgit2's `git_reference_create_matching`: it creates the
+    /// lock empty and fills it only at the end, so a process killed in
+    /// between leaves a lock nobody can prove is its own. This writer makes
+    /// the lock appear already holding `new` (a finished temporary file
+    /// hard-linked into place, which fails if the lock exists), so a lock
+    /// holding exactly the journal's new id is coffer's (see recovery).
+    ///
+    /// A stale `expected` throws `GitError.staleHead`. Another git process
+    /// holding the lock (`git gc` and `git pack-refs` take it for a moment)
+    /// is waited for, up to `refLockWait` seconds, then `GitError.refLocked`.
+    public func advanceHead(from expected: ObjectID?, to new: ObjectID, message: String) throws {
+        let ref = try headTarget()
+        let refPath = gitDirectory + "/" + ref
+        let lockPath = refPath + ".lock"
+        try takeRefLock(lockPath, ref: ref, content: Array((new.hex + "\n").utf8))
+        var moved = false
+        defer { if !moved { unlink(lockPath) } }
+        guard try target(of: ref) == expected else { throw GitError.staleHead(ref: ref) }
+        let entry = try reflogEntry(old: expected, new: new, message: message)
+        try appendReflog(ref, entry)
+        if ref != "HEAD" { try appendReflog("HEAD", entry) }
+        guard rename(lockPath, refPath) == 0 else { throw GitError.systemCall("rename", path: refPath) }
+        moved = true
+    }
+
+    /// The commit `ref` names (following HEAD's symbolic link), nil if it does not exist.
+    private func target(of ref: String) throws -> ObjectID? {
         var oid = git_oid()
-        let rc = withHandle { lib.referenceNameToID(&oid, $0, "HEAD") }
+        let rc = withHandle { lib.referenceNameToID(&oid, $0, ref) }
         if rc == GIT_ENOTFOUND.rawValue { return nil }
         try lib.check(rc, "git_reference_name_to_id")
         return ObjectID(oid)
     }
 
-    /// Moves the current branch (HEAD's target, created if unborn; HEAD itself
-    /// when detached) from `expected` to `new` as one compare-and-swap under
-    /// the ref's lock file, so concurrent writers never lose an update.
-    ///
-    /// A stale `expected` throws `GitError.call` from
-    /// "git_reference_create_matching" with code GIT_EMODIFIED (-15) when the
-    /// branch points elsewhere, GIT_EEXISTS (-4) when `expected` is nil but
-    /// the branch exists, or GIT_ENOTFOUND (-3) when `expected` is set but the
-    /// branch is unborn; `GitError.isStaleHead` tests for all three.
-    ///
-    /// Another git process holding the ref's lock file (`git gc` and
-    /// `git pack-refs` take it for a moment; libgit2 gives GIT_ELOCKED) is
-    /// waited for, up to `refLockWait` seconds, then `GitError.refLocked`.
-    public func advanceHead(from expected: ObjectID?, to new: ObjectID, message: String) throws {
-        let branch = try headTarget()
+    /// Creates `lockPath` already holding `content`, waiting while another
+    /// process holds it.
+    private func takeRefLock(_ lockPath: String, ref: String, content: [UInt8]) throws {
+        try Files.makeDirectories(String(lockPath[..<lockPath.lastIndex(of: "/")!]))
+        var template = Array((gitDirectory + "/.coffer-tmp-ref-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw GitError.systemCall("mkstemp", path: gitDirectory) }
+        let temporary = String(cString: template)
+        defer { unlink(temporary) }
+        let written = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let failure = errno
+        fchmod(fd, 0o644)
+        close(fd)
+        guard written == content.count else {
+            errno = written < 0 ? failure : ENOSPC
+            throw GitError.systemCall("write", path: temporary)
+        }
         let started = Monotonic.seconds()
         var pause = 0.002
-        while true {
-            let rc: Int32 = withHandle { repo in
-                new.withOID { newID in
-                    expected.withOID { expectedID in
-                        var out: OpaquePointer?
-                        let rc = lib.referenceCreateMatching(&out, repo, branch, newID, expected == nil ? 0 : 1, expectedID, message)
-                        lib.referenceFree(out)
-                        return rc
-                    }
-                }
-            }
-            guard rc == GIT_ELOCKED.rawValue else { return try lib.check(rc, "git_reference_create_matching") }
+        while link(temporary, lockPath) != 0 {
+            guard errno == EEXIST else { throw GitError.systemCall("link", path: lockPath) }
             let waited = Monotonic.seconds() - started
             guard waited < refLockWait else {
-                throw GitError.refLocked(ref: branch, lockFile: gitDirectory + "/" + branch + ".lock", waitedSeconds: refLockWait)
+                throw GitError.refLocked(ref: ref, lockFile: lockPath, waitedSeconds: refLockWait)
             }
             usleep(useconds_t(min(pause, refLockWait - waited) * 1_000_000))
             pause = min(pause * 2, 0.05)
+        }
+    }
+
+    /// A reflog line as git writes it: `old new Name <email> time ±hhmm\tmessage`,
+    /// naming the commit's author, now.
+    private func reflogEntry(old: ObjectID?, new: ObjectID, message: String) throws -> [UInt8] {
+        let who = try Commit(new, in: self).info.author
+        var now = time(nil)
+        var local = tm()
+        localtime_r(&now, &local)
+        let offset = local.tm_gmtoff / 60
+        let zone = (offset < 0 ? "-" : "+") + twoDigits(abs(offset) / 60) + twoDigits(abs(offset) % 60)
+        let zero = String(repeating: "0", count: new.hex.count)
+        let text = message.map { $0 == "\n" ? " " : $0 }
+        return Array("\(old?.hex ?? zero) \(new.hex) \(who.name) <\(who.email)> \(now) \(zone)\t\(String(text))\n".utf8)
+    }
+
+    private func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+
+    /// Appends to `logs/<ref>`, creating it as git does by default for
+    /// branches and HEAD in a non-bare repository.
+    private func appendReflog(_ ref: String, _ entry: [UInt8]) throws {
+        let path = gitDirectory + "/logs/" + ref
+        try Files.makeDirectories(String(path[..<path.lastIndex(of: "/")!]))
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw GitError.systemCall("open", path: path) }
+        defer { close(fd) }
+        let written = entry.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == entry.count else {
+            if written >= 0 { errno = ENOSPC }
+            throw GitError.systemCall("write", path: path)
         }
     }
 
@@ -66,7 +125,12 @@ extension GitError {
     /// True when `advanceHead` failed because the branch no longer points at
     /// the expected commit (another writer got there first): reload and retry.
     public var isStaleHead: Bool {
-        guard case .call("git_reference_create_matching", let code, _) = self else { return false }
-        return code == GIT_EMODIFIED.rawValue || code == GIT_EEXISTS.rawValue || code == GIT_ENOTFOUND.rawValue
+        if case .staleHead = self { return true }
+        return false
+    }
+
+    /// `function` failed on `path` with the current errno.
+    static func systemCall(_ function: String, path: String) -> GitError {
+        .system(function: function, errno: errno, message: "\(path): \(String(cString: strerror(errno)))")
     }
 }

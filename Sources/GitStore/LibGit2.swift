@@ -55,7 +55,6 @@ final class LibGit2: @unchecked Sendable {
     let referenceNameToID: @convention(c) (MutableOID?, Handle?, CString?) -> Int32
     let referenceLookup: @convention(c) (Out?, Handle?, CString?) -> Int32
     let referenceSymbolicTarget: @convention(c) (Handle?) -> CString?
-    let referenceCreateMatching: @convention(c) (Out?, Handle?, CString?, OID?, Int32, OID?, CString?) -> Int32
     let referenceFree: @convention(c) (Handle?) -> Void
 
     // Blobs
@@ -165,7 +164,6 @@ final class LibGit2: @unchecked Sendable {
         referenceNameToID = try symbol("git_reference_name_to_id", as: type(of: referenceNameToID))
         referenceLookup = try symbol("git_reference_lookup", as: type(of: referenceLookup))
         referenceSymbolicTarget = try symbol("git_reference_symbolic_target", as: type(of: referenceSymbolicTarget))
-        referenceCreateMatching = try symbol("git_reference_create_matching", as: type(of: referenceCreateMatching))
         referenceFree = try symbol("git_reference_free", as: type(of: referenceFree))
 
         blobCreateFromBuffer = try symbol("git_blob_create_from_buffer", as: type(of: blobCreateFromBuffer))

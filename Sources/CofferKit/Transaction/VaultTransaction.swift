@@ -212,7 +212,7 @@ enum VaultTransaction {
         var notices: [VaultNotice] = []
         if let branch = branchRef(git: git), Paths.modificationTime(git + "/" + branch + ".lock") != nil {
             let branchLock = git + "/" + branch + ".lock"
-            if ownsBranchLock(branchLock, branch: branch, journal: journal, git: git) {
+            if ownsBranchLock(branchLock, journal: journal) {
                 unlink(branchLock)
             } else {
                 notices.append(.foreignLockLeft(path: branchLock))
@@ -266,24 +266,11 @@ enum VaultTransaction {
         return head.dropFirst("ref: ".count).trimming("\n\r ")
     }
 
-    /// The branch's lock is the dead writer's when it holds what libgit2
-    /// writes there for the journal's commit: the new id and a newline. Killed
-    /// before that write, it holds a part of it (often nothing); then the
-    /// proof is the branch's reflog, which libgit2 appends while it holds the
-    /// lock and before it writes it: its last entry is this very move
-    /// (the journal's old → new commit, by coffer). No git of anyone else's
-    /// writes that entry.
-    private static func ownsBranchLock(_ lock: String, branch: String, journal: Journal, git: String) -> Bool {
-        guard let content = try? Files.readRegularFile(path: lock, limit: 128) else { return false }
-        let full = Array((journal.new.hex + "\n").utf8)
-        if content == full { return true }
-        guard full.starts(with: content),
-              let log = try? Files.read(path: git + "/logs/" + branch),
-              let last = String(decoding: log, as: UTF8.self).split(separator: "\n").last,
-              let tab = last.firstIndex(of: "\t")
-        else { return false }
-        let ids = last[..<tab].split(separator: " ")
-        let old = journal.old?.hex ?? String(repeating: "0", count: journal.new.hex.count)
-        return ids.count >= 2 && ids[0] == old && ids[1] == journal.new.hex && last[last.index(after: tab)...].hasPrefix("coffer: ")
+    /// The branch's lock is the dead writer's when it holds exactly the
+    /// journal's new commit id and a newline: `advanceHead` makes the lock
+    /// appear with that content in one step, and no git of anyone else's
+    /// writes an id coffer has just made.
+    private static func ownsBranchLock(_ lock: String, journal: Journal) -> Bool {
+        (try? Files.readRegularFile(path: lock, limit: 128)) == Array((journal.new.hex + "\n").utf8)
     }
 }
