@@ -78,6 +78,18 @@ final class LibGit2: @unchecked Sendable {
                                             CString?, CString?, Handle?, Int, UnsafePointer<Handle?>?) -> Int32
     let commitCreateWithSignature: @convention(c) (MutableOID?, Handle?, CString?, CString?, CString?) -> Int32
     let bufDispose: @convention(c) (UnsafeMutablePointer<git_buf>?) -> Void
+    let commitExtractSignature: @convention(c) (UnsafeMutablePointer<git_buf>?, UnsafeMutablePointer<git_buf>?, Handle?,
+                                                MutableOID?, CString?) -> Int32
+
+    // The commit graph
+    let revwalkNew: @convention(c) (Out?, Handle?) -> Int32
+    let revwalkFree: @convention(c) (Handle?) -> Void
+    let revwalkPush: @convention(c) (Handle?, OID?) -> Int32
+    let revwalkHide: @convention(c) (Handle?, OID?) -> Int32
+    let revwalkSorting: @convention(c) (Handle?, UInt32) -> Int32
+    let revwalkNext: @convention(c) (MutableOID?, Handle?) -> Int32
+    let graphDescendantOf: @convention(c) (Handle?, OID?, OID?) -> Int32
+    let mergeBase: @convention(c) (MutableOID?, Handle?, OID?, OID?) -> Int32
 
     // Trees and tree builders
     let treeLookup: @convention(c) (Out?, Handle?, OID?) -> Int32
@@ -183,6 +195,16 @@ final class LibGit2: @unchecked Sendable {
         commitCreateBuffer = try symbol("git_commit_create_buffer", as: type(of: commitCreateBuffer))
         commitCreateWithSignature = try symbol("git_commit_create_with_signature", as: type(of: commitCreateWithSignature))
         bufDispose = try symbol("git_buf_dispose", as: type(of: bufDispose))
+        commitExtractSignature = try symbol("git_commit_extract_signature", as: type(of: commitExtractSignature))
+
+        revwalkNew = try symbol("git_revwalk_new", as: type(of: revwalkNew))
+        revwalkFree = try symbol("git_revwalk_free", as: type(of: revwalkFree))
+        revwalkPush = try symbol("git_revwalk_push", as: type(of: revwalkPush))
+        revwalkHide = try symbol("git_revwalk_hide", as: type(of: revwalkHide))
+        revwalkSorting = try symbol("git_revwalk_sorting", as: type(of: revwalkSorting))
+        revwalkNext = try symbol("git_revwalk_next", as: type(of: revwalkNext))
+        graphDescendantOf = try symbol("git_graph_descendant_of", as: type(of: graphDescendantOf))
+        mergeBase = try symbol("git_merge_base", as: type(of: mergeBase))
 
         treeLookup = try symbol("git_tree_lookup", as: type(of: treeLookup))
         treeFree = try symbol("git_tree_free", as: type(of: treeFree))

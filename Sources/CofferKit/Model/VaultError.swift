@@ -66,6 +66,11 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The accepted readers changed between showing and accepting them.
     case acceptanceChanged
     case invalidAcceptedReaders(path: String, line: Int)
+    /// This clone's `.git/coffer/trust` cannot be read (line 0: a field is missing).
+    case invalidTrustState(path: String, line: Int)
+    /// HEAD no longer contains the newest commit this clone verified: the
+    /// history was rewritten (a force-push), perhaps onto a new root.
+    case historyRewritten(verified: String, head: String)
     /// None of the identity's keys reads any scope of this vault.
     case noKeyReadsVault
 
@@ -83,6 +88,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// A `.signers` line coffer does not accept (`reason` quotes public text only).
     case invalidSignersFile(path: String, line: Int, reason: String)
+    /// `.coffer-config` holds a line that is not a known `key = value`.
+    case invalidConfig(path: String, line: Int)
     /// `.signers` in the work tree is not the one HEAD records.
     case uncommittedSigners(path: String)
     /// A signer's name or key that cannot go into `.signers`.
@@ -167,6 +174,11 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             return "not done: this clone has not accepted " + readers.map(\.summary).joined(separator: "; ")
         case .acceptanceChanged: return "the readers changed since they were shown (a pull or another coffer process); nothing was accepted"
         case .invalidAcceptedReaders(let path, let line): return "\(Text.shown(path)) line \(line) is not a scope, key and name"
+        case .invalidTrustState(let path, let line):
+            return line == 0 ? "\(Text.shown(path)) lacks its pinned, verified or signing line" : "\(Text.shown(path)) line \(line) cannot be read"
+        case .historyRewritten(let verified, let head):
+            return "the vault's history was rewritten: HEAD (\(head.prefix(12))) no longer contains commit \(verified.prefix(12)), "
+                + "which this clone verified; nothing is trusted past it"
         case .identityMissing(let path): return "no identity at \(Text.shown(path))"
         case .identityExists(let path): return "an identity already exists at \(Text.shown(path))"
         case .identityTooOpen(let path, let mode):
@@ -177,6 +189,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .identityCount(let path, let count): return "\(Text.shown(path)) holds \(count) identities; expected one"
         case .invalidSigningKey(let path, let reason): return "signing key \(Text.shown(path)) cannot be used: \(reason)"
         case .invalidSignersFile(let path, let line, let reason): return "\(Text.shown(path)) line \(line): \(reason)"
+        case .invalidConfig(let path, let line): return "\(Text.shown(path)) line \(line) is not `signing = on` or `signing = off`"
         case .uncommittedSigners(let path):
             return "\(Text.shown(path)) has changes that are not committed; coffer trusts only the signers in the vault's history"
         case .invalidSigner(let reason): return reason

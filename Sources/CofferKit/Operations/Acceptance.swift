@@ -55,10 +55,16 @@ public struct AcceptanceSeed: Equatable, Sendable {
 }
 
 extension Vault {
+    /// The readers this clone accepted, with every reader change a trusted
+    /// signer signed since the last look (see `trusted()`).
+    func acceptedReaders() throws -> AcceptedReaders {
+        try trusted().accepted
+    }
+
     /// The readers this clone accepted, seeded the first time they are needed
     /// (reported to `onAcceptanceSeeded`). The caller holds the vault lock
     /// or only reads.
-    func acceptedReaders() throws -> AcceptedReaders {
+    func acceptedReadersSeeded() throws -> AcceptedReaders {
         if let accepted = try AcceptedReaders.load(gitDirectory: gitDirectory) { return accepted }
         let repo = try repo()
         let own = CofferReflog.newestOwnCommit(gitDirectory: gitDirectory).flatMap { try? repo.resolve($0.hex) }

@@ -8,7 +8,8 @@ extension Vault {
     /// naming `signers` (when there are any), and the `.gitattributes` that
     /// route sealed files through coffer's diff driver. Refuses an existing
     /// vault, a directory inside one, and a repository with history of its own.
-    /// The first commit is signed by `commitSigner`, which the vault keeps.
+    /// The first commit is signed by `commitSigner`, which the vault keeps,
+    /// and this clone pins `signers` as the root of the vault's chain of trust.
     public static func create(at directory: String, readers: [NamedRecipient], signers: [Signer] = [],
                               configuration: Configuration = Configuration(),
                               commitSigner: CommitSigner? = nil) throws -> Vault {
@@ -36,6 +37,9 @@ extension Vault {
         defer { indexLock.release() }
         try repo.advanceHead(from: nil, to: commit, message: "coffer: init")
         try AcceptedReaders(scopes: [.root: readers]).save(gitDirectory: vault.gitDirectory)
+        // The root of trust: this vault's own first signers.
+        try TrustState(pinned: commit, signing: true, signers: signers.map(\.entry))
+            .save(gitDirectory: vault.gitDirectory)
         try VaultTransaction.publish(vault, repo: repo, changes: changes, contents: contents,
                                      index: repo.beginIndexUpdate(holding: indexLock))
         return vault

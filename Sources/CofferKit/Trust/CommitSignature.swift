@@ -1,0 +1,105 @@
+import GitStore
+import SSHSig
+
+/// Who signed a commit, as this clone can tell: the mark `history`, `log`
+/// and `diff` show beside each commit.
+public struct CommitSignature: Equatable, Sendable {
+    public enum Mark: String, Sendable {
+        /// Signed by a key this clone trusts as a signer.
+        case verified
+        /// No signature: made by stock git, or by hand.
+        case unsigned
+        /// A valid signature by a key this clone does not trust (not in
+        /// its pinned chain's `.signers`, or removed from it).
+        case unknown
+        /// A signature that does not verify: altered or forged.
+        case bad
+    }
+
+    public let mark: Mark
+    /// The signer's name when the key is a trusted (or formerly trusted) signer.
+    public let signer: String?
+    /// The signing key's fingerprint, when the signature could be read.
+    public let fingerprint: String?
+
+    /// "verified alice", "unsigned", "unknown SHA256:…", "bad".
+    public var summary: String {
+        switch mark {
+        case .verified: return "verified " + (signer ?? fingerprint ?? "")
+        case .unknown: return "unknown " + (signer.map { "\($0) (removed)" } ?? fingerprint ?? "")
+        case .unsigned, .bad: return mark.rawValue
+        }
+    }
+}
+
+/// The key that signed a commit, or why there is none.
+enum CommitSigningKey {
+    case unsigned
+    case bad
+    case key(SSHEd25519PublicKey)
+
+    init(_ commit: ObjectID, in repo: GitRepository) throws {
+        guard let data = try repo.commitSignature(commit) else {
+            self = .unsigned
+            return
+        }
+        if let key = try? SSHSignature.verify(armored: data.armored, message: data.signedData, namespace: CommitSigner.namespace) {
+            self = .key(key)
+        } else {
+            self = .bad
+        }
+    }
+}
+
+/// Marks commits against this clone's trust: keys it trusts now verify;
+/// a key removed from `.signers` verifies only commits that are not
+/// descendants of its removal; anything else is unknown.
+public final class SignatureChecker {
+    private let repo: GitRepository
+    private let trust: TrustState?
+
+    init(repo: GitRepository, trust: TrustState?) {
+        self.repo = repo
+        self.trust = trust
+    }
+
+    /// False when this clone has pinned no signers: every signed commit is `unknown`.
+    public var isPinned: Bool { trust != nil }
+
+    /// False when the vault's trusted setting turns signing off.
+    public var signingOn: Bool { trust?.signing ?? true }
+
+    /// The mark of the commit `hex` (a full id).
+    public func check(_ hex: String) throws -> CommitSignature {
+        guard let id = ObjectID(hex: hex) else { return CommitSignature(mark: .bad, signer: nil, fingerprint: nil) }
+        return try check(id)
+    }
+
+    func check(_ commit: ObjectID) throws -> CommitSignature {
+        switch try CommitSigningKey(commit, in: repo) {
+        case .unsigned: return CommitSignature(mark: .unsigned, signer: nil, fingerprint: nil)
+        case .bad: return CommitSignature(mark: .bad, signer: nil, fingerprint: nil)
+        case .key(let key):
+            let time = try repo.node(commit).time
+            if let entry = trust?.signers.first(where: { $0.key == key && $0.permits(namespace: CommitSigner.namespace, at: time) }) {
+                return CommitSignature(mark: .verified, signer: entry.principals.joined(separator: ","), fingerprint: key.fingerprint)
+            }
+            for gone in trust?.removed ?? [] where gone.entry.key == key {
+                let name = gone.entry.principals.joined(separator: ",")
+                if try !repo.isAncestor(gone.commit, of: commit) {
+                    return CommitSignature(mark: .verified, signer: name, fingerprint: key.fingerprint)
+                }
+                return CommitSignature(mark: .unknown, signer: name, fingerprint: key.fingerprint)
+            }
+            return CommitSignature(mark: .unknown, signer: nil, fingerprint: key.fingerprint)
+        }
+    }
+}
+
+extension Vault {
+    /// A checker for commit signatures against this clone's trust, brought
+    /// up to HEAD first when the clone may write its state.
+    public func signatureChecker() throws -> SignatureChecker {
+        SignatureChecker(repo: try repo(), trust: try trustState())
+    }
+}
