@@ -69,8 +69,15 @@ struct SetupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "setup",
         abstract: "Set up this clone of a vault: the git diff driver that shows sealed files readably, and signature checks.",
-        discussion: "`coffer init` does this for new vaults; run it once in every fresh `git clone` of a vault."
+        discussion: """
+            `coffer init` does this for new vaults; run it once in every fresh `git clone` of a vault. \
+            It also pins the vault's signers as this clone's root of trust, after showing them: \
+            it asks on a terminal, or takes the fingerprints to pin with --signer.
+            """
     )
+
+    @Option(name: .customLong("signer"), help: ArgumentHelp("Pin this signer's key (its SHA256:… fingerprint); repeatable.", valueName: "FPR"))
+    var fingerprints: [String] = []
 
     @OptionGroup var options: VaultOptions
 
@@ -80,6 +87,12 @@ struct SetupCommand: ParsableCommand {
             try GitIntegration.configure(vault, executable: Executable.path)
             Console.info("git diff, git log -p and git show in \(vault.root) now show sealed files as id, readers and payload digest")
             Console.info("git verify-commit and git log --show-signature now check commits against \(vault.root)/.signers")
+            guard try vault.trustStatus().pinned == nil || !fingerprints.isEmpty else { return }
+            do {
+                try SignersCommand.pin(vault, fingerprints: fingerprints, yes: false, required: !fingerprints.isEmpty)
+            } catch VaultError.noSignersToPin where fingerprints.isEmpty {
+                Console.warning("the vault has no .signers, so its history is not signed: `coffer signers init` starts it")
+            }
         }
     }
 }

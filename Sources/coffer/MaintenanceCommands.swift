@@ -52,12 +52,19 @@ struct VerifyCommand: ParsableCommand {
             its scope's (or bound to another id), a damaged file, a .age file git does not \
             track, a work-tree copy that differs from the commit. Exits 1 if anything is found. \
             --fix adopts hand-edited .recipients and re-seals what drifted in one commit, and \
-            moves orphan files aside to .git/coffer-orphans/ (never deleting them).
+            moves orphan files aside to .git/coffer-orphans/ (never deleting them). \
+            --history checks the signed history instead: from this clone's pinned root to HEAD \
+            (or the range A..B given in place of PREFIX), every unsigned, badly signed or \
+            untrusted commit, every change to .signers, .recipients or .coffer-config the chain \
+            of trust holds back, and a rewrite of commits this clone verified. Exits 1 if any.
             """
     )
 
-    @Argument(help: ArgumentHelp("Only the secrets under this prefix (default: all).", valueName: "PREFIX"))
+    @Argument(help: ArgumentHelp("Only the secrets under this prefix (default: all); with --history, a range A..B.", valueName: "PREFIX"))
     var prefix: String = ""
+
+    @Flag(help: "Check the signed history instead of the secrets.")
+    var history = false
 
     @Flag(help: "Repair what can be repaired (one commit).")
     var fix = false
@@ -71,6 +78,7 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var options: VaultOptions
 
     func run() throws {
+        if history { return try verifyHistory() }
         try Console.run {
             let prefix = try Prefix(prefix)
             let vault = try options.vault()
@@ -115,6 +123,29 @@ struct VerifyCommand: ParsableCommand {
                 }
             }
             if !report.drift.isEmpty { throw ExitCode.failure }
+        }
+    }
+
+    private func verifyHistory() throws {
+        try Console.run {
+            guard !fix else { throw CommandFailure("--history and --fix do not go together", hint: "a held-back change is settled by a trusted signer's commit, or by `coffer recipients accept`") }
+            let report = try options.vault().verifyHistory(range: prefix.isEmpty ? nil : prefix)
+            let findings = report.findings.map { finding -> Value in
+                .record(["kind": .string(finding.kind.rawValue), "commit": .optional(finding.commit),
+                         "problem": .string(finding.detail), "files": .strings(finding.paths)])
+            }
+            let table = Table(["KIND", "COMMIT", "FILES", "PROBLEM"], rows: report.findings.map {
+                [.string($0.kind.rawValue), .string(String(($0.commit ?? "").prefix(12))), .string($0.paths.joined(separator: " ")),
+                 .string($0.detail)]
+            })
+            try Renderer.print(Output(["checked": .int(report.checked), "signing": .string(report.signingOn ? "on" : "off"),
+                                       "findings": .list(findings)], table: table), as: output, command: "verify --history")
+            if !report.signingOn { Console.warning("signing is off for this vault: its history is unverified (`coffer config signing on`)") }
+            if output == .table {
+                Console.info("checked \(report.checked) commit\(report.checked == 1 ? "" : "s"): "
+                             + (report.findings.isEmpty ? "every one signed by a trusted signer" : "\(report.findings.count) problem\(report.findings.count == 1 ? "" : "s")"))
+            }
+            if !report.findings.isEmpty { throw ExitCode.failure }
         }
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Age
 import SSHSig
 
@@ -174,14 +177,31 @@ struct SignersFile: Equatable, Sendable {
     }
 
     /// With `new` in place of each key in `old`, principals, options and
-    /// comments kept (`identity rotate`).
-    func replacing(_ old: Set<SSHEd25519PublicKey>, with new: SSHEd25519PublicKey) -> SignersFile {
+    /// comments kept (`identity rotate`). Each old key stays on a line of
+    /// its own bounded by `valid-before` (`until`, seconds since 1970), so
+    /// stock `git verify-commit` still accepts the commits it signed; the
+    /// chain of trust lets no such line authorize anything new.
+    func replacing(_ old: Set<SSHEd25519PublicKey>, with new: SSHEd25519PublicKey, retiredAt until: Int64) -> SignersFile {
         var copy = self
-        copy.lines = lines.map { line in
-            guard let entry = line.entry, old.contains(entry.key) else { return line }
-            return SignersFile.line(try! AllowedSigner(principals: entry.principals, key: new, options: entry.options, comment: entry.comment))
+        copy.lines = lines.flatMap { line -> [Line] in
+            guard let entry = line.entry, old.contains(entry.key) else { return [line] }
+            let renewed = SignersFile.line(try! AllowedSigner(principals: entry.principals, key: new, options: entry.options, comment: entry.comment))
+            guard entry.validBefore == nil else { return [renewed] }
+            let bound = "valid-before=\"\(SignersFile.timestamp(until))\""
+            let retired = try? AllowedSigner(principals: entry.principals, key: entry.key,
+                                             options: entry.options.map { $0 + "," + bound } ?? bound, comment: "retired by coffer identity rotate")
+            return [renewed] + (retired.map { [SignersFile.line($0)] } ?? [])
         }
         return copy
+    }
+
+    /// `YYYYMMDDHHMMSSZ`, as allowed_signers writes a time in UTC.
+    static func timestamp(_ seconds: Int64) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
     }
 
     private static func line(_ entry: AllowedSigner) -> Line { Line(text: entry.line, entry: entry) }

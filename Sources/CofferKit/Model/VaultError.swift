@@ -66,6 +66,10 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The accepted readers changed between showing and accepting them.
     case acceptanceChanged
     case invalidAcceptedReaders(path: String, line: Int)
+    /// HEAD has no `.signers` (or an empty one): nothing to pin.
+    case noSignersToPin
+    /// `signers init` in a vault that already has signers.
+    case signersExist
     /// This clone's `.git/coffer/trust` cannot be read (line 0: a field is missing).
     case invalidTrustState(path: String, line: Int)
     /// HEAD no longer contains the newest commit this clone verified: the
@@ -174,6 +178,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             return "not done: this clone has not accepted " + readers.map(\.summary).joined(separator: "; ")
         case .acceptanceChanged: return "the readers changed since they were shown (a pull or another coffer process); nothing was accepted"
         case .invalidAcceptedReaders(let path, let line): return "\(Text.shown(path)) line \(line) is not a scope, key and name"
+        case .signersExist: return "the vault already has a .signers"
+        case .noSignersToPin: return "the vault has no signers to pin: its .signers is missing or empty"
         case .invalidTrustState(let path, let line):
             return line == 0 ? "\(Text.shown(path)) lacks its pinned, verified or signing line" : "\(Text.shown(path)) line \(line) cannot be read"
         case .historyRewritten(let verified, let head):

@@ -20,6 +20,9 @@ public struct UnacceptedReader: Equatable, Sendable {
     /// The newest commit that made the difference; nil when it is in the
     /// work tree only (a `.recipients` edited and not committed).
     public let introducedBy: Introduction?
+    /// Why the chain of trust did not accept that commit's change (nil: the
+    /// clone pinned no signers, or the commit was judged before it did).
+    public var heldBack: HoldReason? = nil
 
     /// A commit as a refusal names it. The author is the commit's own claim:
     /// until commits are signed, anyone who can push can write any name.
@@ -35,7 +38,17 @@ public struct UnacceptedReader: Equatable, Sendable {
         let who = "\(reader.name.map(Text.quoted) ?? "an unnamed reader") (fingerprint \(reader.fingerprint))"
         let what = change == .added ? "reading \(scope), added" : "no longer reading \(scope), dropped"
         guard let commit = introducedBy else { return "\(who) \(what) in the work tree (not committed)" }
-        return "\(who) \(what) by commit \(commit.commit.prefix(12)) by \(Text.quoted(commit.author)) <\(Text.quoted(commit.email).dropFirst().dropLast())>"
+        let held = heldBack.map { ", held back: \($0)" } ?? ""
+        return "\(who) \(what) by commit \(commit.commit.prefix(12)) by \(Text.quoted(commit.author)) <\(Text.quoted(commit.email).dropFirst().dropLast())>" + held
+    }
+}
+
+extension UnacceptedReader {
+    /// With the reason the chain of trust held back the commit that made it, if it did.
+    func heldBack(by trust: TrustState?) -> UnacceptedReader {
+        var copy = self
+        copy.heldBack = introducedBy.flatMap { commit in trust?.held.last { $0.commit.hex == commit.commit }?.reason }
+        return copy
     }
 }
 
@@ -95,8 +108,8 @@ extension Vault {
     /// whole vault), as the work tree's `.recipients` files name them, with
     /// the commit that introduced each.
     public func unacceptedReaders(in scope: Scope? = nil) throws -> [UnacceptedReader] {
-        let accepted = try acceptedReaders()
-        return try unaccepted(readersSnapshot(in: scope, accepted: accepted), accepted: accepted)
+        let (trust, accepted) = try trusted()
+        return try unaccepted(readersSnapshot(in: scope, accepted: accepted), accepted: accepted).map { $0.heldBack(by: trust) }
     }
 
     /// The readers in force at each place to check at and below `scope`:

@@ -62,9 +62,10 @@ extension Vault {
     /// are still replaced. `passphrase` re-seals the file as it was sealed
     /// (nil: unprotected).
     ///
-    /// When the vault signs its commits, this one is signed with the new
-    /// signing key: the key the `.signers` it commits names for the user,
-    /// and the only one the rewritten identity still opens.
+    /// When the vault signs its commits, this one is signed with the old
+    /// signing key: the chain of trust believes a change to `.signers` only
+    /// when a key its parent lists signed it. The old key stays in
+    /// `.signers` bounded by `valid-before`, for stock git's sake.
     public func rotateIdentity(in store: IdentityStore, identities: [X25519Identity], name: String?,
                                passphrase: SecureBytes?, workFactor: Int,
                                progress: ((Int, Int) -> Void)? = nil) throws -> IdentityRotation {
@@ -87,7 +88,7 @@ extension Vault {
             try store.writeSidecar(kept.map(\.recipient), signing: signing.publicKey, name: name)
             let configured = commitSigner
             defer { commitSigner = configured }
-            if configured != nil { commitSigner = CommitSigner(key: signing) }
+            if configured != nil { commitSigner = CommitSigner(key: held?.key ?? signing) }
             let outcome = try apply(plan, identities: identities, progress: progress)
             return IdentityRotation(newKey: new.recipient, newSigningKey: signing.publicKey, replacedSigners: replaced,
                                     scopes: plan.readers.map(\.scope), outcome: outcome)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Age
 import GitStore
 import Posix
@@ -74,7 +77,9 @@ extension Vault {
         let (file, base) = try committedSigners()
         guard let file, file.entries.contains(where: { old.contains($0.key) }) else { return nil }
         let replaced = file.signers.filter { old.contains($0.key) }
-        return SignersEdit(file: file.replacing(old, with: new), base: base, summary: "",
+        // A minute's grace: the commit's time is taken a moment after this one.
+        let until = Int64(time(nil)) + 60
+        return SignersEdit(file: file.replacing(old, with: new, retiredAt: until), base: base, summary: "",
                            trailers: replaced.map { "Coffer-Signer-Rotated: \($0.name) \($0.fingerprint) -> \(new.fingerprint)" })
     }
 

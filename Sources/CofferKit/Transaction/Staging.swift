@@ -224,11 +224,13 @@ struct Staging {
 /// sub-scope leaves out — stops the transaction before anything is written.
 struct Acceptance {
     let accepted: AcceptedReaders
+    /// The chain of trust's record, to say why a pulled change was held back.
+    var trust: TrustState? = nil
     var granted: Set<X25519Recipient> = []
     var revoked: Set<X25519Recipient> = []
 
     func check(_ vault: Vault, in directory: Scope, governing: ScopeReaders) throws {
         let unaccepted = try vault.unaccepted(in: directory, governing: governing, accepted: accepted, granted: granted, revoked: revoked)
-        guard unaccepted.isEmpty else { throw VaultError.unacceptedReaders(unaccepted) }
+        guard unaccepted.isEmpty else { throw VaultError.unacceptedReaders(unaccepted.map { $0.heldBack(by: trust) }) }
     }
 }

@@ -31,7 +31,8 @@ enum VaultTransaction {
         try refuseUnfinishedGitOperation(vault, index: nil)
         let head = try repo.head()
 
-        let acceptance = Acceptance(accepted: try vault.acceptedReaders(), granted: granted, revoked: revoked)
+        let (trust, accepted) = try vault.trusted()
+        let acceptance = Acceptance(accepted: accepted, trust: trust, granted: granted, revoked: revoked)
         var staging = try Staging(vault: vault, repo: repo, head: head, changes: changes, identities: identities, acceptance: acceptance)
         // Many objects: one file-system sync for all instead of one fsync each.
         // Blobs, trees and the commit in one batch (one pack when large).

@@ -34,6 +34,8 @@ struct TrustChain {
         let changes: [FileChange]
         /// Nil when its changes (if any) were trusted.
         let held: HoldReason?
+        /// Why its signature is not a trusted signer's (nil: it is).
+        let signature: HoldReason?
         /// Readers each changed `.recipients` added and removed, when trusted.
         let readers: [ReaderDelta]
     }
@@ -77,11 +79,12 @@ struct TrustChain {
         let parentTree = try first.map { try tree(of: $0) }
         trees[node.id] = node.tree
         let changes = try repo.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree).filter(TrustChain.isTrustPath)
+        let signature = try signatureProblem(node, trusting: snapshot)
         guard !changes.isEmpty else {
             snapshots[node.id] = snapshot
-            return Verdict(node: node, changes: [], held: nil, readers: [])
+            return Verdict(node: node, changes: [], held: nil, signature: signature, readers: [])
         }
-        var held = try signatureProblem(node, trusting: snapshot)
+        var held = signature
         if let reason = held, reason != .badSignature, node.parents.count >= 2,
            !node.parents.contains(where: heldCommits.contains), try isSetMerge(node, changes) {
             held = nil
@@ -90,7 +93,7 @@ struct TrustChain {
         guard held == nil else {
             heldCommits.insert(node.id)
             snapshots[node.id] = snapshot
-            return Verdict(node: node, changes: changes, held: held, readers: [])
+            return Verdict(node: node, changes: changes, held: held, signature: signature, readers: [])
         }
         var deltas: [ReaderDelta] = []
         for change in changes {
@@ -113,7 +116,12 @@ struct TrustChain {
             }
         }
         snapshots[node.id] = snapshot
-        return Verdict(node: node, changes: changes, held: nil, readers: deltas)
+        return Verdict(node: node, changes: changes, held: nil, signature: signature, readers: deltas)
+    }
+
+    /// Why `node`'s signature is not one the start trusts, judging nothing else.
+    func signatureOnly(_ node: CommitNode) throws -> HoldReason? {
+        try signatureProblem(node, trusting: start)
     }
 
     /// `.signers` and `.coffer-config` count only at the root; `.recipients` anywhere.
@@ -129,7 +137,8 @@ struct TrustChain {
         case .bad: return .badSignature
         case .key(let key):
             let namespace = CommitSigner.namespace
-            if snapshot.signers.contains(where: { $0.key == key && $0.permits(namespace: namespace, at: node.time)
+            // A line bounded by valid-before (a key retired by rotation) authorizes nothing new.
+            if snapshot.signers.contains(where: { $0.key == key && $0.validBefore == nil && $0.permits(namespace: namespace, at: node.time)
                 && $0.permits(namespace: namespace, at: now) }) {
                 return nil
             }

@@ -1,0 +1,215 @@
+import Foundation
+import XCTest
+
+/// The chain of trust (issue 12): a change to `.signers`, `.recipients` or
+/// `.coffer-config` counts in a clone only when a signer its parent
+/// trusted signed it. A teammate's clone pushes; the tester's clone pulls.
+final class ChainOfTrustTests: VaultE2ECase {
+    private var remote: String { path("remote.git") }
+    private var other: String { path("other") }
+    /// Bob's clone and identity.
+    private var bob: [String: String] { ["COFFER_VAULT": other, "COFFER_IDENTITY": path("bob.key")] }
+    private var bobKey = ""
+
+    /// The tester's vault with prod/a and dev/a, bob reading both, pushed
+    /// to a bare remote and cloned into `other`, where bob pinned the signers.
+    private func setUpTeam() throws {
+        try initVault()
+        try cofOK(["identity", "new", "--identity", path("bob.key")], clean: false)
+        bobKey = try cofOK(["identity", "show"], env: bob, clean: false).stdoutText.ageLines
+        try cofOK(["set", "prod/a", "--stdin"], stdin: Data(canary("prod-a").utf8))
+        try cofOK(["set", "dev/a", "--stdin"], stdin: Data(canary("dev-a").utf8))
+        try cofOK(["recipients", "add", bobKey, "--name", "bob", "--scope", "prod"])
+        try cofOK(["recipients", "add", bobKey, "--name", "bob", "--scope", "dev"])
+        try gitOK(["init", "-q", "--bare", remote], in: path(""))
+        try gitOK(["remote", "add", "origin", remote])
+        try gitOK(["push", "-q", "-u", "origin", "HEAD"])
+        try gitOK(["clone", "-q", remote, other], in: path(""))
+        try cofOK(["setup", "--signer", try fingerprint()], env: bob, clean: false)
+    }
+
+    /// The tester's signing-key fingerprint, from `signers list`.
+    private func fingerprint(env: [String: String] = [:]) throws -> String {
+        let json = try cofOK(["signers", "list", "-o", "json"], env: env, clean: false).stdout
+        let signers = try XCTUnwrap((try JSONSerialization.jsonObject(with: json) as? [String: Any])?["signers"] as? [[String: Any]])
+        return try XCTUnwrap(signers.first?["fingerprint"] as? String)
+    }
+
+    private func newReader(_ name: String) throws -> Key { try cofferKeygen(name) }
+
+    private func push(from directory: String) throws { try gitOK(["push", "-q", "origin", "HEAD"], in: directory) }
+    /// A stock `git pull` (merging when needed) into `directory` (default: the tester's vault).
+    private func pull(into directory: String? = nil) throws {
+        try gitOK(["-c", "user.name=Tester", "-c", "user.email=t@example.com", "pull", "-q", "--no-rebase", "--no-edit", "origin", "HEAD"],
+                  in: directory)
+    }
+
+    private func append(_ line: String, to relative: String, in directory: String) throws {
+        let file = directory + "/" + relative
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        try (text + line + "\n").write(toFile: file, atomically: false, encoding: .utf8)
+    }
+
+    /// A stock-git commit in `other`, signed with `signingKey` (an ssh key file) or unsigned.
+    private func commitByHand(_ message: String, signingKey: String? = nil) throws -> String {
+        try gitOK(["add", "-A"], in: other)
+        var arguments = ["-c", "user.name=Bob", "-c", "user.email=bob@example.com"]
+        if let signingKey { arguments += ["-c", "gpg.format=ssh", "-c", "user.signingkey=" + signingKey, "commit", "-S"] } else { arguments += ["commit"] }
+        try gitOK(arguments + ["-q", "-m", message], in: other)
+        return try head(in: other)
+    }
+
+    /// An ssh-keygen key pair outside any vault; returns the private key's path.
+    private func sshKey(_ name: String) throws -> (file: String, line: String) {
+        let keygen = try requireTool("ssh-keygen")
+        try succeed(keygen, ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path(name)])
+        return (path(name), try String(contentsOfFile: path(name) + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    private func verifyHistory() throws -> (status: Int32, findings: [[String: Any]]) {
+        let result = try cof(["verify", "--history", "-o", "json"], clean: false)
+        let json = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any]
+        return (result.status, json?["findings"] as? [[String: Any]] ?? [])
+    }
+
+    /// (a) unsigned, (b) signed by a stranger's key, (c) a stranger adding its
+    /// own key to `.signers` and a reader in one commit: all held back, named
+    /// with commit and reason, and reported by `verify --history`. (d) a
+    /// reader change signed by a trusted signer is accepted and used.
+    func testOnlyChangesATrustedSignerSignedAreAccepted() throws {
+        try setUpTeam()
+        let mallory = try newReader("mallory"), erin = try newReader("erin"), carol = try newReader("carol"), dave = try newReader("dave")
+        // The tester trusts bob as a signer.
+        try cofOK(["signers", "add", try cofOK(["identity", "show"], env: bob, clean: false).stdoutText
+            .split(separator: "\n").last { $0.hasPrefix("ssh-ed25519 ") }.map(String.init) ?? "", "--name", "bob"])
+        try push(from: vaultDir)
+        try pull(into: other)
+
+        // (a) unsigned
+        try append("\(mallory.recipient) # mallory", to: "prod/.recipients", in: other)
+        let a = try commitByHand("prod: add mallory")
+        // (b) signed by a key not in .signers
+        let stranger = try sshKey("stranger")
+        try append("\(erin.recipient) # erin", to: "prod/.recipients", in: other)
+        let b = try commitByHand("prod: add erin", signingKey: stranger.file)
+        // (c) a key added to .signers by itself, with a reader
+        let eve = try sshKey("eve")
+        try append("eve " + eve.line, to: ".signers", in: other)
+        try append("\(carol.recipient) # carol", to: "prod/.recipients", in: other)
+        let c = try commitByHand("add eve and carol", signingKey: eve.file)
+        // (d) bob adds dave to dev with coffer: signed by a trusted signer.
+        try cofOK(["recipients", "add", dave.recipient, "--name", "dave", "--scope", "dev"], env: bob, clean: false)
+        let d = try head(in: other)
+        try push(from: other)
+        try pull()
+
+        let refused = try cof(["set", "prod/new", "--stdin"], stdin: Data(canary("new").utf8))
+        XCTAssertNotEqual(refused.status, 0, "a held-back reader was sealed for")
+        for (commit, reason) in [(a, "unsigned"), (b, "not a trusted signer"), (c, "not a trusted signer")] {
+            XCTAssertTrue(refused.stderrText.contains(String(commit.prefix(12))), "commit \(commit) not named: \(refused.stderrText)")
+            XCTAssertTrue(refused.stderrText.contains(reason), "reason \(reason) not given: \(refused.stderrText)")
+        }
+        XCTAssertFalse(fileExists(sealedPath("prod/new")))
+
+        let value = canary("dev-new")
+        try cofOK(["set", "dev/new", "--stdin"], stdin: Data(value.utf8))
+        XCTAssertEqual(try ageDecrypt(sealedPath("dev/new"), identity: dave.identityFile).stdoutText, value,
+                       "the trusted reader change was not used")
+
+        let (status, findings) = try verifyHistory()
+        XCTAssertEqual(status, 1)
+        let held = findings.filter { $0["kind"] as? String == "held-back" }.compactMap { $0["commit"] as? String }
+        XCTAssertEqual(Set(held), [a, b, c], "\(findings)")
+        XCTAssertFalse(findings.contains { $0["commit"] as? String == d }, "the trusted change was reported: \(findings)")
+
+        // eve's key never became trusted: a later change she signs is held too.
+        try append("\(erin.recipient) # erin", to: "dev/.recipients", in: other)
+        let later = try commitByHand("dev: add erin", signingKey: eve.file)
+        try push(from: other)
+        try pull()
+        let status2 = try cofOK(["signers", "status", "-o", "json"], clean: false).stdoutText
+        XCTAssertTrue(status2.contains(later), "eve's later change is not held back: \(status2)")
+    }
+
+    /// A signer removed at commit N cannot authorize anything after it.
+    func testASignerRemovedCannotAuthorizeLaterChanges() throws {
+        try setUpTeam()
+        let bobSigner = try cofOK(["identity", "show"], env: bob, clean: false).stdoutText
+            .split(separator: "\n").last { $0.hasPrefix("ssh-ed25519 ") }.map(String.init) ?? ""
+        try cofOK(["signers", "add", bobSigner, "--name", "bob"])
+        try cofOK(["signers", "rm", "bob"])
+        let removal = try head()
+        try push(from: vaultDir)
+        try pull(into: other)
+        let frank = try newReader("frank")
+        try cofOK(["recipients", "add", frank.recipient, "--name", "frank", "--scope", "dev"], env: bob, clean: false)
+        let after = try head(in: other)
+        try push(from: other)
+        try pull()
+        let refused = try cof(["set", "dev/new", "--stdin"], stdin: Data(canary("x").utf8))
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderrText.contains("removed from the signers"), refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains(String(after.prefix(12))), refused.stderrText)
+        let (status, findings) = try verifyHistory()
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(findings.contains { $0["commit"] as? String == after && $0["kind"] as? String == "held-back" }, "\(findings)")
+        XCTAssertFalse(findings.contains { $0["commit"] as? String == removal }, "\(findings)")
+    }
+
+    /// Two trusted signers each add a reader on their own branch; a stock
+    /// `git pull` merges them with an unsigned merge commit, and the chain
+    /// holds: both readers are accepted.
+    func testAStockGitMergeOfTrustedBranchesKeepsTheChain() throws {
+        try setUpTeam()
+        let bobSigner = try cofOK(["identity", "show"], env: bob, clean: false).stdoutText
+            .split(separator: "\n").last { $0.hasPrefix("ssh-ed25519 ") }.map(String.init) ?? ""
+        try cofOK(["signers", "add", bobSigner, "--name", "bob"])
+        try push(from: vaultDir)
+        try pull(into: other)
+        let gail = try newReader("gail"), hal = try newReader("hal")
+        try cofOK(["recipients", "add", gail.recipient, "--name", "gail", "--scope", "dev"], env: bob, clean: false)
+        try push(from: other)
+        try cofOK(["recipients", "add", hal.recipient, "--name", "hal", "--scope", "prod"])
+        try pull()
+        XCTAssertEqual(try gitOK(["rev-list", "--parents", "-n1", "HEAD"]).stdoutText.split(separator: " ").count, 3, "not a merge")
+        let dev = canary("dev"), prod = canary("prod")
+        try cofOK(["set", "dev/new", "--stdin"], stdin: Data(dev.utf8))
+        try cofOK(["set", "prod/new", "--stdin"], stdin: Data(prod.utf8))
+        XCTAssertEqual(try ageDecrypt(sealedPath("dev/new"), identity: gail.identityFile).stdoutText, dev)
+        XCTAssertEqual(try ageDecrypt(sealedPath("prod/new"), identity: hal.identityFile).stdoutText, prod)
+        let status = try cofOK(["signers", "status", "-o", "json"], clean: false).stdoutText
+        XCTAssertTrue(status.contains("\"held\":[]"), status)
+    }
+
+    /// A force-push onto a new root with its own `.signers` is refused and
+    /// reported; a fresh clone pins nothing without being told.
+    func testARewrittenHistoryIsRefusedAndAFreshCloneDoesNotPinSilently() throws {
+        try setUpTeam()
+        // Mallory replaces the remote with a new vault of her own.
+        let forged = path("forged")
+        try cofOK(["init", forged, "--name", "mallory"], env: ["COFFER_IDENTITY": path("mallory.key"), "COFFER_VAULT": forged], clean: false)
+        try gitOK(["push", "-q", "--force", remote, "HEAD:" + (try gitOK(["symbolic-ref", "--short", "HEAD"]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))], in: forged)
+        try gitOK(["fetch", "-q", "origin"])
+        try gitOK(["reset", "-q", "--hard", "FETCH_HEAD"])
+        let refused = try cof(["set", "--yes", "x", "--stdin"], stdin: Data("1".utf8), clean: false)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderrText.contains("rewritten"), refused.stderrText)
+        let (status, findings) = try verifyHistory()
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(findings.contains { $0["kind"] as? String == "rewritten" }, "\(findings)")
+
+        // A fresh clone of that remote: setup shows the signers and pins nothing.
+        let fresh = path("fresh")
+        try gitOK(["clone", "-q", remote, fresh], in: path(""))
+        let setup = try cof(["setup"], env: ["COFFER_VAULT": fresh], clean: false)
+        XCTAssertEqual(setup.status, 0, setup.stderrText)
+        XCTAssertTrue(setup.stderrText.contains("mallory SHA256:"), setup.stderrText)
+        XCTAssertTrue(setup.stderrText.contains("trusts no signer"), setup.stderrText)
+        XCTAssertFalse(fileExists(fresh + "/.git/coffer/trust"), "pinned silently")
+        let unpinned = try cof(["verify", "--history"], env: ["COFFER_VAULT": fresh], clean: false)
+        XCTAssertEqual(unpinned.status, 1)
+        let pin = try cof(["signers", "pin"], env: ["COFFER_VAULT": fresh], clean: false)
+        XCTAssertNotEqual(pin.status, 0, "pinned without a terminal, --signer or --yes")
+        XCTAssertFalse(fileExists(fresh + "/.git/coffer/trust"))
+    }
+}
