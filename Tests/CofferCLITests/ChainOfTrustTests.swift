@@ -212,4 +212,64 @@ final class ChainOfTrustTests: VaultE2ECase {
         XCTAssertNotEqual(pin.status, 0, "pinned without a terminal, --signer or --yes")
         XCTAssertFalse(fileExists(fresh + "/.git/coffer/trust"))
     }
+
+    /// `identity rotate` signs with the retiring key, so every clone follows
+    /// it; the retired key then authorizes nothing, in this clone or another.
+    func testRotationKeepsTheChainAndRetiresTheOldKey() throws {
+        try setUpTeam()
+        let oldKey = path("old-signing")
+        let decrypted = try ageDecrypt(identityFile + ".signing")
+        XCTAssertEqual(decrypted.status, 0, decrypted.stderrText)
+        try decrypted.stdout.write(to: URL(fileURLWithPath: oldKey))
+        XCTAssertEqual(chmod(oldKey, 0o600), 0)
+        try cofOK(["identity", "rotate"])
+        try push(from: vaultDir)
+        try pull(into: other)
+        let bobStatus = try cofOK(["signers", "status", "-o", "json"], env: bob, clean: false).stdoutText
+        XCTAssertTrue(bobStatus.contains("\"held\":[]"), "bob's clone did not follow the rotation: \(bobStatus)")
+        XCTAssertEqual(try cof(["verify", "--history"], clean: false).status, 0)
+
+        // A reader change signed with the retired key, by hand: held back everywhere.
+        let ivan = try newReader("ivan")
+        try append("\(ivan.recipient) # ivan", to: "dev/.recipients", in: vaultDir)
+        try gitOK(["add", "-A"])
+        try gitOK(["-c", "user.name=Old", "-c", "user.email=old@example.com", "-c", "gpg.format=ssh", "-c", "user.signingkey=" + oldKey,
+                   "commit", "-S", "-q", "-m", "dev: add ivan"])
+        let forged = try head()
+        try push(from: vaultDir)
+        try pull(into: other)
+        for env in [[:], bob] {
+            let status = try cofOK(["signers", "status", "-o", "json"], env: env, clean: false).stdoutText
+            XCTAssertTrue(status.contains(forged), "a retired key's change was trusted: \(status)")
+            XCTAssertTrue(status.contains("removed from the signers"), status)
+        }
+    }
+
+    /// A vault with no `.signers` adopts signed history with `signers init`.
+    func testSignersInitStartsTheChainInAnOlderVault() throws {
+        try initVault()
+        try cofOK(["set", "a=1"])
+        try gitOK(["rm", "-q", ".signers"])
+        try gitOK(["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "-m", "a vault from before signing"])
+        // As if coffer had never pinned anything here: no trust state, no reflog to seed it from.
+        XCTAssertEqual(unlink(vaultDir + "/.git/coffer/trust"), 0)
+        XCTAssertEqual(unlink(vaultDir + "/.git/logs/HEAD"), 0)
+        let status = try cof(["signers", "status"], clean: false)
+        XCTAssertTrue(status.stderrText.contains("pinned no signers"), status.stderrText)
+        XCTAssertEqual(try cof(["verify", "--history"], clean: false).status, 1, "nothing pinned, nothing verified")
+
+        try cofOK(["signers", "init", "--name", "tester"])
+        let pinned = try head()
+        XCTAssertTrue(try cofOK(["signers", "status", "-o", "json"], clean: false).stdoutText.contains(pinned))
+        let reader = try newReader("judy")
+        try cofOK(["recipients", "add", reader.recipient, "--name", "judy"])
+        XCTAssertEqual(try cof(["verify", "--history"], clean: false).status, 0)
+        let again = try cof(["signers", "init"], clean: false)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderrText.contains("already has a .signers"), again.stderrText)
+        // The whole history, not just the chain, shows the unsigned commit before it.
+        let all = try cof(["verify", "--history", "HEAD", "-o", "json"], clean: false)
+        XCTAssertEqual(all.status, 1)
+        XCTAssertTrue(all.stdoutText.contains("\"unsigned\""), all.stdoutText)
+    }
 }

@@ -153,7 +153,13 @@ final class SignersCLITests: VaultE2ECase {
         XCTAssertTrue(rotated.stderrText.contains("new signing key \(new.fingerprint) in .signers for alice"), rotated.stderrText)
         XCTAssertEqual(try commitCount(), count + 1)
         XCTAssertEqual(try changedFiles(), ".recipients\n.signers\na.age")
-        XCTAssertEqual(try signersLines(), ["alice \(new.authorizedKey)"], "the new key in, the old one gone")
+        let lines = try signersLines()
+        XCTAssertEqual(lines.first, "alice \(new.authorizedKey)", "the new key in")
+        XCTAssertEqual(lines.count, 2, "\(lines)")
+        // The old key stays for stock git's commit checks only, until the rotation.
+        XCTAssertTrue(lines.last?.hasPrefix("alice namespaces=\"git\",valid-before=\"") == true, "\(lines)")
+        XCTAssertTrue(lines.last?.hasSuffix(oldLine.split(separator: " ").prefix(2).joined(separator: " ") + " retired by coffer identity rotate") == true,
+                      "\(lines) \(oldLine)")
         XCTAssertTrue(try gitOK(["log", "-1", "--format=%B"]).stdoutText.contains("Coffer-Signer-Rotated: alice "))
 
         XCTAssertNotEqual(try verify(oldSig.ours, as: "alice").status, 0, "the old key is no longer trusted")

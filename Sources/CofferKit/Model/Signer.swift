@@ -178,18 +178,20 @@ struct SignersFile: Equatable, Sendable {
 
     /// With `new` in place of each key in `old`, principals, options and
     /// comments kept (`identity rotate`). Each old key stays on a line of
-    /// its own bounded by `valid-before` (`until`, seconds since 1970), so
-    /// stock `git verify-commit` still accepts the commits it signed; the
-    /// chain of trust lets no such line authorize anything new.
+    /// its own, for namespace `git` only and bounded by `valid-before`
+    /// (`until`, seconds since 1970), so stock `git verify-commit` still
+    /// accepts the commits it signed; the chain of trust lets no such line
+    /// authorize anything new.
     func replacing(_ old: Set<SSHEd25519PublicKey>, with new: SSHEd25519PublicKey, retiredAt until: Int64) -> SignersFile {
         var copy = self
         copy.lines = lines.flatMap { line -> [Line] in
-            guard let entry = line.entry, old.contains(entry.key) else { return [line] }
+            // A line already retired (bounded by valid-before) stays as it is.
+            guard let entry = line.entry, old.contains(entry.key), entry.validBefore == nil else { return [line] }
             let renewed = SignersFile.line(try! AllowedSigner(principals: entry.principals, key: new, options: entry.options, comment: entry.comment))
-            guard entry.validBefore == nil else { return [renewed] }
-            let bound = "valid-before=\"\(SignersFile.timestamp(until))\""
-            let retired = try? AllowedSigner(principals: entry.principals, key: entry.key,
-                                             options: entry.options.map { $0 + "," + bound } ?? bound, comment: "retired by coffer identity rotate")
+            // Commits only (a bundle signed with the old key is refused at once), and only those made before now.
+            let bound = "namespaces=\"\(CommitSigner.namespace)\",valid-before=\"\(SignersFile.timestamp(until))\""
+            let retired = try? AllowedSigner(principals: entry.principals, key: entry.key, options: bound,
+                                             comment: "retired by coffer identity rotate")
             return [renewed] + (retired.map { [SignersFile.line($0)] } ?? [])
         }
         return copy

@@ -154,11 +154,11 @@ extension Vault {
     public func acceptReaders(in scope: Scope?, shown: [UnacceptedReader]) throws -> [UnacceptedReader] {
         let lock = try lock()
         defer { _ = lock }
-        var accepted = try acceptedReaders()
+        var (trust, accepted) = try trusted()
         // One reading of the work tree, both compared with what was shown and
         // stored: a pull in between cannot slip in unseen.
         let snapshot = readersSnapshot(in: scope, accepted: accepted)
-        let pending = try unaccepted(snapshot, accepted: accepted)
+        let pending = try unaccepted(snapshot, accepted: accepted).map { $0.heldBack(by: trust) }
         guard pending == shown else { throw VaultError.acceptanceChanged }
         let within = Prefix(validated: scope?.directory ?? "")
         accepted.scopes = accepted.scopes.filter { !within.contains(path: $0.key.directory) }

@@ -79,7 +79,7 @@ extension Vault {
         let signing = SSHSigningKey.generate()
         let signers = retiring.isEmpty ? nil : try signersReplacing(Set(retiring), with: signing.publicKey)
         if let signers { plan.changes.append(.setSigners(signers)) }
-        let replaced = try signers.map { _ in try self.signers().filter { retiring.contains($0.key) } } ?? []
+        let replaced = try signers.map { _ in try self.signers().filter { retiring.contains($0.key) && $0.entry.validBefore == nil } } ?? []
         let snapshot = try store.snapshot(), signingSnapshot = store.signingKeySnapshot()
         let kept = [new] + identities.filter { $0.recipient != new.recipient }
         do {

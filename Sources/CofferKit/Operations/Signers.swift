@@ -30,10 +30,15 @@ extension Vault {
         try committedSigners().file?.signers ?? []
     }
 
-    /// The signers `key` is, as far as `.signers` lets it sign for
-    /// `namespace` at `time` (seconds since 1970); empty when it is not trusted.
+    /// The signers `key` is, as far as the signers this clone trusts let it
+    /// sign for `namespace` at `time` (seconds since 1970); empty when it is
+    /// not trusted. Trusted means the chain of trust's signers: a `.signers`
+    /// line someone pushed without a trusted signature counts for nothing.
+    /// A clone that pinned no root (a fresh clone) falls back to the
+    /// committed `.signers`, as it trusts HEAD's readers on first use.
     public func trustedSigners(for key: SSHEd25519PublicKey, namespace: String, at time: Int64) throws -> [Signer] {
-        try signers().filter { $0.key == key && $0.permits(namespace: namespace, at: time) }
+        let signers = try trustState()?.trustedSigners ?? self.signers()
+        return signers.filter { $0.key == key && $0.permits(namespace: namespace, at: time) }
     }
 
     /// Plans adding `signer` to `.signers` (creating it if the vault has
