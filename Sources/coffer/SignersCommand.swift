@@ -25,11 +25,23 @@ struct SignersCommand: ParsableCommand {
 
         func run() throws {
             try Console.run {
-                let signers = try options.vault().signers()
-                let table = Table(["NAME", "FINGERPRINT", "KEY", "OPTIONS"], rows: signers.map {
-                    [.string($0.name), .string($0.fingerprint), .string($0.key.authorizedKey), .optional($0.options)]
+                let vault = try options.vault()
+                let signers = try vault.signers()
+                // What the chain of trust believes, beside what the file says.
+                let status = try vault.trustStatus()
+                func trusted(_ signer: Signer) -> String {
+                    guard status.pinned != nil else { return "not pinned" }
+                    return status.signers.contains { $0.name == signer.name && $0.key == signer.key && $0.options == signer.options } ? "yes" : "no"
+                }
+                let table = Table(["NAME", "FINGERPRINT", "TRUSTED", "KEY", "OPTIONS"], rows: signers.map {
+                    [.string($0.name), .string($0.fingerprint), .string(trusted($0)), .string($0.key.authorizedKey), .optional($0.options)]
                 })
-                try Renderer.print(Output(["signers": .list(signers.map(Value.signer))], table: table), as: output, command: "signers list")
+                let records = signers.map { signer -> Value in
+                    guard case .record(var fields) = Value.signer(signer) else { return Value.signer(signer) }
+                    fields.append("trusted", .string(trusted(signer)))
+                    return .record(fields)
+                }
+                try Renderer.print(Output(["signers": .list(records)], table: table), as: output, command: "signers list")
             }
         }
     }

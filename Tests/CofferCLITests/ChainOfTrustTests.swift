@@ -116,6 +116,11 @@ final class ChainOfTrustTests: VaultE2ECase {
         XCTAssertEqual(try ageDecrypt(sealedPath("dev/new"), identity: dave.identityFile).stdoutText, value,
                        "the trusted reader change was not used")
 
+        let signers = try cofOK(["signers", "list", "-o", "json"], clean: false).stdoutText
+        XCTAssertTrue(signers.contains("{\"name\":\"eve\",\"key\":\"\(eve.line.split(separator: " ").prefix(2).joined(separator: " "))\""), signers)
+        XCTAssertTrue(signers.contains("\"trusted\":\"no\""), "eve's self-added line is shown as trusted: \(signers)")
+        XCTAssertTrue(signers.contains("\"name\":\"bob\""), signers)
+
         let (status, findings) = try verifyHistory()
         XCTAssertEqual(status, 1)
         let held = findings.filter { $0["kind"] as? String == "held-back" }.compactMap { $0["commit"] as? String }

@@ -75,7 +75,7 @@ final class SignersCLITests: VaultE2ECase {
             XCTAssertNotEqual(try verify(sig, as: "bob").status, 0, "only the principal .signers names")
         }
         XCTAssertEqual(try cofOK(["signers", "list", "-o", "json"]).stdoutText,
-                       "{\"signers\":[{\"name\":\"alice\",\"key\":\"\(key.authorizedKey)\",\"fingerprint\":\"\(key.fingerprint)\",\"options\":\"\"}]}\n")
+                       "{\"signers\":[{\"name\":\"alice\",\"key\":\"\(key.authorizedKey)\",\"fingerprint\":\"\(key.fingerprint)\",\"options\":\"\",\"trusted\":\"yes\"}]}\n")
         let table = try cofOK(["signers", "list"]).stdoutText.split(separator: "\n")
         XCTAssertEqual(table.count, 2)
         XCTAssertTrue(table[0].hasPrefix("NAME") && table[1].hasPrefix("alice"), "\(table)")

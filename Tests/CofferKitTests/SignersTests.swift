@@ -71,6 +71,9 @@ final class SignersTests: VaultTestCase {
         try write(".signers", text)
         try commitByHand([".signers"])
         XCTAssertEqual(try vault.signers().map(\.name), ["ops", "alice", "bob"])
+        // An unsigned commit: the chain of trust holds it back until a person pins it.
+        XCTAssertEqual(try vault.trustedSigners(for: alice.publicKey, namespace: "coffer-bundle", at: Int64(Date().timeIntervalSince1970)), [])
+        try vault.pin(try vault.pinCandidate())
         let now = Int64(Date().timeIntervalSince1970)
         XCTAssertEqual(try vault.trustedSigners(for: alice.publicKey, namespace: "coffer-bundle", at: now).map(\.name), ["ops", "alice"])
         XCTAssertEqual(try vault.trustedSigners(for: bob.publicKey, namespace: "coffer-bundle", at: now), [], "bob signs for git only")

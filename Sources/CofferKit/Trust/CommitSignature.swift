@@ -97,9 +97,16 @@ public final class SignatureChecker {
 }
 
 extension Vault {
-    /// A checker for commit signatures against this clone's trust, brought
-    /// up to HEAD first when the clone may write its state.
+    /// A checker for commit signatures against this clone's trust, judged up to HEAD first.
     public func signatureChecker() throws -> SignatureChecker {
-        SignatureChecker(repo: try repo(), trust: try trustState())
+        let trust: TrustState?
+        do {
+            trust = try trustState()
+        } catch VaultError.historyRewritten {
+            // Marks still mean something against what this clone trusted last;
+            // the rewrite itself is for writes and `verify --history` to refuse.
+            trust = try TrustState.load(gitDirectory: gitDirectory)
+        }
+        return SignatureChecker(repo: try repo(), trust: trust)
     }
 }
