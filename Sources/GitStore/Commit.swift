@@ -20,6 +20,9 @@ final class Commit {
 
     var treeID: ObjectID { ObjectID(lib.commitTreeID(pointer)!.pointee) }
 
+    /// The committer's time, unix seconds.
+    var committerTime: Int64 { lib.commitTime(pointer) }
+
     var parents: [ObjectID] {
         (0..<lib.commitParentCount(pointer)).compactMap { lib.commitParentID(pointer, $0).map { ObjectID($0.pointee) } }
     }

@@ -6,7 +6,7 @@ public struct CommitNode: Equatable, Sendable {
     public let tree: ObjectID
     /// First parent first; empty for a root commit.
     public let parents: [ObjectID]
-    /// Author time, unix seconds.
+    /// Committer time, unix seconds: the time git passes to `ssh-keygen` when it verifies.
     public let time: Int64
 }
 
@@ -40,7 +40,7 @@ extension GitRepository {
     /// One commit's tree and parents.
     public func node(_ id: ObjectID) throws -> CommitNode {
         let commit = try Commit(id, in: self)
-        return CommitNode(id: id, tree: commit.treeID, parents: commit.parents, time: commit.info.time)
+        return CommitNode(id: id, tree: commit.treeID, parents: commit.parents, time: commit.committerTime)
     }
 
     /// True when `ancestor` is `commit` or one of its ancestors.
@@ -78,9 +78,9 @@ extension GitRepository {
         return CommitSignatureData(armored: bytes(signature), signedData: bytes(signed))
     }
 
-    /// The regular files named one of `names` (anywhere in the tree) that
-    /// differ between two root trees (nil: empty), sorted by path. Subtrees
-    /// with the same id on both sides are never read.
+    /// The regular files named one of `names` (anywhere in the tree, down to
+    /// `maxTreeDepth`) that differ between two root trees (nil: empty),
+    /// sorted by path. Subtrees with the same id on both sides are never read.
     public func changedFiles(named names: Set<String>, from old: ObjectID?, to new: ObjectID?) throws -> [FileChange] {
         var found: [FileChange] = []
         try compare(old, new, base: "", names: names, depth: 0, into: &found)
@@ -89,8 +89,9 @@ extension GitRepository {
 
     private func compare(_ old: ObjectID?, _ new: ObjectID?, base: String, names: Set<String>, depth: Int,
                          into found: inout [FileChange]) throws {
-        guard old != new else { return }
-        guard depth <= GitRepository.maxTreeDepth else { throw GitError.treeTooDeep(path: base, limit: GitRepository.maxTreeDepth) }
+        // Deeper than any vault path goes: nothing there is a file coffer
+        // reads, and a pushed tree must not stop every later command.
+        guard old != new, depth <= GitRepository.maxTreeDepth else { return }
         let oldEntries = try old.map { try entries(of: Tree($0, in: self)) } ?? [:]
         let newEntries = try new.map { try entries(of: Tree($0, in: self)) } ?? [:]
         for name in Set(oldEntries.keys).union(newEntries.keys) {

@@ -71,6 +71,7 @@ final class LibGit2: @unchecked Sendable {
     let commitParentCount: @convention(c) (Handle?) -> UInt32
     let commitParentID: @convention(c) (Handle?, UInt32) -> OID?
     let commitMessage: @convention(c) (Handle?) -> CString?
+    let commitTime: @convention(c) (Handle?) -> Int64
     let commitAuthor: @convention(c) (Handle?) -> UnsafePointer<git_signature>?
     let commitCreate: @convention(c) (MutableOID?, Handle?, CString?, UnsafePointer<git_signature>?, UnsafePointer<git_signature>?,
                                       CString?, CString?, Handle?, Int, UnsafePointer<Handle?>?) -> Int32
@@ -190,6 +191,7 @@ final class LibGit2: @unchecked Sendable {
         commitParentCount = try symbol("git_commit_parentcount", as: type(of: commitParentCount))
         commitParentID = try symbol("git_commit_parent_id", as: type(of: commitParentID))
         commitMessage = try symbol("git_commit_message", as: type(of: commitMessage))
+        commitTime = try symbol("git_commit_time", as: type(of: commitTime))
         commitAuthor = try symbol("git_commit_author", as: type(of: commitAuthor))
         commitCreate = try symbol("git_commit_create", as: type(of: commitCreate))
         commitCreateBuffer = try symbol("git_commit_create_buffer", as: type(of: commitCreateBuffer))

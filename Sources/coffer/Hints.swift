@@ -58,6 +58,10 @@ enum Hints {
         case .invalidSigningKey:
             return "if it belongs to another identity, move it aside: coffer makes a new signing key on first need (then `coffer signers add` it)"
         case .notASigner: return "see `coffer signers list`"
+        case .historyRewritten:
+            return "if you rewrote it yourself (a rebase, an amend) or agreed to a force-push, `coffer signers pin` shows the signers "
+                + "and accepts the new history; otherwise reset to the verified commit (git reset --hard ID) and ask who pushed"
+        case .noSignersToPin, .signersExist: return "see `coffer signers list` and `coffer signers status`"
         case .lastSigner: return "add another signer first (`coffer signers add KEY --name NAME`)"
         case .signersChanged: return "look at the change (git log -p .signers), then run the command again"
         default: return nil

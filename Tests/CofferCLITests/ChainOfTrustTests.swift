@@ -277,4 +277,146 @@ final class ChainOfTrustTests: VaultE2ECase {
         XCTAssertEqual(all.status, 1)
         XCTAssertTrue(all.stdoutText.contains("\"unsigned\""), all.stdoutText)
     }
+
+    // MARK: - Found by an adversarial review
+
+    /// An untrusted line two commits back on a merged branch is not carried
+    /// in by the unsigned merge (the branch's tip changed no trust file).
+    func testAnUnsignedMergeDoesNotCarryAHeldLineFromDeeperInItsBranch() throws {
+        try setUpTeam()
+        let mallory = try newReader("mallory")
+        try gitOK(["checkout", "-q", "-b", "evil"], in: other)
+        try append("\(mallory.recipient) # mallory", to: "prod/.recipients", in: other)
+        _ = try commitByHand("add mallory")
+        try append("hi", to: "notes.txt", in: other)
+        _ = try commitByHand("unrelated")
+        try gitOK(["checkout", "-q", "-"], in: other)
+        try gitOK(["-c", "user.name=Bob", "-c", "user.email=b@example.com", "merge", "-q", "--no-ff", "--no-edit", "evil"], in: other)
+        try push(from: other)
+        try pull()
+        let refused = try cof(["set", "prod/new", "--stdin"], stdin: Data(canary("x").utf8))
+        XCTAssertNotEqual(refused.status, 0, "mallory was sealed for")
+        XCTAssertTrue(refused.stderrText.contains("mallory"), refused.stderrText)
+        XCTAssertFalse(fileExists(sealedPath("prod/new")))
+    }
+
+    /// A removal applies by name and key, whatever a held edit did to the line's comment.
+    func testRemovingASignerWorksAfterAHeldEditOfItsLine() throws {
+        try setUpTeam()
+        let dan = try sshKey("dan")
+        try cofOK(["signers", "add", dan.line, "--name", "dan"])
+        try push(from: vaultDir)
+        try pull(into: other)
+        let file = other + "/.signers"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try text.replacingOccurrences(of: "dan ssh-ed25519", with: "dan  ssh-ed25519").appending("").write(toFile: file, atomically: false, encoding: .utf8)
+        try append("", to: ".signers", in: other)
+        _ = try commitByHand("reformat dan's line")
+        try push(from: other)
+        try pull()
+        try cofOK(["signers", "rm", "dan"])
+        try push(from: vaultDir)
+        try pull(into: other)
+        let mallory = try newReader("mallory")
+        try append("\(mallory.recipient) # mallory", to: "prod/.recipients", in: other)
+        let late = try commitByHand("dan adds mallory", signingKey: dan.file)
+        try push(from: other)
+        try pull()
+        let status = try cofOK(["signers", "status", "-o", "json"], clean: false).stdoutText
+        XCTAssertFalse(status.contains("\"name\":\"dan\""), "dan is still trusted: \(status)")
+        XCTAssertTrue(status.contains(late), "dan's later change is not held back: \(status)")
+    }
+
+    /// Judging a rewritten history afresh could bring back what a trusted
+    /// change took away: any non-fast-forward is refused until re-pinned.
+    func testARewriteThatDropsARemovalIsRefused() throws {
+        try setUpTeam()
+        let carol = try newReader("carol")
+        try cofOK(["recipients", "add", carol.recipient, "--name", "carol", "--scope", "prod"])
+        let added = try head()
+        try cofOK(["recipients", "rm", "carol", "--scope", "prod"])
+        try gitOK(["reset", "-q", "--hard", added])
+        try append("y", to: "other.txt", in: vaultDir)
+        try gitOK(["add", "-A"])
+        try gitOK(["-c", "user.name=C", "-c", "user.email=c@example.com", "commit", "-q", "-m", "carol's rewrite"])
+        let refused = try cof(["set", "prod/new", "--stdin"], stdin: Data(canary("x").utf8), clean: false)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderrText.contains("rewritten"), refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("signers pin"), refused.stderrText)
+        XCTAssertFalse(fileExists(sealedPath("prod/new")))
+        // A plain rewind is not a rewrite.
+        try gitOK(["reset", "-q", "--hard", added])
+        try cofOK(["signers", "status"], clean: false)
+    }
+
+    /// A fresh clone's first write does not make later commands pin
+    /// silently from its own commit, as an upgraded clone would.
+    func testAFreshClonesOwnCommitsDoNotPinItLater() throws {
+        try setUpTeam()
+        let fresh = path("fresh")
+        try gitOK(["clone", "-q", remote, fresh], in: path(""))
+        let env = ["COFFER_VAULT": fresh, "COFFER_IDENTITY": path("bob.key")]
+        try cofOK(["set", "dev/b", "--stdin"], stdin: Data(canary("b").utf8), env: env, clean: false)
+        try cofOK(["set", "dev/c", "--stdin"], stdin: Data(canary("c").utf8), env: env, clean: false)
+        let status = try cof(["signers", "status"], env: env, clean: false)
+        XCTAssertTrue(status.stderrText.contains("pinned no signers"), status.stderrText)
+        XCTAssertFalse(fileExists(fresh + "/.git/coffer/trust"))
+    }
+
+    /// Neither a malformed `.recipients` a trusted signer later fixes nor a
+    /// tree too deep for any vault stops later commands.
+    func testPushedOddFilesDoNotStopLaterCommands() throws {
+        try setUpTeam()
+        try append("not a key", to: "prod/.recipients", in: other)
+        _ = try commitByHand("broken")
+        try push(from: other)
+        try pull()
+        try cofOK(["signers", "status"], clean: false)
+        let git = try requireTool("git")
+        func mktree(_ listing: String) throws -> String {
+            try succeed(git, ["-C", other, "mktree"], stdin: Data(listing.utf8)).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let blob = try succeed(git, ["-C", other, "hash-object", "-w", "--stdin"], stdin: Data("x".utf8)).stdoutText
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var tree = try mktree("100644 blob \(blob)\tf\n")
+        for _ in 0..<300 { tree = try mktree("040000 tree \(tree)\td\n") }
+        try gitOK(["read-tree", "--prefix=deep/", tree], in: other)
+        try gitOK(["-c", "user.name=Bob", "-c", "user.email=b@example.com", "commit", "-q", "-m", "deep"], in: other)
+        try gitOK(["rm", "-rq", "--cached", "deep"], in: other)
+        try gitOK(["-c", "user.name=Bob", "-c", "user.email=b@example.com", "commit", "-q", "-m", "undo deep"], in: other)
+        try push(from: other)
+        try pull()
+        try cofOK(["signers", "status"], clean: false)
+        try cofOK(["set", "dev/new", "--stdin"], stdin: Data(canary("d").utf8))
+    }
+
+    /// A signer removed at commit N cannot authorize a change on a branch
+    /// forked before N and merged after it by stock git.
+    func testARemovedSignersBranchForkedBeforeTheRemovalIsHeldBack() throws {
+        try setUpTeam()
+        let victim = path("victim")
+        try gitOK(["clone", "-q", remote, victim], in: path(""))
+        let victimEnv = ["COFFER_VAULT": victim]
+        try cofOK(["setup", "--signer", try fingerprint()], env: victimEnv, clean: false)
+        let bobSigner = try cofOK(["identity", "show"], env: bob, clean: false).stdoutText
+            .split(separator: "\n").last { $0.hasPrefix("ssh-ed25519 ") }.map(String.init) ?? ""
+        try cofOK(["signers", "add", bobSigner, "--name", "bob"])
+        let trusted = try head()
+        try cofOK(["signers", "rm", "bob"])
+        try push(from: vaultDir)
+        try gitOK(["fetch", "-q", "origin"], in: other)
+        try gitOK(["reset", "-q", "--hard", trusted], in: other)
+        let mallory = try newReader("mallory")
+        try cofOK(["recipients", "add", mallory.recipient, "--name", "mallory", "--scope", "prod"], env: bob, clean: false)
+        let forked = try head(in: other)
+        try pull(into: other)
+        try push(from: other)
+        for (directory, env) in [(victim, victimEnv), (vaultDir, [:])] {
+            try pull(into: directory)
+            let refused = try cof(["set", "prod/new", "--stdin"], stdin: Data(canary("x").utf8), env: env, clean: false)
+            XCTAssertNotEqual(refused.status, 0, "\(directory): mallory was sealed for")
+            XCTAssertTrue(refused.stderrText.contains(String(forked.prefix(12))) && refused.stderrText.contains("removed from the signers"),
+                          refused.stderrText)
+        }
+    }
 }

@@ -59,6 +59,9 @@ enum VaultTransaction {
         // this fail, the next change there is refused naming this commit, and
         // `recipients accept` settles it: it fails closed.
         try? staging.acceptedAfterCommit?.save(gitDirectory: vault.gitDirectory)
+        // Judged at once, so the clone's record of what it verified includes
+        // its own commit: a rewrite that drops it is then seen as one.
+        _ = try? vault.trusted()
         // Past the commit point the change is made; a failure now only delays
         // the work tree and index, which the next command completes from the
         // journal. The index lock stays until then, so git cannot commit the

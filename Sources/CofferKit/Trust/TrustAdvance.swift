@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Age
 import GitStore
+import Posix
 import SSHSig
 
 extension Vault {
@@ -24,22 +25,22 @@ extension Vault {
             try? state.save(gitDirectory: gitDirectory)
             return (state, accepted)
         }
-        if try !repo.isAncestor(state.verified, of: head) {
-            // Rewritten (a rebase, an amend, a force-push). Still on the
-            // pinned root: judge it all again from there. Off it: refuse.
-            guard try repo.isAncestor(state.pinned, of: head) else {
-                throw VaultError.historyRewritten(verified: state.verified.hex, head: head.hex)
-            }
-            state = TrustState(pinned: state.pinned, root: state.root, verified: state.pinned,
-                               signing: state.root.signing, signers: state.root.signers)
+        // Anything but a fast-forward (a rebase, an amend, a force-push)
+        // replaced commits this clone verified: judging it afresh could
+        // bring back what a trusted change took away. A person decides.
+        guard try repo.isAncestor(state.verified, of: head) else {
+            throw VaultError.historyRewritten(verified: state.verified.hex, head: head.hex)
         }
-        var chain = try TrustChain(repo: repo, start: .init(signers: state.signers, signing: state.signing),
-                                   removed: state.removed, held: Set(state.held.map(\.commit)), now: Int64(time(nil)))
+        let nodes = try repo.commits(from: head, hiding: [state.verified])
+        var (chain, verdicts) = try judge(nodes, from: state, removed: state.removed)
+        // A removal found on one branch binds commits judged before it on another.
+        if chain.removed.count > state.removed.count {
+            (chain, verdicts) = try judge(nodes, from: state, removed: chain.removed)
+        }
         var changed = false
-        for node in try repo.commits(from: head, hiding: [state.verified]) {
-            let verdict = try chain.visit(node)
+        for verdict in verdicts {
             if let reason = verdict.held {
-                state.held.append(HeldChange(commit: node.id, reason: reason, paths: verdict.changes.map(\.path)))
+                state.held.append(HeldChange(commit: verdict.node.id, reason: reason, paths: verdict.changes.map(\.path)))
             }
             for delta in verdict.readers {
                 accepted.apply(delta)
@@ -50,11 +51,20 @@ extension Vault {
         state.signers = end.signers
         state.signing = end.signing
         state.removed = chain.removed
+        state.tainted = chain.isTainted(head)
         state.verified = head
         // A read-only clone still judges; it judges again next time.
         if changed { try? accepted.save(gitDirectory: gitDirectory) }
         try? state.save(gitDirectory: gitDirectory)
         return (state, accepted)
+    }
+
+    private func judge(_ nodes: [CommitNode], from state: TrustState,
+                       removed: [TrustState.RemovedSigner]) throws -> (TrustChain, [TrustChain.Verdict]) {
+        var chain = try TrustChain(repo: try repo(), start: .init(signers: state.signers, signing: state.signing),
+                                   tainted: state.tainted, removed: removed, now: Int64(time(nil)))
+        let verdicts = try nodes.map { try chain.visit($0) }
+        return (chain, verdicts)
     }
 
     /// The trust state brought up to HEAD (nil: no signers pinned).
@@ -67,10 +77,18 @@ extension Vault {
     /// says which), as its accepted readers were seeded: what was pulled
     /// since is judged by the chain. A clone coffer never wrote pins nothing.
     private func seedTrust() throws -> TrustState? {
+        let marker = gitDirectory + "/" + TrustState.unpinnedMarker
+        guard !Files.exists(marker) else { return nil }
         let repo = try repo()
         guard let own = CofferReflog.newestOwnCommit(gitDirectory: gitDirectory), try repo.resolve(own.hex) == own,
               let state = try pinState(at: own, only: nil)
-        else { return nil }
+        else {
+            // A clone this version met unpinned stays so until a person
+            // pins it: its own commits later must not look like an upgrade's.
+            try? Files.makeDirectories(gitDirectory + "/coffer")
+            try? AtomicFileSink(path: marker, durable: false).commit()
+            return nil
+        }
         try? state.save(gitDirectory: gitDirectory)
         return state
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Age
 import GitStore
 import SSHSig
@@ -6,24 +9,32 @@ import SSHSig
 /// (`.signers`, every `.recipients`, `.coffer-config`) to believe.
 ///
 /// The rules: a commit's changes to them are trusted when it is signed by
-/// a key that `.signers`, as its first parent was trusted to have it,
-/// lists for namespace `git` (a line's `valid-before` that has passed by
-/// now, or a key removed earlier, authorizes nothing: a commit's own time
-/// is the committer's claim). A merge needs no signature when each changed
-/// trust file holds exactly the set-merge of its parents' lines (a line
-/// stays if every parent kept it from the merge base, and arrives if any
-/// parent added it) and no parent's own change was held back — so a stock
-/// `git pull` merge keeps the chain. Anything else is held back, its
-/// reason recorded, and nothing of it is applied here.
+/// a key that `.signers`, as the chain trusted it at the commit's first
+/// parent, lists for namespace `git`. A key removed by a trusted change
+/// authorizes nothing that does not come before its removal in the
+/// history (a branch forked earlier included); a line bounded by
+/// `valid-before` (a key retired by rotation) authorizes nothing: a
+/// commit's own time is the committer's claim.
+///
+/// A merge needs no signature when each changed trust file holds exactly
+/// the set-merge of its two parents' lines (a line stays if both kept it
+/// from the merge base, arrives if either added it) and nothing held back
+/// is in the history of either parent — a held change "taints" every
+/// descendant, since its lines are still in the files, and a set-merge of
+/// tainted files would carry them in. So a stock `git pull` keeps the
+/// chain while no one has pushed an untrusted change. Anything else is
+/// held back, its reason recorded, and nothing of it is applied here.
 ///
 /// What a trusted change does is applied as a change, not as a state: the
-/// lines it added and removed, so that a line an untrusted commit slipped
-/// in earlier is not blessed by a later trusted edit of the same file.
+/// lines it added and removed (readers by key, signers by name and key),
+/// so that a line an untrusted commit slipped in earlier is not blessed by
+/// a later trusted edit of the same file.
 struct TrustChain {
     static let trustFiles: Set<String> = [RecipientsFile.fileName, SignersFile.fileName, VaultConfig.fileName]
 
     /// What the chain trusts at a commit.
     struct Snapshot: Equatable, Sendable {
+        /// One principal per entry, without comments.
         var signers: [AllowedSigner]
         var signing: Bool
     }
@@ -50,20 +61,22 @@ struct TrustChain {
 
     let repo: GitRepository
     private let walker: PathWalker
-    /// The snapshot for parents outside the walk.
+    /// The snapshot and taint for parents outside the walk.
     private let start: Snapshot
+    private let startTainted: Bool
+    /// Keys trusted changes removed, and where: known before the walk, and found in it.
     private(set) var removed: [TrustState.RemovedSigner]
     private var snapshots: [ObjectID: Snapshot] = [:]
+    private var tainted: Set<ObjectID> = []
     private var trees: [ObjectID: ObjectID] = [:]
-    private var heldCommits: Set<ObjectID>
     private let now: Int64
 
-    init(repo: GitRepository, start: Snapshot, removed: [TrustState.RemovedSigner], held: Set<ObjectID>, now: Int64) throws {
+    init(repo: GitRepository, start: Snapshot, tainted: Bool, removed: [TrustState.RemovedSigner], now: Int64) throws {
         self.repo = repo
         walker = try PathWalker(repo)
-        self.start = start
+        self.start = Snapshot(signers: TrustChain.single(start.signers), signing: start.signing)
+        startTainted = tainted
         self.removed = removed
-        heldCommits = held
         self.now = now
     }
 
@@ -72,51 +85,94 @@ struct TrustChain {
         commit.flatMap { snapshots[$0] } ?? start
     }
 
+    /// True when something held back is in `commit`'s history.
+    func isTainted(_ commit: ObjectID) -> Bool {
+        snapshots[commit] == nil ? startTainted : tainted.contains(commit)
+    }
+
     /// Visits commits parents first (as `GitRepository.commits` lists them).
     mutating func visit(_ node: CommitNode) throws -> Verdict {
         let first = node.parents.first
         var snapshot = self.snapshot(at: first)
         let parentTree = try first.map { try tree(of: $0) }
         trees[node.id] = node.tree
+        let inherited = node.parents.contains(where: isTainted)
         let changes = try repo.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree).filter(TrustChain.isTrustPath)
         let signature = try signatureProblem(node, trusting: snapshot)
-        guard !changes.isEmpty else {
+        func record(_ snapshot: Snapshot, tainted: Bool) {
             snapshots[node.id] = snapshot
+            if tainted { self.tainted.insert(node.id) }
+        }
+        guard !changes.isEmpty else {
+            record(snapshot, tainted: inherited)
             return Verdict(node: node, changes: [], held: nil, signature: signature, readers: [])
         }
         var held = signature
-        if let reason = held, reason != .badSignature, node.parents.count >= 2,
-           !node.parents.contains(where: heldCommits.contains), try isSetMerge(node, changes) {
+        if let reason = held, reason != .badSignature, !inherited, try isSetMerge(node, changes) {
             held = nil
         }
         if changes.contains(where: \.otherKind) { held = held ?? .untrustedMerge }
-        guard held == nil else {
-            heldCommits.insert(node.id)
-            snapshots[node.id] = snapshot
-            return Verdict(node: node, changes: changes, held: held, signature: signature, readers: [])
-        }
         var deltas: [ReaderDelta] = []
-        for change in changes {
-            switch change.path {
-            case SignersFile.fileName:
-                let old = try signerLines(change.old), new = try signerLines(change.new)
-                let gone = old.filter { line in !new.contains(line) }
-                snapshot.signers.removeAll { gone.contains($0) }
-                snapshot.signers += new.filter { line in !old.contains(line) && !snapshot.signers.contains(line) }
-                removed += gone.map { TrustState.RemovedSigner(commit: node.id, entry: $0) }
-            case VaultConfig.fileName:
-                snapshot.signing = try change.new.map { try config($0).signing } ?? true
-            default:
-                guard let scope = Vault.scope(ofRecipientsPath: change.path) else { continue }
-                let old = try change.old.map(readers(_:)) ?? governing(scope.parent, in: parentTree)
-                let new = try change.new.map(readers(_:)) ?? governing(scope.parent, in: node.tree)
-                let before = Set(old.map(\.recipient)), after = Set(new.map(\.recipient))
-                deltas.append(ReaderDelta(scope: scope, added: new.filter { !before.contains($0.recipient) },
-                                           removed: before.subtracting(after), deleted: change.new == nil))
+        var after = snapshot
+        var removals: [TrustState.RemovedSigner] = []
+        if held == nil {
+            do {
+                for change in changes {
+                    try apply(change, node: node, parentTree: parentTree, to: &after, removals: &removals, readers: &deltas)
+                }
+            } catch {
+                // A trusted signer's file that does not parse: nothing of it counts.
+                held = .malformed
             }
         }
-        snapshots[node.id] = snapshot
+        guard held == nil else {
+            record(snapshot, tainted: true)
+            return Verdict(node: node, changes: changes, held: held, signature: signature, readers: [])
+        }
+        snapshot = after
+        removed += removals
+        record(snapshot, tainted: inherited)
         return Verdict(node: node, changes: changes, held: nil, signature: signature, readers: deltas)
+    }
+
+    /// Applies one trusted change. The old side is read leniently (it was
+    /// never vouched for as a whole), the new side strictly.
+    private mutating func apply(_ change: FileChange, node: CommitNode, parentTree: ObjectID?, to snapshot: inout Snapshot,
+                       removals: inout [TrustState.RemovedSigner], readers: inout [ReaderDelta]) throws {
+        switch change.path {
+        case SignersFile.fileName:
+            let old = TrustChain.byPrincipal(leniently: change.old.map(text) ?? "")
+            let new = TrustChain.byPrincipal(try change.new.map { try SignersFile(parsing: text($0), path: change.path).entries } ?? [])
+            for (pair, entry) in old where new[pair] == nil {
+                snapshot.signers.removeAll { Pair($0) == pair }
+                removals.append(TrustState.RemovedSigner(commit: node.id, entry: entry))
+            }
+            for (pair, entry) in new {
+                // Added, or its options changed (a rotation retiring it) while trusted.
+                if let before = old[pair], before.options == entry.options || !snapshot.signers.contains(where: { Pair($0) == pair }) {
+                    continue
+                }
+                snapshot.signers.removeAll { Pair($0) == pair }
+                snapshot.signers.append(entry)
+                // Added again: its removals before this commit no longer bind it (those after it still do).
+                if old[pair] == nil {
+                    removed = try removed.filter { gone in
+                        guard gone.entry.key == entry.key else { return true }
+                        return try !repo.isAncestor(gone.commit, of: node.id)
+                    }
+                }
+            }
+        case VaultConfig.fileName:
+            snapshot.signing = try change.new.map { try VaultConfig(parsing: text($0), path: change.path).signing } ?? true
+        default:
+            guard let scope = Vault.scope(ofRecipientsPath: change.path) else { return }
+            let old = change.old.map { TrustChain.readers(leniently: text($0)) } ?? governing(scope.parent, in: parentTree)
+            let new = try change.new.map { try RecipientsFile(parsing: text($0), path: change.path).entries }
+                ?? governing(scope.parent, in: node.tree)
+            let before = Set(old.map(\.recipient)), after = Set(new.map(\.recipient))
+            readers.append(ReaderDelta(scope: scope, added: new.filter { !before.contains($0.recipient) },
+                                       removed: before.subtracting(after), deleted: change.new == nil))
+        }
     }
 
     /// Why `node`'s signature is not one the start trusts, judging nothing else.
@@ -136,14 +192,19 @@ struct TrustChain {
         case .unsigned: return .unsigned
         case .bad: return .badSignature
         case .key(let key):
+            for gone in removed where gone.entry.key == key {
+                if try !repo.isAncestor(node.id, of: gone.commit) {
+                    return .removedSigner(name: gone.entry.principals.joined(separator: ","), fingerprint: key.fingerprint)
+                }
+            }
             let namespace = CommitSigner.namespace
             // A line bounded by valid-before (a key retired by rotation) authorizes nothing new.
             if snapshot.signers.contains(where: { $0.key == key && $0.validBefore == nil && $0.permits(namespace: namespace, at: node.time)
                 && $0.permits(namespace: namespace, at: now) }) {
                 return nil
             }
-            if let gone = removed.last(where: { $0.entry.key == key }) {
-                return .removedSigner(name: gone.entry.principals.joined(separator: ","), fingerprint: key.fingerprint)
+            if let retired = snapshot.signers.first(where: { $0.key == key && $0.validBefore != nil }) {
+                return .removedSigner(name: retired.principals.joined(separator: ","), fingerprint: key.fingerprint)
             }
             return .unknownSigner(fingerprint: key.fingerprint)
         }
@@ -168,8 +229,7 @@ struct TrustChain {
     /// A file's lines as a set, blank lines and comments left out.
     private func lines(at path: String, in tree: ObjectID?) throws -> Set<String> {
         guard let tree, let blob = try walker.blob(at: path, inTree: tree) else { return [] }
-        let text = String(decoding: try repo.readBlob(blob), as: UTF8.self)
-        return Set(text.split(separator: "\n").map { $0.trimming(" \t\r") }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        return Set(text(blob).split(separator: "\n").map { $0.trimming(" \t\r") }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
     }
 
     private mutating func tree(of commit: ObjectID) throws -> ObjectID {
@@ -179,27 +239,56 @@ struct TrustChain {
         return tree
     }
 
-    private func signerLines(_ blob: ObjectID?) throws -> [AllowedSigner] {
-        guard let blob else { return [] }
-        return try SignersFile(parsing: String(decoding: try repo.readBlob(blob), as: UTF8.self), path: SignersFile.fileName).entries
-    }
-
-    private func config(_ blob: ObjectID) throws -> VaultConfig {
-        try VaultConfig(parsing: String(decoding: try repo.readBlob(blob), as: UTF8.self), path: VaultConfig.fileName)
-    }
-
-    private func readers(_ blob: ObjectID) throws -> [NamedRecipient] {
-        try RecipientsFile(parsing: String(decoding: try repo.readBlob(blob), as: UTF8.self), path: RecipientsFile.fileName).entries
+    private func text(_ blob: ObjectID) -> String {
+        String(decoding: (try? repo.readBlob(blob)) ?? [], as: UTF8.self)
     }
 
     /// The readers the nearest `.recipients` at or above `scope` names in `tree`.
-    private func governing(_ scope: Scope?, in tree: ObjectID?) throws -> [NamedRecipient] {
+    private func governing(_ scope: Scope?, in tree: ObjectID?) -> [NamedRecipient] {
         guard let tree else { return [] }
         var dir = scope
         while let d = dir {
-            if let blob = try walker.blob(at: d.recipientsPath, inTree: tree) { return (try? readers(blob)) ?? [] }
+            if let blob = try? walker.blob(at: d.recipientsPath, inTree: tree) { return TrustChain.readers(leniently: text(blob)) }
             dir = d.parent
         }
         return []
+    }
+
+    // MARK: - Lines
+
+    /// A signer as trust knows it: a name and a key.
+    struct Pair: Hashable {
+        let principal: String
+        let key: SSHEd25519PublicKey
+        init(_ entry: AllowedSigner) {
+            principal = entry.principals.first ?? ""
+            key = entry.key
+        }
+    }
+
+    /// One entry per principal, comments dropped.
+    static func single(_ entries: [AllowedSigner]) -> [AllowedSigner] {
+        entries.flatMap { entry in
+            entry.principals.compactMap { try? AllowedSigner(principals: [$0], key: entry.key, options: entry.options) }
+        }
+    }
+
+    static func byPrincipal(_ entries: [AllowedSigner]) -> [Pair: AllowedSigner] {
+        Dictionary(single(entries).map { (Pair($0), $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every line of a `.signers` that parses; the rest are skipped.
+    static func byPrincipal(leniently text: String) -> [Pair: AllowedSigner] {
+        byPrincipal(text.split(separator: "\n").compactMap { line in
+            let content = line.trimming(" \t\r")
+            return content.isEmpty || content.hasPrefix("#") ? nil : try? AllowedSigner(parsing: String(content))
+        })
+    }
+
+    /// Every line of a `.recipients` that parses; the rest are skipped.
+    static func readers(leniently text: String) -> [NamedRecipient] {
+        text.split(separator: "\n").flatMap { line in
+            (try? RecipientsFile(parsing: String(line), path: RecipientsFile.fileName).entries) ?? []
+        }
     }
 }

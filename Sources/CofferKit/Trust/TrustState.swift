@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import GitStore
 import Posix
 import SSHSig
@@ -14,6 +17,8 @@ import SSHSig
 /// (so their later signatures count for nothing), and every change held back.
 struct TrustState: Equatable, Sendable {
     static let fileName = "coffer/trust"
+    /// Left by the first look at a clone coffer never wrote: no seeding later.
+    static let unpinnedMarker = "coffer/unpinned"
 
     /// The commit whose signers were pinned.
     var pinned: ObjectID
@@ -30,6 +35,9 @@ struct TrustState: Equatable, Sendable {
     var removed: [RemovedSigner]
     /// Changes to trust files not applied here, oldest first.
     var held: [HeldChange]
+    /// Something held back is in the verified commit's history: an unsigned
+    /// merge of trust files no longer counts as trusted (see `TrustChain`).
+    var tainted = false
 
     struct RemovedSigner: Equatable, Sendable {
         let commit: ObjectID
@@ -57,14 +65,16 @@ struct TrustState: Equatable, Sendable {
         for entry in root.signers { text += "root-signer \(entry.line)\n" }
         for entry in signers { text += "signer \(entry.line)\n" }
         for gone in removed { text += "removed \(gone.commit.hex) \(gone.entry.line)\n" }
+        if tainted { text += "tainted\n" }
         for change in held { text += "held \(change.commit.hex) \(change.reason.code)\t\(change.paths.joined(separator: "\t"))\n" }
         return text
     }
 
     /// A root pinned at `pinned`, verified up to it.
     init(pinned: ObjectID, signing: Bool, signers: [AllowedSigner]) {
-        self.init(pinned: pinned, root: .init(signers: signers, signing: signing), verified: pinned,
-                  signing: signing, signers: signers)
+        let single = TrustChain.single(signers)
+        self.init(pinned: pinned, root: .init(signers: single, signing: signing), verified: pinned,
+                  signing: signing, signers: single)
     }
 
     init(pinned: ObjectID, root: TrustChain.Snapshot, verified: ObjectID, signing: Bool, signers: [AllowedSigner],
@@ -81,8 +91,13 @@ struct TrustState: Equatable, Sendable {
     init(parsing text: String, path: String) throws {
         var pinned: ObjectID?, verified: ObjectID?, signing: Bool?, rootSigning: Bool?
         var signers: [AllowedSigner] = [], rootSigners: [AllowedSigner] = [], removed: [RemovedSigner] = [], held: [HeldChange] = []
+        var tainted = false
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
+            if line == "tainted" {
+                tainted = true
+                continue
+            }
             let fail = VaultError.invalidTrustState(path: path, line: n + 1)
             guard let space = line.firstIndex(of: " ") else { throw fail }
             let key = line[..<space], value = String(line[line.index(after: space)...])
@@ -114,6 +129,7 @@ struct TrustState: Equatable, Sendable {
         guard let pinned, let verified, let signing, let rootSigning else { throw VaultError.invalidTrustState(path: path, line: 0) }
         self.init(pinned: pinned, root: .init(signers: rootSigners, signing: rootSigning), verified: verified,
                   signing: signing, signers: signers, removed: removed, held: held)
+        self.tainted = tainted
     }
 
     /// The clone's trust state, nil when it has pinned no root yet.
@@ -128,6 +144,7 @@ struct TrustState: Equatable, Sendable {
     }
 
     func save(gitDirectory: String) throws {
+        unlink(gitDirectory + "/" + TrustState.unpinnedMarker)
         do {
             try Files.makeDirectories(gitDirectory + "/coffer")
             // Not synced: lost to a power cut, it is judged again from an older commit.
@@ -158,9 +175,12 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
     case removedSigner(name: String, fingerprint: String)
     /// The signature does not verify: the commit was altered, or forged.
     case badSignature
-    /// A merge that brings in a change held back on one of its sides, or
-    /// whose trust files are not the set-merge of its parents'.
+    /// A merge whose trust files are not the set-merge of its parents', or
+    /// that has a held-back change in its history (unsigned), or that puts
+    /// a symlink or submodule where a trust file goes.
     case untrustedMerge
+    /// A trusted signer's file that does not parse: nothing of it counts.
+    case malformed
 
     var code: String {
         switch self {
@@ -169,6 +189,7 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .removedSigner(let name, let fingerprint): return "removed-signer " + fingerprint + " " + name
         case .badSignature: return "bad-signature"
         case .untrustedMerge: return "untrusted-merge"
+        case .malformed: return "malformed"
         }
     }
 
@@ -180,6 +201,7 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case ("removed-signer", 3): self = .removedSigner(name: parts[2], fingerprint: parts[1])
         case ("bad-signature", 1): self = .badSignature
         case ("untrusted-merge", 1): self = .untrustedMerge
+        case ("malformed", 1): self = .malformed
         default: return nil
         }
     }
@@ -190,7 +212,8 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .unknownSigner(let fingerprint): return "signed by \(fingerprint), which is not a trusted signer"
         case .removedSigner(let name, let fingerprint): return "signed by \(Text.quoted(name)) (\(fingerprint)), removed from the signers before"
         case .badSignature: return "its signature does not verify"
-        case .untrustedMerge: return "a merge that brings in changes not trusted on one of its sides"
+        case .untrustedMerge: return "an unsigned merge whose history holds changes not trusted, or that is not a plain merge of both sides"
+        case .malformed: return "the file it writes cannot be read"
         }
     }
 }

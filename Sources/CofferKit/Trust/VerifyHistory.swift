@@ -65,17 +65,22 @@ extension Vault {
         let wanted = Set(try repo.commits(from: to, hiding: from.map { [$0] } ?? []).map(\.id))
         // Before the root, signatures only, against the pinned signers.
         let root = TrustChain.Snapshot(signers: state.root.signers, signing: state.root.signing)
-        let early = try TrustChain(repo: repo, start: root, removed: [], held: [], now: Int64(time(nil)))
+        let early = try TrustChain(repo: repo, start: root, tainted: false, removed: [], now: Int64(time(nil)))
         for node in try repo.commits(from: state.pinned) where wanted.contains(node.id) {
             if let problem = try early.signatureOnly(node) { findings.append(.signature(problem, node.id)) }
         }
-        var chain = try TrustChain(repo: repo, start: root, removed: [], held: [], now: Int64(time(nil)))
-        for node in try repo.commits(from: to, hiding: [state.pinned]) {
-            let verdict = try chain.visit(node)
-            guard wanted.contains(node.id) else { continue }
-            if let problem = verdict.signature { findings.append(.signature(problem, node.id)) }
+        let nodes = try repo.commits(from: to, hiding: [state.pinned])
+        func judge(removed: [TrustState.RemovedSigner]) throws -> (TrustChain, [TrustChain.Verdict]) {
+            var chain = try TrustChain(repo: repo, start: root, tainted: false, removed: removed, now: Int64(time(nil)))
+            let verdicts = try nodes.map { try chain.visit($0) }
+            return (chain, verdicts)
+        }
+        var (chain, verdicts) = try judge(removed: state.removed)
+        if chain.removed.count > state.removed.count { (chain, verdicts) = try judge(removed: chain.removed) }
+        for verdict in verdicts where wanted.contains(verdict.node.id) {
+            if let problem = verdict.signature { findings.append(.signature(problem, verdict.node.id)) }
             if let reason = verdict.held {
-                findings.append(HistoryFinding(kind: .heldBack, commit: node.id.hex, detail: "its change to trust files is not trusted: \(reason)",
+                findings.append(HistoryFinding(kind: .heldBack, commit: verdict.node.id.hex, detail: "its change to trust files is not trusted: \(reason)",
                                                paths: verdict.changes.map(\.path)))
             }
         }
