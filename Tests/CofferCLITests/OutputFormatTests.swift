@@ -202,7 +202,7 @@ final class OutputFormatTests: VaultE2ECase {
     static let recipientsRm: Shape = .map([("removed", .list(reader)), ("scopes", .list(.string)), ("rekeyed", .int),
                                            ("exposed", .list(.string)), ("commit", .optionalString)])
     static let signersList: Shape = .map([("signers", .list(.map([("name", .string), ("key", .string), ("fingerprint", .string),
-                                                                   ("options", .string)])))])
+                                                                   ("options", .string), ("trusted", .string)])))])
     static let rotate: Shape = .map([("rotated", .list(.string)), ("skipped_scopes", .list(.string)), ("commit", .optionalString)])
     static let drift: Shape = .map([("kind", .string), ("id", .string), ("scope", .string), ("path", .string), ("bound_to", .string),
                                     ("reason", .string), ("missing", .list(.string)), ("extra", .list(.string))],
@@ -360,8 +360,10 @@ final class OutputFormatTests: VaultE2ECase {
         XCTAssertEqual(first?["key"]?.text.map { signing.hasPrefix($0 + " ") }, true, "\(String(describing: first))")
         XCTAssertEqual(first?["fingerprint"]?.text?.hasPrefix("SHA256:"), true)
         XCTAssertEqual(first?["options"], .string(""))
-        let shown = try table(["signers", "list"], header: ["NAME", "FINGERPRINT", "KEY", "OPTIONS"], rows: 1)
+        XCTAssertEqual(first?["trusted"], .string("yes"), "init pins its own signers")
+        let shown = try table(["signers", "list"], header: ["NAME", "FINGERPRINT", "TRUSTED", "KEY", "OPTIONS"], rows: 1)
         XCTAssertEqual(shown.column("OPTIONS"), ["-"])
+        XCTAssertEqual(shown.column("TRUSTED"), ["yes"])
     }
 
     func testRecipientsRmTableListsTheExposedIds() throws {
