@@ -205,6 +205,14 @@ final class CommitMarkTests: VaultE2ECase {
         XCTAssertEqual(versions.map { $0["claimed_action"] as? String }, ["set", "set"])
         XCTAssertEqual(try cofOK(["log", "--vault", clone, "-o", "json"]).stderrText.components(separatedBy: "coffer signers pin").count, 2,
                        "the warning also with -o json, once")
+
+        // Pinned, the same commits verify and show their actions, with nothing to warn about.
+        try cofOK(["signers", "pin", "--yes", "--vault", clone])
+        let pinned = try cofOK(["history", "x", "--vault", clone])
+        XCTAssertEqual(pinned.stderrText, "")
+        let rows = try XCTUnwrap(TableText(pinned.stdoutText), pinned.stdoutText)
+        XCTAssertEqual(rows.column("SIGNED"), ["verified alice", "verified alice"])
+        XCTAssertEqual(rows.column("ACTION"), ["set", "set"])
     }
 
     /// Signing turned off by a trusted signer: nothing is verifiable, the
