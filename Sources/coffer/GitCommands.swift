@@ -44,10 +44,11 @@ struct DiffCommand: ParsableCommand {
             // Values are compared whenever the identity opens without a prompt
             // (or --reveal asked for it), so a re-encryption is not called a change.
             let identities = reveal ? try options.identities() : options.settings.identitiesWithoutPrompt()
-            let checker = try vault.signatureChecker()
+            // Against HEAD every difference is in the work tree alone: no commit to check.
+            let checker = revisions.isEmpty ? nil : try vault.signatureChecker()
             let differences = try vault.differences(from: revisions.first, to: revisions.count == 2 ? revisions[1] : nil,
                                                     identities: identities, reveal: reveal, checker: checker)
-            if differences.contains(where: { $0.origin != nil }) { Console.reportUnverifiable(checker) }
+            if let checker, differences.contains(where: { $0.origin != nil }) { Console.reportUnverifiable(checker) }
             func value(_ secret: SecureBytes?, _ present: Bool) -> Value? {
                 guard reveal, present else { return nil }
                 return secret.map(Value.secret) ?? .string("(not readable by you)")
