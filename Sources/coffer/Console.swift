@@ -25,6 +25,18 @@ enum Console {
             + "(until then coffer keeps git's index locked, so git cannot commit the old index)")
     }
 
+    /// Why the signatures history shows vouch for nothing, said once before
+    /// them: this clone pinned no signers, or the vault turned signing off.
+    static func reportUnverifiable(_ checker: SignatureChecker) {
+        if !checker.isPinned {
+            warning("commit signatures cannot be verified until this clone pins the vault's signers "
+                    + "(check them, then `coffer signers pin`); until then every commit shows as `git`")
+        } else if !checker.signingOn {
+            warning("the vault's history is unverified: its signing is off, so any commit may claim to be coffer's "
+                    + "(`coffer config signing on` turns it back on)")
+        }
+    }
+
     /// Paths that finishing an interrupted write left as they stand (a link,
     /// a directory or FIFO where a sealed file goes).
     static func reportObstacles(_ vault: Vault) {

@@ -14,6 +14,7 @@ struct DiffCommand: ParsableCommand {
             coffer diff            the work tree against HEAD
             coffer diff REV        the work tree against REV
             coffer diff REV1 REV2  REV1 against REV2
+            Each change names its commit, signer and action (none if only in the work tree).
             Values only with --reveal (asks first on a terminal unless --yes).
             """
     )
@@ -43,21 +44,27 @@ struct DiffCommand: ParsableCommand {
             // Values are compared whenever the identity opens without a prompt
             // (or --reveal asked for it), so a re-encryption is not called a change.
             let identities = reveal ? try options.identities() : options.settings.identitiesWithoutPrompt()
+            // Against HEAD every difference is in the work tree alone: no commit to check.
+            let checker = revisions.isEmpty ? nil : try vault.signatureChecker()
             let differences = try vault.differences(from: revisions.first, to: revisions.count == 2 ? revisions[1] : nil,
-                                                    identities: identities, reveal: reveal)
+                                                    identities: identities, reveal: reveal, checker: checker)
+            if let checker, differences.contains(where: { $0.origin != nil }) { Console.reportUnverifiable(checker) }
             func value(_ secret: SecureBytes?, _ present: Bool) -> Value? {
                 guard reveal, present else { return nil }
                 return secret.map(Value.secret) ?? .string("(not readable by you)")
             }
-            var table = Table(reveal ? ["CHANGE", "ID", "OLD", "NEW"] : ["CHANGE", "ID"])
+            var table = Table(["CHANGE", "ID", "COMMIT", "SIGNED", "ACTION"] + (reveal ? ["OLD", "NEW"] : []))
             let rows = differences.map { d -> Value in
                 var row: Record = ["id": .string(d.id.value), "change": .string(d.kind.rawValue),
-                                   "same_value": d.sameValue.map(Value.bool) ?? .null]
+                                   "same_value": d.sameValue.map(Value.bool) ?? .null, "commit": .optional(d.origin?.commit)]
+                d.origin?.appendSignatureAndAction(to: &row)
                 let old = value(d.old, d.kind != .added), new = value(d.new, d.kind != .removed)
                 if let old { row.append("old", old) }
                 if let new { row.append("new", new) }
                 let change = d.kind.rawValue + (d.sameValue == true ? ", same value" : "")
-                table.rows.append([.string(change), .string(d.id.value)] + (reveal ? [old ?? .null, new ?? .null] : []))
+                let made: [Value] = d.origin.map { [.string(String($0.commit.prefix(8))), $0.signedCell, .string($0.action)] }
+                    ?? [.null, .null, .null]
+                table.rows.append([.string(change), .string(d.id.value)] + made + (reveal ? [old ?? .null, new ?? .null] : []))
                 return .record(row)
             }
             try Renderer.print(Output(["differences": .list(rows)], table: table), as: output, command: "diff")

@@ -28,10 +28,19 @@ final class GitIntegrationTests: VaultE2ECase {
         try cofOK(["set", "keep=1", "change=2", "drop=3"])
         try cofOK(["set", "change=2b", "new=4"])
         try cofOK(["rm", "drop"])
+        // Each difference with the commit that made it (abbreviated), its signer and action.
+        let made = try ["HEAD~1", "HEAD"].map { try gitOK(["rev-parse", "--short=8", $0]).stdoutText.trimmingCharacters(in: .newlines) }
         let diff = try cofOK(["diff", "HEAD~2", "HEAD"]).stdoutText
-        XCTAssertEqual(diff, "CHANGE   ID\nchanged  change\nremoved  drop\nadded    new\n")
+        XCTAssertEqual(diff, """
+            CHANGE   ID      COMMIT    SIGNED           ACTION
+            changed  change  \(made[0])  verified tester  set
+            removed  drop    \(made[1])  verified tester  rm
+            added    new     \(made[0])  verified tester  set
+
+            """)
         let json = try cofOK(["diff", "HEAD~2", "HEAD", "-o", "json", "--reveal", "--yes"]).stdoutText
-        XCTAssertTrue(json.contains(#"{"id":"change","change":"changed","same_value":false,"old":"2","new":"2b"}"#), json)
+        XCTAssertTrue(json.contains(#"{"id":"change","change":"changed","same_value":false,"commit":""#), json)
+        XCTAssertTrue(json.contains(#""action":"set","old":"2","new":"2b"}"#), json)
         XCTAssertEqual(try cofOK(["diff"]).stdoutText, "", "a clean work tree has no differences")
     }
 

@@ -15,21 +15,22 @@ final class HistoryTests: VaultE2ECase {
         var commit: String
         var date: String
         var author: String
+        var signed: String
         var action: String
         var change: String
         var id: String
     }
 
-    /// Parses the table `VERSION  COMMIT  DATE  AUTHOR  ACTION  CHANGE  ID` (a header row, aligned columns).
+    /// Parses the table `VERSION  COMMIT  DATE  AUTHOR  SIGNED  ACTION  CHANGE  ID` (a header row, aligned columns).
     func historyRows(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [Row] {
         guard let table = TableText(text) else {
             XCTFail("history is not a table:\n\(text)", file: file, line: line)
             return []
         }
-        XCTAssertEqual(table.header, ["VERSION", "COMMIT", "DATE", "AUTHOR", "ACTION", "CHANGE", "ID"], file: file, line: line)
+        XCTAssertEqual(table.header, ["VERSION", "COMMIT", "DATE", "AUTHOR", "SIGNED", "ACTION", "CHANGE", "ID"], file: file, line: line)
         return table.rows.map { row in
             Row(version: row["VERSION"] ?? "", commit: row["COMMIT"] ?? "", date: row["DATE"] ?? "", author: row["AUTHOR"] ?? "",
-                action: row["ACTION"] ?? "", change: row["CHANGE"] ?? "", id: row["ID"] ?? "")
+                signed: row["SIGNED"] ?? "", action: row["ACTION"] ?? "", change: row["CHANGE"] ?? "", id: row["ID"] ?? "")
         }
     }
 
@@ -128,6 +129,7 @@ final class HistoryTests: VaultE2ECase {
             XCTAssertEqual(row.commit, String(story[index].prefix(8)), what)
             XCTAssertNotNil(iso.date(from: row.date), "date \(row.date) is not ISO 8601: \(what)")
             XCTAssertEqual(row.author, "tester", what)
+            XCTAssertEqual(row.signed, "verified tester", what)
             XCTAssertEqual(row.action, expected[index].0, what)
             XCTAssertEqual(row.change, expected[index].1, what)
             XCTAssertEqual(row.id, expected[index].2 ?? newID, what)
@@ -333,19 +335,19 @@ final class HistoryTests: VaultE2ECase {
         let all = try commits()
         XCTAssertEqual(all.count, 6)
 
-        /// The table's rows as [COMMIT, DATE, AUTHOR, ACTION, IDS].
+        /// The table's rows as [COMMIT, DATE, AUTHOR, SIGNED, ACTION, IDS].
         func lines(_ result: CommandResult, file: StaticString = #filePath, line: UInt = #line) -> [[String]] {
             guard let table = TableText(result.stdoutText) else {
                 XCTFail("log is not a table:\n\(result.stdoutText)", file: file, line: line)
                 return []
             }
             if !table.cells.isEmpty {
-                XCTAssertEqual(table.header, ["COMMIT", "DATE", "AUTHOR", "ACTION", "IDS"], file: file, line: line)
+                XCTAssertEqual(table.header, ["COMMIT", "DATE", "AUTHOR", "SIGNED", "ACTION", "IDS"], file: file, line: line)
             }
             return table.cells
         }
         func ids(_ fields: [String]) -> Set<String> {
-            Set((fields.count >= 5 ? fields[4] : "").split(separator: " ").map(String.init))
+            Set((fields.count >= 6 ? fields[5] : "").split(separator: " ").map(String.init))
         }
         var outputs: [CommandResult] = []
 
@@ -361,7 +363,8 @@ final class HistoryTests: VaultE2ECase {
         ]
         for (index, row) in rows.prefix(5).enumerated() {
             XCTAssertEqual(row.first, String(all[index].prefix(8)), "log row \(index): \(row)")
-            XCTAssertEqual(row.count > 3 ? row[3] : nil, expected[index].0, "log row \(index): \(row)")
+            XCTAssertEqual(row.count > 4 ? row[4] : nil, expected[index].0, "log row \(index): \(row)")
+            XCTAssertEqual(row.count > 3 ? row[3] : nil, "verified tester", "log row \(index): \(row)")
             XCTAssertEqual(ids(row), expected[index].1, "log row \(index): \(row)")
             XCTAssertEqual(row.count > 2 ? row[2] : nil, "tester", "log row \(index): \(row)")
         }

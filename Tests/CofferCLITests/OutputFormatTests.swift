@@ -188,16 +188,21 @@ final class OutputFormatTests: VaultE2ECase {
     static let list: Shape = .map([("secrets", .list(.map([("id", .string), ("value", .secret), ("readable", .bool)],
                                                           optional: ["value", "readable"])))])
     static let get: Shape = .map([("id", .string), ("bytes", .int), ("value", .secret)], optional: ["value"])
+    static let signature: Shape = .map([("mark", .string), ("signer", .string), ("fingerprint", .string)],
+                                       optional: ["signer", "fingerprint"])
     static let history: Shape = .map([("id", .string), ("versions", .list(.map([
         ("version", .int), ("id", .string), ("commit", .string), ("date", .string), ("author", .string),
-        ("action", .string), ("change", .string),
-    ])))])
+        ("signature", signature), ("action", .string), ("claimed_action", .string), ("change", .string),
+    ], optional: ["claimed_action"])))])
     static let log: Shape = .map([("changes", .list(.map([
-        ("commit", .string), ("date", .string), ("author", .string), ("action", .string), ("ids", .list(.string)),
-    ])))])
+        ("commit", .string), ("date", .string), ("author", .string), ("signature", signature), ("action", .string),
+        ("claimed_action", .string), ("ids", .list(.string)),
+    ], optional: ["claimed_action"])))])
     static let diff: Shape = .map([("differences", .list(.map([("id", .string), ("change", .string), ("same_value", .optionalBool),
+                                                                ("commit", .optionalString), ("signature", signature),
+                                                                ("action", .string), ("claimed_action", .string),
                                                                 ("old", .secret), ("new", .secret)],
-                                                              optional: ["old", "new"])))])
+                                                              optional: ["signature", "action", "claimed_action", "old", "new"])))])
     static let recipientsList: Shape = .map([("scopes", .list(.map([("scope", .string), ("secrets", .int), ("readers", .list(reader))])))])
     static let recipientsRm: Shape = .map([("removed", .list(reader)), ("scopes", .list(.string)), ("rekeyed", .int),
                                            ("exposed", .list(.string)), ("commit", .optionalString)])
@@ -273,7 +278,10 @@ final class OutputFormatTests: VaultE2ECase {
         XCTAssertEqual(versions.compactMap { $0["action"]?.text }, ["rewrap", "set", "set", "set"])
         XCTAssertEqual(versions.compactMap { $0["change"]?.text }, ["wrapping", "value", "value", "created"])
         XCTAssertTrue(versions.allSatisfy { $0["commit"]?.text?.count == 40 && $0["author"]?.text == "tester" })
-        let historyTable = try table(["history", "app/db/password"], header: ["VERSION", "COMMIT", "DATE", "AUTHOR", "ACTION", "CHANGE", "ID"], rows: 4)
+        XCTAssertTrue(versions.allSatisfy { $0["signature"]?["mark"]?.text == "verified" && $0["signature"]?["signer"]?.text == "tester" })
+        let historyTable = try table(["history", "app/db/password"],
+                                     header: ["VERSION", "COMMIT", "DATE", "AUTHOR", "SIGNED", "ACTION", "CHANGE", "ID"], rows: 4)
+        XCTAssertEqual(historyTable.column("SIGNED"), Array(repeating: "verified tester", count: 4))
         XCTAssertEqual(historyTable.column("VERSION"), ["v4", "v3", "v2", "v1"])
         XCTAssertEqual(historyTable.column("COMMIT"), versions.map { String($0["commit"]?.text?.prefix(8) ?? "") })
         XCTAssertEqual(historyTable.column("DATE"), versions.map { $0["date"]?.text ?? "" })
@@ -286,7 +294,7 @@ final class OutputFormatTests: VaultE2ECase {
             .list(["app/db/password", "notes/multi", "true"].map(Doc.string)),
             .list([.string("bin")]),
         ])
-        let logTable = try table(["log", "-n", "3"], header: ["COMMIT", "DATE", "AUTHOR", "ACTION", "IDS"], rows: 3)
+        let logTable = try table(["log", "-n", "3"], header: ["COMMIT", "DATE", "AUTHOR", "SIGNED", "ACTION", "IDS"], rows: 3)
         XCTAssertEqual(logTable.column("IDS").last, "bin")
 
         let diff = try document(["diff", "HEAD~3", "HEAD~1", "--reveal", "--yes"], shape: Self.diff)
@@ -297,10 +305,13 @@ final class OutputFormatTests: VaultE2ECase {
         XCTAssertEqual(differences.first?["new"], .string("three"))
         XCTAssertNil(differences.dropFirst().first?["old"], "an added secret has no old value")
         let masked = try document(["diff", "HEAD~3", "HEAD~1"], shape: Self.diff)
-        XCTAssertTrue((masked["differences"]?.items ?? []).allSatisfy { $0.keys == ["id", "change", "same_value"] }, "values only with --reveal")
-        try table(["diff", "HEAD~3", "HEAD~1"], header: ["CHANGE", "ID"], rows: 4)
-        let revealed = try table(["diff", "HEAD~3", "HEAD~1", "--reveal", "--yes"], header: ["CHANGE", "ID", "OLD", "NEW"], rows: 4)
-        XCTAssertEqual(revealed.rows.first, ["CHANGE": "changed", "ID": "app/db/password", "OLD": "\"two\"", "NEW": "\"three\""])
+        XCTAssertTrue((masked["differences"]?.items ?? []).allSatisfy { $0.keys == ["id", "change", "same_value", "commit", "signature", "action"] },
+                      "values only with --reveal")
+        try table(["diff", "HEAD~3", "HEAD~1"], header: ["CHANGE", "ID", "COMMIT", "SIGNED", "ACTION"], rows: 4)
+        let revealed = try table(["diff", "HEAD~3", "HEAD~1", "--reveal", "--yes"],
+                                 header: ["CHANGE", "ID", "COMMIT", "SIGNED", "ACTION", "OLD", "NEW"], rows: 4)
+        XCTAssertEqual(revealed.rows.first, ["CHANGE": "changed", "ID": "app/db/password", "COMMIT": logTable.cells[1][0],
+                                             "SIGNED": "verified tester", "ACTION": "set", "OLD": "\"two\"", "NEW": "\"three\""])
         XCTAssertEqual(revealed.rows.dropFirst().first?["OLD"], "-")
     }
 

@@ -83,4 +83,31 @@ final class DiffTests: VaultTestCase {
         assertThrows(.noSuchVaultRevision(revision: "nope")) { try vault.differences(from: "nope", to: "HEAD") }
         assertThrows(.noSuchVaultRevision(revision: "HEAD~9")) { try vault.differences(from: "HEAD", to: "HEAD~9") }
     }
+
+    /// Each difference names the commit that made its new side (the newest
+    /// that changed the file, not the revision asked for, and the one that
+    /// removed a file); a change still only in the work tree names none.
+    func testEachDifferenceNamesTheCommitThatMadeIt() throws {
+        try set(["a": "1", "b": "1"])
+        try set(["a": "2"])
+        try set(["c": "3"])
+        let commits = try git("rev-list", "HEAD").split(separator: "\n").map(String.init)
+        let diffs = try vault.differences(from: "HEAD~2", to: "HEAD")
+        XCTAssertEqual(diffs.map(\.id), [id("a"), id("c")])
+        XCTAssertEqual(diffs.map(\.origin?.commit), [commits[1], commits[0]])
+        XCTAssertEqual(diffs.map(\.origin?.claimedAction), ["set", "set"])
+        XCTAssertEqual(diffs.map(\.origin?.signature.mark), [.unsigned, .unsigned], "this vault signs nothing")
+
+        _ = try vault.remove([id("b")])
+        let removal = try git("rev-parse", "HEAD")
+        try write("a.age", try Sealing.seal(bytes("edited"), id: id("a"), for: [named(me, "me")]))
+        let origins = Dictionary(uniqueKeysWithValues: try vault.differences(from: "HEAD~3", to: nil).map { ($0.id.value, $0.origin?.commit) })
+        let expected: [String: String?] = ["a": nil, "b": removal, "c": commits[0]]
+        XCTAssertEqual(origins, expected)
+        XCTAssertEqual(try vault.differences(from: nil, to: nil).map(\.origin), [nil], "against HEAD all is in the work tree")
+        // Reversed, each names the commit that made the older side.
+        let back = try vault.differences(from: "HEAD", to: "HEAD~3")
+        XCTAssertEqual(back.map(\.id), [id("a"), id("b"), id("c")])
+        XCTAssertEqual(back.map(\.origin?.commit), [commits[2], commits[2], nil])
+    }
 }

@@ -3,8 +3,14 @@ import XCTest
 import Age
 @testable import CofferKit
 
-/// history and log (Operations/History.swift).
+/// history and log (Operations/History.swift), in a vault that signs its
+/// commits with a key it trusts, so coffer's own commits show their actions.
 final class HistoryTests: VaultTestCase {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        try useSignedVault()
+    }
+
     func testEveryKindOfChangeIsNamed() throws {
         let other = X25519Identity.generate()
         try set(["a": "one"])                                            // v1 created
@@ -99,5 +105,42 @@ final class HistoryTests: VaultTestCase {
         for revision in ["v0", "v2", "nope", "HEAD~5"] {
             assertThrows(.noSuchRevision(id: "a", revision: revision)) { try vault.read(id("a"), at: revision, identities: [me]) }
         }
+    }
+
+    /// A commit made by hand with coffer's trailers claims what no signature
+    /// backs: history, log and diff show it as `git`, unsigned, its claim
+    /// kept beside; and its change is read as any hand-made commit's (a
+    /// claimed rotation does not make a new value a re-key).
+    func testAnUnverifiedClaimShowsAsGit() throws {
+        try set(["a": "1"])
+        try write("a.age", try Sealing.seal(bytes("2"), id: id("a"), for: [named(me, "me")]))
+        try commitByHand(["a.age"], message: "looks like coffer\n\nCoffer-Action: rotate\nCoffer-Id: a")
+        let versions = try vault.history(of: id("a"))
+        XCTAssertEqual(versions.map(\.action), ["git", "set"])
+        XCTAssertEqual(versions.map(\.origin.claimedAction), ["rotate", "set"])
+        XCTAssertEqual(versions.map(\.origin.signature.mark), [.unsigned, .verified])
+        XCTAssertEqual(versions.map(\.origin.signature.signer), [nil, "me"])
+        XCTAssertEqual(versions.map(\.change), [.value, .created])
+        let log = try vault.log()
+        XCTAssertEqual(log.map(\.action), ["git", "set", "init"])
+        XCTAssertEqual(log.map(\.origin.signature.mark), [.unsigned, .verified, .verified])
+        XCTAssertEqual(log.first?.origin, versions.first?.origin)
+        XCTAssertEqual(try vault.differences(from: "HEAD~1", to: "HEAD").map(\.origin), [versions.first?.origin])
+    }
+
+    /// A vault whose trusted setting turned signing off verifies nothing;
+    /// there the claim is all there is, and it is shown.
+    func testWithSigningOffTheClaimIsShown() throws {
+        try set(["a": "1"])
+        try write("a.age", try Sealing.seal(bytes("2"), id: id("a"), for: [named(me, "me")]))
+        try commitByHand(["a.age"], message: "by hand\n\nCoffer-Action: rotate\nCoffer-Id: a")
+        let repo = try vault.repo()
+        let off = SignatureChecker(repo: repo, trust: TrustState(pinned: try XCTUnwrap(try repo.head()), signing: false, signers: []))
+        XCTAssertFalse(off.signingOn)
+        let versions = try vault.history(of: id("a"), checker: off)
+        XCTAssertEqual(versions.map(\.action), ["rotate", "set"])
+        XCTAssertEqual(versions.map(\.change), [.rekey, .created])
+        XCTAssertEqual(versions.map(\.origin.signature.mark), [.unsigned, .unknown])
+        XCTAssertEqual(try vault.log(checker: off).map(\.action), ["rotate", "set", "init"])
     }
 }

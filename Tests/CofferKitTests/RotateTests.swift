@@ -22,7 +22,7 @@ final class RotateTests: VaultTestCase {
         XCTAssertNotEqual(after[try payloadOffset(after)...], before[try payloadOffset(before)...])
         XCTAssertEqual(try read("ops/c.age"), opsBefore)
         XCTAssertEqual(try value("a"), "1")
-        XCTAssertEqual(try vault.log().first?.action, "rotate")
+        XCTAssertEqual(try vault.log().first?.origin.claimedAction, "rotate")
         XCTAssertEqual(try git("status", "--porcelain"), "")
     }
 
@@ -79,7 +79,7 @@ final class RotateTests: VaultTestCase {
         XCTAssertEqual(try value("a", at: "v1"), "1")
         XCTAssertEqual(try value("a", identities: [loaded[0]]), "1")
         XCTAssertEqual(try value("both/c", identities: loaded), "3")
-        XCTAssertEqual(try vault.log().first?.action, "rotate-identity")
+        XCTAssertEqual(try vault.log().first?.origin.claimedAction, "rotate-identity")
     }
 
     func testRotateIdentityRefusesAKeyThatReadsNothing() throws {

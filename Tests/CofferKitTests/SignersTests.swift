@@ -37,7 +37,7 @@ final class SignersTests: VaultTestCase {
         XCTAssertNotNil(added.commit)
         XCTAssertEqual(try changedFiles(), [".signers"])
         XCTAssertEqual(try git("log", "-1", "--format=%s"), "coffer: signers-add alice \(alice.publicKey.fingerprint)")
-        XCTAssertEqual(try vault.log().first?.action, "signers-add")
+        XCTAssertEqual(try vault.log().first?.origin.claimedAction, "signers-add")
         try apply(try vault.planAddSigner(try signer("bob", bob)))
         XCTAssertEqual(try vault.signers().map(\.name), ["alice", "bob"])
         XCTAssertEqual(try commitCount(), count + 2)

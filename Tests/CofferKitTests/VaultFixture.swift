@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Age
 import Posix
+import SSHSig
 @testable import CofferKit
 
 /// A fresh vault per test in its own temporary directory, read by `me`
@@ -38,6 +39,15 @@ class VaultTestCase: XCTestCase {
 
     func makeVault(at path: String, readers: [NamedRecipient], signers: [Signer] = []) throws -> Vault {
         try Vault.create(at: path, readers: readers, signers: signers, configuration: VaultTestCase.configuration)
+    }
+
+    /// Replaces `vault` with one whose commits `key` signs and whose pinned
+    /// `.signers` trusts `key` as "me": coffer as the CLI runs it with an
+    /// identity, where history shows each commit's action as verified.
+    func useSignedVault(key: SSHSigningKey = .generate()) throws {
+        vault = try Vault.create(at: directory + "/signed", readers: [named(me, "me")],
+                                 signers: [try Signer(name: "me", key: key.publicKey)],
+                                 configuration: VaultTestCase.configuration, commitSigner: CommitSigner(key: key))
     }
 
     func named(_ identity: X25519Identity, _ name: String?) -> NamedRecipient {

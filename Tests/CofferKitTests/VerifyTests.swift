@@ -164,7 +164,7 @@ final class VerifyTests: VaultTestCase {
         for secret in ["a", "b", "ops/c", "ops/d"] {
             XCTAssertEqual(try value(secret, identities: [other]), try value(secret))
         }
-        XCTAssertEqual(try vault.log().first?.action, "verify-fix")
+        XCTAssertEqual(try vault.log().first?.origin.claimedAction, "verify-fix")
     }
 
     func testFixOfNothingMakesNoCommit() throws {

@@ -25,6 +25,10 @@ public struct SecretDifference {
     public let old: SecureBytes?
     /// The value after, likewise.
     public let new: SecureBytes?
+    /// The commit that made the new side what it is: the newest commit on
+    /// its first-parent line that changed the file, with its signature; nil
+    /// for a change not committed yet (the work tree), or where no commit did.
+    public let origin: CommitOrigin?
 }
 
 extension Vault {
@@ -33,8 +37,10 @@ extension Vault {
     /// first; where the payload differs, values are compared when one of
     /// `identities` reads both sides, so a re-encrypted value is never
     /// reported as changed unless it was. With `reveal`, the values readable
-    /// with `identities` come back too.
-    public func differences(from: String?, to: String?, identities: [Identity] = [], reveal: Bool = false) throws -> [SecretDifference] {
+    /// with `identities` come back too. Each difference names the commit
+    /// that made it, its signature as `checker` (default: a fresh one) marks it.
+    public func differences(from: String?, to: String?, identities: [Identity] = [], reveal: Bool = false,
+                            checker: SignatureChecker? = nil) throws -> [SecretDifference] {
         for revision in [from, to].compactMap({ $0 }) { try Text.refuseSecretKey(revision, as: "the revision") }
         let repo = try repo()
         func commit(_ revision: String) throws -> ObjectID {
@@ -52,17 +58,30 @@ extension Vault {
             }
             return out
         }
-        let base = try from.map(commit) ?? repo.head()
+        let head = try repo.head()
+        let base = try from.map(commit) ?? head
+        let target = try to.map(commit)
         let old = try base.map { try snapshot($0) } ?? [:]
-        let new = try snapshot(to.map(commit))
+        let new = try snapshot(target)
         func value(_ file: [UInt8]?, _ id: SecretID) -> SecureBytes? {
             guard let file, !identities.isEmpty else { return nil }
             return try? Sealing.open(file, id: id, identities: identities)
         }
+        let differing = Set(old.keys).union(new.keys).filter { old[$0] != new[$0] }
+        // A revision's side was made by commits; the work tree's only where
+        // it holds HEAD's file (against HEAD itself, nowhere).
+        let fromCommits: Set<SecretID>
+        if target != nil {
+            fromCommits = differing
+        } else if let head, base != head {
+            fromCommits = try differing.filter { id in try repo.blob(at: id.relativePath, in: head).map(repo.readBlob) == new[id] }
+        } else {
+            fromCommits = []
+        }
+        let origins = try (target ?? head).map { try self.origins(of: fromCommits, at: $0, checker: checker) } ?? [:]
         var result: [SecretDifference] = []
-        for id in Set(old.keys).union(new.keys).sorted() {
+        for id in differing.sorted() {
             let (o, n) = (old[id], new[id])
-            guard o != n else { continue }
             let (before, after) = (value(o, id), value(n, id))
             let kind: SecretDifference.Kind
             var same: Bool?
@@ -78,8 +97,38 @@ extension Vault {
                     kind = .reencrypted
                 }
             }
-            result.append(SecretDifference(id: id, kind: kind, sameValue: same, old: reveal ? before : nil, new: reveal ? after : nil))
+            result.append(SecretDifference(id: id, kind: kind, sameValue: same, old: reveal ? before : nil, new: reveal ? after : nil,
+                                           origin: origins[id]))
         }
         return result
+    }
+
+    /// For each of `ids`, the newest commit on `tip`'s first-parent line
+    /// that changed its sealed file (none where no commit did), as history
+    /// shows it. One walk for them all, ending when each has its commit.
+    private func origins(of ids: Set<SecretID>, at tip: ObjectID, checker: SignatureChecker?) throws -> [SecretID: CommitOrigin] {
+        guard !ids.isEmpty else { return [:] }
+        let repo = try repo()
+        let walker = try PathWalker(repo)
+        let chain = try walker.chain(from: tip)
+        let checker = try checker ?? signatureChecker()
+        var left = ids
+        var made: [ObjectID: CommitOrigin] = [:]
+        var found: [SecretID: CommitOrigin] = [:]
+        for (index, link) in chain.enumerated() where !left.isEmpty {
+            let parent = index + 1 < chain.count ? chain[index + 1].tree : nil
+            guard parent != link.tree else { continue }
+            for id in left {
+                let here = try walker.blob(at: id.relativePath, inTree: link.tree)
+                guard try here != parent.flatMap({ try walker.blob(at: id.relativePath, inTree: $0) }) else { continue }
+                if made[link.commit] == nil {
+                    let info = try walker.info(link.commit)
+                    made[link.commit] = try checker.origin(of: info, claiming: Trailers(info.message).action)
+                }
+                found[id] = made[link.commit]
+                left.remove(id)
+            }
+        }
+        return found
     }
 }

@@ -36,37 +36,43 @@ public struct SecretVersion: Equatable, Sendable {
     public let number: Int
     /// The id the secret had then (older than a `mv`, it is the old id).
     public let id: SecretID
-    /// The commit id (hex).
-    public let commit: String
-    /// The commit time, seconds since 1970.
-    public let time: Int64
-    /// The commit author's name (text from outside: escape before showing it).
-    public let author: String
-    /// The coffer action recorded in the commit (`Action`'s raw values), or
-    /// `git` for a commit coffer did not make.
-    public let action: String
-    /// How the sealed file changed.
+    /// The commit, its signature and the action it counts as.
+    public let origin: CommitOrigin
+    /// How the sealed file changed, read from the action shown (a claim
+    /// that does not count cannot call a new value a re-key).
     public let change: Change
     let blob: ObjectID?
+
+    /// The commit id (hex).
+    public var commit: String { origin.commit }
+    /// The commit time, seconds since 1970.
+    public var time: Int64 { origin.time }
+    /// The commit author's name (text from outside: escape before showing it).
+    public var author: String { origin.author }
+    /// The action shown (see `CommitOrigin.action`).
+    public var action: String { origin.action }
 }
 
 /// One commit of the vault, as `coffer log` shows it.
 public struct VaultLogEntry: Equatable, Sendable {
-    /// The commit id (hex).
-    public let commit: String
-    /// The commit time, seconds since 1970.
-    public let time: Int64
-    /// The commit author's name (text from outside).
-    public let author: String
-    /// The recorded coffer action, or `git` for a commit coffer did not make.
-    public let action: String
+    /// The commit, its signature and the action it counts as.
+    public let origin: CommitOrigin
     /// The ids the commit names in its `Coffer-Id` trailers.
     public let ids: [String]
+
+    /// The commit id (hex).
+    public var commit: String { origin.commit }
+    /// The commit time, seconds since 1970.
+    public var time: Int64 { origin.time }
+    /// The commit author's name (text from outside).
+    public var author: String { origin.author }
+    /// The action shown (see `CommitOrigin.action`).
+    public var action: String { origin.action }
 }
 
 /// Reads the coffer trailers of a commit message.
 struct Trailers {
-    var action = "git"
+    var action = CommitOrigin.git
     var ids: [String] = []
     var renames: [(from: String, to: String)] = []
 
@@ -82,17 +88,46 @@ struct Trailers {
     }
 }
 
+/// A commit that changed a secret's sealed file, as the walk finds it.
+struct VersionStep {
+    /// The id the secret had then.
+    let id: SecretID
+    let commit: CommitInfo
+    let claimedAction: String
+    let before: ObjectID?
+    let after: ObjectID?
+}
+
 extension Vault {
-    /// Every version of `id`, newest first, following renames made with `mv`.
-    /// Walks the first-parent history once, comparing the file's blob in each
-    /// commit with its parent's.
-    public func history(of id: SecretID) throws -> [SecretVersion] {
+    /// Every version of `id`, newest first, following renames made with
+    /// `mv`, each with its commit's signature as `checker` (default: a
+    /// fresh one) marks it.
+    public func history(of id: SecretID, checker: SignatureChecker? = nil) throws -> [SecretVersion] {
+        let steps = try versionSteps(of: id)
+        guard !steps.isEmpty else { return [] }
+        let repo = try repo()
+        let checker = try checker ?? signatureChecker()
+        return try steps.enumerated().map { index, step in
+            let origin = try checker.origin(of: step.commit, claiming: step.claimedAction)
+            let change = try SecretVersion.Change.of(before: step.before, after: step.after, samePayload: {
+                guard let old = step.before, let new = step.after else { return false }
+                return Sealing.samePayload(try repo.readBlob(old), try repo.readBlob(new))
+            }, action: origin.action)
+            return SecretVersion(number: steps.count - index, id: step.id, origin: origin, change: change, blob: step.after)
+        }
+    }
+
+    /// The commits that changed `id`'s sealed file, newest first, following
+    /// renames: the walk `history` shows and `vN` revisions count. Walks the
+    /// first-parent history once, comparing the file's blob in each commit
+    /// with its parent's.
+    func versionSteps(of id: SecretID) throws -> [VersionStep] {
         let repo = try repo()
         guard let head = try repo.head() else { return [] }
         let walker = try PathWalker(repo)
         let chain = try walker.chain(from: head)
         var current = id
-        var found: [(SecretID, CommitInfo, Trailers, SecretVersion.Change, ObjectID?)] = []
+        var found: [VersionStep] = []
         var here = try walker.blob(at: current.relativePath, inTree: chain[0].tree)
         for (index, link) in chain.enumerated() {
             let parentTree = index + 1 < chain.count ? chain[index + 1].tree : nil
@@ -100,12 +135,7 @@ extension Vault {
             if here != before {
                 let commit = try walker.info(link.commit)
                 let trailers = Trailers(commit.message)
-                let (old, new) = (before, here)
-                let change = try SecretVersion.Change.of(before: old, after: new, samePayload: {
-                    guard let old, let new else { return false }
-                    return Sealing.samePayload(try repo.readBlob(old), try repo.readBlob(new))
-                }, action: trailers.action)
-                found.append((current, commit, trailers, change, here))
+                found.append(VersionStep(id: current, commit: commit, claimedAction: trailers.action, before: before, after: here))
                 // Created here by a rename: older versions live under the old id.
                 if before == nil, let rename = trailers.renames.first(where: { $0.to == current.value }),
                    let old = try? SecretID(rename.from), let parentTree {
@@ -116,22 +146,21 @@ extension Vault {
             }
             here = before
         }
-        return found.enumerated().map { index, entry in
-            SecretVersion(number: found.count - index, id: entry.0, commit: entry.1.id.hex, time: entry.1.time,
-                          author: entry.1.author.name, action: entry.2.action, change: entry.3, blob: entry.4)
-        }
+        return found
     }
 
-    /// The vault's commits, newest first; with a prefix, only those touching ids under it.
-    public func log(_ prefix: Prefix = .all, limit: Int = Int.max) throws -> [VaultLogEntry] {
+    /// The vault's commits, newest first; with a prefix, only those touching
+    /// ids under it; each with its signature as `checker` (default: a fresh
+    /// one) marks it.
+    public func log(_ prefix: Prefix = .all, limit: Int = Int.max, checker: SignatureChecker? = nil) throws -> [VaultLogEntry] {
         let repo = try repo()
+        let checker = try checker ?? signatureChecker()
         var entries: [VaultLogEntry] = []
         for commit in try repo.log() where entries.count < limit {
             let trailers = Trailers(commit.message)
             let ids = trailers.ids.filter { prefix.contains(path: $0) }
             if !prefix.isAll && ids.isEmpty { continue }
-            entries.append(VaultLogEntry(commit: commit.id.hex, time: commit.time, author: commit.author.name,
-                                         action: trailers.action, ids: ids))
+            entries.append(VaultLogEntry(origin: try checker.origin(of: commit, claiming: trailers.action), ids: ids))
         }
         return entries
     }
@@ -143,22 +172,24 @@ extension Vault {
         try Text.refuseSecretKey(revision, as: "the revision")
         let repo = try repo()
         if revision.hasPrefix("v"), let number = Int(revision.dropFirst()) {
-            guard let version = try history(of: id).first(where: { $0.number == number }) else {
+            let steps = try versionSteps(of: id)
+            guard number >= 1, number <= steps.count else {
                 throw VaultError.noSuchRevision(id: id.value, revision: revision)
             }
-            guard let blob = version.blob else { throw VaultError.deletedAt(id: id.value, revision: revision) }
-            return (try repo.readBlob(blob), version.id)
+            let step = steps[steps.count - number]
+            guard let blob = step.after else { throw VaultError.deletedAt(id: id.value, revision: revision) }
+            return (try repo.readBlob(blob), step.id)
         }
         guard let commit = try repo.resolve(revision) else { throw VaultError.noSuchRevision(id: id.value, revision: revision) }
         if let blob = try repo.blob(at: id.relativePath, in: commit) { return (try repo.readBlob(blob), id) }
         // Before a rename the secret lived under another id: the version in
         // force at that commit is the newest one at or before it.
-        let versions = try history(of: id)
-        let byCommit = Dictionary(versions.map { ($0.commit, $0) }, uniquingKeysWith: { first, _ in first })
+        let steps = try versionSteps(of: id)
+        let byCommit = Dictionary(steps.map { ($0.commit.id, $0) }, uniquingKeysWith: { first, _ in first })
         for ancestor in try repo.log(from: commit) {
-            guard let version = byCommit[ancestor.id.hex] else { continue }
-            guard let blob = version.blob else { break }
-            return (try repo.readBlob(blob), version.id)
+            guard let step = byCommit[ancestor.id] else { continue }
+            guard let blob = step.after else { break }
+            return (try repo.readBlob(blob), step.id)
         }
         throw VaultError.deletedAt(id: id.value, revision: revision)
     }
@@ -176,9 +207,8 @@ extension Vault {
 
     /// The last value `id` held before it was removed.
     func lastValueBeforeRemoval(_ id: SecretID, identities: [Identity]) throws -> SecureBytes {
-        guard let version = try history(of: id).first(where: { $0.blob != nil }) else {
-            throw VaultError.notFound(id: id.value)
-        }
-        return try open(id, at: "v\(version.number)", identities: identities)
+        let steps = try versionSteps(of: id)
+        guard let index = steps.firstIndex(where: { $0.after != nil }) else { throw VaultError.notFound(id: id.value) }
+        return try open(id, at: "v\(steps.count - index)", identities: identities)
     }
 }
