@@ -71,23 +71,10 @@ struct AcceptedReaders: Equatable, Sendable {
     /// The accepted readers of the clone at `gitDirectory`, or nil when it
     /// has none yet (a clone coffer has not used since it began keeping them).
     static func load(gitDirectory: String) throws -> AcceptedReaders? {
-        let path = gitDirectory + "/" + fileName
-        guard Files.exists(path) else { return nil }
-        do {
-            return try AcceptedReaders(parsing: String(decoding: try Files.read(path: path), as: UTF8.self), path: path)
-        } catch let error as FileError {
-            throw VaultError.file(error)
-        }
+        try CloneFile.read(fileName, gitDirectory: gitDirectory).map { try AcceptedReaders(parsing: $0, path: gitDirectory + "/" + fileName) }
     }
 
     func save(gitDirectory: String) throws {
-        do {
-            try Files.makeDirectories(gitDirectory + "/coffer")
-            let file = try AtomicFileSink(path: gitDirectory + "/" + AcceptedReaders.fileName)
-            try file.write(text)
-            try file.commit()
-        } catch let error as FileError {
-            throw VaultError.file(error)
-        }
+        try CloneFile.write(text, to: AcceptedReaders.fileName, gitDirectory: gitDirectory)
     }
 }

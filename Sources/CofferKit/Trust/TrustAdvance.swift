@@ -85,8 +85,7 @@ extension Vault {
         else {
             // A clone this version met unpinned stays so until a person
             // pins it: its own commits later must not look like an upgrade's.
-            try? Files.makeDirectories(gitDirectory + "/coffer")
-            try? AtomicFileSink(path: marker, durable: false).commit()
+            try? CloneFile.write("", to: TrustState.unpinnedMarker, gitDirectory: gitDirectory, durable: false)
             return nil
         }
         try? state.save(gitDirectory: gitDirectory)

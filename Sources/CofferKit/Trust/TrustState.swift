@@ -134,26 +134,13 @@ struct TrustState: Equatable, Sendable {
 
     /// The clone's trust state, nil when it has pinned no root yet.
     static func load(gitDirectory: String) throws -> TrustState? {
-        let path = gitDirectory + "/" + fileName
-        guard Files.exists(path) else { return nil }
-        do {
-            return try TrustState(parsing: String(decoding: try Files.read(path: path), as: UTF8.self), path: path)
-        } catch let error as FileError {
-            throw VaultError.file(error)
-        }
+        try CloneFile.read(fileName, gitDirectory: gitDirectory).map { try TrustState(parsing: $0, path: gitDirectory + "/" + fileName) }
     }
 
     func save(gitDirectory: String) throws {
         unlink(gitDirectory + "/" + TrustState.unpinnedMarker)
-        do {
-            try Files.makeDirectories(gitDirectory + "/coffer")
-            // Not synced: lost to a power cut, it is judged again from an older commit.
-            let file = try AtomicFileSink(path: gitDirectory + "/" + TrustState.fileName, durable: false)
-            try file.write(text)
-            try file.commit()
-        } catch let error as FileError {
-            throw VaultError.file(error)
-        }
+        // Not synced: lost to a power cut, it is judged again from an older commit.
+        try CloneFile.write(text, to: TrustState.fileName, gitDirectory: gitDirectory, durable: false)
     }
 }
 

@@ -1,0 +1,28 @@
+import Posix
+
+/// A file this clone keeps under `.git/coffer/` (accepted readers, trust):
+/// never committed, so no push reaches it; text, replaced atomically.
+enum CloneFile {
+    /// The file's text, nil when it does not exist.
+    static func read(_ name: String, gitDirectory: String) throws -> String? {
+        let path = gitDirectory + "/" + name
+        guard Files.exists(path) else { return nil }
+        do {
+            return String(decoding: try Files.read(path: path), as: UTF8.self)
+        } catch let error as FileError {
+            throw VaultError.file(error)
+        }
+    }
+
+    /// Replaces the file with `text`; `durable` syncs it before returning.
+    static func write(_ text: String, to name: String, gitDirectory: String, durable: Bool = true) throws {
+        do {
+            try Files.makeDirectories(gitDirectory + "/coffer")
+            let file = try AtomicFileSink(path: gitDirectory + "/" + name, durable: durable)
+            try file.write(text)
+            try file.commit()
+        } catch let error as FileError {
+            throw VaultError.file(error)
+        }
+    }
+}
