@@ -203,6 +203,7 @@ final class OutputFormatTests: VaultE2ECase {
                                            ("exposed", .list(.string)), ("commit", .optionalString)])
     static let signersList: Shape = .map([("signers", .list(.map([("name", .string), ("key", .string), ("fingerprint", .string),
                                                                    ("options", .string)])))])
+    static let config: Shape = .map([("signing", .string)])
     static let rotate: Shape = .map([("rotated", .list(.string)), ("skipped_scopes", .list(.string)), ("commit", .optionalString)])
     static let drift: Shape = .map([("kind", .string), ("id", .string), ("scope", .string), ("path", .string), ("bound_to", .string),
                                     ("reason", .string), ("missing", .list(.string)), ("extra", .list(.string))],
@@ -362,6 +363,15 @@ final class OutputFormatTests: VaultE2ECase {
         XCTAssertEqual(first?["options"], .string(""))
         let shown = try table(["signers", "list"], header: ["NAME", "FINGERPRINT", "KEY", "OPTIONS"], rows: 1)
         XCTAssertEqual(shown.column("OPTIONS"), ["-"])
+    }
+
+    func testConfigInEveryFormat() throws {
+        try initVault()
+        XCTAssertEqual(try document(["config"], shape: Self.config)["signing"], .string("on"))
+        try cofOK(["config", "signing", "off"])
+        XCTAssertEqual(try document(["config"], shape: Self.config)["signing"], .string("off"))
+        let shown = try table(["config"], header: ["SETTING", "VALUE"], rows: 1)
+        XCTAssertEqual(shown.column("VALUE"), ["off"])
     }
 
     func testRecipientsRmTableListsTheExposedIds() throws {
