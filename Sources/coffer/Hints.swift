@@ -64,6 +64,12 @@ enum Hints {
         case .noSignersToPin, .signersExist: return "see `coffer signers list` and `coffer signers status`"
         case .lastSigner: return "add another signer first (`coffer signers add KEY --name NAME`)"
         case .signersChanged: return "look at the change (git log -p .signers), then run the command again"
+        case .uncommittedConfig(let path):
+            return "restore it (git checkout -- \(path)) and change settings with `coffer config`, which commits and signs the change"
+        case .invalidConfig:
+            return "`coffer config signing on|off` writes the file anew, in a signed commit"
+        case .unsignedConfigChange: return "run it where your identity is (--identity FILE or COFFER_IDENTITY)"
+        case .configChanged: return "look at the change (git log -p .coffer-config), then run the command again"
         default: return nil
         }
     }

@@ -208,6 +208,7 @@ final class OutputFormatTests: VaultE2ECase {
                                            ("exposed", .list(.string)), ("commit", .optionalString)])
     static let signersList: Shape = .map([("signers", .list(.map([("name", .string), ("key", .string), ("fingerprint", .string),
                                                                    ("options", .string), ("trusted", .string)])))])
+    static let config: Shape = .map([("signing", .string)])
     static let rotate: Shape = .map([("rotated", .list(.string)), ("skipped_scopes", .list(.string)), ("commit", .optionalString)])
     static let drift: Shape = .map([("kind", .string), ("id", .string), ("scope", .string), ("path", .string), ("bound_to", .string),
                                     ("reason", .string), ("missing", .list(.string)), ("extra", .list(.string))],
@@ -375,6 +376,15 @@ final class OutputFormatTests: VaultE2ECase {
         let shown = try table(["signers", "list"], header: ["NAME", "FINGERPRINT", "TRUSTED", "KEY", "OPTIONS"], rows: 1)
         XCTAssertEqual(shown.column("OPTIONS"), ["-"])
         XCTAssertEqual(shown.column("TRUSTED"), ["yes"])
+    }
+
+    func testConfigInEveryFormat() throws {
+        try initVault()
+        XCTAssertEqual(try document(["config"], shape: Self.config)["signing"], .string("on"))
+        try cofOK(["config", "signing", "off"])
+        XCTAssertEqual(try document(["config"], shape: Self.config)["signing"], .string("off"))
+        let shown = try table(["config"], header: ["SETTING", "VALUE"], rows: 1)
+        XCTAssertEqual(shown.column("VALUE"), ["off"])
     }
 
     func testRecipientsRmTableListsTheExposedIds() throws {

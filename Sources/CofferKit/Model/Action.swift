@@ -15,12 +15,14 @@ public enum Action: String, Sendable, CaseIterable {
     /// `.signers` changed: who may sign for the vault.
     case addSigner = "signers-add"
     case removeSigner = "signers-rm"
+    /// `.coffer-config` changed: the vault's settings (`coffer config`).
+    case config
 
     /// True for actions that re-encrypt values without changing them.
     var keepsValues: Bool {
         switch self {
         case .rewrap, .rekey, .rotate, .rotateIdentity, .fix, .mv: return true
-        case .initialize, .set, .rm, .rollback, .restore, .importBundle, .addSigner, .removeSigner: return false
+        case .initialize, .set, .rm, .rollback, .restore, .importBundle, .addSigner, .removeSigner, .config: return false
         }
     }
 }

@@ -104,6 +104,13 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case lastSigner(String)
     /// `.signers` changed between planning a change and committing it.
     case signersChanged
+    /// `.coffer-config` in the work tree is not the one HEAD records.
+    case uncommittedConfig(path: String)
+    /// `.coffer-config` changed between planning a change and committing it.
+    case configChanged
+    /// A change of `.coffer-config` would be committed unsigned (no key to
+    /// sign with): refused, as no clone would trust it.
+    case unsignedConfigChange
 
     case locked(waitedSeconds: Int)
     /// Another process (a git command, an editor's git integration) held the
@@ -203,6 +210,12 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notASigner(let who): return "\(Text.quoted(who)) is not in .signers"
         case .lastSigner(let who): return "\(Text.quoted(who)) is the only signer; .signers must keep at least one"
         case .signersChanged: return ".signers changed since this change was planned (another coffer process or a pull); nothing was written"
+        case .uncommittedConfig(let path):
+            return "\(Text.shown(path)) has changes that are not committed; coffer follows only the settings in the vault's history"
+        case .configChanged:
+            return ".coffer-config changed since this change was planned (another coffer process or a pull); nothing was written"
+        case .unsignedConfigChange:
+            return "a change of .coffer-config must be signed, and there is no signing key to sign it with; nothing was written"
         case .locked(let seconds): return "the vault is locked by another coffer process (waited \(seconds) s)"
         case .gitIndexLocked(let path, let seconds):
             return "\(Text.shown(path)) is held by another git process (waited \(seconds) s); nothing was written"

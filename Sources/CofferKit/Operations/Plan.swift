@@ -37,6 +37,10 @@ public struct ChangePlan {
         isConfirmed = risks.isEmpty
     }
 
+    /// True when applying the plan would change nothing (and make no
+    /// commit): the vault already is as asked.
+    public var changesNothing: Bool { changes.isEmpty && workTreeRepairs.isEmpty }
+
     /// Records that the user agreed to the risks.
     public mutating func confirm() { isConfirmed = true }
 

@@ -13,6 +13,8 @@ struct Staging {
     private(set) var treeChanges: [TreeChange] = []
     /// The bytes of every file written, for the work tree after the commit.
     private(set) var files: [String: [UInt8]] = [:]
+    /// Whether the commit is signed (by `vault.commitSigner`); see `VaultConfig.signsCommit`.
+    var signs = true
     /// Scopes this transaction rewrites; they govern the secrets it seals.
     private let pendingReaders: [Scope: [NamedRecipient]]
     private var checkedScopes: Set<Scope> = []
@@ -161,6 +163,10 @@ struct Staging {
                 let current = try head.flatMap { try repo.blob(at: SignersFile.fileName, in: $0) }.map { try repo.readBlob($0) }
                 guard current == edit.base else { throw VaultError.signersChanged }
                 try write(SignersFile.fileName, Array(edit.file.text.utf8))
+            case .setConfig(let edit):
+                let current = try head.flatMap { try repo.blob(at: VaultConfig.fileName, in: $0) }.map { try repo.readBlob($0) }
+                guard current == edit.base else { throw VaultError.configChanged }
+                try write(VaultConfig.fileName, Array(edit.config.text.utf8))
             case .rewrap(let id), .rekey(let id):
                 guard let current = try committed(id) else { throw VaultError.notFound(id: id.value) }
                 let readers = try readers(for: id).readers
@@ -213,8 +219,17 @@ struct Staging {
         let author = try repo.configuredSignature()
             ?? Signature(name: vault.configuration.authorName ?? "coffer", email: "coffer@localhost")
         let message = VaultTransaction.commitMessage(action: action, changes: changes, ids: outcome.written + outcome.removed)
+        // An unsigned change of the settings would be held back by every
+        // clone's chain of trust: refused rather than committed for nothing.
+        let mustSign = changes.contains { if case .setConfig = $0 { return true } else { return false } }
+        let signer = signs ? vault.commitSigner : nil
+        if mustSign, signer == nil { throw VaultError.unsignedConfigChange }
         return try repo.createCommit(parent: head, changes: treeChanges, message: message, author: author,
-                                     sign: vault.commitSigner.map { signer in { try signer.sign($0) } })
+                                     sign: signer.map { signer in {
+                                         let signature = try signer.sign($0)
+                                         if mustSign, signature == nil { throw VaultError.unsignedConfigChange }
+                                         return signature
+                                     } })
     }
 }
 

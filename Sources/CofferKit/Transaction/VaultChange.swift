@@ -27,6 +27,8 @@ enum VaultChange {
     case trailer(key: String, value: String)
     /// Replace the root `.signers`, if HEAD still holds what it was planned from.
     case setSigners(SignersEdit)
+    /// Replace the root `.coffer-config`, if HEAD still holds what it was planned from.
+    case setConfig(ConfigEdit)
 }
 
 /// What a committed change did: the commit (nil when nothing changed), and

@@ -22,10 +22,15 @@ enum VaultTransaction {
     static func run(_ vault: Vault, changes: [VaultChange], action: Action, identities: [Identity],
                     granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = [],
                     progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
-        try vault.commitSigner?.prepare()
+        let repo = try vault.repo()
+        // The key is readied (a passphrase asked) only for a commit that will
+        // be signed, judged from HEAD before the lock; judged again under it,
+        // where a key not readied here is opened when the commit needs it.
+        if VaultConfig.signsCommit(changes, repo: repo, head: try repo.head(), trusted: nil) {
+            try vault.commitSigner?.prepare()
+        }
         let lock = try vault.lock()
         defer { _ = lock }
-        let repo = try vault.repo()
         try finishInterruptedWrite(vault, repo: repo)
         guard !vault.isHeadDetached else { throw VaultError.detachedHead }
         try refuseUnfinishedGitOperation(vault, index: nil)
@@ -34,6 +39,7 @@ enum VaultTransaction {
         let (trust, accepted) = try vault.trusted()
         let acceptance = Acceptance(accepted: accepted, trust: trust, granted: granted, revoked: revoked)
         var staging = try Staging(vault: vault, repo: repo, head: head, changes: changes, identities: identities, acceptance: acceptance)
+        staging.signs = VaultConfig.signsCommit(changes, repo: repo, head: head, trusted: trust?.signing)
         // Many objects: one file-system sync for all instead of one fsync each.
         // Blobs, trees and the commit in one batch (one pack when large).
         let made: ObjectID? = try repo.withBatchedObjectSync {
@@ -137,6 +143,10 @@ enum VaultTransaction {
             if case .setSigners(let edit) = change {
                 if ids.isEmpty { subject = "coffer: \(action.rawValue) \(edit.summary)" }
                 trailers += edit.trailers.map { $0 + "\n" }.joined()
+            }
+            if case .setConfig(let edit) = change {
+                if ids.isEmpty { subject = "coffer: \(action.rawValue) " + edit.settings.joined(separator: " ") }
+                trailers += edit.settings.map { "Coffer-Config: \($0)\n" }.joined()
             }
         }
         return subject + "\n\n" + trailers

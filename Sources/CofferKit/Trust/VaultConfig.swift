@@ -2,14 +2,14 @@
 /// `key = value` (`#` comments). Today one key: `signing = on|off`. A
 /// change to it is a trust change like `.signers`: it counts only when a
 /// trusted signer signed it (see `TrustChain`).
-struct VaultConfig: Equatable, Sendable {
-    static let fileName = ".coffer-config"
+public struct VaultConfig: Equatable, Sendable {
+    public static let fileName = ".coffer-config"
     static let maxSize = 64 * 1024
 
     /// Whether coffer signs the vault's commits (default on).
-    var signing = true
+    public var signing = true
 
-    init(signing: Bool = true) { self.signing = signing }
+    public init(signing: Bool = true) { self.signing = signing }
 
     init(parsing text: String, path: String) throws {
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -1,0 +1,74 @@
+import ArgumentParser
+import CofferKit
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Show the vault's settings (.coffer-config), or change one in a signed commit.",
+        discussion: """
+            coffer config               the settings, as the vault's history records them
+            coffer config signing off   coffer's commits are unsigned from then on
+            coffer config signing on    coffer signs its commits (the default)
+            A change is one commit changing only .coffer-config, signed with your signing key \
+            like any change of who may sign or read: turning signing off is itself signed, and \
+            only the commits after it are not. Setting the value it already has makes no commit.
+            """
+    )
+
+    /// The settings `.coffer-config` holds.
+    enum Setting: String, ExpressibleByArgument, CaseIterable {
+        case signing
+    }
+
+    enum Switch: String, ExpressibleByArgument, CaseIterable {
+        case on, off
+    }
+
+    @Argument(help: ArgumentHelp("The setting to change.", valueName: "SETTING"))
+    var setting: Setting?
+
+    @Argument(help: ArgumentHelp("Its new value.", valueName: "VALUE"))
+    var value: Switch?
+
+    @Option(name: .shortAndLong, help: OutputFormat.help)
+    var output: OutputFormat?
+
+    @OptionGroup var options: VaultOptions
+
+    func validate() throws {
+        if setting != nil, value == nil { throw ValidationError("missing the value: coffer config signing on|off") }
+        if setting != nil, output != nil { throw ValidationError("-o is for showing the settings; a change prints none") }
+    }
+
+    func run() throws {
+        try Console.run {
+            let vault = try options.vault()
+            guard case .signing? = setting, let value else {
+                let config = try vault.config()
+                let signing = config.signing ? "on" : "off"
+                let table = Table(["SETTING", "VALUE"], rows: [[.string(Setting.signing.rawValue), .string(signing)]])
+                try Renderer.print(Output(["signing": .string(signing)], table: table), as: output ?? .table, command: "config")
+                return
+            }
+            let plan = try vault.planSigning(value == .on)
+            guard !plan.changesNothing else {
+                Console.info("signing is already \(value.rawValue); nothing changed (no commit)")
+                return
+            }
+            // Without an identity this CLI's signer commits unsigned, which a
+            // settings change may not: refused before the signer warns.
+            guard options.store.exists else { throw VaultError.unsignedConfigChange }
+            let outcome = try vault.apply(plan, identities: [])
+            switch value {
+            case .off:
+                Console.info("signing turned off in .coffer-config, in a signed commit")
+                Console.warning("from now on coffer's commits in this vault are unsigned: `git verify-commit` refuses them, "
+                                + "and coffer's history, log and verify --history report the history after this commit as unverified")
+                Console.hint("`coffer config signing on` signs again")
+            case .on:
+                Console.info("signing turned on in .coffer-config: coffer signs every commit again")
+            }
+            Console.reportPending(outcome)
+        }
+    }
+}
