@@ -60,6 +60,17 @@ extension GitRepository {
         return ObjectID(oid)
     }
 
+    /// Every best common ancestor of two commits: one in a plain history,
+    /// several after criss-cross merges, none for unrelated histories.
+    public func mergeBases(_ one: ObjectID, _ two: ObjectID) throws -> [ObjectID] {
+        var array = git_oidarray()
+        let rc = withHandle { repo in one.withOID { a in two.withOID { b in lib.mergeBases(&array, repo, a, b) } } }
+        if rc == GIT_ENOTFOUND.rawValue { return [] }
+        try lib.check(rc, "git_merge_bases")
+        defer { lib.oidarrayDispose(&array) }
+        return (0..<array.count).map { ObjectID(array.ids[$0]) }
+    }
+
     /// The commit's `gpgsig` signature and the data it signs, nil when unsigned.
     public func commitSignature(_ id: ObjectID) throws -> CommitSignatureData? {
         var signature = git_buf(), signed = git_buf()

@@ -91,6 +91,8 @@ final class LibGit2: @unchecked Sendable {
     let revwalkNext: @convention(c) (MutableOID?, Handle?) -> Int32
     let graphDescendantOf: @convention(c) (Handle?, OID?, OID?) -> Int32
     let mergeBase: @convention(c) (MutableOID?, Handle?, OID?, OID?) -> Int32
+    let mergeBases: @convention(c) (UnsafeMutablePointer<git_oidarray>?, Handle?, OID?, OID?) -> Int32
+    let oidarrayDispose: @convention(c) (UnsafeMutablePointer<git_oidarray>?) -> Void
 
     // Trees and tree builders
     let treeLookup: @convention(c) (Out?, Handle?, OID?) -> Int32
@@ -128,6 +130,7 @@ final class LibGit2: @unchecked Sendable {
     // Raw object reads
     let repositoryODB: @convention(c) (Out?, Handle?) -> Int32
     let odbRead: @convention(c) (Out?, Handle?, OID?) -> Int32
+    let odbReadHeader: @convention(c) (UnsafeMutablePointer<Int>?, UnsafeMutablePointer<git_object_t>?, Handle?, OID?) -> Int32
     let odbObjectData: @convention(c) (Handle?) -> UnsafeRawPointer?
     let odbObjectSize: @convention(c) (Handle?) -> Int
     let odbObjectFree: @convention(c) (Handle?) -> Void
@@ -207,6 +210,8 @@ final class LibGit2: @unchecked Sendable {
         revwalkNext = try symbol("git_revwalk_next", as: type(of: revwalkNext))
         graphDescendantOf = try symbol("git_graph_descendant_of", as: type(of: graphDescendantOf))
         mergeBase = try symbol("git_merge_base", as: type(of: mergeBase))
+        mergeBases = try symbol("git_merge_bases", as: type(of: mergeBases))
+        oidarrayDispose = try symbol("git_oidarray_dispose", as: type(of: oidarrayDispose))
 
         treeLookup = try symbol("git_tree_lookup", as: type(of: treeLookup))
         treeFree = try symbol("git_tree_free", as: type(of: treeFree))
@@ -241,6 +246,7 @@ final class LibGit2: @unchecked Sendable {
         configSetString = try symbol("git_config_set_string", as: type(of: configSetString))
         repositoryODB = try symbol("git_repository_odb", as: type(of: repositoryODB))
         odbRead = try symbol("git_odb_read", as: type(of: odbRead))
+        odbReadHeader = try symbol("git_odb_read_header", as: type(of: odbReadHeader))
         odbObjectData = try symbol("git_odb_object_data", as: type(of: odbObjectData))
         odbObjectSize = try symbol("git_odb_object_size", as: type(of: odbObjectSize))
         odbObjectFree = try symbol("git_odb_object_free", as: type(of: odbObjectFree))

@@ -75,6 +75,14 @@ public final class PathWalker {
         return nil
     }
 
+    /// A blob's size from its object header, without reading it.
+    public func size(of blob: ObjectID) throws -> Int {
+        var size = 0
+        var type = GIT_OBJECT_ANY
+        try blob.withOID { oid in try lib.check(lib.odbReadHeader(&size, &type, odb, oid), "git_odb_read_header") }
+        return size
+    }
+
     /// Full metadata, only for the commits a caller reports.
     public func info(_ commit: ObjectID) throws -> CommitInfo {
         try Commit(commit, in: repository).info

@@ -419,4 +419,95 @@ final class ChainOfTrustTests: VaultE2ECase {
                           refused.stderrText)
         }
     }
+
+    // MARK: - Found by a second adversarial review
+
+    /// After criss-cross merges there are two merge bases, and the one
+    /// libgit2 would pick is the committer's choice (by date): no unsigned
+    /// set-merge then, so a removed reader cannot come back that way.
+    func testACrissCrossMergeCannotBringARemovedReaderBack() throws {
+        try setUpTeam()
+        let mallory = try newReader("mallory")
+        let a = try head()
+        try cofOK(["recipients", "add", mallory.recipient, "--name", "mallory", "--scope", "prod"])
+        let added = try head()
+        try cofOK(["recipients", "rm", "mallory", "--scope", "prod"])
+        let removed = try head()
+        try push(from: vaultDir)
+        try gitOK(["fetch", "-q", "origin"], in: other)
+        let git = try requireTool("git")
+        var environment = vaultEnvironment()
+        environment["GIT_COMMITTER_DATE"] = "@2000000000 +0000"
+        try gitOK(["checkout", "-q", a], in: other)
+        try append("b", to: "b.txt", in: other)
+        try gitOK(["add", "b.txt"], in: other)
+        _ = try run(git, ["-C", other, "-c", "user.name=M", "-c", "user.email=m@example.com", "commit", "-q", "-m", "B"], environment: environment)
+        let b = try head(in: other)
+        func merge(_ onto: String, _ other2: String, _ message: String) throws -> String {
+            try gitOK(["checkout", "-q", onto], in: other)
+            try gitOK(["-c", "user.name=M", "-c", "user.email=m@example.com", "merge", "-q", "--no-ff", "--no-edit", other2, "-m", message], in: other)
+            return try head(in: other)
+        }
+        let s1 = try merge(added, b, "s1"), s2 = try merge(removed, b, "s2")
+        _ = try merge(s2, s1, "F")
+        try append("\(mallory.recipient) # mallory", to: "prod/.recipients", in: other)
+        try gitOK(["-c", "user.name=M", "-c", "user.email=m@example.com", "commit", "-q", "-a", "--amend", "--no-edit"], in: other)
+        try gitOK(["push", "-q", "origin", "HEAD:" + (try gitOK(["symbolic-ref", "--short", "HEAD"]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))], in: other)
+        try pull()
+        let refused = try cof(["set", "prod/new", "--stdin"], stdin: Data(canary("x").utf8))
+        XCTAssertNotEqual(refused.status, 0, "mallory came back")
+        XCTAssertTrue(refused.stderrText.contains("mallory"), refused.stderrText)
+    }
+
+    /// Another vault's history merged in (no common root): nothing in it is
+    /// trusted, whoever signed it.
+    func testAForeignHistoryMergedInIsHeldBack() throws {
+        try setUpTeam()
+        let mallory = try newReader("mallory")
+        let elsewhere = path("elsewhere")
+        try cofOK(["init", elsewhere, "--name", "tester-elsewhere"], env: ["COFFER_VAULT": elsewhere], clean: false)
+        try cofOK(["recipients", "add", mallory.recipient, "--name", "mallory", "--scope", "prod"], env: ["COFFER_VAULT": elsewhere], clean: false)
+        try gitOK(["fetch", "-q", elsewhere, "HEAD:foreign"], in: other)
+        let merged = try git(["-c", "user.name=M", "-c", "user.email=m@example.com", "merge", "-q", "--allow-unrelated-histories", "--no-edit",
+                              "-s", "ours", "foreign"], in: other)
+        XCTAssertEqual(merged.status, 0, merged.stderrText)
+        try append("\(mallory.recipient) # mallory", to: "prod/.recipients", in: other)
+        try gitOK(["-c", "user.name=M", "-c", "user.email=m@example.com", "commit", "-q", "-a", "--amend", "--no-edit"], in: other)
+        try push(from: other)
+        try pull()
+        let refused = try cof(["set", "prod/new", "--stdin"], stdin: Data(canary("x").utf8))
+        XCTAssertNotEqual(refused.status, 0, "mallory was sealed for")
+        let status = try cofOK(["signers", "status", "-o", "json"], clean: false).stdoutText
+        XCTAssertTrue(status.contains("does not descend from this clone's pinned root"), status)
+    }
+
+    /// Renaming a signer (same key, new name, old name removed) is not a
+    /// removal of its key: its later changes still count, here and elsewhere.
+    func testRenamingASignerKeepsItsKeyTrusted() throws {
+        try setUpTeam()
+        let key = try signingKeyLine()
+        try cofOK(["signers", "add", key, "--name", "tester-renamed"])
+        try cofOK(["signers", "rm", "tester"])
+        let reader = try newReader("kim")
+        try cofOK(["recipients", "add", reader.recipient, "--name", "kim", "--scope", "dev"])
+        try push(from: vaultDir)
+        try pull(into: other)
+        let status = try cofOK(["signers", "status", "-o", "json"], env: bob, clean: false).stdoutText
+        XCTAssertTrue(status.contains("\"held\":[]"), status)
+        XCTAssertTrue(status.contains("tester-renamed"), status)
+        XCTAssertEqual(try cof(["verify", "--history"], env: bob, clean: false).status, 0)
+    }
+
+    /// A trust file far bigger than any coffer writes is held back unread.
+    func testAnOversizedTrustFileIsHeldBackUnread() throws {
+        try setUpTeam()
+        let file = other + "/prod/.recipients"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try (text + "# " + String(repeating: "x", count: 2 << 20) + "\n").write(toFile: file, atomically: false, encoding: .utf8)
+        let big = try commitByHand("a big comment")
+        try push(from: other)
+        try pull()
+        let status = try cofOK(["signers", "status", "-o", "json"], clean: false).stdoutText
+        XCTAssertTrue(status.contains(big), status)
+    }
 }

@@ -66,6 +66,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The accepted readers changed between showing and accepting them.
     case acceptanceChanged
     case invalidAcceptedReaders(path: String, line: Int)
+    /// A trust file in the history is too big to be coffer's (held back unread).
+    case trustFileTooLarge(path: String)
     /// HEAD has no `.signers` (or an empty one): nothing to pin.
     case noSignersToPin
     /// `signers init` in a vault that already has signers.
@@ -185,6 +187,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             return "not done: this clone has not accepted " + readers.map(\.summary).joined(separator: "; ")
         case .acceptanceChanged: return "the readers changed since they were shown (a pull or another coffer process); nothing was accepted"
         case .invalidAcceptedReaders(let path, let line): return "\(Text.shown(path)) line \(line) is not a scope, key and name"
+        case .trustFileTooLarge(let path): return "\(Text.shown(path)) is too big to be a trust file coffer wrote"
         case .signersExist: return "the vault already has a .signers"
         case .noSignersToPin: return "the vault has no signers to pin: its .signers is missing or empty"
         case .invalidTrustState(let path, let line):

@@ -80,16 +80,18 @@ public final class SignatureChecker {
         case .unsigned: return CommitSignature(mark: .unsigned, signer: nil, fingerprint: nil)
         case .bad: return CommitSignature(mark: .bad, signer: nil, fingerprint: nil)
         case .key(let key):
+            // In the chain's order: a key removed binds everything not before its removal.
+            for gone in trust?.removed ?? [] where gone.entry.key == key {
+                if try !repo.isAncestor(commit, of: gone.commit) {
+                    return CommitSignature(mark: .unknown, signer: gone.entry.principals.joined(separator: ","), fingerprint: key.fingerprint)
+                }
+            }
             let time = try repo.node(commit).time
             if let entry = trust?.signers.first(where: { $0.key == key && $0.permits(namespace: CommitSigner.namespace, at: time) }) {
                 return CommitSignature(mark: .verified, signer: entry.principals.joined(separator: ","), fingerprint: key.fingerprint)
             }
-            for gone in trust?.removed ?? [] where gone.entry.key == key {
-                let name = gone.entry.principals.joined(separator: ",")
-                if try !repo.isAncestor(gone.commit, of: commit) {
-                    return CommitSignature(mark: .verified, signer: name, fingerprint: key.fingerprint)
-                }
-                return CommitSignature(mark: .unknown, signer: name, fingerprint: key.fingerprint)
+            if let gone = trust?.removed.first(where: { $0.entry.key == key }) {
+                return CommitSignature(mark: .verified, signer: gone.entry.principals.joined(separator: ","), fingerprint: key.fingerprint)
             }
             return CommitSignature(mark: .unknown, signer: nil, fingerprint: key.fingerprint)
         }

@@ -62,7 +62,8 @@ extension Vault {
     private func judge(_ nodes: [CommitNode], from state: TrustState,
                        removed: [TrustState.RemovedSigner]) throws -> (TrustChain, [TrustChain.Verdict]) {
         var chain = try TrustChain(repo: try repo(), start: .init(signers: state.signers, signing: state.signing),
-                                   tainted: state.tainted, removed: removed, now: Int64(time(nil)))
+                                   tainted: state.tainted, removed: removed, heldBefore: Set(state.held.map(\.commit)),
+                                   now: Int64(time(nil)))
         let verdicts = try nodes.map { try chain.visit($0) }
         return (chain, verdicts)
     }

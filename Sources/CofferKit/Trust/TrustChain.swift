@@ -70,8 +70,20 @@ struct TrustChain {
     private var tainted: Set<ObjectID> = []
     private var trees: [ObjectID: ObjectID] = [:]
     private let now: Int64
+    /// Commits an earlier judgement held back: judged again (after a
+    /// rewind), they stay held, whatever this later state would say.
+    private let heldBefore: Set<ObjectID>
+    /// Set-merge checks left in this walk: each finds merge bases, and a
+    /// pushed history of crafted merges must not make that unbounded.
+    private var mergeChecks = 256
 
-    init(repo: GitRepository, start: Snapshot, tainted: Bool, removed: [TrustState.RemovedSigner], now: Int64) throws {
+    /// A trust file bigger than this is not one coffer wrote (a reader or
+    /// signer is a line of about 100 bytes): never read, held back.
+    static let maxFileSize = 1 << 20
+
+    init(repo: GitRepository, start: Snapshot, tainted: Bool, removed: [TrustState.RemovedSigner],
+         heldBefore: Set<ObjectID> = [], now: Int64) throws {
+        self.heldBefore = heldBefore
         self.repo = repo
         walker = try PathWalker(repo)
         self.start = Snapshot(signers: TrustChain.single(start.signers), signing: start.signing)
@@ -93,10 +105,14 @@ struct TrustChain {
     /// Visits commits parents first (as `GitRepository.commits` lists them).
     mutating func visit(_ node: CommitNode) throws -> Verdict {
         let first = node.parents.first
-        var snapshot = self.snapshot(at: first)
+        // A root other than the pinned one (another vault's history, merged
+        // in with --allow-unrelated-histories): no signer is trusted there,
+        // whoever signed it, and all of it is held.
+        let foreign = first == nil
+        var snapshot = foreign ? Snapshot(signers: [], signing: start.signing) : self.snapshot(at: first)
         let parentTree = try first.map { try tree(of: $0) }
         trees[node.id] = node.tree
-        let inherited = node.parents.contains(where: isTainted)
+        let inherited = foreign || node.parents.contains(where: isTainted)
         let changes = try repo.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree).filter(TrustChain.isTrustPath)
         let signature = try signatureProblem(node, trusting: snapshot)
         func record(_ snapshot: Snapshot, tainted: Bool) {
@@ -107,11 +123,12 @@ struct TrustChain {
             record(snapshot, tainted: inherited)
             return Verdict(node: node, changes: [], held: nil, signature: signature, readers: [])
         }
-        var held = signature
-        if let reason = held, reason != .badSignature, !inherited, try isSetMerge(node, changes) {
+        var held = foreign ? .foreignHistory : signature
+        if let reason = held, reason != .badSignature, reason != .foreignHistory, !inherited, (try? isSetMerge(node, changes)) == true {
             held = nil
         }
         if changes.contains(where: \.otherKind) { held = held ?? .untrustedMerge }
+        if heldBefore.contains(node.id) { held = held ?? .untrustedMerge }
         var deltas: [ReaderDelta] = []
         var after = snapshot
         var removals: [TrustState.RemovedSigner] = []
@@ -141,11 +158,14 @@ struct TrustChain {
                        removals: inout [TrustState.RemovedSigner], readers: inout [ReaderDelta]) throws {
         switch change.path {
         case SignersFile.fileName:
-            let old = TrustChain.byPrincipal(leniently: change.old.map(text) ?? "")
-            let new = TrustChain.byPrincipal(try change.new.map { try SignersFile(parsing: text($0), path: change.path).entries } ?? [])
+            let old = TrustChain.byPrincipal(leniently: change.old.flatMap { try? text($0) } ?? "")
+            let new = TrustChain.byPrincipal(try change.new.map { try SignersFile(parsing: try text($0), path: change.path).entries } ?? [])
             for (pair, entry) in old where new[pair] == nil {
                 snapshot.signers.removeAll { Pair($0) == pair }
-                removals.append(TrustState.RemovedSigner(commit: node.id, entry: entry))
+                // A removal binds the key only when no name keeps it (a rename is not one).
+                if !new.values.contains(where: { $0.key == entry.key }) {
+                    removals.append(TrustState.RemovedSigner(commit: node.id, entry: entry))
+                }
             }
             for (pair, entry) in new {
                 // Added, or its options changed (a rotation retiring it) while trusted.
@@ -163,11 +183,11 @@ struct TrustChain {
                 }
             }
         case VaultConfig.fileName:
-            snapshot.signing = try change.new.map { try VaultConfig(parsing: text($0), path: change.path).signing } ?? true
+            snapshot.signing = try change.new.map { try VaultConfig(parsing: try text($0), path: change.path).signing } ?? true
         default:
             guard let scope = Vault.scope(ofRecipientsPath: change.path) else { return }
-            let old = change.old.map { TrustChain.readers(leniently: text($0)) } ?? governing(scope.parent, in: parentTree)
-            let new = try change.new.map { try RecipientsFile(parsing: text($0), path: change.path).entries }
+            let old = change.old.map { TrustChain.readers(leniently: (try? text($0)) ?? "") } ?? governing(scope.parent, in: parentTree)
+            let new = try change.new.map { try RecipientsFile(parsing: try text($0), path: change.path).entries }
                 ?? governing(scope.parent, in: node.tree)
             let before = Set(old.map(\.recipient)), after = Set(new.map(\.recipient))
             readers.append(ReaderDelta(scope: scope, added: new.filter { !before.contains($0.recipient) },
@@ -213,8 +233,14 @@ struct TrustChain {
     /// True when every changed trust file holds the set-merge of the merge's
     /// two parents' lines, from their merge base.
     private mutating func isSetMerge(_ node: CommitNode, _ changes: [FileChange]) throws -> Bool {
-        guard node.parents.count == 2 else { return false }
-        let base = try repo.mergeBase(node.parents[0], node.parents[1]).map { try repo.node($0).tree }
+        // Two parents with exactly one merge base: after criss-cross merges
+        // the base libgit2 would pick is the committer's choice (by date).
+        // The settings file is read last line first, so order matters there.
+        guard node.parents.count == 2, mergeChecks > 0, !changes.contains(where: { $0.path == VaultConfig.fileName }) else { return false }
+        mergeChecks -= 1
+        let bases = try repo.mergeBases(node.parents[0], node.parents[1])
+        guard bases.count == 1 else { return false }
+        let base = try repo.node(bases[0]).tree
         let sides = try node.parents.map { try tree(of: $0) }
         for change in changes {
             let baseLines = try lines(at: change.path, in: base)
@@ -229,7 +255,8 @@ struct TrustChain {
     /// A file's lines as a set, blank lines and comments left out.
     private func lines(at path: String, in tree: ObjectID?) throws -> Set<String> {
         guard let tree, let blob = try walker.blob(at: path, inTree: tree) else { return [] }
-        return Set(text(blob).split(separator: "\n").map { $0.trimming(" \t\r") }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
+        guard try walker.size(of: blob) <= TrustChain.maxFileSize else { throw VaultError.trustFileTooLarge(path: path) }
+        return Set(try text(blob).split(separator: "\n").map { $0.trimming(" \t\r") }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
     }
 
     private mutating func tree(of commit: ObjectID) throws -> ObjectID {
@@ -239,8 +266,10 @@ struct TrustChain {
         return tree
     }
 
-    private func text(_ blob: ObjectID) -> String {
-        String(decoding: (try? repo.readBlob(blob)) ?? [], as: UTF8.self)
+    /// A trust file's text; one too big to be coffer's is refused unread.
+    private func text(_ blob: ObjectID) throws -> String {
+        guard try walker.size(of: blob) <= TrustChain.maxFileSize else { throw VaultError.trustFileTooLarge(path: blob.hex) }
+        return String(decoding: try repo.readBlob(blob), as: UTF8.self)
     }
 
     /// The readers the nearest `.recipients` at or above `scope` names in `tree`.
@@ -248,7 +277,7 @@ struct TrustChain {
         guard let tree else { return [] }
         var dir = scope
         while let d = dir {
-            if let blob = try? walker.blob(at: d.recipientsPath, inTree: tree) { return TrustChain.readers(leniently: text(blob)) }
+            if let blob = try? walker.blob(at: d.recipientsPath, inTree: tree) { return TrustChain.readers(leniently: (try? text(blob)) ?? "") }
             dir = d.parent
         }
         return []

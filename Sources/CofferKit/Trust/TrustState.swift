@@ -168,6 +168,8 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
     case untrustedMerge
     /// A trusted signer's file that does not parse: nothing of it counts.
     case malformed
+    /// A commit not descended from the pinned root (another history merged in).
+    case foreignHistory
 
     var code: String {
         switch self {
@@ -177,6 +179,7 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .badSignature: return "bad-signature"
         case .untrustedMerge: return "untrusted-merge"
         case .malformed: return "malformed"
+        case .foreignHistory: return "foreign-history"
         }
     }
 
@@ -189,6 +192,7 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case ("bad-signature", 1): self = .badSignature
         case ("untrusted-merge", 1): self = .untrustedMerge
         case ("malformed", 1): self = .malformed
+        case ("foreign-history", 1): self = .foreignHistory
         default: return nil
         }
     }
@@ -201,6 +205,7 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .badSignature: return "its signature does not verify"
         case .untrustedMerge: return "an unsigned merge whose history holds changes not trusted, or that is not a plain merge of both sides"
         case .malformed: return "the file it writes cannot be read"
+        case .foreignHistory: return "it comes from a history that does not descend from this clone's pinned root"
         }
     }
 }
