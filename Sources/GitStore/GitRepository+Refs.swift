@@ -57,7 +57,7 @@ extension GitRepository {
         var template = Array((gitDirectory + "/.coffer-tmp-ref-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw GitError.systemCall("mkstemp", path: gitDirectory) }
-        let temporary = String(cString: template)
+        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer { unlink(temporary) }
         let written = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let failure = errno

@@ -39,7 +39,8 @@ extension Vault {
         }
         var changed = false
         for verdict in verdicts {
-            if let reason = verdict.held {
+            // Judged again after a rewind, a held commit is recorded once.
+            if let reason = verdict.held, !state.held.contains(where: { $0.commit == verdict.node.id }) {
                 state.held.append(HeldChange(commit: verdict.node.id, reason: reason, paths: verdict.changes.map(\.path)))
             }
             for delta in verdict.readers {

@@ -147,7 +147,7 @@ struct TrustChain {
             return Verdict(node: node, changes: changes, held: held, signature: signature, readers: [])
         }
         snapshot = after
-        removed += removals
+        removed += removals.filter { new in !removed.contains { $0.commit == new.commit && $0.entry.key == new.entry.key } }
         record(snapshot, tainted: inherited)
         return Verdict(node: node, changes: changes, held: nil, signature: signature, readers: deltas)
     }
