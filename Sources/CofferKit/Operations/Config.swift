@@ -19,7 +19,7 @@ extension Vault {
     /// `.coffer-config`. A work-tree file that differs from HEAD's is
     /// refused, as for `.signers`: settings come from the history.
     public func config() throws -> VaultConfig {
-        let (bytes, _) = try committedConfig()
+        let bytes = try committedConfig()
         return try bytes.map(VaultConfig.init(parsing:)) ?? VaultConfig()
     }
 
@@ -28,29 +28,18 @@ extension Vault {
     /// changes nothing (`ChangePlan.changesNothing`), and applying it makes
     /// no commit. A committed file coffer cannot parse is written anew.
     public func planSigning(_ on: Bool) throws -> ChangePlan {
-        let (bytes, base) = try committedConfig()
+        let bytes = try committedConfig()
         let current = try? bytes.map(VaultConfig.init(parsing:)) ?? VaultConfig()
         if current?.signing == on { return ChangePlan(action: .config, changes: [], secretCount: 0) }
         var config = current ?? VaultConfig()
         config.signing = on
-        let edit = ConfigEdit(config: config, base: base, settings: ["signing=\(on ? "on" : "off")"])
+        let edit = ConfigEdit(config: config, base: bytes, settings: ["signing=\(on ? "on" : "off")"])
         return ChangePlan(action: .config, changes: [.setConfig(edit)], secretCount: 0)
     }
 
-    /// The work tree's `.coffer-config` (refused unless it is HEAD's) and HEAD's bytes.
-    private func committedConfig() throws -> (working: [UInt8]?, base: [UInt8]?) {
-        let name = VaultConfig.fileName
-        if let link = Paths.firstSymlink(below: root, along: name) { throw VaultError.symlinkInVault(path: link) }
-        let working: [UInt8]?
-        do {
-            working = Files.exists(path(name)) ? try Files.readRegularFile(path: path(name), limit: VaultConfig.maxSize) : nil
-        } catch let error as FileError {
-            throw VaultError.file(error)
-        }
-        let repo = try repo()
-        let committed = try repo.head().flatMap { try repo.blob(at: name, in: $0) }.map { try repo.readBlob($0) }
-        guard working == committed else { throw VaultError.uncommittedConfig(path: name) }
-        return (working, committed)
+    /// HEAD's `.coffer-config`, refused when the work tree's differs.
+    private func committedConfig() throws -> [UInt8]? {
+        try committedRootFile(VaultConfig.fileName, limit: VaultConfig.maxSize, uncommitted: VaultError.uncommittedConfig)
     }
 }
 

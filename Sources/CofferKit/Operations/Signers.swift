@@ -90,18 +90,26 @@ extension Vault {
 
     /// The work tree's `.signers`, refused unless it is HEAD's, and HEAD's bytes.
     func committedSigners() throws -> (file: SignersFile?, base: [UInt8]?) {
-        let name = SignersFile.fileName
+        let bytes = try committedRootFile(SignersFile.fileName, limit: SignersFile.maxSize, uncommitted: VaultError.uncommittedSigners)
+        let file = try bytes.map { try SignersFile(parsing: String(decoding: $0, as: UTF8.self), path: SignersFile.fileName) }
+        return (file, bytes)
+    }
+
+    /// A trust file at the vault's root (`.signers`, `.coffer-config`) as
+    /// HEAD holds it, nil when absent. The work tree's copy must be HEAD's:
+    /// trust comes from the history, where a change is a reviewed commit,
+    /// so one edited, added or deleted by hand is refused (`uncommitted`).
+    func committedRootFile(_ name: String, limit: Int, uncommitted: (String) -> VaultError) throws -> [UInt8]? {
         if let link = Paths.firstSymlink(below: root, along: name) { throw VaultError.symlinkInVault(path: link) }
         let working: [UInt8]?
         do {
-            working = Files.exists(path(name)) ? try Files.readRegularFile(path: path(name), limit: SignersFile.maxSize) : nil
+            working = Files.exists(path(name)) ? try Files.readRegularFile(path: path(name), limit: limit) : nil
         } catch let error as FileError {
             throw VaultError.file(error)
         }
         let repo = try repo()
         let committed = try repo.head().flatMap { try repo.blob(at: name, in: $0) }.map { try repo.readBlob($0) }
-        guard working == committed else { throw VaultError.uncommittedSigners(path: name) }
-        let file = try working.map { try SignersFile(parsing: String(decoding: $0, as: UTF8.self), path: name) }
-        return (file, committed)
+        guard working == committed else { throw uncommitted(name) }
+        return committed
     }
 }
