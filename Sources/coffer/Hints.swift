@@ -96,8 +96,9 @@ enum Hints {
         let who = reader.reader.name.map { TerminalText.escape($0) } ?? reader.reader.recipient.encoded
         let undo = reader.change == .added ? "`coffer recipients rm \(who) --scope \(reader.scope)`"
             : "`coffer recipients add \(reader.reader.recipient.encoded) --scope \(reader.scope)`"
+        let revert = reader.introducedBy.map { "`git revert \($0.commit.prefix(12))`" } ?? "`git checkout -- .`"
         return "look at the change (\(look)); if it is right, `coffer recipients accept --scope \(reader.scope)`; "
-            + "if not, undo it: git revert, or \(undo)"
+            + "if not, undo it: \(revert), or \(undo)"
     }
 
     /// Advice for what opening the vault had to leave (`Vault.notices`).

@@ -193,7 +193,7 @@ extension SignersCommand {
             try Console.run {
                 let status = try options.vault().trustStatus()
                 if let pinned = status.pinned, let verified = status.verified {
-                    Console.info("root of trust pinned at \(pinned.prefix(12)), verified up to \(verified.prefix(12)); signing \(status.signing ? "on" : "off")")
+                    Console.info("root of trust pinned at \(pinned.prefix(12)), history judged up to \(verified.prefix(12)); signing \(status.signing ? "on" : "off")")
                     Console.info("trusted signers: " + status.signers.map { "\(TerminalText.escape($0.name)) \($0.fingerprint)" }.joined(separator: ", "))
                 } else {
                     Console.warning("this clone has pinned no signers: run `coffer signers pin`")

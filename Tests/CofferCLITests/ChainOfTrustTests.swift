@@ -287,7 +287,7 @@ final class ChainOfTrustTests: VaultE2ECase {
         let mallory = try newReader("mallory")
         try gitOK(["checkout", "-q", "-b", "evil"], in: other)
         try append("\(mallory.recipient) # mallory", to: "prod/.recipients", in: other)
-        _ = try commitByHand("add mallory")
+        let origin = try commitByHand("add mallory")
         try append("hi", to: "notes.txt", in: other)
         _ = try commitByHand("unrelated")
         try gitOK(["checkout", "-q", "-"], in: other)
@@ -298,6 +298,11 @@ final class ChainOfTrustTests: VaultE2ECase {
         XCTAssertNotEqual(refused.status, 0, "mallory was sealed for")
         XCTAssertTrue(refused.stderrText.contains("mallory"), refused.stderrText)
         XCTAssertFalse(fileExists(sealedPath("prod/new")))
+        // Named: the commit the line came from, not the merge that carried it in.
+        XCTAssertTrue(refused.stderrText.contains("added by commit \(origin.prefix(12))"), refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("git revert \(origin.prefix(12))"), refused.stderrText)
+        let status = try cofOK(["signers", "status", "-o", "json"], clean: false).stdoutText
+        XCTAssertTrue(status.contains("an unsigned merge whose history holds changes not trusted"), status)
     }
 
     /// A removal applies by name and key, whatever a held edit did to the line's comment.

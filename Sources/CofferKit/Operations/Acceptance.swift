@@ -24,6 +24,14 @@ public struct UnacceptedReader: Equatable, Sendable {
     /// clone pinned no signers, or the commit was judged before it did).
     public var heldBack: HoldReason? = nil
 
+    init(change: Change, reader: NamedRecipient, scope: Scope, introducedBy: Introduction?, heldBack: HoldReason? = nil) {
+        self.change = change
+        self.reader = reader
+        self.scope = scope
+        self.introducedBy = introducedBy
+        self.heldBack = heldBack
+    }
+
     /// A commit as a refusal names it. The author is the commit's own claim:
     /// until commits are signed, anyone who can push can write any name.
     public struct Introduction: Equatable, Sendable {
@@ -40,15 +48,6 @@ public struct UnacceptedReader: Equatable, Sendable {
         guard let commit = introducedBy else { return "\(who) \(what) in the work tree (not committed)" }
         let held = heldBack.map { ", held back: \($0)" } ?? ""
         return "\(who) \(what) by commit \(commit.commit.prefix(12)) by \(Text.quoted(commit.author)) <\(Text.quoted(commit.email).dropFirst().dropLast())>" + held
-    }
-}
-
-extension UnacceptedReader {
-    /// With the reason the chain of trust held back the commit that made it, if it did.
-    func heldBack(by trust: TrustState?) -> UnacceptedReader {
-        var copy = self
-        copy.heldBack = introducedBy.flatMap { commit in trust?.held.last { $0.commit.hex == commit.commit }?.reason }
-        return copy
     }
 }
 
@@ -109,7 +108,7 @@ extension Vault {
     /// the commit that introduced each.
     public func unacceptedReaders(in scope: Scope? = nil) throws -> [UnacceptedReader] {
         let (trust, accepted) = try trusted()
-        return try unaccepted(readersSnapshot(in: scope, accepted: accepted), accepted: accepted).map { $0.heldBack(by: trust) }
+        return try unaccepted(readersSnapshot(in: scope, accepted: accepted), accepted: accepted, trust: trust)
     }
 
     /// The readers in force at each place to check at and below `scope`:
@@ -125,14 +124,14 @@ extension Vault {
         return snapshot
     }
 
-    private func unaccepted(_ snapshot: [Scope: ScopeReaders], accepted: AcceptedReaders) throws -> [UnacceptedReader] {
-        try snapshot.keys.sorted().flatMap { try unaccepted(in: $0, governing: snapshot[$0]!, accepted: accepted) }
+    private func unaccepted(_ snapshot: [Scope: ScopeReaders], accepted: AcceptedReaders, trust: TrustState?) throws -> [UnacceptedReader] {
+        try snapshot.keys.sorted().flatMap { try unaccepted(in: $0, governing: snapshot[$0]!, accepted: accepted, trust: trust) }
     }
 
     /// What sealing in `directory` for `governing` would grant or take away
     /// beyond what this clone accepted, less the change the user asked for
     /// (`granted`, `revoked`: a `recipients add|rm` names its reader).
-    func unaccepted(in directory: Scope, governing: ScopeReaders, accepted: AcceptedReaders,
+    func unaccepted(in directory: Scope, governing: ScopeReaders, accepted: AcceptedReaders, trust: TrustState? = nil,
                     granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = []) throws -> [UnacceptedReader] {
         let baseline = accepted.baseline(for: directory)
         let known = Set(baseline?.readers.map(\.recipient) ?? [])
@@ -143,8 +142,14 @@ extension Vault {
         // The deeper of the two: a new sub-scope, or one deleted since it was accepted.
         let place = [governing.scope, baseline?.scope ?? .root].max { $0.directory.count < $1.directory.count }!
         let finder = try IntroductionFinder(vault: self, directory: directory)
-        return try added.map { UnacceptedReader(change: .added, reader: $0, scope: place, introducedBy: try finder.find($0.recipient, present: true)) }
-            + dropped.map { UnacceptedReader(change: .dropped, reader: $0, scope: place, introducedBy: try finder.find($0.recipient, present: false)) }
+        func reader(_ change: UnacceptedReader.Change, _ named: NamedRecipient) throws -> UnacceptedReader {
+            let present = change == .added
+            if let (commit, reason) = try finder.heldIntroduction(named.recipient, present: present, held: trust?.held ?? []) {
+                return UnacceptedReader(change: change, reader: named, scope: place, introducedBy: commit, heldBack: reason)
+            }
+            return UnacceptedReader(change: change, reader: named, scope: place, introducedBy: try finder.find(named.recipient, present: present))
+        }
+        return try added.map { try reader(.added, $0) } + dropped.map { try reader(.dropped, $0) }
     }
 
     /// Accepts the readers the work tree's `.recipients` files name at and
@@ -158,7 +163,7 @@ extension Vault {
         // One reading of the work tree, both compared with what was shown and
         // stored: a pull in between cannot slip in unseen.
         let snapshot = readersSnapshot(in: scope, accepted: accepted)
-        let pending = try unaccepted(snapshot, accepted: accepted).map { $0.heldBack(by: trust) }
+        let pending = try unaccepted(snapshot, accepted: accepted, trust: trust)
         guard pending == shown else { throw VaultError.acceptanceChanged }
         let within = Prefix(validated: scope?.directory ?? "")
         accepted.scopes = accepted.scopes.filter { !within.contains(path: $0.key.directory) }
@@ -185,6 +190,21 @@ private struct IntroductionFinder {
         self.walker = walker
         chain = try repo.head().map { try walker.chain(from: $0) } ?? []
         self.directory = directory
+    }
+
+    /// The oldest held-back commit that made the difference (its first
+    /// parent lacks it, it has it), if any: a stock merge that carried it in
+    /// is not where the line came from.
+    func heldIntroduction(_ reader: X25519Recipient, present: Bool, held: [HeldChange]) throws -> (UnacceptedReader.Introduction, HoldReason)? {
+        for change in held {
+            let node = try repo.node(change.commit)
+            guard try governs(reader, in: node.tree) == present else { continue }
+            let before = try node.parents.first.map { try governs(reader, in: try repo.node($0).tree) } ?? !present
+            guard before != present else { continue }
+            let info = try walker.info(change.commit)
+            return (.init(commit: info.id.hex, author: info.author.name, email: info.author.email), change.reason)
+        }
+        return nil
     }
 
     func find(_ reader: X25519Recipient, present: Bool) throws -> UnacceptedReader.Introduction? {

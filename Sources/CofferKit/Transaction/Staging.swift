@@ -245,7 +245,8 @@ struct Acceptance {
     var revoked: Set<X25519Recipient> = []
 
     func check(_ vault: Vault, in directory: Scope, governing: ScopeReaders) throws {
-        let unaccepted = try vault.unaccepted(in: directory, governing: governing, accepted: accepted, granted: granted, revoked: revoked)
-        guard unaccepted.isEmpty else { throw VaultError.unacceptedReaders(unaccepted.map { $0.heldBack(by: trust) }) }
+        let unaccepted = try vault.unaccepted(in: directory, governing: governing, accepted: accepted, trust: trust,
+                                              granted: granted, revoked: revoked)
+        guard unaccepted.isEmpty else { throw VaultError.unacceptedReaders(unaccepted) }
     }
 }

@@ -127,6 +127,8 @@ struct TrustChain {
         if let reason = held, reason != .badSignature, reason != .foreignHistory, !inherited, (try? isSetMerge(node, changes)) == true {
             held = nil
         }
+        // An unsigned merge that only carries a held change in says so.
+        if held == .unsigned, node.parents.count >= 2, inherited { held = .untrustedMerge }
         if changes.contains(where: \.otherKind) { held = held ?? .untrustedMerge }
         if heldBefore.contains(node.id) { held = held ?? .untrustedMerge }
         var deltas: [ReaderDelta] = []
