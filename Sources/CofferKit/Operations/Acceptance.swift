@@ -144,10 +144,14 @@ extension Vault {
         let finder = try IntroductionFinder(vault: self, directory: directory)
         func reader(_ change: UnacceptedReader.Change, _ named: NamedRecipient) throws -> UnacceptedReader {
             let present = change == .added
+            // Only a committed difference has a commit to name; one in the work tree alone has none.
+            guard let newest = try finder.find(named.recipient, present: present) else {
+                return UnacceptedReader(change: change, reader: named, scope: place, introducedBy: nil)
+            }
             if let (commit, reason) = try finder.heldIntroduction(named.recipient, present: present, held: trust?.held ?? []) {
                 return UnacceptedReader(change: change, reader: named, scope: place, introducedBy: commit, heldBack: reason)
             }
-            return UnacceptedReader(change: change, reader: named, scope: place, introducedBy: try finder.find(named.recipient, present: present))
+            return UnacceptedReader(change: change, reader: named, scope: place, introducedBy: newest)
         }
         return try added.map { try reader(.added, $0) } + dropped.map { try reader(.dropped, $0) }
     }
