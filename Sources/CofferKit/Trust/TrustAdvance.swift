@@ -32,11 +32,9 @@ extension Vault {
             throw VaultError.historyRewritten(verified: state.verified.hex, head: head.hex)
         }
         let nodes = try repo.commits(from: head, hiding: [state.verified])
-        var (chain, verdicts) = try judge(nodes, from: state, removed: state.removed)
-        // A removal found on one branch binds commits judged before it on another.
-        if chain.removed.count > state.removed.count {
-            (chain, verdicts) = try judge(nodes, from: state, removed: chain.removed)
-        }
+        let (chain, verdicts) = try TrustChain.judge(nodes, repo: repo, start: .init(signers: state.signers, signing: state.signing),
+                                                     tainted: state.tainted, removed: state.removed,
+                                                     heldBefore: Set(state.held.map(\.commit)))
         var changed = false
         for verdict in verdicts {
             // Judged again after a rewind, a held commit is recorded once.
@@ -58,15 +56,6 @@ extension Vault {
         if changed { try? accepted.save(gitDirectory: gitDirectory) }
         try? state.save(gitDirectory: gitDirectory)
         return (state, accepted)
-    }
-
-    private func judge(_ nodes: [CommitNode], from state: TrustState,
-                       removed: [TrustState.RemovedSigner]) throws -> (TrustChain, [TrustChain.Verdict]) {
-        var chain = try TrustChain(repo: try repo(), start: .init(signers: state.signers, signing: state.signing),
-                                   tainted: state.tainted, removed: removed, heldBefore: Set(state.held.map(\.commit)),
-                                   now: Int64(time(nil)))
-        let verdicts = try nodes.map { try chain.visit($0) }
-        return (chain, verdicts)
     }
 
     /// The trust state brought up to HEAD (nil: no signers pinned).

@@ -45,7 +45,8 @@ struct TrustChain {
         let changes: [FileChange]
         /// Nil when its changes (if any) were trusted.
         let held: HoldReason?
-        /// Why its signature is not a trusted signer's (nil: it is).
+        /// Why its signature is not a trusted signer's (nil: it is, or it
+        /// was not checked: no trust change and not `everySignature`).
         let signature: HoldReason?
         /// Readers each changed `.recipients` added and removed, when trusted.
         let readers: [ReaderDelta]
@@ -76,6 +77,8 @@ struct TrustChain {
     /// Set-merge checks left in this walk: each finds merge bases, and a
     /// pushed history of crafted merges must not make that unbounded.
     private var mergeChecks = 256
+    /// Whether commits that change no trust file have their signature checked.
+    private var everySignature = false
 
     /// A trust file bigger than this is not one coffer wrote (a reader or
     /// signer is a line of about 100 bytes): never read, held back.
@@ -90,6 +93,25 @@ struct TrustChain {
         startTainted = tainted
         self.removed = removed
         self.now = now
+    }
+
+    /// Judges `nodes` (parents first) from `start`. A removal found on one
+    /// branch binds commits judged before it on another, so when the walk
+    /// finds new removals it judges again, knowing them from the start.
+    /// `everySignature`: check signatures of commits that change no trust
+    /// file too (`verify --history` reports them; a write needs only the rest).
+    static func judge(_ nodes: [CommitNode], repo: GitRepository, start: Snapshot, tainted: Bool,
+                      removed: [TrustState.RemovedSigner], heldBefore: Set<ObjectID> = [],
+                      everySignature: Bool = false) throws -> (TrustChain, [Verdict]) {
+        func pass(_ known: [TrustState.RemovedSigner]) throws -> (TrustChain, [Verdict]) {
+            var chain = try TrustChain(repo: repo, start: start, tainted: tainted, removed: known, heldBefore: heldBefore,
+                                       now: Int64(time(nil)))
+            chain.everySignature = everySignature
+            let verdicts = try nodes.map { try chain.visit($0) }
+            return (chain, verdicts)
+        }
+        let first = try pass(removed)
+        return first.0.removed.count > removed.count ? try pass(first.0.removed) : first
     }
 
     /// The snapshot after `commit` (visited, or else the start).
@@ -114,7 +136,9 @@ struct TrustChain {
         trees[node.id] = node.tree
         let inherited = foreign || node.parents.contains(where: isTainted)
         let changes = try repo.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree).filter(TrustChain.isTrustPath)
-        let signature = try signatureProblem(node, trusting: snapshot)
+        // A commit that changes no trust file needs its signature checked
+        // only for a report: coffer's own commits pass here on every write.
+        let signature = changes.isEmpty && !everySignature ? nil : try signatureProblem(node, trusting: snapshot)
         func record(_ snapshot: Snapshot, tainted: Bool) {
             snapshots[node.id] = snapshot
             if tainted { self.tainted.insert(node.id) }

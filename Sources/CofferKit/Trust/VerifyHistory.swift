@@ -70,13 +70,8 @@ extension Vault {
             if let problem = try early.signatureOnly(node) { findings.append(.signature(problem, node.id)) }
         }
         let nodes = try repo.commits(from: to, hiding: [state.pinned])
-        func judge(removed: [TrustState.RemovedSigner]) throws -> (TrustChain, [TrustChain.Verdict]) {
-            var chain = try TrustChain(repo: repo, start: root, tainted: false, removed: removed, now: Int64(time(nil)))
-            let verdicts = try nodes.map { try chain.visit($0) }
-            return (chain, verdicts)
-        }
-        var (chain, verdicts) = try judge(removed: state.removed)
-        if chain.removed.count > state.removed.count { (chain, verdicts) = try judge(removed: chain.removed) }
+        let (chain, verdicts) = try TrustChain.judge(nodes, repo: repo, start: root, tainted: false, removed: state.removed,
+                                                     everySignature: true)
         for verdict in verdicts where wanted.contains(verdict.node.id) {
             if let problem = verdict.signature { findings.append(.signature(problem, verdict.node.id)) }
             if let reason = verdict.held {
