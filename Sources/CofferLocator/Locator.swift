@@ -66,6 +66,17 @@ public struct Locator: Sendable {
         value("XDG_CONFIG_HOME").flatMap { $0.hasPrefix("/") ? $0 : nil } ?? (value("HOME") ?? "/") + "/.config"
     }
 
+    /// `$XDG_STATE_HOME`, or `~/.local/state` (a relative value is ignored).
+    public var stateDirectory: String {
+        value("XDG_STATE_HOME").flatMap { $0.hasPrefix("/") ? $0 : nil } ?? (value("HOME") ?? "/") + "/.local/state"
+    }
+
+    /// The directory of this user's audit log: `$XDG_STATE_HOME/coffer`.
+    public var auditDirectory: String { stateDirectory + "/coffer" }
+
+    /// This user's coffer settings (`audit = off`): `$XDG_CONFIG_HOME/coffer/config`.
+    public var userConfigPath: String { configDirectory + "/coffer/config" }
+
     /// Seconds a write waits for another coffer process: `COFFER_LOCK_TIMEOUT`, else 10.
     public var lockTimeout: Double { value("COFFER_LOCK_TIMEOUT").flatMap(Double.init).map { max(0, $0) } ?? 10 }
 

@@ -4,11 +4,13 @@ import CofferKit
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
-        abstract: "Show the vault's settings (.coffer-config), or change one in a signed commit.",
+        abstract: "Show the vault's settings (.coffer-config), or change one in a signed commit; --user: your own settings.",
         discussion: """
             coffer config               the settings, as the vault's history records them
             coffer config signing off   coffer's commits are unsigned from then on
             coffer config signing on    coffer signs its commits (the default)
+            coffer config --user audit off|on   whether your audit log records reveals and changes \
+            (on by default; kept in $XDG_CONFIG_HOME/coffer/config, never in a vault)
             A change is one commit changing only .coffer-config, signed with your signing key \
             like any change of who may sign or read: turning signing off is itself signed, and \
             only the commits after it are not. Setting the value it already has makes no commit.
@@ -18,6 +20,8 @@ struct ConfigCommand: ParsableCommand {
     /// The settings `.coffer-config` holds.
     enum Setting: String, ExpressibleByArgument, CaseIterable {
         case signing
+        /// Per user (`--user`): the audit log.
+        case audit
     }
 
     enum Switch: String, ExpressibleByArgument, CaseIterable {
@@ -30,18 +34,24 @@ struct ConfigCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Its new value.", valueName: "VALUE"))
     var value: Switch?
 
+    @Flag(help: "Your own settings ($XDG_CONFIG_HOME/coffer/config), not the vault's.")
+    var user = false
+
     @Option(name: .shortAndLong, help: OutputFormat.help)
     var output: OutputFormat?
 
     @OptionGroup var options: VaultOptions
 
     func validate() throws {
-        if setting != nil, value == nil { throw ValidationError("missing the value: coffer config signing on|off") }
+        if let setting, value == nil { throw ValidationError("missing the value: coffer config \(user ? "--user " : "")\(setting.rawValue) on|off") }
+        if user, setting == .signing { throw ValidationError("signing is the vault's setting, not yours: coffer config signing on|off") }
+        if !user, setting == .audit { throw ValidationError("audit is your own setting, not the vault's: coffer config --user audit on|off") }
         if setting != nil, output != nil { throw ValidationError("-o is for showing the settings; a change prints none") }
     }
 
     func run() throws {
         try Console.run {
+            if user { return try runForUser() }
             let vault = try options.vault()
             guard case .signing? = setting, let value else {
                 let config = try vault.config()
@@ -70,5 +80,22 @@ struct ConfigCommand: ParsableCommand {
             }
             Console.reportPending(outcome)
         }
+    }
+
+    /// `--user`: this user's settings file, outside every vault.
+    private func runForUser() throws {
+        let path = VaultSettings.locator.userConfigPath
+        var settings = try UserSettings.load(from: path)
+        guard let value else {
+            let audit = settings.audit ? "on" : "off"
+            let table = Table(["SETTING", "VALUE"], rows: [[.string(Setting.audit.rawValue), .string(audit)]])
+            try Renderer.print(Output(["audit": .string(audit)], table: table), as: output ?? .table, command: "config")
+            return
+        }
+        settings.audit = value == .on
+        try settings.save(to: path)
+        Console.info(value == .on
+            ? "auditing is on: reveals and changes are recorded in \(TerminalText.escape(VaultSettings.locator.auditDirectory))/audit.log"
+            : "auditing is off: coffer records nothing in your audit log until `coffer config --user audit on`")
     }
 }

@@ -15,6 +15,9 @@ enum Console {
 
     /// The change is committed (acknowledged) but the work tree lags behind.
     static func reportPending(_ outcome: ChangeOutcome) {
+        if let audit = outcome.auditPending {
+            warning("committed \(outcome.commit.map { String($0.prefix(12)) } ?? ""), but the audit log has no line for it: \(audit)")
+        }
         guard let reason = outcome.workTreePending else { return }
         if case .storage(let problem, let path)? = reason as? VaultError, problem == .noSpace || problem == .quotaExceeded {
             hint("committed; updating the work tree failed (\(reason)); free some space there (`df -h \(path)`), "

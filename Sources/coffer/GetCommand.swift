@@ -61,7 +61,10 @@ struct GetJob: Equatable {
             #if DEBUG
             GetJob.crashIfTestAsks(holding: value)
             #endif
-            if reveal { try Confirm.reveal(id.value, yes: yes) }
+            if reveal {
+                try Confirm.reveal(id.value, yes: yes)
+                try vault.recordReveal(.get, ids: [id], at: revision)
+            }
             let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             switch output {
             case .json, .yaml:

@@ -49,6 +49,9 @@ struct DiffCommand: ParsableCommand {
             let differences = try vault.differences(from: revisions.first, to: revisions.count == 2 ? revisions[1] : nil,
                                                     identities: identities, reveal: reveal, checker: checker)
             if let checker, differences.contains(where: { $0.origin != nil }) { Console.reportUnverifiable(checker) }
+            if reveal, !differences.isEmpty {
+                try vault.recordReveal(.diff, ids: differences.map(\.id), at: revisions.count == 2 ? revisions[1] : nil)
+            }
             func value(_ secret: SecureBytes?, _ present: Bool) -> Value? {
                 guard reveal, present else { return nil }
                 return secret.map(Value.secret) ?? .string("(not readable by you)")

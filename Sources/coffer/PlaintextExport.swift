@@ -26,16 +26,20 @@ struct PlaintextExport {
         let vault = try options.vault()
         if let output { try refuseInside(vault, output) }
         let identities = try options.identities()
-        let entries = try vault.plaintextValues(under: prefix, identities: identities)
+        let secrets = try vault.plaintextSecrets(under: prefix, identities: identities)
+        let entries = secrets.map { (key: $0.key, value: $0.value) }
+        let ids = secrets.map(\.id)
         // Every refusal (a key dotenv cannot name, a value that is not text) comes before the question.
         let text = try format.encode(entries)
         let what = "the values of \(Plural.secrets(entries.count)) under \(prefix)"
         guard let output else {
             try Confirm.reveal(what, yes: yes)
+            try vault.recordReveal(.export, ids: ids)
             try text.withUnsafeBytes { try FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output").write($0) }
             return
         }
         try Confirm.write(what, inPlaintextTo: output, yes: yes)
+        try vault.recordReveal(.export, ids: ids)
         try OutputFile.write(text, to: output, mode: 0o600)
         Console.info("wrote \(what) to \(TerminalText.escape(output)) in plaintext (\(format.rawValue), mode 0600)")
     }

@@ -39,7 +39,8 @@ struct VaultSettings: Equatable {
     func vault() throws -> Vault {
         let locator = VaultSettings.locator
         let vault = try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath),
-                                   configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName))
+                                   configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName,
+                                                                      audit: try VaultSettings.auditLog()))
         vault.onAcceptanceSeeded = VaultSettings.announce
         vault.commitSigner = commitSigner()
         for notice in vault.notices {
@@ -48,6 +49,11 @@ struct VaultSettings: Equatable {
         }
         Console.reportObstacles(vault)
         return vault
+    }
+
+    /// The user's audit log, unless their settings turn it off.
+    static func auditLog() throws -> AuditLog? {
+        try UserSettings.load(from: locator.userConfigPath).audit ? AuditLog(directory: locator.auditDirectory) : nil
     }
 
     /// Says whose readers a clone now trusts, the first time coffer needs them.

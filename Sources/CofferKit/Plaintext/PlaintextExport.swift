@@ -10,6 +10,11 @@ extension Vault {
     /// returned. (The prefix itself and an id below it can share a key:
     /// `a/b` and `a/b/b` under `a/b`; that is refused, naming both.)
     public func plaintextValues(under prefix: Prefix, identities: [Identity]) throws -> [PlaintextEntry] {
+        try plaintextSecrets(under: prefix, identities: identities).map { (key: $0.key, value: $0.value) }
+    }
+
+    /// The same values with the id each came from (for the audit log).
+    public func plaintextSecrets(under prefix: Prefix, identities: [Identity]) throws -> [(id: SecretID, key: String, value: SecureBytes)] {
         let repo = try repo()
         guard let head = try repo.head() else { throw BundleError.nothingToExport(prefix) }
         let sealed = try repo.files(in: head, under: prefix.path).compactMap { entry -> (SecretID, ObjectID)? in
@@ -33,7 +38,7 @@ extension Vault {
         }
         let unreadable = zip(jobs, values).filter { $0.1 == nil }.map(\.0.0)
         guard unreadable.isEmpty else { throw BundleError.unreadable(unreadable) }
-        return zip(jobs, values).map { job, value in (key: Vault.relativeKey(job.0, under: prefix), value: value!) }
+        return zip(jobs, values).map { job, value in (id: job.0, key: Vault.relativeKey(job.0, under: prefix), value: value!) }
     }
 
     /// `id` relative to `prefix`; the prefix itself, as an id, by its last segment.

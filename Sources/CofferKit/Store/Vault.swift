@@ -39,13 +39,17 @@ public final class Vault {
     public struct Configuration: Sendable {
         /// Seconds a write waits for another coffer process to finish.
         public var lockTimeout: Double
-        /// The author of commits when git's configuration names none.
+        /// The author of commits when git's configuration names none, and
+        /// the user the audit log names.
         public var authorName: String?
+        /// Where reveals and changes are recorded; nil records nothing.
+        public var audit: AuditLog?
 
-        /// The defaults: a 10 s lock wait, no author name.
-        public init(lockTimeout: Double = 10, authorName: String? = nil) {
+        /// The defaults: a 10 s lock wait, no author name, no audit log.
+        public init(lockTimeout: Double = 10, authorName: String? = nil, audit: AuditLog? = nil) {
             self.lockTimeout = lockTimeout
             self.authorName = authorName
+            self.audit = audit
         }
     }
 

@@ -46,6 +46,9 @@ public struct ChangeOutcome: Sendable {
     /// `git commit` records the index without the change). The change itself
     /// is made and acknowledged.
     public internal(set) var workTreePending: (any Error)?
+    /// Set when the commit landed but its audit log line could not be
+    /// written (checked writable before committing, so rarely: a full disk).
+    public internal(set) var auditPending: AuditError?
     /// After removing readers: the re-keyed ids whose files named one of
     /// them. Those readers may still know these values; change them.
     public internal(set) var exposed: [SecretID] = []

@@ -29,6 +29,8 @@ enum VaultTransaction {
         if VaultConfig.signsCommit(changes, repo: repo, head: try repo.head(), trusted: nil) {
             try vault.commitSigner?.prepare()
         }
+        // A change the audit log could not record is refused before it is made.
+        try vault.configuration.audit?.checkWritable()
         let lock = try vault.lock()
         defer { _ = lock }
         try finishInterruptedWrite(vault, repo: repo)
@@ -61,6 +63,11 @@ enum VaultTransaction {
             throw error
         }
         outcome.commit = commit.hex
+        do {
+            try vault.audit(action: action.rawValue, ids: (outcome.written + outcome.removed).map(\.value), commit: commit.hex)
+        } catch {
+            outcome.auditPending = error as? AuditError ?? .unwritable(path: vault.configuration.audit?.logPath ?? "", reason: "\(error)")
+        }
         // The user's own change of readers is accepted in this clone. Should
         // this fail, the next change there is refused naming this commit, and
         // `recipients accept` settles it: it fails closed.

@@ -1,0 +1,66 @@
+import Age
+
+/// The text of one audit log line: a flat JSON object of strings on one
+/// line (so `FlatJSON` reads it back), fields in a fixed order, the last
+/// one the SHA-256 (hex) of the previous line's bytes (without its newline;
+/// 64 zeros for the first). `ids` are joined by spaces (an id has none);
+/// `commit` is empty when unknown. The chain fields sit at fixed places,
+/// so `verify` finds them without trusting the rest of the line.
+enum AuditLine {
+    static let genesis = String(repeating: "0", count: 64)
+
+    static func encode(_ event: AuditEvent, sequence: Int, previous: String) -> String {
+        var line = "{\"seq\":\"\(sequence)\",\"time\":" + quoted(AuditTime.iso8601(event.time))
+        line += ",\"user\":" + quoted(event.user) + ",\"vault\":" + quoted(event.vault)
+        line += ",\"action\":" + quoted(event.action)
+        line += ",\"ids\":" + quoted(event.ids.joined(separator: " "))
+        line += ",\"commit\":" + quoted(event.commit ?? "")
+        line += ",\"prev\":\"" + previous + "\"}"
+        return line
+    }
+
+    /// SHA-256 of a line's bytes, hex: what the next line's `prev` holds.
+    static func hash<Bytes: Collection>(_ line: Bytes) -> String where Bytes.Element == UInt8 {
+        Digest.sha256(Array(line)).map { hexDigit($0 >> 4) + hexDigit($0 & 15) }.joined()
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> String { String(UnicodeScalar(nibble < 10 ? 48 + nibble : 87 + nibble)) }
+
+    /// The `seq` a line starts with, if it is shaped as coffer writes it.
+    static func sequence(of line: ArraySlice<UInt8>) -> Int? {
+        let start = Array("{\"seq\":\"".utf8)
+        guard line.starts(with: start) else { return nil }
+        let digits = line.dropFirst(start.count).prefix { $0 >= 48 && $0 <= 57 }
+        guard !digits.isEmpty, digits.count < 19, line.dropFirst(start.count + digits.count).first == UInt8(ascii: "\"") else { return nil }
+        return Int(String(decoding: digits, as: UTF8.self))
+    }
+
+    /// The `prev` a line ends with, if it is shaped as coffer writes it.
+    static func previous(of line: ArraySlice<UInt8>) -> String? {
+        let end = Array("\"}".utf8), key = Array(",\"prev\":\"".utf8)
+        guard line.count >= key.count + 64 + end.count, line.suffix(end.count).elementsEqual(end) else { return nil }
+        let hex = line.dropLast(end.count).suffix(64)
+        guard line.dropLast(end.count + 64).suffix(key.count).elementsEqual(key),
+              hex.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else { return nil }
+        return String(decoding: hex, as: UTF8.self)
+    }
+
+    /// A JSON string; control characters escaped so a line stays one line.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Posix
+
+/// This user's local audit log: `audit.log`, one JSON line per reveal or
+/// change, each carrying the SHA-256 of the line before it, and
+/// `audit.head`, the line count and last hash, replaced atomically after
+/// every append, so that lines cut off the end are noticed too.
+///
+/// What it proves is limited: its owner (or root) can rewrite both files
+/// consistently. It shows what happened on this machine to someone who
+/// trusts its owner, and catches accidental or careless edits; it is no
+/// defence against the user it records. Appends are serialized by a lock
+/// on the log, so concurrent coffer processes keep one chain.
+public struct AuditLog: Sendable {
+    /// The directory holding both files (`$XDG_STATE_HOME/coffer`).
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    public var logPath: String { directory + "/audit.log" }
+    public var headPath: String { directory + "/audit.head" }
+
+    /// Appends `event`. Throws when the line cannot be written; a reveal
+    /// must then not happen (fail closed).
+    public func record(_ event: AuditEvent) throws {
+        let (fd, size) = try openForAppending()
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0 else { throw AuditError.unwritable(path: logPath, reason: String(cString: strerror(errno))) }
+        let head = try currentHead(size: size)
+        let line = AuditLine.encode(event, sequence: head.lines + 1, previous: head.last)
+        let bytes = Array((line + "\n").utf8)
+        // One write with O_APPEND: a line is added whole or (disk full) cut
+        // short, which `verify` names; never interleaved with another's.
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            throw AuditError.unwritable(path: logPath, reason: written < 0 ? String(cString: strerror(errno)) : "short write")
+        }
+        try AuditHead(lines: head.lines + 1, last: AuditLine.hash(line.utf8)).write(to: headPath)
+    }
+
+    /// Fails unless a line could be appended now (a directory in the log's
+    /// place, a read-only file system or a full quota of inodes fails).
+    func checkWritable() throws {
+        close(try openForAppending().fd)
+    }
+
+    /// The log, opened to append (made 0600 in a 0700 directory if new),
+    /// and its size.
+    private func openForAppending() throws -> (fd: Int32, size: Int) {
+        do {
+            try Files.makeDirectories(directory, mode: 0o700)
+        } catch {
+            throw AuditError.unwritable(path: directory, reason: "\(error)")
+        }
+        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw AuditError.unwritable(path: logPath, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw AuditError.unwritable(path: logPath, reason: "not a regular file")
+        }
+        return (fd, Int(info.st_size))
+    }
+
+    /// The chain's end to append to: the head file's, or, when there is no
+    /// head yet (a new log), the log's own end.
+    private func currentHead(size: Int) throws -> AuditHead {
+        if let head = try AuditHead.read(from: headPath) { return head }
+        guard size > 0 else { return AuditHead(lines: 0, last: AuditLine.genesis) }
+        let lines = try readLines()
+        return AuditHead(lines: lines.count, last: lines.last.map { AuditLine.hash($0) } ?? AuditLine.genesis)
+    }
+
+    /// The log's lines, without newlines (an unterminated last line included).
+    func readLines() throws -> [ArraySlice<UInt8>] {
+        let bytes: [UInt8]
+        do { bytes = try Files.read(path: logPath) } catch FileError.open(_, ENOENT) { return [] }
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        return lines
+    }
+}
+
+/// Why an event could not be recorded or the log not read; paths and
+/// errno text only.
+public enum AuditError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unwritable(path: String, reason: String)
+    case unreadable(path: String, reason: String)
+    case malformedHead(path: String)
+
+    public var description: String {
+        switch self {
+        case .unwritable(let path, let reason): return "cannot write the audit log \(FileError.shown(path)): \(reason)"
+        case .unreadable(let path, let reason): return "cannot read the audit log \(FileError.shown(path)): \(reason)"
+        case .malformedHead(let path): return "the audit log's head \(FileError.shown(path)) is not one coffer wrote"
+        }
+    }
+}

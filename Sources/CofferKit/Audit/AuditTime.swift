@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Times in the audit log: UTC, to the second, so lines sort as text.
+public enum AuditTime {
+    static func now() -> Int { Int(time(nil)) }
+
+    /// `2026-11-28T13:50:00Z`.
+    public static func iso8601(_ seconds: Int) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Seconds since 1970 of `2026-11-28T13:50:00Z` (or a date alone,
+    /// `2026-11-28`, meaning its midnight UTC); nil if it is not one.
+    public static func parse(_ text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= bytes.count, bytes[range].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+            return Int(String(decoding: bytes[range], as: UTF8.self))
+        }
+        guard bytes.count == 10 || bytes.count == 20, let year = number(0..<4), bytes[4] == 45,
+              let month = number(5..<7), bytes[7] == 45, let day = number(8..<10),
+              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var hour = 0, minute = 0, second = 0
+        if bytes.count == 20 {
+            guard bytes[10] == 84, bytes[19] == 90, bytes[13] == 58, bytes[16] == 58,
+                  let h = number(11..<13), let m = number(14..<16), let s = number(17..<19),
+                  h < 24, m < 60, s < 61 else { return nil }
+            (hour, minute, second) = (h, m, s)
+        }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        return Int(timegm(&parts))
+    }
+}

@@ -1,0 +1,18 @@
+import Posix
+
+extension Vault {
+    /// Records that `ids` were revealed, before the caller shows them: when
+    /// the log cannot be written this throws and nothing may be shown (fail
+    /// closed). Does nothing when auditing is off (`Configuration.audit`).
+    /// `revision` is the one read (`--at`); else the commit HEAD names.
+    public func recordReveal(_ reveal: AuditEvent.Reveal, ids: [SecretID], at revision: String? = nil) throws {
+        guard configuration.audit != nil else { return }
+        try audit(action: AuditEvent.action(reveal), ids: ids.map(\.value), commit: revision ?? HeadFile.commit(gitDirectory: gitDirectory))
+    }
+
+    func audit(action: String, ids: [String], commit: String?) throws {
+        guard let log = configuration.audit else { return }
+        try log.record(AuditEvent(action: action, ids: ids, commit: commit, vault: root,
+                                  user: configuration.authorName ?? "unknown", time: AuditTime.now()))
+    }
+}
