@@ -78,6 +78,7 @@ final class BundleCLITests: VaultE2ECase {
         let before = Int(try gitOK(["rev-list", "--count", "HEAD"], in: prodDir).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))!
         let imported = try prod(["import", bundle, "-o", "json"])
         XCTAssertTrue(imported.stdoutText.contains(#""signer":"dev""#), imported.stdoutText)
+        try assertLastAudit("import", ids: ["app/db", "app/api/token"], commit: try head(in: prodDir), vault: prodDir)
         for id in ["app/db", "app/api/token"] {
             XCTAssertEqual(try prod(["get", id, "--reveal"]).stdoutText, values[id])
         }

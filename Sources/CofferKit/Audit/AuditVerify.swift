@@ -24,23 +24,31 @@ extension AuditLog {
         let head = try AuditHead.read(from: headPath)
         var problems: [AuditProblem] = []
         var previous = AuditLine.genesis
+        var expected = 1
+        let sequences = lines.map(AuditLine.sequence)
         for (index, line) in lines.enumerated() {
             let number = index + 1
-            guard let sequence = AuditLine.sequence(of: line), let claimed = AuditLine.previous(of: line) else {
+            defer { previous = AuditLine.hash(line) }
+            guard let sequence = sequences[index], let claimed = AuditLine.previous(of: line) else {
                 problems.append(AuditProblem(line: number, reason: "not a line coffer wrote (changed, or cut short)"))
-                previous = AuditLine.hash(line)
+                expected += 1
                 continue
             }
-            if sequence != number {
-                let reason = sequence > number
-                    ? "is entry \(sequence), but entry \(number) should be here: \(sequence - number == 1 ? "an entry was" : "entries were") removed before it"
-                    : "is entry \(sequence), but entry \(number) should be here: entries were reordered or copied"
-                problems.append(AuditProblem(line: number, reason: reason))
-            } else if claimed != previous {
-                problems.append(AuditProblem(line: number, reason: number == 1
-                    ? "does not start the chain" : "does not follow line \(number - 1): line \(number - 1) was changed"))
+            // After a break, the count goes on from this line's own place, so
+            // one gap is named once rather than at every line after it.
+            defer { expected = sequence + 1 }
+            if sequence == expected {
+                if claimed != previous {
+                    problems.append(AuditProblem(line: number, reason: number == 1
+                        ? "does not start the chain" : "does not follow line \(number - 1): line \(number - 1) was changed"))
+                }
+            } else if sequence < expected || sequences[(index + 1)...].contains(expected) {
+                problems.append(AuditProblem(line: number, reason: "is entry \(sequence), but entry \(expected) should be here: entries were reordered or copied"))
+            } else {
+                let gap = sequence - expected
+                problems.append(AuditProblem(line: number, reason: "is entry \(sequence), but entry \(expected) should be here: "
+                    + (gap == 1 ? "entry \(expected) was removed" : "entries \(expected) to \(sequence - 1) were removed")))
             }
-            previous = AuditLine.hash(line)
         }
         switch head {
         case nil where !lines.isEmpty:
