@@ -17,6 +17,7 @@ struct CofferCommand: ParsableCommand {
             InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, ListCommand.self,
             RmCommand.self, MvCommand.self, HistoryCommand.self, LogCommand.self, RollbackCommand.self,
             RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AgeCommand.self, TextconvCommand.self,
+            ExecCommand.self,
         ]
     )
 

@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import CofferKit
+import CofferLocator
+import CrashPosture
+import Posix
+
+struct ExecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run a program with secrets in its environment or in in-memory files.",
+        discussion: """
+            A secret under --prefix is named by its id's last segment, upper-cased, every character \
+            outside [A-Z0-9_] becoming _ and a leading digit getting a _ in front (app/db-url: DB_URL). \
+            --env wins over secrets, secrets over the inherited environment. The program replaces coffer \
+            (no shell): its exit status and signals are its own; 127 if it is not found, 126 if it cannot run.
+            """
+    )
+
+    @Option(name: .customLong("prefix"), help: ArgumentHelp("Every secret under P, named after its id's last segment (repeatable).", valueName: "P"))
+    var prefixes: [String] = []
+
+    @Option(name: .customLong("map"), help: ArgumentHelp("Set NAME to the secret ID, whatever its own name (repeatable).", valueName: "NAME=ID"))
+    var maps: [String] = []
+
+    @Option(name: .customLong("env"), help: ArgumentHelp("Set NAME to VALUE, over any secret or inherited value (repeatable).", valueName: "NAME=VALUE"))
+    var overrides: [String] = []
+
+    @Option(name: .customLong("only"), help: ArgumentHelp("Keep only the secrets named NAME (repeatable).", valueName: "NAME"))
+    var only: [String] = []
+
+    @Option(name: .customLong("file"), help: ArgumentHelp("Put the secret ID in an in-memory file (mode 0400) and NAME its path, /dev/fd/N (repeatable).", valueName: "NAME=ID"))
+    var files: [String] = []
+
+    @Flag(help: "Inherit no environment variable: the program gets only what the secrets and --env set.")
+    var pristine = false
+
+    @Flag(help: "Run without the secrets that are missing or unreadable (a warning names them) instead of failing.")
+    var allowMissing = false
+
+    @OptionGroup var options: VaultOptions
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The program and its arguments, after --, passed on untouched.", valueName: "CMD"))
+    var command: [String] = []
+
+    func validate() throws { _ = try job() }
+
+    func run() throws { try job().run() }
+
+    /// The job, with every name checked (a bad one is a command-line error, exit 64).
+    func job() throws -> ExecJob {
+        guard !command.isEmpty else { throw ValidationError("missing the program to run, after --: coffer exec [OPTIONS] -- CMD [ARGS...]") }
+        return ExecJob(
+            prefixes: prefixes,
+            variables: try maps.map { try Self.pair($0, option: "--map", what: "ID") },
+            files: try files.map { try Self.pair($0, option: "--file", what: "ID") },
+            overrides: try overrides.map { try Self.pair($0, option: "--env", what: "VALUE") },
+            only: only.isEmpty ? nil : try only.map(Self.name),
+            pristine: pristine, allowMissing: allowMissing, command: command, settings: options.settings)
+    }
+
+    private static func pair(_ text: String, option: String, what: String) throws -> (EnvironmentName, String) {
+        guard let eq = text.firstIndex(of: "=") else { throw ValidationError("\(option) wants NAME=\(what), not '\(TerminalText.escape(text))'") }
+        return (try name(String(text[..<eq])), String(text[text.index(after: eq)...]))
+    }
+
+    private static func name(_ text: String) throws -> EnvironmentName {
+        do { return try EnvironmentName(text) } catch let error as SecretEnvironmentError {
+            throw ValidationError(TerminalText.escape(error.description))
+        }
+    }
+}
+
+/// What `coffer exec` does once its arguments are known: read the secrets,
+/// build the program's environment and files, then become the program.
+struct ExecJob {
+    var prefixes: [String]
+    var variables: [(EnvironmentName, String)]
+    var files: [(EnvironmentName, String)]
+    var overrides: [(EnvironmentName, String)]
+    var only: [EnvironmentName]?
+    var pristine: Bool
+    var allowMissing: Bool
+    /// As parsed: only its length is used, to find the raw words in argv.
+    var command: [String]
+    var settings: VaultSettings
+
+    func run() throws {
+        try Console.run {
+            let secrets = try readSecrets()
+            for skipped in secrets.skipped { Console.warning("not set: \(skipped)") }
+            var values: [(EnvironmentName, ChildEnvironment.Value)] = []
+            for secret in secrets.secrets {
+                switch secret.binding.delivery {
+                case .variable:
+                    values.append((secret.binding.name, .secret(secret.value)))
+                case .file:
+                    let fd = try SealedMemoryFile.make(name: secret.binding.name.value, contents: secret.value)
+                    values.append((secret.binding.name, .text(SealedMemoryFile.path(of: fd))))
+                }
+            }
+            let environment = ChildEnvironment(inherited: pristine ? nil : Locator.processEnvironment(),
+                                               secrets: values, overrides: overrides)
+            let arguments = try rawCommand()
+            // The child's PATH decides where the program is found; with none
+            // (--pristine), coffer's own, as the calling shell would find it.
+            let searchPath = environment.value(of: "PATH") ?? Array((Locator.processVariable("PATH") ?? "").utf8)
+            let program: [UInt8]
+            do {
+                program = try ProgramLaunch.locate(Array(UnsafeRawBufferPointer(start: arguments[0]!, count: strlen(arguments[0]!))),
+                                                   searchPath: searchPath)
+            } catch let failure as ProgramLaunch.Failure {
+                throw Self.exit(failure)
+            }
+            try launch(program, arguments: arguments, environment: environment)
+        }
+    }
+
+    /// The secrets asked for, read; none (and no vault opened) when none is asked for.
+    private func readSecrets() throws -> SecretEnvironment {
+        var request = SecretEnvironmentRequest()
+        request.prefixes = try prefixes.map(Prefix.init)
+        request.variables = try variables.map { ($0.0, try SecretID($0.1)) }
+        request.files = try files.map { ($0.0, try SecretID($0.1)) }
+        request.only = only
+        request.overridden = Set(overrides.map(\.0))
+        request.allowMissing = allowMissing
+        guard !request.asksForNothing else { return .none }
+        do {
+            let vault = try settings.vault()
+            let plan = try vault.planSecretEnvironment(request)
+            let identities = plan.bindings.isEmpty ? [] : try settings.identities()
+            return try vault.readSecretEnvironment(plan, identities: identities)
+        } catch let error as SecretEnvironmentError {
+            throw CommandFailure(error.description, hint: Self.hint(for: error))
+        }
+    }
+
+    /// The last step. Everything is decided here: the program, its
+    /// arguments, and which secrets it gets (the audit record of the run
+    /// belongs here, before anything is relaxed). Nothing but execve itself
+    /// can fail after this point.
+    private func launch(_ program: [UInt8], arguments: [UnsafeMutablePointer<CChar>?], environment: ChildEnvironment) throws {
+        CrashPosture.relaxForExec()
+        let failure = environment.withEnvironmentPointers { envp in
+            ProgramLaunch.replace(path: program, arguments: arguments, environment: envp)
+        }
+        CrashPosture.harden()
+        throw Self.exit(failure)
+    }
+
+    /// The child's argv: the words after `--` as the kernel passed them to
+    /// coffer (an argument need not be UTF-8), NULL-terminated.
+    private func rawCommand() throws -> [UnsafeMutablePointer<CChar>?] {
+        let argc = Int(CommandLine.argc)
+        let tail = (argc - command.count..<argc).map { CommandLine.unsafeArgv[$0] }
+        // Nothing reshapes the words after `--`, so they are argv's last ones;
+        // should that ever change, refuse rather than run something else.
+        guard tail.map({ String(cString: $0!) }) == command else {
+            throw CommandFailure("internal error: the program's arguments are not the last words of the command line")
+        }
+        return tail + [nil]
+    }
+
+    private static func exit(_ failure: ProgramLaunch.Failure) -> Error {
+        Console.error(TerminalText.escape(failure.description))
+        if case .notFound = failure { Console.hint("give its path, or set PATH with --env PATH=...") }
+        return ExitCode(failure.exitStatus)
+    }
+
+    private static func hint(for error: SecretEnvironmentError) -> String? {
+        switch error {
+        case .invalidName: return nil
+        case .clashes: return "give one of them another name with --map NAME=ID, or leave it out with --only"
+        case .unavailable: return "--allow-missing runs the program without them"
+        case .holdsNUL(let ids): return "pass it as a file instead: --file NAME=\(ids[0])"
+        }
+    }
+}
