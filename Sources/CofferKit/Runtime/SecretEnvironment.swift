@@ -1,4 +1,5 @@
 import Age
+import Posix
 
 /// Which secrets a program run by `coffer exec` gets, and under which names.
 public struct SecretEnvironmentRequest: Sendable {
@@ -117,15 +118,30 @@ extension Vault {
     /// plan allows them; any other failure (a damaged or moved file) is
     /// thrown as it is, allowed or not: it fails closed.
     public func readSecretEnvironment(_ plan: SecretEnvironmentPlan, identities: [Identity]) throws -> SecretEnvironment {
+        let ids = Set(plan.bindings.map(\.id)).sorted()
+        // Files are read here, in one thread; decryption, the bulk of the
+        // time before the program starts, is spread over the cores.
+        let files = ids.map { id in Result { () throws -> [UInt8] in
+            guard contains(id) else { throw VaultError.notFound(id: id.value) }
+            return try sealedFile(id)
+        } }
+        let opened = try Parallel.map(Array(zip(ids, files))) { id, file in
+            Result { try Sealing.open(try file.get(), id: id, identities: identities) }
+        }
         var values: [SecretID: SecureBytes] = [:]
         var unavailable = plan.unavailable
-        for id in Set(plan.bindings.map(\.id)).sorted() {
+        for (id, outcome) in zip(ids, opened) {
             do {
-                values[id] = try read(id, identities: identities)
-            } catch VaultError.notFound {
-                unavailable.append(.missing(id))
-            } catch VaultError.notReadable {
-                unavailable.append(.unreadable(id))
+                // A failure is told by `read` itself, which also waits out a writer caught mid-write.
+                values[id] = try outcome.get()
+            } catch {
+                do {
+                    values[id] = try read(id, identities: identities)
+                } catch VaultError.notFound {
+                    unavailable.append(.missing(id))
+                } catch VaultError.notReadable {
+                    unavailable.append(.unreadable(id))
+                }
             }
         }
         guard unavailable.isEmpty || plan.allowMissing else { throw SecretEnvironmentError.unavailable(unavailable) }
