@@ -44,6 +44,7 @@ struct CofferCommand: ParsableCommand {
             case .encrypt(let encrypt): try encrypt.run()
             case .decrypt(let decrypt): try decrypt.run()
             case .get(let get): try get.run()
+            case .exec(let exec): try exec.run()
             }
         } catch {
             exit(withError: error)

@@ -45,25 +45,58 @@ struct ExecCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The program and its arguments, after --, passed on untouched.", valueName: "CMD"))
     var command: [String] = []
 
-    func validate() throws { _ = try job() }
+    func validate() throws { _ = try job }
 
-    func run() throws { try job().run() }
+    func run() throws { try job.run() }
 
     /// The job, with every name checked (a bad one is a command-line error, exit 64).
-    func job() throws -> ExecJob {
-        guard !command.isEmpty else { throw ValidationError("missing the program to run, after --: coffer exec [OPTIONS] -- CMD [ARGS...]") }
-        return ExecJob(
-            prefixes: prefixes,
-            variables: try maps.map { try Self.pair($0, option: "--map", what: "ID") },
-            files: try files.map { try Self.pair($0, option: "--file", what: "ID") },
-            overrides: try overrides.map { try Self.pair($0, option: "--env", what: "VALUE") },
-            only: only.isEmpty ? nil : try only.map(Self.name),
-            pristine: pristine, allowMissing: allowMissing, command: command, settings: options.settings)
+    var job: ExecJob {
+        get throws {
+            try ExecJob(prefixes: prefixes, maps: maps, files: files, overrides: overrides, only: only,
+                        pristine: pristine, allowMissing: allowMissing, command: command, settings: options.settings)
+        }
+    }
+}
+
+/// What `coffer exec` does once its arguments are known: read the secrets,
+/// build the program's environment and files, then become the program.
+struct ExecJob: Equatable {
+    /// `NAME=…` as typed, the name checked.
+    struct Assignment: Equatable {
+        let name: EnvironmentName
+        let value: String
     }
 
-    private static func pair(_ text: String, option: String, what: String) throws -> (EnvironmentName, String) {
+    var prefixes: [String]
+    var variables: [Assignment]
+    var files: [Assignment]
+    var overrides: [Assignment]
+    var only: [EnvironmentName]?
+    var pristine: Bool
+    var allowMissing: Bool
+    /// As parsed: only its length is used, to find the raw words in argv.
+    var command: [String]
+    var settings: VaultSettings
+
+    /// From the options as typed (by ArgumentParser or the fast path); a bad
+    /// name or a missing program is a `ValidationError` (exit 64).
+    init(prefixes: [String], maps: [String], files: [String], overrides: [String], only: [String],
+         pristine: Bool, allowMissing: Bool, command: [String], settings: VaultSettings) throws {
+        guard !command.isEmpty else { throw ValidationError("missing the program to run, after --: coffer exec [OPTIONS] -- CMD [ARGS...]") }
+        self.prefixes = prefixes
+        variables = try maps.map { try Self.assignment($0, option: "--map", what: "ID") }
+        self.files = try files.map { try Self.assignment($0, option: "--file", what: "ID") }
+        self.overrides = try overrides.map { try Self.assignment($0, option: "--env", what: "VALUE") }
+        self.only = only.isEmpty ? nil : try only.map(Self.name)
+        self.pristine = pristine
+        self.allowMissing = allowMissing
+        self.command = command
+        self.settings = settings
+    }
+
+    private static func assignment(_ text: String, option: String, what: String) throws -> Assignment {
         guard let eq = text.firstIndex(of: "=") else { throw ValidationError("\(option) wants NAME=\(what), not '\(TerminalText.escape(text))'") }
-        return (try name(String(text[..<eq])), String(text[text.index(after: eq)...]))
+        return Assignment(name: try name(String(text[..<eq])), value: String(text[text.index(after: eq)...]))
     }
 
     private static func name(_ text: String) throws -> EnvironmentName {
@@ -71,21 +104,6 @@ struct ExecCommand: ParsableCommand {
             throw ValidationError(TerminalText.escape(error.description))
         }
     }
-}
-
-/// What `coffer exec` does once its arguments are known: read the secrets,
-/// build the program's environment and files, then become the program.
-struct ExecJob {
-    var prefixes: [String]
-    var variables: [(EnvironmentName, String)]
-    var files: [(EnvironmentName, String)]
-    var overrides: [(EnvironmentName, String)]
-    var only: [EnvironmentName]?
-    var pristine: Bool
-    var allowMissing: Bool
-    /// As parsed: only its length is used, to find the raw words in argv.
-    var command: [String]
-    var settings: VaultSettings
 
     func run() throws {
         try Console.run {
@@ -102,7 +120,7 @@ struct ExecJob {
                 }
             }
             let environment = ChildEnvironment(inherited: pristine ? nil : Locator.processEnvironment(),
-                                               secrets: values, overrides: overrides)
+                                               secrets: values, overrides: overrides.map { ($0.name, $0.value) })
             let arguments = try rawCommand()
             // The child's PATH decides where the program is found; with none
             // (--pristine), coffer's own, as the calling shell would find it.
@@ -122,10 +140,10 @@ struct ExecJob {
     private func readSecrets() throws -> SecretEnvironment {
         var request = SecretEnvironmentRequest()
         request.prefixes = try prefixes.map(Prefix.init)
-        request.variables = try variables.map { ($0.0, try SecretID($0.1)) }
-        request.files = try files.map { ($0.0, try SecretID($0.1)) }
+        request.variables = try variables.map { ($0.name, try SecretID($0.value)) }
+        request.files = try files.map { ($0.name, try SecretID($0.value)) }
         request.only = only
-        request.overridden = Set(overrides.map(\.0))
+        request.overridden = Set(overrides.map(\.name))
         request.allowMissing = allowMissing
         guard !request.asksForNothing else { return .none }
         do {
