@@ -39,9 +39,6 @@ public enum CrashPosture {
         }
     }
 
-    /// The core-size limit the process started with, before `harden()` lowered it.
-    public static var inheritedCoreLimit: rlimit? { inherited }
-
     /// Right before `execve` of another program (`coffer exec`): gives back
     /// the core-size limit coffer inherited, so the program's is its own.
     ///
@@ -57,7 +54,8 @@ public enum CrashPosture {
     }
 
     private static let coreResource = __rlimit_resource_t(RLIMIT_CORE.rawValue)
-    /// Written once, by `harden()` at the start of main, before any thread exists.
+    /// The core-size limit the process started with: written once, by the
+    /// first `harden()` at the start of main, before any thread exists.
     nonisolated(unsafe) private static var inherited: rlimit?
 }
 

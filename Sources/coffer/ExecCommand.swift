@@ -109,30 +109,36 @@ struct ExecJob: Equatable {
         try Console.run {
             let secrets = try readSecrets()
             for skipped in secrets.skipped { Console.warning("not set: \(skipped)") }
-            var values: [(EnvironmentName, ChildEnvironment.Value)] = []
-            for secret in secrets.secrets {
-                switch secret.binding.delivery {
-                case .variable:
-                    values.append((secret.binding.name, .secret(secret.value)))
-                case .file:
-                    let fd = try SealedMemoryFile.make(name: secret.binding.name.value, contents: secret.value)
-                    values.append((secret.binding.name, .text(SealedMemoryFile.path(of: fd))))
-                }
-            }
             let environment = ChildEnvironment(inherited: pristine ? nil : Locator.processEnvironment(),
-                                               secrets: values, overrides: overrides.map { ($0.name, $0.value) })
+                                               secrets: try Self.deliver(secrets), overrides: overrides.map { ($0.name, $0.value) })
             let arguments = try rawCommand()
-            // The child's PATH decides where the program is found; with none
-            // (--pristine), coffer's own, as the calling shell would find it.
-            let searchPath = environment.value(of: "PATH") ?? Array((Locator.processVariable("PATH") ?? "").utf8)
-            let program: [UInt8]
-            do {
-                program = try ProgramLaunch.locate(Array(UnsafeRawBufferPointer(start: arguments[0]!, count: strlen(arguments[0]!))),
-                                                   searchPath: searchPath)
-            } catch let failure as ProgramLaunch.Failure {
-                throw Self.exit(failure)
+            try launch(try Self.locate(arguments[0]!, in: environment), arguments: arguments, environment: environment,
+                       given: secrets.secrets.map(\.binding))
+        }
+    }
+
+    /// Each secret as its variable will carry it: the value itself, or the
+    /// path of a sealed in-memory file holding it.
+    private static func deliver(_ secrets: SecretEnvironment) throws -> [(EnvironmentName, ChildEnvironment.Value)] {
+        try secrets.secrets.map { secret in
+            switch secret.binding.delivery {
+            case .variable:
+                return (secret.binding.name, .secret(secret.value))
+            case .file:
+                let fd = try SealedMemoryFile.make(name: secret.binding.name.value, contents: secret.value)
+                return (secret.binding.name, .text(SealedMemoryFile.path(of: fd)))
             }
-            try launch(program, arguments: arguments, environment: environment)
+        }
+    }
+
+    /// The program's file. The child's PATH decides where it is found; with
+    /// none (--pristine), coffer's own, as the calling shell would find it.
+    private static func locate(_ command: UnsafeMutablePointer<CChar>, in environment: ChildEnvironment) throws -> [UInt8] {
+        let searchPath = environment.value(of: "PATH") ?? Array((Locator.processVariable("PATH") ?? "").utf8)
+        do {
+            return try ProgramLaunch.locate(Array(UnsafeRawBufferPointer(start: command, count: strlen(command))), searchPath: searchPath)
+        } catch let failure as ProgramLaunch.Failure {
+            throw Self.failed(failure)
         }
     }
 
@@ -157,16 +163,17 @@ struct ExecJob: Equatable {
     }
 
     /// The last step. Everything is decided here: the program, its
-    /// arguments, and which secrets it gets (the audit record of the run
-    /// belongs here, before anything is relaxed). Nothing but execve itself
-    /// can fail after this point.
-    private func launch(_ program: [UInt8], arguments: [UnsafeMutablePointer<CChar>?], environment: ChildEnvironment) throws {
+    /// arguments, and which secrets it is `given` (name, id, variable or
+    /// file). The audit record of the run belongs here, first, before the
+    /// posture is relaxed; nothing but execve itself can fail after it.
+    private func launch(_ program: [UInt8], arguments: [UnsafeMutablePointer<CChar>?], environment: ChildEnvironment,
+                        given: [SecretBinding]) throws {
         CrashPosture.relaxForExec()
         let failure = environment.withEnvironmentPointers { envp in
             ProgramLaunch.replace(path: program, arguments: arguments, environment: envp)
         }
         CrashPosture.harden()
-        throw Self.exit(failure)
+        throw Self.failed(failure)
     }
 
     /// The child's argv: the words after `--` as the kernel passed them to
@@ -182,7 +189,8 @@ struct ExecJob: Equatable {
         return tail + [nil]
     }
 
-    private static func exit(_ failure: ProgramLaunch.Failure) -> Error {
+    /// Says why the program did not start; the error exits with the shell's status for it.
+    private static func failed(_ failure: ProgramLaunch.Failure) -> Error {
         Console.error(TerminalText.escape(failure.description))
         if case .notFound = failure { Console.hint("give its path, or set PATH with --env PATH=...") }
         return ExitCode(failure.exitStatus)

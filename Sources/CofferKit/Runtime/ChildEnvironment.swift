@@ -69,9 +69,6 @@ public final class ChildEnvironment {
         self.starts = starts
     }
 
-    /// The number of entries.
-    public var count: Int { starts.count }
-
     /// The value `name` will have, if set: for finding the program along
     /// the child's `PATH`.
     public func value(of name: String) -> [UInt8]? {
