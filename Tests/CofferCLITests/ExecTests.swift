@@ -92,6 +92,21 @@ final class ExecTests: VaultE2ECase {
         XCTAssertEqual(filesHolding(value, since: start), [], "the value was written to disk")
     }
 
+    /// The program holds the descriptors it would hold without coffer, plus
+    /// the in-memory file's: none of those coffer opened for itself (the
+    /// identity, sealed files, its own memory file before sealing).
+    func testTheProgramInheritsNoDescriptorOfCoffers() throws {
+        try initVault()
+        try cofOK(["set", "app/a=1", "deploy/key=k"])
+        let script = "cd /proc/$$/fd && echo *"
+        let direct = try run(try requireTool("setsid"), ["-w", "/bin/sh", "-c", script], environment: vaultEnvironment())
+        let viaCoffer = try cofOK(["exec", "--prefix", "app", "--file", "KEY=deploy/key", "--", "/bin/sh", "-c", script + "; echo ${KEY#/dev/fd/}"])
+        let lines = viaCoffer.stdoutText.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, viaCoffer.stdoutText)
+        let expected = Set(direct.stdoutText.split(whereSeparator: \.isWhitespace).map(String.init) + [lines.last ?? ""])
+        XCTAssertEqual(Set(lines[0].split(separator: " ").map(String.init)), expected)
+    }
+
     /// A real key-file reader that refuses keys others could read (OpenSSH's
     /// ssh-keygen) accepts the in-memory file.
     func testAKeyFileReaderAcceptsTheFile() throws {
