@@ -256,7 +256,8 @@ final class ExecTests: VaultE2ECase {
     func testTheProgramGetsTheLimitsCofferInherited() throws {
         let python = try requireTool("python3")
         let prlimit = try requireTool("prlimit")
-        var launcher = [prlimit, "--core=12345:unlimited"]
+        // The soft limit only: raising the hard one would need privileges.
+        var launcher = [prlimit, "--core=12345:"]
         if geteuid() == 0 { launcher += [try requireTool("setpriv"), "--inh-caps=-all", "--bounding-set=-all", "--"] }
         let probe = """
             import ctypes
@@ -270,7 +271,7 @@ final class ExecTests: VaultE2ECase {
         let viaCoffer = try run(launcher[0], Array(launcher.dropFirst()) + [coffer, "exec", "--", python, "-c", probe], environment: vaultEnvironment())
         XCTAssertEqual(direct.status, 0, direct.stderrText)
         XCTAssertEqual(viaCoffer.status, 0, viaCoffer.stderrText)
-        XCTAssertTrue(direct.stdoutText.contains("dumpable 1\ncore 12345 unlimited\n"), direct.stdoutText)
+        XCTAssertTrue(direct.stdoutText.hasPrefix("dumpable 1\ncore 12345 "), direct.stdoutText)
         XCTAssertEqual(viaCoffer.stdoutText, direct.stdoutText)
     }
 
