@@ -164,6 +164,7 @@ final class ExecTests: VaultE2ECase {
             (["--only", "a b", "--", "/bin/true"], 64, "not a valid environment variable name"),
             (["--prefix", "app"], 64, "missing the program to run"),
             (["--map", "A=../x", "--", "/bin/true"], 1, "invalid"),
+            (["--only", "X", "--", "/bin/true"], 1, "X (no secret asked for has that name)"),
             (["--", "no-such-program-\(UUID().uuidString)"], 127, "command not found"),
             (["--", try write("plain.txt", "not a program")], 126, "cannot run"),
         ]

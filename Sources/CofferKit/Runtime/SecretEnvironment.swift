@@ -18,8 +18,9 @@ public struct SecretEnvironmentRequest: Sendable {
 
     public init() {}
 
-    /// True when no secret is asked for at all (the vault need not be opened).
-    public var asksForNothing: Bool { prefixes.isEmpty && variables.isEmpty && files.isEmpty }
+    /// True when no secret is asked for at all (the vault need not be
+    /// opened); `only` alone asks for names, which then name nothing.
+    public var asksForNothing: Bool { prefixes.isEmpty && variables.isEmpty && files.isEmpty && only == nil }
 }
 
 /// One name a secret is given.
