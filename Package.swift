@@ -34,11 +34,11 @@ let package = Package(
         // Age for its one wiped buffer type (SecureBytes), its strict base64 and
         // the process's one libsodium initialisation; bytes in, bytes out.
         .target(name: "SSHSig", dependencies: ["CSodium", "Age"]),
-        // Headers only: prctl, which the Glibc module lacks.
+        // Headers only: prctl, memfd_create and file seals, which the Glibc module lacks.
         .systemLibrary(name: "CLinux"),
         // First thing in each executable's main: no core, no dump, no crash report.
         .target(name: "CrashPosture", dependencies: ["CLinux"]),
-        .target(name: "Posix", dependencies: ["Age"]),
+        .target(name: "Posix", dependencies: ["Age", "CLinux"]),
         .target(name: "GitStore", dependencies: ["CGit2", "Posix"]),
         // Bundles are tar archives; written and read here, never by a tar process.
         .target(name: "Tar"),

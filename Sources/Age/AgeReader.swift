@@ -15,7 +15,9 @@ public final class AgeReader {
     private var nextIndex: UInt64 = 0
     /// One chunk at first, a full batch once the payload proves larger.
     private var batchChunks = 1
-    private var plain = SecureBytes(count: PayloadCipher.chunkSize)
+    /// Sized to the batch read: a value of a few bytes takes a pooled locked
+    /// slot, not 64 KiB of pages locked and unlocked for each file opened.
+    private var plain = SecureBytes(count: 0)
     private var sealed = [UInt8](repeating: 0, count: PayloadCipher.sealedChunkSize)
     private var releasedStart = 0
     private var releasedEnd = 0
@@ -94,10 +96,7 @@ public final class AgeReader {
     private func readBatch() throws {
         let sealedSize = PayloadCipher.sealedChunkSize
         let wanted = batchChunks * sealedSize
-        if sealed.count < wanted {
-            sealed = [UInt8](repeating: 0, count: wanted)
-            plain = SecureBytes(count: batchChunks * PayloadCipher.chunkSize)
-        }
+        if sealed.count < wanted { sealed = [UInt8](repeating: 0, count: wanted) }
         let n = try sealed.withUnsafeMutableBytes { try input.readFull(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
         let first = nextIndex
         if n == 0 {
@@ -105,6 +104,10 @@ public final class AgeReader {
         }
         let atEOF = n < wanted
         let count = (n + sealedSize - 1) / sealedSize
+        // Chunk i opens at i * chunkSize; the last one needs only its own size.
+        // The previous batch is all released by now, so the buffer may be replaced.
+        let needed = count == 1 ? max(n - AEAD.tagSize, 0) : count * PayloadCipher.chunkSize
+        if plain.count < needed { plain = SecureBytes(count: needed) }
         var results = [ChunkResult](repeating: .failed, count: count)
         let cipher = self.cipher
         sealed.withUnsafeBytes { s in
@@ -175,10 +178,14 @@ public final class AgeReader {
     /// Decrypts the rest of the stream into one wiped buffer.
     /// `sizeHint` bounds the allocation when the ciphertext length is known.
     public func readAll(sizeHint: Int? = nil) throws -> SecureBytes {
-        var capacity = max(sizeHint ?? PayloadCipher.chunkSize, 0)
+        // A payload that ends in its first batch (any secret value) is sized
+        // exactly, so a small one takes a pooled slot rather than locked pages.
+        let whole = try !hasReleasedPlaintext() || done
+        var capacity = whole ? releasedEnd - releasedStart : max(sizeHint ?? PayloadCipher.chunkSize, 0)
         var out = SecureBytes(count: capacity)
         var filled = 0
-        while true {
+        // Ends at the payload's correct end; throws what stopped it otherwise.
+        while try hasReleasedPlaintext() {
             if filled == capacity {
                 capacity = max(capacity * 2, PayloadCipher.chunkSize)
                 let bigger = SecureBytes(count: capacity)
@@ -187,11 +194,9 @@ public final class AgeReader {
                 }
                 out = bigger
             }
-            let n = try out.withUnsafeMutableBytes { o in
+            filled += try out.withUnsafeMutableBytes { o in
                 try read(into: UnsafeMutableRawBufferPointer(rebasing: o[filled...]))
             }
-            if n == 0 { break }
-            filled += n
         }
         out.truncate(to: filled)
         return out

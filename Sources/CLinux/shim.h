@@ -1,7 +1,26 @@
 // Linux calls that Glibc's Swift module does not carry: prctl is variadic,
-// which Swift cannot call, so it is wrapped here for the one use coffer has.
+// which Swift cannot call, so it is wrapped here for the one use coffer has;
+// memfd_create and the file seals are declared by glibc only under
+// _GNU_SOURCE, which the Glibc module is not built with.
 #include <sys/prctl.h>
+#include <sys/mman.h>
+#include <fcntl.h>
+#include <linux/memfd.h>
 
 static inline int coffer_set_not_dumpable(void) {
     return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
+
+// glibc 2.27 and later export it; the prototype is the man page's.
+extern int memfd_create(const char *name, unsigned int flags);
+
+// <linux/fcntl.h>'s values, which cannot be included beside glibc's <fcntl.h>.
+#ifndef F_ADD_SEALS
+#define COFFER_F_LINUX_SPECIFIC_BASE 1024
+#define F_ADD_SEALS (COFFER_F_LINUX_SPECIFIC_BASE + 9)
+#define F_GET_SEALS (COFFER_F_LINUX_SPECIFIC_BASE + 10)
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#define F_SEAL_WRITE 0x0008
+#endif

@@ -18,8 +18,15 @@ public enum CrashPosture {
     /// syscalls; failures are ignored, since every step only narrows exposure.
     public static func harden() {
         _ = coffer_set_not_dumpable()
-        var none = rlimit(rlim_cur: 0, rlim_max: 0)
-        _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none)
+        var limit = rlimit()
+        if getrlimit(coreResource, &limit) == 0 {
+            if inherited == nil { inherited = limit }
+            // The soft limit alone decides whether a core is written; the
+            // hard one is kept, since lowering it could never be undone for
+            // a program coffer hands the process to (`relaxForExec`).
+            var none = rlimit(rlim_cur: 0, rlim_max: limit.rlim_max)
+            _ = setrlimit(coreResource, &none)
+        }
         var action = sigaction()
         action.__sigaction_handler.sa_handler = crashed
         // SA_ONSTACK: a stack overflow still reaches the handler when the
@@ -31,6 +38,25 @@ public enum CrashPosture {
             _ = sigaction(signal, &action, nil)
         }
     }
+
+    /// Right before `execve` of another program (`coffer exec`): gives back
+    /// the core-size limit coffer inherited, so the program's is its own.
+    ///
+    /// The dumpable flag is deliberately left off: execve sets it anew for
+    /// the new image (1 for an ordinary program, the kernel's choice for a
+    /// set-id one), and turning it on here would open coffer's memory, the
+    /// identity's key included, to the user's other processes until then.
+    /// The crash handlers need no undoing either: execve resets handled
+    /// signals to their defaults. If execve fails, call `harden()` again.
+    public static func relaxForExec() {
+        guard var limit = inherited else { return }
+        _ = setrlimit(coreResource, &limit)
+    }
+
+    private static let coreResource = __rlimit_resource_t(RLIMIT_CORE.rawValue)
+    /// The core-size limit the process started with: written once, by the
+    /// first `harden()` at the start of main, before any thread exists.
+    nonisolated(unsafe) private static var inherited: rlimit?
 }
 
 /// Async-signal-safe: one write of a constant, then `_exit` with the shell's

@@ -17,6 +17,7 @@ struct CofferCommand: ParsableCommand {
             InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, ListCommand.self,
             RmCommand.self, MvCommand.self, HistoryCommand.self, LogCommand.self, RollbackCommand.self,
             RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AuditCommand.self, AgeCommand.self, TextconvCommand.self,
+            ExecCommand.self,
         ]
     )
 
@@ -43,6 +44,7 @@ struct CofferCommand: ParsableCommand {
             case .encrypt(let encrypt): try encrypt.run()
             case .decrypt(let decrypt): try decrypt.run()
             case .get(let get): try get.run()
+            case .exec(let exec): try exec.run()
             }
         } catch {
             exit(withError: error)

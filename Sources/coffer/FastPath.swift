@@ -1,7 +1,7 @@
 import Age
 
 /// A hand-written parser for the common forms of the latency-critical
-/// commands — `coffer get`, `coffer age encrypt` and `coffer age decrypt` —
+/// commands — `coffer get`, `coffer exec`, `coffer age encrypt` and `coffer age decrypt` —
 /// tried before ArgumentParser.
 ///
 /// Why: ArgumentParser's reflection costs ~2 ms per process here, as much as
@@ -16,12 +16,14 @@ enum FastPath {
         case encrypt(EncryptJob)
         case decrypt(DecryptJob)
         case get(GetJob)
+        case exec(ExecJob)
     }
 
     static func parse(_ arguments: [String]) -> Job? {
         // A pasted key is refused, without being shown, on the full parse.
         guard !arguments.contains(where: Redaction.looksLikeSecretKey) else { return nil }
         if arguments.first == "get" { return parseGet(Array(arguments.dropFirst())) }
+        if arguments.first == "exec" { return parseExec(arguments.dropFirst()) }
         guard arguments.count >= 2, arguments[0] == "age" else { return nil }
         guard let (positional, options) = tokenize(arguments.dropFirst(2), flags: ["-a", "--armor", "-p", "--passphrase"]) else {
             return nil
@@ -81,6 +83,35 @@ enum FastPath {
             }
         }
         return .get(job)
+    }
+
+    /// `exec [OPTIONS] -- CMD…`: options before the first `--`, the program after it.
+    private static func parseExec(_ arguments: ArraySlice<String>) -> Job? {
+        guard let terminator = arguments.firstIndex(of: "--"),
+              let (positional, options) = tokenize(arguments[..<terminator], flags: ["--pristine", "--allow-missing"]),
+              positional.isEmpty else { return nil }
+        var prefixes: [String] = [], maps: [String] = [], files: [String] = [], overrides: [String] = [], only: [String] = []
+        var pristine = false, allowMissing = false
+        var settings = VaultSettings()
+        for (name, value) in options {
+            switch (name, value) {
+            case ("--prefix", let v?): prefixes.append(v)
+            case ("--map", let v?): maps.append(v)
+            case ("--file", let v?): files.append(v)
+            case ("--env", let v?): overrides.append(v)
+            case ("--only", let v?): only.append(v)
+            case ("--pristine", nil): pristine = true
+            case ("--allow-missing", nil): allowMissing = true
+            case ("--vault", let v?): if settings.vaultPath != nil { return nil }; settings.vaultPath = v
+            case ("--identity", let v?): if settings.identityPath != nil { return nil }; settings.identityPath = v
+            case ("--passphrase-file", let v?): if settings.passphraseFile != nil { return nil }; settings.passphraseFile = v
+            default: return nil
+            }
+        }
+        // A refused name or a missing program: ArgumentParser reports it.
+        guard let job = try? ExecJob(prefixes: prefixes, maps: maps, files: files, overrides: overrides, only: only, pristine: pristine,
+                                     allowMissing: allowMissing, command: Array(arguments[(terminator + 1)...]), settings: settings) else { return nil }
+        return .exec(job)
     }
 
     /// Splits arguments into positionals and options; an option that is not

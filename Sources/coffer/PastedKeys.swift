@@ -13,7 +13,9 @@ enum PastedKeys {
     static func refusal(in arguments: [String], command names: [String]) -> String? {
         // Shell completion shows no errors; a key there matches nothing anyway.
         guard arguments.first != "---completion" else { return nil }
-        for (index, word) in arguments.enumerated() where Redaction.looksLikeSecretKey(word) {
+        // What follows `exec`'s `--` is another program's command line, not coffer's to judge.
+        let own = names == ["exec"] ? Array(arguments.prefix { $0 != "--" }) : arguments
+        for (index, word) in own.enumerated() where Redaction.looksLikeSecretKey(word) {
             if names == ["set"], isValuePair(word) { continue }
             return "\(place(of: index, in: arguments)) looks like a secret key; it is not shown"
         }

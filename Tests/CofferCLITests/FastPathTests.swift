@@ -20,6 +20,9 @@ final class FastPathTests: XCTestCase {
             ["get", "-y", "--reveal", "x", "-o", "json"],
             ["get", "x", "--output", "yaml"],
             ["get", "x", "--at", "v3", "--reveal"],
+            ["exec", "--", "env"],
+            ["exec", "--prefix", "app", "--map", "A=x/y", "--file", "K=k", "--env", "E=1=2", "--only", "A", "--pristine",
+             "--allow-missing", "--vault", "v", "--identity", "i", "--", "cmd", "--help", "-n1", "--", "x"],
         ]
         for argv in accepted {
             let fast = try XCTUnwrap(FastPath.parse(argv), "\(argv)")
@@ -28,6 +31,7 @@ final class FastPathTests: XCTestCase {
             case (.encrypt(let job), let command as AgeEncrypt): XCTAssertEqual(job, command.job, "\(argv)")
             case (.decrypt(let job), let command as AgeDecrypt): XCTAssertEqual(job, command.job, "\(argv)")
             case (.get(let job), let command as GetCommand): XCTAssertEqual(job, command.job, "\(argv)")
+            case (.exec(let job), let command as ExecCommand): XCTAssertEqual(job, try command.job, "\(argv)")
             default: XCTFail("\(argv): fast path chose \(fast), ArgumentParser chose \(type(of: parsed))")
             }
         }
@@ -54,6 +58,14 @@ final class FastPathTests: XCTestCase {
             ["get", "a", "--reveal=yes"],
             ["get", "a", "--vault"],
             ["get", "a", "--help"],
+            ["exec", "--prefix", "app"],                         // no program: AP reports it
+            ["exec", "--"],
+            ["exec", "env"],
+            ["exec", "--map", "1A=x", "--", "env"],             // a bad name: AP reports it
+            ["exec", "--prefix=app", "--", "env"],
+            ["exec", "--help", "--", "env"],
+            ["exec", "--bogus", "x", "--", "env"],
+            ["exec", "--vault", "a", "--vault", "b", "--", "env"],
             ["age"],
             ["--version"],
         ]
