@@ -107,13 +107,13 @@ struct ExecJob: Equatable {
 
     func run() throws {
         try Console.run {
-            let secrets = try readSecrets()
+            let (vault, secrets) = try readSecrets()
             for skipped in secrets.skipped { Console.warning("not set: \(skipped)") }
             let environment = ChildEnvironment(inherited: pristine ? nil : Locator.processEnvironment(),
                                                secrets: try Self.deliver(secrets), overrides: overrides.map { ($0.name, $0.value) })
             let arguments = try rawCommand()
             try launch(try Self.locate(arguments[0]!, in: environment), arguments: arguments, environment: environment,
-                       given: secrets.secrets.map(\.binding))
+                       given: secrets.secrets.map(\.binding), from: vault)
         }
     }
 
@@ -142,8 +142,9 @@ struct ExecJob: Equatable {
         }
     }
 
-    /// The secrets asked for, read; none (and no vault opened) when none is asked for.
-    private func readSecrets() throws -> SecretEnvironment {
+    /// The secrets asked for, read, and the vault they came from; none (and
+    /// no vault opened) when none is asked for.
+    private func readSecrets() throws -> (Vault?, SecretEnvironment) {
         var request = SecretEnvironmentRequest()
         request.prefixes = try prefixes.map(Prefix.init)
         request.variables = try variables.map { ($0.name, try SecretID($0.value)) }
@@ -151,12 +152,12 @@ struct ExecJob: Equatable {
         request.only = only
         request.overridden = Set(overrides.map(\.name))
         request.allowMissing = allowMissing
-        guard !request.asksForNothing else { return .none }
+        guard !request.asksForNothing else { return (nil, .none) }
         do {
             let vault = try settings.vault()
             let plan = try vault.planSecretEnvironment(request)
             let identities = plan.bindings.isEmpty ? [] : try settings.identities()
-            return try vault.readSecretEnvironment(plan, identities: identities)
+            return (vault, try vault.readSecretEnvironment(plan, identities: identities))
         } catch let error as SecretEnvironmentError {
             throw CommandFailure(error.description, hint: Self.hint(for: error))
         }
@@ -167,7 +168,9 @@ struct ExecJob: Equatable {
     /// file). The audit record of the run belongs here, first, before the
     /// posture is relaxed; nothing but execve itself can fail after it.
     private func launch(_ program: [UInt8], arguments: [UnsafeMutablePointer<CChar>?], environment: ChildEnvironment,
-                        given: [SecretBinding]) throws {
+                        given: [SecretBinding], from vault: Vault?) throws {
+        // Fail closed: a run the audit log cannot record does not start.
+        if !given.isEmpty { try vault?.recordReveal(.exec, ids: given.map(\.id)) }
         CrashPosture.relaxForExec()
         let failure = environment.withEnvironmentPointers { envp in
             ProgramLaunch.replace(path: program, arguments: arguments, environment: envp)

@@ -136,11 +136,25 @@ final class ExecTests: VaultE2ECase {
         }
         XCTAssertEqual(result.stderrText.split(separator: "\n").filter { $0.hasPrefix("coffer: error:") }.count, 1, result.stderrText)
         XCTAssertFalse(exists("ran"), "the program ran with secrets missing")
+        try assertLastAudit("set", ids: ["app/a"], commit: try head())
 
         let allowed = try cofOK(["exec", "--prefix", "app", "--map", "B=app/nope", "--allow-missing", "--", "/bin/sh", "-c", "touch ran; echo \"$A${B-unset}\""])
         XCTAssertEqual(allowed.stdoutText, "1unset\n")
         XCTAssertTrue(allowed.stderrText.contains("app/nope"), allowed.stderrText)
         XCTAssertTrue(exists("ran"))
+        // The run is recorded with the ids it was given, not those it lacked.
+        try assertLastAudit("reveal:exec", ids: ["app/a"], commit: try head())
+    }
+
+    func testARunTheAuditLogCannotRecordDoesNotStart() throws {
+        try initVault()
+        try cofOK(["set", "app/a=1"])
+        try FileManager.default.removeItem(atPath: auditLogPath)
+        try FileManager.default.createDirectory(atPath: auditLogPath, withIntermediateDirectories: false)
+        let result = try cof(["exec", "--prefix", "app", "--", "/bin/sh", "-c", "touch ran"])
+        assertCofferError(result)
+        XCTAssertTrue(result.stderrText.contains("cannot write the audit log"), result.stderrText)
+        XCTAssertFalse(exists("ran"), "the program ran without an audit line")
     }
 
     func testAValueWithANULByteIsRefusedAsAVariableButGoesInAFile() throws {
