@@ -16,7 +16,7 @@ struct CofferCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, ListCommand.self,
             RmCommand.self, MvCommand.self, HistoryCommand.self, LogCommand.self, RollbackCommand.self,
-            RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AgeCommand.self, TextconvCommand.self,
+            RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RenderCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AgeCommand.self, TextconvCommand.self,
         ]
     )
 

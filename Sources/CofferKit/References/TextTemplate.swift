@@ -65,7 +65,7 @@ public struct TextTemplate: Sendable {
     private static func isWholeValue(_ pieces: [Template.Piece]) -> Bool {
         guard pieces.count == 2 || pieces.count == 3, case .text(let head) = pieces[0], case .reference = pieces[1] else { return false }
         if pieces.count == 3 {
-            guard case .text(let tail) = pieces[2], tail.trimming(" \t\r\n").isEmpty else { return false }
+            guard case .text(let tail) = pieces[2], tail.allSatisfy(\.isWhitespace) else { return false }
         }
         var assignment = head.trimming(" \t")
         guard assignment.hasSuffix("=") else { return false }
