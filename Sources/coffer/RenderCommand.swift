@@ -30,6 +30,9 @@ struct RenderCommand: ParsableCommand {
     @Flag(help: "List each reference and whether you can read it; read no value, write nothing (exit 1 if any is unreadable).")
     var check = false
 
+    @Flag(name: .shortAndLong, help: "Do not ask before printing values on a terminal.")
+    var yes = false
+
     @OptionGroup var options: VaultOptions
 
     func validate() throws {
@@ -37,7 +40,7 @@ struct RenderCommand: ParsableCommand {
     }
 
     func run() throws {
-        try RenderJob(file: file, output: output, format: format ?? ConfigFormat(path: file), check: check, settings: options.settings).run()
+        try RenderJob(file: file, output: output, format: format ?? ConfigFormat(path: file), check: check, yes: yes, settings: options.settings).run()
     }
 }
 
@@ -61,6 +64,7 @@ struct RenderJob {
     var output: String?
     var format: ConfigFormat
     var check = false
+    var yes = false
     var settings = VaultSettings()
 
     func run() throws {
@@ -84,9 +88,11 @@ struct RenderJob {
         if let output { try OutputFile.refuseInside(vault, output) }
         let identities = try settings.identities()
         if check { return try report(references, statuses: vault.status(of: references, identities: identities)) }
+        if output == nil { try Confirm.reveal("the values of \(Plural.secrets(Set(references.map(\.id)).count))", yes: yes) }
         let values = try vault.resolve(references, identities: identities)
         let rendered = try template.rendered(with: values)
-        // Every value is read and the document rendered; nothing is written yet.
+        // Here every value has been read and the document rendered, and
+        // nothing is written yet: the one place to record that it happens.
         try deliver(rendered)
     }
 

@@ -53,9 +53,7 @@ final class YAMLRenderSession: RenderTemplate {
         if status.hasPrefix("refused: ") {
             throw ReferenceError.notADocument(format: "YAML", reason: String(status.dropFirst("refused: ".count)))
         }
-        guard status == "ok" || status.hasPrefix("ok "), let count = Int(status.dropFirst(3).isEmpty ? "0" : status.dropFirst(3)) else {
-            throw failed
-        }
+        guard let count = status == "ok" ? 0 : status.hasPrefix("ok ") ? Int(status.dropFirst(3)) : nil else { throw failed }
         return count
     }
 

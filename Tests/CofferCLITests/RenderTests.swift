@@ -43,11 +43,12 @@ final class RenderTests: VaultE2ECase {
                   password: coffer:db/password
                 - 5
             literal: "$${coffer:db/password}"
+            prose: "coffer: the vault, not a reference"
             """)
         let result = try cofOK(["render", template])
         assertNoValue(in: result.stderrText, "stderr")
         let node = try XCTUnwrap(try Yams.compose(yaml: result.stdoutText), result.stdoutText)
-        XCTAssertEqual(node.mapping?.keys.compactMap(\.string), ["server", "database", "literal"])
+        XCTAssertEqual(node.mapping?.keys.compactMap(\.string), ["server", "database", "literal", "prose"])
         XCTAssertEqual(node["server"]?["tls"]?["key"]?.string, multiline)
         XCTAssertEqual(node["server"]?["port"]?.int, 8080)
         XCTAssertEqual(node["database"]?.mapping?.keys.compactMap(\.string), ["password", "url", "replicas"])
@@ -56,6 +57,7 @@ final class RenderTests: VaultE2ECase {
         XCTAssertEqual(node["database"]?["replicas"]?[0]?["password"]?.string, password)
         XCTAssertEqual(node["database"]?["replicas"]?[1]?.int, 5)
         XCTAssertEqual(node["literal"]?.string, "${coffer:db/password}")
+        XCTAssertEqual(node["prose"]?.string, "coffer: the vault, not a reference")
     }
 
     func testNestedJSONKeepsOrderAndEscapes() throws {
@@ -175,6 +177,18 @@ final class RenderTests: VaultE2ECase {
         let result = try cofOK(["render", template, "-o", path("out.json")], env: ["LD_DEBUG": "libs"])
         XCTAssertTrue(result.stderrText.contains("libsodium"), "LD_DEBUG showed no libraries: \(result.stderrText.prefix(500))")
         XCTAssertFalse(result.stderrText.contains("libgit2"), "render loaded libgit2")
+    }
+
+    /// On a terminal the values are shown only after a yes (or with --yes), as `get --reveal` does.
+    func testOnATerminalRenderAsksFirst() throws {
+        let template = try write("t.env", "A=${coffer:api/token}\n")
+        let declined = try runOnTerminal([coffer, "render", template], prompt: "on this terminal\\? \\[y/N\\] ", answer: "n")
+        XCTAssertEqual(declined.status, 1, declined.stdoutText)
+        XCTAssertTrue(declined.stdoutText.contains("Show the values of 1 secret on this terminal?"), declined.stdoutText)
+        XCTAssertFalse(declined.stdoutText.contains(token), "shown although declined")
+        let shown = try runOnTerminal([coffer, "render", template], prompt: "on this terminal\\? \\[y/N\\] ", answer: "y")
+        XCTAssertEqual(shown.status, 0, shown.stdoutText)
+        XCTAssertTrue(shown.stdoutText.contains("A='\(token)'"), shown.stdoutText)
     }
 
     func testRefusals() throws {

@@ -19,13 +19,14 @@ final class ReferenceTests: VaultTestCase {
                        [.text("x"), .reference(id("a")), .text("y"), .reference(id("b/c")), .text("\n")])
         XCTAssertEqual(try Template(interpolating: "$${coffer:a} $$HOME ${x}", at: "line 1").pieces, [.text("${coffer:a} $$HOME ${x}")])
         XCTAssertEqual(try Template(value: "say coffer:a", at: "$").ids, [])
+        XCTAssertEqual(try Template(value: "coffer: the vault", at: "$").pieces, [.text("coffer: the vault")])
         for bad in ["${coffer:a", "${coffer:../x}", "${coffer:}", "${coffer:a\n}"] {
             XCTAssertThrowsError(try Template(interpolating: bad, at: "line 7"), bad) { error in
                 guard case ReferenceError.invalidReference(let location, _)? = error as? ReferenceError else { return XCTFail("\(error)") }
                 XCTAssertEqual(location, "line 7")
             }
         }
-        XCTAssertThrowsError(try Template(value: "coffer:not an id", at: "$.a"))
+        XCTAssertThrowsError(try Template(value: "coffer:a/../b", at: "$.a"))
     }
 
     func testJSONKeepsOrderAndEscapesValues() throws {

@@ -37,13 +37,17 @@ public indirect enum ConfigNode: Sendable {
     /// value (`.secret`); other strings lose only their `$${` escapes.
     /// Every value used must be UTF-8 text, as a config string is.
     public func resolved(with values: ResolvedValues) throws -> ResolvedNode {
+        try resolved(with: values, at: "$")
+    }
+
+    private func resolved(with values: ResolvedValues, at path: String) throws -> ResolvedNode {
         switch self {
-        case .map(let entries): return .map(try entries.map { ($0.key, try $0.value.resolved(with: values)) })
-        case .list(let items): return .list(try items.map { try $0.resolved(with: values) })
+        case .map(let entries):
+            return .map(try entries.map { ($0.key, try $0.value.resolved(with: values, at: ConfigNode.path(path, key: $0.key))) })
+        case .list(let items): return .list(try items.enumerated().map { try $1.resolved(with: values, at: path + "[\($0)]") })
         case .scalar(let text): return .scalar(text)
         case .string(let text):
-            // The template was checked when its references were listed; its location is not needed again.
-            let template = try Template(value: text, at: "$")
+            let template = try Template(value: text, at: path)
             guard !template.ids.isEmpty else {
                 return .string(template.pieces.map { if case .text(let t) = $0 { return t } else { return "" } }.joined())
             }

@@ -1,4 +1,5 @@
 import Age
+import Posix
 
 /// The values of a set of referenced secrets, each read once and held in
 /// its own wiped buffer. Prints and mirrors as its ids' count only.
@@ -28,17 +29,33 @@ extension Vault {
     /// any id is missing or unreadable, throws `ReferenceError.unresolved`
     /// naming every such id, and no value is returned.
     public func resolve(_ references: [ConfigReference], identities: [Identity]) throws -> ResolvedValues {
-        var ids: [SecretID] = [], values: [SecretID: SecureBytes] = [:], failed: [UnresolvedReference] = []
-        for id in Vault.distinct(references) {
+        let ids = Vault.distinct(references)
+        var files: [(SecretID, [UInt8])] = [], failed: [SecretID: ReferenceStatus] = [:]
+        for id in ids {
             do {
-                values[id] = try read(id, identities: identities)
-                ids.append(id)
+                guard contains(id) else { throw VaultError.notFound(id: id.value) }
+                files.append((id, try sealedFile(id)))
             } catch let error as VaultError {
                 guard let status = Vault.status(of: error) else { throw error }
-                failed.append(UnresolvedReference(id: id, status: status))
+                failed[id] = status
             }
         }
-        guard failed.isEmpty else { throw ReferenceError.unresolved(failed) }
+        // Decrypting is the cost (a key agreement and a payload each), so it
+        // runs across the cores; the files were read above, in order.
+        let opened = try Parallel.map(files) { id, file in Result { try Sealing.open(file, id: id, identities: identities) } }
+        var values: [SecretID: SecureBytes] = [:]
+        for ((id, _), result) in zip(files, opened) {
+            do {
+                // A file that failed may have met a writer mid-rewrite: `read` waits for it and tries again.
+                values[id] = try (try? result.get()) ?? read(id, identities: identities)
+            } catch let error as VaultError {
+                guard let status = Vault.status(of: error) else { throw error }
+                failed[id] = status
+            }
+        }
+        guard failed.isEmpty else {
+            throw ReferenceError.unresolved(ids.compactMap { id in failed[id].map { UnresolvedReference(id: id, status: $0) } })
+        }
         return ResolvedValues(ids: ids, values: values)
     }
 

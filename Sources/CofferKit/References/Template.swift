@@ -16,8 +16,8 @@ public struct ConfigReference: Hashable, Sendable {
 ///
 /// Syntax (docs/CLI.md, "render"): `${coffer:ID}` anywhere in the text;
 /// `$${coffer:` is a literal `${coffer:`. As a value of a YAML or JSON
-/// document, a string that starts with `coffer:` is one reference as a
-/// whole (`coffer:ID`), as `op://` is for 1Password. The text is the
+/// document, a string `coffer:ID` is one reference as a whole, as `op://`
+/// is for 1Password. The text is the
 /// template's own (not a value), so errors may quote it.
 public struct Template: Sendable {
     public enum Piece: Equatable, Sendable {
@@ -34,10 +34,12 @@ public struct Template: Sendable {
         pieces.compactMap { if case .reference(let id) = $0 { return id } else { return nil } }
     }
 
-    /// A string value of a YAML or JSON document: `coffer:ID` whole, else
-    /// `${coffer:ID}` inside it.
+    /// A string value of a YAML or JSON document: `coffer:ID` whole (a
+    /// string starting `coffer:` with no whitespace in it must name a valid
+    /// id, so a typo is caught, while prose such as "coffer: the vault" is
+    /// text), else `${coffer:ID}` inside it.
     public init(value text: String, at location: String) throws {
-        if text.hasPrefix(Template.wholePrefix) {
+        if text.hasPrefix(Template.wholePrefix), !text.contains(where: \.isWhitespace) {
             let id = try Template.id(String(text.dropFirst(Template.wholePrefix.count)), at: location)
             self.init(pieces: [.reference(id)], isWholeReference: true)
         } else {
