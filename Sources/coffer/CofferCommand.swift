@@ -43,6 +43,7 @@ struct CofferCommand: ParsableCommand {
             case .encrypt(let encrypt): try encrypt.run()
             case .decrypt(let decrypt): try decrypt.run()
             case .get(let get): try get.run()
+            case .render(let render): try render.run()
             }
         } catch {
             exit(withError: error)

@@ -39,9 +39,11 @@ struct RenderCommand: ParsableCommand {
         if check && output != nil { throw ValidationError("--check writes nothing; leave out -o") }
     }
 
-    func run() throws {
-        try RenderJob(file: file, output: output, format: format ?? ConfigFormat(path: file), check: check, yes: yes, settings: options.settings).run()
+    var job: RenderJob {
+        RenderJob(file: file, output: output, format: format ?? ConfigFormat(path: file), check: check, yes: yes, settings: options.settings)
     }
+
+    func run() throws { try job.run() }
 }
 
 extension ConfigFormat: ExpressibleByArgument {}
@@ -54,9 +56,10 @@ protocol RenderTemplate {
 
 extension ConfigDocument: RenderTemplate {}
 
-/// What `coffer render` does: parse, list the references, read them all
-/// (or report every one that fails), render, write.
-struct RenderJob {
+/// What `coffer render` does once its arguments are known (from
+/// ArgumentParser or the start-up fast path): parse, list the references,
+/// read them all (or report every one that fails), render, write.
+struct RenderJob: Equatable {
     /// The largest template read: config files, not data.
     static let maxTemplateSize = 16 << 20
 

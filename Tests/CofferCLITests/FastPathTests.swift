@@ -20,6 +20,10 @@ final class FastPathTests: XCTestCase {
             ["get", "-y", "--reveal", "x", "-o", "json"],
             ["get", "x", "--output", "yaml"],
             ["get", "x", "--at", "v3", "--reveal"],
+            ["render", "app.yaml"],
+            ["render", "app.conf", "-o", "out", "--format", "json", "--vault", "v", "--identity", "i", "--passphrase-file", "p", "-y"],
+            ["render", "--check", "x.env"],
+            ["render", "x.env", "--output", "o", "--yes"],
         ]
         for argv in accepted {
             let fast = try XCTUnwrap(FastPath.parse(argv), "\(argv)")
@@ -28,6 +32,7 @@ final class FastPathTests: XCTestCase {
             case (.encrypt(let job), let command as AgeEncrypt): XCTAssertEqual(job, command.job, "\(argv)")
             case (.decrypt(let job), let command as AgeDecrypt): XCTAssertEqual(job, command.job, "\(argv)")
             case (.get(let job), let command as GetCommand): XCTAssertEqual(job, command.job, "\(argv)")
+            case (.render(let job), let command as RenderCommand): XCTAssertEqual(job, command.job, "\(argv)")
             default: XCTFail("\(argv): fast path chose \(fast), ArgumentParser chose \(type(of: parsed))")
             }
         }
@@ -54,6 +59,11 @@ final class FastPathTests: XCTestCase {
             ["get", "a", "--reveal=yes"],
             ["get", "a", "--vault"],
             ["get", "a", "--help"],
+            ["render"],
+            ["render", "a", "b"],
+            ["render", "a", "--check", "-o", "o"],                 // refused by validate()
+            ["render", "a", "--format", "xml"],
+            ["render", "a", "-o", "o", "-o", "p"],
             ["age"],
             ["--version"],
         ]
