@@ -57,6 +57,7 @@ enum YAMLWriter {
         let output: FileDescriptorSource
         private let pid: pid_t
         private var inputOpen = true
+        private var exitStatus: Int32?
 
         init(_ arguments: [String], for purpose: String) throws {
             let helper = YAMLWriter.directory(of: Executable.path) + "/" + helperName
@@ -99,8 +100,6 @@ enum YAMLWriter {
             inputOpen = false
             close(input.fd)
         }
-
-        private var exitStatus: Int32?
 
         /// Closes both pipes and waits (once): the helper's exit status (-1 if a signal ended it).
         func finish() -> Int32 {
