@@ -17,8 +17,8 @@ public struct ConfigReference: Hashable, Sendable {
 /// Syntax (docs/CLI.md, "render"): `${coffer:ID}` anywhere in the text;
 /// `$${coffer:` is a literal `${coffer:`. As a value of a YAML or JSON
 /// document, a string `coffer:ID` is one reference as a whole, as `op://`
-/// is for 1Password. The text is the
-/// template's own (not a value), so errors may quote it.
+/// is for 1Password. The text is the template's own (not a value), so
+/// errors may quote it.
 public struct Template: Sendable {
     public enum Piece: Equatable, Sendable {
         case text(String)
