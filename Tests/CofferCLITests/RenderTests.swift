@@ -191,6 +191,19 @@ final class RenderTests: VaultE2ECase {
         XCTAssertTrue(shown.stdoutText.contains("A='\(token)'"), shown.stdoutText)
     }
 
+    /// Text formats take a binary value as its bytes; YAML, JSON and dotenv refuse it, naming the id.
+    func testABinaryValueIsRefusedWhereTextIsNeeded() throws {
+        let binary = Data([0xFF, 0xFE, 0x00, 0x41])
+        try cofOK(["set", "bin/blob", "--stdin"], stdin: binary)
+        for (name, body) in [("b.yaml", "a: coffer:bin/blob\n"), ("b.json", #"{"a": "coffer:bin/blob"}"#), ("b.env", "A=${coffer:bin/blob}\n")] {
+            let result = try cof(["render", try write(name, body), "-o", path(name + ".out")])
+            XCTAssertEqual(result.status, 1, name)
+            XCTAssertTrue(result.stderrText.contains("the value of bin/blob is not UTF-8 text"), "\(name): \(result.stderrText)")
+            XCTAssertFalse(exists(name + ".out"), name)
+        }
+        XCTAssertEqual(try cofOK(["render", try write("b.txt", "<${coffer:bin/blob}>")]).stdout, Data("<".utf8) + binary + Data(">".utf8))
+    }
+
     func testRefusals() throws {
         for (name, body, message) in [("bad.json", "{\"a\": coffer}", "not JSON: expected a value (line 1)"),
                                       ("bad.yaml", "a: [1, 2\n", "not a YAML document: not valid YAML"),
