@@ -59,6 +59,9 @@ let package = Package(
         // `-o yaml` through Yams, in a program of its own: Yams needs all of
         // Foundation and ICU, which would slow every coffer process's start.
         .executableTarget(name: "coffer-yaml", dependencies: ["CrashPosture", .product(name: "Yams", package: "Yams")]),
+        // docs/LIBRARY.md's example: a program resolving its config through CofferKit
+        // (built by `swift build`, run by LibraryExampleTests, never installed).
+        .executableTarget(name: "coffer-example-resolve", dependencies: ["CofferKit", "CofferLocator", "Age"], path: "Examples/ResolveConfig"),
         // zlib only inflates the compressed conformance vectors; the product never links it.
         .systemLibrary(
             name: "CZlib",
@@ -73,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "CofferCLITests",
             dependencies: [
-                "Age", "SSHSig", "Posix", "Tar", "coffer", "coffer-yaml",
+                "Age", "SSHSig", "Posix", "Tar", "coffer", "coffer-yaml", "coffer-example-resolve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -215,6 +215,15 @@ public enum Age {
         return sink.bytes
     }
 
+    /// The header of `ciphertext` once an identity has opened it: a stanza
+    /// unwraps the file key and the header MAC checks. The payload is not
+    /// decrypted and the file key is wiped on return.
+    public static func openHeader(_ ciphertext: [UInt8], identities: [Identity]) throws -> Header {
+        let header = try Header.parse(ciphertext).header
+        _ = try AgeReader.unwrapFileKey(header, identities: identities)
+        return header
+    }
+
     /// Fails closed: either the whole payload authenticates or nothing is returned.
     public static func decrypt(_ ciphertext: [UInt8], identities: [Identity]) throws -> (plaintext: SecureBytes, header: Header) {
         let reader = try AgeReader(from: MemorySource(ciphertext), identities: identities)

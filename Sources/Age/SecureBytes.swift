@@ -3,10 +3,11 @@ import CSodium
 /// Owns key material or plaintext and zeroes it when released.
 ///
 /// The bytes are reachable only inside `withUnsafeBytes` / `withUnsafeMutableBytes`
-/// scopes; the type is deliberately not `CustomStringConvertible`, `Codable` or
-/// `Hashable`, so a value cannot be printed, serialised or logged by accident.
+/// scopes; printed or mirrored it shows only its size (`Redacted`), and it is
+/// deliberately not `Codable` or `Hashable`, so a value cannot be printed,
+/// serialised or logged by accident.
 /// The memory is locked as far as `RLIMIT_MEMLOCK` allows (`LockedMemory`).
-public final class SecureBytes {
+public final class SecureBytes: Redacted {
     private let storage: UnsafeMutableRawBufferPointer
     /// The number of meaningful bytes; may be lowered with `truncate(to:)`.
     public private(set) var count: Int
@@ -36,6 +37,8 @@ public final class SecureBytes {
         if count > 0 { randombytes_buf(bytes.storage.baseAddress!, count) }
         return bytes
     }
+
+    public var redactedDescription: String { "SecureBytes(<redacted>, \(count) bytes)" }
 
     deinit {
         LockedMemory.deallocate(storage)

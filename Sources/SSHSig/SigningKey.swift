@@ -5,7 +5,7 @@ import CSodium
 /// buffer (`SecureBytes`) and leaves it only sealed in a file the caller
 /// protects (`openSSHPrivateKey()`); the key never prints or mirrors its
 /// bytes, and errors about it never quote it.
-public struct SSHSigningKey: CustomStringConvertible, CustomReflectable {
+public struct SSHSigningKey: Redacted {
     /// 64 bytes: the seed, then the public key — libsodium's layout, and OpenSSH's.
     let secretKey: SecureBytes
     /// The public half, which others list to trust this key.
@@ -58,6 +58,5 @@ public struct SSHSigningKey: CustomStringConvertible, CustomReflectable {
         return SSHSignature.armor(blob)
     }
 
-    public var description: String { "SSHSigningKey(<secret>, \(publicKey.authorizedKey))" }
-    public var customMirror: Mirror { Mirror(self, children: []) }
+    public var redactedDescription: String { "SSHSigningKey(<redacted>, \(publicKey.authorizedKey))" }
 }

@@ -12,7 +12,8 @@ CrashPosture.harden()
 // through Yams, keeping the key order. With `--flat-json` (`coffer import
 // --from yaml`), the other way for one flat mapping of strings: reads the
 // YAML, writes a JSON object (FlatJSON.swift reads it); anything else is
-// refused with exit status 2 and the reason on standard output.
+// refused with exit status 2 and the reason on standard output. With
+// `--render`, `coffer render` of a YAML file (Render.swift).
 //
 // Why a program of its own: Yams needs all of Foundation and ICU, which
 // would add about 1.3 ms to the start of every coffer process (`get`
@@ -79,6 +80,19 @@ func refuse(_ reason: String) -> Never {
     exit(2)
 }
 
+/// What was wrong with a YAML document: Yams's messages quote the input,
+/// which holds values, so a line number only.
+func reason(_ error: YamlError) -> String {
+    switch error {
+    case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+        return "not valid YAML (line \(mark.line))"
+    case .duplicatedKeysInMapping(_, let context):
+        return "a key appears twice (line \(context.mark.line))"
+    default:
+        return "not valid YAML"
+    }
+}
+
 /// The JSON object of a flat YAML mapping of strings. Scalars are taken as
 /// written (`port: 5432` is "5432"); a null, a list, a mapping or a key twice
 /// is refused, naming the key.
@@ -87,15 +101,7 @@ func flatJSON(_ yaml: String) -> String {
     do {
         document = try Yams.compose(yaml: yaml)
     } catch let error as YamlError {
-        // Yams's messages quote the input, which holds values: a line number only.
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
-            refuse("not valid YAML (line \(mark.line))")
-        case .duplicatedKeysInMapping(_, let context):
-            refuse("a key appears twice (line \(context.mark.line))")
-        default:
-            refuse("not valid YAML")
-        }
+        refuse(reason(error))
     } catch {
         refuse("not valid YAML")
     }
@@ -117,8 +123,9 @@ func flatJSON(_ yaml: String) -> String {
     return out + "}\n"
 }
 
-func writeStandardOutput(_ text: String) {
-    let bytes = Array(text.utf8)
+func writeStandardOutput(_ text: String) { writeStandardOutput(Array(text.utf8)) }
+
+func writeStandardOutput(_ bytes: [UInt8]) {
     var at = 0
     while at < bytes.count {
         let n = bytes[at...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
@@ -127,6 +134,8 @@ func writeStandardOutput(_ text: String) {
         at += n
     }
 }
+
+if CommandLine.arguments.dropFirst().first == "--render" { render() }
 
 if CommandLine.arguments.dropFirst().first == "--flat-json" {
     guard let yaml = String(validating: readStandardInput(), as: UTF8.self) else { refuse("not UTF-8 text") }

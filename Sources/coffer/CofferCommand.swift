@@ -16,7 +16,7 @@ struct CofferCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, ListCommand.self,
             RmCommand.self, MvCommand.self, HistoryCommand.self, LogCommand.self, RollbackCommand.self,
-            RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AuditCommand.self, AgeCommand.self, TextconvCommand.self,
+            RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RenderCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AuditCommand.self, AgeCommand.self, TextconvCommand.self,
             ExecCommand.self,
         ]
     )
@@ -45,6 +45,7 @@ struct CofferCommand: ParsableCommand {
             case .decrypt(let decrypt): try decrypt.run()
             case .get(let get): try get.run()
             case .exec(let exec): try exec.run()
+            case .render(let render): try render.run()
             }
         } catch {
             exit(withError: error)

@@ -1,7 +1,8 @@
 import Age
+import CofferKit
 
 /// A hand-written parser for the common forms of the latency-critical
-/// commands — `coffer get`, `coffer exec`, `coffer age encrypt` and `coffer age decrypt` —
+/// commands — `coffer get`, `coffer exec`, `coffer render`, `coffer age encrypt` and `coffer age decrypt` —
 /// tried before ArgumentParser.
 ///
 /// Why: ArgumentParser's reflection costs ~2 ms per process here, as much as
@@ -17,6 +18,7 @@ enum FastPath {
         case decrypt(DecryptJob)
         case get(GetJob)
         case exec(ExecJob)
+        case render(RenderJob)
     }
 
     static func parse(_ arguments: [String]) -> Job? {
@@ -24,6 +26,7 @@ enum FastPath {
         guard !arguments.contains(where: Redaction.looksLikeSecretKey) else { return nil }
         if arguments.first == "get" { return parseGet(Array(arguments.dropFirst())) }
         if arguments.first == "exec" { return parseExec(arguments.dropFirst()) }
+        if arguments.first == "render" { return parseRender(Array(arguments.dropFirst())) }
         guard arguments.count >= 2, arguments[0] == "age" else { return nil }
         guard let (positional, options) = tokenize(arguments.dropFirst(2), flags: ["-a", "--armor", "-p", "--passphrase"]) else {
             return nil
@@ -112,6 +115,31 @@ enum FastPath {
         guard let job = try? ExecJob(prefixes: prefixes, maps: maps, files: files, overrides: overrides, only: only, pristine: pristine,
                                      allowMissing: allowMissing, command: Array(arguments[(terminator + 1)...]), settings: settings) else { return nil }
         return .exec(job)
+    private static func parseRender(_ arguments: [String]) -> Job? {
+        guard let (positional, options) = tokenize(arguments[...], flags: ["--check", "--yes", "-y"]),
+              positional.count == 1 else { return nil }
+        var job = RenderJob(file: positional[0], format: ConfigFormat(path: positional[0]))
+        var format: ConfigFormat?
+        for (name, value) in options {
+            switch (name, value) {
+            case ("--check", nil): job.check = true
+            case ("--yes", nil), ("-y", nil): job.yes = true
+            case ("-o", let v?), ("--output", let v?): if job.output != nil { return nil }; job.output = v
+            case ("--format", let v?):
+                guard format == nil, let named = ConfigFormat(rawValue: v) else { return nil }
+                format = named
+            case ("--vault", let v?): if job.settings.vaultPath != nil { return nil }; job.settings.vaultPath = v
+            case ("--identity", let v?): if job.settings.identityPath != nil { return nil }; job.settings.identityPath = v
+            case ("--passphrase-file", let v?):
+                if job.settings.passphraseFile != nil { return nil }
+                job.settings.passphraseFile = v
+            default: return nil
+            }
+        }
+        // --check with -o is refused by ArgumentParser's validate().
+        guard !(job.check && job.output != nil) else { return nil }
+        job.format = format ?? job.format
+        return .render(job)
     }
 
     /// Splits arguments into positionals and options; an option that is not

@@ -31,6 +31,35 @@ enum OutputFile {
         try secret.withUnsafeBytes { try file.write($0) }
         try file.commit()
     }
+
+    /// Plaintext output (export, render) is refused in the vault's work tree:
+    /// a file there would be one `git add .` away from a commit,
+    /// whether named directly or through a link (the link is written through).
+    static func refuseInside(_ vault: Vault, _ path: String) throws {
+        guard let root = realpath(vault.root, nil) else { return }
+        defer { free(root) }
+        let vaultRoot = String(cString: root)
+        func inside(_ resolved: String) -> Bool { resolved == vaultRoot || resolved.hasPrefix(vaultRoot + "/") }
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
+            // A link that leads nowhere yet would create its target: refuse what cannot be checked.
+            guard let target = realpath(path, nil) else {
+                throw CommandFailure("\(TerminalText.escape(path)) is a link to a file that does not exist; nothing was written",
+                                     hint: "name the file itself")
+            }
+            defer { free(target) }
+            if inside(String(cString: target)) { throw insideVault(path) }
+        }
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        guard let resolved = realpath(directory.isEmpty ? "/" : directory, nil) else { return }
+        defer { free(resolved) }
+        if inside(String(cString: resolved)) { throw insideVault(path) }
+    }
+
+    private static func insideVault(_ path: String) -> CommandFailure {
+        CommandFailure("\(TerminalText.escape(path)) is inside the vault, where a plaintext file could be committed; nothing was written",
+                       hint: "write it outside the vault's directory")
+    }
 }
 
 /// `--to-file`: one `age1…` per line, `#` comments and blank lines, as `age -R` reads.

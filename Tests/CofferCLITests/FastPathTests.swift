@@ -23,6 +23,10 @@ final class FastPathTests: XCTestCase {
             ["exec", "--", "env"],
             ["exec", "--prefix", "app", "--map", "A=x/y", "--file", "K=k", "--env", "E=1=2", "--only", "A", "--pristine",
              "--allow-missing", "--vault", "v", "--identity", "i", "--", "cmd", "--help", "-n1", "--", "x"],
+            ["render", "app.yaml"],
+            ["render", "app.conf", "-o", "out", "--format", "json", "--vault", "v", "--identity", "i", "--passphrase-file", "p", "-y"],
+            ["render", "--check", "x.env"],
+            ["render", "x.env", "--output", "o", "--yes"],
         ]
         for argv in accepted {
             let fast = try XCTUnwrap(FastPath.parse(argv), "\(argv)")
@@ -32,6 +36,7 @@ final class FastPathTests: XCTestCase {
             case (.decrypt(let job), let command as AgeDecrypt): XCTAssertEqual(job, command.job, "\(argv)")
             case (.get(let job), let command as GetCommand): XCTAssertEqual(job, command.job, "\(argv)")
             case (.exec(let job), let command as ExecCommand): XCTAssertEqual(job, try command.job, "\(argv)")
+            case (.render(let job), let command as RenderCommand): XCTAssertEqual(job, command.job, "\(argv)")
             default: XCTFail("\(argv): fast path chose \(fast), ArgumentParser chose \(type(of: parsed))")
             }
         }
@@ -66,6 +71,11 @@ final class FastPathTests: XCTestCase {
             ["exec", "--help", "--", "env"],
             ["exec", "--bogus", "x", "--", "env"],
             ["exec", "--vault", "a", "--vault", "b", "--", "env"],
+            ["render"],
+            ["render", "a", "b"],
+            ["render", "a", "--check", "-o", "o"],                 // refused by validate()
+            ["render", "a", "--format", "xml"],
+            ["render", "a", "-o", "o", "-o", "p"],
             ["age"],
             ["--version"],
         ]

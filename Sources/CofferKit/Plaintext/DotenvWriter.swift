@@ -15,28 +15,32 @@ extension Dotenv {
             guard UTF8Text.isValid(value) else { throw PlaintextError.valueNotUTF8(key: key) }
             out.append(ascii: key)
             out.append("=")
-            value.withUnsafeBytes { bytes in
-                guard bytes.contains(where: { $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "\\") || $0 == 0x0A || $0 == 0x0D }) else {
-                    out.append("'")
-                    out.append(bytes)
-                    out.append("'")
-                    return
-                }
-                out.append("\"")
-                for byte in bytes {
-                    switch byte {
-                    case UInt8(ascii: "\\"): out.append("\\\\")
-                    case UInt8(ascii: "\""): out.append("\\\"")
-                    case 0x0A: out.append("\\n")
-                    case 0x0D: out.append("\\r")
-                    default: out.append(byte)
-                    }
-                }
-                out.append("\"")
-            }
+            value.withUnsafeBytes { appendQuoted($0, to: &out) }
             out.append("\n")
         }
         return out.finish()
+    }
+
+    /// A value as `encode` quotes it (`coffer render` quotes a reference
+    /// that is a line's whole value the same way).
+    static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout ValueBuffer) {
+        guard bytes.contains(where: { $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "\\") || $0 == 0x0A || $0 == 0x0D }) else {
+            out.append("'")
+            out.append(bytes)
+            out.append("'")
+            return
+        }
+        out.append("\"")
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\\"): out.append("\\\\")
+            case UInt8(ascii: "\""): out.append("\\\"")
+            case 0x0A: out.append("\\n")
+            case 0x0D: out.append("\\r")
+            default: out.append(byte)
+            }
+        }
+        out.append("\"")
     }
 
     /// `[A-Za-z_][A-Za-z0-9_.]*`: a name docker compose and the dotenv

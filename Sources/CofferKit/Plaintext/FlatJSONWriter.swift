@@ -20,7 +20,9 @@ extension FlatJSON {
         return out.finish()
     }
 
-    private static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout ValueBuffer) {
+    /// `"…"` with `"`, `\\` and control characters escaped; the rest of the
+    /// UTF-8 as it is (the caller has checked it is UTF-8). Shared with `ConfigJSON`.
+    static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout ValueBuffer) {
         let hex = Array("0123456789abcdef".utf8)
         out.append("\"")
         for byte in bytes {

@@ -94,6 +94,18 @@ enum Sealing {
         }
     }
 
+    /// Fails as `open` would when `identities` cannot open the sealed `file`
+    /// or it is not bound to `id`, from its header alone: the file key is
+    /// unwrapped and the header MAC checked; the payload is not decrypted.
+    static func checkOpens(_ file: [UInt8], id: SecretID, identities: [Identity]) throws {
+        do {
+            let bound = try binding(of: try Age.openHeader(file, identities: identities), id: id)
+            guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
+        } catch let error as AgeError {
+            throw failure(error, id)
+        }
+    }
+
     /// Who a sealed file says it is for, read from the header without any key.
     /// The claim is authenticated only once the file is decrypted.
     static func boundReaders(of file: [UInt8], id: SecretID) throws -> (id: String, fingerprints: [String]) {

@@ -39,47 +39,81 @@ enum YAMLWriter {
     /// standard output, and whether it exited with `refusal`.
     private static func run(_ arguments: [String], input: UnsafeRawBufferPointer, for purpose: String,
                             refusal: Int32? = nil) throws -> (output: SecureBytes, refused: Bool) {
-        let helper = directory(of: Executable.path) + "/" + helperName
-        guard access(helper, X_OK) == 0 else {
-            throw CommandFailure("\(purpose) needs \(helperName) beside coffer (\(helper) is missing)",
-                                 hint: purpose == "-o yaml" ? "install both with scripts/install, or use -o json"
-                                                            : "install both with scripts/install, or use json")
-        }
-        var stdin: [Int32] = [0, 0], stdout: [Int32] = [0, 0]
-        guard pipe(&stdin) == 0, pipe(&stdout) == 0 else { throw CommandFailure("cannot run \(helperName): no pipe") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdin[0], STDIN_FILENO)
-        posix_spawn_file_actions_adddup2(&actions, stdout[1], STDOUT_FILENO)
-        for fd in stdin + stdout { posix_spawn_file_actions_addclose(&actions, fd) }
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = ([helper] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let rc = posix_spawn(&pid, helper, &actions, nil, argv, environ)
-        close(stdin[0])
-        close(stdout[1])
-        guard rc == 0 else {
-            close(stdin[1]); close(stdout[0])
-            throw CommandFailure("cannot run \(helper): \(String(cString: strerror(rc)))")
-        }
+        let helper = try Helper(arguments, for: purpose)
         // The helper reads the whole document before it writes: no deadlock.
-        // A helper that dies early must fail this command, not kill it.
-        signal(SIGPIPE, SIG_IGN)
-        let written = Result { try FileDescriptorSink(fd: stdin[1], name: helperName).write(input) }
-        close(stdin[1])
-        let output = Result { try Files.readSecret(from: FileDescriptorSource(fd: stdout[0], name: helperName)) }
-        close(stdout[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exited = status & 0x7F == 0 ? (status >> 8) & 0xFF : -1
+        let written = Result { try helper.input.write(input) }
+        helper.closeInput()
+        let output = Result { try Files.readSecret(from: helper.output) }
+        let exited = helper.finish()
         guard (try? written.get()) != nil, let text = try? output.get(), exited == 0 || exited == refusal else {
             throw CommandFailure("\(helperName) could not " + (arguments.isEmpty ? "write the document as YAML" : "read the document as YAML"))
         }
         return (text, exited != 0)
     }
 
-    private static func directory(of path: String) -> String {
+    /// The helper running, its standard input and output on pipes.
+    final class Helper {
+        let input: FileDescriptorSink
+        let output: FileDescriptorSource
+        private let pid: pid_t
+        private var inputOpen = true
+        private var exitStatus: Int32?
+
+        init(_ arguments: [String], for purpose: String) throws {
+            let helper = YAMLWriter.directory(of: Executable.path) + "/" + helperName
+            guard access(helper, X_OK) == 0 else {
+                throw CommandFailure("\(purpose) needs \(helperName) beside coffer (\(helper) is missing)",
+                                     hint: purpose == "-o yaml" ? "install both with scripts/install, or use -o json"
+                                                                : "install both with scripts/install, or use json")
+            }
+            var stdin: [Int32] = [0, 0], stdout: [Int32] = [0, 0]
+            guard pipe(&stdin) == 0 else { throw CommandFailure("cannot run \(helperName): no pipe") }
+            guard pipe(&stdout) == 0 else {
+                close(stdin[0]); close(stdin[1])
+                throw CommandFailure("cannot run \(helperName): no pipe")
+            }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_adddup2(&actions, stdin[0], STDIN_FILENO)
+            posix_spawn_file_actions_adddup2(&actions, stdout[1], STDOUT_FILENO)
+            for fd in stdin + stdout { posix_spawn_file_actions_addclose(&actions, fd) }
+            var pid: pid_t = 0
+            let argv: [UnsafeMutablePointer<CChar>?] = ([helper] + arguments).map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            let rc = posix_spawn(&pid, helper, &actions, nil, argv, environ)
+            close(stdin[0])
+            close(stdout[1])
+            guard rc == 0 else {
+                close(stdin[1]); close(stdout[0])
+                throw CommandFailure("cannot run \(helper): \(String(cString: strerror(rc)))")
+            }
+            // A helper that dies early must fail this command, not kill it.
+            signal(SIGPIPE, SIG_IGN)
+            self.pid = pid
+            input = FileDescriptorSink(fd: stdin[1], name: helperName)
+            output = FileDescriptorSource(fd: stdout[0], name: helperName)
+        }
+
+        func closeInput() {
+            guard inputOpen else { return }
+            inputOpen = false
+            close(input.fd)
+        }
+
+        /// Closes both pipes and waits (once): the helper's exit status (-1 if a signal ended it).
+        func finish() -> Int32 {
+            if let exitStatus { return exitStatus }
+            closeInput()
+            close(output.fd)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            exitStatus = status & 0x7F == 0 ? (status >> 8) & 0xFF : -1
+            return exitStatus!
+        }
+    }
+
+    static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return String(path[..<slash])
     }

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Yams
+
+// `coffer render` of a YAML file (`coffer-yaml --render`). Only this
+// program parses YAML; only coffer finds, reads and checks references. A
+// conversation of frames (a 4-byte big-endian length, then that many
+// bytes) over the two pipes:
+//
+//   coffer → helper   the template
+//   helper → coffer   "ok N", then N pairs of frames: a path ($.db.hosts[0])
+//                     and the text of a value scalar holding "coffer:"
+//                     (or one frame "refused: REASON", then exit 2)
+//   coffer → helper   N frames: each scalar's new text, in order
+//                     (or nothing: coffer closes the pipe, the helper exits 0)
+//   helper → coffer   "ok", then the document re-emitted by Yams
+//
+// Keys are never resolved. Comments are not kept (Yams drops them), styles
+// and key order are; a replaced scalar is written double-quoted. The new
+// texts hold values: the helper keeps them as Swift strings (Yams needs
+// them so) only until the document is written, and its errors never quote
+// the document or a value.
+
+func readExactly(_ count: Int) -> [UInt8]? {
+    var bytes = [UInt8](repeating: 0, count: count)
+    var filled = 0
+    while filled < count {
+        let n = bytes[filled...].withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return nil }
+        filled += n
+    }
+    return bytes
+}
+
+/// The next frame on standard input; nil at its end.
+func readFrame() -> [UInt8]? {
+    guard let length = readExactly(4) else { return nil }
+    let count = length.reduce(0) { $0 << 8 | Int($1) }
+    guard count <= 64 << 20 else { fail("a frame of \(count) bytes is too large") }
+    return readExactly(count)
+}
+
+func writeFrame(_ text: String) {
+    let count = text.utf8.count
+    guard count <= UInt32.max else { fail("a frame is too large") }
+    let length = (0..<4).map { UInt8(truncatingIfNeeded: count >> (24 - 8 * $0)) }
+    writeStandardOutput(length + Array(text.utf8))
+}
+
+func refuseFramed(_ reason: String) -> Never {
+    writeFrame("refused: " + reason)
+    exit(2)
+}
+
+/// `$.key` for a key of `[A-Za-z0-9_-]`, else `$["key"]`; `[i]` in a list (as CofferKit's `ConfigNode`).
+func path(_ parent: String, key: Node) -> String {
+    guard case .scalar(let scalar) = key else { return parent + "[?]" }
+    let plain = !scalar.string.isEmpty && scalar.string.utf8.allSatisfy {
+        ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x5F || $0 == 0x2D
+    }
+    return plain ? parent + "." + scalar.string : parent + "[" + json(scalar.string) + "]"
+}
+
+/// The value scalars holding "coffer:", in document order, with their paths.
+func candidates(_ node: Node, at location: String, into found: inout [(path: String, text: String)]) {
+    switch node {
+    case .scalar(let scalar): if scalar.string.contains("coffer:") { found.append((location, scalar.string)) }
+    case .mapping(let mapping): for (key, value) in mapping { candidates(value, at: path(location, key: key), into: &found) }
+    case .sequence(let sequence): for (index, item) in sequence.enumerated() { candidates(item, at: location + "[\(index)]", into: &found) }
+    case .alias: break
+    }
+}
+
+/// `node` with the candidate scalars' texts replaced, in the order `candidates` found them.
+func replaced(_ node: Node, _ texts: inout IndexingIterator<[String]>) -> Node {
+    switch node {
+    case .scalar(var scalar):
+        guard scalar.string.contains("coffer:"), let text = texts.next() else { return node }
+        if text != scalar.string {
+            scalar.string = text
+            scalar.tag = Tag(.str)
+            scalar.style = .doubleQuoted
+        }
+        return .scalar(scalar)
+    case .mapping(let mapping):
+        let pairs = mapping.map { ($0.key, replaced($0.value, &texts)) }
+        return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark, mapping.anchor))
+    case .sequence(let sequence):
+        let items = sequence.map { replaced($0, &texts) }
+        return .sequence(Node.Sequence(items, sequence.tag, sequence.style, sequence.mark, sequence.anchor))
+    case .alias:
+        return node
+    }
+}
+
+func render() -> Never {
+    guard let template = readFrame() else { exit(0) }
+    guard let text = String(validating: template, as: UTF8.self) else { refuseFramed("not UTF-8 text") }
+    let document: Node
+    do {
+        guard let composed = try Yams.compose(yaml: text) else { refuseFramed("no YAML document") }
+        document = composed
+    } catch let error as YamlError {
+        refuseFramed(reason(error))
+    } catch {
+        refuseFramed("not valid YAML")
+    }
+    var found: [(path: String, text: String)] = []
+    candidates(document, at: "$", into: &found)
+    writeFrame("ok \(found.count)")
+    for (path, text) in found {
+        writeFrame(path)
+        writeFrame(text)
+    }
+    var texts: [String] = []
+    for _ in found {
+        // coffer closed the pipe: --check, or a reference it could not resolve.
+        guard let frame = readFrame() else { exit(0) }
+        texts.append(String(decoding: frame, as: UTF8.self))
+    }
+    var iterator = texts.makeIterator()
+    let output: String
+    do {
+        output = try Yams.serialize(node: replaced(document, &iterator), width: -1, allowUnicode: true)
+    } catch {
+        // Yams's messages may quote the document, which now holds values.
+        refuseFramed("the document could not be written as YAML")
+    }
+    writeFrame("ok")
+    writeFrame(output)
+    exit(0)
+}

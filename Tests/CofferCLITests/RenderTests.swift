@@ -1,0 +1,219 @@
+import Foundation
+import XCTest
+import Yams
+
+/// `coffer render` end to end: the built binary (and coffer-yaml beside it)
+/// against a private vault. Every test searches stdout and stderr for the
+/// values where they must not be.
+final class RenderTests: VaultE2ECase {
+    private var password = "", token = "", multiline = ""
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        try initVault()
+        // Values that would break a naive writer: quotes, a backslash, a line break, a '#'.
+        password = canary("pw") + "\"'\\#"
+        token = canary("tok")
+        multiline = canary("ml") + "\nsecond line: - [x]"
+        try cofOK(["set", "db/password", "--stdin"], stdin: Data(password.utf8))
+        try cofOK(["set", "api/token", "--stdin"], stdin: Data(token.utf8))
+        try cofOK(["set", "tls/key", "--stdin"], stdin: Data(multiline.utf8))
+    }
+
+    private var values: [String] { [password, token, multiline] }
+
+    private func assertNoValue(in text: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        for value in values {
+            let marker = String(value.prefix(while: { $0 != "\"" && $0 != "\n" }))
+            XCTAssertFalse(text.contains(marker), "\(what) shows a value: \(text)", file: file, line: line)
+        }
+    }
+
+    func testNestedYAMLKeepsOrderAndFillsValues() throws {
+        let template = try write("app.yaml", """
+            server:
+              port: 8080
+              tls:
+                key: coffer:tls/key
+            database:
+              password: coffer:db/password
+              url: "postgres://app:${coffer:api/token}@db/app"
+              replicas:
+                - host: a
+                  password: coffer:db/password
+                - 5
+            literal: "$${coffer:db/password}"
+            prose: "coffer: the vault, not a reference"
+            """)
+        let result = try cofOK(["render", template])
+        assertNoValue(in: result.stderrText, "stderr")
+        let node = try XCTUnwrap(try Yams.compose(yaml: result.stdoutText), result.stdoutText)
+        XCTAssertEqual(node.mapping?.keys.compactMap(\.string), ["server", "database", "literal", "prose"])
+        XCTAssertEqual(node["server"]?["tls"]?["key"]?.string, multiline)
+        XCTAssertEqual(node["server"]?["port"]?.int, 8080)
+        XCTAssertEqual(node["database"]?.mapping?.keys.compactMap(\.string), ["password", "url", "replicas"])
+        XCTAssertEqual(node["database"]?["password"]?.string, password)
+        XCTAssertEqual(node["database"]?["url"]?.string, "postgres://app:\(token)@db/app")
+        XCTAssertEqual(node["database"]?["replicas"]?[0]?["password"]?.string, password)
+        XCTAssertEqual(node["database"]?["replicas"]?[1]?.int, 5)
+        XCTAssertEqual(node["literal"]?.string, "${coffer:db/password}")
+        XCTAssertEqual(node["prose"]?.string, "coffer: the vault, not a reference")
+    }
+
+    func testNestedJSONKeepsOrderAndEscapes() throws {
+        let template = try write("app.json", #"""
+            {"zeta": {"password": "coffer:db/password", "port": 5432},
+             "alpha": ["coffer:tls/key", {"url": "https://x/?t=${coffer:api/token}"}, null, true, 1.5]}
+            """#)
+        let result = try cofOK(["render", template])
+        assertNoValue(in: result.stderrText, "stderr")
+        let text = result.stdoutText
+        XCTAssertLessThan(try XCTUnwrap(text.range(of: "\"zeta\"")).lowerBound, try XCTUnwrap(text.range(of: "\"alpha\"")).lowerBound)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any], text)
+        XCTAssertEqual((object["zeta"] as? [String: Any])?["password"] as? String, password)
+        XCTAssertEqual((object["zeta"] as? [String: Any])?["port"] as? Int, 5432)
+        let alpha = try XCTUnwrap(object["alpha"] as? [Any])
+        XCTAssertEqual(alpha[0] as? String, multiline)
+        XCTAssertEqual((alpha[1] as? [String: Any])?["url"] as? String, "https://x/?t=\(token)")
+        XCTAssertTrue(alpha[2] is NSNull)
+        XCTAssertEqual(alpha[3] as? Bool, true)
+        XCTAssertEqual(alpha[4] as? Double, 1.5)
+    }
+
+    func testDotenvAndText() throws {
+        let env = try write("app.env", "# app\nDB_PASSWORD=${coffer:db/password}\nexport TLS_KEY=${coffer:tls/key}\nURL=https://x/${coffer:api/token}/y\n")
+        let result = try cofOK(["render", env])
+        // Quoted as `export --format dotenv` quotes: double quotes once a value holds ' \\ or a line break.
+        func quoted(_ value: String) -> String {
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n") + "\""
+        }
+        XCTAssertEqual(result.stdoutText, "# app\nDB_PASSWORD=\(quoted(password))\nexport TLS_KEY=\(quoted(multiline))\nURL=https://x/\(token)/y\n")
+        assertNoValue(in: result.stderrText, "stderr")
+
+        // A value that would break its line is refused inside a longer value, naming the id, and nothing is written.
+        let broken = try write("broken.env", "URL=https://x/${coffer:tls/key}\n")
+        let refused = try cof(["render", broken, "-o", path("broken.out")])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderrText.contains("line 1: the value of tls/key holds a line break"), refused.stderrText)
+        XCTAssertFalse(exists("broken.out"))
+        assertNoValue(in: refused.stdoutText + refused.stderrText, "the refusal")
+
+        let text = try write("motd.tmpl", "token=${coffer:api/token}\nkey:\n${coffer:tls/key}\n$${coffer:api/token}\n")
+        XCTAssertEqual(try cofOK(["render", text]).stdoutText, "token=\(token)\nkey:\n\(multiline)\n${coffer:api/token}\n")
+    }
+
+    func testThreeMissingIDsAreAllNamedAndNothingIsWritten() throws {
+        for (name, body) in [("c.yaml", "a: coffer:gone/one\nb: [coffer:db/password, coffer:gone/two]\nc: x${coffer:gone/three}\n"),
+                             ("c.json", #"{"a": "coffer:gone/one", "b": ["coffer:db/password", "coffer:gone/two"], "c": "x${coffer:gone/three}"}"#),
+                             ("c.env", "A=${coffer:gone/one}\nB=${coffer:db/password}${coffer:gone/two}\nC=${coffer:gone/three}\n")] {
+            let template = try write(name, body)
+            let existing = try write(name + ".out", "old contents\n")
+            let result = try cof(["render", template, "-o", existing])
+            XCTAssertEqual(result.status, 1, name)
+            for id in ["gone/one", "gone/two", "gone/three"] {
+                XCTAssertTrue(result.stderrText.contains("\(id) (missing)"), "\(name): \(result.stderrText)")
+            }
+            XCTAssertTrue(result.stderrText.contains("nothing was written"), result.stderrText)
+            XCTAssertEqual(try String(contentsOfFile: existing, encoding: .utf8), "old contents\n", name)
+            XCTAssertEqual(result.stdoutText, "", name)
+            let toStdout = try cof(["render", template])
+            XCTAssertEqual(toStdout.status, 1)
+            XCTAssertEqual(toStdout.stdoutText, "", "\(name): something was written to stdout")
+            assertNoValue(in: result.stderrText + toStdout.stderrText, "the refusal")
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".coffer-tmp") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    func testOutputFileIsPrivateAndReplacedWhole() throws {
+        let template = try write("app.json", #"{"p": "coffer:db/password"}"#)
+        let out = path("rendered.json")
+        try "old\n".write(toFile: out, atomically: false, encoding: .utf8)
+        chmod(out, 0o644)
+        let result = try cofOK(["render", template, "-o", out])
+        XCTAssertEqual(result.stdoutText, "")
+        assertNoValue(in: result.stderrText, "stderr")
+        XCTAssertEqual(try mode("rendered.json"), 0o600)
+        let object = try JSONSerialization.jsonObject(with: try read("rendered.json")) as? [String: String]
+        XCTAssertEqual(object?["p"], password)
+        try cofOK(["render", try write("app.yaml", "p: coffer:api/token\n"), "-o", path("new.yaml")])
+        XCTAssertEqual(try mode("new.yaml"), 0o600)
+        XCTAssertEqual(try Yams.compose(yaml: String(decoding: try read("new.yaml"), as: UTF8.self))?["p"]?.string, token)
+
+        let inside = try cof(["render", template, "-o", vaultDir + "/rendered.json"])
+        XCTAssertEqual(inside.status, 1)
+        XCTAssertTrue(inside.stderrText.contains("inside the vault"), inside.stderrText)
+    }
+
+    func testCheckListsReferencesAndReadsNoValue() throws {
+        // A scope only a stranger reads: the file is there, but not for us.
+        try cofOK(["age", "keygen", "-o", path("stranger.key")])
+        let strangerKey = try cofOK(["age", "keygen", "-y", path("stranger.key")]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        try FileManager.default.createDirectory(atPath: vaultDir + "/theirs", withIntermediateDirectories: true)
+        try "\(strangerKey) # stranger\n".write(toFile: vaultDir + "/theirs/.recipients", atomically: true, encoding: .utf8)
+        try gitOK(["add", "theirs/.recipients"])
+        try gitOK(["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "their scope"])
+        try cofOK(["recipients", "accept", "--yes"])
+        try cofOK(["set", "theirs/secret", "--stdin", "--yes"], stdin: Data(canary("theirs").utf8))
+
+        let template = try write("c.yaml", "a: coffer:db/password\nb:\n  - x${coffer:gone/one}\nc: coffer:theirs/secret\nd: coffer:db/password\n")
+        let result = try cof(["render", template, "--check"])
+        XCTAssertEqual(result.status, 1)
+        let rows = result.stdoutText.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        XCTAssertEqual(rows, ["ID WHERE STATUS", "db/password $.a readable", "gone/one $.b[0] missing",
+                              "theirs/secret $.c not a reader", "db/password $.d readable"])
+        XCTAssertTrue(result.stderrText.contains("2 of 3 referenced ids cannot be read"), result.stderrText)
+        assertNoValue(in: result.stdoutText + result.stderrText, "--check")
+
+        let fine = try cofOK(["render", try write("ok.env", "A=${coffer:api/token}\n"), "--check"])
+        XCTAssertEqual(fine.stdoutText.split(separator: "\n").last.map { $0.split(separator: " ").joined(separator: " ") }, "api/token line 1 readable")
+        assertNoValue(in: fine.stdoutText + fine.stderrText, "--check")
+    }
+
+    /// SPEC: commands that do not touch history never load libgit2.
+    func testRenderDoesNotLoadLibgit2() throws {
+        let template = try write("app.json", #"{"p": "coffer:db/password"}"#)
+        let result = try cofOK(["render", template, "-o", path("out.json")], env: ["LD_DEBUG": "libs"])
+        XCTAssertTrue(result.stderrText.contains("libsodium"), "LD_DEBUG showed no libraries: \(result.stderrText.prefix(500))")
+        XCTAssertFalse(result.stderrText.contains("libgit2"), "render loaded libgit2")
+    }
+
+    /// On a terminal the values are shown only after a yes (or with --yes), as `get --reveal` does.
+    func testOnATerminalRenderAsksFirst() throws {
+        let template = try write("t.env", "A=${coffer:api/token}\n")
+        let declined = try runOnTerminal([coffer, "render", template], prompt: "on this terminal\\? \\[y/N\\] ", answer: "n")
+        XCTAssertEqual(declined.status, 1, declined.stdoutText)
+        XCTAssertTrue(declined.stdoutText.contains("Show the values of 1 secret on this terminal?"), declined.stdoutText)
+        XCTAssertFalse(declined.stdoutText.contains(token), "shown although declined")
+        let shown = try runOnTerminal([coffer, "render", template], prompt: "on this terminal\\? \\[y/N\\] ", answer: "y")
+        XCTAssertEqual(shown.status, 0, shown.stdoutText)
+        XCTAssertTrue(shown.stdoutText.contains("A='\(token)'"), shown.stdoutText)
+    }
+
+    /// Text formats take a binary value as its bytes; YAML, JSON and dotenv refuse it, naming the id.
+    func testABinaryValueIsRefusedWhereTextIsNeeded() throws {
+        let binary = Data([0xFF, 0xFE, 0x00, 0x41])
+        try cofOK(["set", "bin/blob", "--stdin"], stdin: binary)
+        for (name, body) in [("b.yaml", "a: coffer:bin/blob\n"), ("b.json", #"{"a": "coffer:bin/blob"}"#), ("b.env", "A=${coffer:bin/blob}\n")] {
+            let result = try cof(["render", try write(name, body), "-o", path(name + ".out")])
+            XCTAssertEqual(result.status, 1, name)
+            XCTAssertTrue(result.stderrText.contains("the value of bin/blob is not UTF-8 text"), "\(name): \(result.stderrText)")
+            XCTAssertFalse(exists(name + ".out"), name)
+        }
+        XCTAssertEqual(try cofOK(["render", try write("b.txt", "<${coffer:bin/blob}>")]).stdout, Data("<".utf8) + binary + Data(">".utf8))
+    }
+
+    func testRefusals() throws {
+        for (name, body, message) in [("bad.json", "{\"a\": coffer}", "not JSON: expected a value (line 1)"),
+                                      ("bad.yaml", "a: [1, 2\n", "not a YAML document: not valid YAML"),
+                                      ("id.yaml", "a: coffer:../etc\n", "$.a: not a reference"),
+                                      ("open.env", "A=${coffer:x\n", "line 1: not a reference: `${coffer:` without its closing `}`")] {
+            let result = try cof(["render", try write(name, body)])
+            XCTAssertEqual(result.status, 1, name)
+            XCTAssertTrue(result.stderrText.contains(message), "\(name): \(result.stderrText)")
+        }
+        let both = try cof(["render", try write("x.json", "{}"), "--check", "-o", path("x.out")])
+        XCTAssertEqual(both.status, 64)
+    }
+}
