@@ -115,6 +115,8 @@ enum FastPath {
         guard let job = try? ExecJob(prefixes: prefixes, maps: maps, files: files, overrides: overrides, only: only, pristine: pristine,
                                      allowMissing: allowMissing, command: Array(arguments[(terminator + 1)...]), settings: settings) else { return nil }
         return .exec(job)
+    }
+
     private static func parseRender(_ arguments: [String]) -> Job? {
         guard let (positional, options) = tokenize(arguments[...], flags: ["--check", "--yes", "-y"]),
               positional.count == 1 else { return nil }

@@ -94,8 +94,9 @@ struct RenderJob: Equatable {
         if output == nil { try Confirm.reveal("the values of \(Plural.secrets(Set(references.map(\.id)).count))", yes: yes) }
         let values = try vault.resolve(references, identities: identities)
         let rendered = try template.rendered(with: values)
-        // Here every value has been read and the document rendered, and
-        // nothing is written yet: the one place to record that it happens.
+        // Every value read and the document rendered, nothing written yet:
+        // a rendering the audit log cannot record is not delivered.
+        if !values.ids.isEmpty { try vault.recordReveal(.render, ids: values.ids) }
         try deliver(rendered)
     }
 

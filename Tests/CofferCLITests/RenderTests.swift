@@ -78,6 +78,20 @@ final class RenderTests: VaultE2ECase {
         XCTAssertTrue(alpha[2] is NSNull)
         XCTAssertEqual(alpha[3] as? Bool, true)
         XCTAssertEqual(alpha[4] as? Double, 1.5)
+        try assertLastAudit("reveal:render", ids: ["api/token", "db/password", "tls/key"], commit: try head())
+    }
+
+    func testARenderingTheAuditLogCannotRecordIsNotWritten() throws {
+        let template = try write("app.json", #"{"p": "coffer:db/password"}"#)
+        try FileManager.default.removeItem(atPath: auditLogPath)
+        try FileManager.default.createDirectory(atPath: auditLogPath, withIntermediateDirectories: false)
+        let result = try cof(["render", template, "-o", path("out.json")])
+        XCTAssertEqual(result.status, 1, result.stderrText)
+        XCTAssertTrue(result.stderrText.contains("cannot write the audit log"), result.stderrText)
+        XCTAssertFalse(exists("out.json"))
+        let toStdout = try cof(["render", template])
+        XCTAssertEqual(toStdout.status, 1)
+        XCTAssertEqual(toStdout.stdoutText, "")
     }
 
     func testDotenvAndText() throws {
@@ -117,6 +131,7 @@ final class RenderTests: VaultE2ECase {
             XCTAssertTrue(result.stderrText.contains("nothing was written"), result.stderrText)
             XCTAssertEqual(try String(contentsOfFile: existing, encoding: .utf8), "old contents\n", name)
             XCTAssertEqual(result.stdoutText, "", name)
+            XCTAssertNotEqual(try auditLines().last?["action"], "reveal:render", "\(name): a refused rendering was recorded")
             let toStdout = try cof(["render", template])
             XCTAssertEqual(toStdout.status, 1)
             XCTAssertEqual(toStdout.stdoutText, "", "\(name): something was written to stdout")
