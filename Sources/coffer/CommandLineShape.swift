@@ -95,7 +95,7 @@ enum CommandLineShape {
 enum CommandSuggestion {
     /// Commands the specification plans that this version does not have yet.
     static let planned: Set<String> = [
-        "export", "import", "exec", "render", "generate", "remote", "clone", "sync", "conflicts", "resolve",
+        "export", "import", "exec", "render", "remote", "clone", "sync", "conflicts", "resolve",
         "agent", "ui", "audit", "serve", "token", "bundle",
     ]
 

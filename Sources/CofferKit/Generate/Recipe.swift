@@ -73,7 +73,7 @@ public enum RecipeError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .countOutOfRange(let count, let charset, let bounds):
             let unit = charset == .words ? "words" : "characters"
-            return "\(count) \(unit) is out of range: \(bounds.lowerBound) to \(bounds.upperBound) \(unit)"
+            return "\(count) \(unit) is out of range (\(bounds.lowerBound) to \(bounds.upperBound))"
         }
     }
 }
