@@ -54,6 +54,12 @@ final class FastPathTests: XCTestCase {
             ["get", "a", "--reveal=yes"],
             ["get", "a", "--vault"],
             ["get", "a", "--help"],
+            ["get", "a", "--copy"],                              // --copy is ArgumentParser's alone
+            ["get", "--copy", "a"],
+            ["get", "a", "--copy", "--clear-after", "5"],
+            ["get", "a", "--clear-after", "5", "--copy"],
+            ["get", "a", "--reveal", "--copy"],
+            ["generate", "a"],
             ["age"],
             ["--version"],
         ]
