@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Age
+import CofferLocator
 import Posix
 
 /// The desktop clipboard, through whichever tool the session has:
@@ -74,7 +75,7 @@ struct Clipboard: Equatable {
         guard exited else { throw CommandFailure("\(tool.rawValue) could not set the clipboard") }
     }
 
-    private static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+    private static func environment(_ name: String) -> String? { Locator.processVariable(name) }
 
     private static func lookUp(_ program: String) -> String? {
         for directory in (environment("PATH") ?? "/usr/bin:/bin").split(separator: ":") where !directory.isEmpty {
