@@ -69,10 +69,10 @@ struct Clipboard: Equatable {
         case (.xsel, _): argv = [paths[0], "--clipboard", "--input"]
         }
         let needsInput = value != nil || tool == .xclip
-        let (exited, _) = try (value ?? SecureBytes(count: 0)).withUnsafeBytes { bytes in
+        let (succeeded, _) = try (value ?? SecureBytes(count: 0)).withUnsafeBytes { bytes in
             try Subprocess.run(argv, input: needsInput ? bytes : nil, timeout: Clipboard.toolTimeout)
         }
-        guard exited else { throw CommandFailure("\(tool.rawValue) could not set the clipboard") }
+        guard succeeded else { throw CommandFailure("\(tool.rawValue) could not set the clipboard") }
     }
 
     private static func environment(_ name: String) -> String? { Locator.processVariable(name) }

@@ -45,24 +45,6 @@ enum ClipboardCopy {
             }
             return bytes
         }
-
-        init(key: SecureBytes, hash: [UInt8], previous: SecureBytes?) {
-            (self.key, self.hash, self.previous) = (key, hash, previous)
-        }
-
-        /// Nil for anything but what `encoded` writes.
-        init?(decoding bytes: SecureBytes) {
-            let size = Digest.keyedHashSize
-            guard bytes.count > 2 * size else { return nil }
-            let parsed: (SecureBytes, [UInt8], SecureBytes?)? = bytes.withUnsafeBytes { all in
-                let rest = all[(2 * size + 1)...]
-                guard all[2 * size] == 1 || (all[2 * size] == 0 && rest.isEmpty) else { return nil }
-                return (SecureBytes(copying: all[..<size]), Array(all[size..<2 * size]),
-                        all[2 * size] == 1 ? SecureBytes(copying: UnsafeRawBufferPointer(rebasing: rest)) : nil)
-            }
-            guard let parsed else { return nil }
-            (key, hash, previous) = parsed
-        }
     }
 
     /// Starts `coffer restore-clipboard` in a session of its own and hands
@@ -114,6 +96,22 @@ struct RestoreClipboardCommand: ParsableCommand {
         let hash = current.withUnsafeBytes { Digest.keyedHash($0, key: handoff.key) }
         guard SecureBytes(copying: hash).constantTimeEquals(SecureBytes(copying: handoff.hash)) else { return }
         try? clipboard.write(handoff.previous)
+    }
+}
+
+extension ClipboardCopy.Handoff {
+    /// Nil for anything but what `encoded` writes.
+    init?(decoding bytes: SecureBytes) {
+        let size = Digest.keyedHashSize
+        guard bytes.count > 2 * size else { return nil }
+        let parsed: (SecureBytes, [UInt8], SecureBytes?)? = bytes.withUnsafeBytes { all in
+            let rest = all[(2 * size + 1)...]
+            guard all[2 * size] == 1 || (all[2 * size] == 0 && rest.isEmpty) else { return nil }
+            return (SecureBytes(copying: all[..<size]), Array(all[size..<2 * size]),
+                    all[2 * size] == 1 ? SecureBytes(copying: UnsafeRawBufferPointer(rebasing: rest)) : nil)
+        }
+        guard let parsed else { return nil }
+        (key, hash, previous) = parsed
     }
 }
 

@@ -74,7 +74,7 @@ enum Subprocess {
     /// passed: a clipboard owner that never answers must not hang coffer.
     /// Nil output when it failed, timed out or said more than `limit`.
     static func run(_ argv: [String], input: UnsafeRawBufferPointer? = nil, capture: Bool = false,
-                    limit: Int = 0, timeout: Double) throws -> (exited: Bool, output: SecureBytes?) {
+                    limit: Int = 0, timeout: Double) throws -> (succeeded: Bool, output: SecureBytes?) {
         signal(SIGPIPE, SIG_IGN)
         let child = try spawn(argv, input: input != nil, output: capture)
         let deadline = Monotonic.seconds() + timeout
@@ -88,8 +88,8 @@ enum Subprocess {
             output = read(child.stdout, limit: limit, until: deadline)
             close(child.stdout)
         }
-        let exited = wait(child.pid, until: deadline)
-        return (exited, exited ? output : nil)
+        let succeeded = wait(child.pid, until: deadline)
+        return (succeeded, succeeded ? output : nil)
     }
 
     /// Reads `fd` to its end within the deadline; nil past it or past `limit`.
