@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+import Age
+@testable import coffer
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -192,5 +194,38 @@ final class ClipboardTests: VaultE2ECase {
 
     private func commandLine(of pid: pid_t) -> Data {
         (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+    }
+}
+
+/// What `get --copy` hands its restorer: read back exactly, anything else refused.
+final class ClipboardHandoffTests: XCTestCase {
+    func testTheHandoffReadsBackAsWritten() throws {
+        for previous in [SecureBytes(copying: Array("before".utf8)), SecureBytes(count: 0), nil] {
+            let key = SecureBytes.random(count: Digest.keyedHashSize)
+            let hash = Array(repeating: UInt8(7), count: Digest.keyedHashSize)
+            let decoded = try XCTUnwrap(ClipboardCopy.Handoff(decoding: ClipboardCopy.Handoff(key: key, hash: hash, previous: previous).encoded()))
+            XCTAssertTrue(decoded.key.constantTimeEquals(key))
+            XCTAssertEqual(decoded.hash, hash)
+            XCTAssertEqual(decoded.previous.map { $0.withUnsafeBytes { Array($0) } }, previous.map { $0.withUnsafeBytes { Array($0) } })
+        }
+    }
+
+    func testAnythingElseIsRefused() {
+        let size = Digest.keyedHashSize
+        for bytes in [[UInt8](), Array(repeating: 0, count: 2 * size), Array(repeating: 0, count: 2 * size) + [2],
+                      Array(repeating: 0, count: 2 * size) + [0, 65]] {
+            XCTAssertNil(ClipboardCopy.Handoff(decoding: SecureBytes(copying: bytes)), "\(bytes.count) bytes")
+        }
+    }
+
+    /// The keyed hash recognises the value, and only under its key.
+    func testTheKeyedHashNeedsItsKey() {
+        let value = Array("s3cret".utf8)
+        let key = SecureBytes.random(count: Digest.keyedHashSize), other = SecureBytes.random(count: Digest.keyedHashSize)
+        let hash = value.withUnsafeBytes { Digest.keyedHash($0, key: key) }
+        XCTAssertEqual(hash.count, Digest.keyedHashSize)
+        XCTAssertEqual(value.withUnsafeBytes { Digest.keyedHash($0, key: key) }, hash)
+        XCTAssertNotEqual(value.withUnsafeBytes { Digest.keyedHash($0, key: other) }, hash)
+        XCTAssertNotEqual(Array("s3cres".utf8).withUnsafeBytes { Digest.keyedHash($0, key: key) }, hash)
     }
 }
