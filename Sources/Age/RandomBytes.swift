@@ -11,6 +11,14 @@ public enum RandomBytes {
         return out
     }
 
+    /// A uniform choice in `0..<upperBound`, without modulo bias
+    /// (libsodium's `randombytes_uniform` rejects the biased range).
+    public static func uniform(below upperBound: UInt32) -> UInt32 {
+        precondition(upperBound > 0)
+        Sodium.ensureInitialized()
+        return randombytes_uniform(upperBound)
+    }
+
     /// `count` random bytes as lowercase hex (`2 * count` characters).
     public static func hex(count: Int) -> String {
         let digits = Array("0123456789abcdef".utf8)

@@ -14,9 +14,9 @@ struct CofferCommand: ParsableCommand {
             """,
         version: Coffer.version,
         subcommands: [
-            InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, ListCommand.self,
+            InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, GenerateCommand.self, ListCommand.self,
             RmCommand.self, MvCommand.self, HistoryCommand.self, LogCommand.self, RollbackCommand.self,
-            RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RenderCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AuditCommand.self, AgeCommand.self, TextconvCommand.self,
+            RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RenderCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AuditCommand.self, AgeCommand.self, TextconvCommand.self, RestoreClipboardCommand.self,
             ExecCommand.self,
         ]
     )

@@ -95,8 +95,8 @@ enum CommandLineShape {
 enum CommandSuggestion {
     /// Commands the specification plans that this version does not have yet.
     static let planned: Set<String> = [
-        "export", "import", "render", "generate", "remote", "clone", "sync", "conflicts", "resolve",
-        "agent", "ui", "audit", "serve", "token", "bundle",
+        "export", "import", "remote", "clone", "sync", "conflicts", "resolve",
+        "agent", "ui", "serve", "token", "bundle",
     ]
 
     /// The nearest of `candidates` to `typed`: a small edit distance, or a unique prefix.

@@ -27,10 +27,28 @@ struct GetCommand: ParsableCommand {
     @Option(name: .customLong("at"), help: ArgumentHelp("A past version: \(revisionHelp).", valueName: "REV"))
     var revision: String?
 
+    @Flag(help: "Put the value on the clipboard (wl-copy, xclip or xsel) instead of printing it.")
+    var copy = false
+
+    @Option(name: .customLong("clear-after"),
+            help: ArgumentHelp("With --copy: seconds until the clipboard gets back what it held before, unless it changed "
+                               + "meanwhile (default \(ClipboardCopy.defaultClearAfter); 0 never).", valueName: "SECONDS"))
+    var clearAfter: Int?
+
     @OptionGroup var options: VaultOptions
 
     var job: GetJob {
-        GetJob(id: id, reveal: reveal, yes: yes, output: output, revision: revision, settings: options.settings)
+        GetJob(id: id, reveal: reveal, yes: yes, output: output, revision: revision, settings: options.settings,
+               copy: copy, clearAfter: clearAfter ?? ClipboardCopy.defaultClearAfter)
+    }
+
+    func validate() throws {
+        if copy && reveal { throw ValidationError("--copy and --reveal exclude each other") }
+        if copy && output != .table { throw ValidationError("--copy prints nothing; it cannot be given -o \(output.rawValue)") }
+        if clearAfter != nil && !copy { throw ValidationError("--clear-after goes with --copy") }
+        if let clearAfter, !ClipboardCopy.clearAfterRange.contains(clearAfter) {
+            throw ValidationError("--clear-after takes 0 to \(ClipboardCopy.clearAfterRange.upperBound) seconds")
+        }
     }
 
     func run() throws { try job.run() }
@@ -45,11 +63,16 @@ struct GetJob: Equatable {
     var output: OutputFormat = .table
     var revision: String?
     var settings = VaultSettings()
+    /// `--copy`, which only ArgumentParser parses (the fast path leaves it).
+    var copy = false
+    var clearAfter = ClipboardCopy.defaultClearAfter
 
     func run() throws {
         try Console.run {
             let options = settings
             let id = try SecretID(id)
+            // Before the value is read: no passphrase asked for a copy that cannot be made.
+            let clipboard = copy ? try Clipboard.find() : nil
             let vault = try options.vault()
             let identities = try options.identities()
             let value: SecureBytes
@@ -61,6 +84,13 @@ struct GetJob: Equatable {
             #if DEBUG
             GetJob.crashIfTestAsks(holding: value)
             #endif
+            if let clipboard {
+                try vault.recordReveal(.copy, ids: [id], at: revision)
+                try ClipboardCopy.copy(value, to: clipboard, clearAfter: clearAfter)
+                Console.info("copied \(id) to the clipboard; "
+                             + (clearAfter > 0 ? "its previous contents come back in \(clearAfter) s" : "it stays there (--clear-after 0)"))
+                return
+            }
             if reveal {
                 try Confirm.reveal(id.value, yes: yes)
                 try vault.recordReveal(.get, ids: [id], at: revision)
@@ -73,15 +103,22 @@ struct GetJob: Equatable {
                 try out.write(Renderer.render(Output(document, table: nil), as: output, command: "get"))
             case .table:
                 // Not a table: the product itself. Masked, the one line docs/CLI.md shows;
-                // revealed, the exact bytes for pipes (on a terminal, the prompt kept off the value's line).
+                // revealed, the exact bytes for pipes.
                 if reveal {
-                    try value.withUnsafeBytes { try out.write($0) }
-                    if Files.isTerminal(STDOUT_FILENO) { try out.write("\n") }
+                    try GetJob.writeRevealed(value)
                 } else {
                     try out.write("\(id)  ******** (\(value.count) byte\(value.count == 1 ? "" : "s"))\n")
                 }
             }
         }
+    }
+
+    /// The exact bytes of a revealed value on standard output, the product
+    /// for pipes; on a terminal a newline after it keeps the prompt off its line.
+    static func writeRevealed(_ value: SecureBytes) throws {
+        let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+        try value.withUnsafeBytes { try out.write($0) }
+        if Files.isTerminal(STDOUT_FILENO) { try out.write("\n") }
     }
 
     #if DEBUG

@@ -76,6 +76,12 @@ final class FastPathTests: XCTestCase {
             ["render", "a", "--check", "-o", "o"],                 // refused by validate()
             ["render", "a", "--format", "xml"],
             ["render", "a", "-o", "o", "-o", "p"],
+            ["get", "a", "--copy"],                              // --copy is ArgumentParser's alone
+            ["get", "--copy", "a"],
+            ["get", "a", "--copy", "--clear-after", "5"],
+            ["get", "a", "--clear-after", "5", "--copy"],
+            ["get", "a", "--reveal", "--copy"],
+            ["generate", "a"],
             ["age"],
             ["--version"],
         ]

@@ -3,6 +3,8 @@
 public enum Action: String, Sendable, CaseIterable {
     case initialize = "init"
     case set, rm, mv, rollback, restore
+    /// A new random value (`coffer generate`).
+    case generate
     /// Readers added: data keys re-wrapped, payloads kept.
     case rewrap
     /// A reader removed: the secrets they read re-keyed.
@@ -22,7 +24,7 @@ public enum Action: String, Sendable, CaseIterable {
     var keepsValues: Bool {
         switch self {
         case .rewrap, .rekey, .rotate, .rotateIdentity, .fix, .mv: return true
-        case .initialize, .set, .rm, .rollback, .restore, .importBundle, .addSigner, .removeSigner, .config: return false
+        case .initialize, .set, .generate, .rm, .rollback, .restore, .importBundle, .addSigner, .removeSigner, .config: return false
         }
     }
 }

@@ -136,6 +136,9 @@ struct Staging {
             switch change {
             case .set(let id, let value):
                 try seal(id, value)
+            case .create(let id, let value):
+                guard try committed(id) == nil, !vault.contains(id) else { throw VaultError.alreadyExists(id: id.value) }
+                try seal(id, value)
             case .remove(let id):
                 guard try committed(id) != nil else { throw VaultError.notFound(id: id.value) }
                 treeChanges.append(.delete(path: id.relativePath))

@@ -5,6 +5,8 @@ import GitStore
 /// of them as one commit.
 enum VaultChange {
     case set(SecretID, SecureBytes)
+    /// Like `set`, for an id HEAD must not hold yet (checked under the lock).
+    case create(SecretID, SecureBytes)
     case remove(SecretID)
     case move(from: SecretID, to: SecretID)
     /// Replace the `.recipients` of the scope.
