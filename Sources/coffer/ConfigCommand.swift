@@ -85,15 +85,15 @@ struct ConfigCommand: ParsableCommand {
     /// `--user`: this user's settings file, outside every vault.
     private func runForUser() throws {
         let path = VaultSettings.locator.userConfigPath
-        var settings = try UserSettings.load(from: path)
         guard let value else {
-            let audit = settings.audit ? "on" : "off"
+            let audit = try UserSettings.load(from: path).audit ? "on" : "off"
             let table = Table(["SETTING", "VALUE"], rows: [[.string(Setting.audit.rawValue), .string(audit)]])
             try Renderer.print(Output(["audit": .string(audit)], table: table), as: output ?? .table, command: "config")
             return
         }
-        settings.audit = value == .on
-        try settings.save(to: path)
+        // Written whole, without reading the old file first: a file coffer
+        // cannot read is then mended by the command that sets it.
+        try UserSettings(audit: value == .on).save(to: path)
         Console.info(value == .on
             ? "auditing is on: reveals and changes are recorded in \(TerminalText.escape(VaultSettings.locator.auditDirectory))/audit.log"
             : "auditing is off: coffer records nothing in your audit log until `coffer config --user audit on`")

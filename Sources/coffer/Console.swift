@@ -102,9 +102,23 @@ enum Console {
             Console.error(String(describing: error))
             if let hint = hint(for: error) { Console.hint(hint) }
             throw ExitCode.failure
+        } catch let error as AuditError {
+            Console.error(error.description)
+            Console.hint(hint(for: error))
+            throw ExitCode.failure
         } catch {
             Console.error(String(describing: error))
             throw ExitCode.failure
+        }
+    }
+
+    private static func hint(for error: AuditError) -> String {
+        switch error {
+        case .malformedHead(let path):
+            let shown = TerminalText.escape(path)
+            return "move it aside (`mv \(shown) \(shown).bad`): the next entry rebuilds it from the log; `coffer audit --verify` then checks the log"
+        case .unwritable, .unreadable:
+            return "nothing is revealed or changed without its audit entry; make the log writable, or turn auditing off: `coffer config --user audit off`"
         }
     }
 

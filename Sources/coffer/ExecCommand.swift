@@ -204,7 +204,7 @@ struct ExecJob: Equatable {
         case .invalidName: return nil
         case .clashes: return "give one of them another name with --map NAME=ID, or leave it out with --only"
         case .unavailable: return "--allow-missing runs the program without them"
-        case .holdsNUL(let ids): return "pass it as a file instead: --file NAME=\(ids[0])"
+        case .holdsNUL(let ids), .tooLongForVariable(let ids): return "pass it as a file instead: --file NAME=\(ids[0])"
         }
     }
 }

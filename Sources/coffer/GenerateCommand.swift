@@ -81,7 +81,11 @@ struct GenerateCommand: ParsableCommand {
             let made = recipe.charset == .words ? "\(recipe.count) words" : "\(recipe.count) characters (\(recipe.charset.rawValue))"
             Console.info("generated \(id): \(made), \(Int(recipe.entropyBits)) bits of entropy")
             Console.reportPending(outcome)
-            if reveal { try GetJob.writeRevealed(value) }
+            guard reveal else { return }
+            // Recorded as a reveal of its own, and fail closed like get --reveal:
+            // the value is committed either way, but shown only once recorded.
+            try vault.recordReveal(.generate, ids: [id], at: outcome.commit)
+            try GetJob.writeRevealed(value)
         }
     }
 }

@@ -38,7 +38,8 @@ struct InitCommand: ParsableCommand {
             let key = try store.signingKey(identities: identities)
             let signer = try Signer(name: me.name ?? Signer.defaultName, key: key.publicKey)
             let vault = try Vault.create(at: root, readers: [me], signers: [signer],
-                                         configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: identityName),
+                                         configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: identityName,
+                                                                            audit: try VaultSettings.auditLog()),
                                          commitSigner: CommitSigner(key: key, signer: signer.description))
             try GitIntegration.configure(vault, executable: Executable.path)
             Console.info("initialised vault \(vault.root), readable by \(me.recipient.encoded)")

@@ -40,6 +40,7 @@ struct ListCommand: ParsableCommand {
                     }
                 }
                 if !unreadable.isEmpty { Console.hint("\(unreadable.count) of the secrets are not readable by your identity") }
+                if !values.isEmpty { try vault.recordReveal(.list, ids: values.keys.sorted()) }
             }
             var table = Table(showValues ? ["ID", "VALUE"] : ["ID"])
             var rows: [Value] = []

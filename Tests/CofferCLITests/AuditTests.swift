@@ -78,17 +78,103 @@ final class AuditTests: VaultE2ECase {
         XCTAssertEqual(try mode("home/.local/state/coffer"), 0o700)
         let verified = try cofOK(["audit", "--verify"], clean: false)
         XCTAssertTrue(verified.stderrText.contains("intact: \(lines.count) entries"), verified.stderrText)
+        XCTAssertEqual(lines.first?["action"], "init")
         let shown = try cofOK(["audit", "--id", "app/db", "-o", "json"], clean: false)
         let entries = try XCTUnwrap((try JSONSerialization.jsonObject(with: shown.stdout) as? [String: Any])?["entries"] as? [[String: Any]])
         XCTAssertEqual(entries.map { $0["action"] as? String }, ["set", "reveal:get", "set", "reveal:get", "rollback", "mv", "reveal:diff"])
     }
 
+    func testInitListAndGenerateAreRecorded() throws {
+        _ = try initVault()
+        XCTAssertEqual(try auditLines().first?["action"], "init")
+        XCTAssertEqual(try auditLines().first?["commit"], try head())
+        try cofOK(["set", "a=1", "b=2"])
+        try cofOK(["list", "--show-values", "--yes"])
+        try assertLastAudit("reveal:list", ids: ["a", "b"])
+        try cofOK(["generate", "g"])
+        try assertLastAudit("generate", ids: ["g"], commit: try head())
+        let shown = try cofOK(["generate", "h", "--reveal", "--yes"])
+        try assertLastAudit("reveal:generate", ids: ["h"], commit: try head())
+        XCTAssertEqual(try auditLines().suffix(2).map { $0["action"] }, ["generate", "reveal:generate"])
+        XCTAssertEqual(shown.stdout, try reveal("h"))
+    }
+
+    func testAGeneratedValueIsNotShownWithoutItsLine() throws {
+        _ = try initVault()
+        // A head coffer cannot read: every change and reveal is refused before it happens.
+        try "junk\n".write(toFile: auditDirectory + "/audit.head", atomically: false, encoding: .utf8)
+        let before = try head()
+        let refused = try cof(["generate", "g", "--reveal", "--yes"])
+        XCTAssertEqual(refused.status, 1, refused.stderrText)
+        XCTAssertEqual(refused.stdout, Data())
+        XCTAssertTrue(refused.stderrText.contains("is not one coffer wrote"), refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("coffer: hint: move it aside"), refused.stderrText)
+        XCTAssertEqual(try head(), before, "a change was committed without its audit line")
+        XCTAssertEqual(try cof(["set", "a=1"]).status, 1)
+        XCTAssertEqual(try head(), before)
+        // Moved aside, the head is rebuilt from the log and the chain goes on.
+        try FileManager.default.moveItem(atPath: auditDirectory + "/audit.head", toPath: auditDirectory + "/audit.head.bad")
+        try cofOK(["set", "a=1"])
+        XCTAssertEqual(try cof(["audit", "--verify"], clean: false).status, 0)
+    }
+
+    func testATornLineIsNamedOnceAndTheChainGoesOn() throws {
+        _ = try initVault()
+        try cofOK(["set", "a=1"])
+        // A line cut short (a full disk, a crash mid-write).
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: auditLogPath))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"seq":"3","time":"2026-11-28T14:0"#.utf8))
+        try handle.close()
+        try cofOK(["get", "a", "--reveal"])
+        try cofOK(["get", "a", "--reveal"])
+        let result = try cof(["audit", "--verify"], clean: false)
+        XCTAssertEqual(result.status, 1)
+        let errors = result.stderrText.split(separator: "\n").filter { $0.contains(" line ") && $0.hasPrefix("coffer: error: /") }
+        XCTAssertEqual(errors.count, 1, result.stderrText)
+        XCTAssertTrue(result.stderrText.contains("line 3: not a line coffer wrote"), result.stderrText)
+        // Both reveals are whole entries after the cut line, and `coffer audit` shows them.
+        let shown = try cofOK(["audit", "-o", "json"], clean: false)
+        XCTAssertTrue(shown.stderrText.contains("1 line is not coffer's"), shown.stderrText)
+        let entries = try XCTUnwrap((try JSONSerialization.jsonObject(with: shown.stdout) as? [String: Any])?["entries"] as? [[String: Any]])
+        XCTAssertEqual(entries.suffix(2).map { $0["action"] as? String }, ["reveal:get", "reveal:get"])
+        XCTAssertEqual(entries.suffix(2).map { $0["seq"] as? Int }, [4, 5])
+    }
+
+    func testAHeadLeftBehindByACrashIsCaughtUp() throws {
+        _ = try initVault()
+        try cofOK(["set", "a=1"])
+        let headPath = auditDirectory + "/audit.head"
+        let older = try Data(contentsOf: URL(fileURLWithPath: headPath))
+        try cofOK(["get", "a", "--reveal"])
+        // As if the process died between writing the line and replacing the head.
+        try older.write(to: URL(fileURLWithPath: headPath))
+        let lagging = try cof(["audit", "--verify"], clean: false)
+        XCTAssertEqual(lagging.status, 1)
+        XCTAssertTrue(lagging.stderrText.contains("line 3: lines from here on were added after the last entry"), lagging.stderrText)
+        try cofOK(["get", "a", "--reveal"])
+        let verified = try cof(["audit", "--verify"], clean: false)
+        XCTAssertEqual(verified.status, 0, verified.stderrText)
+        XCTAssertEqual(try auditLines().map { $0["seq"] }, ["1", "2", "3", "4"])
+    }
+
+    func testAnUnreadableSettingsFileIsMendedByConfigUser() throws {
+        _ = try initVault()
+        try "audit = maybe\n".write(toFile: configHome + "/coffer/config", atomically: false, encoding: .utf8)
+        let refused = try cof(["get", "a"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderrText.contains("line 1 is not a setting coffer knows"), refused.stderrText)
+        try cofOK(["config", "--user", "audit", "on"], clean: false)
+        XCTAssertTrue(try cofOK(["config", "--user"], clean: false).stdoutText.contains("on"))
+    }
+
     func testAuditOffRecordsNothing() throws {
         _ = try initVault()
+        let atInit = try auditLines().count
         try cofOK(["config", "--user", "audit", "off"], clean: false)
         try cofOK(["set", "a=1"])
         try cofOK(["get", "a", "--reveal"])
-        XCTAssertEqual(try auditLines().count, 0)
+        XCTAssertEqual(try auditLines().count, atInit)
         XCTAssertEqual(try cofOK(["config", "--user"], clean: false).stdoutText.contains("off"), true)
         try cofOK(["config", "--user", "audit", "on"], clean: false)
         try cofOK(["get", "a", "--reveal"])
@@ -97,7 +183,7 @@ final class AuditTests: VaultE2ECase {
 
     // MARK: tampering
 
-    /// Four entries, then `tamper` on the log's lines; `--verify` must fail naming `expected`.
+    /// Five entries (init, four sets), then `tamper` on the log's lines; `--verify` must fail naming `expected`.
     private func assertTamperingFound(_ expected: String, _ tamper: (inout [String]) -> Void,
                                       file: StaticString = #filePath, line: UInt = #line) throws {
         _ = try initVault(file: file, line: line)
@@ -112,23 +198,23 @@ final class AuditTests: VaultE2ECase {
     }
 
     func testAnEditedLineIsNamed() throws {
-        try assertTamperingFound("line 3: does not follow line 2: line 2 was changed") { $0[1] = $0[1].replacingOccurrences(of: "\"k2\"", with: "\"k9\"") }
+        try assertTamperingFound("line 4: does not follow line 3: line 3 was changed") { $0[2] = $0[2].replacingOccurrences(of: "\"k2\"", with: "\"k9\"") }
     }
 
     func testAnEditedLastLineIsNamed() throws {
-        try assertTamperingFound("line 4: the last line was changed") { $0[3] = $0[3].replacingOccurrences(of: "\"k4\"", with: "\"k9\"") }
+        try assertTamperingFound("line 5: the last line was changed") { $0[4] = $0[4].replacingOccurrences(of: "\"k4\"", with: "\"k9\"") }
     }
 
     func testADeletedLineIsNamed() throws {
-        try assertTamperingFound("line 2: is entry 3, but entry 2 should be here: entry 2 was removed") { $0.remove(at: 1) }
+        try assertTamperingFound("line 3: is entry 4, but entry 3 should be here: entry 3 was removed") { $0.remove(at: 2) }
     }
 
     func testReorderedLinesAreNamed() throws {
-        try assertTamperingFound("line 2: is entry 3, but entry 2 should be here: entries were reordered or copied") { $0.swapAt(1, 2) }
+        try assertTamperingFound("line 3: is entry 4, but entry 3 should be here: entries were reordered or copied") { $0.swapAt(2, 3) }
     }
 
     func testLinesCutOffTheEndAreNamed() throws {
-        try assertTamperingFound("line 2: the log ends here, but 4 entries were written: the last 2 entries were removed") { $0.removeLast(2) }
+        try assertTamperingFound("line 3: the log ends here, but 5 entries were written: the last 2 entries were removed") { $0.removeLast(2) }
     }
 
     // MARK: fail closed

@@ -146,6 +146,20 @@ final class ExecTests: VaultE2ECase {
         try assertLastAudit("reveal:exec", ids: ["app/a"], commit: try head())
     }
 
+    func testAValueTooLongForAVariableIsRefusedBeforeItIsRecorded() throws {
+        try initVault()
+        try cofOK(["set", "big/v", "--stdin"], stdin: Data(repeating: UInt8(ascii: "x"), count: 128 * 1024))
+        let linesBefore = try auditLines().count
+        let refused = try cof(["exec", "--map", "V=big/v", "--", "/bin/sh", "-c", "touch ran"])
+        assertCofferError(refused)
+        XCTAssertTrue(refused.stderrText.contains("big/v is longer than an environment variable can be"), refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("--file NAME=big/v"), refused.stderrText)
+        XCTAssertFalse(exists("ran"))
+        XCTAssertEqual(try auditLines().count, linesBefore, "a run that never started was recorded")
+        let asFile = try cofOK(["exec", "--file", "V=big/v", "--", "/bin/sh", "-c", "wc -c < \"$V\""])
+        XCTAssertEqual(asFile.stdoutText.trimmingCharacters(in: .whitespaces), "131072\n")
+    }
+
     func testARunTheAuditLogCannotRecordDoesNotStart() throws {
         try initVault()
         try cofOK(["set", "app/a=1"])

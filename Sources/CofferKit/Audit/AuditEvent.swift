@@ -8,6 +8,10 @@ public struct AuditEvent: Sendable, Equatable {
         case get
         /// `get --copy`: the value went to the clipboard.
         case copy
+        /// `list --show-values`.
+        case list
+        /// `generate --reveal`: the new value, printed after its commit.
+        case generate
         /// `exec`: values went into a program's environment or files.
         case exec
         /// `render`: values went into a rendered file or standard output.

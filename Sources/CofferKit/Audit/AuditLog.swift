@@ -28,22 +28,24 @@ public struct AuditLog: Sendable {
         let (fd, size) = try openForAppending()
         defer { close(fd) }
         guard flock(fd, LOCK_EX) == 0 else { throw AuditError.unwritable(path: logPath, reason: String(cString: strerror(errno))) }
-        let head = try currentHead(size: size)
-        let line = AuditLine.encode(event, sequence: head.lines + 1, previous: head.last)
-        let bytes = Array((line + "\n").utf8)
+        var end = try chainEnd(fd: fd, size: size)
+        let line = AuditLine.encode(event, sequence: end.lines + 1, previous: end.last)
         // One write with O_APPEND: a line is added whole or (disk full) cut
-        // short, which `verify` names; never interleaved with another's.
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else {
-            throw AuditError.unwritable(path: logPath, reason: written < 0 ? String(cString: strerror(errno)) : "short write")
-        }
-        try AuditHead(lines: head.lines + 1, last: AuditLine.hash(line.utf8)).write(to: headPath)
+        // short, never interleaved with another's; the next append ends a
+        // cut line, so `verify` names it and the chain goes on after it.
+        try append(Array((line + "\n").utf8), to: fd)
+        end.lines += 1
+        end.bytes += line.utf8.count + 1
+        end.last = AuditLine.hash(line.utf8)
+        try end.write(to: headPath)
     }
 
-    /// Fails unless a line could be appended now (a directory in the log's
-    /// place, a read-only file system or a full quota of inodes fails).
+    /// Fails unless a line could be appended now: the log opens for
+    /// appending (not a directory in its place, not a read-only file
+    /// system) and its head is one coffer wrote.
     func checkWritable() throws {
         close(try openForAppending().fd)
+        _ = try AuditHead.read(from: headPath)
     }
 
     /// The log, opened to append (made 0600 in a 0700 directory if new),
@@ -54,7 +56,7 @@ public struct AuditLog: Sendable {
         } catch {
             throw AuditError.unwritable(path: directory, reason: "\(error)")
         }
-        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        let fd = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw AuditError.unwritable(path: logPath, reason: String(cString: strerror(errno))) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
@@ -64,13 +66,36 @@ public struct AuditLog: Sendable {
         return (fd, Int(info.st_size))
     }
 
-    /// The chain's end to append to: the head file's, or, when there is no
-    /// head yet (a new log), the log's own end.
-    private func currentHead(size: Int) throws -> AuditHead {
-        if let head = try AuditHead.read(from: headPath) { return head }
-        guard size > 0 else { return AuditHead(lines: 0, last: AuditLine.genesis) }
-        let lines = try readLines()
-        return AuditHead(lines: lines.count, last: lines.last.map { AuditLine.hash($0) } ?? AuditLine.genesis)
+    /// Where the next line chains on (the caller holds the lock). A log
+    /// shorter than the head says lost lines: the chain goes on from the
+    /// head, so `verify` names the cut. Otherwise from what is on disk:
+    /// lines past the head (written before a crash kept the head from
+    /// following) are counted and chained on, and a line cut short is
+    /// ended first, so it stands alone as one bad line.
+    private func chainEnd(fd: Int32, size: Int) throws -> AuditHead {
+        let head = try AuditHead.read(from: headPath) ?? AuditHead(lines: 0, bytes: 0, last: AuditLine.genesis)
+        guard size > head.bytes else { return head }
+        var tail = [UInt8](repeating: 0, count: size - head.bytes)
+        let got = tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(head.bytes)) }
+        guard got == tail.count else { throw AuditError.unreadable(path: logPath, reason: got < 0 ? String(cString: strerror(errno)) : "short read") }
+        var end = AuditHead(lines: head.lines, bytes: size, last: head.last)
+        if tail.last != UInt8(ascii: "\n") {
+            try append([UInt8(ascii: "\n")], to: fd)
+            tail.append(UInt8(ascii: "\n"))
+            end.bytes += 1
+        }
+        for line in tail.dropLast().split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            end.lines += 1
+            end.last = AuditLine.hash(line)
+        }
+        return end
+    }
+
+    private func append(_ bytes: [UInt8], to fd: Int32) throws {
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            throw AuditError.unwritable(path: logPath, reason: written < 0 ? String(cString: strerror(errno)) : "short write")
+        }
     }
 
     /// The log's lines, without newlines (an unterminated last line included).

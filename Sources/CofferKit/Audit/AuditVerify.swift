@@ -58,7 +58,8 @@ extension AuditLog {
             problems.append(AuditProblem(line: lines.count, reason: "the log ends here, but \(head.lines) entries were written: "
                 + (missing == 1 ? "the last entry was removed" : "the last \(missing) entries were removed")))
         case let head? where head.lines < lines.count:
-            problems.append(AuditProblem(line: head.lines + 1, reason: "lines from here on were added after the last entry coffer wrote"))
+            problems.append(AuditProblem(line: head.lines + 1, reason: "lines from here on were added after the last entry coffer "
+                + "recorded in the head (after a crash, the next entry coffer writes takes them in)"))
         case let head? where head.last != previous && !lines.isEmpty:
             problems.append(AuditProblem(line: lines.count, reason: "the last line was changed"))
         default:

@@ -14,6 +14,7 @@ extension Vault {
                               configuration: Configuration = Configuration(),
                               commitSigner: CommitSigner? = nil) throws -> Vault {
         try checkCanCreate(at: directory)
+        try configuration.audit?.checkWritable()
         let root = Paths.normalized(directory)
         guard !readers.isEmpty else { throw VaultError.noRecipients(scope: .root) }
         for reader in readers { try reader.name.map { try Text.refuseSecretKey($0, as: "the reader's name") } }
@@ -42,6 +43,7 @@ extension Vault {
             .save(gitDirectory: vault.gitDirectory)
         try VaultTransaction.publish(vault, repo: repo, changes: changes, contents: contents,
                                      index: repo.beginIndexUpdate(holding: indexLock))
+        try vault.audit(action: Action.initialize.rawValue, ids: [], commit: commit.hex)
         return vault
     }
 

@@ -76,6 +76,8 @@ public struct SecretEnvironment {
 
     /// No secret at all: what a run that asks for none gets, without a vault.
     public static var none: SecretEnvironment { SecretEnvironment(secrets: [], skipped: []) }
+    /// The longest `NAME=value` entry (with its NUL) an environment can carry on Linux.
+    public static let maxVariableBytes = 128 * 1024
 }
 
 extension Vault {
@@ -149,6 +151,13 @@ extension Vault {
         let secrets = plan.bindings.compactMap { binding in values[binding.id].map { SecretEnvironment.Secret(binding: binding, value: $0) } }
         let withNUL = Set(secrets.filter { $0.binding.delivery == .variable && $0.value.withUnsafeBytes { $0.contains(0) } }.map(\.binding.id))
         guard withNUL.isEmpty else { throw SecretEnvironmentError.holdsNUL(ids: withNUL.sorted()) }
+        // Linux takes at most 128 KiB per environment string (MAX_ARG_STRLEN,
+        // `NAME=value` and its NUL): refused here, before the run is
+        // recorded, rather than by execve after it.
+        let tooLong = Set(secrets.filter {
+            $0.binding.delivery == .variable && $0.binding.name.value.utf8.count + $0.value.count + 2 > SecretEnvironment.maxVariableBytes
+        }.map(\.binding.id))
+        guard tooLong.isEmpty else { throw SecretEnvironmentError.tooLongForVariable(ids: tooLong.sorted()) }
         return SecretEnvironment(secrets: secrets, skipped: unavailable)
     }
 }

@@ -9,6 +9,8 @@ public enum SecretEnvironmentError: Error, Equatable, Sendable, CustomStringConv
     case unavailable([UnavailableSecret])
     /// Values an environment variable cannot carry (a NUL byte ends it).
     case holdsNUL(ids: [SecretID])
+    /// Values longer than one environment variable can be (128 KiB on Linux).
+    case tooLongForVariable(ids: [SecretID])
 
     public var description: String {
         switch self {
@@ -20,6 +22,8 @@ public enum SecretEnvironmentError: Error, Equatable, Sendable, CustomStringConv
             return "nothing was run; missing or unreadable: " + list.map(\.description).joined(separator: ", ")
         case .holdsNUL(let ids):
             return "the value of \(ids.map(\.value).joined(separator: ", ")) holds a NUL byte, which an environment variable cannot carry"
+        case .tooLongForVariable(let ids):
+            return "the value of \(ids.map(\.value).joined(separator: ", ")) is longer than an environment variable can be (128 KiB)"
         }
     }
 }
