@@ -36,7 +36,7 @@ struct AgeKeygen: ParsableCommand {
             } else {
                 sink = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
             }
-            try sink.write("# created: \(Dates.iso8601(time(nil)))\n# public key: \(publicKey)\n")
+            try sink.write("# created: \(UTCTime.iso8601(time(nil)))\n# public key: \(publicKey)\n")
             try identity.encodedSecretKey().withUnsafeBytes { try sink.write($0) }
             try sink.write("\n")
             if output != nil || !Files.isTerminal(STDOUT_FILENO) {

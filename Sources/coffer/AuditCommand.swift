@@ -1,5 +1,6 @@
 import ArgumentParser
 import CofferKit
+import Posix
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +30,7 @@ struct AuditCommand: ParsableCommand {
     var output: OutputFormat = .table
 
     func validate() throws {
-        if let since, AuditTime.parse(since) == nil {
+        if let since, UTCTime.parse(since) == nil {
             throw ValidationError("--since takes a UTC date or time: 2026-11-28 or 2026-11-28T13:50:00Z")
         }
         if verify, since != nil || id != nil { throw ValidationError("--verify checks the whole log; it takes no filter") }
@@ -40,7 +41,7 @@ struct AuditCommand: ParsableCommand {
             let log = AuditLog(directory: VaultSettings.locator.auditDirectory)
             if verify { return try check(log) }
             let prefix = try id.map(Prefix.init)
-            let start = since.flatMap(AuditTime.parse)
+            let start = since.flatMap(UTCTime.parse)
             let (entries, unreadable) = try log.entries()
             if unreadable > 0 {
                 Console.warning("\(unreadable) line\(unreadable == 1 ? " is" : "s are") not coffer's entries; `coffer audit --verify` says where")
@@ -68,7 +69,7 @@ struct AuditCommand: ParsableCommand {
         var records: [Value] = []
         for entry in entries {
             let e = entry.event
-            let time = AuditTime.iso8601(e.time)
+            let time = UTCTime.iso8601(e.time)
             let ids = e.ids.count <= 3 ? e.ids.joined(separator: " ") : e.ids.prefix(2).joined(separator: " ") + " and \(e.ids.count - 2) more"
             table.rows.append([.string(time), .string(e.action), .string(ids), .string(e.commit.map { String($0.prefix(12)) } ?? "-"),
                                .string(e.user), .string(e.vault)])

@@ -31,7 +31,7 @@ struct HistoryCommand: ParsableCommand {
             Console.reportUnverifiable(checker)
             var table = Table(["VERSION", "COMMIT", "DATE", "AUTHOR", "SIGNED", "ACTION", "CHANGE", "ID"])
             let rows = versions.map { v -> Value in
-                let date = Dates.iso8601(Int(v.time))
+                let date = UTCTime.iso8601(Int(v.time))
                 table.rows.append([.string("v\(v.number)"), .string(String(v.commit.prefix(8))), .string(date), .string(v.author),
                                    v.origin.signedCell, .string(v.action), .string(v.change.rawValue), .string(v.id.value)])
                 var record: Record = ["version": .int(v.number), "id": .string(v.id.value), "commit": .string(v.commit),
@@ -70,7 +70,7 @@ struct LogCommand: ParsableCommand {
             if !entries.isEmpty { Console.reportUnverifiable(checker) }
             var table = Table(["COMMIT", "DATE", "AUTHOR", "SIGNED", "ACTION", "IDS"])
             let rows = entries.map { e -> Value in
-                let date = Dates.iso8601(Int(e.time))
+                let date = UTCTime.iso8601(Int(e.time))
                 table.rows.append([.string(String(e.commit.prefix(8))), .string(date), .string(e.author), e.origin.signedCell,
                                    .string(e.action), .strings(e.ids)])
                 var record: Record = ["commit": .string(e.commit), "date": .string(date), "author": .string(e.author)]

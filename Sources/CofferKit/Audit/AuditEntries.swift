@@ -1,4 +1,5 @@
 import Age
+import Posix
 
 /// One line of the audit log, read back.
 public struct AuditEntry: Sendable, Equatable {
@@ -31,7 +32,7 @@ extension AuditLog {
         guard let fields = try? bytes.withUnsafeBytes({ try FlatJSON.parse($0) }) else { return nil }
         var text: [String: String] = [:]
         for (key, value) in fields { text[key] = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
-        guard let sequence = text["seq"].flatMap(Int.init), let time = text["time"].flatMap(AuditTime.parse),
+        guard let sequence = text["seq"].flatMap(Int.init), let time = text["time"].flatMap(UTCTime.parse),
               let user = text["user"], let vault = text["vault"], let action = text["action"],
               let ids = text["ids"], let commit = text["commit"] else { return nil }
         let event = AuditEvent(action: action, ids: ids.split(separator: " ").map(String.init),

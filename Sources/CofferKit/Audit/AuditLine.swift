@@ -1,4 +1,5 @@
 import Age
+import Posix
 
 /// The text of one audit log line: a flat JSON object of strings on one
 /// line (so `FlatJSON` reads it back), fields in a fixed order, the last
@@ -10,7 +11,7 @@ enum AuditLine {
     static let genesis = String(repeating: "0", count: 64)
 
     static func encode(_ event: AuditEvent, sequence: Int, previous: String) -> String {
-        var line = "{\"seq\":\"\(sequence)\",\"time\":" + quoted(AuditTime.iso8601(event.time))
+        var line = "{\"seq\":\"\(sequence)\",\"time\":" + quoted(UTCTime.iso8601(event.time))
         line += ",\"user\":" + quoted(event.user) + ",\"vault\":" + quoted(event.vault)
         line += ",\"action\":" + quoted(event.action)
         line += ",\"ids\":" + quoted(event.ids.joined(separator: " "))
@@ -45,22 +46,6 @@ enum AuditLine {
         return String(decoding: hex, as: UTF8.self)
     }
 
-    /// A JSON string; control characters escaped so a line stays one line.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string; control characters escaped, so a line stays one line.
+    static func quoted(_ text: String) -> String { FlatJSON.quoted(text) }
 }

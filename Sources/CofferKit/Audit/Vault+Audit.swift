@@ -15,6 +15,6 @@ extension Vault {
     func audit(action: String, ids: [String], commit: String?) throws {
         guard let log = configuration.audit else { return }
         try log.record(AuditEvent(action: action, ids: ids, commit: commit, vault: root,
-                                  user: configuration.authorName ?? "unknown", time: AuditTime.now()))
+                                  user: configuration.authorName ?? "unknown", time: UTCTime.now()))
     }
 }

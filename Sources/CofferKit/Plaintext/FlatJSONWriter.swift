@@ -22,6 +22,14 @@ extension FlatJSON {
 
     /// `"…"` with `"`, `\\` and control characters escaped; the rest of the
     /// UTF-8 as it is (the caller has checked it is UTF-8). Shared with `ConfigJSON`.
+    /// A JSON string literal of text that is not secret (ids, paths, names).
+    static func quoted(_ text: String) -> String {
+        var out = ValueBuffer(capacity: text.utf8.count + 2)
+        var text = text
+        text.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
+        return out.finish().withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
     static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout ValueBuffer) {
         let hex = Array("0123456789abcdef".utf8)
         out.append("\"")

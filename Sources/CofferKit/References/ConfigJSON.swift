@@ -67,13 +67,6 @@ public enum ConfigJSON {
         }
     }
 
-    /// A JSON string literal (for paths shown in messages).
-    static func quoted(_ text: String) -> String {
-        var out = ValueBuffer(capacity: text.utf8.count + 2)
-        var text = text
-        text.withUTF8 { FlatJSON.appendString(UnsafeRawBufferPointer($0), to: &out) }
-        return out.finish().withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-    }
 }
 
 private struct ConfigJSONReader {
@@ -109,7 +102,7 @@ private struct ConfigJSONReader {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw failure("expected a string key") }
             let key = try string()
-            guard seen.insert(key).inserted else { throw failure("the key \(ConfigJSON.quoted(key)) appears twice") }
+            guard seen.insert(key).inserted else { throw failure("the key \(FlatJSON.quoted(key)) appears twice") }
             skipWhitespace()
             try expect(":", "expected ':' after a key")
             skipWhitespace()

@@ -30,7 +30,7 @@ public indirect enum ConfigNode: Sendable {
     /// `$.key` for a plain key, `$["odd key"]` for any other.
     static func path(_ parent: String, key: String) -> String {
         let plain = !key.isEmpty && key.utf8.allSatisfy { SecretID.isAllowed($0) && $0 != UInt8(ascii: ".") }
-        return plain ? parent + "." + key : parent + "[" + ConfigJSON.quoted(key) + "]"
+        return plain ? parent + "." + key : parent + "[" + FlatJSON.quoted(key) + "]"
     }
 
     /// The tree with every string that holds a reference replaced by its

@@ -2,9 +2,10 @@
 import Glibc
 #endif
 
-/// Times in the audit log: UTC, to the second, so lines sort as text.
-public enum AuditTime {
-    static func now() -> Int { Int(time(nil)) }
+/// Times as coffer writes them (output, the audit log): UTC, to the
+/// second, so they read the same on every machine and sort as text.
+public enum UTCTime {
+    public static func now() -> Int { Int(time(nil)) }
 
     /// `2026-11-28T13:50:00Z`.
     public static func iso8601(_ seconds: Int) -> String {
