@@ -77,15 +77,23 @@ enum FastPath {
                 guard let format = OutputFormat(rawValue: v) else { return nil }
                 job.output = format
             case ("--at", let v?): if job.revision != nil { return nil }; job.revision = v
-            case ("--vault", let v?): if job.settings.vaultPath != nil { return nil }; job.settings.vaultPath = v
-            case ("--identity", let v?): if job.settings.identityPath != nil { return nil }; job.settings.identityPath = v
-            case ("--passphrase-file", let v?):
-                if job.settings.passphraseFile != nil { return nil }
-                job.settings.passphraseFile = v
-            default: return nil
+            default: guard take(name, value, into: &job.settings) else { return nil }
             }
         }
         return .get(job)
+    }
+
+    /// The vault options every fast command shares (`--vault`, `--identity`,
+    /// `--passphrase-file`), each at most once; false for anything else.
+    private static func take(_ name: String, _ value: String?, into settings: inout VaultSettings) -> Bool {
+        guard let value else { return false }
+        switch name {
+        case "--vault" where settings.vaultPath == nil: settings.vaultPath = value
+        case "--identity" where settings.identityPath == nil: settings.identityPath = value
+        case "--passphrase-file" where settings.passphraseFile == nil: settings.passphraseFile = value
+        default: return false
+        }
+        return true
     }
 
     /// `exec [OPTIONS] -- CMD…`: options before the first `--`, the program after it.
@@ -105,10 +113,7 @@ enum FastPath {
             case ("--only", let v?): only.append(v)
             case ("--pristine", nil): pristine = true
             case ("--allow-missing", nil): allowMissing = true
-            case ("--vault", let v?): if settings.vaultPath != nil { return nil }; settings.vaultPath = v
-            case ("--identity", let v?): if settings.identityPath != nil { return nil }; settings.identityPath = v
-            case ("--passphrase-file", let v?): if settings.passphraseFile != nil { return nil }; settings.passphraseFile = v
-            default: return nil
+            default: guard take(name, value, into: &settings) else { return nil }
             }
         }
         // A refused name or a missing program: ArgumentParser reports it.
@@ -130,12 +135,7 @@ enum FastPath {
             case ("--format", let v?):
                 guard format == nil, let named = ConfigFormat(rawValue: v) else { return nil }
                 format = named
-            case ("--vault", let v?): if job.settings.vaultPath != nil { return nil }; job.settings.vaultPath = v
-            case ("--identity", let v?): if job.settings.identityPath != nil { return nil }; job.settings.identityPath = v
-            case ("--passphrase-file", let v?):
-                if job.settings.passphraseFile != nil { return nil }
-                job.settings.passphraseFile = v
-            default: return nil
+            default: guard take(name, value, into: &job.settings) else { return nil }
             }
         }
         // --check with -o is refused by ArgumentParser's validate().
