@@ -94,9 +94,9 @@ struct RenderJob: Equatable {
         if check { return try report(references, statuses: vault.status(of: references, identities: identities)) }
         if output == nil { try Confirm.reveal("the values of \(Plural.secrets(Set(references.map(\.id)).count))", yes: yes) }
         let values = try vault.resolve(references, identities: identities)
-        // Recorded before rendering, since rendering YAML already hands every
-        // value to the coffer-yaml helper: a rendering that then fails is
-        // over-reported, never one that delivered under-reported, and one the
+        // Recorded before rendering: rendering YAML hands every value to the
+        // coffer-yaml helper. A rendering that then fails is still recorded
+        // (over-reporting is acceptable, under-reporting is not), and one the
         // audit log cannot record goes no further.
         if !values.ids.isEmpty { try vault.recordReveal(.render, ids: values.ids) }
         try deliver(template.rendered(with: values))

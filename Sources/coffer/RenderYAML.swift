@@ -17,7 +17,7 @@ final class YAMLRenderSession: RenderTemplate {
     /// The helper's limit on the text of a document once its aliases are
     /// expanded: with the values put in, it bounds the document it sends back.
     static let maxExpandedBytes = 32 << 20
-    /// How long coffer waits for each of the helper's answers before killing
+    /// How long coffer waits for each of the helper's frames before killing
     /// it: parsing and re-emitting a config file takes milliseconds.
     static var timeout: Double {
         #if DEBUG
@@ -67,7 +67,8 @@ final class YAMLRenderSession: RenderTemplate {
         }
         helper.closeInput()
         _ = try expectOK()
-        // Every byte re-emitted, escaped (at most 10 bytes for a 4-byte character), indented and keyed.
+        // The expanded text and the values, each byte escaped at most tenfold,
+        // with room for indentation and punctuation in proportion to the template.
         let document = try receive(limit: 10 * (YAMLRenderSession.maxExpandedBytes + sent) + 64 * maxFrame)
         guard helper.finish() == 0 else { throw failed }
         return document
@@ -98,16 +99,17 @@ final class YAMLRenderSession: RenderTemplate {
     /// One frame of at most `limit` bytes, into a wiped buffer (the rendered
     /// document holds values); a longer one is refused before it is read.
     private func receive(limit: Int) throws -> SecureBytes {
-        let length = try read(4).withUnsafeBytes { $0.reduce(0) { $0 << 8 | Int($1) } }
+        let deadline = Monotonic.seconds() + YAMLRenderSession.timeout
+        let length = try read(4, by: deadline).withUnsafeBytes { $0.reduce(0) { $0 << 8 | Int($1) } }
         guard length <= limit else { throw failed }
-        return try read(length)
+        return try read(length, by: deadline)
     }
 
-    private func read(_ count: Int) throws -> SecureBytes {
+    private func read(_ count: Int, by deadline: Double) throws -> SecureBytes {
         let bytes = SecureBytes(count: count)
         var filled = 0
         while filled < count {
-            try waitForOutput()
+            try waitForOutput(until: deadline)
             let n = try bytes.withUnsafeMutableBytes { try helper.output.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
             guard n > 0 else { throw failed }
             filled += n
@@ -115,10 +117,9 @@ final class YAMLRenderSession: RenderTemplate {
         return bytes
     }
 
-    /// Returns once the helper has written something (or closed its end);
-    /// a helper silent for `timeout` seconds is killed and the render fails.
-    private func waitForOutput() throws {
-        let deadline = Monotonic.seconds() + YAMLRenderSession.timeout
+    /// Returns once the helper has written something (or closed its end); a
+    /// helper whose frame is not whole by `deadline` is killed and the render fails.
+    private func waitForOutput(until deadline: Double) throws {
         while true {
             var ready = pollfd(fd: helper.output.fd, events: Int16(POLLIN), revents: 0)
             let left = deadline - Monotonic.seconds()

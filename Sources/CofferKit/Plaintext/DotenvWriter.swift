@@ -58,8 +58,13 @@ extension Dotenv {
     /// line break), so the template's own quoting decides how the line
     /// reads, whatever the value.
     static func isInert(_ byte: UInt8) -> Bool {
-        isLetter(byte) || (byte >= 0x30 && byte <= 0x39) || "@%+=:,./_-".utf8.contains(byte)
+        isLetter(byte) || (byte >= 0x30 && byte <= 0x39) || inertPunctuation.utf8.contains(byte)
     }
+
+    static let inertPunctuation = "@%+=:,./_-"
+
+    /// Why `appendQuoted` refuses a value (for the errors that name it).
+    static let notQuotableReason = "holds '$' or '`' as well as a quote, backslash or line break, which a shell sourcing the file would expand"
 
     /// `[A-Za-z_][A-Za-z0-9_.]*`: a name docker compose and the dotenv
     /// loaders all take (a shell, without the dots).

@@ -64,9 +64,7 @@ public enum PlaintextError: Error, Equatable, Sendable, CustomStringConvertible 
         case .sameKey(let key, let ids): return ids.joined(separator: " and ") + " would both be written as \(Text.quoted(key)); export the prefix's parent instead"
         case .notDotenvKey(let key): return "\(Text.quoted(key)) is not a dotenv name ([A-Za-z_][A-Za-z0-9_.]*)"
         case .valueNotUTF8(let key): return "the value of \(Text.quoted(key)) is not UTF-8 text, which plaintext formats cannot carry"
-        case .notQuotableForShell(let key):
-            return "the value of \(Text.quoted(key)) holds '$' or '`' as well as a quote, backslash or line break"
-                + ", which a shell sourcing the file would expand"
+        case .notQuotableForShell(let key): return "the value of \(Text.quoted(key)) \(Dotenv.notQuotableReason)"
         }
     }
 }

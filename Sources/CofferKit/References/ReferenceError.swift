@@ -35,11 +35,9 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
             return "cannot read " + unresolved.map { "\($0.id) (\($0.status.rawValue))" }.joined(separator: ", ") + "; nothing was written"
         case .notUTF8(let id): return "the value of \(id) is not UTF-8 text, which this format cannot carry"
         case .unsafeInDotenv(let id, let line):
-            return "line \(line): the value of \(id) holds characters other than A-Z a-z 0-9 @%+=:,./_-"
+            return "line \(line): the value of \(id) holds characters other than A-Z a-z 0-9 \(Dotenv.inertPunctuation)"
                 + ", which could change how the line reads or run in a shell that sources it"
-        case .notQuotableInDotenv(let id, let line):
-            return "line \(line): the value of \(id) holds '$' or '`' as well as a quote, backslash or line break"
-                + ", which a shell sourcing the file would expand"
+        case .notQuotableInDotenv(let id, let line): return "line \(line): the value of \(id) \(Dotenv.notQuotableReason)"
         case .notJSON(let reason, let line): return "not JSON: \(reason) (line \(line))"
         case .notADocument(let format, let reason): return "not a \(format) document: \(reason)"
         }
