@@ -257,15 +257,16 @@ class VaultE2ECase: CLITestCase {
         ]
     }
 
-    /// The value of `name` in a POSIX shell after `set -a; . FILE`. Inside
-    /// double quotes sh keeps `\n` and `\r` as written, so a value with a line
-    /// break arrives with those two characters (docs/CLI.md says so).
+    /// The value of `name` in a POSIX shell after `set -a; . FILE` (printed
+    /// with printf, so line breaks in it survive, as `env` would blur them).
     func sourcedWithSh(_ file: String, _ name: String, file testFile: StaticString = #filePath, line: UInt = #line) throws -> String {
         let result = try run("/bin/sh", ["-c", "set -a; . \"$1\"; printf %s \"$\(name)\"", "sh", file], file: testFile, line: line)
         XCTAssertEqual(result.status, 0, result.stderrText, file: testFile, line: line)
         return result.stdoutText
     }
 
+    /// `value` as a shell gets it from coffer's dotenv output: inside double
+    /// quotes sh keeps `\n` and `\r` as two characters (docs/CLI.md says so).
     func asSourcedWithSh(_ value: String) -> String {
         value.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
     }
