@@ -63,17 +63,55 @@ func path(_ parent: String, key: Node) -> String {
     return plain ? parent + "." + scalar.string : parent + "[" + json(scalar.string) + "]"
 }
 
-/// The value scalars holding "coffer:", in document order, with their paths.
-func candidates(_ node: Node, at location: String, into found: inout [(path: String, text: String)]) {
-    switch node {
-    case .scalar(let scalar): if scalar.string.contains("coffer:") { found.append((location, scalar.string)) }
-    case .mapping(let mapping): for (key, value) in mapping { candidates(value, at: path(location, key: key), into: &found) }
-    case .sequence(let sequence): for (index, item) in sequence.enumerated() { candidates(item, at: location + "[\(index)]", into: &found) }
-    case .alias: break
+/// How far a document may grow once Yams has put each alias's node in its
+/// place. A few hundred bytes of nested aliases ("billion laughs") expand to
+/// 10^8 nodes, and every walk here, and the document written back, visits
+/// each copy; these bounds keep that to seconds and megabytes, far above
+/// any config file (docs/CLI.md, "Rendering config files", says them;
+/// coffer checks the reference count again on its side).
+enum Expansion {
+    static let maxNodes = 100_000
+    static let maxScalarBytes = 32 << 20
+    static let maxReferences = 10_000
+}
+
+/// The value scalars holding "coffer:", in document order, with their
+/// paths; refused (framed) past `Expansion`'s bounds.
+struct Candidates {
+    var found: [(path: String, text: String)] = []
+    private var nodes = 0, scalarBytes = 0
+
+    init(_ document: Node) { visit(document, at: "$") }
+
+    /// Keys count toward the bounds but are never references.
+    private mutating func visit(_ node: Node, at location: String, inKey: Bool = false) {
+        nodes += 1
+        guard nodes <= Expansion.maxNodes else {
+            refuseFramed("the document has more than \(Expansion.maxNodes) nodes once its aliases are expanded")
+        }
+        switch node {
+        case .scalar(let scalar):
+            scalarBytes += scalar.string.utf8.count
+            guard scalarBytes <= Expansion.maxScalarBytes else {
+                refuseFramed("the document has more than \(Expansion.maxScalarBytes >> 20) MiB of text once its aliases are expanded")
+            }
+            guard !inKey, scalar.string.contains("coffer:") else { return }
+            guard found.count < Expansion.maxReferences else {
+                refuseFramed("the document has more than \(Expansion.maxReferences) strings holding coffer: once its aliases are expanded")
+            }
+            found.append((location, scalar.string))
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                visit(key, at: location, inKey: true)
+                visit(value, at: path(location, key: key), inKey: inKey)
+            }
+        case .sequence(let sequence): for (index, item) in sequence.enumerated() { visit(item, at: location + "[\(index)]", inKey: inKey) }
+        case .alias: break
+        }
     }
 }
 
-/// `node` with the candidate scalars' texts replaced, in the order `candidates` found them.
+/// `node` with the candidate scalars' texts replaced, in the order `Candidates` found them.
 func replaced(_ node: Node, _ texts: inout IndexingIterator<[String]>) -> Node {
     switch node {
     case .scalar(var scalar):
@@ -107,8 +145,7 @@ func render() -> Never {
     } catch {
         refuseFramed("not valid YAML")
     }
-    var found: [(path: String, text: String)] = []
-    candidates(document, at: "$", into: &found)
+    let found = Candidates(document).found
     writeFrame("ok \(found.count)")
     for (path, text) in found {
         writeFrame(path)

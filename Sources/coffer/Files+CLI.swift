@@ -56,6 +56,17 @@ enum OutputFile {
         if inside(String(cString: resolved)) { throw insideVault(path) }
     }
 
+    /// `render FILE -o FILE` (by any name or link) would replace a template,
+    /// which lives in an application's repository, with its values: one
+    /// `git commit -a` from publishing them.
+    static func refuseSame(_ path: String, as input: String) throws {
+        var out = stat(), template = stat()
+        guard stat(path, &out) == 0, stat(input, &template) == 0,
+              out.st_dev == template.st_dev, out.st_ino == template.st_ino else { return }
+        throw CommandFailure("\(TerminalText.escape(path)) is the template itself, which the values would replace; nothing was written",
+                             hint: "write the result to another file, outside the application's repository")
+    }
+
     private static func insideVault(_ path: String) -> CommandFailure {
         CommandFailure("\(TerminalText.escape(path)) is inside the vault, where a plaintext file could be committed; nothing was written",
                        hint: "write it outside the vault's directory")

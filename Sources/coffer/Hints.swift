@@ -90,6 +90,9 @@ enum Hints {
         }
     }
 
+    /// For a value dotenv cannot quote safely for a shell (`export`, `render`).
+    static let unquotableInDotenv = "write it as JSON or YAML, or hand it to the program with `coffer exec`"
+
     /// What to do about a reader this clone has not accepted.
     static func accept(_ reader: UnacceptedReader) -> String {
         let look = reader.introducedBy.map { "git show \($0.commit.prefix(12))" } ?? "git diff"

@@ -30,7 +30,13 @@ struct PlaintextExport {
         let entries = secrets.map { (key: $0.key, value: $0.value) }
         let ids = secrets.map(\.id)
         // Every refusal (a key dotenv cannot name, a value that is not text) comes before the question.
-        let text = try format.encode(entries)
+        let text: SecureBytes
+        do {
+            text = try format.encode(entries)
+        } catch let error as PlaintextError {
+            guard case .notQuotableForShell = error else { throw error }
+            throw CommandFailure(error.description, hint: Hints.unquotableInDotenv)
+        }
         let what = "the values of \(Plural.secrets(entries.count)) under \(prefix)"
         guard let output else {
             try Confirm.reveal(what, yes: yes)

@@ -82,6 +82,7 @@ struct RenderJob: Equatable {
     }
 
     private func render() throws {
+        if let output { try OutputFile.refuseSame(output, as: file) }
         let bytes = try InputFile.read(file, limit: RenderJob.maxTemplateSize)
         let template: RenderTemplate = format == .yaml
             ? try YAMLRenderSession(template: bytes)
@@ -93,11 +94,12 @@ struct RenderJob: Equatable {
         if check { return try report(references, statuses: vault.status(of: references, identities: identities)) }
         if output == nil { try Confirm.reveal("the values of \(Plural.secrets(Set(references.map(\.id)).count))", yes: yes) }
         let values = try vault.resolve(references, identities: identities)
-        let rendered = try template.rendered(with: values)
-        // Every value read and the document rendered, nothing written yet:
-        // a rendering the audit log cannot record is not delivered.
+        // Recorded before rendering: rendering YAML hands every value to the
+        // coffer-yaml helper. A rendering that then fails is still recorded
+        // (over-reporting is acceptable, under-reporting is not), and one the
+        // audit log cannot record goes no further.
         if !values.ids.isEmpty { try vault.recordReveal(.render, ids: values.ids) }
-        try deliver(rendered)
+        try deliver(template.rendered(with: values))
     }
 
     private func deliver(_ rendered: SecureBytes) throws {
@@ -124,6 +126,8 @@ struct RenderJob: Equatable {
         switch error {
         case .unresolved: return "`coffer render FILE --check` lists every reference and whether you can read it"
         case .invalidReference: return "a reference is coffer:ID or ${coffer:ID}; write $${coffer: for a literal ${coffer:"
+        case .unsafeInDotenv(let id, _): return "make the reference the whole value (KEY=${coffer:\(id)}) and coffer quotes it"
+        case .notQuotableInDotenv: return Hints.unquotableInDotenv
         default: return nil
         }
     }

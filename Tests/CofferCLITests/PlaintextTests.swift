@@ -18,7 +18,7 @@ final class PlaintextTests: VaultE2ECase {
             ("PLAIN", canary("plain")),
             ("QUOTES", "it's \"quoted\" '' \"\" " + canary("quotes")),
             ("EQUALS_HASH", "a=b==c #not a comment " + canary("hash")),
-            ("DOLLAR", "$HOME ${HOME} $$ \\$ " + canary("dollar")),
+            ("DOLLAR", "$HOME ${HOME} $$ `id` $(id) " + canary("dollar")),
             ("BACKSLASHES", "C:\\dir\\ \\n \\\\ " + canary("backslash") + "\\"),
             ("NEWLINES", "line1\nline2\r\n" + canary("newline") + "\r"),
             ("SPACES", "  padded  "),
@@ -123,6 +123,28 @@ final class PlaintextTests: VaultE2ECase {
         let json = String(decoding: try read("dev.json"), as: UTF8.self)
         XCTAssertTrue(json.hasPrefix("{\n  \"BACKSLASHES\": "), json)
         XCTAssertTrue(json.contains("\"nested/deep/id\": \"CANARY-nested-"), json)
+    }
+
+    /// `set -a; . app.env` runs no value of an export: each arrives as it is,
+    /// or the export is refused, naming the key, and nothing is written.
+    func testADotenvExportIsSafeToSourceWithSh() throws {
+        try initVault()
+        let pwned = path("PWNED")
+        for (index, (value, refused)) in shellHostileValues(touching: pwned).enumerated() {
+            try cofOK(["set", "sh/v\(index)", "--stdin"], stdin: Data(value.utf8))
+            let exported = try cof(["export", "sh/v\(index)", "--format", "dotenv", "--reveal", "-o", path("app.env")])
+            if refused {
+                XCTAssertEqual(exported.status, 1, value)
+                XCTAssertTrue(exported.stderrText.contains("the value of \"v\(index)\" holds '$' or '`'"), exported.stderrText)
+                XCTAssertTrue(exported.stderrText.contains("coffer exec"), exported.stderrText)
+                XCTAssertFalse(exists("app.env"), value)
+            } else {
+                XCTAssertEqual(exported.status, 0, exported.stderrText)
+                XCTAssertEqual(try sourcedWithSh(path("app.env"), "v\(index)"), asSourcedWithSh(value), value)
+                try FileManager.default.removeItem(atPath: path("app.env"))
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pwned), "sourcing an export ran a value")
     }
 
     func testPythonDotenvReadsTheExport() throws {

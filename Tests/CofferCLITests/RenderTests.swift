@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import XCTest
 import Yams
 
@@ -109,12 +112,41 @@ final class RenderTests: VaultE2ECase {
         let broken = try write("broken.env", "URL=https://x/${coffer:tls/key}\n")
         let refused = try cof(["render", broken, "-o", path("broken.out")])
         XCTAssertEqual(refused.status, 1)
-        XCTAssertTrue(refused.stderrText.contains("line 1: the value of tls/key holds a line break"), refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("line 1: the value of tls/key holds characters other than"), refused.stderrText)
         XCTAssertFalse(exists("broken.out"))
         assertNoValue(in: refused.stdoutText + refused.stderrText, "the refusal")
 
         let text = try write("motd.tmpl", "token=${coffer:api/token}\nkey:\n${coffer:tls/key}\n$${coffer:api/token}\n")
         XCTAssertEqual(try cofOK(["render", text]).stdoutText, "token=\(token)\nkey:\n\(multiline)\n${coffer:api/token}\n")
+    }
+
+    /// `set -a; . out.env` is how a rendered dotenv file is loaded: each value
+    /// arrives as it is, or the render is refused, and no value ever runs.
+    func testARenderedDotenvFileIsSafeToSourceWithSh() throws {
+        let pwned = path("PWNED")
+        for (index, (value, refused)) in shellHostileValues(touching: pwned).enumerated() {
+            let id = "sh/v\(index)"
+            try cofOK(["set", id, "--stdin"], stdin: Data(value.utf8))
+            let whole = try cof(["render", try write("whole.env", "# app\nexport V=${coffer:\(id)}\n"), "-o", path("out.env")])
+            if refused {
+                XCTAssertEqual(whole.status, 1, value)
+                XCTAssertTrue(whole.stderrText.contains("line 2: the value of \(id) holds '$' or '`'"), whole.stderrText)
+                XCTAssertTrue(whole.stderrText.contains("coffer exec"), whole.stderrText)
+                XCTAssertFalse(exists("out.env"), value)
+            } else {
+                XCTAssertEqual(whole.status, 0, whole.stderrText)
+                XCTAssertEqual(try sourcedWithSh(path("out.env"), "V"), asSourcedWithSh(value), value)
+                try FileManager.default.removeItem(atPath: path("out.env"))
+            }
+            let inside = try cof(["render", try write("inside.env", "export V=pre${coffer:\(id)}\n"), "-o", path("out.env")])
+            XCTAssertEqual(inside.status, 1, value)
+            XCTAssertTrue(inside.stderrText.contains("line 1: the value of \(id) holds characters other than"), inside.stderrText)
+            XCTAssertTrue(inside.stderrText.contains("make the reference the whole value"), inside.stderrText)
+            XCTAssertFalse(exists("out.env"), value)
+        }
+        try cofOK(["render", try write("ok.env", "A=pre${coffer:api/token}\n"), "-o", path("out.env")])
+        XCTAssertEqual(try sourcedWithSh(path("out.env"), "A"), "pre\(token)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pwned), "sourcing a rendered file ran a value")
     }
 
     func testThreeMissingIDsAreAllNamedAndNothingIsWritten() throws {
@@ -217,6 +249,105 @@ final class RenderTests: VaultE2ECase {
             XCTAssertFalse(exists(name + ".out"), name)
         }
         XCTAssertEqual(try cofOK(["render", try write("b.txt", "<${coffer:bin/blob}>")]).stdout, Data("<".utf8) + binary + Data(">".utf8))
+    }
+
+    /// `-o` naming the template itself (or a link to it) would put the values
+    /// in a file of the application's repository: refused, nothing written.
+    func testTheTemplateIsNeverTheOutput() throws {
+        let body = "A=${coffer:api/token}\n"
+        let template = try write("app.env", body)
+        XCTAssertEqual(symlink(template, path("link.env")), 0)
+        XCTAssertEqual(link(template, path("hard.env")), 0)
+        for output in [template, path("link.env"), path("hard.env"), path("./app.env")] {
+            let result = try cof(["render", template, "-o", output])
+            XCTAssertEqual(result.status, 1, output)
+            XCTAssertTrue(result.stderrText.contains("is the template itself"), result.stderrText)
+            XCTAssertEqual(String(decoding: try read("app.env"), as: UTF8.self), body, output)
+        }
+        try cofOK(["render", template, "-o", path("out.env")])
+        XCTAssertEqual(String(decoding: try read("out.env"), as: UTF8.self), "A='\(token)'\n")
+    }
+
+    /// "Billion laughs": a few hundred bytes of nested aliases would expand
+    /// to 10^8 nodes; the helper refuses them at once, naming the bound.
+    func testAYAMLTemplateThatExpandsWithoutBoundIsRefusedAtOnce() throws {
+        for (scalar, bound) in [("coffer:api/token", "more than 10000 strings holding coffer:"), ("x", "more than 100000 nodes")] {
+            let lines = ["a0: &a0 [" + Array(repeating: "\"\(scalar)\"", count: 10).joined(separator: ", ") + "]"]
+                + (1...7).map { "a\($0): &a\($0) [" + Array(repeating: "*a\($0 - 1)", count: 10).joined(separator: ", ") + "]" }
+            let template = try write("laughs.yaml", lines.joined(separator: "\n") + "\n")
+            let started = Date()
+            let result = try cof(["render", template, "-o", path("out.yaml")])
+            XCTAssertLessThan(Date().timeIntervalSince(started), 10, "the expansion was walked")
+            XCTAssertEqual(result.status, 1, result.stderrText)
+            XCTAssertTrue(result.stderrText.contains("not a YAML document: the document has \(bound)"), result.stderrText)
+            XCTAssertFalse(exists("out.yaml"))
+        }
+    }
+
+    // MARK: a misbehaving coffer-yaml
+
+    /// A copy of coffer with `script` (Python) installed beside it as its YAML helper.
+    private func cofferWithHelper(_ script: String) throws -> String {
+        let python = try requireTool("python3")
+        try FileManager.default.createDirectory(atPath: path("bin"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: coffer, toPath: path("bin/coffer"))
+        let helper = try write("bin/coffer-yaml", "#!\(python)\nimport struct, sys, time\n" + """
+            def receive():
+                return sys.stdin.buffer.read(struct.unpack(">I", sys.stdin.buffer.read(4))[0])
+            def send(frame):
+                sys.stdout.buffer.write(struct.pack(">I", len(frame)) + frame)
+                sys.stdout.buffer.flush()
+
+            """ + script + "\n")
+        XCTAssertEqual(chmod(helper, 0o755), 0)
+        return path("bin/coffer")
+    }
+
+    private func render(with coffer: String, _ arguments: [String], env: [String: String] = [:]) throws -> (CommandResult, TimeInterval) {
+        let started = Date()
+        let result = try run(coffer, ["render"] + arguments, environment: vaultEnvironment(env))
+        return (result, Date().timeIntervalSince(started))
+    }
+
+    /// A helper that never answers is stopped after the timeout (lowered here
+    /// through the debug build's COFFER_TEST_HELPER_TIMEOUT), and nothing is written.
+    func testASilentHelperIsStoppedAndNothingIsWritten() throws {
+        let coffer = try cofferWithHelper("receive()\ntime.sleep(120)")
+        let template = try write("app.yaml", "a: coffer:api/token\n")
+        let (result, seconds) = try render(with: coffer, [template, "-o", path("out.yaml")], env: ["COFFER_TEST_HELPER_TIMEOUT": "1"])
+        XCTAssertLessThan(seconds, 20)
+        XCTAssertEqual(result.status, 1, result.stderrText)
+        XCTAssertTrue(result.stderrText.contains("coffer-yaml gave no answer in 1 s; it was stopped and nothing was written"), result.stderrText)
+        XCTAssertFalse(exists("out.yaml"))
+    }
+
+    /// An answer the template could not produce (more strings than the bound,
+    /// or a frame longer than the template allows) is refused before it is read.
+    func testAnAnswerLargerThanTheTemplateIsRefused() throws {
+        for answer in ["send(b'ok 10001')", "send(b'ok 1')\nsys.stdout.buffer.write(struct.pack('>I', 1 << 29))\nsys.stdout.buffer.flush()"] {
+            let coffer = try cofferWithHelper("receive()\n\(answer)\ntime.sleep(120)")
+            let (result, seconds) = try render(with: coffer, [try write("app.yaml", "a: coffer:api/token\n"), "-o", path("out.yaml")])
+            XCTAssertLessThan(seconds, 20, answer)
+            XCTAssertEqual(result.status, 1, result.stderrText)
+            XCTAssertTrue(result.stderrText.contains("coffer-yaml could not render the document"), result.stderrText)
+            XCTAssertFalse(exists("out.yaml"))
+            try FileManager.default.removeItem(atPath: path("bin"))
+        }
+    }
+
+    /// The helper gets every value before it writes the document: the reveal
+    /// is recorded before they are sent, so one that then fails is still logged.
+    func testValuesHandedToTheHelperAreRecordedEvenWhenItFails() throws {
+        let coffer = try cofferWithHelper("""
+            receive()
+            send(b'ok 1'); send(b'$.a'); send(b'coffer:db/password')
+            receive()
+            sys.exit(3)
+            """)
+        let (result, _) = try render(with: coffer, [try write("app.yaml", "a: coffer:db/password\n"), "-o", path("out.yaml")])
+        XCTAssertEqual(result.status, 1, result.stderrText)
+        XCTAssertFalse(exists("out.yaml"))
+        try assertLastAudit("reveal:render", ids: ["db/password"])
     }
 
     func testRefusals() throws {

@@ -241,6 +241,35 @@ class VaultE2ECase: CLITestCase {
     func canary(_ tag: String) -> String {
         "CANARY-\(tag)-" + UUID().uuidString.replacingOccurrences(of: "-", with: "") + "-" + randomBytes(8).map { String(format: "%02x", $0) }.joined()
     }
+
+    // MARK: dotenv and the shell
+
+    /// Values that run `touch CANARY` if a shell sourcing a dotenv file
+    /// expands them, each with whether dotenv output must refuse it (`$` or
+    /// a backtick in a value that needs double quotes).
+    func shellHostileValues(touching canary: String) -> [(value: String, refused: Bool)] {
+        let touch = "touch \(canary)"
+        return [
+            ("$(\(touch))", false), ("`\(touch)`", false), ("x; \(touch)", false), ("a b  c\t d", false),
+            ("say \"hi\" `\(touch)`", false), ("\" ; \(touch) ; \"", false), ("' ; \(touch) ; '", false),
+            ("C:\\dir \"q\" it's", false), ("l1\nl2\r\nit's \\ \"q\"", false),
+            ("it's $(\(touch))", true), ("C:\\dir $(\(touch))", true), ("l1\n`\(touch)`", true),
+        ]
+    }
+
+    /// The value of `name` in a POSIX shell after `set -a; . FILE` (printed
+    /// with printf, so line breaks in it survive, as `env` would blur them).
+    func sourcedWithSh(_ file: String, _ name: String, file testFile: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let result = try run("/bin/sh", ["-c", "set -a; . \"$1\"; printf %s \"$\(name)\"", "sh", file], file: testFile, line: line)
+        XCTAssertEqual(result.status, 0, result.stderrText, file: testFile, line: line)
+        return result.stdoutText
+    }
+
+    /// `value` as a shell gets it from coffer's dotenv output: inside double
+    /// quotes sh keeps `\n` and `\r` as two characters (docs/CLI.md says so).
+    func asSourcedWithSh(_ value: String) -> String {
+        value.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+    }
 }
 
 extension String {

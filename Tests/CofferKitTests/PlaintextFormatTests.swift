@@ -35,7 +35,7 @@ final class PlaintextFormatTests: XCTestCase {
         ("SPACES", "  padded  "),
         ("EQUALS", "a=b==c"),
         ("HASH", "x #not a comment"),
-        ("DOLLAR", "$HOME ${HOME} $$ \\$"),
+        ("DOLLAR", "$HOME ${HOME} $$ `id` $(id)"),
         ("SINGLE", "it's"),
         ("DOUBLE", "say \"hi\""),
         ("BOTH", "'\"'\""),
@@ -116,6 +116,19 @@ final class PlaintextFormatTests: XCTestCase {
             E=''
 
             """)
+    }
+
+    /// Double quotes leave `$` and backticks live for a shell that sources
+    /// the file, and escaping them would change the value for dotenv
+    /// readers: a value that needs double quotes and holds either is refused.
+    func testDotenvRefusesWhatAShellWouldExpandInDoubleQuotes() throws {
+        for value in ["it's $(id)", "C:\\$x", "l1\n`id`", "\r$HOME"] {
+            XCTAssertThrowsError(try Dotenv.encode(entries([("OK", "fine"), ("V", value)])), value.debugDescription) { error in
+                XCTAssertEqual(error as? PlaintextError, .notQuotableForShell(key: "V"))
+            }
+        }
+        XCTAssertEqual(string(try Dotenv.encode(entries([("A", "$(id) `id` ;|&<>*?~ \"x\""), ("B", "it's \\ \"x\"")]))),
+                       "A='$(id) `id` ;|&<>*?~ \"x\"'\nB=\"it's \\\\ \\\"x\\\"\"\n")
     }
 
     func testDotenvRoundTripsAwkwardValues() throws {

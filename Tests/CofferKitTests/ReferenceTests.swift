@@ -95,6 +95,26 @@ final class ReferenceTests: VaultTestCase {
         }
     }
 
+    /// A sourced dotenv file (`set -a; . out.env`) runs no value: a whole
+    /// value is single-quoted, or double-quoted when it holds no `$` or
+    /// backtick, or refused; inside a longer value only inert characters pass.
+    func testDotenvKeepsEveryValueInertForAShell() throws {
+        try set(["inert": "user@host:5432/db_1,x+y=%2F.-", "cmd": "$(touch x)", "tick": "`id`", "semi": "a; id", "space": "a b",
+                 "quote": "it's $(id)", "slash": "a\\`id`", "newline": "l1\n$HOME", "safe": "it's \\ \"q\"\nl2"])
+        XCTAssertEqual(try render("A=${coffer:cmd}\nB=${coffer:tick}\nC=${coffer:semi}\nD=${coffer:space}\nE=x${coffer:inert}\nF=${coffer:safe}\n", .dotenv),
+                       "A='$(touch x)'\nB='`id`'\nC='a; id'\nD='a b'\nE=xuser@host:5432/db_1,x+y=%2F.-\nF=\"it's \\\\ \\\"q\\\"\\nl2\"\n")
+        for id in ["quote", "slash", "newline"] {
+            XCTAssertThrowsError(try render("# x\nexport V=${coffer:\(id)}\n", .dotenv), id) { error in
+                XCTAssertEqual(error as? ReferenceError, .notQuotableInDotenv(id: id, line: 2))
+            }
+        }
+        for id in ["cmd", "tick", "semi", "space", "quote", "slash", "newline", "safe"] {
+            XCTAssertThrowsError(try render("V=pre${coffer:\(id)}\n", .dotenv), id) { error in
+                XCTAssertEqual(error as? ReferenceError, .unsafeInDotenv(id: id, line: 1))
+            }
+        }
+    }
+
     func testEveryMissingOrUnreadableIDIsNamedAndNoValueReturned() throws {
         try set(["ok": "fine"])
         let stranger = X25519Identity.generate()

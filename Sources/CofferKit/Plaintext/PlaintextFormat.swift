@@ -46,6 +46,9 @@ public enum PlaintextError: Error, Equatable, Sendable, CustomStringConvertible 
     case notDotenvKey(String)
     /// A value that is not UTF-8 text, which none of the formats can carry.
     case valueNotUTF8(key: String)
+    /// A value holding `$` or a backtick as well as `'`, `\`, or a line
+    /// break: dotenv has no quoting a POSIX shell would not expand.
+    case notQuotableForShell(key: String)
 
     public var description: String {
         switch self {
@@ -61,6 +64,7 @@ public enum PlaintextError: Error, Equatable, Sendable, CustomStringConvertible 
         case .sameKey(let key, let ids): return ids.joined(separator: " and ") + " would both be written as \(Text.quoted(key)); export the prefix's parent instead"
         case .notDotenvKey(let key): return "\(Text.quoted(key)) is not a dotenv name ([A-Za-z_][A-Za-z0-9_.]*)"
         case .valueNotUTF8(let key): return "the value of \(Text.quoted(key)) is not UTF-8 text, which plaintext formats cannot carry"
+        case .notQuotableForShell(let key): return "the value of \(Text.quoted(key)) \(Dotenv.notQuotableReason)"
         }
     }
 }

@@ -17,9 +17,12 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case unresolved([UnresolvedReference])
     /// A value that is not UTF-8 text, which JSON, YAML and dotenv cannot carry.
     case notUTF8(id: String)
-    /// A dotenv value holding a line break, quote, backslash or `#`, inside a
-    /// longer value where coffer cannot quote it.
+    /// A dotenv value holding anything but `[A-Za-z0-9@%+=:,./_-]`, inside
+    /// a longer value where coffer cannot quote it.
     case unsafeInDotenv(id: String, line: Int)
+    /// A dotenv line's whole value holding `$` or a backtick as well as a
+    /// quote, backslash or line break: no quoting keeps it inert in a shell.
+    case notQuotableInDotenv(id: String, line: Int)
     /// JSON that does not parse; `reason` is coffer's own words.
     case notJSON(reason: String, line: Int)
     /// A document the format cannot take (`reason` in coffer's or the YAML helper's words).
@@ -32,8 +35,9 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
             return "cannot read " + unresolved.map { "\($0.id) (\($0.status.rawValue))" }.joined(separator: ", ") + "; nothing was written"
         case .notUTF8(let id): return "the value of \(id) is not UTF-8 text, which this format cannot carry"
         case .unsafeInDotenv(let id, let line):
-            return "line \(line): the value of \(id) holds a line break, quote, backslash or '#', which would change how the line reads"
-                + "; make the reference the whole value (KEY=${coffer:\(id)}) and coffer quotes it"
+            return "line \(line): the value of \(id) holds characters other than A-Z a-z 0-9 \(Dotenv.inertPunctuation)"
+                + ", which could change how the line reads or run in a shell that sources it"
+        case .notQuotableInDotenv(let id, let line): return "line \(line): the value of \(id) \(Dotenv.notQuotableReason)"
         case .notJSON(let reason, let line): return "not JSON: \(reason) (line \(line))"
         case .notADocument(let format, let reason): return "not a \(format) document: \(reason)"
         }

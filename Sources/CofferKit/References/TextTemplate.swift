@@ -1,11 +1,12 @@
 import Age
 
 /// A text or dotenv template: `${coffer:ID}` on any line (`$${coffer:` for
-/// a literal). In text, a value goes in as its exact bytes. In dotenv, a
-/// reference that is a line's whole value (`KEY=${coffer:ID}`) is quoted
-/// as `export --format dotenv` quotes values; a reference inside a longer
-/// value is refused when its value holds a line break, quote, backslash
-/// or `#`, which would change how the line reads; dotenv values must be UTF-8.
+/// a literal). In text, a value goes in as its exact bytes. A dotenv file
+/// stays safe to source with a POSIX shell: a reference that is a line's
+/// whole value (`KEY=${coffer:ID}`) is quoted as `export --format dotenv`
+/// quotes values (or refused where no quoting is inert); a reference inside
+/// a longer value is refused unless its value is only `Dotenv.isInert`
+/// characters; dotenv values must be UTF-8.
 public struct TextTemplate: Sendable {
     public enum Kind: Sendable { case text, dotenv }
 
@@ -51,9 +52,11 @@ public struct TextTemplate: Sendable {
             try line.template.render(into: &out, values) { id, value, out in
                 guard kind == .dotenv else { return out.append(value) }
                 guard UTF8Text.isValid(value) else { throw ReferenceError.notUTF8(id: id.value) }
-                if line.isWholeValue { return Dotenv.appendQuoted(value, to: &out) }
-                let unsafe: Set<UInt8> = [0x0A, 0x0D, UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "#")]
-                guard !value.contains(where: unsafe.contains) else { throw ReferenceError.unsafeInDotenv(id: id.value, line: line.number) }
+                if line.isWholeValue {
+                    guard Dotenv.appendQuoted(value, to: &out) else { throw ReferenceError.notQuotableInDotenv(id: id.value, line: line.number) }
+                    return
+                }
+                guard value.allSatisfy(Dotenv.isInert) else { throw ReferenceError.unsafeInDotenv(id: id.value, line: line.number) }
                 out.append(value)
             }
         }

@@ -101,6 +101,13 @@ enum YAMLWriter {
             close(input.fd)
         }
 
+        /// Ends the helper at once (one that may be stuck, or no longer
+        /// needed) and reaps it.
+        func kill() {
+            if exitStatus == nil { Glibc.kill(pid, SIGKILL) }
+            _ = finish()
+        }
+
         /// Closes both pipes and waits (once): the helper's exit status (-1 if a signal ended it).
         func finish() -> Int32 {
             if let exitStatus { return exitStatus }
