@@ -24,7 +24,7 @@ enum ClipboardCopy {
     static func copy(_ value: SecureBytes, to clipboard: Clipboard, clearAfter seconds: Int) throws {
         let restorer = ClipboardRestorer(for: clipboard)
         let lock = try restorer.lock()
-        defer { withExtendedLifetime(lock) {} }
+        defer { _ = lock }
         let settled = restorer.endRunning()
         if seconds > 0 {
             let key = SecureBytes.random(count: Digest.keyedHashSize)

@@ -37,10 +37,10 @@ struct ClipboardRestorer {
 
     init(for clipboard: Clipboard) {
         directory = VaultSettings.locator.runtimeDirectory
-        // Bytes outside a safe set are %XX, so the name can never leave the directory.
-        let display = "\(clipboard.tool.display)=\(clipboard.display)".utf8.map { byte -> String in
-            let safe = (byte >= 0x30 && byte <= 0x3A) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || "._=-".utf8.contains(byte)
-            return safe ? String(UnicodeScalar(byte)) : "%" + String(byte >> 4, radix: 16) + String(byte & 15, radix: 16)
+        // Other bytes are %XX (a `/` too), so the name never leaves the directory.
+        let safe = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:=-".utf8)
+        let display = "\(clipboard.tool.display)=\(clipboard.display)".utf8.map { byte in
+            safe.contains(byte) ? String(UnicodeScalar(byte)) : "%" + String(byte >> 4, radix: 16) + String(byte & 15, radix: 16)
         }.joined()
         name = "clipboard-\(display)"
     }
@@ -58,8 +58,8 @@ struct ClipboardRestorer {
         }
         do {
             return try DirectoryLock(path: "\(directory)/\(name).lock", timeout: ClipboardRestorer.lockTimeout)
-        } catch {
-            throw CommandFailure("another coffer is still copying to this clipboard; nothing was copied")
+        } catch FileError.busy(_, let seconds) {
+            throw CommandFailure("another coffer kept copying to this clipboard for \(seconds) s; nothing was copied")
         }
     }
 

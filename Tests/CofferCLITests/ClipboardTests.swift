@@ -56,7 +56,7 @@ final class ClipboardTests: VaultE2ECase {
         XCTAssertEqual(restorers(onDisplay: display).count, 1, "the first restorer still runs beside the second")
         try waitForRestorers()
         XCTAssertEqual(clipboard(), Data("PREVIOUS".utf8), "the clipboard did not get back what it held before the first copy")
-        XCTAssertFalse(fileExists(runtimeDirectory + "/coffer/clipboard-DISPLAY=\(display).pid"), "the pid file outlived its restorer")
+        XCTAssertFalse(fileExists(pidFile(onDisplay: display)), "the pid file outlived its restorer")
     }
 
     /// A restorer of another display (here a second Xvfb) is neither woken nor waited for.
@@ -66,13 +66,12 @@ final class ClipboardTests: VaultE2ECase {
         try cofOK(["get", "web/password", "--copy", "--clear-after", "60"], env: displayEnvironment)
         let first = restorers(onDisplay: display)
         XCTAssertEqual(first.count, 1)
-        try cofOK(["get", "web/password", "--copy", "--clear-after", "60"], env: ["DISPLAY": other, "WAYLAND_DISPLAY": "",
-                                                                                 "XDG_RUNTIME_DIR": runtimeDirectory])
+        try cofOK(["get", "web/password", "--copy", "--clear-after", "60"], env: environment(onDisplay: other))
         XCTAssertEqual(restorers(onDisplay: display), first)
         XCTAssertEqual(restorers(onDisplay: other).count, 1)
         XCTAssertEqual(clipboard(), secret)
         for shown in [display, other] {
-            XCTAssertTrue(fileExists(runtimeDirectory + "/coffer/clipboard-DISPLAY=\(shown).pid"), shown)
+            XCTAssertTrue(fileExists(pidFile(onDisplay: shown)), shown)
         }
     }
 
@@ -147,9 +146,8 @@ final class ClipboardTests: VaultE2ECase {
         assertDoesNotContain(environment, secret, "the value in the restorer's environment")
         XCTAssertEqual(clipboard(), secret)
         // Found again through a pid file only this user can read or replace.
-        let pidFile = runtimeDirectory + "/coffer/clipboard-DISPLAY=\(display).pid"
-        XCTAssertEqual(try? String(contentsOfFile: pidFile, encoding: .utf8), "\(pid)\n")
-        XCTAssertEqual(permissions(of: pidFile), 0o600)
+        XCTAssertEqual(try? String(contentsOfFile: pidFile(onDisplay: display), encoding: .utf8), "\(pid)\n")
+        XCTAssertEqual(permissions(of: pidFile(onDisplay: display)), 0o600)
         XCTAssertEqual(permissions(of: runtimeDirectory + "/coffer"), 0o700)
     }
 
@@ -164,11 +162,16 @@ final class ClipboardTests: VaultE2ECase {
 
     // MARK: the display
 
-    private var displayEnvironment: [String: String] {
+    private var displayEnvironment: [String: String] { environment(onDisplay: display) }
+
+    private func environment(onDisplay display: String) -> [String: String] {
         ["DISPLAY": display, "WAYLAND_DISPLAY": "", "XDG_RUNTIME_DIR": runtimeDirectory]
     }
 
     private var runtimeDirectory: String { path("runtime") }
+
+    /// Where coffer records the restorer of `display`.
+    private func pidFile(onDisplay display: String) -> String { runtimeDirectory + "/coffer/clipboard-DISPLAY=\(display).pid" }
 
     private func permissions(of path: String) -> Int? {
         (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? nil
