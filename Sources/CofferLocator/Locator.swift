@@ -74,6 +74,14 @@ public struct Locator: Sendable {
     /// The directory of this user's audit log: `$XDG_STATE_HOME/coffer`.
     public var auditDirectory: String { stateDirectory + "/coffer" }
 
+    /// Where coffer keeps what lasts no longer than the login session (the
+    /// clipboard restorer's pid): `$XDG_RUNTIME_DIR/coffer`, a directory
+    /// the system empties at logout; `$XDG_STATE_HOME/coffer` without it
+    /// (a relative value is ignored).
+    public var runtimeDirectory: String {
+        value("XDG_RUNTIME_DIR").flatMap { $0.hasPrefix("/") ? $0 + "/coffer" : nil } ?? auditDirectory
+    }
+
     /// This user's coffer settings (`audit = off`): `$XDG_CONFIG_HOME/coffer/config`.
     public var userConfigPath: String { configDirectory + "/coffer/config" }
 

@@ -24,6 +24,8 @@ struct Clipboard: Equatable {
     }
 
     let tool: Tool
+    /// The value of `tool.display`: which clipboard this is.
+    let display: String
     /// The absolute paths of `tool.programs`.
     private let paths: [String]
 
@@ -36,9 +38,10 @@ struct Clipboard: Equatable {
     /// The first tool whose display is set and whose programs are on PATH,
     /// in the order Wayland, xclip, xsel; a clear error naming them if none.
     static func find(named name: Tool? = nil) throws -> Clipboard {
-        for tool in name.map({ [$0] }) ?? Tool.allCases where !(environment(tool.display) ?? "").isEmpty {
+        for tool in name.map({ [$0] }) ?? Tool.allCases {
+            guard let display = environment(tool.display), !display.isEmpty else { continue }
             let paths = tool.programs.compactMap(lookUp)
-            if paths.count == tool.programs.count { return Clipboard(tool: tool, paths: paths) }
+            if paths.count == tool.programs.count { return Clipboard(tool: tool, display: display, paths: paths) }
         }
         let displays = ["WAYLAND_DISPLAY", "DISPLAY"].map { "\($0) is " + ((environment($0) ?? "").isEmpty ? "unset" : "set") }
         throw CommandFailure("no clipboard to copy to: --copy needs wl-copy and wl-paste (with WAYLAND_DISPLAY set), "
@@ -77,8 +80,12 @@ struct Clipboard: Equatable {
 
     private static func environment(_ name: String) -> String? { Locator.processVariable(name) }
 
+    /// The first absolute PATH entry holding `program`: never the current
+    /// directory or a relative entry (an empty one, `.`, `bin`), as `exec`
+    /// promises, so a file planted where the user happens to stand never
+    /// receives the value.
     private static func lookUp(_ program: String) -> String? {
-        for directory in (environment("PATH") ?? "/usr/bin:/bin").split(separator: ":") where !directory.isEmpty {
+        for directory in (environment("PATH") ?? "/usr/bin:/bin").split(separator: ":") where directory.hasPrefix("/") {
             let candidate = "\(directory)/\(program)"
             if access(candidate, X_OK) == 0 { return candidate }
         }

@@ -11,17 +11,26 @@ import Posix
 /// process (`restore-clipboard`), so the shell gets its prompt at once.
 /// That process is never given the value: only a keyed hash of it under a
 /// fresh random key, enough to tell whether the clipboard still holds it.
+/// A clipboard has at most one (`ClipboardRestorer`).
 enum ClipboardCopy {
     static let defaultClearAfter = 45
     /// Up to a day; 0 leaves the value on the clipboard.
     static let clearAfterRange = 0...86_400
 
-    /// Copies `value`, first starting the restorer when `clearAfter` > 0.
+    /// Copies `value`, first ending the clipboard's running restorer (which
+    /// puts back what it guards), then starting a new one when `clearAfter`
+    /// > 0. A restorer that had to be killed leaves no previous contents
+    /// worth keeping: the clipboard is then emptied in the end.
     static func copy(_ value: SecureBytes, to clipboard: Clipboard, clearAfter seconds: Int) throws {
+        let restorer = ClipboardRestorer(for: clipboard)
+        let lock = try restorer.lock()
+        defer { _ = lock }
+        let settled = restorer.endRunning()
         if seconds > 0 {
             let key = SecureBytes.random(count: Digest.keyedHashSize)
             let hash = value.withUnsafeBytes { Digest.keyedHash($0, key: key) }
-            try startRestorer(for: clipboard, after: seconds, handoff: Handoff(key: key, hash: hash, previous: clipboard.read()))
+            let handoff = Handoff(key: key, hash: hash, previous: settled ? clipboard.read() : nil)
+            try startRestorer(restorer, for: clipboard, after: seconds, handoff: handoff)
         }
         try clipboard.write(value)
     }
@@ -47,55 +56,23 @@ enum ClipboardCopy {
         }
     }
 
-    /// Starts `coffer restore-clipboard` in a session of its own and hands
-    /// it `handoff`; does not wait for it.
-    private static func startRestorer(for clipboard: Clipboard, after seconds: Int, handoff: Handoff) throws {
+    /// Starts `coffer restore-clipboard` in a session of its own, hands it
+    /// `handoff` and records it as the clipboard's restorer; does not wait
+    /// for it.
+    private static func startRestorer(_ restorer: ClipboardRestorer, for clipboard: Clipboard, after seconds: Int,
+                                      handoff: Handoff) throws {
         let argv = [Executable.path, RestoreClipboardCommand.configuration.commandName!,
                     "--tool", clipboard.tool.rawValue, "--after", String(seconds)]
         signal(SIGPIPE, SIG_IGN)
-        let child = try Subprocess.spawn(argv, input: true, output: false, detached: true)
+        let child = try Subprocess.spawn(argv, input: true, output: false, detached: true, blocked: [ClipboardRestorer.restoreNow])
         defer { close(child.stdin) }
         do {
             try handoff.encoded().withUnsafeBytes { try FileDescriptorSink(fd: child.stdin, name: "restore-clipboard").write($0) }
+            try restorer.record(child.pid)
         } catch {
             kill(child.pid, SIGKILL)
             throw CommandFailure("could not start the process that restores the clipboard; nothing was copied")
         }
-    }
-}
-
-/// The detached restorer `get --copy` starts (hidden from help): reads the
-/// handoff, sleeps, and puts the previous contents back (or empties the
-/// clipboard if it held none) only if the clipboard still holds the value.
-/// It reports nothing: its output goes nowhere, and the user's shell has
-/// long moved on.
-struct RestoreClipboardCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "restore-clipboard",
-        abstract: "Internal: put back the clipboard after `get --copy`.",
-        shouldDisplay: false
-    )
-
-    @Option(help: "The clipboard tool `get --copy` used.")
-    var tool: Clipboard.Tool
-
-    @Option(help: ArgumentHelp("Seconds to wait first.", valueName: "SECONDS"))
-    var after: Int
-
-    func run() throws {
-        guard let input = try? Files.readSecret(from: FileDescriptorSource(fd: STDIN_FILENO, name: "standard input")),
-              let handoff = ClipboardCopy.Handoff(decoding: input),
-              let clipboard = try? Clipboard.find(named: tool) else { throw ExitCode.failure }
-        let deadline = Monotonic.seconds() + Double(after)
-        var left = Double(after)
-        while left > 0 {
-            usleep(UInt32(min(left, 1) * 1_000_000))
-            left = deadline - Monotonic.seconds()
-        }
-        guard let current = clipboard.read() else { throw ExitCode.failure }
-        let hash = current.withUnsafeBytes { Digest.keyedHash($0, key: handoff.key) }
-        guard SecureBytes(copying: hash).constantTimeEquals(SecureBytes(copying: handoff.hash)) else { return }
-        try? clipboard.write(handoff.previous)
     }
 }
 
@@ -114,5 +91,3 @@ extension ClipboardCopy.Handoff {
         (key, hash, previous) = parsed
     }
 }
-
-extension Clipboard.Tool: ExpressibleByArgument {}

@@ -20,8 +20,10 @@ enum Subprocess {
 
     /// Starts `argv` (argv[0] an absolute path), its stdin and stdout pipes
     /// when asked, else /dev/null, stderr /dev/null; in a session of its own
-    /// when `detached`, so no terminal hangup or job control reaches it.
-    static func spawn(_ argv: [String], input: Bool, output: Bool, detached: Bool = false) throws -> Child {
+    /// when `detached`, so no terminal hangup or job control reaches it. It
+    /// starts with `blocked` signals blocked and no other, whatever our mask:
+    /// a signal it waits for can then never reach it before it waits.
+    static func spawn(_ argv: [String], input: Bool, output: Bool, detached: Bool = false, blocked: [Int32] = []) throws -> Child {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -33,7 +35,11 @@ enum Subprocess {
         sigemptyset(&defaults)
         sigaddset(&defaults, SIGPIPE)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | (detached ? spawnSetSID : 0)))
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in blocked { sigaddset(&mask, signal) }
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (detached ? spawnSetSID : 0)))
 
         var ours: [Int32] = []
         var stdinPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1]

@@ -9,32 +9,88 @@ import Glibc
 /// `coffer get ID --copy` against a real X server (Xvfb) and the stock
 /// xclip: the clipboard holds the value, then what it held before; a
 /// clipboard that changed meanwhile is left alone; coffer returns at once,
-/// leaving a detached restorer that never sees the value.
+/// leaving a detached restorer that never sees the value, and the only
+/// one of its display.
 final class ClipboardTests: VaultE2ECase {
-    private var xvfb: Process?
-    private var display = ""
+    /// The Xvfb servers started, and their displays; `display` is the first's.
+    private var servers: [(process: Process, display: String)] = []
+    private var display: String { servers.first?.display ?? "" }
     private var xclip = ""
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let server = try requireTool("Xvfb")
         xclip = try requireTool("xclip")
-        try startServer(server)
+        try startServer()
+        try FileManager.default.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         try initVault()
         try cofOK(["set", "web/password", "--stdin"], stdin: secret)
     }
 
     override func tearDownWithError() throws {
-        // The xclip daemons and restorers of this display, then the display.
-        if !display.isEmpty { for pid in processes(onDisplay: display) { kill(pid, SIGKILL) } }
-        if let xvfb, xvfb.isRunning {
-            xvfb.terminate()
-            xvfb.waitUntilExit()
+        // The xclip daemons and restorers of each display, then the displays.
+        for (xvfb, display) in servers {
+            for pid in processes(onDisplay: display) { kill(pid, SIGKILL) }
+            if xvfb.isRunning {
+                xvfb.terminate()
+                xvfb.waitUntilExit()
+            }
         }
         try super.tearDownWithError()
     }
 
     private let secret = Data("s3cret-\(UUID().uuidString)".utf8)
+
+    /// The user name, then the password, within the first's window: the
+    /// second copy has the first restorer put back what was there before,
+    /// so that, not the user name, comes back in the end.
+    func testASecondCopyWithinTheWindowStillEndsWithWhatWasThereBefore() throws {
+        let user = Data("user-\(UUID().uuidString)".utf8)
+        try cofOK(["set", "web/user", "--stdin"], stdin: user)
+        try setClipboard(Data("PREVIOUS".utf8))
+        try cofOK(["get", "web/user", "--copy", "--clear-after", "3"], env: displayEnvironment)
+        XCTAssertEqual(waitForClipboard(user, within: 1), user)
+        sleep(1)
+        try cofOK(["get", "web/password", "--copy", "--clear-after", "5"], env: displayEnvironment)
+        XCTAssertEqual(clipboard(), secret)
+        XCTAssertEqual(restorers(onDisplay: display).count, 1, "the first restorer still runs beside the second")
+        try waitForRestorers()
+        XCTAssertEqual(clipboard(), Data("PREVIOUS".utf8), "the clipboard did not get back what it held before the first copy")
+        XCTAssertFalse(fileExists(pidFile(onDisplay: display)), "the pid file outlived its restorer")
+    }
+
+    /// A restorer of another display (here a second Xvfb) is neither woken nor waited for.
+    func testARestorerOfAnotherDisplayIsLeftAlone() throws {
+        try startServer()
+        let other = servers[1].display
+        try cofOK(["get", "web/password", "--copy", "--clear-after", "60"], env: displayEnvironment)
+        let first = restorers(onDisplay: display)
+        XCTAssertEqual(first.count, 1)
+        try cofOK(["get", "web/password", "--copy", "--clear-after", "60"], env: environment(onDisplay: other))
+        XCTAssertEqual(restorers(onDisplay: display), first)
+        XCTAssertEqual(restorers(onDisplay: other).count, 1)
+        XCTAssertEqual(clipboard(), secret)
+        for shown in [display, other] {
+            XCTAssertTrue(fileExists(pidFile(onDisplay: shown)), shown)
+        }
+    }
+
+    /// With `bin` (relative) first in PATH, a `bin/xclip` where coffer runs
+    /// is never given the value; with only relative entries, no tool is found.
+    func testTheClipboardToolIsNeverFoundThroughARelativePathEntry() throws {
+        let marker = path("stub-was-run")
+        try FileManager.default.createDirectory(atPath: path("work/bin"), withIntermediateDirectories: true)
+        let stub = try write("work/bin/xclip", "#!/bin/sh\ncat > '\(marker)'\n")
+        chmod(stub, 0o755)
+        let found = try cof(inDirectory: path("work"), ["get", "web/password", "--copy", "--clear-after", "0"],
+                            env: displayEnvironment.merging(["PATH": "bin:.:" + (xclip as NSString).deletingLastPathComponent]) { $1 })
+        XCTAssertEqual(found.status, 0, found.stderrText)
+        XCTAssertEqual(clipboard(), secret)
+        let none = try cof(inDirectory: path("work"), ["get", "web/password", "--copy"],
+                           env: displayEnvironment.merging(["PATH": "bin:."]) { $1 })
+        XCTAssertTrue(none.stderrText.hasPrefix("coffer: error: no clipboard to copy to: "), none.stderrText)
+        XCTAssertFalse(fileExists(marker), "the value went to ./bin/xclip")
+    }
 
     func testCopyHoldsTheValueThenWhatWasThereBefore() throws {
         try setClipboard(Data("before-VALUE".utf8))
@@ -73,7 +129,7 @@ final class ClipboardTests: VaultE2ECase {
         let started = Date()
         try cofOK(["get", "web/password", "--copy", "--clear-after", "60"], env: displayEnvironment)
         XCTAssertLessThan(Date().timeIntervalSince(started), 30, "coffer waited for the restorer")
-        let restorers = processes(onDisplay: display).filter { commandLine(of: $0).contains(Data("restore-clipboard".utf8)) }
+        let restorers = restorers(onDisplay: display)
         XCTAssertEqual(restorers.count, 1, "one restorer")
         guard let pid = restorers.first else { return }
         let stat = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/stat"))) ?? Data(), as: UTF8.self)
@@ -89,6 +145,10 @@ final class ClipboardTests: VaultE2ECase {
         XCTAssertFalse(environment.isEmpty)
         assertDoesNotContain(environment, secret, "the value in the restorer's environment")
         XCTAssertEqual(clipboard(), secret)
+        // Found again through a pid file only this user can read or replace.
+        XCTAssertEqual(try? String(contentsOfFile: pidFile(onDisplay: display), encoding: .utf8), "\(pid)\n")
+        XCTAssertEqual(permissions(of: pidFile(onDisplay: display)), 0o600)
+        XCTAssertEqual(permissions(of: runtimeDirectory + "/coffer"), 0o700)
     }
 
     func testNoClipboardIsAClearError() throws {
@@ -102,10 +162,24 @@ final class ClipboardTests: VaultE2ECase {
 
     // MARK: the display
 
-    private var displayEnvironment: [String: String] { ["DISPLAY": display, "WAYLAND_DISPLAY": ""] }
+    private var displayEnvironment: [String: String] { environment(onDisplay: display) }
+
+    private func environment(onDisplay display: String) -> [String: String] {
+        ["DISPLAY": display, "WAYLAND_DISPLAY": "", "XDG_RUNTIME_DIR": runtimeDirectory]
+    }
+
+    private var runtimeDirectory: String { path("runtime") }
+
+    /// Where coffer records the restorer of `display`.
+    private func pidFile(onDisplay display: String) -> String { runtimeDirectory + "/coffer/clipboard-DISPLAY=\(display).pid" }
+
+    private func permissions(of path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? nil
+    }
 
     /// Xvfb on the first free display from :90, ready once its socket is there.
-    private func startServer(_ server: String) throws {
+    private func startServer() throws {
+        let server = try requireTool("Xvfb")
         for number in 90..<190 {
             let socket = "/tmp/.X11-unix/X\(number)"
             guard !fileExists(socket), !fileExists("/tmp/.X\(number)-lock") else { continue }
@@ -118,7 +192,7 @@ final class ClipboardTests: VaultE2ECase {
             let deadline = Date().addingTimeInterval(10)
             while process.isRunning, !fileExists(socket), Date() < deadline { usleep(20_000) }
             if process.isRunning, fileExists(socket) {
-                (xvfb, display) = (process, ":\(number)")
+                servers.append((process, ":\(number)"))
                 return
             }
             if process.isRunning { process.terminate(); process.waitUntilExit() }
@@ -176,7 +250,7 @@ final class ClipboardTests: VaultE2ECase {
     /// Until no restorer of this display runs (each sleeps its seconds first).
     private func waitForRestorers() throws {
         let deadline = Date().addingTimeInterval(15)
-        while processes(onDisplay: display).contains(where: { commandLine(of: $0).contains(Data("restore-clipboard".utf8)) }) {
+        while !restorers(onDisplay: display).isEmpty {
             guard Date() < deadline else { throw TestSetupError("the restorer is still running after 15 s") }
             usleep(100_000)
         }
@@ -187,10 +261,14 @@ final class ClipboardTests: VaultE2ECase {
         let marker = Data("DISPLAY=\(display)\0".utf8)
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(pid_t.init).filter { pid in
-            guard pid != getpid(), pid != xvfb?.processIdentifier,
+            guard pid != getpid(), !servers.contains(where: { $0.process.processIdentifier == pid }),
                   let environment = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")) else { return false }
             return environment.starts(with: marker) || environment.range(of: Data([0]) + marker) != nil
         }
+    }
+
+    private func restorers(onDisplay display: String) -> [pid_t] {
+        processes(onDisplay: display).filter { commandLine(of: $0).contains(Data("restore-clipboard".utf8)) }
     }
 
     private func commandLine(of pid: pid_t) -> Data {

@@ -37,6 +37,14 @@ final class LocatorTests: XCTestCase {
         XCTAssertTrue(locator([:]).identityPath(explicit: nil).hasSuffix("/.config/coffer/identity"))
     }
 
+    func testRuntimeDirectory() {
+        XCTAssertEqual(locator(["XDG_RUNTIME_DIR": "/run/user/1000", "XDG_STATE_HOME": "/state"]).runtimeDirectory,
+                       "/run/user/1000/coffer")
+        // Without it (or relative), the state directory, as the audit log's.
+        XCTAssertEqual(locator(["XDG_STATE_HOME": "/state"]).runtimeDirectory, "/state/coffer")
+        XCTAssertEqual(locator(["XDG_RUNTIME_DIR": "run", "HOME": "/home/u"]).runtimeDirectory, "/home/u/.local/state/coffer")
+    }
+
     func testLockTimeout() {
         XCTAssertEqual(locator([:]).lockTimeout, 10)
         XCTAssertEqual(locator(["COFFER_LOCK_TIMEOUT": "2.5"]).lockTimeout, 2.5)
