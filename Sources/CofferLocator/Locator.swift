@@ -92,6 +92,14 @@ public struct Locator: Sendable {
     /// decrypt without a passphrase (off by default).
     public var revealsValuesInDiffs: Bool { value("COFFER_DIFF_REVEAL") == "1" }
 
-    /// The login name (`USER`, else `LOGNAME`): a default name for keys and commits.
-    public var userName: String? { value("USER") ?? value("LOGNAME") }
+    /// The login name (`USER`, else `LOGNAME`, else the password database's
+    /// name for this uid, for cron and `env -i`): a default name for keys,
+    /// commits and the audit log.
+    public var userName: String? { value("USER") ?? value("LOGNAME") ?? Locator.accountName() }
+
+    private static func accountName() -> String? {
+        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return nil }
+        let text = String(cString: name)
+        return text.isEmpty ? nil : text
+    }
 }

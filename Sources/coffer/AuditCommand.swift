@@ -27,30 +27,36 @@ struct AuditCommand: ParsableCommand {
     var verify = false
 
     @Option(name: .shortAndLong, help: OutputFormat.help)
-    var output: OutputFormat = .table
+    var output: OutputFormat?
 
     func validate() throws {
         if let since, UTCTime.parse(since) == nil {
             throw ValidationError("--since takes a UTC date or time: 2026-11-28 or 2026-11-28T13:50:00Z")
         }
         if verify, since != nil || id != nil { throw ValidationError("--verify checks the whole log; it takes no filter") }
+        if verify, output != nil { throw ValidationError("--verify prints a verdict, not records; its exit status is 0 when the log is intact") }
     }
 
     func run() throws {
         try Console.run {
             let log = AuditLog(directory: VaultSettings.locator.auditDirectory)
+            if (try? UserSettings.load(from: VaultSettings.locator.userConfigPath).audit) == false {
+                Console.warning("auditing is off: coffer records nothing until `coffer config --user audit on`")
+            }
             if verify { return try check(log) }
             let prefix = try id.map(Prefix.init)
             let start = since.flatMap(UTCTime.parse)
             let (entries, unreadable) = try log.entries()
             if unreadable > 0 {
                 Console.warning("\(unreadable) line\(unreadable == 1 ? " is" : "s are") not coffer's entries; `coffer audit --verify` says where")
+            } else if try !log.verify().isIntact {
+                Console.warning("the log's chain is broken: some entries shown may have been changed; `coffer audit --verify` says where")
             }
             let shown = entries.filter { entry in
                 (start.map { entry.event.time >= $0 } ?? true)
                     && (prefix.map { p in entry.event.ids.contains { (try? SecretID($0)).map(p.contains) ?? false } } ?? true)
             }
-            try Renderer.print(AuditCommand.output(shown), as: output, command: "audit")
+            try Renderer.print(AuditCommand.output(shown), as: output ?? .table, command: "audit")
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CofferKit
+import Posix
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -91,9 +92,20 @@ struct ConfigCommand: ParsableCommand {
             try Renderer.print(Output(["audit": .string(audit)], table: table), as: output ?? .table, command: "config")
             return
         }
+        // The switch itself is an entry: off recorded while still on, on once
+        // on. Best effort, since a broken log is a reason to turn it off.
+        func record() {
+            let event = AuditEvent(action: "config:audit=\(value.rawValue)", ids: [], commit: nil, vault: "",
+                                   user: VaultSettings.locator.userName ?? "unknown", time: UTCTime.now())
+            do { try AuditLog(directory: VaultSettings.locator.auditDirectory).record(event) } catch {
+                Console.warning("the audit log has no entry for this switch: \(error)")
+            }
+        }
+        if value == .off, (try? UserSettings.load(from: path).audit) != false { record() }
         // Written whole, without reading the old file first: a file coffer
         // cannot read is then mended by the command that sets it.
         try UserSettings(audit: value == .on).save(to: path)
+        if value == .on { record() }
         Console.info(value == .on
             ? "auditing is on: reveals and changes are recorded in \(TerminalText.escape(VaultSettings.locator.auditDirectory))/audit.log"
             : "auditing is off: coffer records nothing in your audit log until `coffer config --user audit on`")

@@ -78,8 +78,13 @@ struct GenerateCommand: ParsableCommand {
             try Confirm.risks(of: &plan, yes: yes)
             // A fresh value never equals the stored one: no identity is needed to compare.
             let outcome = try vault.apply(plan, identities: [])
-            let made = recipe.charset == .words ? "\(recipe.count) words" : "\(recipe.count) characters (\(recipe.charset.rawValue))"
+            let made = recipe.charset == .words ? Plural.count(recipe.count, "word")
+                : Plural.count(recipe.count, "character") + " (\(recipe.charset.rawValue))"
             Console.info("generated \(id): \(made), \(Int(recipe.entropyBits)) bits of entropy")
+            if recipe.entropyBits < 64 {
+                Console.warning("\(Int(recipe.entropyBits)) bits can be guessed by brute force; 64 or more is the least for a secret "
+                                + "(the defaults give 190 and 77)")
+            }
             Console.reportPending(outcome)
             guard reveal else { return }
             // Recorded as a reveal of its own, and fail closed like get --reveal:

@@ -186,7 +186,8 @@ extension RecipientsCommand {
 }
 
 enum Plural {
-    static func secrets(_ n: Int) -> String { "\(n) secret\(n == 1 ? "" : "s")" }
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+    static func secrets(_ n: Int) -> String { count(n, "secret") }
 }
 
 extension Value {

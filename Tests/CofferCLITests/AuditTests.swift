@@ -151,7 +151,7 @@ final class AuditTests: VaultE2ECase {
         try older.write(to: URL(fileURLWithPath: headPath))
         let lagging = try cof(["audit", "--verify"], clean: false)
         XCTAssertEqual(lagging.status, 1)
-        XCTAssertTrue(lagging.stderrText.contains("line 3: lines from here on were added after the last entry"), lagging.stderrText)
+        XCTAssertTrue(lagging.stderrText.contains("line 3: entries up to 3 were added after the last entry coffer recorded in the head, 2"), lagging.stderrText)
         try cofOK(["get", "a", "--reveal"])
         let verified = try cof(["audit", "--verify"], clean: false)
         XCTAssertEqual(verified.status, 0, verified.stderrText)
@@ -168,23 +168,38 @@ final class AuditTests: VaultE2ECase {
         XCTAssertTrue(try cofOK(["config", "--user"], clean: false).stdoutText.contains("on"))
     }
 
-    func testAuditOffRecordsNothing() throws {
+    func testAuditOffRecordsNothingButTheSwitches() throws {
         _ = try initVault()
-        let atInit = try auditLines().count
         try cofOK(["config", "--user", "audit", "off"], clean: false)
+        XCTAssertEqual(try auditLines().last?["action"], "config:audit=off")
+        let whileOff = try auditLines().count
         try cofOK(["set", "a=1"])
         try cofOK(["get", "a", "--reveal"])
-        XCTAssertEqual(try auditLines().count, atInit)
+        XCTAssertEqual(try auditLines().count, whileOff)
+        XCTAssertTrue(try cofOK(["audit"], clean: false).stderrText.contains("auditing is off"))
         XCTAssertEqual(try cofOK(["config", "--user"], clean: false).stdoutText.contains("off"), true)
         try cofOK(["config", "--user", "audit", "on"], clean: false)
+        XCTAssertEqual(try auditLines().last?["action"], "config:audit=on")
         try cofOK(["get", "a", "--reveal"])
         try assertLastAudit("reveal:get", ids: ["a"])
+        XCTAssertEqual(try cof(["audit", "--verify"], clean: false).status, 0)
+    }
+
+    func testListingABrokenLogWarns() throws {
+        _ = try initVault()
+        try cofOK(["set", "a=1"])
+        try cofOK(["set", "b=1"])
+        var lines = try String(contentsOfFile: auditLogPath, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[1] = lines[1].replacingOccurrences(of: "\"set\"", with: "\"rm\"")
+        try (lines.map { $0 + "\n" }.joined()).write(toFile: auditLogPath, atomically: false, encoding: .utf8)
+        let shown = try cofOK(["audit"], clean: false)
+        XCTAssertTrue(shown.stderrText.contains("the log's chain is broken"), shown.stderrText)
     }
 
     // MARK: tampering
 
     /// Five entries (init, four sets), then `tamper` on the log's lines; `--verify` must fail naming `expected`.
-    private func assertTamperingFound(_ expected: String, _ tamper: (inout [String]) -> Void,
+    private func assertTamperingFound(_ expected: String, places: Int = 1, _ tamper: (inout [String]) -> Void,
                                       file: StaticString = #filePath, line: UInt = #line) throws {
         _ = try initVault(file: file, line: line)
         for n in 1...4 { try cofOK(["set", "k\(n)=v"], file: file, line: line) }
@@ -195,6 +210,9 @@ final class AuditTests: VaultE2ECase {
         let result = try cof(["audit", "--verify"], clean: false)
         XCTAssertEqual(result.status, 1, result.stderrText, file: file, line: line)
         XCTAssertTrue(result.stderrText.contains(expected), "expected “\(expected)”: \(result.stderrText)", file: file, line: line)
+        // Each change is named where it is, and nothing else is blamed.
+        let named = result.stderrText.split(separator: "\n").filter { $0.hasPrefix("coffer: error: /") }
+        XCTAssertEqual(named.count, places, result.stderrText, file: file, line: line)
     }
 
     func testAnEditedLineIsNamed() throws {
@@ -210,7 +228,7 @@ final class AuditTests: VaultE2ECase {
     }
 
     func testReorderedLinesAreNamed() throws {
-        try assertTamperingFound("line 3: is entry 4, but entry 3 should be here: entries were reordered or copied") { $0.swapAt(2, 3) }
+        try assertTamperingFound("line 3: is entry 4, but entry 3 should be here: entries were reordered or copied", places: 2) { $0.swapAt(2, 3) }
     }
 
     func testLinesCutOffTheEndAreNamed() throws {

@@ -24,6 +24,13 @@ final class GenerateTests: VaultE2ECase {
         XCTAssertEqual(log, "coffer: generate prod/db/password\n\nCoffer-Action: generate\nCoffer-Id: prod/db/password\n\n")
     }
 
+    func testAWeakValueIsMadeWithAWarning() throws {
+        try initVault()
+        let weak = try cofOK(["generate", "pin", "--words", "1"])
+        XCTAssertTrue(weak.stderrText.hasPrefix("generated pin: 1 word, 12 bits of entropy\ncoffer: warning: 12 bits can be guessed"), weak.stderrText)
+        XCTAssertFalse(try cofOK(["generate", "ok", "--length", "11"]).stderrText.contains("warning"), "65 bits is enough")
+    }
+
     func testLengthsAndCharsetsAsAsked() throws {
         try initVault()
         let cases: [(arguments: [String], pattern: String)] = [

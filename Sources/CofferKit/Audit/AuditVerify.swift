@@ -24,6 +24,7 @@ extension AuditLog {
         let head = try AuditHead.read(from: headPath)
         var problems: [AuditProblem] = []
         var previous = AuditLine.genesis
+        var previousSequence: Int? = 0
         var expected = 1
         let sequences = lines.map(AuditLine.sequence)
         for (index, line) in lines.enumerated() {
@@ -31,14 +32,17 @@ extension AuditLog {
             defer { previous = AuditLine.hash(line) }
             guard let sequence = sequences[index], let claimed = AuditLine.previous(of: line) else {
                 problems.append(AuditProblem(line: number, reason: "not a line coffer wrote (changed, or cut short)"))
+                previousSequence = nil
                 expected += 1
                 continue
             }
-            // After a break, the count goes on from this line's own place, so
-            // one gap is named once rather than at every line after it.
-            defer { expected = sequence + 1 }
+            // The count goes on from the furthest entry seen, so one gap or
+            // one swap is named where it is, not again at every line after.
+            defer { previousSequence = sequence; expected = max(expected, sequence + 1) }
             if sequence == expected {
-                if claimed != previous {
+                // Its link is checked only to the entry before it in order; after
+                // a gap or a swap, already named, it cannot match.
+                if previousSequence == sequence - 1, claimed != previous {
                     problems.append(AuditProblem(line: number, reason: number == 1
                         ? "does not start the chain" : "does not follow line \(number - 1): line \(number - 1) was changed"))
                 }
@@ -50,17 +54,18 @@ extension AuditLog {
                     + (gap == 1 ? "entry \(expected) was removed" : "entries \(expected) to \(sequence - 1) were removed")))
             }
         }
+        let lastEntry = expected - 1
         switch head {
         case nil where !lines.isEmpty:
             problems.append(AuditProblem(line: lines.count, reason: "the head file \(headPath) is missing"))
-        case let head? where head.lines > lines.count:
-            let missing = head.lines - lines.count
+        case let head? where head.lines > lastEntry:
+            let missing = head.lines - lastEntry
             problems.append(AuditProblem(line: lines.count, reason: "the log ends here, but \(head.lines) entries were written: "
                 + (missing == 1 ? "the last entry was removed" : "the last \(missing) entries were removed")))
-        case let head? where head.lines < lines.count:
-            problems.append(AuditProblem(line: head.lines + 1, reason: "lines from here on were added after the last entry coffer "
-                + "recorded in the head (after a crash, the next entry coffer writes takes them in)"))
-        case let head? where head.last != previous && !lines.isEmpty:
+        case let head? where head.lines < lastEntry:
+            problems.append(AuditProblem(line: lines.count, reason: "entries up to \(lastEntry) were added after the last entry coffer "
+                + "recorded in the head, \(head.lines) (after a crash, the next entry coffer writes takes them in)"))
+        case let head? where head.last != previous && sequences.last == lastEntry:
             problems.append(AuditProblem(line: lines.count, reason: "the last line was changed"))
         default:
             break
