@@ -63,6 +63,50 @@ final class RenderTests: VaultE2ECase {
         XCTAssertEqual(node["prose"]?.string, "coffer: the vault, not a reference")
     }
 
+    /// CloudFormation's short forms are tags on scalars: dropping one turns
+    /// `!Ref Name` into the string "Name". Every tag and style comes back.
+    func testYAMLTagsAreKept() throws {
+        let template = try write("stack.yaml", #"""
+            AWSTemplateFormatVersion: "2010-09-09"
+            Resources:
+              Bucket:
+                Type: AWS::S3::Bucket
+                Properties:
+                  BucketName: !Ref Name
+                  Password: !Sub "x-${coffer:api/token}"
+                  Arn: !GetAtt [Role, Arn]
+                  Blob: !!binary aGVsbG8=
+                  Port: !!str 5432
+                  Plain: coffer:db/password
+                  Quoted: 'single'
+                  Count: 3
+            """#)
+        let result = try cofOK(["render", template])
+        let properties = try XCTUnwrap(try Yams.compose(yaml: result.stdoutText)?["Resources"]?["Bucket"]?["Properties"], result.stdoutText)
+        func tag(_ key: String) -> String? { properties[key]?.tag.description }
+        XCTAssertEqual(tag("BucketName"), "!Ref")
+        XCTAssertEqual(properties["BucketName"]?.string, "Name")
+        XCTAssertEqual(tag("Password"), "!Sub")
+        XCTAssertEqual(properties["Password"]?.string, "x-\(token)")
+        XCTAssertEqual(tag("Arn"), "!GetAtt")
+        XCTAssertEqual(tag("Blob"), "tag:yaml.org,2002:binary")
+        XCTAssertEqual(properties["Blob"]?.string, "aGVsbG8=")
+        XCTAssertEqual(tag("Port"), "tag:yaml.org,2002:str")
+        XCTAssertEqual(properties["Plain"]?.string, password)
+        XCTAssertEqual(properties["Quoted"]?.scalar?.style, .singleQuoted)
+        XCTAssertEqual(properties["Count"]?.int, 3)
+        XCTAssertTrue(result.stdoutText.contains("BucketName: !Ref Name\n"), result.stdoutText)
+
+        // A value would change what a number or `!!binary` means: refused, naming the path.
+        for (body, tag) in [("p: !!int \"coffer:api/token\"\n", "!!int"), ("b: !!binary coffer:api/token\n", "!!binary")] {
+            let refused = try cof(["render", try write("typed.yaml", body), "-o", path("typed.out")])
+            XCTAssertEqual(refused.status, 1, body)
+            XCTAssertTrue(refused.stderrText.contains("is tagged \(tag); only a string"), refused.stderrText)
+            XCTAssertFalse(exists("typed.out"))
+            assertNoValue(in: refused.stdoutText + refused.stderrText, "the refusal")
+        }
+    }
+
     func testNestedJSONKeepsOrderAndEscapes() throws {
         let template = try write("app.json", #"""
             {"zeta": {"password": "coffer:db/password", "port": 5432},
