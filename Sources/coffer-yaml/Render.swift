@@ -11,7 +11,9 @@ import Yams
 //   coffer → helper   the template
 //   helper → coffer   "ok N", then N pairs of frames: a path ($.db.hosts[0])
 //                     and the text of a value scalar holding "coffer:"
-//                     (or one frame "refused: REASON", then exit 2)
+//                     (or one frame "refused: REASON", or "documents LINE"
+//                     for a stream of several, the second starting at LINE;
+//                     then exit 2)
 //   coffer → helper   N frames: each scalar's new text, in order
 //                     (or nothing: coffer closes the pipe, the helper exits 0)
 //   helper → coffer   "ok", then the document re-emitted by Yams
@@ -151,8 +153,12 @@ func render() -> Never {
     do {
         guard let composed = try Yams.compose(yaml: text) else { refuseFramed("no YAML document") }
         document = composed
+    } catch YamlError.composer(let context?, _, let mark, _) where context.text == "expected a single document in the stream" {
+        // Yams's words for a stream of several documents; render takes one.
+        writeFrame("documents \(mark.line)")
+        exit(2)
     } catch let error as YamlError {
-        refuseFramed(reason(error))
+        refuseFramed(reason(error, in: text))
     } catch {
         refuseFramed("not valid YAML")
     }

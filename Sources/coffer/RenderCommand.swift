@@ -76,7 +76,10 @@ struct RenderJob: Equatable {
                 try render()
             } catch let error as ReferenceError {
                 // Paths and lines quote the template's keys: escaped for the terminal.
-                throw CommandFailure(TerminalText.escape(error.description), hint: RenderJob.hint(for: error))
+                var message = error.description
+                // Named as the user wrote it, as the other refusals of FILE are.
+                if case .severalDocuments = error { message = file + message.dropFirst("the file".count) }
+                throw CommandFailure(TerminalText.escape(message), hint: RenderJob.hint(for: error))
             }
         }
     }

@@ -397,6 +397,9 @@ final class RenderTests: VaultE2ECase {
     func testRefusals() throws {
         for (name, body, message) in [("bad.json", "{\"a\": coffer}", "not JSON: expected a value (line 1)"),
                                       ("bad.yaml", "a: [1, 2\n", "not a YAML document: not valid YAML"),
+                                      ("line.yaml", "a: [x\n", "not a YAML document: not valid YAML (line 1)"),
+                                      ("two.yaml", "a: coffer:api/token\n---\nb: 1\n",
+                                       "two.yaml holds more than one YAML document (`---` at line 2); render takes one\n"),
                                       ("id.yaml", "a: coffer:../etc\n", "$.a: not a reference"),
                                       ("open.env", "A=${coffer:x\n", "line 1: not a reference: `${coffer:` without its closing `}`")] {
             let result = try cof(["render", try write(name, body)])
