@@ -85,6 +85,13 @@ struct RenderJob: Equatable {
     }
 
     private func render() throws {
+        // Everywhere else -o is the format: `render config.json -o json` would
+        // quietly write the values to a file named json.
+        if let output, ["table", "json", "yaml"].contains(output) {
+            Console.error("-o \(output) would write a file named \(output); render writes FILE's own format (or --format's)")
+            Console.hint("-o names the output file here; write `-o ./\(output)` for a file of that name")
+            throw ExitCode.validationFailure
+        }
         if let output { try OutputFile.refuseSame(output, as: file) }
         let bytes = try InputFile.read(file, limit: RenderJob.maxTemplateSize)
         let template: RenderTemplate = format == .yaml
