@@ -79,7 +79,7 @@ struct RenderJob: Equatable {
                 var message = error.description
                 // Named as the user wrote it, as the other refusals of FILE are.
                 if case .severalDocuments = error { message = file + message.dropFirst("the file".count) }
-                throw CommandFailure(TerminalText.escape(message), hint: RenderJob.hint(for: error))
+                throw CommandFailure(TerminalText.escape(message), hint: RenderJob.hint(for: error, in: format))
             }
         }
     }
@@ -97,6 +97,13 @@ struct RenderJob: Equatable {
         let template: RenderTemplate = format == .yaml
             ? try YAMLRenderSession(template: bytes)
             : try bytes.withUnsafeBytes { try ConfigDocument(parsing: $0, format: format) }
+        if case .text(let text)? = template as? ConfigDocument {
+            // A YAML habit that would otherwise pass through as the literal text.
+            for bare in text.bareReferences {
+                Console.warning(TerminalText.escape("line \(bare.line): \(bare.key)=coffer:\(bare.id.value) is not a reference in a dotenv file; "
+                                                    + "write \(bare.key)=${coffer:\(bare.id.value)}"))
+            }
+        }
         let references = try template.references()
         let vault = try settings.vault()
         if let output { try OutputFile.refuseInside(vault, output) }
@@ -132,9 +139,12 @@ struct RenderJob: Equatable {
         if references.isEmpty { Console.info("no references in \(TerminalText.escape(file))") }
     }
 
-    private static func hint(for error: ReferenceError) -> String? {
+    private static func hint(for error: ReferenceError, in format: ConfigFormat) -> String? {
         switch error {
         case .unresolved: return "`coffer render FILE --check` lists every reference and whether you can read it"
+        case .invalidReference where format == .dotenv || format == .text:
+            // The bare coffer:ID form is YAML's and JSON's only.
+            return "a reference is ${coffer:ID}; write $${coffer: for a literal ${coffer:"
         case .invalidReference: return "a reference is coffer:ID or ${coffer:ID}; write $${coffer: for a literal ${coffer:"
         case .unsafeInDotenv(let id, _): return "make the reference the whole value (KEY=${coffer:\(id)}) and coffer quotes it"
         case .notQuotableInDotenv: return Hints.unquotableInDotenv

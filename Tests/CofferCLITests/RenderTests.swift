@@ -164,6 +164,28 @@ final class RenderTests: VaultE2ECase {
         XCTAssertEqual(try cofOK(["render", text]).stdoutText, "token=\(token)\nkey:\n\(multiline)\n${coffer:api/token}\n")
     }
 
+    /// `coffer:ID` as a whole value is YAML's and JSON's form: in dotenv it
+    /// stays text, with a warning, and no hint for dotenv or text offers it.
+    func testBareReferencesAreYAMLsAndJSONsOnly() throws {
+        let env = try write("bare.env", "A=coffer:api/token\nexport B='coffer:db/password'\n# C=coffer:api/token\nD=${coffer:api/token}\nE=coffer: prose\n")
+        let result = try cofOK(["render", env])
+        XCTAssertEqual(result.stdoutText, "A=coffer:api/token\nexport B='coffer:db/password'\n# C=coffer:api/token\nD='\(token)'\nE=coffer: prose\n")
+        XCTAssertEqual(result.stderrText, """
+            coffer: warning: line 1: A=coffer:api/token is not a reference in a dotenv file; write A=${coffer:api/token}
+            coffer: warning: line 2: B=coffer:db/password is not a reference in a dotenv file; write B=${coffer:db/password}
+
+            """)
+        XCTAssertEqual(try cofOK(["render", try write("bare.txt", "A=coffer:api/token\n")]).stderrText, "")
+
+        for name in ["open.env", "open.txt"] {
+            let refused = try cof(["render", try write(name, "A=${coffer:x\n")])
+            XCTAssertEqual(refused.status, 1, name)
+            XCTAssertTrue(refused.stderrText.contains("coffer: hint: a reference is ${coffer:ID}; write $${coffer: for a literal ${coffer:\n"), refused.stderrText)
+        }
+        let refused = try cof(["render", try write("open.json", #"{"a": "${coffer:x"}"#)])
+        XCTAssertTrue(refused.stderrText.contains("coffer: hint: a reference is coffer:ID or ${coffer:ID}"), refused.stderrText)
+    }
+
     /// `set -a; . out.env` is how a rendered dotenv file is loaded: each value
     /// arrives as it is, or the render is refused, and no value ever runs.
     func testARenderedDotenvFileIsSafeToSourceWithSh() throws {
