@@ -11,13 +11,17 @@ import Yams
 //   coffer → helper   the template
 //   helper → coffer   "ok N", then N pairs of frames: a path ($.db.hosts[0])
 //                     and the text of a value scalar holding "coffer:"
-//                     (or one frame "refused: REASON", then exit 2)
+//                     (or one frame "refused: REASON", or "documents LINE"
+//                     for a stream of several, the second starting at LINE;
+//                     then exit 2)
 //   coffer → helper   N frames: each scalar's new text, in order
 //                     (or nothing: coffer closes the pipe, the helper exits 0)
 //   helper → coffer   "ok", then the document re-emitted by Yams
 //
-// Keys are never resolved. Comments are not kept (Yams drops them), styles
-// and key order are; a replaced scalar is written double-quoted. The new
+// Keys are never resolved. Comments are not kept (Yams drops them); styles,
+// tags (Emit.swift) and key order are; a replaced scalar is written
+// double-quoted with its tag, and one tagged as other than a string
+// (`!!int`, `!!binary`) is refused. The new
 // texts hold values: the helper keeps them as Swift strings (Yams needs
 // them so) only until the document is written, and its errors never quote
 // the document or a value.
@@ -96,6 +100,12 @@ struct Candidates {
                 refuseFramed("the document has more than \(Expansion.maxScalarBytes >> 20) MiB of text once its aliases are expanded")
             }
             guard !inKey, scalar.string.contains("coffer:") else { return }
+            // A value in a number, a boolean, `!!binary`'s base64… would change
+            // or lose its meaning; custom tags (`!Sub`) take strings and are kept.
+            let tag = scalar.tag.rawValue
+            if tag.hasPrefix("tag:yaml.org,2002:") && tag != "tag:yaml.org,2002:str" {
+                refuseFramed("the string at \(location) holding coffer: is tagged !!\(tag.dropFirst("tag:yaml.org,2002:".count)); only a string (untagged, !!str or a custom tag such as !Sub) can take a value")
+            }
             guard found.count < Expansion.maxReferences else {
                 refuseFramed("the document has more than \(Expansion.maxReferences) strings holding coffer: once its aliases are expanded")
             }
@@ -117,8 +127,11 @@ func replaced(_ node: Node, _ texts: inout IndexingIterator<[String]>) -> Node {
     case .scalar(var scalar):
         guard scalar.string.contains("coffer:"), let text = texts.next() else { return node }
         if text != scalar.string {
+            // Its tag stays (`!Sub "…"` is still a !Sub; Yams resets it with the
+            // text); double quotes keep any value a string.
+            let tag = scalar.tag
             scalar.string = text
-            scalar.tag = Tag(.str)
+            scalar.tag = tag
             scalar.style = .doubleQuoted
         }
         return .scalar(scalar)
@@ -140,8 +153,12 @@ func render() -> Never {
     do {
         guard let composed = try Yams.compose(yaml: text) else { refuseFramed("no YAML document") }
         document = composed
+    } catch YamlError.composer(let context?, _, let mark, _) where context.text == "expected a single document in the stream" {
+        // Yams's words for a stream of several documents; render takes one.
+        writeFrame("documents \(mark.line)")
+        exit(2)
     } catch let error as YamlError {
-        refuseFramed(reason(error))
+        refuseFramed(reason(error, in: text))
     } catch {
         refuseFramed("not valid YAML")
     }
@@ -160,7 +177,7 @@ func render() -> Never {
     var iterator = texts.makeIterator()
     let output: String
     do {
-        output = try Yams.serialize(node: replaced(document, &iterator), width: -1, allowUnicode: true)
+        output = try emitted(replaced(document, &iterator))
     } catch {
         // Yams's messages may quote the document, which now holds values.
         refuseFramed("the document could not be written as YAML")

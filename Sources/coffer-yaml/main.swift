@@ -82,15 +82,23 @@ func refuse(_ reason: String) -> Never {
 
 /// What was wrong with a YAML document: Yams's messages quote the input,
 /// which holds values, so a line number only.
-func reason(_ error: YamlError) -> String {
+func reason(_ error: YamlError, in yaml: String) -> String {
     switch error {
     case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
-        return "not valid YAML (line \(mark.line))"
+        return "not valid YAML (line \(line(mark, in: yaml)))"
     case .duplicatedKeysInMapping(_, let context):
-        return "a key appears twice (line \(context.mark.line))"
+        return "a key appears twice (line \(line(context.mark, in: yaml)))"
     default:
         return "not valid YAML"
     }
+}
+
+/// `mark`'s line, but the last line of `yaml` for its end: libyaml places
+/// the end of a file ending in a line break on the line after it, so
+/// `a: [x` alone was "line 2".
+func line(_ mark: Mark, in yaml: String) -> Int {
+    let lines = yaml.utf8.count(where: { $0 == 0x0A }) + (yaml.utf8.last == 0x0A ? 0 : 1)
+    return max(1, min(mark.line, lines))
 }
 
 /// The JSON object of a flat YAML mapping of strings. Scalars are taken as
@@ -101,7 +109,7 @@ func flatJSON(_ yaml: String) -> String {
     do {
         document = try Yams.compose(yaml: yaml)
     } catch let error as YamlError {
-        refuse(reason(error))
+        refuse(reason(error, in: yaml))
     } catch {
         refuse("not valid YAML")
     }

@@ -76,17 +76,34 @@ struct RenderJob: Equatable {
                 try render()
             } catch let error as ReferenceError {
                 // Paths and lines quote the template's keys: escaped for the terminal.
-                throw CommandFailure(TerminalText.escape(error.description), hint: RenderJob.hint(for: error))
+                var message = error.description
+                // Named as the user wrote it, as the other refusals of FILE are.
+                if case .severalDocuments = error { message = file + message.dropFirst("the file".count) }
+                throw CommandFailure(TerminalText.escape(message), hint: RenderJob.hint(for: error, in: format))
             }
         }
     }
 
     private func render() throws {
+        // Everywhere else -o is the format: `render config.json -o json` would
+        // quietly write the values to a file named json.
+        if let output, ["table", "json", "yaml"].contains(output) {
+            Console.error("-o \(output) would write a file named \(output); render writes FILE's own format (or --format's)")
+            Console.hint("-o names the output file here; write `-o ./\(output)` for a file of that name")
+            throw ExitCode.validationFailure
+        }
         if let output { try OutputFile.refuseSame(output, as: file) }
         let bytes = try InputFile.read(file, limit: RenderJob.maxTemplateSize)
         let template: RenderTemplate = format == .yaml
             ? try YAMLRenderSession(template: bytes)
             : try bytes.withUnsafeBytes { try ConfigDocument(parsing: $0, format: format) }
+        if case .text(let text)? = template as? ConfigDocument {
+            // A YAML habit that would otherwise pass through as the literal text.
+            for bare in text.bareReferences {
+                Console.warning(TerminalText.escape("line \(bare.line): \(bare.key)=coffer:\(bare.id.value) is not a reference in a dotenv file; "
+                                                    + "write \(bare.key)=${coffer:\(bare.id.value)}"))
+            }
+        }
         let references = try template.references()
         let vault = try settings.vault()
         if let output { try OutputFile.refuseInside(vault, output) }
@@ -122,9 +139,12 @@ struct RenderJob: Equatable {
         if references.isEmpty { Console.info("no references in \(TerminalText.escape(file))") }
     }
 
-    private static func hint(for error: ReferenceError) -> String? {
+    private static func hint(for error: ReferenceError, in format: ConfigFormat) -> String? {
         switch error {
         case .unresolved: return "`coffer render FILE --check` lists every reference and whether you can read it"
+        case .invalidReference where format == .dotenv || format == .text:
+            // The bare coffer:ID form is YAML's and JSON's only.
+            return "a reference is ${coffer:ID}; write $${coffer: for a literal ${coffer:"
         case .invalidReference: return "a reference is coffer:ID or ${coffer:ID}; write $${coffer: for a literal ${coffer:"
         case .unsafeInDotenv(let id, _): return "make the reference the whole value (KEY=${coffer:\(id)}) and coffer quotes it"
         case .notQuotableInDotenv: return Hints.unquotableInDotenv

@@ -82,6 +82,9 @@ final class YAMLRenderSession: RenderTemplate {
         if status.hasPrefix("refused: ") {
             throw ReferenceError.notADocument(format: "YAML", reason: String(status.dropFirst("refused: ".count)))
         }
+        if status.hasPrefix("documents "), let line = Int(status.dropFirst("documents ".count)) {
+            throw ReferenceError.severalDocuments(line: line)
+        }
         guard let count = status == "ok" ? 0 : status.hasPrefix("ok ") ? Int(status.dropFirst(3)) : nil else { throw failed }
         return count
     }

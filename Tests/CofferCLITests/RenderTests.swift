@@ -63,6 +63,50 @@ final class RenderTests: VaultE2ECase {
         XCTAssertEqual(node["prose"]?.string, "coffer: the vault, not a reference")
     }
 
+    /// CloudFormation's short forms are tags on scalars: dropping one turns
+    /// `!Ref Name` into the string "Name". Every tag and style comes back.
+    func testYAMLTagsAreKept() throws {
+        let template = try write("stack.yaml", #"""
+            AWSTemplateFormatVersion: "2010-09-09"
+            Resources:
+              Bucket:
+                Type: AWS::S3::Bucket
+                Properties:
+                  BucketName: !Ref Name
+                  Password: !Sub "x-${coffer:api/token}"
+                  Arn: !GetAtt [Role, Arn]
+                  Blob: !!binary aGVsbG8=
+                  Port: !!str 5432
+                  Plain: coffer:db/password
+                  Quoted: 'single'
+                  Count: 3
+            """#)
+        let result = try cofOK(["render", template])
+        let properties = try XCTUnwrap(try Yams.compose(yaml: result.stdoutText)?["Resources"]?["Bucket"]?["Properties"], result.stdoutText)
+        func tag(_ key: String) -> String? { properties[key]?.tag.description }
+        XCTAssertEqual(tag("BucketName"), "!Ref")
+        XCTAssertEqual(properties["BucketName"]?.string, "Name")
+        XCTAssertEqual(tag("Password"), "!Sub")
+        XCTAssertEqual(properties["Password"]?.string, "x-\(token)")
+        XCTAssertEqual(tag("Arn"), "!GetAtt")
+        XCTAssertEqual(tag("Blob"), "tag:yaml.org,2002:binary")
+        XCTAssertEqual(properties["Blob"]?.string, "aGVsbG8=")
+        XCTAssertEqual(tag("Port"), "tag:yaml.org,2002:str")
+        XCTAssertEqual(properties["Plain"]?.string, password)
+        XCTAssertEqual(properties["Quoted"]?.scalar?.style, .singleQuoted)
+        XCTAssertEqual(properties["Count"]?.int, 3)
+        XCTAssertTrue(result.stdoutText.contains("BucketName: !Ref Name\n"), result.stdoutText)
+
+        // A value would change what a number or `!!binary` means: refused, naming the path.
+        for (body, tag) in [("p: !!int \"coffer:api/token\"\n", "!!int"), ("b: !!binary coffer:api/token\n", "!!binary")] {
+            let refused = try cof(["render", try write("typed.yaml", body), "-o", path("typed.out")])
+            XCTAssertEqual(refused.status, 1, body)
+            XCTAssertTrue(refused.stderrText.contains("is tagged \(tag); only a string"), refused.stderrText)
+            XCTAssertFalse(exists("typed.out"))
+            assertNoValue(in: refused.stdoutText + refused.stderrText, "the refusal")
+        }
+    }
+
     func testNestedJSONKeepsOrderAndEscapes() throws {
         let template = try write("app.json", #"""
             {"zeta": {"password": "coffer:db/password", "port": 5432},
@@ -118,6 +162,28 @@ final class RenderTests: VaultE2ECase {
 
         let text = try write("motd.tmpl", "token=${coffer:api/token}\nkey:\n${coffer:tls/key}\n$${coffer:api/token}\n")
         XCTAssertEqual(try cofOK(["render", text]).stdoutText, "token=\(token)\nkey:\n\(multiline)\n${coffer:api/token}\n")
+    }
+
+    /// `coffer:ID` as a whole value is YAML's and JSON's form: in dotenv it
+    /// stays text, with a warning, and no hint for dotenv or text offers it.
+    func testBareReferencesAreYAMLsAndJSONsOnly() throws {
+        let env = try write("bare.env", "A=coffer:api/token\nexport B='coffer:db/password'\n# C=coffer:api/token\nD=${coffer:api/token}\nE=coffer: prose\n")
+        let result = try cofOK(["render", env])
+        XCTAssertEqual(result.stdoutText, "A=coffer:api/token\nexport B='coffer:db/password'\n# C=coffer:api/token\nD='\(token)'\nE=coffer: prose\n")
+        XCTAssertEqual(result.stderrText, """
+            coffer: warning: line 1: A=coffer:api/token is not a reference in a dotenv file; write A=${coffer:api/token}
+            coffer: warning: line 2: B=coffer:db/password is not a reference in a dotenv file; write B=${coffer:db/password}
+
+            """)
+        XCTAssertEqual(try cofOK(["render", try write("bare.txt", "A=coffer:api/token\n")]).stderrText, "")
+
+        for name in ["open.env", "open.txt"] {
+            let refused = try cof(["render", try write(name, "A=${coffer:x\n")])
+            XCTAssertEqual(refused.status, 1, name)
+            XCTAssertTrue(refused.stderrText.contains("coffer: hint: a reference is ${coffer:ID}; write $${coffer: for a literal ${coffer:\n"), refused.stderrText)
+        }
+        let refused = try cof(["render", try write("open.json", #"{"a": "${coffer:x"}"#)])
+        XCTAssertTrue(refused.stderrText.contains("coffer: hint: a reference is coffer:ID or ${coffer:ID}"), refused.stderrText)
     }
 
     /// `set -a; . out.env` is how a rendered dotenv file is loaded: each value
@@ -353,6 +419,9 @@ final class RenderTests: VaultE2ECase {
     func testRefusals() throws {
         for (name, body, message) in [("bad.json", "{\"a\": coffer}", "not JSON: expected a value (line 1)"),
                                       ("bad.yaml", "a: [1, 2\n", "not a YAML document: not valid YAML"),
+                                      ("line.yaml", "a: [x\n", "not a YAML document: not valid YAML (line 1)"),
+                                      ("two.yaml", "a: coffer:api/token\n---\nb: 1\n",
+                                       "two.yaml holds more than one YAML document (`---` at line 2); render takes one\n"),
                                       ("id.yaml", "a: coffer:../etc\n", "$.a: not a reference"),
                                       ("open.env", "A=${coffer:x\n", "line 1: not a reference: `${coffer:` without its closing `}`")] {
             let result = try cof(["render", try write(name, body)])

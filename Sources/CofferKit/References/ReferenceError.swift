@@ -27,6 +27,9 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case notJSON(reason: String, line: Int)
     /// A document the format cannot take (`reason` in coffer's or the YAML helper's words).
     case notADocument(format: String, reason: String)
+    /// A YAML stream of several documents (`---` between them), the second
+    /// starting at `line`: which one to fill, or how to join them, is not render's to guess.
+    case severalDocuments(line: Int)
 
     public var description: String {
         switch self {
@@ -40,6 +43,7 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
         case .notQuotableInDotenv(let id, let line): return "line \(line): the value of \(id) \(Dotenv.notQuotableReason)"
         case .notJSON(let reason, let line): return "not JSON: \(reason) (line \(line))"
         case .notADocument(let format, let reason): return "not a \(format) document: \(reason)"
+        case .severalDocuments(let line): return "the file holds more than one YAML document (`---` at line \(line)); render takes one"
         }
     }
 }

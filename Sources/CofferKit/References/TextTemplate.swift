@@ -17,8 +17,18 @@ public struct TextTemplate: Sendable {
         let isWholeValue: Bool
     }
 
+    /// A dotenv assignment whose whole value is a bare `coffer:ID`, the
+    /// form only YAML and JSON read: it stays text, and the CLI says so.
+    public struct BareReference: Equatable, Sendable {
+        public let line: Int
+        public let key: String
+        public let id: SecretID
+    }
+
     public let kind: Kind
     private let lines: [Line]
+    /// Dotenv only, in line order.
+    public let bareReferences: [BareReference]
 
     public init(parsing text: UnsafeRawBufferPointer, kind: Kind) throws {
         if let bad = UTF8Text.firstInvalidByte(in: text) {
@@ -27,6 +37,7 @@ public struct TextTemplate: Sendable {
         }
         self.kind = kind
         var lines: [Line] = []
+        var bare: [BareReference] = []
         var start = 0, number = 1
         while start < text.count {
             let end = (text[start...].firstIndex(of: 0x0A)).map { $0 + 1 } ?? text.count
@@ -34,10 +45,29 @@ public struct TextTemplate: Sendable {
             let template = try Template(interpolating: line, at: "line \(number)")
             lines.append(Line(number: number, template: template,
                               isWholeValue: kind == .dotenv && TextTemplate.isWholeValue(template.pieces)))
+            if kind == .dotenv, template.ids.isEmpty, let (key, id) = TextTemplate.bareReference(in: line) {
+                bare.append(BareReference(line: number, key: key, id: id))
+            }
             start = end
             number += 1
         }
         self.lines = lines
+        bareReferences = bare
+    }
+
+    /// `[export ]KEY=coffer:ID` (the value perhaps quoted) with a valid id.
+    private static func bareReference(in line: String) -> (key: String, id: SecretID)? {
+        guard let equals = line.firstIndex(of: "=") else { return nil }
+        var key = line[..<equals].trimming(" \t")
+        if key.hasPrefix("export "), key.count > 7 { key = key.dropFirst(7).trimming(" \t") }
+        guard !key.isEmpty, !key.contains(where: { " \t#'\"".contains($0) }) else { return nil }
+        // isWhitespace, not a list: "\r\n" is one Character.
+        var value = String(line[line.index(after: equals)...].drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        if value.count >= 2, let quote = value.first, quote == "\"" || quote == "'", value.last == quote {
+            value = String(value.dropFirst().dropLast())
+        }
+        guard value.hasPrefix(Template.wholePrefix), let id = try? SecretID(String(value.dropFirst(Template.wholePrefix.count))) else { return nil }
+        return (key, id)
     }
 
     /// Every reference, in order, located by line.
