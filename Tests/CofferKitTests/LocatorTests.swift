@@ -1,4 +1,7 @@
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 import CofferLocator
 
 /// The environment turned into explicit settings (Sources/CofferLocator).
@@ -57,7 +60,10 @@ final class LocatorTests: XCTestCase {
         XCTAssertEqual(locator(["USER": "ann", "LOGNAME": "log"]).userName, "ann")
         XCTAssertEqual(locator(["LOGNAME": "log"]).userName, "log")
         XCTAssertEqual(locator(["USER": "", "LOGNAME": "log"]).userName, "log")
-        XCTAssertNil(locator([:]).userName)
+        // Neither set (cron, `env -i`): the account's own name.
+        let account = getpwuid(getuid()).flatMap { $0.pointee.pw_name }.map { String(cString: $0) }
+        XCTAssertNotNil(account)
+        XCTAssertEqual(locator([:]).userName, account)
     }
 
     func testRevealInDiffs() {
