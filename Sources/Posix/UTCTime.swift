@@ -17,19 +17,25 @@ public enum UTCTime {
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Seconds since 1970 of `2026-11-28T13:50:00Z` (or a date alone,
-    /// `2026-11-28`, meaning its midnight UTC); nil if it is not one.
+    /// Seconds since 1970 of `2026-11-28T13:50:00Z` (or `2026-11-28T13:50Z`,
+    /// or a date alone, `2026-11-28`, meaning its midnight UTC); nil if it
+    /// is not one.
     public static func parse(_ text: String) -> Int? {
         let bytes = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count, bytes[range].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
             return Int(String(decoding: bytes[range], as: UTF8.self))
         }
-        guard bytes.count == 10 || bytes.count == 20, let year = number(0..<4), bytes[4] == 45,
+        guard [10, 17, 20].contains(bytes.count), let year = number(0..<4), bytes[4] == 45,
               let month = number(5..<7), bytes[7] == 45, let day = number(8..<10),
               (1...12).contains(month), (1...31).contains(day) else { return nil }
         var hour = 0, minute = 0, second = 0
-        if bytes.count == 20 {
+        if bytes.count == 17 {
+            // To the minute: 2026-11-28T13:50Z.
+            guard bytes[10] == 84, bytes[16] == 90, bytes[13] == 58, let h = number(11..<13), let m = number(14..<16),
+                  h < 24, m < 60 else { return nil }
+            (hour, minute) = (h, m)
+        } else if bytes.count == 20 {
             guard bytes[10] == 84, bytes[19] == 90, bytes[13] == 58, bytes[16] == 58,
                   let h = number(11..<13), let m = number(14..<16), let s = number(17..<19),
                   h < 24, m < 60, s < 61 else { return nil }

@@ -49,7 +49,7 @@ struct AuditCommand: ParsableCommand {
             let (entries, unreadable) = try log.entries()
             if unreadable > 0 {
                 Console.warning("\(unreadable) line\(unreadable == 1 ? " is" : "s are") not coffer's entries; `coffer audit --verify` says where")
-            } else if try !log.verify().isIntact {
+            } else if (try? log.verify())?.isIntact != true {
                 Console.warning("the log's chain is broken: some entries shown may have been changed; `coffer audit --verify` says where")
             }
             let shown = entries.filter { entry in

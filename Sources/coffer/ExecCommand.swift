@@ -96,7 +96,14 @@ struct ExecJob: Equatable {
 
     private static func assignment(_ text: String, option: String, what: String) throws -> Assignment {
         guard let eq = text.firstIndex(of: "=") else { throw ValidationError("\(option) wants NAME=\(what), not '\(TerminalText.escape(text))'") }
-        return Assignment(name: try name(String(text[..<eq])), value: String(text[text.index(after: eq)...]))
+        let assignment = Assignment(name: try name(String(text[..<eq])), value: String(text[text.index(after: eq)...]))
+        // An id that can never exist is a command-line error, like a bad name.
+        if what == "ID" {
+            do { _ = try SecretID(assignment.value) } catch let error as VaultError {
+                throw ValidationError("\(option) \(assignment.name)=ID: \(TerminalText.escape(error.description))")
+            }
+        }
+        return assignment
     }
 
     private static func name(_ text: String) throws -> EnvironmentName {

@@ -82,6 +82,10 @@ final class AuditTests: VaultE2ECase {
         let shown = try cofOK(["audit", "--id", "app/db", "-o", "json"], clean: false)
         let entries = try XCTUnwrap((try JSONSerialization.jsonObject(with: shown.stdout) as? [String: Any])?["entries"] as? [[String: Any]])
         XCTAssertEqual(entries.map { $0["action"] as? String }, ["set", "reveal:get", "set", "reveal:get", "rollback", "mv", "reveal:diff"])
+        let since = try cofOK(["audit", "--since", "2000-01-01T00:00Z", "-o", "json"], clean: false)
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: since.stdout) as? [String: Any])?["entries"].map { ($0 as? [Any])?.count }, lines.count)
+        let future = try cofOK(["audit", "--since", "2999-01-01", "-o", "json"], clean: false)
+        XCTAssertEqual(future.stdoutText, #"{"entries":[]}"# + "\n")
     }
 
     func testInitListAndGenerateAreRecorded() throws {
