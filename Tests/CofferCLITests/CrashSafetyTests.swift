@@ -918,4 +918,26 @@ final class CrashSafetyTests: AtomicityTestCase {
         if set.succeeded { state["c"] = "after-the-kill" }
         try assertRepaired(state, "after a kill during the journal write")
     }
+
+    /// A kill while this clone's trust state was being replaced (named, not
+    /// yet renamed, under `.git/coffer`): the next write sweeps a dead
+    /// process's temporary file, and leaves one whose process still runs (a
+    /// reader saves trust state without the vault lock).
+    func testAKilledTrustStateWriteIsSweptAndALiveOneKept() throws {
+        var state = try startingVault("vault")
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = vault + "/.git/coffer/.coffer-tmp-\(finished.processIdentifier)-123"
+        let live = vault + "/.git/coffer/.coffer-tmp-\(getpid())-456"
+        for path in [dead, live] { try Data("partial".utf8).write(to: URL(fileURLWithPath: path)) }
+        let set = try runCoffer("set", ["c=after-the-kill"])
+        XCTAssertTrue(set.succeeded, set.summary)
+        if set.succeeded { state["c"] = "after-the-kill" }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead), "a dead writer's temporary file was left")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live), "a live process's temporary file was removed")
+        unlink(live)
+        try assertRepaired(state, "after a kill during a trust state write")
+    }
 }

@@ -3,6 +3,9 @@ import Posix
 /// A file this clone keeps under `.git/coffer/` (accepted readers, trust):
 /// never committed, so no push reaches it; text, replaced atomically.
 enum CloneFile {
+    /// Where the files are: `.git/coffer`.
+    static func directory(gitDirectory: String) -> String { gitDirectory + "/coffer" }
+
     /// The file's text, nil when it does not exist.
     static func read(_ name: String, gitDirectory: String) throws -> String? {
         let path = gitDirectory + "/" + name
@@ -17,7 +20,7 @@ enum CloneFile {
     /// Replaces the file with `text`; `durable` syncs it before returning.
     static func write(_ text: String, to name: String, gitDirectory: String, durable: Bool = true) throws {
         do {
-            try Files.makeDirectories(gitDirectory + "/coffer")
+            try Files.makeDirectories(directory(gitDirectory: gitDirectory))
             let file = try AtomicFileSink(path: gitDirectory + "/" + name, durable: durable)
             try file.write(text)
             try file.commit()

@@ -66,6 +66,18 @@ enum Paths {
         for entry in entries(of: dir) where entry.name.hasPrefix(".coffer-tmp-") { unlink(dir + "/" + entry.name) }
     }
 
+    /// Removes the `.coffer-tmp-PID-…` files in `dir` whose process is gone.
+    /// For `.git/coffer`, where a reader saving this clone's trust state
+    /// (without the vault lock) may hold one between naming and renaming it:
+    /// only a dead writer's are swept.
+    static func removeDeadTemporaries(in dir: String) {
+        for entry in entries(of: dir) where entry.name.hasPrefix(".coffer-tmp-") {
+            let pid = entry.name.dropFirst(".coffer-tmp-".count).prefix { $0 != "-" }
+            guard let pid = Int32(pid), pid > 0, kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink(dir + "/" + entry.name)
+        }
+    }
+
     /// Calls `visit` with the relative path of every regular file below `dir`,
     /// skipping names that start with "." (git, scopes, temporaries).
     /// Directories nested deeper than any id goes (128 segments) hold no

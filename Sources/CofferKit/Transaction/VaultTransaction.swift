@@ -220,6 +220,7 @@ enum VaultTransaction {
     static func recover(vault: Vault, repo: GitRepository? = nil) throws -> [VaultNotice] {
         let git = vault.gitDirectory
         Paths.removeTemporaries(in: git)
+        Paths.removeDeadTemporaries(in: CloneFile.directory(gitDirectory: git))
         guard Journal.exists(gitDirectory: git) else { return [] }
         // A journal torn before its fsync completed was never acted on: no
         // lock had been taken and HEAD had not moved.
