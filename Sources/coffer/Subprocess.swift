@@ -4,8 +4,8 @@ import Glibc
 import Age
 import Posix
 
-/// The helper programs `get --copy` runs (the clipboard tools, and coffer
-/// itself as the restorer), started with `posix_spawn`. Values travel only
+/// The helper programs coffer runs (the clipboard tools, coffer itself as
+/// the clipboard's restorer, coffer-yaml), started with `posix_spawn`. Values travel only
 /// through pipes, never argv or the environment. A child gets no descriptor
 /// of ours but its pipes: a clipboard tool forks to keep serving the
 /// selection, and a copy of our standard output in that daemon would keep a
@@ -19,11 +19,13 @@ enum Subprocess {
     }
 
     /// Starts `argv` (argv[0] an absolute path), its stdin and stdout pipes
-    /// when asked, else /dev/null, stderr /dev/null; in a session of its own
+    /// when asked, else /dev/null, stderr ours when `showingErrors` (coffer's
+    /// own helpers speak in coffer's voice), else /dev/null; in a session of its own
     /// when `detached`, so no terminal hangup or job control reaches it. It
     /// starts with `blocked` signals blocked and no other, whatever our mask:
     /// a signal it waits for can then never reach it before it waits.
-    static func spawn(_ argv: [String], input: Bool, output: Bool, detached: Bool = false, blocked: [Int32] = []) throws -> Child {
+    static func spawn(_ argv: [String], input: Bool, output: Bool, showingErrors: Bool = false, detached: Bool = false,
+                      blocked: [Int32] = []) throws -> Child {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -60,7 +62,7 @@ enum Subprocess {
         } else {
             posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
         }
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
+        if !showingErrors { posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0) }
         closeOnExec()
 
         var pid: pid_t = 0

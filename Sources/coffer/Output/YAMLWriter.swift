@@ -66,33 +66,12 @@ enum YAMLWriter {
                                      hint: purpose == "-o yaml" ? "install both with scripts/install, or use -o json"
                                                                 : "install both with scripts/install, or use json")
             }
-            var stdin: [Int32] = [0, 0], stdout: [Int32] = [0, 0]
-            guard pipe(&stdin) == 0 else { throw CommandFailure("cannot run \(helperName): no pipe") }
-            guard pipe(&stdout) == 0 else {
-                close(stdin[0]); close(stdin[1])
-                throw CommandFailure("cannot run \(helperName): no pipe")
-            }
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_adddup2(&actions, stdin[0], STDIN_FILENO)
-            posix_spawn_file_actions_adddup2(&actions, stdout[1], STDOUT_FILENO)
-            for fd in stdin + stdout { posix_spawn_file_actions_addclose(&actions, fd) }
-            var pid: pid_t = 0
-            let argv: [UnsafeMutablePointer<CChar>?] = ([helper] + arguments).map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            let rc = posix_spawn(&pid, helper, &actions, nil, argv, environ)
-            close(stdin[0])
-            close(stdout[1])
-            guard rc == 0 else {
-                close(stdin[1]); close(stdout[0])
-                throw CommandFailure("cannot run \(helper): \(String(cString: strerror(rc)))")
-            }
+            let child = try Subprocess.spawn([helper] + arguments, input: true, output: true, showingErrors: true)
             // A helper that dies early must fail this command, not kill it.
             signal(SIGPIPE, SIG_IGN)
-            self.pid = pid
-            input = FileDescriptorSink(fd: stdin[1], name: helperName)
-            output = FileDescriptorSource(fd: stdout[0], name: helperName)
+            pid = child.pid
+            input = FileDescriptorSink(fd: child.stdin, name: helperName)
+            output = FileDescriptorSource(fd: child.stdout, name: helperName)
         }
 
         func closeInput() {
