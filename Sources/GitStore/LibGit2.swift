@@ -274,6 +274,16 @@ final class LibGit2: @unchecked Sendable {
         try check(libgit2Opts(Int32(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION.rawValue), 0), "git_libgit2_opts")
     }
 
+    /// A function looked up by its C name on first use, for features only
+    /// some commands need (remotes, merging): each keeps its own typed table
+    /// (see `RemoteFunctions`), so the start-up table above stays small.
+    func function<T>(_ name: String, as type: T.Type) throws -> T {
+        guard let pointer = dlsym(handle, name) else {
+            throw GitError.libraryUnavailable("\(LibGit2.soname) has no \(name)")
+        }
+        return unsafeBitCast(pointer, to: type)
+    }
+
     /// Converts a libgit2 return code into a thrown error with its message;
     /// an operating-system failure whose message quotes an errno coffer can
     /// explain (disk full, read-only) becomes `GitError.system`.
