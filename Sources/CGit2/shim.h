@@ -3,3 +3,5 @@
  * slot is switched per batch) and the in-memory backend batches write to. */
 #include <git2/sys/odb_backend.h>
 #include <git2/sys/mempack.h>
+/* The merge-driver interface: coffer registers its driver in-process. */
+#include <git2/sys/merge.h>

@@ -16,7 +16,21 @@ extension GitRepository {
     public func createCommit(parent: ObjectID?, changes: [TreeChange], message: String, author: Signature,
                              sign: (([UInt8]) throws -> String?)? = nil) throws -> ObjectID {
         let parentCommit = try parent.map { try Commit($0, in: self) }
-        let base = try parentCommit.map { try Tree($0.treeID, in: self) }
+        return try createCommit(parents: parentCommit.map { [$0] } ?? [], tree: parentCommit?.treeID, changes: changes,
+                                message: message, author: author, sign: sign)
+    }
+
+    /// A merge commit: parents `parents` (first: the branch merged into),
+    /// its tree `tree` (the merge's result) with `changes` applied.
+    public func createMergeCommit(parents: [ObjectID], tree: ObjectID, changes: [TreeChange], message: String, author: Signature,
+                                  sign: (([UInt8]) throws -> String?)? = nil) throws -> ObjectID {
+        try createCommit(parents: try parents.map { try Commit($0, in: self) }, tree: tree, changes: changes,
+                         message: message, author: author, sign: sign)
+    }
+
+    private func createCommit(parents parentCommits: [Commit], tree baseTree: ObjectID?, changes: [TreeChange], message: String,
+                              author: Signature, sign: (([UInt8]) throws -> String?)?) throws -> ObjectID {
+        let base = try baseTree.map { try Tree($0, in: self) }
         let editor = try TreeEditor(self, base: base)
         for change in changes { try editor.apply(change) }
         let tree = try Tree(editor.write(), in: self)
@@ -28,7 +42,7 @@ extension GitRepository {
             let rc = withHandle { repo in
                 signature.withHandle { sig in
                     tree.withHandle { treePointer in
-                        withParents(parentCommit) { parents, count in
+                        withParents(parentCommits) { parents, count in
                             lib.commitCreate(&oid, repo, nil, sig, sig, nil, text, treePointer, count, parents)
                         }
                     }
@@ -42,7 +56,7 @@ extension GitRepository {
         let rc = withHandle { repo in
             signature.withHandle { sig in
                 tree.withHandle { treePointer in
-                    withParents(parentCommit) { parents, count in
+                    withParents(parentCommits) { parents, count in
                         lib.commitCreateBuffer(&buffer, repo, sig, sig, nil, text, treePointer, count, parents)
                     }
                 }
@@ -74,11 +88,12 @@ extension GitRepository {
         return commits
     }
 
-    private func withParents<R>(_ parent: Commit?, _ body: (UnsafePointer<OpaquePointer?>?, Int) -> R) -> R {
-        guard let parent else { return body(nil, 0) }
-        return parent.withHandle { pointer in
-            var parents: [OpaquePointer?] = [pointer]
-            return parents.withUnsafeMutableBufferPointer { body(UnsafePointer($0.baseAddress), 1) }
+    /// The parents' handles, valid inside `body` (the commits stay alive meanwhile).
+    private func withParents<R>(_ commits: [Commit], _ body: (UnsafePointer<OpaquePointer?>?, Int) -> R) -> R {
+        guard !commits.isEmpty else { return body(nil, 0) }
+        let pointers: [OpaquePointer?] = commits.map { commit in commit.withHandle { $0 } }
+        return withExtendedLifetime(commits) {
+            pointers.withUnsafeBufferPointer { body($0.baseAddress, commits.count) }
         }
     }
 }

@@ -89,16 +89,16 @@ extension GitRepository {
         return CommitSignatureData(armored: bytes(signature), signedData: bytes(signed))
     }
 
-    /// The regular files named one of `names` (anywhere in the tree, down to
+    /// The regular files named one of `names` (all when nil; anywhere in the tree, down to
     /// `maxTreeDepth`) that differ between two root trees (nil: empty),
     /// sorted by path. Subtrees with the same id on both sides are never read.
-    public func changedFiles(named names: Set<String>, from old: ObjectID?, to new: ObjectID?) throws -> [FileChange] {
+    public func changedFiles(named names: Set<String>?, from old: ObjectID?, to new: ObjectID?) throws -> [FileChange] {
         var found: [FileChange] = []
         try compare(old, new, base: "", names: names, depth: 0, into: &found)
         return found.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
-    private func compare(_ old: ObjectID?, _ new: ObjectID?, base: String, names: Set<String>, depth: Int,
+    private func compare(_ old: ObjectID?, _ new: ObjectID?, base: String, names: Set<String>?, depth: Int,
                          into found: inout [FileChange]) throws {
         // Deeper than any vault path goes: nothing there is a file coffer
         // reads, and a pushed tree must not stop every later command.
@@ -112,7 +112,7 @@ extension GitRepository {
             if oldTree != nil || newTree != nil {
                 try compare(oldTree, newTree, base: base + name + "/", names: names, depth: depth + 1, into: &found)
             }
-            guard names.contains(name) else { continue }
+            guard names?.contains(name) ?? true else { continue }
             let oldBlob = before?.isFile == true ? before?.id : nil, newBlob = after?.isFile == true ? after?.id : nil
             let odd = [before, after].contains { $0.map { !$0.isFile && !$0.isTree } ?? false }
             if oldBlob != newBlob || odd {

@@ -112,6 +112,12 @@ extension GitRepository {
     }
 
     /// The ref HEAD names, e.g. "refs/heads/main", or "HEAD" when detached.
+    /// The branch HEAD names (`main`), nil when HEAD is detached.
+    public func currentBranch() throws -> String? {
+        let target = try headTarget()
+        return target.hasPrefix("refs/heads/") ? String(target.dropFirst("refs/heads/".count)) : nil
+    }
+
     private func headTarget() throws -> String {
         let reference = try withHandle { repo in
             try lib.make("git_reference_lookup") { lib.referenceLookup($0, repo, "HEAD") }

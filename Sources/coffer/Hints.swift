@@ -15,6 +15,10 @@ enum Hints {
         case .existingHistory: return "coffer init needs a new or empty repository"
         case .gitOperationInProgress:
             return "finish it (resolve, then git commit / git rebase --continue) or abort it (git merge --abort, git rebase --abort), then try again"
+        case .noMergePending: return "`coffer sync` brings in the remote's changes; `coffer conflicts` lists what waits"
+        case .notInConflict: return "`coffer conflicts` lists the ids in conflict"
+        case .noRemote(let known):
+            return known.isEmpty ? "add one: coffer remote add origin URL" : "name one: coffer sync REMOTE"
         case .detachedHead: return "check out the vault's branch first (git switch BRANCH; `git branch` lists them)"
         case .noSuchRevision(let id, _): return "see `coffer history \(id)` for its versions (v1, v2…) or use a commit id"
         case .noSuchVaultRevision: return "see `coffer log` for the vault's commits"

@@ -19,12 +19,14 @@ public enum Action: String, Sendable, CaseIterable {
     case removeSigner = "signers-rm"
     /// `.coffer-config` changed: the vault's settings (`coffer config`).
     case config
+    /// Another clone's history merged in (`coffer sync`, `coffer resolve`).
+    case merge
 
     /// True for actions that re-encrypt values without changing them.
     var keepsValues: Bool {
         switch self {
         case .rewrap, .rekey, .rotate, .rotateIdentity, .fix, .mv: return true
-        case .initialize, .set, .generate, .rm, .rollback, .restore, .importBundle, .addSigner, .removeSigner, .config: return false
+        case .initialize, .set, .generate, .rm, .rollback, .restore, .importBundle, .addSigner, .removeSigner, .config, .merge: return false
         }
     }
 }

@@ -22,6 +22,12 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case insideVault(path: String, vault: String)
     case existingHistory(path: String)
     case detachedHead
+    /// `resolve` with no merge waiting for it.
+    case noMergePending
+    /// `resolve ID` for an id the waiting merge has no conflict for.
+    case notInConflict(id: String)
+    /// `sync` with no remote to name, or several and none chosen.
+    case noRemote(known: [String])
     /// git is in the middle of a merge, rebase or the like in this clone.
     case gitOperationInProgress(String)
 
@@ -152,6 +158,10 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .existingHistory(let path): return "\(Text.shown(path)) is a git repository with history but no .recipients"
         case .gitOperationInProgress(let what): return "git is in the middle of \(what) in this vault; coffer writes nothing until it is finished"
         case .detachedHead: return "the vault's HEAD is detached; a commit here would be lost at the next checkout"
+        case .noMergePending: return "no merge is waiting for conflicts to be settled"
+        case .notInConflict(let id): return "\(Text.quoted(id)) is not in conflict in the waiting merge"
+        case .noRemote(let known):
+            return known.isEmpty ? "the vault has no remote" : "the vault has several remotes (\(known.joined(separator: ", "))) and none is this branch's upstream"
         case .notFound(let id): return "no secret \(id)"
         case .noSecrets(let prefix): return "no secrets under \(prefix)"
         case .alreadyExists(let id): return "\(id) already exists"

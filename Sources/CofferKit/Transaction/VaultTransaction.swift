@@ -51,7 +51,20 @@ enum VaultTransaction {
         }
         var outcome = staging.outcome
         guard let commit = made else { return outcome }
-        let (indexLock, index) = try lockIndex(vault, repo: repo, journaling: head, to: commit, changes: staging.treeChanges)
+        try land(vault, repo: repo, from: head, to: commit, changes: staging.treeChanges, contents: staging.files,
+                 action: action, accepted: staging.acceptedAfterCommit, outcome: &outcome)
+        return outcome
+    }
+
+    /// The second half of every write (the caller holds the vault lock):
+    /// journal, index lock, HEAD moved from `head` to `commit` (made, not
+    /// yet referenced) — the commit point —, the audit line, then the work
+    /// tree and index brought to it (`changes`, with `contents` for the
+    /// files whose bytes are at hand). `accepted`: this clone's accepted
+    /// readers once the commit is made, when it changes them.
+    static func land(_ vault: Vault, repo: GitRepository, from head: ObjectID?, to commit: ObjectID, changes: [TreeChange],
+                     contents: [String: [UInt8]], action: Action, accepted: AcceptedReaders?, outcome: inout ChangeOutcome) throws {
+        let (indexLock, index) = try lockIndex(vault, repo: repo, journaling: head, to: commit, changes: changes)
         do {
             try repo.advanceHead(from: head, to: commit, message: "coffer: \(action.rawValue)")
         } catch {
@@ -71,7 +84,7 @@ enum VaultTransaction {
         // The user's own change of readers is accepted in this clone. Should
         // this fail, the next change there is refused naming this commit, and
         // `recipients accept` settles it: it fails closed.
-        try? staging.acceptedAfterCommit?.save(gitDirectory: vault.gitDirectory)
+        try? accepted?.save(gitDirectory: vault.gitDirectory)
         // Judged at once, so the clone's record of what it verified includes
         // its own commit: a rewrite that drops it is then seen as one.
         _ = try? vault.trusted()
@@ -80,7 +93,7 @@ enum VaultTransaction {
         // journal. The index lock stays until then, so git cannot commit the
         // index that lacks this change.
         do {
-            try publish(vault, repo: repo, changes: staging.treeChanges, contents: staging.files, index: index)
+            try publish(vault, repo: repo, changes: changes, contents: contents, index: index)
             indexLock.release()
             Journal.remove(gitDirectory: vault.gitDirectory)
         } catch {
@@ -88,7 +101,6 @@ enum VaultTransaction {
             // The commit is acknowledged: make HEAD durable even so.
             try FileSystemSync.sync(vault.gitDirectory)
         }
-        return outcome
     }
 
     /// Recovery before a write (the caller holds the vault lock). A write
@@ -132,7 +144,7 @@ enum VaultTransaction {
     /// be the merge commit, and rewriting the index would drop its conflict
     /// stages. Its marker files are looked for before any work; the index's
     /// conflict stages once it is read, under the lock.
-    private static func refuseUnfinishedGitOperation(_ vault: Vault, index: IndexUpdate?) throws {
+    static func refuseUnfinishedGitOperation(_ vault: Vault, index: IndexUpdate?) throws {
         if let operation = vault.gitOperationInProgress { throw VaultError.gitOperationInProgress(operation) }
         if index?.hasConflicts == true { throw VaultError.gitOperationInProgress("a merge with conflicts") }
     }

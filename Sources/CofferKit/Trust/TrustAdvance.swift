@@ -15,14 +15,20 @@ extension Vault {
     /// hardening rules alone. The caller holds the vault lock or only reads
     /// (the files are written atomically, and two readers write the same).
     func trusted() throws -> (trust: TrustState?, accepted: AcceptedReaders) {
+        try trusted(upTo: nil, saving: true)
+    }
+
+    /// The same judgement up to `commit` (nil: HEAD); `saving: false` leaves
+    /// this clone's files as they are (a merge judged before it is made).
+    func trusted(upTo commit: ObjectID?, saving: Bool) throws -> (trust: TrustState?, accepted: AcceptedReaders) {
         var accepted = try acceptedReadersSeeded()
         guard var state = try TrustState.load(gitDirectory: gitDirectory) ?? seedTrust() else { return (nil, accepted) }
         let repo = try repo()
-        guard let head = try repo.head(), head != state.verified else { return (state, accepted) }
+        guard let head = try commit ?? repo.head(), head != state.verified else { return (state, accepted) }
         if try repo.isAncestor(head, of: state.verified) {
             // Rewound (a reset to an older commit): what was judged stays judged.
             state.verified = head
-            try? state.save(gitDirectory: gitDirectory)
+            if saving { try? state.save(gitDirectory: gitDirectory) }
             return (state, accepted)
         }
         // Anything but a fast-forward (a rebase, an amend, a force-push)
@@ -53,8 +59,10 @@ extension Vault {
         state.tainted = chain.isTainted(head)
         state.verified = head
         // A read-only clone still judges; it judges again next time.
-        if changed { try? accepted.save(gitDirectory: gitDirectory) }
-        try? state.save(gitDirectory: gitDirectory)
+        if saving {
+            if changed { try? accepted.save(gitDirectory: gitDirectory) }
+            try? state.save(gitDirectory: gitDirectory)
+        }
         return (state, accepted)
     }
 
