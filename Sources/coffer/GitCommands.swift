@@ -92,17 +92,19 @@ struct SetupCommand: ParsableCommand {
     @OptionGroup var options: VaultOptions
 
     func run() throws {
-        try Console.run {
-            let vault = try options.vault()
-            try GitIntegration.configure(vault, executable: Executable.path)
-            Console.info("git diff, git log -p and git show in \(vault.root) now show sealed files as id, readers and payload digest")
-            Console.info("git verify-commit and git log --show-signature now check commits against \(vault.root)/.signers")
-            guard try vault.trustStatus().pinned == nil || !fingerprints.isEmpty else { return }
-            do {
-                try SignersCommand.pin(vault, fingerprints: fingerprints, yes: false, required: !fingerprints.isEmpty)
-            } catch VaultError.noSignersToPin where fingerprints.isEmpty {
-                Console.warning("the vault has no .signers, so its history is not signed: `coffer signers init` starts it")
-            }
+        try Console.run { try SetupCommand.setUp(try options.vault(), fingerprints: fingerprints) }
+    }
+
+    /// What `setup` and `clone` do to a clone: git's drivers, then the pin.
+    static func setUp(_ vault: Vault, fingerprints: [String]) throws {
+        try GitIntegration.configure(vault, executable: Executable.path)
+        Console.info("git diff, git log -p and git show in \(vault.root) now show sealed files as id, readers and payload digest")
+        Console.info("git verify-commit and git log --show-signature now check commits against \(vault.root)/.signers")
+        guard try vault.trustStatus().pinned == nil || !fingerprints.isEmpty else { return }
+        do {
+            try SignersCommand.pin(vault, fingerprints: fingerprints, yes: false, required: !fingerprints.isEmpty)
+        } catch VaultError.noSignersToPin where fingerprints.isEmpty {
+            Console.warning("the vault has no .signers, so its history is not signed: `coffer signers init` starts it")
         }
     }
 }
