@@ -17,7 +17,7 @@ struct CofferCommand: ParsableCommand {
             InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, GenerateCommand.self, ListCommand.self,
             RmCommand.self, MvCommand.self, HistoryCommand.self, LogCommand.self, RollbackCommand.self,
             RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RenderCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AuditCommand.self, AgeCommand.self, TextconvCommand.self, RestoreClipboardCommand.self,
-            ExecCommand.self, ConflictsCommand.self, ResolveCommand.self,
+            ExecCommand.self, MergeDriverCommand.self, ResealCommand.self, ConflictsCommand.self, ResolveCommand.self,
         ]
     )
 
@@ -46,6 +46,7 @@ struct CofferCommand: ParsableCommand {
             case .get(let get): try get.run()
             case .exec(let exec): try exec.run()
             case .render(let render): try render.run()
+            case .mergeDriver(let merge): try merge.run()
             }
         } catch {
             exit(withError: error)

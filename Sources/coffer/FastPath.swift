@@ -19,6 +19,7 @@ enum FastPath {
         case get(GetJob)
         case exec(ExecJob)
         case render(RenderJob)
+        case mergeDriver(MergeDriverJob)
     }
 
     static func parse(_ arguments: [String]) -> Job? {
@@ -27,6 +28,7 @@ enum FastPath {
         if arguments.first == "get" { return parseGet(Array(arguments.dropFirst())) }
         if arguments.first == "exec" { return parseExec(arguments.dropFirst()) }
         if arguments.first == "render" { return parseRender(Array(arguments.dropFirst())) }
+        if arguments.first == "merge-driver" { return parseMergeDriver(arguments.dropFirst()) }
         guard arguments.count >= 2, arguments[0] == "age" else { return nil }
         guard let (positional, options) = tokenize(arguments.dropFirst(2), flags: ["-a", "--armor", "-p", "--passphrase"]) else {
             return nil
@@ -142,6 +144,14 @@ enum FastPath {
         guard !(job.check && job.output != nil) else { return nil }
         job.format = format ?? job.format
         return .render(job)
+    }
+
+    /// `merge-driver [--] BASE OURS THEIRS PATH`, as `merge.coffer.driver` runs it.
+    private static func parseMergeDriver(_ arguments: ArraySlice<String>) -> Job? {
+        let files = arguments.first == "--" ? arguments.dropFirst() : arguments
+        guard files.count == 4, arguments.first == "--" || !files.contains(where: { $0.hasPrefix("-") }) else { return nil }
+        let f = Array(files)
+        return .mergeDriver(MergeDriverJob(base: f[0], ours: f[1], theirs: f[2], path: f[3]))
     }
 
     /// Splits arguments into positionals and options; an option that is not

@@ -78,7 +78,7 @@ struct DiffCommand: ParsableCommand {
 struct SetupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "setup",
-        abstract: "Set up this clone of a vault: the git diff driver that shows sealed files readably, and signature checks.",
+        abstract: "Set up this clone of a vault: git's diff and merge drivers for sealed files, signature checks, and the post-merge hook.",
         discussion: """
             `coffer init` does this for new vaults; run it once in every fresh `git clone` of a vault. \
             It also pins the vault's signers as this clone's root of trust, after showing them: \
@@ -97,14 +97,29 @@ struct SetupCommand: ParsableCommand {
 
     /// What `setup` and `clone` do to a clone: git's drivers, then the pin.
     static func setUp(_ vault: Vault, fingerprints: [String]) throws {
-        try GitIntegration.configure(vault, executable: Executable.path)
+        let hook = try GitIntegration.configure(vault, executable: Executable.path)
         Console.info("git diff, git log -p and git show in \(vault.root) now show sealed files as id, readers and payload digest")
         Console.info("git verify-commit and git log --show-signature now check commits against \(vault.root)/.signers")
+        Console.info("git merge and git pull now merge sealed files by value and .recipients, .signers as sets of lines")
+        SetupCommand.report(hook)
         guard try vault.trustStatus().pinned == nil || !fingerprints.isEmpty else { return }
         do {
             try SignersCommand.pin(vault, fingerprints: fingerprints, yes: false, required: !fingerprints.isEmpty)
         } catch VaultError.noSignersToPin where fingerprints.isEmpty {
             Console.warning("the vault has no .signers, so its history is not signed: `coffer signers init` starts it")
+        }
+    }
+}
+
+extension SetupCommand {
+    /// Says whether stock merges are followed by `coffer reseal`.
+    static func report(_ hook: HookInstall) {
+        switch hook {
+        case .installed:
+            Console.info("after each git merge or pull, the post-merge hook re-seals what the merge left sealed for old readers")
+        case .userHookKept(let path):
+            Console.warning("\(TerminalText.escape(path)) is a hook of yours, left as it is: run `coffer reseal` after each git merge or pull "
+                            + "(or call it from that hook)")
         }
     }
 }

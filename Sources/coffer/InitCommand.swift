@@ -41,8 +41,9 @@ struct InitCommand: ParsableCommand {
                                          configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: identityName,
                                                                             audit: try VaultSettings.auditLog()),
                                          commitSigner: CommitSigner(key: key, signer: signer.description))
-            try GitIntegration.configure(vault, executable: Executable.path)
+            let hook = try GitIntegration.configure(vault, executable: Executable.path)
             Console.info("initialised vault \(vault.root), readable by \(me.recipient.encoded)")
+            SetupCommand.report(hook)
         }
     }
 }

@@ -12,6 +12,9 @@ public enum Action: String, Sendable, CaseIterable {
     case rotate
     case rotateIdentity = "rotate-identity"
     case fix = "verify-fix"
+    /// Secrets re-sealed for their scope's readers after a merge made
+    /// without coffer (`coffer reseal`, the post-merge hook).
+    case reseal
     /// Secrets brought in from a bundle (`coffer import`).
     case importBundle = "import"
     /// `.signers` changed: who may sign for the vault.
@@ -25,7 +28,7 @@ public enum Action: String, Sendable, CaseIterable {
     /// True for actions that re-encrypt values without changing them.
     var keepsValues: Bool {
         switch self {
-        case .rewrap, .rekey, .rotate, .rotateIdentity, .fix, .mv: return true
+        case .rewrap, .rekey, .rotate, .rotateIdentity, .fix, .reseal, .mv: return true
         case .initialize, .set, .generate, .rm, .rollback, .restore, .importBundle, .addSigner, .removeSigner, .config, .merge: return false
         }
     }

@@ -11,16 +11,26 @@ import GitStore
 public enum GitIntegration {
 
     /// Points this clone's `diff.coffer.textconv` at `executable textconv`,
-    /// and has stock git check commit signatures (`git verify-commit`, `git
-    /// log --show-signature`) as SSH signatures against the vault's `.signers`.
-    public static func configure(_ vault: Vault, executable: String) throws {
+    /// has stock git check commit signatures (`git verify-commit`, `git
+    /// log --show-signature`) as SSH signatures against the vault's `.signers`,
+    /// merges sealed and trust files through `executable merge-driver` (see
+    /// `MergeWiring`), and installs the post-merge hook that re-seals after
+    /// a stock merge (`planReseal`), unless the clone has a hook of its own.
+    @discardableResult
+    public static func configure(_ vault: Vault, executable: String) throws -> HookInstall {
         let repo = try vault.repo()
-        try repo.setConfig("diff.coffer.textconv", "'\(executable)' textconv")
+        try repo.setConfig("diff.coffer.textconv", "\(MergeWiring.shellQuoted(executable)) textconv")
         // Never cache: a cached conversion would keep whatever was shown.
         try repo.setConfig("diff.coffer.cachetextconv", "false")
         try repo.setConfig("gpg.format", "ssh")
         // Absolute: git reads a relative one from wherever it is run.
         try repo.setConfig("gpg.ssh.allowedSignersFile", vault.path(SignersFile.fileName))
+        // The config before the attributes: an attribute naming a driver the
+        // config lacks would send sealed files through git's text merge.
+        try repo.setConfig("merge.\(MergeWiring.driverName).name", "coffer: sealed files by value, trust files as sets of lines")
+        try repo.setConfig("merge.\(MergeWiring.driverName).driver", MergeWiring.driverCommand(executable: executable))
+        try vault.wireMergeAttributes()
+        return try vault.installPostMergeHook(executable: executable)
     }
 
     /// The text git diffs for a sealed file: its id, its readers (by name

@@ -24,6 +24,9 @@ public struct ChangePlan {
     var grantedReader: X25519Recipient?
     /// Old keys replaced by `identity rotate`, beside `removedReaders`.
     var revokedKeys: [X25519Recipient] = []
+    /// Per re-sealed id, the fingerprints its file named that its scope no
+    /// longer does (`planReseal`): who may still know its value.
+    var droppedReaders: [SecretID: Set<String>] = [:]
     /// Work-tree paths to move aside and restore first (`verify --fix`).
     var workTreeRepairs: [String] = []
     var changes: [VaultChange]
@@ -66,6 +69,12 @@ extension Vault {
         if !plan.removedReaders.isEmpty {
             let gone = Set(plan.removedReaders.map(\.fingerprint))
             outcome.exposed = outcome.written.filter { outcome.previousReaders[$0]?.contains(where: gone.contains) == true }
+        }
+        if !plan.droppedReaders.isEmpty {
+            outcome.exposed += outcome.written.filter { id in
+                guard let gone = plan.droppedReaders[id] else { return false }
+                return outcome.previousReaders[id]?.contains(where: gone.contains) == true
+            }
         }
         return outcome
     }

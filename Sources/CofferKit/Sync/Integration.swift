@@ -101,6 +101,10 @@ enum MergeTransaction {
 
     private static func merge(_ vault: Vault, repo: GitRepository, head: ObjectID, headTree: ObjectID, theirs: ObjectID,
                               source: String, identities: [Identity]) throws -> Integration {
+        // libgit2 picks the driver by the `merge` attribute: without this
+        // clone's `merge=coffer` lines (a clone `setup` never ran in) sealed
+        // files would go to the binary driver, a conflict on every edit.
+        try vault.wireMergeAttributes()
         var reasons: [String: MergeDriver.ConflictReason] = [:]
         let merged = try repo.mergeTrees(ours: head, theirs: theirs) { input in
             switch MergeDriver.merge(path: input.path, base: input.base, ours: input.ours, theirs: input.theirs, identities: identities) {

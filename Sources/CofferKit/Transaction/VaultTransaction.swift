@@ -145,7 +145,9 @@ enum VaultTransaction {
     /// stages. Its marker files are looked for before any work; the index's
     /// conflict stages once it is read, under the lock.
     static func refuseUnfinishedGitOperation(_ vault: Vault, index: IndexUpdate?) throws {
-        if let operation = vault.gitOperationInProgress { throw VaultError.gitOperationInProgress(operation) }
+        if let operation = vault.gitOperationInProgress, !vault.mergeIsCommitted() {
+            throw VaultError.gitOperationInProgress(operation)
+        }
         if index?.hasConflicts == true { throw VaultError.gitOperationInProgress("a merge with conflicts") }
     }
 

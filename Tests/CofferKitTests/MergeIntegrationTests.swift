@@ -1,0 +1,145 @@
+import Foundation
+import XCTest
+import Age
+import GitStore
+import SSHSig
+@testable import CofferKit
+
+/// `Vault.integrate`: another clone's commit brought in through libgit2's
+/// merge with coffer's driver registered in-process. The other clone is
+/// made and fetched with the stock git CLI, so only the merge is coffer's.
+final class MergeIntegrationTests: VaultTestCase {
+    private var other: Vault!
+    private let key = SSHSigningKey.generate()
+
+    /// Two clones of a signed vault, both signing with the pinned key (one
+    /// person's two machines), so the chain of trust accepts each side's readers.
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        try useSignedVault(key: key)
+        try set(["app/a": "one", "app/b": "two"])
+        try git("clone", "-q", root, directory + "/other", in: directory)
+        other = try Vault.open(containing: directory + "/other", configuration: VaultTestCase.configuration)
+        other.commitSigner = CommitSigner(key: key)
+        try other.pin(try other.pinCandidate())
+    }
+
+    /// Fetches the other clone's HEAD into `vault` with stock git; its id.
+    private func fetchOther() throws -> ObjectID {
+        try git("fetch", "-q", other.root, "HEAD", in: root)
+        return try XCTUnwrap(ObjectID(hex: try git("rev-parse", "FETCH_HEAD", in: root)))
+    }
+
+    private func parents(_ rev: String = "HEAD") throws -> [String] {
+        try git("log", "-1", "--format=%P", rev, in: root).split(separator: " ").map(String.init)
+    }
+
+    func testDisjointEditsMergeInOneCommitWithBothParents() throws {
+        try set(["app/a": "ours"])
+        try set(["app/b": "theirs"], in: other)
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .merged)
+        XCTAssertEqual(result.incoming.map(\.value), ["app/b"])
+        XCTAssertEqual(try value("app/a"), "ours")
+        XCTAssertEqual(try value("app/b"), "theirs")
+        XCTAssertEqual(try parents().count, 2)
+        XCTAssertEqual(try git("status", "--porcelain", in: root), "")
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
+    }
+
+    func testFastForwardWhenOursIsBehind() throws {
+        try set(["app/c": "new"], in: other)
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .fastForward)
+        XCTAssertEqual(try value("app/c"), "new")
+        XCTAssertEqual(try git("rev-parse", "HEAD", in: root), try git("rev-parse", "HEAD", in: other.root))
+        XCTAssertEqual(try git("status", "--porcelain", in: root), "")
+    }
+
+    /// One side re-wrapped (a reader added), the other changed the value:
+    /// the value wins, sealed for the merged readers in the merge commit.
+    func testChangedValueWinsOverRewrapAndIsSealedForMergedReaders() throws {
+        let bob = X25519Identity.generate()
+        var plan = try vault.planAddReader(named(bob, "bob"), to: nil)
+        plan.confirm()
+        _ = try vault.apply(plan, identities: [me])
+        try set(["app/a": "changed"], in: other)
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .merged)
+        XCTAssertEqual(try value("app/a"), "changed")
+        XCTAssertEqual(try value("app/a", identities: [bob]), "changed", "re-sealed for the reader added on our side")
+        XCTAssertEqual(result.resealed.map(\.value), ["app/a"])
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
+    }
+
+    /// Both sides changed one value: nothing is written, the conflict is
+    /// recorded; resolving it makes the merge.
+    func testBothChangedIsAConflictUntilResolved() throws {
+        try set(["app/a": "ours"])
+        try set(["app/a": "theirs", "app/b": "also theirs"], in: other)
+        let before = try git("rev-parse", "HEAD", in: root)
+        let sealedBefore = try Data(contentsOf: URL(fileURLWithPath: root + "/app/a.age"))
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .conflicts)
+        XCTAssertEqual(result.conflicts.map(\.path), ["app/a.age"])
+        XCTAssertEqual(try git("rev-parse", "HEAD", in: root), before, "nothing committed")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: root + "/app/a.age")), sealedBefore, "work tree untouched")
+        XCTAssertEqual(try vault.conflicts().map(\.id?.value), ["app/a"])
+        let settled = try vault.resolve(id("app/a"), .theirs, identities: [me])
+        XCTAssertEqual(settled.kind, .merged)
+        XCTAssertEqual(try value("app/a"), "theirs")
+        XCTAssertEqual(try value("app/b"), "also theirs")
+        XCTAssertEqual(try vault.conflicts(), [])
+        XCTAssertEqual(try parents().count, 2)
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
+    }
+
+    func testResolveWithANewValue() throws {
+        try set(["app/a": "ours"])
+        try set(["app/a": "theirs"], in: other)
+        _ = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        _ = try vault.resolve(id("app/a"), .value(bytes("third")), identities: [me])
+        XCTAssertEqual(try value("app/a"), "third")
+    }
+
+    /// Both sides added a reader to the same scope: `.recipients` merges
+    /// as the union, and every secret is sealed for both new readers.
+    func testReadersAddedOnBothSidesMergeAsUnion() throws {
+        let bob = X25519Identity.generate(), carol = X25519Identity.generate()
+        var plan = try vault.planAddReader(named(bob, "bob"), to: nil)
+        plan.confirm()
+        _ = try vault.apply(plan, identities: [me])
+        var theirs = try other.planAddReader(named(carol, "carol"), to: nil)
+        theirs.confirm()
+        _ = try other.apply(theirs, identities: [me])
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .merged)
+        let readers = try vault.readers(of: id("app/a")).readers.map(\.name)
+        XCTAssertEqual(Set(readers.compactMap { $0 }), ["me", "bob", "carol"])
+        for who in [bob, carol] {
+            XCTAssertEqual(try value("app/a", identities: [who]), "one")
+            XCTAssertEqual(try value("app/b", identities: [who]), "two")
+        }
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
+        XCTAssertEqual(try vault.trustStatus().held, [], "the signed merge keeps the chain")
+        XCTAssertNotNil(try vault.repo().commitSignature(try XCTUnwrap(vault.repo().head())), "the merge commit is signed")
+    }
+
+    /// A reader pulled in by an unsigned commit is never sealed for: the
+    /// merge is made, the scope's files are left as they were, and say so.
+    func testUnsignedReaderFromTheOtherSideIsHeldBack() throws {
+        other.commitSigner = nil
+        let eve = X25519Identity.generate()
+        var theirs = try other.planAddReader(named(eve, "eve"), to: nil)
+        theirs.confirm()
+        _ = try other.apply(theirs, identities: [me])
+        try set(["app/a": "ours"])
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .merged)
+        XCTAssertEqual(result.heldBack.map(\.value), ["app/a", "app/b"], "neither is sealed for the merged readers")
+        XCTAssertThrowsError(try value("app/a", identities: [eve]), "never sealed for the unaccepted reader")
+        XCTAssertNil(try vault.repo().commitSignature(try XCTUnwrap(vault.repo().head())),
+                     "a merge carrying a held-back change is not signed: a signature would vouch for it")
+        XCTAssertFalse(try vault.trustStatus().held.isEmpty)
+    }
+}
