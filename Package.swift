@@ -39,7 +39,7 @@ let package = Package(
         // First thing in each executable's main: no core, no dump, no crash report.
         .target(name: "CrashPosture", dependencies: ["CLinux"]),
         .target(name: "Posix", dependencies: ["Age", "CLinux"]),
-        .target(name: "GitStore", dependencies: ["CGit2", "Posix"]),
+        .target(name: "GitStore", dependencies: ["CGit2", "Posix", "Age"]),
         // Bundles are tar archives; written and read here, never by a tar process.
         .target(name: "Tar"),
         .target(name: "CofferKit", dependencies: ["Age", "SSHSig", "GitStore", "Posix", "Tar"]),

@@ -22,6 +22,33 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
     case refLocked(ref: String, lockFile: String, waitedSeconds: Double)
     /// `ref` no longer held the commit a compare-and-swap expected.
     case staleHead(ref: String)
+    /// No remote of that name is configured.
+    case remoteNotFound(String)
+    /// A remote of that name is configured already.
+    case remoteExists(String)
+    /// git refuses this remote name (quoted: it is the user's input).
+    case invalidRemoteName(String)
+    /// git refuses this branch name.
+    case invalidBranchName(String)
+    /// The ssh server's host key is in no known_hosts file: refused, nothing
+    /// was transferred. `fingerprint` is OpenSSH's `SHA256:…` form, for the
+    /// user to compare out of band before adding the key.
+    case unknownHostKey(host: String, keyType: String, fingerprint: String, knownHostsFiles: [String])
+    /// The ssh server's host key differs from the one known_hosts holds for
+    /// it (or is marked @revoked there): refused, as ssh refuses it.
+    case hostKeyMismatch(host: String, keyType: String, fingerprint: String, knownHostsFile: String)
+    /// No credential coffer could offer was accepted; `tried` names what was
+    /// offered (agent, key files, a credential helper), never a secret.
+    case authenticationFailed(url: String, tried: [String])
+    /// The remote refused to update `ref` (not a fast-forward, a hook…):
+    /// fetch, merge and push again.
+    case pushRejected(ref: String, reason: String)
+    /// No local branch of that name.
+    case branchNotFound(String)
+    /// `clone` needs a directory that does not exist or is empty.
+    case destinationNotEmpty(path: String)
+    /// A helper program coffer runs for a transfer (ssh-keygen, git credential) failed.
+    case helperFailed(program: String, reason: String)
 
     public var description: String {
         switch self {
@@ -36,6 +63,23 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
             return "\(ref) is locked by another git process (git gc or pack-refs, perhaps): \(lockFile) was held "
                 + "for all of the \(GitError.seconds(seconds)) coffer waited"
         case .staleHead(let ref): return "\(ref) moved while coffer was writing; nothing was changed"
+        case .remoteNotFound(let name): return "no remote named '\(name)'"
+        case .remoteExists(let name): return "a remote named '\(name)' exists already"
+        case .invalidRemoteName(let name): return "'\(name)' is not a valid remote name"
+        case .invalidBranchName(let name): return "'\(name)' is not a valid branch name"
+        case .unknownHostKey(let host, let type, let fingerprint, let files):
+            return "the host key of \(host) is not known (\(type) \(fingerprint)); refusing to connect. "
+                + "Check the fingerprint with the server's owner, then add the key to "
+                + (files.first ?? "~/.ssh/known_hosts") + " (ssh-keyscan, or connect once with ssh)"
+        case .hostKeyMismatch(let host, let type, let fingerprint, let file):
+            return "the host key of \(host) (\(type) \(fingerprint)) does not match the one in \(file); "
+                + "refusing to connect: someone may be intercepting the connection, or the host key was changed"
+        case .authenticationFailed(let url, let tried):
+            return "authentication to \(url) failed" + (tried.isEmpty ? " (no credential to offer)" : " (tried \(tried.joined(separator: ", ")))")
+        case .pushRejected(let ref, let reason): return "the remote rejected the update of \(ref): \(reason)"
+        case .branchNotFound(let name): return "no branch named '\(name)'"
+        case .destinationNotEmpty(let path): return "\(path) exists and is not an empty directory"
+        case .helperFailed(let program, let reason): return "\(program) failed: \(reason)"
         }
     }
 }
