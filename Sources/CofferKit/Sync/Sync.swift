@@ -1,0 +1,50 @@
+import Age
+import GitStore
+
+extension Vault {
+    /// Fetches `remote` (nil: the branch's upstream, else the only remote,
+    /// else `origin`), brings its branch in (see `integrate`), and pushes
+    /// the result. A push the remote rejects because it moved on meanwhile
+    /// is fetched and merged again, a few times. Conflicts stop before the
+    /// push: nothing is sent until `resolve` settles them.
+    public func sync(remote: String?, credentials: TransferCredentials, identities: [Identity]) throws -> SyncReport {
+        let repo = try repo()
+        guard let branch = try repo.currentBranch() else { throw VaultError.detachedHead }
+        let upstream = try repo.upstream(of: branch)
+        let name = try remote ?? upstream?.remote ?? defaultRemote(repo)
+        let remoteBranch = upstream?.remote == name ? upstream!.branch : branch
+        var report = SyncReport(remote: name, branch: remoteBranch)
+        for attempt in 0..<SyncReport.attempts {
+            report.retries = attempt
+            let fetched = try repo.fetch(remote: name, credentials: credentials)
+            let theirs = fetched.branches[remoteBranch]
+            if let theirs {
+                report.integration = try integrate(theirs, source: "\(name)/\(remoteBranch)", identities: identities)
+                if report.integration.kind == .conflicts { return report }
+            }
+            guard let head = try repo.head(), head != theirs else { break }
+            do {
+                try repo.push(remote: name, localBranch: branch, remoteBranch: remoteBranch, credentials: credentials)
+            } catch GitError.pushRejected where attempt + 1 < SyncReport.attempts {
+                continue
+            }
+            let sent = try repo.changedFiles(named: nil, from: theirs.map { try repo.node($0).tree }, to: repo.node(head).tree).map(\.path)
+            report.outgoing = sent.compactMap(SecretID.init(relativePath:)).sorted()
+            report.outgoingFiles = sent.filter { SecretID(relativePath: $0) == nil }.sorted()
+            report.pushed = head.hex
+            break
+        }
+        if upstream == nil, try repo.upstream(of: branch) == nil {
+            try repo.setUpstream(branch: branch, remote: name, remoteBranch: remoteBranch)
+            report.upstreamSet = true
+        }
+        return report
+    }
+
+    private func defaultRemote(_ repo: GitRepository) throws -> String {
+        let remotes = try repo.remotes()
+        if remotes.count == 1 { return remotes[0].name }
+        if remotes.contains(where: { $0.name == "origin" }) { return "origin" }
+        throw VaultError.noRemote(known: remotes.map(\.name))
+    }
+}
