@@ -103,6 +103,11 @@ final class Index {
 
     var hasConflicts: Bool { lib.indexHasConflicts(pointer) != 0 }
 
+    /// Drops every conflict stage (a merge git left unfinished).
+    func removeConflicts() throws {
+        try lib.check(try MergeFunctions.load().conflictCleanup(pointer), "git_index_conflict_cleanup")
+    }
+
     func setCaps(_ caps: Int32) throws {
         try lib.check(lib.indexSetCaps(pointer, caps), "git_index_set_caps")
     }

@@ -51,6 +51,13 @@ public final class IndexUpdate {
     /// cherry-pick, rebase or stash pop): writing it would lose them.
     public var hasConflicts: Bool { index.hasConflicts }
 
+    /// Drops the conflict stages an unfinished merge left, before `commit`
+    /// puts the paths' chosen entries back (coffer takes a stock merge's
+    /// conflicts over: see `Vault.adoptGitMerge`).
+    public func removeConflicts() throws {
+        try index.removeConflicts()
+    }
+
     /// Brings the index in line with files the caller has just written to
     /// the work tree, so `git status` is clean: each `.write` gets an entry
     /// with the given blob id and the file's lstat data, each `.delete`

@@ -18,6 +18,7 @@ struct MergeFunctions: @unchecked Sendable {
                                       UnsafeMutablePointer<Entry?>?, Handle?) -> Int32
     let conflictIteratorFree: @convention(c) (Handle?) -> Void
     let conflictRemove: @convention(c) (Handle?, UnsafePointer<CChar>?) -> Int32
+    let conflictCleanup: @convention(c) (Handle?) -> Int32
     let writeTreeTo: @convention(c) (UnsafeMutablePointer<git_oid>?, Handle?, Handle?) -> Int32
 
     private init(_ lib: LibGit2) throws {
@@ -31,6 +32,7 @@ struct MergeFunctions: @unchecked Sendable {
         conflictNext = try lib.function("git_index_conflict_next", as: type(of: conflictNext))
         conflictIteratorFree = try lib.function("git_index_conflict_iterator_free", as: type(of: conflictIteratorFree))
         conflictRemove = try lib.function("git_index_conflict_remove", as: type(of: conflictRemove))
+        conflictCleanup = try lib.function("git_index_conflict_cleanup", as: type(of: conflictCleanup))
         writeTreeTo = try lib.function("git_index_write_tree_to", as: type(of: writeTreeTo))
     }
 

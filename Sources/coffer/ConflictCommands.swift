@@ -17,7 +17,7 @@ struct ConflictsCommand: ParsableCommand {
 
     func run() throws {
         try Console.run {
-            let conflicts = try options.vault().conflicts()
+            let conflicts = try options.vault().conflicts(identities: options.settings.identitiesWithoutPrompt())
             try Renderer.print(SyncReportOutput.conflicts(conflicts), as: output, command: "conflicts")
         }
     }

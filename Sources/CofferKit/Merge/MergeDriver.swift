@@ -32,6 +32,23 @@ public enum MergeDriver {
         /// The merged lines do not make a valid trust file (say one key under two names).
         case invalidLines
 
+        /// A word for `.git/coffer/merge`.
+        var code: String {
+            switch self {
+            case .bothChanged: return "both-changed"
+            case .unreadable: return "unreadable"
+            case .notMerged: return "not-merged"
+            case .invalidLines: return "invalid-lines"
+            }
+        }
+
+        init?(code: String) {
+            guard let reason = [ConflictReason.bothChanged, .unreadable, .notMerged, .invalidLines].first(where: { $0.code == code }) else {
+                return nil
+            }
+            self = reason
+        }
+
         public var description: String {
             switch self {
             case .bothChanged: return "both sides changed the value"

@@ -117,6 +117,7 @@ enum MergeTransaction {
         // Decisions `resolve` recorded count while the conflict is the same one.
         let previous = try PendingMerge.load(gitDirectory: vault.gitDirectory)
         var record = PendingMerge(theirs: theirs, source: source, conflicts: merged.conflicts)
+        record.reasons = reasons
         var decided: [TreeChange] = []
         for conflict in merged.conflicts {
             guard let earlier = previous, earlier.conflicts.contains(conflict), let decision = earlier.decisions[conflict.path] else { continue }
@@ -129,7 +130,7 @@ enum MergeTransaction {
         }
         guard record.unsettled.isEmpty else {
             try record.save(gitDirectory: vault.gitDirectory)
-            return Integration(kind: .conflicts, conflicts: describe(record, reasons: reasons))
+            return Integration(kind: .conflicts, conflicts: describe(record))
         }
         let author = try repo.configuredSignature() ?? Signature(name: vault.configuration.authorName ?? "coffer", email: "coffer@localhost")
         // The merge as libgit2 and the driver made it, unsigned and not yet
@@ -189,13 +190,13 @@ enum MergeTransaction {
         return (ids.sorted(), paths.filter { SecretID(relativePath: $0) == nil }.sorted())
     }
 
-    static func describe(_ record: PendingMerge, reasons: [String: MergeDriver.ConflictReason] = [:]) -> [Conflict] {
+    static func describe(_ record: PendingMerge) -> [Conflict] {
         record.conflicts.map { c in
             let reason: String
             if c.ours == nil || c.theirs == nil {
                 reason = c.ours == nil ? "deleted here, changed there" : "changed here, deleted there"
             } else {
-                reason = reasons[c.path]?.description ?? "both sides changed it"
+                reason = record.reasons[c.path]?.description ?? "both sides changed it"
             }
             return Conflict(path: c.path, id: SecretID(relativePath: c.path), reason: reason,
                             ours: c.ours == nil ? .deleted : .changed, theirs: c.theirs == nil ? .deleted : .changed,

@@ -19,6 +19,8 @@ struct PendingMerge: Equatable {
     var conflicts: [MergeConflict]
     /// Settled paths.
     var decisions: [String: Decision] = [:]
+    /// Why the driver left each path (`MergeDriver.ConflictReason` codes).
+    var reasons: [String: MergeDriver.ConflictReason] = [:]
 
     enum Decision: Equatable {
         case ours, theirs
@@ -33,6 +35,7 @@ struct PendingMerge: Equatable {
         text += "theirs \(theirs.hex)\nsource \(source)\n"
         func hex(_ id: ObjectID?) -> String { id?.hex ?? "-" }
         for c in conflicts { text += "conflict \(hex(c.base)) \(hex(c.ours)) \(hex(c.theirs)) \(c.path)\n" }
+        for (path, reason) in reasons.sorted(by: { $0.key < $1.key }) { text += "reason \(reason.code) \(path)\n" }
         for (path, decision) in decisions.sorted(by: { $0.key < $1.key }) {
             switch decision {
             case .ours: text += "decided ours \(path)\n"
@@ -51,6 +54,7 @@ struct PendingMerge: Equatable {
 
     init(parsing text: String, path: String) throws {
         var theirs: ObjectID?, source = "", conflicts: [MergeConflict] = [], decisions: [String: Decision] = [:]
+        var reasons: [String: MergeDriver.ConflictReason] = [:]
         for (n, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
             let fail = VaultError.invalidTrustState(path: path, line: n + 1)
             let fields = line.split(separator: " ", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
@@ -64,6 +68,9 @@ struct PendingMerge: Equatable {
             case "source": source = fields.dropFirst().joined(separator: " ")
             case "conflict" where fields.count == 5:
                 conflicts.append(MergeConflict(path: fields[4], base: try id(fields[1]), ours: try id(fields[2]), theirs: try id(fields[3])))
+            case "reason" where fields.count == 3:
+                guard let reason = MergeDriver.ConflictReason(code: fields[1]) else { throw fail }
+                reasons[fields[2]] = reason
             case "decided" where fields.count == 3:
                 let rest = fields[2]
                 switch fields[1] {
@@ -79,6 +86,7 @@ struct PendingMerge: Equatable {
         guard let theirs else { throw VaultError.invalidTrustState(path: path, line: 0) }
         self.init(theirs: theirs, source: source, conflicts: conflicts)
         self.decisions = decisions
+        self.reasons = reasons
     }
 
     static func load(gitDirectory: String) throws -> PendingMerge? {

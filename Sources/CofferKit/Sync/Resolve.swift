@@ -12,8 +12,17 @@ public enum Resolution {
 }
 
 extension Vault {
-    /// The conflicts a `sync` left, settled ones marked; empty when no merge waits.
-    public func conflicts() throws -> [Conflict] {
+    /// The conflicts a `sync` left, settled ones marked, or those of a
+    /// stock `git merge` that stopped on them (as `identities` see them);
+    /// empty when no merge waits.
+    public func conflicts(identities: [Identity] = []) throws -> [Conflict] {
+        if let theirs = unfinishedGitMerge {
+            var record = try conflicts(mergingIn: theirs, identities: identities)
+            if let earlier = try PendingMerge.load(gitDirectory: gitDirectory), earlier.theirs == theirs {
+                record.decisions = earlier.decisions
+            }
+            return MergeTransaction.describe(record)
+        }
         guard let record = try PendingMerge.load(gitDirectory: gitDirectory) else { return [] }
         return MergeTransaction.describe(record)
     }
@@ -25,7 +34,9 @@ extension Vault {
         let record: PendingMerge = try writing {
             let lock = try lock()
             defer { _ = lock }
-            guard var record = try PendingMerge.load(gitDirectory: gitDirectory) else { throw VaultError.noMergePending }
+            // A stock merge that stopped on conflicts is taken over first.
+            let adopted = try unfinishedGitMerge.map { try adoptGitMerge($0, identities: identities) }
+            guard var record = try adopted ?? PendingMerge.load(gitDirectory: gitDirectory) else { throw VaultError.noMergePending }
             guard let conflict = record.conflicts.first(where: { $0.path == id.relativePath }) else {
                 throw VaultError.notInConflict(id: id.value)
             }

@@ -184,7 +184,7 @@ enum VaultTransaction {
 
     /// Writes the changed files to the work tree; returns the changes made
     /// (all but those behind a symlink), which the index then records.
-    private static func writeWorkTree(_ vault: Vault, repo: GitRepository, changes: [TreeChange],
+    static func writeWorkTree(_ vault: Vault, repo: GitRepository, changes: [TreeChange],
                                       contents: [String: [UInt8]]) throws -> [TreeChange] {
         // Recovery also never writes through a symlink; one that appeared since
         // the commit leaves that path for the user (git status shows it).
