@@ -71,12 +71,15 @@ let package = Package(
         ),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
         .testTarget(name: "SSHSigTests", dependencies: ["SSHSig", "Age"]),
-        .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2", "Posix"]),
+        // sshd, an ssh-agent and lighttpd with git http-backend, started and
+        // stopped by transfer tests (GitStore's, and the CLI's for sync/clone).
+        .target(name: "TestServers", path: "Tests/TestServers"),
+        .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2", "Posix", "TestServers"]),
         .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "SSHSig", "Posix", "Tar"]),
         .testTarget(
             name: "CofferCLITests",
             dependencies: [
-                "Age", "SSHSig", "Posix", "Tar", "coffer", "coffer-yaml", "coffer-example-resolve",
+                "Age", "SSHSig", "Posix", "Tar", "coffer", "coffer-yaml", "coffer-example-resolve", "TestServers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -9,6 +9,14 @@ extension GitRepository {
     /// ssh host keys are checked against `credentials.knownHostsFiles` and
     /// refused when unknown or changed (`GitError.unknownHostKey`,
     /// `.hostKeyMismatch`) before anything is sent or fetched.
+    ///
+    /// Timeouts are the system's: libgit2 1.5 has no connect or transfer
+    /// timeout (its GIT_OPT_SET_SERVER_*TIMEOUT options arrived in 1.7), and
+    /// a stream of our own with one would break its ssh transport, which
+    /// reads libgit2's socket struct directly. A refused connection fails at
+    /// once; an unreachable host when the kernel gives up on the connect
+    /// (about two minutes on Linux); a server that stalls mid-transfer is not
+    /// cut off.
     public func fetch(remote name: String, credentials: TransferCredentials) throws -> FetchResult {
         let f = try RemoteFunctions.load()
         let remote = try withHandle { try f.lookupRemote($0, name) }
