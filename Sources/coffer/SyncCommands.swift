@@ -131,7 +131,13 @@ enum Transfer {
             guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
             environment[String(decoding: entry[..<equals], as: UTF8.self)] = String(decoding: entry[(equals + 1)...], as: UTF8.self)
         }
-        return TransferCredentials.standard(environment: environment)
+        var credentials = TransferCredentials.standard(environment: environment)
+        // ssh's own config is not read (libssh2 does not): a known_hosts
+        // file elsewhere is named here, several separated by ':'.
+        if let files = environment["COFFER_SSH_KNOWN_HOSTS"], !files.isEmpty {
+            credentials.knownHostsFiles = files.split(separator: ":").map { VaultSettings.locator.absolute(String($0)) }
+        }
+        return credentials
     }
 
     /// `git clone`'s choice: the last part of the URL, without `.git`.
