@@ -33,7 +33,8 @@ struct ResolveCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The id in conflict.", completion: Completion.secretIDs)
+    @Argument(help: "The id in conflict (or the path `coffer conflicts` shows for another file, with --ours or --theirs).",
+              completion: Completion.secretIDs)
     var id: String
 
     @Flag(help: "Keep this clone's version.")
@@ -56,12 +57,14 @@ struct ResolveCommand: ParsableCommand {
 
     func run() throws {
         try Console.run {
-            let secret = try SecretID(id)
+            // A path `conflicts` showed (`.recipients`, `prod/.recipients`) or an id.
+            let path = id.hasSuffix(".age") || id.split(separator: "/").last?.hasPrefix(".") == true ? id : try SecretID(id).relativePath
+            if stdin, SecretID(relativePath: path) == nil { throw ValidationError("--stdin gives a secret a new value; for \(id) use --ours or --theirs") }
             let vault = try options.vault()
             let identities = try options.identities()
             let resolution: Resolution = ours ? .ours : theirs ? .theirs : .value(try Files.readSecret(path: "/dev/stdin"))
-            let integration = try vault.resolve(secret, resolution, identities: identities)
-            Console.info("settled \(secret)")
+            let integration = try vault.resolve(path: path, resolution, identities: identities)
+            Console.info("settled \(id)")
             try Renderer.print(SyncReportOutput.integration(integration), as: output, command: "resolve")
             SyncReportOutput.advise(integration)
         }

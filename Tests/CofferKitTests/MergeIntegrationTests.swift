@@ -143,3 +143,36 @@ final class MergeIntegrationTests: VaultTestCase {
         XCTAssertFalse(try vault.trustStatus().held.isEmpty)
     }
 }
+
+extension MergeIntegrationTests {
+    /// One key added under two names: the merged lines are no valid
+    /// `.recipients`, so the path is a conflict, settled like a secret's.
+    func testRecipientsThatCannotMergeAreAConflictSettledByPath() throws {
+        let bob = X25519Identity.generate()
+        var plan = try vault.planAddReader(named(bob, "bob"), to: nil)
+        plan.confirm()
+        _ = try vault.apply(plan, identities: [me])
+        var theirs = try other.planAddReader(named(bob, "robert"), to: nil)
+        theirs.confirm()
+        _ = try other.apply(theirs, identities: [me])
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .conflicts)
+        XCTAssertEqual(result.conflicts.map(\.path), [".recipients"])
+        XCTAssertEqual(result.conflicts.first?.reason, MergeDriver.ConflictReason.invalidLines.description)
+        let settled = try vault.resolve(path: ".recipients", .ours, identities: [me])
+        XCTAssertEqual(settled.kind, .merged)
+        XCTAssertEqual(try value("app/a", identities: [bob]), "one")
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
+    }
+
+    /// A record left by a crash after its merge landed lists nothing.
+    func testARecordOfAMergeAlreadyMadeListsNoConflicts() throws {
+        try set(["app/a": "ours"])
+        try set(["app/a": "theirs"], in: other)
+        _ = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        let record = try Data(contentsOf: URL(fileURLWithPath: root + "/.git/coffer/merge"))
+        _ = try vault.resolve(id("app/a"), .ours, identities: [me])
+        try record.write(to: URL(fileURLWithPath: root + "/.git/coffer/merge"))
+        XCTAssertEqual(try vault.conflicts(), [])
+    }
+}

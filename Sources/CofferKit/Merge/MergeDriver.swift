@@ -71,8 +71,10 @@ public enum MergeDriver {
         guard name == RecipientsFile.fileName || path == SignersFile.fileName else { return .conflict(.notMerged) }
         let merged = LineMerge.merge(base: base.map { String(decoding: $0, as: UTF8.self) },
                                      ours: String(decoding: ours, as: UTF8.self), theirs: String(decoding: theirs, as: UTF8.self))
+        // One key under two names (each side named a new reader its own
+        // way) would be sealed for twice: a person picks the line.
         let valid = name == RecipientsFile.fileName
-            ? (try? RecipientsFile(parsing: merged, path: path)) != nil
+            ? (try? RecipientsFile(parsing: merged, path: path)).map { Set($0.entries.map(\.recipient)).count == $0.entries.count } ?? false
             : (try? SignersFile(parsing: merged, path: path)) != nil
         return valid ? .merged(Array(merged.utf8), .lines) : .conflict(.invalidLines)
     }

@@ -24,6 +24,8 @@ extension Vault {
             return MergeTransaction.describe(record)
         }
         guard let record = try PendingMerge.load(gitDirectory: gitDirectory) else { return [] }
+        // A merge made since (the record outlived a crash) waits for nothing.
+        if let head = try repo().head(), try head == record.theirs || repo().isAncestor(record.theirs, of: head) { return [] }
         return MergeTransaction.describe(record)
     }
 
@@ -31,19 +33,28 @@ extension Vault {
     /// made (one commit, re-sealed for the merged readers), as `sync` would
     /// have made it. Returns what that did (`.conflicts` while some remain).
     public func resolve(_ id: SecretID, _ resolution: Resolution, identities: [Identity]) throws -> Integration {
+        try resolve(path: id.relativePath, resolution, identities: identities)
+    }
+
+    /// Settles the conflict at `path` (a sealed file, or another file both
+    /// sides changed: a `.recipients` whose merged lines are not valid, the
+    /// settings). A new value is only for a sealed file.
+    public func resolve(path: String, _ resolution: Resolution, identities: [Identity]) throws -> Integration {
+        let id = SecretID(relativePath: path)
         let record: PendingMerge = try writing {
             let lock = try lock()
             defer { _ = lock }
             // A stock merge that stopped on conflicts is taken over first.
             let adopted = try unfinishedGitMerge.map { try adoptGitMerge($0, identities: identities) }
             guard var record = try adopted ?? PendingMerge.load(gitDirectory: gitDirectory) else { throw VaultError.noMergePending }
-            guard let conflict = record.conflicts.first(where: { $0.path == id.relativePath }) else {
-                throw VaultError.notInConflict(id: id.value)
+            guard let conflict = record.conflicts.first(where: { $0.path == path }) else {
+                throw VaultError.notInConflict(id: id?.value ?? path)
             }
             switch resolution {
             case .ours: record.decisions[conflict.path] = .ours
             case .theirs: record.decisions[conflict.path] = .theirs
             case .value(let value):
+                guard let id else { throw VaultError.notInConflict(id: path) }
                 let sealed = try Sealing.seal(value, id: id, for: try readers(of: id).readers)
                 record.decisions[conflict.path] = .blob(try repo().writeBlob(sealed))
             }
