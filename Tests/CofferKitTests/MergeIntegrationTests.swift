@@ -176,3 +176,26 @@ extension MergeIntegrationTests {
         XCTAssertEqual(try vault.conflicts(), [])
     }
 }
+
+extension MergeIntegrationTests {
+    /// The other side removed a reader (and re-keyed what it read); ours
+    /// changed a value still sealed for them: the merge re-keys it and
+    /// names it exposed, as `recipients rm` does.
+    func testAReaderRemovedOnTheOtherSideReKeysOurChangeAndReportsItExposed() throws {
+        let bob = X25519Identity.generate()
+        var plan = try vault.planAddReader(named(bob, "bob"), to: nil)
+        plan.confirm()
+        _ = try vault.apply(plan, identities: [me])
+        try git("pull", "-q", "--ff-only", root, "HEAD", in: other.root)
+        var removal = try other.planRemoveReader(.name("bob"), from: nil, me: nil)
+        removal.confirm()
+        _ = try other.apply(removal, identities: [me])
+        try set(["app/a": "ours, bob read the old one"])
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .merged)
+        XCTAssertEqual(result.exposed.map(\.value), ["app/a"])
+        XCTAssertThrowsError(try value("app/a", identities: [bob]))
+        XCTAssertEqual(try value("app/a"), "ours, bob read the old one")
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
+    }
+}
