@@ -38,7 +38,7 @@ enum SyncReportOutput {
         ["result": .string(integration.kind.rawValue), "commit": .optional(integration.commit),
          "received": .strings(integration.incoming.map(\.value)), "received_files": .strings(integration.incomingFiles),
          "resealed": .strings(integration.resealed.map(\.value)), "exposed": .strings(integration.exposed.map(\.value)),
-         "held_back": .strings(integration.heldBack.map(\.value)),
+         "held_back": .strings(integration.heldBack.map(\.value)), "damaged": .strings(integration.damaged.map(\.value)),
          "conflicts": conflicts(integration.conflicts).document["conflicts"] ?? .list([])]
     }
 
@@ -58,6 +58,10 @@ enum SyncReportOutput {
         if !integration.heldBack.isEmpty {
             Console.warning("not re-sealed, because their scope's readers include a change this clone has not accepted "
                             + "(coffer recipients pending): " + integration.heldBack.map(\.value).joined(separator: ", "))
+        }
+        if !integration.damaged.isEmpty {
+            Console.warning("not sealed files bound to their ids (carried as they came; coffer verify names them): "
+                            + integration.damaged.map(\.value).joined(separator: ", "))
         }
         let open = integration.conflicts.filter { !$0.decided }
         if !open.isEmpty {

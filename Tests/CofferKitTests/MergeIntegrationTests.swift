@@ -199,3 +199,21 @@ extension MergeIntegrationTests {
         XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
     }
 }
+
+extension MergeIntegrationTests {
+    /// A pushed file bound to another id cannot be re-sealed: the merge is
+    /// made all the same, the file carried as it came and named damaged.
+    func testAFileBoundElsewhereIsCarriedAndNamedNotResealed() throws {
+        let bob = X25519Identity.generate()
+        var plan = try vault.planAddReader(named(bob, "bob"), to: nil)
+        plan.confirm()
+        _ = try vault.apply(plan, identities: [me])
+        try FileManager.default.copyItem(atPath: other.root + "/app/a.age", toPath: other.root + "/app/c.age")
+        try git("add", "app/c.age", in: other.root)
+        try git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "copied by hand", in: other.root)
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .merged)
+        XCTAssertEqual(result.damaged.map(\.value), ["app/c"])
+        XCTAssertEqual(try value("app/a", identities: [bob]), "one")
+    }
+}

@@ -29,6 +29,9 @@ public struct Integration: Sendable {
     /// Ids left unsealed for the merged readers because a scope's readers
     /// include a change this clone has not accepted (`recipients accept`).
     public internal(set) var heldBack: [SecretID] = []
+    /// Ids whose merged file is not a sealed file bound to its id (a bad
+    /// push): carried as they are, not re-sealed; `verify` reports them.
+    public internal(set) var damaged: [SecretID] = []
     /// Paths both sides changed that wait for `coffer resolve`.
     public internal(set) var conflicts: [Conflict] = []
     /// Set when the commit landed but the work tree could not be updated yet.
@@ -164,7 +167,7 @@ enum MergeTransaction {
                                   action: .merge, accepted: nil, outcome: &outcome)
         PendingMerge.remove(gitDirectory: vault.gitDirectory)
         var result = Integration(kind: .merged, commit: final.hex, resealed: outcome.written, exposed: outcome.rekeyed,
-                                 heldBack: plan.heldBack, workTreePending: outcome.workTreePending)
+                                 heldBack: plan.heldBack, damaged: plan.unreadable, workTreePending: outcome.workTreePending)
         (result.incoming, result.incomingFiles) = split(changes.map(\.path))
         return result
     }
@@ -212,6 +215,8 @@ enum MergeTransaction {
 struct ResealPlan {
     private(set) var changes: [VaultChange] = []
     private(set) var heldBack: [SecretID] = []
+    /// Ids whose merged file is not a sealed file bound to them.
+    private(set) var unreadable: [SecretID] = []
 
     init(_ vault: Vault, repo: GitRepository, headTree: ObjectID, theirTree: ObjectID, mergedTree: ObjectID,
          accepted: AcceptedReaders) throws {
@@ -236,7 +241,17 @@ struct ResealPlan {
         for change in fromOurs + fromTheirs where change.new != nil {
             if let id = SecretID(relativePath: change.path) { ids.insert(id) }
         }
+        // The merged tree's blob for each changed path (both diffs end there).
+        let files = Dictionary((fromOurs + fromTheirs).compactMap { change in change.new.map { (change.path, $0) } },
+                               uniquingKeysWith: { first, _ in first })
         for id in ids.sorted() {
+            // A file that is not a sealed file bound to its id (a bad push)
+            // cannot be re-sealed; it is carried as it is, and verify names it.
+            guard let blob = files[id.relativePath], let bound = try? Sealing.boundReaders(of: try repo.readBlob(blob), id: id),
+                  bound.id == id.value else {
+                unreadable.append(id)
+                continue
+            }
             let governing = try vault.readers(in: .of(id), overrides: overrides)
             if acceptable(governing) { changes.append(.rewrap(id)) } else { heldBack.append(id) }
         }
