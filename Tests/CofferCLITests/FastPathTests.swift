@@ -27,6 +27,8 @@ final class FastPathTests: XCTestCase {
             ["render", "app.conf", "-o", "out", "--format", "json", "--vault", "v", "--identity", "i", "--passphrase-file", "p", "-y"],
             ["render", "--check", "x.env"],
             ["render", "x.env", "--output", "o", "--yes"],
+            ["merge-driver", "--", ".merge_file_a", ".merge_file_b", ".merge_file_c", "-top.age"],
+            ["merge-driver", ".merge_file_a", ".merge_file_b", ".merge_file_c", "prod/db.age"],
         ]
         for argv in accepted {
             let fast = try XCTUnwrap(FastPath.parse(argv), "\(argv)")
@@ -37,6 +39,7 @@ final class FastPathTests: XCTestCase {
             case (.get(let job), let command as GetCommand): XCTAssertEqual(job, command.job, "\(argv)")
             case (.exec(let job), let command as ExecCommand): XCTAssertEqual(job, try command.job, "\(argv)")
             case (.render(let job), let command as RenderCommand): XCTAssertEqual(job, command.job, "\(argv)")
+            case (.mergeDriver(let job), let command as MergeDriverCommand): XCTAssertEqual(job, command.job, "\(argv)")
             default: XCTFail("\(argv): fast path chose \(fast), ArgumentParser chose \(type(of: parsed))")
             }
         }
@@ -76,6 +79,9 @@ final class FastPathTests: XCTestCase {
             ["render", "a", "--check", "-o", "o"],                 // refused by validate()
             ["render", "a", "--format", "xml"],
             ["render", "a", "-o", "o", "-o", "p"],
+            ["merge-driver", "a", "b", "c"],                     // three files: AP reports it
+            ["merge-driver", "a", "b", "c", "-d"],
+            ["merge-driver", "--", "a", "b", "c", "d", "e"],
             ["get", "a", "--copy"],                              // --copy is ArgumentParser's alone
             ["get", "--copy", "a"],
             ["get", "a", "--copy", "--clear-after", "5"],
