@@ -77,4 +77,165 @@ final class SyncCrashTests: SyncTestCase {
         XCTAssertGreaterThanOrEqual(killedMidway, trials / 4,
                                     "only \(killedMidway) of \(trials) kills hit a running sync (a sync takes \(Int(duration * 1000)) ms)")
     }
+
+    // MARK: the remote moves on, refuses, or goes away
+
+    private var server: Process?
+
+    override func tearDownWithError() throws {
+        stopServer()
+        try super.tearDownWithError()
+    }
+
+    /// Serves the test directory over smart HTTP (git_http.py, stock `git
+    /// http-backend`), so the remote's hooks run on a push; returns the remote's URL.
+    private func serveOverHTTP(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let python = try requireTool("python3", file: file, line: line)
+        _ = try requireTool("git", file: file, line: line)
+        let portFile = path(".io/http-port")
+        unlink(portFile)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [URL(fileURLWithPath: Tools.ptyHelper).deletingLastPathComponent().appendingPathComponent("git_http.py").path,
+                             path(""), portFile]
+        process.environment = vaultEnvironment()
+        process.standardInput = FileHandle.nullDevice
+        // http-backend reports the killed receive-pack the drop test causes.
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        server = process
+        for _ in 0..<200 where !fileExists(portFile) { usleep(20_000) }
+        let port = try String(contentsOfFile: portFile, encoding: .utf8)
+        return "http://127.0.0.1:\(port)/remote.git"
+    }
+
+    private func stopServer() {
+        guard let server else { return }
+        if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+        server.waitUntilExit()
+        self.server = nil
+    }
+
+    private func hook(_ name: String, _ script: String) throws {
+        let file = remote + "/hooks/" + name
+        try ("#!/bin/sh\n" + script).write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(file, 0o755), 0)
+    }
+
+    /// alice and bob each set one id; returns the model of what both acknowledged.
+    private func diverge(_ tag: String) throws -> [String: String] {
+        var model = try values(in: "alice")
+        try set("alice", "\(tag)/alice", value("\(tag)-alice"), into: &model)
+        try set("bob", "\(tag)/bob", value("\(tag)-bob"), into: &model)
+        return model
+    }
+
+    /// A true race: alice fetched, then bob's commit lands on the remote
+    /// branch before her push (an `update` hook moves the branch to it the
+    /// first time), so her push is turned down; the same sync fetches,
+    /// merges and pushes again.
+    func testAPushThatLostARaceIsFetchedMergedAndSentAgain() throws {
+        try setUpTeam()
+        try gitOK(["remote", "set-url", "origin", try serveOverHTTP()])
+        var model = try values(in: "alice")
+        try set("bob", "race/bob", value("race-bob"), into: &model)
+        // Parked where a fetch does not look, until the hook lets it in.
+        try gitOK(["push", "-q", "origin", "HEAD:refs/pending/bob"], in: bobDir)
+        let bobsCommit = try head(in: bobDir)
+        try hook("update", """
+            if [ ! -e race-done ]; then
+              touch race-done
+              git update-ref "$1" refs/pending/bob "$2" || exit 1
+            fi
+            exit 0
+            """)
+        try set("alice", "race/alice", value("race-alice"), into: &model)
+        let report = try syncAlice()
+        XCTAssertTrue(fileExists(remote + "/race-done"), "the hook never ran: the push did not go through receive-pack")
+        XCTAssertEqual(report["result"] as? String, "merged", "\(report)")
+        XCTAssertEqual(report["received"] as? [String], ["race/bob"])
+        XCTAssertEqual(report["pushed"] as? String, try head(in: aliceDir))
+        XCTAssertEqual(try remoteTip(), try head(in: aliceDir))
+        XCTAssertTrue(try parents(in: aliceDir).contains(bobsCommit), "bob's commit is not merged")
+        try syncBob()
+        for who in ["alice", "bob"] { XCTAssertEqual(try values(in: who), model, who) }
+        try assertBothHealthy()
+    }
+
+    /// A remote that declines every push: a clear error naming the refusal,
+    /// nothing sent, the vault intact; once it accepts, the next sync sends.
+    func testAPushTheRemoteDeclinesIsAClearErrorAndTheNextSyncSends() throws {
+        try setUpTeam()
+        try gitOK(["remote", "set-url", "origin", try serveOverHTTP()])
+        try hook("pre-receive", "echo attempt >> attempts\necho 'frozen for maintenance' >&2\nexit 1\n")
+        let model = try diverge("declined")
+        try syncBob()  // over the plain path, where no hook runs
+        let before = try remoteTip()
+        let refused = try alice(["sync"], status: 1)
+        XCTAssertTrue(refused.stderrText.hasPrefix("coffer: error: "), refused.stderrText)
+        XCTAssertTrue(refused.stderrText.contains("rejected") && refused.stderrText.contains("refs/heads/"), refused.stderrText)
+        XCTAssertEqual(try remoteTip(), before, "a declined push moved the remote")
+        let attempts = try String(contentsOfFile: remote + "/attempts", encoding: .utf8).split(separator: "\n").count
+        XCTAssertGreaterThanOrEqual(attempts, 1)
+        try alice(["verify"])
+        unlink(remote + "/hooks/pre-receive")
+        let sent = try syncAlice()
+        XCTAssertEqual(sent["pushed"] as? String, try remoteTip())
+        try syncBob()
+        for who in ["alice", "bob"] { XCTAssertEqual(try values(in: who), model, who) }
+        try assertBothHealthy()
+    }
+
+    /// A remote that is gone (moved away, or a server that stopped): a clear
+    /// error and nothing changed in the clone; back again, the sync completes.
+    func testAnUnreachableRemoteChangesNothingAndTheNextSyncCompletes() throws {
+        try setUpTeam()
+        let model = try diverge("gone")
+        try syncBob()
+        let moved = path("remote.moved")
+        XCTAssertEqual(rename(remote, moved), 0)
+        var before = snapshot(aliceDir)
+        let noPath = try alice(["sync"], status: 1)
+        XCTAssertTrue(noPath.stderrText.hasPrefix("coffer: error: "), noPath.stderrText)
+        assertSameSnapshot(before, snapshot(aliceDir), "a sync with the remote moved away")
+        XCTAssertEqual(rename(moved, remote), 0)
+
+        let url = try serveOverHTTP()
+        try gitOK(["remote", "set-url", "origin", url])
+        stopServer()
+        before = snapshot(aliceDir)
+        let noServer = try alice(["sync"], status: 1)
+        XCTAssertTrue(noServer.stderrText.hasPrefix("coffer: error: "), noServer.stderrText)
+        XCTAssertEqual(noServer.stderrText.split(separator: "\n").filter { $0.hasPrefix("coffer: error:") }.count, 1, noServer.stderrText)
+        assertSameSnapshot(before, snapshot(aliceDir), "a sync with the server down")
+
+        try gitOK(["remote", "set-url", "origin", try serveOverHTTP()])
+        try syncAlice()
+        try syncAll()
+        for who in ["alice", "bob"] { XCTAssertEqual(try values(in: who), model, who) }
+        try assertBothHealthy()
+    }
+
+    /// The connection drops in the middle of the push (the remote's
+    /// receive-pack is killed): a clear error, the local merge intact and
+    /// clean, nothing on the remote; the next sync sends it.
+    func testAConnectionDroppedDuringThePushIsFinishedByTheNextSync() throws {
+        try setUpTeam()
+        let model = try diverge("dropped")
+        try syncBob()
+        try gitOK(["remote", "set-url", "origin", try serveOverHTTP()])
+        try hook("pre-receive", "kill -9 $PPID\nsleep 1\nexit 1\n")
+        let before = try remoteTip()
+        let dropped = try alice(["sync"], status: 1)
+        XCTAssertTrue(dropped.stderrText.hasPrefix("coffer: error: "), dropped.stderrText)
+        XCTAssertEqual(try remoteTip(), before, "the dropped push moved the remote")
+        try alice(["verify"])
+        XCTAssertEqual(try values(in: "alice"), model)
+        unlink(remote + "/hooks/pre-receive")
+        let sent = try syncAlice()
+        XCTAssertEqual(sent["pushed"] as? String, try remoteTip())
+        try syncBob()
+        XCTAssertEqual(try values(in: "bob"), model)
+        try assertBothHealthy()
+    }
 }
