@@ -83,7 +83,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            exclude: ["pty_run.py", "refusals.txt"]
+            exclude: ["pty_run.py", "git_http.py", "refusals.txt"]
         ),
     ]
 )
