@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Age
 import CofferKit
+import GitStore
 import Posix
 
 /// coffer's single voice on stderr: `coffer: error: …` and `coffer: hint: …`.
@@ -105,6 +106,10 @@ enum Console {
         } catch let error as AuditError {
             Console.error(error.description)
             Console.hint(hint(for: error))
+            throw ExitCode.failure
+        } catch let error as GitError {
+            Console.error(error.description)
+            if let hint = Hints.for(error) { Console.hint(hint) }
             throw ExitCode.failure
         } catch {
             Console.error(String(describing: error))

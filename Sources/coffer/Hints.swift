@@ -1,4 +1,5 @@
 import CofferKit
+import GitStore
 
 /// The CLI's advice for library refusals, printed as `coffer: hint: …`.
 /// The library names what went wrong; only the front end knows its commands.
@@ -116,6 +117,33 @@ enum Hints {
                 + "do not `git commit` before that"
         case .foreignLockLeft(let path):
             return "if no git process is running, it is stale: remove \(path)"
+        }
+    }
+}
+
+extension Hints {
+    /// Advice for what a transfer (sync, clone) met.
+    static func `for`(_ error: GitError) -> String? {
+        switch error {
+        case .unknownHostKey:
+            return "check this fingerprint with the host's owner; if it matches, add the key (ssh-keyscan HOST >> ~/.ssh/known_hosts, "
+                + "or a file named in COFFER_SSH_KNOWN_HOSTS) and sync again"
+        case .hostKeyMismatch:
+            return "the host's key is not the one known_hosts records: someone may be in between; do not go on until the host's owner "
+                + "confirms the new key"
+        case .authenticationFailed:
+            return "ssh: load your key into the agent (ssh-add) or use an unencrypted ~/.ssh/id_ed25519; "
+                + "http(s): set up a git credential helper (git config credential.helper …)"
+        case .pushRejected:
+            return "the remote refused the update (a hook, a protected branch, or it kept moving): coffer sync again once it allows it"
+        case .remoteNotFound:
+            return "coffer remote list shows the remotes; coffer remote add NAME URL adds one"
+        case .destinationNotEmpty:
+            return "clone into a new or empty directory"
+        case .call(let function, _, _) where function.hasPrefix("git_remote_") || function.hasPrefix("git_clone"):
+            return "check the remote's URL (coffer remote list) and that it is reachable"
+        default:
+            return nil
         }
     }
 }

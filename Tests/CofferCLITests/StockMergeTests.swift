@@ -185,6 +185,21 @@ final class StockMergeTests: VaultE2ECase {
         XCTAssertEqual(try gitOK(["show", ":2:prod/db.age"], in: other).stdout, oursBytes)
         XCTAssertEqual(try gitOK(["show", ":3:prod/db.age"], in: other).stdout, theirBytes)
         assertNoValue([ours, theirs], under: other, outputs: [pulled])
+
+        // coffer takes git's unfinished merge over: conflicts lists the id,
+        // resolve settles it and makes the merge commit, as after a sync.
+        let listed = try cofOK(["conflicts", "-o", "json"], env: inOther, clean: false)
+        XCTAssertTrue(listed.stdoutText.contains("\"id\":\"prod/db\""), listed.stdoutText)
+        let resolved = try cofOK(["resolve", "prod/db", "--theirs"], env: inOther)
+        XCTAssertEqual(try reveal("prod/db", in: other), theirs)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: other + "/.git/MERGE_HEAD"), "git's merge state is left")
+        XCTAssertEqual(try gitOK(["log", "-1", "--format=%P"], in: other).stdoutText.split(separator: " ").count, 2, "no merge commit")
+        XCTAssertEqual(try gitOK(["status", "--porcelain"], in: other).stdoutText, "")
+        XCTAssertEqual(try cofOK(["conflicts", "-o", "json"], env: inOther, clean: false).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines),
+                       "{\"conflicts\":[]}")
+        try assertVerifies(other)
+        try push(from: other)
+        assertNoValue([ours, theirs], under: other, outputs: [pulled, listed, resolved])
     }
 
     /// An identity with a passphrase cannot be asked for one by git's

@@ -14,10 +14,14 @@ extension Vault {
         let name = try remote ?? upstream?.remote ?? defaultRemote(repo)
         let remoteBranch = upstream?.remote == name ? upstream!.branch : branch
         var report = SyncReport(remote: name, branch: remoteBranch)
+        var rejected: (error: Error, theirs: ObjectID?)?
         for attempt in 0..<SyncReport.attempts {
             report.retries = attempt
             let fetched = try repo.fetch(remote: name, credentials: credentials)
             let theirs = fetched.branches[remoteBranch]
+            // Refused although the remote did not move (a hook, a protected
+            // branch): trying again would be refused again.
+            if let rejected, rejected.theirs == theirs { throw rejected.error }
             if let theirs {
                 report.integration = try integrate(theirs, source: "\(name)/\(remoteBranch)", identities: identities)
                 if report.integration.kind == .conflicts { return report }
@@ -25,7 +29,9 @@ extension Vault {
             guard let head = try repo.head(), head != theirs else { break }
             do {
                 try repo.push(remote: name, localBranch: branch, remoteBranch: remoteBranch, credentials: credentials)
-            } catch GitError.pushRejected where attempt + 1 < SyncReport.attempts {
+            } catch let error as GitError where attempt + 1 < SyncReport.attempts {
+                guard case .pushRejected = error else { throw error }
+                rejected = (error, theirs)
                 continue
             }
             let sent = try repo.changedFiles(named: nil, from: theirs.map { try repo.node($0).tree }, to: repo.node(head).tree).map(\.path)
