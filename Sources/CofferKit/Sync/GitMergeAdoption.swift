@@ -27,16 +27,7 @@ extension Vault {
     func conflicts(mergingIn theirs: ObjectID, identities: [Identity]) throws -> PendingMerge {
         let repo = try repo()
         guard let head = try repo.head() else { throw VaultError.noMergePending }
-        try wireMergeAttributes()
-        var reasons: [String: MergeDriver.ConflictReason] = [:]
-        let merged = try repo.mergeTrees(ours: head, theirs: theirs) { input in
-            switch MergeDriver.merge(path: input.path, base: input.base, ours: input.ours, theirs: input.theirs, identities: identities) {
-            case .merged(let bytes, _): return bytes
-            case .conflict(let reason):
-                reasons[input.path] = reason
-                return nil
-            }
-        }
+        let (merged, reasons) = try MergeTransaction.mergeTrees(self, repo: repo, head: head, theirs: theirs, identities: identities)
         var record = PendingMerge(theirs: theirs, source: gitMergeSource, conflicts: merged.conflicts)
         record.reasons = reasons
         return record

@@ -104,19 +104,7 @@ enum MergeTransaction {
 
     private static func merge(_ vault: Vault, repo: GitRepository, head: ObjectID, headTree: ObjectID, theirs: ObjectID,
                               source: String, identities: [Identity]) throws -> Integration {
-        // libgit2 picks the driver by the `merge` attribute: without this
-        // clone's `merge=coffer` lines (a clone `setup` never ran in) sealed
-        // files would go to the binary driver, a conflict on every edit.
-        try vault.wireMergeAttributes()
-        var reasons: [String: MergeDriver.ConflictReason] = [:]
-        let merged = try repo.mergeTrees(ours: head, theirs: theirs) { input in
-            switch MergeDriver.merge(path: input.path, base: input.base, ours: input.ours, theirs: input.theirs, identities: identities) {
-            case .merged(let bytes, _): return bytes
-            case .conflict(let reason):
-                reasons[input.path] = reason
-                return nil
-            }
-        }
+        let (merged, reasons) = try mergeTrees(vault, repo: repo, head: head, theirs: theirs, identities: identities)
         // Decisions `resolve` recorded count while the conflict is the same one.
         let previous = try PendingMerge.load(gitDirectory: vault.gitDirectory)
         var record = PendingMerge(theirs: theirs, source: source, conflicts: merged.conflicts)
@@ -170,6 +158,26 @@ enum MergeTransaction {
                                  heldBack: plan.heldBack, damaged: plan.unreadable, workTreePending: outcome.workTreePending)
         (result.incoming, result.incomingFiles) = split(changes.map(\.path))
         return result
+    }
+
+    /// libgit2's merge of the two commits with coffer's driver in-process,
+    /// and why the driver left each conflict it left.
+    static func mergeTrees(_ vault: Vault, repo: GitRepository, head: ObjectID, theirs: ObjectID,
+                           identities: [Identity]) throws -> (TreeMerge, [String: MergeDriver.ConflictReason]) {
+        // libgit2 picks the driver by the `merge` attribute: without this
+        // clone's `merge=coffer` lines (a clone `setup` never ran in) sealed
+        // files would go to the binary driver, a conflict on every edit.
+        try vault.wireMergeAttributes()
+        var reasons: [String: MergeDriver.ConflictReason] = [:]
+        let merged = try repo.mergeTrees(ours: head, theirs: theirs) { input in
+            switch MergeDriver.merge(path: input.path, base: input.base, ours: input.ours, theirs: input.theirs, identities: identities) {
+            case .merged(let bytes, _): return bytes
+            case .conflict(let reason):
+                reasons[input.path] = reason
+                return nil
+            }
+        }
+        return (merged, reasons)
     }
 
     /// The tree changes that take the work tree and index from `old` to `new`.
