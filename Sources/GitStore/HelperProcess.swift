@@ -21,57 +21,22 @@ enum HelperProcess {
     /// its stdout (at most `limit` bytes; more is a failure).
     static func run(_ argv: [String], input: SecureBytes? = nil, environment: [String: String] = [:],
                     limit: Int = 1 << 20, timeout: Double) throws -> Outcome {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        var toChild: [Int32] = [-1, -1], fromChild: [Int32] = [-1, -1]
-        guard pipe(&toChild) == 0 else { throw failure(argv[0], errno) }
-        guard pipe(&fromChild) == 0 else {
-            toChild.forEach { close($0) }
-            throw failure(argv[0], errno)
-        }
-        // Ours must not leak into the child (nor into a daemon it starts).
-        for fd in [toChild[1], fromChild[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        posix_spawn_file_actions_adddup2(&actions, toChild[0], STDIN_FILENO)
-        posix_spawn_file_actions_adddup2(&actions, fromChild[1], STDOUT_FILENO)
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addclose(&actions, toChild[0])
-        posix_spawn_file_actions_addclose(&actions, fromChild[1])
-
-        let cArgv: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        let cEnvironment: [UnsafeMutablePointer<CChar>?] = mergedEnvironment(environment).map { strdup($0) } + [nil]
-        defer { (cArgv + cEnvironment).forEach { Glibc.free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgv, cEnvironment)
-        close(toChild[0])
-        close(fromChild[1])
-        guard rc == 0 else {
-            close(toChild[1])
-            close(fromChild[0])
-            throw failure(argv[0], rc)
+        signal(SIGPIPE, SIG_IGN)
+        let child: ChildProcess.Child
+        do {
+            child = try ChildProcess.spawn(argv, input: true, output: true, environment: mergedEnvironment(environment))
+        } catch let failure as ChildProcess.CannotRun {
+            throw GitError.helperFailed(program: failure.program, reason: failure.reason)
         }
         let deadline = Monotonic.seconds() + timeout
-        signal(SIGPIPE, SIG_IGN)
         if let input {
             // A helper that exits without reading makes this fail; its status says why.
-            _ = input.withUnsafeBytes { writeAll(toChild[1], $0) }
+            _ = input.withUnsafeBytes { writeAll(child.stdin, $0) }
         }
-        close(toChild[1])
-        let output = readAll(fromChild[0], limit: limit, until: deadline)
-        close(fromChild[0])
-        let status = wait(pid, until: deadline)
+        close(child.stdin)
+        let output = ChildProcess.readAll(child.stdout, limit: limit, until: deadline)
+        close(child.stdout)
+        let status = ChildProcess.wait(child.pid, until: deadline)
         guard let output else { return Outcome(status: -1, output: SecureBytes(count: 0)) }
         return Outcome(status: status, output: output)
     }
@@ -106,55 +71,5 @@ enum HelperProcess {
             done += n
         }
         return true
-    }
-
-    /// Reads `fd` to its end; nil past the deadline or past `limit` bytes.
-    private static func readAll(_ fd: Int32, limit: Int, until deadline: Double) -> SecureBytes? {
-        var data = SecureBytes(count: 4096)
-        var filled = 0
-        while true {
-            let left = deadline - Monotonic.seconds()
-            guard left > 0 else { return nil }
-            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let polled = poll(&ready, 1, Int32(min(left, 3600) * 1000) + 1)
-            if polled < 0 && errno == EINTR { continue }
-            guard polled >= 0 else { return nil }
-            if ready.revents == 0 { continue }
-            if filled == data.count {
-                guard data.count <= limit else { return nil }
-                let bigger = SecureBytes(count: data.count * 2)
-                bigger.withUnsafeMutableBytes { b in data.withUnsafeBytes { b.copyMemory(from: $0) } }
-                data = bigger
-            }
-            let n = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { return nil }
-            if n == 0 { break }
-            filled += n
-        }
-        guard filled <= limit else { return nil }
-        data.truncate(to: filled)
-        return data
-    }
-
-    /// The child's exit status, or -1 when a signal ended it or the deadline
-    /// passed (then it is killed and reaped).
-    private static func wait(_ pid: pid_t, until deadline: Double) -> Int32 {
-        var status: Int32 = 0
-        while true {
-            let done = waitpid(pid, &status, WNOHANG)
-            if done == pid { return status & 0x7F == 0 ? (status >> 8) & 0xFF : -1 }
-            if done < 0 && errno != EINTR { return -1 }
-            if Monotonic.seconds() >= deadline {
-                kill(pid, SIGKILL)
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                return -1
-            }
-            usleep(2_000)
-        }
-    }
-
-    private static func failure(_ program: String, _ code: Int32) -> GitError {
-        .helperFailed(program: program, reason: String(cString: strerror(code)))
     }
 }
