@@ -267,6 +267,24 @@ final class SyncTransportTests: VaultE2ECase {
         assertNothingLeaked()
     }
 
+    /// A remote with nothing pushed yet, or a repository that is no vault:
+    /// clone refuses it and leaves no directory (a path URL, no server).
+    func testCloneOfARemoteHoldingNoVaultLeavesNothing() throws {
+        let empty = path("empty.git"), plain = path("plain")
+        try gitOK(["init", "-q", "--bare", empty], in: path(""))
+        try gitOK(["init", "-q", plain], in: path(""))
+        try write("plain/README", "not a vault\n")
+        try gitOK(["add", "README"], in: plain)
+        try gitOK(["-c", "user.name=P", "-c", "user.email=p@example.com", "commit", "-q", "-m", "readme"], in: plain)
+        for source in [empty, plain] {
+            let target = path("cloned")
+            let refused = try cof(["clone", source, target], env: bob(), clean: false)
+            assertCofferError(refused)
+            XCTAssertTrue(refused.stderrText.contains("holds no coffer vault"), refused.stderrText)
+            XCTAssertFalse(fileExists(target), "a refused clone of \(source) left \(target) behind")
+        }
+    }
+
     /// The branch alice's vault is on.
     private func branchName() throws -> String {
         try gitOK(["symbolic-ref", "--short", "HEAD"]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
