@@ -106,12 +106,12 @@ final class SyncTransportTests: VaultE2ECase {
     }
 
     /// The round trip between alice's vault (origin `url`, empty on
-    /// the server; `alreadySetUp`: bob's `--signer` arguments when the caller set
-    /// her vault up) and bob's clone of it: disjoint edits, the same id
+    /// the server) and bob's clone of it: disjoint edits, the same id
     /// re-wrapped on one side and given a new value on the other, syncs both
-    /// ways until both hold the same merged history.
-    /// `bobClone` is bob's environment for the transfers that push nothing
-    /// (his clone and his last sync, a fast-forward).
+    /// ways until both hold the same merged history. `bobClone` is bob's
+    /// environment for the transfers that push nothing (his clone and his
+    /// last sync, a fast-forward); `alreadySetUp`, bob's `--signer`
+    /// arguments when the caller set alice's vault up.
     private func roundTrip(url: String, alice aliceEnv: [String: String], bob bobEnv: [String: String],
                            bobClone cloneEnv: [String: String], alreadySetUp: [String]? = nil,
                            file: StaticString = #filePath, line: UInt = #line) throws {
@@ -136,7 +136,12 @@ final class SyncTransportTests: VaultE2ECase {
         try set("app/late", aliceLate)                             // alice goes on before bob's merge arrives
         let bobSync = try cofOK(["sync", "-o", "json"], env: bob(bobEnv), clean: false)  // merges alice's, pushes
         try assertVaultClean(in: bobVault, after: "bob's sync", file: file, line: line)
-        XCTAssertFalse(bobSync.stdoutText.isEmpty, file: file, line: line)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: bobSync.stdout) as? [String: Any], file: file, line: line)
+        XCTAssertEqual(report["result"] as? String, "merged", bobSync.stdoutText, file: file, line: line)
+        XCTAssertEqual(report["conflicts"] as? [String], [], file: file, line: line)
+        XCTAssertTrue((report["resealed"] as? [String] ?? []).contains("app/db"), "bob's value re-sealed for carol: \(bobSync.stdoutText)",
+                      file: file, line: line)
+        XCTAssertEqual(report["pushed"] as? String, try head(in: bobVault), file: file, line: line)
         try cofOK(["sync"], env: aliceEnv, clean: false)           // merges bob's merge with app/late, pushes
         try assertVaultClean(after: "alice's second sync", file: file, line: line)
         try cofOK(["sync"], env: bob(cloneEnv), clean: false)      // a fast-forward: nothing to push
