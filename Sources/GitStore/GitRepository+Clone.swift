@@ -18,9 +18,11 @@ extension GitRepository {
     /// creates it.
     ///
     /// `path` must not exist or be an empty directory. On failure, what the
-    /// clone created is removed.
+    /// clone created is removed; so it is when `check` (run on the finished
+    /// clone) throws, e.g. because the remote holds something else.
     public static func clone(url: String, into path: String, credentials: TransferCredentials,
-                             remoteName: String = "origin") throws -> GitRepository {
+                             remoteName: String = "origin",
+                             check: (GitRepository) throws -> Void = { _ in }) throws -> GitRepository {
         let existed = try requireEmptyDirectory(path)
         do {
             let repo = try GitRepository.create(at: path)
@@ -34,6 +36,7 @@ extension GitRepository {
                 branch = try repo.unbornBranch()
             }
             try repo.setUpstream(branch: branch, remote: remoteName, remoteBranch: branch)
+            try check(repo)
             return repo
         } catch {
             removeContents(of: path, andItself: !existed)

@@ -81,8 +81,9 @@ enum CommandLineShape {
         return (commands, names, nil)
     }
 
+    /// The subcommand `name` calls, by its name or one of its aliases (`remote rm`).
     static func subcommand(of command: ParsableCommand.Type, named name: String) -> ParsableCommand.Type? {
-        command.configuration.subcommands.first { $0._commandName == name }
+        command.configuration.subcommands.first { $0._commandName == name || $0.configuration.aliases.contains(name) }
     }
 
     /// The visible subcommand names of `command`.

@@ -9,6 +9,7 @@ enum Hints {
         case .identityTooOpen(let path, _): return "chmod 600 \(path)"
         case .identityMissing: return "create one with `coffer identity new`, or name an existing one with --identity FILE or COFFER_IDENTITY"
         case .notAVault: return "run `coffer init`, or pass --vault DIR"
+        case .remoteNotAVault: return "a vault reaches its remote with `coffer init`, `coffer remote add origin URL` and `coffer sync`; clone it after that"
         case .noCheckedOutBranch(let path, _, let branches):
             let branch = branches.first { $0.hasSuffix("/main") } ?? branches.first { $0.hasSuffix("/master") } ?? branches[0]
             let local = branch.split(separator: "/", maxSplits: 1).last.map(String.init) ?? branch

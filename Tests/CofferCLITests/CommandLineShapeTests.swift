@@ -33,6 +33,10 @@ final class CommandLineShapeTests: XCTestCase {
         XCTAssertEqual(CommandLineShape.commandPath(["sett"]).next, "sett")
         XCTAssertNil(CommandLineShape.commandPath(["identity", "show"]).next)
         XCTAssertEqual(CommandLineShape.commandPath(["--vault", "v", "--identity=i", "sett"]).next, "sett")
+        // An alias names its command, as ArgumentParser would parse it.
+        XCTAssertEqual(CommandLineShape.commandPath(["remote", "rm", "origin"]).names, ["remote", "rm"])
+        XCTAssertEqual(CommandLineShape.commandPath(["remote", "rm", "origin"]).next, "origin")
+        XCTAssertEqual(CommandLineShape.normalize(["--vault", "v", "remote", "rm", "o"]), ["remote", "rm", "--vault", "v", "o"])
     }
 
     func testNearestCommand() {

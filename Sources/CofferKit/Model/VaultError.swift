@@ -15,6 +15,10 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case notAbsolute(path: String)
 
     case notAVault(path: String)
+    /// `clone` of a remote whose branch has no `.recipients` at its root
+    /// (an empty remote, or not a vault); the URL is not quoted, as it may
+    /// hold a password.
+    case remoteNotAVault
     /// A clone whose HEAD names a branch with no commits, while other
     /// branches exist: git cloned a remote whose HEAD points elsewhere.
     case noCheckedOutBranch(path: String, head: String, branches: [String])
@@ -151,6 +155,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .looksLikeSecretKey(let what): return "\(what) looks like a secret key; it is not shown"
         case .notAbsolute(let path): return "\(Text.quoted(path)) is not an absolute path"
         case .notAVault(let path): return "\(Text.shown(path)) is not inside a coffer vault"
+        case .remoteNotAVault: return "the remote holds no coffer vault (no .recipients at the root of its branch); nothing was cloned"
         case .noCheckedOutBranch(let path, let head, let branches):
             return "\(Text.shown(path)) is a clone with no checked-out branch (HEAD names \(head), which has no commits; the remote has \(branches.joined(separator: ", ")))"
         case .alreadyAVault(let path): return "\(Text.shown(path)) is already a coffer vault"

@@ -16,11 +16,14 @@ extension Vault {
 
     /// Clones the vault at `url` into `directory` (absolute, new or empty),
     /// checking out the remote's branch — its HEAD's if that exists, else
-    /// its only one. The clone still needs `GitIntegration.configure` and a pin.
+    /// its only one. A remote that holds no vault (an empty one, or another
+    /// repository) is refused and leaves nothing behind. The clone still
+    /// needs `GitIntegration.configure` and a pin.
     public static func clone(_ url: String, into directory: String, credentials: TransferCredentials) throws {
         try Text.refuseSecretKey(url, as: "the remote URL")
         guard directory.hasPrefix("/") else { throw VaultError.notAbsolute(path: directory) }
-        _ = try GitRepository.clone(url: url, into: directory, credentials: credentials)
-        guard isVault(directory) else { throw VaultError.notAVault(path: directory) }
+        _ = try GitRepository.clone(url: url, into: directory, credentials: credentials) { _ in
+            guard isVault(directory) else { throw VaultError.remoteNotAVault }
+        }
     }
 }
