@@ -92,17 +92,26 @@ struct SetupCommand: ParsableCommand {
     @OptionGroup var options: VaultOptions
 
     func run() throws {
-        try Console.run { try SetupCommand.setUp(try options.vault(), fingerprints: fingerprints) }
+        try Console.run { try SetupCommand.setUp(try options.vault(), fingerprints: fingerprints, settings: options.settings) }
     }
 
     /// What `setup` and `clone` do to a clone: git's drivers, then the pin.
-    static func setUp(_ vault: Vault, fingerprints: [String]) throws {
+    static func setUp(_ vault: Vault, fingerprints: [String], settings: VaultSettings) throws {
         let hook = try GitIntegration.configure(vault, executable: Executable.path)
         Console.info("git diff, git log -p and git show in \(vault.root) now show sealed files as id, readers and payload digest")
         Console.info("git verify-commit and git log --show-signature now check commits against \(vault.root)/.signers")
         Console.info("git merge and git pull now merge sealed files by value and .recipients, .signers as sets of lines")
         SetupCommand.report(hook)
         guard try vault.trustStatus().pinned == nil || !fingerprints.isEmpty else { return }
+        var fingerprints = fingerprints
+        // Pinning named signers (a teammate's) trusts the user's own key too
+        // when the vault lists it: else their own reader and signer changes
+        // would be held back in their own clone.
+        if !fingerprints.isEmpty, let own = try? settings.store.signingPublicKey()?.fingerprint,
+           !fingerprints.contains(where: { $0 == own || "SHA256:" + $0 == own }),
+           (try? vault.pinCandidate().signers.contains { $0.fingerprint == own }) == true {
+            fingerprints.append(own)
+        }
         do {
             try SignersCommand.pin(vault, fingerprints: fingerprints, yes: false, required: !fingerprints.isEmpty)
         } catch VaultError.noSignersToPin where fingerprints.isEmpty {

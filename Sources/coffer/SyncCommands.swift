@@ -118,7 +118,7 @@ struct CloneCommand: ParsableCommand {
             var settings = options.settings
             settings.vaultPath = target
             let vault = try settings.vault()
-            try SetupCommand.setUp(vault, fingerprints: fingerprints)
+            try SetupCommand.setUp(vault, fingerprints: fingerprints, settings: settings)
         }
     }
 }

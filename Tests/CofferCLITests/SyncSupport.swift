@@ -76,8 +76,11 @@ class SyncTestCase: VaultE2ECase {
         let first = try report(try alice(["sync", "-o", "json"], file: file, line: line), file: file, line: line)
         aliceFingerprint = try fingerprint(of: "alice", file: file, line: line)
         bobFingerprint = try fingerprint(of: "bob", file: file, line: line)
-        try cofOK(["clone", remote, bobDir, "--signer", aliceFingerprint, "--signer", bobFingerprint],
-                  env: bobEnv, clean: false, file: file, line: line)
+        // Bob names alice's key only: his own, listed in .signers, is pinned with it.
+        let cloned = try cofOK(["clone", remote, bobDir, "--signer", aliceFingerprint], env: bobEnv, clean: false, file: file, line: line)
+        XCTAssertTrue(cloned.stderrText.contains("pinned 2 signers"), cloned.stderrText, file: file, line: line)
+        let status = try bob(["signers", "status", "-o", "json"], file: file, line: line).stdoutText
+        XCTAssertTrue(status.contains(bobFingerprint), "bob's own key is not trusted in his clone: \(status)", file: file, line: line)
         try assertVaultClean(in: bobDir, after: "clone", file: file, line: line)
         return first
     }
