@@ -3,6 +3,12 @@ public struct Remote: Equatable, Sendable {
     public let name: String
     public let url: String
 
+    /// The URL without any password written into it: what may be shown.
+    public var shownURL: String { RemoteURL(url).redacted }
+
+    /// True when the URL carries a password (`https://user:pw@host/…`).
+    public var hasPassword: Bool { shownURL != url }
+
     public init(name: String, url: String) {
         self.name = name
         self.url = url

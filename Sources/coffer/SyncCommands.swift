@@ -56,6 +56,9 @@ struct RemoteCommand: ParsableCommand {
             try Console.run {
                 try options.vault().addRemote(name: name, url: url)
                 Console.info("added \(name): coffer sync \(name) fetches, merges and pushes")
+                if Remote(name: name, url: url).hasPassword {
+                    Console.warning("the URL holds a password, kept in clear in .git/config; a git credential helper keeps it better")
+                }
             }
         }
     }
@@ -70,8 +73,9 @@ struct RemoteCommand: ParsableCommand {
                 let remotes = try options.vault().remotes()
                 var table = Table(["NAME", "URL"])
                 let rows = remotes.map { r -> Value in
-                    table.rows.append([.string(r.name), .string(r.url)])
-                    return .record(["name": .string(r.name), "url": .string(r.url)])
+                    // A password written into a URL is never shown.
+                    table.rows.append([.string(r.name), .string(r.shownURL)])
+                    return .record(["name": .string(r.name), "url": .string(r.shownURL)])
                 }
                 try Renderer.print(Output(["remotes": .list(rows)], table: table), as: output, command: "remote list")
             }
