@@ -44,6 +44,20 @@ extension GitRepository {
         }
     }
 
+    /// Points `refs/remotes/<remote>/<branch>` at `commit` (a fetch moved
+    /// it to history the caller refuses: put back, it is refused again).
+    public func setTrackingRef(remote name: String, branch: String, to commit: ObjectID) throws {
+        let f = try RemoteFunctions.load()
+        try commit.withOID { oid in
+            var out: OpaquePointer?
+            try withHandle { repo in
+                try lib.check(f.referenceCreate(&out, repo, "refs/remotes/\(name)/\(branch)", oid, 1, "coffer: refused rewritten history"),
+                              "git_reference_create")
+            }
+            lib.referenceFree(out)
+        }
+    }
+
     /// The commit `ref` holds, nil if it does not exist.
     func commit(named ref: String) throws -> ObjectID? {
         var oid = git_oid()

@@ -17,6 +17,11 @@ enum Hints {
         case .existingHistory: return "coffer init needs a new or empty repository"
         case .gitOperationInProgress:
             return "finish it (resolve, then git commit / git rebase --continue) or abort it (git merge --abort, git rebase --abort), then try again"
+        case .remoteRewritten(let remote, let had, _):
+            return "someone force-pushed \(remote); find out why (git log \(had.prefix(12)) shows what it held); "
+                + "to merge the new history all the same: git fetch, then coffer sync"
+        case .unrelatedHistories:
+            return "check the remote's URL (coffer remote list): it holds another vault"
         case .noMergePending: return "`coffer sync` brings in the remote's changes; `coffer conflicts` lists what waits"
         case .notInConflict: return "`coffer conflicts` lists the ids in conflict"
         case .noRemote(let known):

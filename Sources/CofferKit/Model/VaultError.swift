@@ -32,6 +32,10 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case notInConflict(id: String)
     /// `sync` with no remote to name, or several and none chosen.
     case noRemote(known: [String])
+    /// The remote branch no longer holds the commit this clone fetched last (a force-push).
+    case remoteRewritten(remote: String, had: String, now: String)
+    /// The other history shares no commit with this one.
+    case unrelatedHistories(source: String)
     /// git is in the middle of a merge, rebase or the like in this clone.
     case gitOperationInProgress(String)
 
@@ -164,6 +168,9 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .gitOperationInProgress(let what): return "git is in the middle of \(what) in this vault; coffer writes nothing until it is finished"
         case .detachedHead: return "the vault's HEAD is detached; a commit here would be lost at the next checkout"
         case .noMergePending: return "no merge is waiting for conflicts to be settled"
+        case .remoteRewritten(let remote, let had, let now):
+            return "\(remote) was rewritten: it no longer holds \(had.prefix(12)), which this clone fetched before (now \(now.prefix(12))); nothing was merged"
+        case .unrelatedHistories(let source): return "\(source) shares no history with this vault; nothing was merged"
         case .notInConflict(let id): return "\(Text.quoted(id)) is not in conflict in the waiting merge"
         case .noRemote(let known):
             return known.isEmpty ? "the vault has no remote" : "the vault has several remotes (\(known.joined(separator: ", "))) and none is this branch's upstream"

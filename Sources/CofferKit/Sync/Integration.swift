@@ -86,6 +86,8 @@ enum MergeTransaction {
         guard let head, try !repo.isAncestor(head, of: theirs) else {
             return try fastForward(vault, repo: repo, from: head, headTree: headTree, to: theirs)
         }
+        // Histories with no common commit are two vaults, not two clones of one.
+        guard try repo.mergeBase(head, theirs) != nil else { throw VaultError.unrelatedHistories(source: source) }
         return try merge(vault, repo: repo, head: head, headTree: headTree!, theirs: theirs, source: source, identities: identities)
     }
 

@@ -17,8 +17,16 @@ extension Vault {
         var rejected: (error: Error, theirs: ObjectID?)?
         for attempt in 0..<SyncReport.attempts {
             report.retries = attempt
+            let before = try? repo.resolve("refs/remotes/\(name)/\(remoteBranch)")
             let fetched = try repo.fetch(remote: name, credentials: credentials)
             let theirs = fetched.branches[remoteBranch]
+            // A force-push replaced history this clone had fetched: merging
+            // it would bring back or keep what someone chose to take out.
+            // A person decides (git's tracking ref already moved; HEAD did not).
+            if let before, let theirs, try before != theirs && !repo.isAncestor(before, of: theirs) {
+                try repo.setTrackingRef(remote: name, branch: remoteBranch, to: before)
+                throw VaultError.remoteRewritten(remote: "\(name)/\(remoteBranch)", had: before.hex, now: theirs.hex)
+            }
             // Refused although the remote did not move (a hook, a protected
             // branch): trying again would be refused again.
             if let rejected, rejected.theirs == theirs { throw rejected.error }
