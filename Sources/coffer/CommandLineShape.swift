@@ -96,7 +96,6 @@ enum CommandLineShape {
 enum CommandSuggestion {
     /// Commands the specification plans that this version does not have yet.
     static let planned: Set<String> = [
-        "export", "import", "remote", "clone", "sync", "conflicts", "resolve",
         "agent", "ui", "serve", "token", "bundle",
     ]
 
