@@ -217,3 +217,63 @@ extension MergeIntegrationTests {
         XCTAssertEqual(try value("app/a", identities: [bob]), "one")
     }
 }
+
+extension MergeIntegrationTests {
+    /// A tree object written by hand (`git hash-object -t tree --literally`):
+    /// `entries` as (mode, name, object id), in the order given.
+    private func handMadeTree(_ entries: [(String, String, String)], in dir: String) throws -> String {
+        var bytes: [UInt8] = []
+        for (mode, name, hex) in entries {
+            bytes += Array("\(mode) \(name)".utf8) + [0]
+            let digits = Array(hex.utf8)
+            for at in stride(from: 0, to: digits.count, by: 2) { bytes.append(UInt8(String(decoding: digits[at..<at + 2], as: UTF8.self), radix: 16)!) }
+        }
+        let file = directory + "/tree-\(UUID().uuidString)"
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        return try git("hash-object", "-t", "tree", "-w", "--literally", file, in: dir)
+    }
+
+    /// The other clone's HEAD tree with one hand-made directory added (named
+    /// `name`, holding `inner`), committed on top of its HEAD.
+    private func pushHandMade(_ name: String, inner: [(String, String, String)]) throws -> ObjectID {
+        let dir = other.root
+        let subtree = try handMadeTree(inner, in: dir)
+        let top = try git("ls-tree", "HEAD", in: dir).split(separator: "\n").map { line -> (String, String, String) in
+            let fields = line.split(separator: "\t", maxSplits: 1)
+            let meta = fields[0].split(separator: " ")
+            return (meta[0] == "040000" ? "40000" : String(meta[0]), String(fields[1]), String(meta[2]))
+        }
+        let tree = try handMadeTree(top + [("40000", name, subtree)], in: dir)
+        let commit = try git("-c", "user.name=x", "-c", "user.email=x@x", "commit-tree", tree, "-p", "HEAD", "-m", "hand-made", in: dir)
+        try git("update-ref", "HEAD", commit, in: dir)
+        return try fetchOther()
+    }
+
+    /// A pushed tree naming `..` or `.git` (git refuses to check either out)
+    /// must not send a sync's writes outside the vault or into the
+    /// repository's hooks: nothing lands, and HEAD stays.
+    func testAHandMadeTreeWithDotDotOrDotGitIsRefusedBeforeAnythingIsWritten() throws {
+        let hook = try git("hash-object", "-w", "--stdin", in: other.root)  // the empty blob
+        let hooks = try handMadeTree([("100755", "post-merge", hook)], in: other.root)
+        let escaped = try handMadeTree([("100644", "escaped", hook)], in: other.root)
+        let up = try handMadeTree([("40000", "..", escaped)], in: other.root)
+        let before = try git("rev-parse", "HEAD", in: root)
+        for (name, inner) in [(".git", [("40000", "hooks", hooks)]), ("zz", [("40000", "..", up)]), (".GIT", [("40000", "hooks", hooks)])] {
+            let theirs = try pushHandMade(name, inner: inner)
+            XCTAssertThrowsError(try vault.integrate(theirs, source: "other/main", identities: [me]), name) { error in
+                guard case VaultError.unsafePath = error else { return XCTFail("\(error)") }
+            }
+            XCTAssertEqual(try git("rev-parse", "HEAD", in: root), before, name)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/escaped"), "written outside the vault")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/.git/hooks/post-merge"), "written into .git")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/.GIT"))
+            try git("reset", "-q", "--hard", "HEAD^", in: other.root)
+        }
+        // The same behind a merge (our side moved on too).
+        try set(["app/a": "ours"])
+        let theirs = try pushHandMade("zz", inner: [("40000", "..", up)])
+        XCTAssertThrowsError(try vault.integrate(theirs, source: "other/main", identities: [me]))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/escaped"), "written outside the vault")
+        XCTAssertEqual(try git("status", "--porcelain", in: root), "")
+    }
+}
