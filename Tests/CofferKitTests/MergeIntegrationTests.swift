@@ -277,3 +277,27 @@ extension MergeIntegrationTests {
         XCTAssertEqual(try git("status", "--porcelain", in: root), "")
     }
 }
+
+extension MergeIntegrationTests {
+    /// `resolve` taking over a stock `git merge` that stopped on a conflict
+    /// puts back only what git's merge wrote: a file the merge left alone
+    /// keeps the work the user had not committed.
+    func testTakingOverAStockMergeKeepsUncommittedWorkTheMergeLeftAlone() throws {
+        try set(["app/a": "ours"])
+        try write("notes.txt", "committed\n")
+        try commitByHand(["notes.txt"])
+        try write("notes.txt", "not committed yet\n")
+        try set(["app/a": "theirs", "app/b": "also theirs"], in: other)
+        _ = try fetchOther()
+        let merge = try run("git", ["-c", "user.name=x", "-c", "user.email=x@x", "merge", "--no-edit", "FETCH_HEAD"],
+                            expectSuccess: false)
+        XCTAssertNotEqual(merge.status, 0, "git's merge stops on the conflict")
+        XCTAssertEqual(try vault.conflicts(identities: [me]).map(\.path), ["app/a.age"])
+        let settled = try vault.resolve(id("app/a"), .ours, identities: [me])
+        XCTAssertEqual(settled.kind, .merged)
+        XCTAssertEqual(String(decoding: try read("notes.txt"), as: UTF8.self), "not committed yet\n")
+        XCTAssertEqual(try value("app/a"), "ours")
+        XCTAssertEqual(try value("app/b"), "also theirs")
+        XCTAssertEqual(try git("status", "--porcelain", in: root), "M notes.txt")
+    }
+}
