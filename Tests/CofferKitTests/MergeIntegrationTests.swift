@@ -301,3 +301,28 @@ extension MergeIntegrationTests {
         XCTAssertEqual(try git("status", "--porcelain", in: root), "M notes.txt")
     }
 }
+
+extension MergeIntegrationTests {
+    /// A stock `git clone` coffer never wrote in pins no signers and accepts
+    /// its own HEAD's readers. Its first `coffer sync` must not change
+    /// that: fast-forwarding to a hand-made push that names a new signer
+    /// and a new reader neither pins the one nor accepts the other.
+    func testAFirstSyncInAStockCloneNeitherPinsNorAcceptsWhatThePushBrought() throws {
+        try git("clone", "-q", root, directory + "/third", in: directory)
+        let third = try Vault.open(containing: directory + "/third", configuration: VaultTestCase.configuration)
+        let eve = X25519Identity.generate(), eveKey = SSHSigningKey.generate()
+        try Data((try String(contentsOfFile: other.root + "/.recipients", encoding: .utf8) + "\(eve.recipient.encoded) # eve\n").utf8)
+            .write(to: URL(fileURLWithPath: other.root + "/.recipients"))
+        try Data((try String(contentsOfFile: other.root + "/.signers", encoding: .utf8) + "eve \(eveKey.publicKey.authorizedKey)\n").utf8)
+            .write(to: URL(fileURLWithPath: other.root + "/.signers"))
+        try git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "tidy", in: other.root)
+        try git("fetch", "-q", other.root, "HEAD", in: third.root)
+        let theirs = try XCTUnwrap(ObjectID(hex: try git("rev-parse", "FETCH_HEAD", in: third.root)))
+        XCTAssertEqual(try third.integrate(theirs, source: "other/main", identities: [me]).kind, .fastForward)
+        let (trust, accepted) = try third.trusted()
+        XCTAssertFalse(trust?.signers.contains { $0.key == eveKey.publicKey } ?? false, "eve's key pinned as a signer")
+        XCTAssertFalse(accepted.baseline(for: .root)?.readers.contains { $0.recipient == eve.recipient } ?? false,
+                       "eve accepted as a reader")
+        XCTAssertEqual(try third.unacceptedReaders().map(\.reader.recipient), [eve.recipient])
+    }
+}

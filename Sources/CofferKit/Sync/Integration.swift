@@ -77,6 +77,11 @@ enum MergeTransaction {
         try VaultTransaction.finishInterruptedWrite(vault, repo: repo)
         guard !vault.isHeadDetached else { throw VaultError.detachedHead }
         try VaultTransaction.refuseUnfinishedGitOperation(vault, index: nil)
+        // Judged (or, in a clone coffer never wrote in, seeded) at this
+        // clone's own HEAD before the other side's commits land: seeded
+        // after a fast-forward, the readers accepted and the signers pinned
+        // would be whatever the remote holds, a hand-made push included.
+        _ = try vault.trusted()
         let head = try repo.head()
         if let head, try head == theirs || repo.isAncestor(theirs, of: head) {
             PendingMerge.remove(gitDirectory: vault.gitDirectory)
@@ -95,7 +100,7 @@ enum MergeTransaction {
         try refuseObstacles(vault, changes)
         var outcome = ChangeOutcome()
         try VaultTransaction.land(vault, repo: repo, from: head, to: theirs, changes: changes, contents: [:], action: .merge,
-                                  accepted: nil, outcome: &outcome)
+                                  accepted: nil, outcome: &outcome, reflog: CofferReflog.fastForward)
         PendingMerge.remove(gitDirectory: vault.gitDirectory)
         var result = Integration(kind: .fastForward, commit: theirs.hex, workTreePending: outcome.workTreePending)
         (result.incoming, result.incomingFiles) = split(changes.map(\.path))
