@@ -326,3 +326,33 @@ extension MergeIntegrationTests {
         XCTAssertEqual(try third.unacceptedReaders().map(\.reader.recipient), [eve.recipient])
     }
 }
+
+extension MergeIntegrationTests {
+    /// A clone that pinned no signers judges no trust change, so its merge
+    /// must not vouch for one: signed, the merge would make every pinned
+    /// clone trust an unsigned reader it carries in (the signer is trusted).
+    func testAnUnpinnedCloneDoesNotSignAMergeThatCarriesAReaderIn() throws {
+        try git("clone", "-q", root, directory + "/third", in: directory)
+        let third = try Vault.open(containing: directory + "/third", configuration: VaultTestCase.configuration)
+        third.commitSigner = CommitSigner(key: key)
+        XCTAssertNil(try third.trusted().trust, "a stock clone pins nothing")
+        func integrateOther() throws -> Integration {
+            try git("fetch", "-q", other.root, "HEAD", in: third.root)
+            return try third.integrate(try XCTUnwrap(ObjectID(hex: try git("rev-parse", "FETCH_HEAD", in: third.root))),
+                                       source: "other/main", identities: [me])
+        }
+        // No trust file came in: the merge is signed as usual.
+        try set(["app/a": "third's"], in: third)
+        try set(["app/b": "theirs"], in: other)
+        XCTAssertEqual(try integrateOther().kind, .merged)
+        XCTAssertNotNil(try third.repo().commitSignature(try XCTUnwrap(third.repo().head())))
+        let eve = X25519Identity.generate()
+        try Data((try String(contentsOfFile: other.root + "/.recipients", encoding: .utf8) + "\(eve.recipient.encoded) # eve\n").utf8)
+            .write(to: URL(fileURLWithPath: other.root + "/.recipients"))
+        try git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "tidy", in: other.root)
+        try set(["app/b": "third's"], in: third)
+        XCTAssertEqual(try integrateOther().kind, .merged)
+        XCTAssertNil(try third.repo().commitSignature(try XCTUnwrap(third.repo().head())),
+                     "the merge carries an unjudged reader in: a signature would vouch for it")
+    }
+}

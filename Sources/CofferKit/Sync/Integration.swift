@@ -154,8 +154,11 @@ enum MergeTransaction {
                                   acceptance: Acceptance(accepted: accepted, trust: trust))
         // Signed only when the chain trusts everything the other side
         // brought: a signature on a merge vouches for every trust-file line
-        // it differs from its first parent by, held-back ones included.
-        let trusted = trust.map { !$0.tainted && $0.held.count == (before?.held.count ?? 0) } ?? true
+        // it differs from its first parent by, held-back ones included. A
+        // clone that pinned no signers judged nothing, so it vouches for
+        // nothing: signed only when no trust file differs from HEAD's.
+        let trusted = try trust.map { !$0.tainted && $0.held.count == (before?.held.count ?? 0) }
+            ?? repo.changedFiles(named: TrustChain.trustFiles, from: headTree, to: interimTree).filter(TrustChain.isTrustPath).isEmpty
         let signer = trusted ? vault.commitSigner : nil
         let message = "coffer: merge \(source)\n\nCoffer-Action: \(Action.merge.rawValue)\n"
         let final: ObjectID = try repo.withBatchedObjectSync {
