@@ -356,3 +356,27 @@ extension MergeIntegrationTests {
                      "the merge carries an unjudged reader in: a signature would vouch for it")
     }
 }
+
+extension MergeIntegrationTests {
+    /// A reader an earlier merge carried in unaccepted (held back) is in the
+    /// work tree's `.recipients`; `resolve --stdin` must not seal the new
+    /// value for them, any more than `set` would.
+    func testResolveWithANewValueNeverSealsForAHeldBackReader() throws {
+        let eve = X25519Identity.generate()
+        try Data((try String(contentsOfFile: other.root + "/.recipients", encoding: .utf8) + "\(eve.recipient.encoded) # eve\n").utf8)
+            .write(to: URL(fileURLWithPath: other.root + "/.recipients"))
+        try git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "tidy", in: other.root)
+        try set(["app/b": "ours"])
+        let held = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(held.heldBack.map(\.value), ["app/b"])
+        _ = try other.acceptReaders(in: nil, shown: try other.unacceptedReaders())
+        try set(["app/a": "theirs"], in: other)
+        _ = try vault.remove([id("app/a")])
+        let conflicted = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(conflicted.conflicts.map(\.path), ["app/a.age"])
+        XCTAssertThrowsError(try vault.resolve(id("app/a"), .value(bytes("third")), identities: [me])) { error in
+            guard case VaultError.unacceptedReaders = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try value("app/a", identities: [eve]))
+    }
+}
