@@ -108,6 +108,13 @@ final class Index {
         try lib.check(try MergeFunctions.load().conflictCleanup(pointer), "git_index_conflict_cleanup")
     }
 
+    /// The blob of `path`'s stage-0 entry (nil: none), and whether conflict stages are there.
+    func entry(at path: String) throws -> (blob: ObjectID?, conflicted: Bool) {
+        let merge = try MergeFunctions.load()
+        let blob = merge.entryByPath(pointer, path, 0).map { ObjectID($0.pointee.id) }
+        return (blob, (1...3).contains { merge.entryByPath(pointer, path, $0) != nil })
+    }
+
     func setCaps(_ caps: Int32) throws {
         try lib.check(lib.indexSetCaps(pointer, caps), "git_index_set_caps")
     }

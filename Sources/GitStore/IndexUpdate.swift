@@ -58,6 +58,12 @@ public final class IndexUpdate {
         try index.removeConflicts()
     }
 
+    /// What the index holds at `path`: its stage-0 blob (nil: none) and
+    /// whether conflict stages are there (an unfinished merge's doing).
+    public func entry(at path: String) throws -> (blob: ObjectID?, conflicted: Bool) {
+        try index.entry(at: path)
+    }
+
     /// Brings the index in line with files the caller has just written to
     /// the work tree, so `git status` is clean: each `.write` gets an entry
     /// with the given blob id and the file's lstat data, each `.delete`

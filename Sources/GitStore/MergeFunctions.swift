@@ -20,6 +20,7 @@ struct MergeFunctions: @unchecked Sendable {
     let conflictRemove: @convention(c) (Handle?, UnsafePointer<CChar>?) -> Int32
     let conflictCleanup: @convention(c) (Handle?) -> Int32
     let writeTreeTo: @convention(c) (UnsafeMutablePointer<git_oid>?, Handle?, Handle?) -> Int32
+    let entryByPath: @convention(c) (Handle?, UnsafePointer<CChar>?, Int32) -> Entry?
 
     private init(_ lib: LibGit2) throws {
         optionsInit = try lib.function("git_merge_options_init", as: type(of: optionsInit))
@@ -34,6 +35,7 @@ struct MergeFunctions: @unchecked Sendable {
         conflictRemove = try lib.function("git_index_conflict_remove", as: type(of: conflictRemove))
         conflictCleanup = try lib.function("git_index_conflict_cleanup", as: type(of: conflictCleanup))
         writeTreeTo = try lib.function("git_index_write_tree_to", as: type(of: writeTreeTo))
+        entryByPath = try lib.function("git_index_get_bypath", as: type(of: entryByPath))
     }
 
     private static let shared: Result<MergeFunctions, Error> = Result { try MergeFunctions(LibGit2.load()) }

@@ -48,6 +48,8 @@ enum Hints {
         case .boundToOtherID: return "restore the file with git, or move secrets with `coffer mv`"
         case .symlinkInVault(let path), .notARegularFile(let path), .notADirectory(let path):
             return "move \(path) out of the vault (`git log -- \(path)` shows which commit put it there), then try again"
+        case .unsafePath:
+            return "a tree made by hand (git itself refuses to check it out) holds it: ask whoever pushed it to replace that commit; nothing here changed"
         case .notAScope(_, let parent): return "remove the reader there: --scope \(parent)"
         case .onlyReader(_, let scopes):
             return "add another reader to \(scopes.map(\.description).joined(separator: ", ")) first, "

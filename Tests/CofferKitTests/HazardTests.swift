@@ -129,6 +129,9 @@ final class HazardTests: VaultTestCase {
             ("file/x.age", .notADirectory(path: "file")), ("dir.age", .notARegularFile(path: "dir.age")),
             ("fifo.age", .notARegularFile(path: "fifo.age")), ("fifo.age/x.age", .notADirectory(path: "fifo.age")),
             ("linked/x.age", .symlinkInVault(path: "linked")), ("ok/link.age", .symlinkInVault(path: "ok/link.age")),
+            ("ok/../../x.age", .unsafePath(path: "ok/../../x.age")), (".git/config", .unsafePath(path: ".git/config")),
+            ("ok/.Git/hooks/x", .unsafePath(path: "ok/.Git/hooks/x")), ("ok//x.age", .unsafePath(path: "ok//x.age")),
+            ("ok/a\nb.age", .unsafePath(path: "ok/a\nb.age")), (".gitattributes", nil), ("ok/.recipients", nil),
         ]
         for (relative, obstacle) in expected {
             XCTAssertEqual(Paths.obstacle(below: root, at: relative), obstacle, relative)

@@ -217,3 +217,166 @@ extension MergeIntegrationTests {
         XCTAssertEqual(try value("app/a", identities: [bob]), "one")
     }
 }
+
+extension MergeIntegrationTests {
+    /// A tree object written by hand (`git hash-object -t tree --literally`):
+    /// `entries` as (mode, name, object id), in the order given.
+    private func handMadeTree(_ entries: [(String, String, String)], in dir: String) throws -> String {
+        var bytes: [UInt8] = []
+        for (mode, name, hex) in entries {
+            bytes += Array("\(mode) \(name)".utf8) + [0]
+            let digits = Array(hex.utf8)
+            for at in stride(from: 0, to: digits.count, by: 2) { bytes.append(UInt8(String(decoding: digits[at..<at + 2], as: UTF8.self), radix: 16)!) }
+        }
+        let file = directory + "/tree-\(UUID().uuidString)"
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        return try git("hash-object", "-t", "tree", "-w", "--literally", file, in: dir)
+    }
+
+    /// The other clone's HEAD tree with one hand-made directory added (named
+    /// `name`, holding `inner`), committed on top of its HEAD.
+    private func pushHandMade(_ name: String, inner: [(String, String, String)]) throws -> ObjectID {
+        let dir = other.root
+        let subtree = try handMadeTree(inner, in: dir)
+        let top = try git("ls-tree", "HEAD", in: dir).split(separator: "\n").map { line -> (String, String, String) in
+            let fields = line.split(separator: "\t", maxSplits: 1)
+            let meta = fields[0].split(separator: " ")
+            return (meta[0] == "040000" ? "40000" : String(meta[0]), String(fields[1]), String(meta[2]))
+        }
+        let tree = try handMadeTree(top + [("40000", name, subtree)], in: dir)
+        let commit = try git("-c", "user.name=x", "-c", "user.email=x@x", "commit-tree", tree, "-p", "HEAD", "-m", "hand-made", in: dir)
+        try git("update-ref", "HEAD", commit, in: dir)
+        return try fetchOther()
+    }
+
+    /// A pushed tree naming `..` or `.git` (git refuses to check either out)
+    /// must not send a sync's writes outside the vault or into the
+    /// repository's hooks: nothing lands, and HEAD stays.
+    func testAHandMadeTreeWithDotDotOrDotGitIsRefusedBeforeAnythingIsWritten() throws {
+        let hook = try git("hash-object", "-w", "--stdin", in: other.root)  // the empty blob
+        let hooks = try handMadeTree([("100755", "post-merge", hook)], in: other.root)
+        let escaped = try handMadeTree([("100644", "escaped", hook)], in: other.root)
+        let up = try handMadeTree([("40000", "..", escaped)], in: other.root)
+        let before = try git("rev-parse", "HEAD", in: root)
+        for (name, inner) in [(".git", [("40000", "hooks", hooks)]), ("zz", [("40000", "..", up)]), (".GIT", [("40000", "hooks", hooks)])] {
+            let theirs = try pushHandMade(name, inner: inner)
+            XCTAssertThrowsError(try vault.integrate(theirs, source: "other/main", identities: [me]), name) { error in
+                guard case VaultError.unsafePath = error else { return XCTFail("\(error)") }
+            }
+            XCTAssertEqual(try git("rev-parse", "HEAD", in: root), before, name)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/escaped"), "written outside the vault")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/.git/hooks/post-merge"), "written into .git")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/.GIT"))
+            try git("reset", "-q", "--hard", "HEAD^", in: other.root)
+        }
+        // The same behind a merge (our side moved on too).
+        try set(["app/a": "ours"])
+        let theirs = try pushHandMade("zz", inner: [("40000", "..", up)])
+        XCTAssertThrowsError(try vault.integrate(theirs, source: "other/main", identities: [me]))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/escaped"), "written outside the vault")
+        XCTAssertEqual(try git("status", "--porcelain", in: root), "")
+    }
+}
+
+extension MergeIntegrationTests {
+    /// `resolve` taking over a stock `git merge` that stopped on a conflict
+    /// puts back only what git's merge wrote: a file the merge left alone
+    /// keeps the work the user had not committed.
+    func testTakingOverAStockMergeKeepsUncommittedWorkTheMergeLeftAlone() throws {
+        try set(["app/a": "ours"])
+        try write("notes.txt", "committed\n")
+        try commitByHand(["notes.txt"])
+        try write("notes.txt", "not committed yet\n")
+        try set(["app/a": "theirs", "app/b": "also theirs"], in: other)
+        _ = try fetchOther()
+        let merge = try run("git", ["-c", "user.name=x", "-c", "user.email=x@x", "merge", "--no-edit", "FETCH_HEAD"],
+                            expectSuccess: false)
+        XCTAssertNotEqual(merge.status, 0, "git's merge stops on the conflict")
+        XCTAssertEqual(try vault.conflicts(identities: [me]).map(\.path), ["app/a.age"])
+        let settled = try vault.resolve(id("app/a"), .ours, identities: [me])
+        XCTAssertEqual(settled.kind, .merged)
+        XCTAssertEqual(String(decoding: try read("notes.txt"), as: UTF8.self), "not committed yet\n")
+        XCTAssertEqual(try value("app/a"), "ours")
+        XCTAssertEqual(try value("app/b"), "also theirs")
+        XCTAssertEqual(try git("status", "--porcelain", in: root), "M notes.txt")
+    }
+}
+
+extension MergeIntegrationTests {
+    /// A stock `git clone` coffer never wrote in pins no signers and accepts
+    /// its own HEAD's readers. Its first `coffer sync` must not change
+    /// that: fast-forwarding to a hand-made push that names a new signer
+    /// and a new reader neither pins the one nor accepts the other.
+    func testAFirstSyncInAStockCloneNeitherPinsNorAcceptsWhatThePushBrought() throws {
+        try git("clone", "-q", root, directory + "/third", in: directory)
+        let third = try Vault.open(containing: directory + "/third", configuration: VaultTestCase.configuration)
+        let eve = X25519Identity.generate(), eveKey = SSHSigningKey.generate()
+        try Data((try String(contentsOfFile: other.root + "/.recipients", encoding: .utf8) + "\(eve.recipient.encoded) # eve\n").utf8)
+            .write(to: URL(fileURLWithPath: other.root + "/.recipients"))
+        try Data((try String(contentsOfFile: other.root + "/.signers", encoding: .utf8) + "eve \(eveKey.publicKey.authorizedKey)\n").utf8)
+            .write(to: URL(fileURLWithPath: other.root + "/.signers"))
+        try git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "tidy", in: other.root)
+        try git("fetch", "-q", other.root, "HEAD", in: third.root)
+        let theirs = try XCTUnwrap(ObjectID(hex: try git("rev-parse", "FETCH_HEAD", in: third.root)))
+        XCTAssertEqual(try third.integrate(theirs, source: "other/main", identities: [me]).kind, .fastForward)
+        let (trust, accepted) = try third.trusted()
+        XCTAssertFalse(trust?.signers.contains { $0.key == eveKey.publicKey } ?? false, "eve's key pinned as a signer")
+        XCTAssertFalse(accepted.baseline(for: .root)?.readers.contains { $0.recipient == eve.recipient } ?? false,
+                       "eve accepted as a reader")
+        XCTAssertEqual(try third.unacceptedReaders().map(\.reader.recipient), [eve.recipient])
+    }
+}
+
+extension MergeIntegrationTests {
+    /// A clone that pinned no signers judges no trust change, so its merge
+    /// must not vouch for one: signed, the merge would make every pinned
+    /// clone trust an unsigned reader it carries in (the signer is trusted).
+    func testAnUnpinnedCloneDoesNotSignAMergeThatCarriesAReaderIn() throws {
+        try git("clone", "-q", root, directory + "/third", in: directory)
+        let third = try Vault.open(containing: directory + "/third", configuration: VaultTestCase.configuration)
+        third.commitSigner = CommitSigner(key: key)
+        XCTAssertNil(try third.trusted().trust, "a stock clone pins nothing")
+        func integrateOther() throws -> Integration {
+            try git("fetch", "-q", other.root, "HEAD", in: third.root)
+            return try third.integrate(try XCTUnwrap(ObjectID(hex: try git("rev-parse", "FETCH_HEAD", in: third.root))),
+                                       source: "other/main", identities: [me])
+        }
+        // No trust file came in: the merge is signed as usual.
+        try set(["app/a": "third's"], in: third)
+        try set(["app/b": "theirs"], in: other)
+        XCTAssertEqual(try integrateOther().kind, .merged)
+        XCTAssertNotNil(try third.repo().commitSignature(try XCTUnwrap(third.repo().head())))
+        let eve = X25519Identity.generate()
+        try Data((try String(contentsOfFile: other.root + "/.recipients", encoding: .utf8) + "\(eve.recipient.encoded) # eve\n").utf8)
+            .write(to: URL(fileURLWithPath: other.root + "/.recipients"))
+        try git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "tidy", in: other.root)
+        try set(["app/b": "third's"], in: third)
+        XCTAssertEqual(try integrateOther().kind, .merged)
+        XCTAssertNil(try third.repo().commitSignature(try XCTUnwrap(third.repo().head())),
+                     "the merge carries an unjudged reader in: a signature would vouch for it")
+    }
+}
+
+extension MergeIntegrationTests {
+    /// A reader an earlier merge carried in unaccepted (held back) is in the
+    /// work tree's `.recipients`; `resolve --stdin` must not seal the new
+    /// value for them, any more than `set` would.
+    func testResolveWithANewValueNeverSealsForAHeldBackReader() throws {
+        let eve = X25519Identity.generate()
+        try Data((try String(contentsOfFile: other.root + "/.recipients", encoding: .utf8) + "\(eve.recipient.encoded) # eve\n").utf8)
+            .write(to: URL(fileURLWithPath: other.root + "/.recipients"))
+        try git("-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "tidy", in: other.root)
+        try set(["app/b": "ours"])
+        let held = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(held.heldBack.map(\.value), ["app/b"])
+        _ = try other.acceptReaders(in: nil, shown: try other.unacceptedReaders())
+        try set(["app/a": "theirs"], in: other)
+        _ = try vault.remove([id("app/a")])
+        let conflicted = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(conflicted.conflicts.map(\.path), ["app/a.age"])
+        XCTAssertThrowsError(try vault.resolve(id("app/a"), .value(bytes("third")), identities: [me])) { error in
+            guard case VaultError.unacceptedReaders = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try value("app/a", identities: [eve]))
+    }
+}

@@ -58,6 +58,9 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case notARegularFile(path: String)
     /// A file (or FIFO, socket, device) stands where a scope directory goes.
     case notADirectory(path: String)
+    /// A path a work tree must never hold (`..`, `.git`, a control
+    /// character), as a hand-made tree can carry: nothing is written there.
+    case unsafePath(path: String)
     /// A sealed file, or a value to seal, over the size coffer reads.
     case tooLarge(id: String, bytes: Int, limit: Int)
 
@@ -146,7 +149,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// a link, or a file of the wrong type (`Paths.obstacle`).
     var isObstacle: Bool {
         switch self {
-        case .symlinkInVault, .notARegularFile, .notADirectory: return true
+        case .symlinkInVault, .notARegularFile, .notADirectory, .unsafePath: return true
         default: return false
         }
     }
@@ -189,6 +192,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .symlinkInVault(let path): return "\(Text.shown(path)) in the vault is a symbolic link; coffer does not read or write through links"
         case .notARegularFile(let path): return "\(Text.shown(path)) in the vault is not a regular file; coffer does not write over it"
         case .notADirectory(let path): return "\(Text.shown(path)) in the vault is not a directory; coffer does not write below it"
+        case .unsafePath(let path):
+            return "\(Text.shown(path)) is no path a work tree may hold (a .git, . or .. part, a control character); coffer writes nothing there"
         case .tooLarge(let id, let bytes, let limit): return "\(id) is \(bytes) bytes; coffer reads secrets up to \(limit) bytes"
         case .noRecipients(let scope): return "scope \(scope) has no recipients"
         case .tooManyReaders(let scope, let count, let limit):

@@ -240,6 +240,10 @@ private struct IntroductionFinder {
 /// The reflog of HEAD, read as text: entries coffer wrote say `coffer: …`,
 /// and a pull, checkout or merge never does.
 enum CofferReflog {
+    /// What a fast-forward by `coffer sync` writes: HEAD moved to another
+    /// clone's commit, which coffer did not make, so not `coffer: …`.
+    static let fastForward = "sync: fast-forward (coffer)"
+
     static func newestOwnCommit(gitDirectory: String) -> ObjectID? {
         guard let bytes = try? Files.read(path: gitDirectory + "/logs/HEAD") else { return nil }
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").reversed() {

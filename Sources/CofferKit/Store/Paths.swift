@@ -40,6 +40,7 @@ enum Paths {
     /// place (a directory — which is also how git checks out a gitlink — a
     /// FIFO, socket or device). What is absent is no obstacle: it is created.
     static func obstacle(below root: String, at relative: String) -> VaultError? {
+        guard isWorkTreePath(relative) else { return .unsafePath(path: relative) }
         let parts = relative.split(separator: "/")
         var current = root
         for (index, part) in parts.enumerated() {
@@ -54,6 +55,19 @@ enum Paths {
             }
         }
         return nil
+    }
+
+    /// False for a path no work tree may hold, which a hand-made tree
+    /// pushed by anyone can carry: a `..` leads out of the vault, and a
+    /// `.git` (in any case, as git refuses it) into the repository's own
+    /// hooks and config. Control characters have no place in a vault path
+    /// either, and would break the line-based records under `.git/coffer`.
+    static func isWorkTreePath(_ relative: String) -> Bool {
+        !relative.isEmpty && !relative.hasPrefix("/") && !relative.hasSuffix("/")
+            && relative.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
+                !part.isEmpty && part != "." && part != ".." && part.lowercased() != ".git"
+                    && !part.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
+            }
     }
 
     static func modificationTime(_ path: String) -> Int? {

@@ -53,13 +53,19 @@ extension Vault {
             record.decisions = earlier.decisions
         }
         try record.save(gitDirectory: gitDirectory)
-        // Every path git's merge could have written differs between HEAD and theirs.
-        let restore = try repo.changedFiles(named: nil, from: repo.node(theirs).tree, to: repo.node(head).tree).map { change in
-            change.new.map { TreeChange.write(path: change.path, blob: $0) } ?? .delete(path: change.path)
-        }
         let lock = try indexLock(token: Journal.newIndexLockToken())
         defer { lock.release() }
         let index = try repo.beginIndexUpdate(holding: lock)
+        // A path git's merge wrote differs between HEAD and theirs, and the
+        // merge left it staged or in conflict: git merges only from an index
+        // that matches HEAD. Any other path keeps its file, and with it work
+        // the user had not committed (git lets a merge run beside that).
+        let restore = try repo.changedFiles(named: nil, from: repo.node(theirs).tree, to: repo.node(head).tree).filter { change in
+            let staged = try index.entry(at: change.path)
+            return staged.conflicted || staged.blob != change.new
+        }.map { change in
+            change.new.map { TreeChange.write(path: change.path, blob: $0) } ?? .delete(path: change.path)
+        }
         let written = try VaultTransaction.writeWorkTree(self, repo: repo, changes: restore, contents: [:])
         try index.removeConflicts()
         try index.commit(written)

@@ -77,6 +77,11 @@ enum MergeTransaction {
         try VaultTransaction.finishInterruptedWrite(vault, repo: repo)
         guard !vault.isHeadDetached else { throw VaultError.detachedHead }
         try VaultTransaction.refuseUnfinishedGitOperation(vault, index: nil)
+        // Judged (or, in a clone coffer never wrote in, seeded) at this
+        // clone's own HEAD before the other side's commits land: seeded
+        // after a fast-forward, the readers accepted and the signers pinned
+        // would be whatever the remote holds, a hand-made push included.
+        _ = try vault.trusted()
         let head = try repo.head()
         if let head, try head == theirs || repo.isAncestor(theirs, of: head) {
             PendingMerge.remove(gitDirectory: vault.gitDirectory)
@@ -97,7 +102,7 @@ enum MergeTransaction {
         try refuseObstacles(vault, changes)
         var outcome = ChangeOutcome()
         try VaultTransaction.land(vault, repo: repo, from: head, to: theirs, changes: changes, contents: [:], action: .merge,
-                                  accepted: nil, outcome: &outcome)
+                                  accepted: nil, outcome: &outcome, reflog: CofferReflog.fastForward)
         PendingMerge.remove(gitDirectory: vault.gitDirectory)
         var result = Integration(kind: .fastForward, commit: theirs.hex, workTreePending: outcome.workTreePending)
         (result.incoming, result.incomingFiles) = split(changes.map(\.path))
@@ -139,8 +144,11 @@ enum MergeTransaction {
                                   acceptance: Acceptance(accepted: accepted, trust: trust))
         // Signed only when the chain trusts everything the other side
         // brought: a signature on a merge vouches for every trust-file line
-        // it differs from its first parent by, held-back ones included.
-        let trusted = trust.map { !$0.tainted && $0.held.count == (before?.held.count ?? 0) } ?? true
+        // it differs from its first parent by, held-back ones included. A
+        // clone that pinned no signers judged nothing, so it vouches for
+        // nothing: signed only when no trust file differs from HEAD's.
+        let trusted = try trust.map { !$0.tainted && $0.held.count == (before?.held.count ?? 0) }
+            ?? repo.changedFiles(named: TrustChain.trustFiles, from: headTree, to: interimTree).filter(TrustChain.isTrustPath).isEmpty
         let signer = trusted ? vault.commitSigner : nil
         let message = "coffer: merge \(source)\n\nCoffer-Action: \(Action.merge.rawValue)\n"
         let final: ObjectID = try repo.withBatchedObjectSync {

@@ -55,7 +55,13 @@ extension Vault {
             case .theirs: record.decisions[conflict.path] = .theirs
             case .value(let value):
                 guard let id else { throw VaultError.notInConflict(id: path) }
-                let sealed = try Sealing.seal(value, id: id, for: try readers(of: id).readers)
+                // Sealed for readers this clone accepted, as any write is: a
+                // held-back line an earlier merge carried into the work tree
+                // is not one (the merge re-seals for the merged readers).
+                let governing = try readers(of: id)
+                let (trust, accepted) = try trusted()
+                try Acceptance(accepted: accepted, trust: trust).check(self, in: .of(id), governing: governing)
+                let sealed = try Sealing.seal(value, id: id, for: governing.readers)
                 record.decisions[conflict.path] = .blob(try repo().writeBlob(sealed))
             }
             try record.save(gitDirectory: gitDirectory)

@@ -61,12 +61,14 @@ enum VaultTransaction {
     /// yet referenced) — the commit point —, the audit line, then the work
     /// tree and index brought to it (`changes`, with `contents` for the
     /// files whose bytes are at hand). `accepted`: this clone's accepted
-    /// readers once the commit is made, when it changes them.
+    /// readers once the commit is made, when it changes them. `reflog`: the
+    /// reflog's message when `commit` is not one coffer made here.
     static func land(_ vault: Vault, repo: GitRepository, from head: ObjectID?, to commit: ObjectID, changes: [TreeChange],
-                     contents: [String: [UInt8]], action: Action, accepted: AcceptedReaders?, outcome: inout ChangeOutcome) throws {
+                     contents: [String: [UInt8]], action: Action, accepted: AcceptedReaders?, outcome: inout ChangeOutcome,
+                     reflog: String? = nil) throws {
         let (indexLock, index) = try lockIndex(vault, repo: repo, journaling: head, to: commit, changes: changes)
         do {
-            try repo.advanceHead(from: head, to: commit, message: "coffer: \(action.rawValue)")
+            try repo.advanceHead(from: head, to: commit, message: reflog ?? "coffer: \(action.rawValue)")
         } catch {
             // Short of the commit point nothing changed: no journal or lock is needed.
             if (try? repo.head()) != commit {
