@@ -49,14 +49,18 @@ extension GitRepository {
     /// changed go to `driver`, which returns the merged bytes or nil for a
     /// conflict. libgit2 does not run external drivers, so this is the
     /// in-process door to the same code `coffer merge-driver` runs for git.
-    public func mergeTrees(ours: ObjectID, theirs: ObjectID, driver: @escaping (MergeInput) -> [UInt8]?) throws -> TreeMerge {
+    /// A file bigger than `maxFileSize` on any side is a conflict, never read
+    /// (a pushed file must not cost this process its memory).
+    public func mergeTrees(ours: ObjectID, theirs: ObjectID, maxFileSize: Int,
+                           driver: @escaping (MergeInput) -> [UInt8]?) throws -> TreeMerge {
         let merge = try MergeFunctions.load()
         try InProcessDriver.register(merge, lib: lib)
+        let walker = try PathWalker(self)
         let ourCommit = try Commit(ours, in: self), theirCommit = try Commit(theirs, in: self)
         var options = git_merge_options()
         try lib.check(merge.optionsInit(&options, UInt32(GIT_MERGE_OPTIONS_VERSION)), "git_merge_options_init")
         options.flags = 0
-        let index: OpaquePointer = try InProcessDriver.with(driver, repository: self) {
+        let index: OpaquePointer = try InProcessDriver.with(driver, repository: self, sizes: { try walker.size(of: $0) <= maxFileSize }) {
             try withHandle { repo in
                 try ourCommit.withHandle { o in
                     try theirCommit.withHandle { t in
@@ -106,7 +110,8 @@ extension GitRepository {
 /// registry is process-wide, so the Swift closure of the merge under way is
 /// kept here, one merge at a time (a lock serializes them).
 private enum InProcessDriver {
-    nonisolated(unsafe) private static var current: (driver: (MergeInput) -> [UInt8]?, repository: GitRepository)?
+    nonisolated(unsafe) private static var current: (driver: (MergeInput) -> [UInt8]?, repository: GitRepository,
+                                                     fits: (ObjectID) throws -> Bool)?
     nonisolated(unsafe) private static var failure: Error?
     nonisolated(unsafe) private static var functions: MergeFunctions?
     nonisolated(unsafe) private static var registered = false
@@ -126,9 +131,10 @@ private enum InProcessDriver {
         }
     }
 
-    static func with<R>(_ driver: @escaping (MergeInput) -> [UInt8]?, repository: GitRepository, _ body: () throws -> R) throws -> R {
+    static func with<R>(_ driver: @escaping (MergeInput) -> [UInt8]?, repository: GitRepository,
+                        sizes fits: @escaping (ObjectID) throws -> Bool, _ body: () throws -> R) throws -> R {
         try lock.locked {
-            current = (driver, repository)
+            current = (driver, repository, fits)
             failure = nil
             defer { current = nil }
             return try body()
@@ -150,6 +156,8 @@ private enum InProcessDriver {
         let base = functions.sourceAncestor(source)
         do {
             let repo = current.repository
+            let blobs = [base, ours, theirs].compactMap { $0.map { ObjectID($0.pointee.id) } }
+            guard try blobs.allSatisfy(current.fits) else { return GIT_EMERGECONFLICT.rawValue }
             let input = MergeInput(path: String(cString: ours.pointee.path),
                                    base: try base.map { try repo.readBlob(ObjectID($0.pointee.id)) },
                                    ours: try repo.readBlob(ObjectID(ours.pointee.id)),

@@ -179,7 +179,7 @@ enum MergeTransaction {
         // files would go to the binary driver, a conflict on every edit.
         try vault.wireMergeAttributes()
         var reasons: [String: MergeDriver.ConflictReason] = [:]
-        let merged = try repo.mergeTrees(ours: head, theirs: theirs) { input in
+        let merged = try repo.mergeTrees(ours: head, theirs: theirs, maxFileSize: Sealing.maxFileSize) { input in
             switch MergeDriver.merge(path: input.path, base: input.base, ours: input.ours, theirs: input.theirs, identities: identities) {
             case .merged(let bytes, _): return bytes
             case .conflict(let reason):
