@@ -4,19 +4,27 @@ extension GitRepository {
     /// user.name and user.email from git config (repository, then global and
     /// system, as git resolves them), or nil if either is unset.
     public func configuredSignature() throws -> Signature? {
+        try withConfigSnapshot { string in
+            guard let name = try string("user.name"), let email = try string("user.email") else { return nil }
+            return Signature(name: name, email: email)
+        }
+    }
+
+    /// Runs `body` with a reader of string settings from one snapshot of
+    /// git's config (repository, global, system, as git resolves them); the
+    /// reader answers nil for a setting that is not there.
+    func withConfigSnapshot<R>(_ body: ((String) throws -> String?) throws -> R) throws -> R {
         let config = try withHandle { repo in
             try lib.make("git_repository_config_snapshot") { lib.repositoryConfigSnapshot($0, repo) }
         }
         defer { lib.configFree(config) }
-        func string(_ name: String) throws -> String? {
+        return try body { name in
             var value: UnsafePointer<CChar>?
             let rc = lib.configGetString(&value, config, name)
             if rc == GIT_ENOTFOUND.rawValue { return nil }
             try lib.check(rc, "git_config_get_string")
             return value.map { String(cString: $0) }
         }
-        guard let name = try string("user.name"), let email = try string("user.email") else { return nil }
-        return Signature(name: name, email: email)
     }
 
     /// Sets `name` in the repository's own config (`.git/config`), which is

@@ -50,20 +50,11 @@ extension GitRepository {
     /// The upstream of `branch`, nil when it has none (or one that is not a
     /// remote's branch, such as a local branch's `.`).
     public func upstream(of branch: String) throws -> Upstream? {
-        let config = try withHandle { repo in
-            try lib.make("git_repository_config_snapshot") { lib.repositoryConfigSnapshot($0, repo) }
+        try withConfigSnapshot { string in
+            guard let remote = try string("branch.\(branch).remote"), remote != ".",
+                  let merge = try string("branch.\(branch).merge"), merge.hasPrefix("refs/heads/") else { return nil }
+            return Upstream(remote: remote, branch: String(merge.dropFirst("refs/heads/".count)))
         }
-        defer { lib.configFree(config) }
-        func string(_ name: String) throws -> String? {
-            var value: UnsafePointer<CChar>?
-            let rc = lib.configGetString(&value, config, name)
-            if rc == GIT_ENOTFOUND.rawValue { return nil }
-            try lib.check(rc, "git_config_get_string")
-            return value.map { String(cString: $0) }
-        }
-        guard let remote = try string("branch.\(branch).remote"), remote != ".",
-              let merge = try string("branch.\(branch).merge"), merge.hasPrefix("refs/heads/") else { return nil }
-        return Upstream(remote: remote, branch: String(merge.dropFirst("refs/heads/".count)))
     }
 
     private func validateRemoteName(_ name: String, _ f: RemoteFunctions) throws {
