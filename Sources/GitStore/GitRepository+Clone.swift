@@ -101,20 +101,25 @@ extension GitRepository {
     /// Removes everything under `path` (never following a symbolic link),
     /// and `path` itself when asked.
     private static func removeContents(of path: String, andItself: Bool) {
+        // The names in an open directory, without `.` and `..`.
+        func names(_ dir: OpaquePointer) -> [String] {
+            var names: [String] = []
+            while let entry = readdir(dir) {
+                let child = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if child != "." && child != ".." { names.append(child) }
+            }
+            return names
+        }
+        func removeAll(in dir: OpaquePointer) {
+            for child in names(dir) { remove(dirfd(dir), child) }
+            closedir(dir)
+        }
         func remove(_ parent: Int32, _ name: String) {
             var info = stat()
             guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
             if info.st_mode & S_IFMT == S_IFDIR {
                 let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                if fd >= 0, let dir = fdopendir(fd) {
-                    var names: [String] = []
-                    while let entry = readdir(dir) {
-                        let child = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                        if child != "." && child != ".." { names.append(child) }
-                    }
-                    for child in names { remove(dirfd(dir), child) }
-                    closedir(dir)
-                }
+                if fd >= 0, let dir = fdopendir(fd) { removeAll(in: dir) }
                 unlinkat(parent, name, AT_REMOVEDIR)
             } else {
                 unlinkat(parent, name, 0)
@@ -122,13 +127,7 @@ extension GitRepository {
         }
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0, let dir = fdopendir(fd) else { return }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let child = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if child != "." && child != ".." { names.append(child) }
-        }
-        for child in names { remove(dirfd(dir), child) }
-        closedir(dir)
+        removeAll(in: dir)
         if andItself { rmdir(path) }
     }
 }

@@ -34,25 +34,18 @@ extension GitRepository {
                 throw GitError.pushRejected(ref: rejected.ref, reason: rejected.reason)
             }
         }
-        try tip.withOID { oid in
-            var out: OpaquePointer?
-            try withHandle { repo in
-                try lib.check(f.referenceCreate(&out, repo, "refs/remotes/\(name)/\(remoteBranch)", oid, 1, "update by push"),
-                              "git_reference_create")
-            }
-            lib.referenceFree(out)
-        }
+        try setTrackingRef(remote: name, branch: remoteBranch, to: tip, message: "update by push")
     }
 
     /// Points `refs/remotes/<remote>/<branch>` at `commit` (a fetch moved
     /// it to history the caller refuses: put back, it is refused again).
-    public func setTrackingRef(remote name: String, branch: String, to commit: ObjectID) throws {
+    public func setTrackingRef(remote name: String, branch: String, to commit: ObjectID,
+                               message: String = "coffer: refused rewritten history") throws {
         let f = try RemoteFunctions.load()
         try commit.withOID { oid in
             var out: OpaquePointer?
             try withHandle { repo in
-                try lib.check(f.referenceCreate(&out, repo, "refs/remotes/\(name)/\(branch)", oid, 1, "coffer: refused rewritten history"),
-                              "git_reference_create")
+                try lib.check(f.referenceCreate(&out, repo, "refs/remotes/\(name)/\(branch)", oid, 1, message), "git_reference_create")
             }
             lib.referenceFree(out)
         }
