@@ -19,6 +19,7 @@ struct ConflictsCommand: ParsableCommand {
         try Console.run {
             let conflicts = try options.vault().conflicts(identities: options.settings.identitiesWithoutPrompt())
             try Renderer.print(SyncReportOutput.conflicts(conflicts), as: output, command: "conflicts")
+            if conflicts.isEmpty, output == .table { Console.info("no merge is waiting for conflicts to be settled") }
         }
     }
 }

@@ -20,6 +20,10 @@ enum Hints {
         case .remoteRewritten(let remote, let had, _):
             return "someone force-pushed \(remote); find out why (git log \(had.prefix(12)) shows what it held); "
                 + "to merge the new history all the same: git fetch, then coffer sync"
+        case .remoteMissing(let remote, let path) where remote == path:
+            return "check the path: a vault's bare repository, or a clone of it"
+        case .remoteMissing(let remote, _):
+            return "fix it with git remote set-url \(remote) URL, or remove it (coffer remote rm \(remote)); `git init --bare PATH` makes a new one"
         case .unrelatedHistories:
             return "check the remote's URL (coffer remote list): it holds another vault"
         case .noMergePending: return "`coffer sync` brings in the remote's changes; `coffer conflicts` lists what waits"

@@ -32,6 +32,9 @@ struct SyncCommand: ParsableCommand {
             let report = try vault.sync(remote: remote, credentials: Transfer.credentials(), identities: try options.identities())
             try Renderer.print(SyncReportOutput.sync(report), as: output, command: "sync")
             SyncReportOutput.advise(report.integration)
+            if report.integration.kind == .upToDate, report.pushed == nil {
+                Console.info("up to date with \(report.remote)/\(report.branch)")
+            }
             if report.upstreamSet { Console.info("\(report.branch) now follows \(report.remote)/\(report.branch)") }
             if report.integration.kind == .conflicts { throw ExitCode.failure }
         }

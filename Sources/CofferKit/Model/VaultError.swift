@@ -32,6 +32,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case notInConflict(id: String)
     /// `sync` with no remote to name, or several and none chosen.
     case noRemote(known: [String])
+    /// A remote that is a path on this machine names nothing there.
+    case remoteMissing(remote: String, path: String)
     /// The remote branch no longer holds the commit this clone fetched last (a force-push).
     case remoteRewritten(remote: String, had: String, now: String)
     /// The other history shares no commit with this one.
@@ -173,6 +175,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noMergePending: return "no merge is waiting for conflicts to be settled"
         case .remoteRewritten(let remote, let had, let now):
             return "\(remote) was rewritten: it no longer holds \(had.prefix(12)), which this clone fetched before (now \(now.prefix(12))); nothing was merged"
+        case .remoteMissing(let remote, let path):
+            return remote == path ? "\(Text.quoted(path)) does not exist" : "remote \(Text.quoted(remote)) is \(Text.quoted(path)), which does not exist"
         case .unrelatedHistories(let source): return "\(source) shares no history with this vault; nothing was merged"
         case .notInConflict(let id): return "\(Text.quoted(id)) is not in conflict in the waiting merge"
         case .noRemote(let known):

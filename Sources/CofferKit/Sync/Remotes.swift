@@ -22,6 +22,9 @@ extension Vault {
     public static func clone(_ url: String, into directory: String, credentials: TransferCredentials) throws {
         try Text.refuseSecretKey(url, as: "the remote URL")
         guard directory.hasPrefix("/") else { throw VaultError.notAbsolute(path: directory) }
+        // A path here that is not there: libgit2 would call it an unsupported protocol.
+        let local = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url
+        if local.hasPrefix("/"), !Files.exists(local) { throw VaultError.remoteMissing(remote: local, path: local) }
         _ = try GitRepository.clone(url: url, into: directory, credentials: credentials) { _ in
             guard isVault(directory) else { throw VaultError.remoteNotAVault }
         }

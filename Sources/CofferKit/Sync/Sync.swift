@@ -1,5 +1,6 @@
 import Age
 import GitStore
+import Posix
 
 extension Vault {
     /// Fetches `remote` (nil: the branch's upstream, else the only remote,
@@ -13,6 +14,7 @@ extension Vault {
         let upstream = try repo.upstream(of: branch)
         let name = try remote ?? upstream?.remote ?? defaultRemote(repo)
         let remoteBranch = upstream?.remote == name ? upstream!.branch : branch
+        try refuseMissingLocalRemote(repo, name)
         var report = SyncReport(remote: name, branch: remoteBranch)
         var rejected: (error: Error, theirs: ObjectID?)?
         for attempt in 0..<SyncReport.attempts {
@@ -53,6 +55,15 @@ extension Vault {
             report.upstreamSet = true
         }
         return report
+    }
+
+    /// A remote that is a path on this machine and is not there: libgit2
+    /// would call it an unsupported protocol.
+    private func refuseMissingLocalRemote(_ repo: GitRepository, _ name: String) throws {
+        guard let url = try repo.remotes().first(where: { $0.name == name })?.url else { return }
+        let path = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url
+        guard path.hasPrefix("/") || path.hasPrefix("."), !Files.exists(path.hasPrefix("/") ? path : root + "/" + path) else { return }
+        throw VaultError.remoteMissing(remote: name, path: path)
     }
 
     private func defaultRemote(_ repo: GitRepository) throws -> String {
