@@ -380,3 +380,37 @@ extension MergeIntegrationTests {
         XCTAssertThrowsError(try value("app/a", identities: [eve]))
     }
 }
+
+extension MergeIntegrationTests {
+    /// The other side deleted a sub-scope's `.recipients` (a signed commit)
+    /// and re-sealed its secrets for the readers above; ours changed one of
+    /// them, still sealed for the sub-scope's readers. The merge seals it
+    /// for the readers above too, and names it exposed: verify passes.
+    func testASubScopeDeletedOnTheOtherSideReSealsOurChangeForTheScopeAbove() throws {
+        let bob = X25519Identity.generate()
+        var plan = try vault.planAddReader(named(bob, "bob"), to: [try Scope("app")])
+        plan.confirm()
+        _ = try vault.apply(plan, identities: [me])
+        try git("pull", "-q", "--ff-only", root, "HEAD", in: other.root)
+        let repo = try other.repo()
+        let head = try XCTUnwrap(try repo.head())
+        let signer = CommitSigner(key: key)
+        let deletion = try repo.createCommit(parent: head, changes: [.delete(path: "app/.recipients")], message: "app joins the root scope",
+                                             author: Signature(name: "me", email: "me@example.com"), sign: { try signer.sign($0) })
+        try repo.advanceHead(from: head, to: deletion, message: "test: delete a scope")
+        try git("reset", "-q", "--hard", "HEAD", in: other.root)
+        var reseal = try other.planReseal()
+        reseal.confirm()
+        _ = try other.apply(reseal, identities: [me])
+        XCTAssertThrowsError(try value("app/b", in: other, identities: [bob]), "the other side re-keyed app/b for the root's readers")
+        try set(["app/a": "ours, for app's readers"])
+
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .merged)
+        XCTAssertEqual(result.exposed.map(\.value), ["app/a"])
+        XCTAssertEqual(try value("app/a"), "ours, for app's readers")
+        XCTAssertThrowsError(try value("app/a", identities: [bob]))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/app/.recipients"))
+        XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
+    }
+}

@@ -63,12 +63,13 @@ extension Vault {
 
     /// The readers in force in `directory`: its own `.recipients` or the
     /// nearest one above, unless `overrides` replaces a scope's readers (a
-    /// transaction that rewrites its `.recipients`).
+    /// transaction that rewrites its `.recipients`; none: one it deletes).
     public func readers(in directory: Scope, overrides: [Scope: [NamedRecipient]] = [:]) throws -> ScopeReaders {
         var dir = directory
         while true {
-            if let readers = overrides[dir] { return ScopeReaders(scope: dir, readers: readers) }
-            if let file = try recipientsFile(of: dir) {
+            if let readers = overrides[dir] {
+                if !readers.isEmpty { return ScopeReaders(scope: dir, readers: readers) }
+            } else if let file = try recipientsFile(of: dir) {
                 guard !file.entries.isEmpty else { throw VaultError.noRecipients(scope: dir) }
                 return ScopeReaders(scope: dir, readers: file.entries)
             }

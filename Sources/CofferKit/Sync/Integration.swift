@@ -141,7 +141,7 @@ enum MergeTransaction {
         let plan = try ResealPlan(vault, repo: repo, headTree: headTree, theirTree: repo.node(theirs).tree, mergedTree: interimTree,
                                   accepted: accepted)
         var staging = try Staging(vault: vault, repo: repo, head: interim, changes: plan.changes, identities: identities,
-                                  acceptance: Acceptance(accepted: accepted, trust: trust))
+                                  acceptance: Acceptance(accepted: accepted, trust: trust), deletedScopes: plan.deletedScopes)
         // Signed only when the chain trusts everything the other side
         // brought: a signature on a merge vouches for every trust-file line
         // it differs from its first parent by, held-back ones included. A
@@ -235,24 +235,34 @@ struct ResealPlan {
     private(set) var heldBack: [SecretID] = []
     /// Ids whose merged file is not a sealed file bound to them.
     private(set) var unreadable: [SecretID] = []
+    /// Scopes whose `.recipients` the merge deletes.
+    private(set) var deletedScopes: Set<Scope> = []
 
     init(_ vault: Vault, repo: GitRepository, headTree: ObjectID, theirTree: ObjectID, mergedTree: ObjectID,
          accepted: AcceptedReaders) throws {
         let fromOurs = try repo.changedFiles(named: nil, from: headTree, to: mergedTree)
         let fromTheirs = try repo.changedFiles(named: nil, from: theirTree, to: mergedTree)
-        // The merged `.recipients` that differ from the work tree's (ours).
+        // The merged `.recipients` that differ from the work tree's (ours),
+        // and those the merge deletes (their secrets fall to the scope above).
         var readers: [Scope: RecipientsFile] = [:]
         for change in fromOurs {
-            guard let scope = Vault.scope(ofRecipientsPath: change.path), let blob = change.new else { continue }
+            guard let scope = Vault.scope(ofRecipientsPath: change.path) else { continue }
+            guard let blob = change.new else {
+                if change.old != nil { deletedScopes.insert(scope) }
+                continue
+            }
             readers[scope] = try RecipientsFile(parsing: String(decoding: try repo.readBlob(blob), as: UTF8.self), path: change.path)
         }
-        let overrides = readers.mapValues(\.entries)
+        var overrides = readers.mapValues(\.entries)
+        for scope in deletedScopes { overrides[scope] = [] }
+        // As the transaction checks it: the readers this clone accepted for
+        // the secret's own directory (the nearest accepted scope above it).
         var verdict: [Scope: Bool] = [:]
-        func acceptable(_ governing: ScopeReaders) -> Bool {
-            if let known = verdict[governing.scope] { return known }
-            let baseline = Set(accepted.baseline(for: governing.scope)?.readers.map(\.recipient) ?? [])
+        func acceptable(_ governing: ScopeReaders, in directory: Scope) -> Bool {
+            if let known = verdict[directory] { return known }
+            let baseline = Set(accepted.baseline(for: directory)?.readers.map(\.recipient) ?? [])
             let ok = baseline == Set(governing.readers.map(\.recipient))
-            verdict[governing.scope] = ok
+            verdict[directory] = ok
             return ok
         }
         var ids = Set<SecretID>()
@@ -271,9 +281,10 @@ struct ResealPlan {
                 continue
             }
             let governing = try vault.readers(in: .of(id), overrides: overrides)
-            if acceptable(governing) { changes.append(.rewrap(id)) } else { heldBack.append(id) }
+            if acceptable(governing, in: .of(id)) { changes.append(.rewrap(id)) } else { heldBack.append(id) }
         }
-        for (scope, file) in readers.sorted(by: { $0.key < $1.key }) where verdict[scope] ?? acceptable(ScopeReaders(scope: scope, readers: file.entries)) {
+        for (scope, file) in readers.sorted(by: { $0.key < $1.key })
+        where acceptable(ScopeReaders(scope: scope, readers: file.entries), in: scope) {
             changes.insert(.setReaders(scope, file), at: 0)
         }
     }

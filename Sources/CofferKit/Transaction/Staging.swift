@@ -32,8 +32,11 @@ struct Staging {
     /// wrap per reader each): also across the cores, after staging.
     private var imports: [(id: SecretID, file: [UInt8], bound: SecretID, readers: [NamedRecipient])] = []
 
+    /// `deletedScopes`: scopes whose `.recipients` the commit deletes (a
+    /// merge): their secrets fall to the readers above, whatever the work
+    /// tree still holds.
     init(vault: Vault, repo: GitRepository, head: ObjectID?, changes: [VaultChange], identities: [Identity],
-         acceptance: Acceptance) throws {
+         acceptance: Acceptance, deletedScopes: Set<Scope> = []) throws {
         self.vault = vault
         self.repo = repo
         self.head = head
@@ -46,6 +49,7 @@ struct Staging {
             // Checked here as well as per secret: a scope may hold none yet.
             try acceptance.check(vault, in: scope, governing: ScopeReaders(scope: scope, readers: file.entries))
         }
+        for scope in deletedScopes where pending[scope] == nil { pending[scope] = [] }
         pendingReaders = pending
         committedBlobs = try changes.count > 64 ? head.map { head in
             Dictionary(uniqueKeysWithValues: try repo.files(in: head, under: "").map { ($0.path, $0.blob) })
@@ -102,7 +106,8 @@ struct Staging {
     /// The accepted readers once this transaction commits: its new scopes'
     /// readers passed the check, so the user's change becomes accepted.
     var acceptedAfterCommit: AcceptedReaders? {
-        pendingReaders.isEmpty ? nil : acceptance.accepted.accepting(pendingReaders)
+        let written = pendingReaders.filter { !$0.value.isEmpty }
+        return written.isEmpty ? nil : acceptance.accepted.accepting(written)
     }
 
     private mutating func write(_ path: String, _ bytes: [UInt8]) throws {
