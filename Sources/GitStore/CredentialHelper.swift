@@ -25,7 +25,7 @@ struct CredentialHelper {
     /// The helpers' answer for `url`, or nil when none knows one (and,
     /// with prompts allowed, the user gave none).
     func fill(_ url: RemoteURL, username: String?) throws -> HTTPCredential? {
-        let outcome = try run("fill", request(url, username: username, password: nil))
+        let outcome = try run("fill", try request(url, username: username, password: nil))
         guard outcome.status == 0 else { return nil }
         return outcome.output.withUnsafeBytes { bytes -> HTTPCredential? in
             var name: String?
@@ -51,12 +51,12 @@ struct CredentialHelper {
 
     /// Tells the helpers `credential` worked (a store helper saves it).
     func approve(_ credential: HTTPCredential, for url: RemoteURL) {
-        _ = try? run("approve", request(url, username: credential.username, password: credential.password))
+        _ = try? run("approve", try request(url, username: credential.username, password: credential.password))
     }
 
     /// Tells the helpers `credential` was refused (a store helper forgets it).
     func reject(_ credential: HTTPCredential, for url: RemoteURL) {
-        _ = try? run("reject", request(url, username: credential.username, password: credential.password))
+        _ = try? run("reject", try request(url, username: credential.username, password: credential.password))
     }
 
     private func run(_ action: String, _ input: SecureBytes) throws -> HelperProcess.Outcome {
@@ -66,8 +66,11 @@ struct CredentialHelper {
                               limit: 64 << 10, timeout: allowTerminalPrompt ? 600 : 30)
     }
 
-    /// The request lines, ending with the blank line that closes it.
-    private func request(_ url: RemoteURL, username: String?, password: SecureBytes?) -> SecureBytes {
+    /// The request lines, ending with the blank line that closes it. A
+    /// field holding a line break or NUL (a crafted URL or user name) would
+    /// add lines of its own — another `host=`, say — so it is refused, as
+    /// git refuses it.
+    private func request(_ url: RemoteURL, username: String?, password: SecureBytes?) throws -> SecureBytes {
         let scheme: String
         switch url.kind {
         case .https: scheme = "https"
@@ -78,6 +81,10 @@ struct CredentialHelper {
         var head = "protocol=\(scheme)\nhost=\(url.credentialHost)\n"
         if !url.path.isEmpty { head += "path=\(url.path)\n" }
         if let username { head += "username=\(username)\n" }
+        let fields = [url.credentialHost, url.path, username ?? ""]
+        guard !fields.contains(where: { $0.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) }) else {
+            throw GitError.helperFailed(program: git, reason: "a credential field of the URL holds a line break")
+        }
         let headBytes = Array(head.utf8)
         let secretCount = password.map { $0.count - 1 } ?? 0  // without its NUL
         let tail = Array((password == nil ? "\n" : "\n\n").utf8)

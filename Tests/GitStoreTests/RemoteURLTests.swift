@@ -37,3 +37,14 @@ final class RemoteURLTests: XCTestCase {
         XCTAssertFalse(http.redacted.contains("s3cret"))
     }
 }
+
+/// git's credential protocol is line-based: a field with a line break
+/// (from a crafted URL or user name) would add lines of its own.
+final class CredentialRequestTests: XCTestCase {
+    func testAFieldWithALineBreakIsRefusedBeforeAnyHelperRuns() throws {
+        let helper = CredentialHelper(git: "/bin/true", allowTerminalPrompt: false)
+        XCTAssertThrowsError(try helper.fill(RemoteURL("https://git.example.com/team/vault.git"), username: "bob\nhost=evil.example"))
+        // A helper that answers nothing (here /bin/true) gives no credential: no error.
+        XCTAssertNil(try helper.fill(RemoteURL("https://git.example.com/team/vault.git"), username: "bob"))
+    }
+}

@@ -23,8 +23,9 @@ extension Vault {
         try Text.refuseSecretKey(url, as: "the remote URL")
         guard directory.hasPrefix("/") else { throw VaultError.notAbsolute(path: directory) }
         // A path here that is not there: libgit2 would call it an unsupported protocol.
-        let local = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url
-        if local.hasPrefix("/"), !Files.exists(local) { throw VaultError.remoteMissing(remote: local, path: local) }
+        if let missing = missingLocalPath(url, relativeTo: nil) {
+            throw VaultError.remoteMissing(remote: missing, path: missing)
+        }
         _ = try GitRepository.clone(url: url, into: directory, credentials: credentials) { _ in
             guard isVault(directory) else { throw VaultError.remoteNotAVault }
         }

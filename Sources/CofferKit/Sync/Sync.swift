@@ -60,10 +60,19 @@ extension Vault {
     /// A remote that is a path on this machine and is not there: libgit2
     /// would call it an unsupported protocol.
     private func refuseMissingLocalRemote(_ repo: GitRepository, _ name: String) throws {
-        guard let url = try repo.remotes().first(where: { $0.name == name })?.url else { return }
-        let path = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url
-        guard path.hasPrefix("/") || path.hasPrefix("."), !Files.exists(path.hasPrefix("/") ? path : root + "/" + path) else { return }
+        guard let url = try repo.remotes().first(where: { $0.name == name })?.url,
+              let path = Vault.missingLocalPath(url, relativeTo: root) else { return }
         throw VaultError.remoteMissing(remote: name, path: path)
+    }
+
+    /// The path `url` names on this machine (a path or `file://`) when
+    /// nothing is there; nil for any other URL, or a path that exists. A
+    /// relative path is looked up from `base`, or not at all without one.
+    static func missingLocalPath(_ url: String, relativeTo base: String?) -> String? {
+        let path = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url
+        if path.hasPrefix("/") { return Files.exists(path) ? nil : path }
+        guard path.hasPrefix("."), let base else { return nil }
+        return Files.exists(base + "/" + path) ? nil : path
     }
 
     private func defaultRemote(_ repo: GitRepository) throws -> String {
