@@ -17,7 +17,14 @@ extension GitRepository {
     /// once; an unreachable host when the kernel gives up on the connect
     /// (about two minutes on Linux); a server that stalls mid-transfer is not
     /// cut off.
-    public func fetch(remote name: String, credentials: TransferCredentials) throws -> FetchResult {
+    ///
+    /// `willUpdate` is told, once the remote has answered and before any ref
+    /// is written, which tracking refs the fetch will set and to what
+    /// (`refs/remotes/<remote>/<branch>`, git's default refspec): a caller
+    /// that records it can prove afterwards that a lock file a kill left on
+    /// one of them is its own. FETCH_HEAD is not written.
+    public func fetch(remote name: String, credentials: TransferCredentials,
+                      willUpdate: ([String: ObjectID]) throws -> Void = { _ in }) throws -> FetchResult {
         let f = try RemoteFunctions.load()
         let remote = try withHandle { try f.lookupRemote($0, name) }
         defer { f.free(remote) }
@@ -27,12 +34,14 @@ extension GitRepository {
             try lib.check(f.fetchOptionsInit(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "git_fetch_options_init")
             session.callbacks(into: &options.callbacks)
             options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
+            options.update_fetchhead = 0
             // Connecting first lets us read the advertisement (HEAD's symref);
             // git_remote_fetch then reuses the connection.
             try session.finish(f.connect(remote, GIT_DIRECTION_FETCH, &options.callbacks, nil, nil), "git_remote_connect")
             defer { _ = f.disconnect(remote) }
             let advertised = try f.advertisedBranches(remote)
             let head = try f.advertisedHead(remote)
+            try willUpdate(Dictionary(uniqueKeysWithValues: advertised.map { (GitRepository.trackingRef(remote: name, branch: $0.key), $0.value) }))
             try session.finish(f.fetch(remote, nil, &options, "fetch: \(name)"), "git_remote_fetch")
             return FetchResult(remote: name, defaultBranch: head.flatMap { advertised[$0] == nil ? nil : $0 },
                                branches: advertised)

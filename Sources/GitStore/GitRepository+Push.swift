@@ -45,11 +45,16 @@ extension GitRepository {
         try commit.withOID { oid in
             var out: OpaquePointer?
             try withHandle { repo in
-                try lib.check(f.referenceCreate(&out, repo, "refs/remotes/\(name)/\(branch)", oid, 1, message), "git_reference_create")
+                try lib.check(f.referenceCreate(&out, repo, GitRepository.trackingRef(remote: name, branch: branch), oid, 1, message),
+                              "git_reference_create")
             }
             lib.referenceFree(out)
         }
     }
+
+    /// `refs/remotes/<remote>/<branch>`, where git's default refspec keeps
+    /// what a fetch or push saw of the remote's branch.
+    public static func trackingRef(remote: String, branch: String) -> String { "refs/remotes/\(remote)/\(branch)" }
 
     /// The commit `ref` holds, nil if it does not exist.
     func commit(named ref: String) throws -> ObjectID? {

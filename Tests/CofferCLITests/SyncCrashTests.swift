@@ -238,4 +238,42 @@ final class SyncCrashTests: SyncTestCase {
         XCTAssertEqual(try values(in: "bob"), model)
         try assertBothHealthy()
     }
+
+    /// libgit2 writes a tracking ref through `REF.lock`; a kill between the
+    /// lock and the rename leaves it, and every later fetch failed on it. The
+    /// transfer record proves such a lock is coffer's own (empty, or holding
+    /// the recorded id): the next sync removes it and completes. A lock the
+    /// record does not account for is another process's: it stays, and the
+    /// error names it.
+    func testARefLockAKilledTransferLeftIsRemovedAndAForeignOneIsNot() throws {
+        try setUpTeam()
+        let model = try diverge("locks")
+        try syncBob()
+        let branch = try currentBranch(in: aliceDir)
+        let tracking = "refs/remotes/origin/" + branch
+        let lock = aliceDir + "/.git/" + tracking + ".lock"
+        let recorded = try remoteTip()
+        for held in ["", recorded + "\n"] {
+            try Data("\(tracking) \(recorded)\n".utf8).write(to: URL(fileURLWithPath: aliceDir + "/.git/coffer/transfer"))
+            try Data(held.utf8).write(to: URL(fileURLWithPath: lock))
+            try syncAlice()
+            XCTAssertFalse(FileManager.default.fileExists(atPath: lock), "a lock holding \(held.debugDescription) stayed")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: aliceDir + "/.git/coffer/transfer"))
+        }
+        XCTAssertEqual(try values(in: "alice"), model)
+
+        try alice(["set", "locks/after", "--stdin"], stdin: value("locks-after"))
+        try Data("\(tracking) \(recorded)\n".utf8).write(to: URL(fileURLWithPath: aliceDir + "/.git/coffer/transfer"))
+        try Data("0000000000000000000000000000000000000000\n".utf8).write(to: URL(fileURLWithPath: lock))
+        var before = snapshot(aliceDir)
+        before[".git/coffer/transfer"] = nil  // read and dropped: the lock it names is not coffer's
+        let refused = try alice(["sync"], status: 1)
+        XCTAssertTrue(refused.stderrText.contains(tracking + ".lock"), refused.stderrText)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: lock), "another process's lock was removed")
+        assertSameSnapshot(before, snapshot(aliceDir), "a sync stopped by another process's lock")
+        XCTAssertEqual(unlink(lock), 0)
+        try syncAlice()
+        try syncBob()
+        try assertBothHealthy()
+    }
 }

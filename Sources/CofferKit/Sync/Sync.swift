@@ -15,17 +15,25 @@ extension Vault {
         let name = try remote ?? upstream?.remote ?? defaultRemote(repo)
         let remoteBranch = upstream?.remote == name ? upstream!.branch : branch
         try refuseMissingLocalRemote(repo, name)
+        let transferLock = try TransferRecord.lock(gitDirectory: gitDirectory, timeout: configuration.lockTimeout)
+        try TransferRecord.recover(gitDirectory: gitDirectory)
+        // Returning or throwing, libgit2 has dropped its locks: only a kill leaves the record.
+        defer { withExtendedLifetime(transferLock) { TransferRecord.remove(gitDirectory: gitDirectory) } }
+        let tracking = GitRepository.trackingRef(remote: name, branch: remoteBranch)
         var report = SyncReport(remote: name, branch: remoteBranch)
         var rejected: (error: Error, theirs: ObjectID?)?
         for attempt in 0..<SyncReport.attempts {
             report.retries = attempt
-            let before = try? repo.resolve("refs/remotes/\(name)/\(remoteBranch)")
-            let fetched = try repo.fetch(remote: name, credentials: credentials)
+            let before = try? repo.resolve(tracking)
+            let fetched = try repo.fetch(remote: name, credentials: credentials) {
+                try TransferRecord.write($0, gitDirectory: gitDirectory)
+            }
             let theirs = fetched.branches[remoteBranch]
             // A force-push replaced history this clone had fetched: merging
             // it would bring back or keep what someone chose to take out.
             // A person decides (git's tracking ref already moved; HEAD did not).
             if let before, let theirs, try before != theirs && !repo.isAncestor(before, of: theirs) {
+                try TransferRecord.write([tracking: before], gitDirectory: gitDirectory)
                 try repo.setTrackingRef(remote: name, branch: remoteBranch, to: before)
                 throw VaultError.remoteRewritten(remote: "\(name)/\(remoteBranch)", had: before.hex, now: theirs.hex)
             }
@@ -38,6 +46,7 @@ extension Vault {
             }
             guard let head = try repo.head(), head != theirs else { break }
             do {
+                try TransferRecord.write([tracking: head], gitDirectory: gitDirectory)
                 try repo.push(remote: name, localBranch: branch, remoteBranch: remoteBranch, credentials: credentials)
             } catch let error as GitError where attempt + 1 < SyncReport.attempts {
                 guard case .pushRejected = error else { throw error }
