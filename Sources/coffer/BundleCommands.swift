@@ -66,7 +66,7 @@ struct ExportCommand: ParsableCommand {
                 try PlaintextExport(prefix: prefix, format: format, output: output, reveal: reveal, yes: yes, options: options).run()
                 return
             }
-            var destination = try recipients.map { try X25519Recipient(parsing: $0) }
+            var destination = try recipients.map { try ReaderKey(parsing: $0) }
             for file in recipientFiles { destination += try RecipientList.read(path: file) }
             let vault = try options.vault()
             let identities = try options.identities()

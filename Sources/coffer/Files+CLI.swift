@@ -75,7 +75,7 @@ enum OutputFile {
 
 /// `--to-file`: one `age1…` per line, `#` comments and blank lines, as `age -R` reads.
 enum RecipientList {
-    static func read(path: String) throws -> [X25519Recipient] {
+    static func read(path: String) throws -> [ReaderKey] {
         let text = String(decoding: try InputFile.read(path, limit: 1 << 20), as: UTF8.self)
         return try Vault.recipients(parsing: text, path: path)
     }

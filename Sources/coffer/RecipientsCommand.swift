@@ -63,7 +63,7 @@ struct RecipientsCommand: ParsableCommand {
 
         func run() throws {
             try Console.run {
-                let recipient = try X25519Recipient(parsing: key)
+                let recipient = try ReaderKey(parsing: key)
                 let vault = try options.vault()
                 let scopes = allScopes ? nil : try (scope.isEmpty ? [Scope.root] : scope.map(Scope.init))
                 let plan = try vault.planAddReader(NamedRecipient(recipient: recipient, name: name), to: scopes)

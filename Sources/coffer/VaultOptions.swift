@@ -24,7 +24,7 @@ struct VaultOptions: ParsableArguments {
     func identities() throws -> [X25519Identity] { try settings.identities() }
     func identitiesIfPresent() throws -> [X25519Identity] { try settings.identitiesIfPresent() }
     func identitiesIfDefaultAbsent() throws -> [X25519Identity] { try settings.identitiesIfDefaultAbsent() }
-    func myKeys(loaded: [X25519Identity] = []) -> Set<X25519Recipient>? { settings.myKeys(loaded: loaded) }
+    func myKeys(loaded: [X25519Identity] = []) -> Set<ReaderKey>? { settings.myKeys(loaded: loaded) }
 }
 
 /// The parsed values of `VaultOptions`, also built by the start-up fast path.
@@ -103,10 +103,10 @@ struct VaultSettings: Equatable {
     /// The user's public keys, for the library's "you would not read this"
     /// risks: from identities already loaded, else the identity file's
     /// public parts (no passphrase asked); nil when unknown.
-    func myKeys(loaded: [X25519Identity] = []) -> Set<X25519Recipient>? {
-        guard loaded.isEmpty else { return Set(loaded.map(\.recipient)) }
+    func myKeys(loaded: [X25519Identity] = []) -> Set<ReaderKey>? {
+        guard loaded.isEmpty else { return Set(loaded.map(\.recipient.reader)) }
         // A protected file seals its comments; its sidecar names the keys.
-        return (store.publicKeys() ?? (try? store.sidecarPublicKeys()) ?? nil).map(Set.init)
+        return (store.publicKeys() ?? (try? store.sidecarPublicKeys()) ?? nil).map { Set($0.map(\.reader)) }
     }
 }
 

@@ -26,7 +26,7 @@ final class BundleTests: VaultTestCase {
     }
 
     private func export(_ prefix: String = "app", to recipients: [X25519Recipient]? = nil) throws -> [UInt8] {
-        try vault.exportBundle(try Prefix(prefix), to: recipients ?? [prodIdentity.recipient], signer: nil, identities: [me]).bytes
+        try vault.exportBundle(try Prefix(prefix), to: recipients?.map(\.reader) ?? [prodIdentity.recipient.reader], signer: nil, identities: [me]).bytes
     }
 
     private var unsigned: ImportOptions {
@@ -162,7 +162,7 @@ final class BundleTests: VaultTestCase {
     /// The replay record covers overlapping prefixes: an older bundle of a
     /// part of what was imported cannot roll values back.
     func testAnOlderBundleOfAnOverlappingPrefixIsAReplay() throws {
-        let old = try vault.exportBundle(try Prefix("app/db"), to: [prodIdentity.recipient], signer: nil, identities: [me]).bytes
+        let old = try vault.exportBundle(try Prefix("app/db"), to: [prodIdentity.recipient.reader], signer: nil, identities: [me]).bytes
         try set(["app/db": "newer"])
         func created(_ bundle: [UInt8]) throws -> String {
             try Manifest(parsing: try TarReader.members(of: bundle, maxMemberSize: 1 << 20, maxMembers: 10)[0].contents).created

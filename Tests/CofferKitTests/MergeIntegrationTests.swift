@@ -321,9 +321,9 @@ extension MergeIntegrationTests {
         XCTAssertEqual(try third.integrate(theirs, source: "other/main", identities: [me]).kind, .fastForward)
         let (trust, accepted) = try third.trusted()
         XCTAssertFalse(trust?.signers.contains { $0.key == eveKey.publicKey } ?? false, "eve's key pinned as a signer")
-        XCTAssertFalse(accepted.baseline(for: .root)?.readers.contains { $0.recipient == eve.recipient } ?? false,
+        XCTAssertFalse(accepted.baseline(for: .root)?.readers.contains { $0.recipient == eve.recipient.reader } ?? false,
                        "eve accepted as a reader")
-        XCTAssertEqual(try third.unacceptedReaders().map(\.reader.recipient), [eve.recipient])
+        XCTAssertEqual(try third.unacceptedReaders().map(\.reader.recipient), [eve.recipient.reader])
     }
 }
 

@@ -90,7 +90,7 @@ final class ReadersTests: VaultTestCase {
         try commitRecipients("", [named(me, "me"), named(other, "other")])
         try commitRecipients("ops", [named(me, "me"), named(other, "other")])
         try set(["a": "1", "ops/b": "2"])
-        let plan = try vault.planRemoveReader(.key(other.recipient), from: [try Scope("ops")], me: mine)
+        let plan = try vault.planRemoveReader(.key(other.recipient.reader), from: [try Scope("ops")], me: mine)
         let outcome = try vault.apply(plan, identities: [me])
         XCTAssertEqual(outcome.exposed, [id("ops/b")])
         XCTAssertEqual(try value("a", identities: [other]), "1")
@@ -105,7 +105,7 @@ final class ReadersTests: VaultTestCase {
             try vault.planRemoveReader(.name("other"), from: nil, me: mine)
         }
         assertThrows(.onlyReader(reader: other.recipient.encoded, scopes: [try Scope("ops")])) {
-            try vault.planRemoveReader(.key(other.recipient), from: [try Scope("ops")], me: mine)
+            try vault.planRemoveReader(.key(other.recipient.reader), from: [try Scope("ops")], me: mine)
         }
         // Removing from the root alone is fine: `me` is left there.
         XCTAssertEqual(try vault.planRemoveReader(.name("other"), from: [.root], me: mine).risks, [])
@@ -124,7 +124,7 @@ final class ReadersTests: VaultTestCase {
             try vault.planRemoveReader(.name("ghost"), from: [.root], me: mine)
         }
         assertThrows(.notAReader(reader: other.recipient.encoded, scope: nil)) {
-            try vault.planRemoveReader(.key(other.recipient), from: nil, me: mine)
+            try vault.planRemoveReader(.key(other.recipient.reader), from: nil, me: mine)
         }
         let twin = X25519Identity.generate()
         try commitRecipients("", [named(me, "me"), named(other, "dup"), named(twin, "dup")])
@@ -132,11 +132,11 @@ final class ReadersTests: VaultTestCase {
             try vault.planRemoveReader(.name("dup"), from: nil, me: mine)
         }
         // The key says which one.
-        XCTAssertEqual(try vault.planRemoveReader(.key(twin.recipient), from: nil, me: mine).removedReaders, [named(twin, "dup")])
+        XCTAssertEqual(try vault.planRemoveReader(.key(twin.recipient.reader), from: nil, me: mine).removedReaders, [named(twin, "dup")])
     }
 
     func testReaderSelectorParsing() throws {
-        XCTAssertEqual(try ReaderSelector(me.recipient.encoded), .key(me.recipient))
+        XCTAssertEqual(try ReaderSelector(me.recipient.encoded), .key(me.recipient.reader))
         XCTAssertEqual(try ReaderSelector("alice"), .name("alice"))
         XCTAssertThrowsError(try ReaderSelector("age1notakey"))
     }

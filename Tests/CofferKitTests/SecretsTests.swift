@@ -178,7 +178,7 @@ final class SecretsTests: VaultTestCase {
         let other = X25519Identity.generate()
         try commitRecipients("theirs", [named(other, "other")])
         try set(["a": "1"])
-        var plan = try vault.planMove(id("a"), to: id("theirs/a"), me: [me.recipient])
+        var plan = try vault.planMove(id("a"), to: id("theirs/a"), me: [me.recipient.reader])
         XCTAssertEqual(plan.risks, [.youWouldNotRead([try Scope("theirs")])])
         assertThrows(.unconfirmed(plan.risks)) { try vault.apply(plan, identities: [me]) }
         XCTAssertTrue(vault.contains(id("a")), "nothing moved before the confirmation")
@@ -190,7 +190,7 @@ final class SecretsTests: VaultTestCase {
     func testMovingASecretYouCannotReadIsRefusedNamingIt() throws {
         try set(["a": "1"])
         let stranger = X25519Identity.generate()
-        assertThrows(.notReadable(id: "a", revision: nil)) { try vault.planMove(id("a"), to: id("b"), me: [stranger.recipient]) }
+        assertThrows(.notReadable(id: "a", revision: nil)) { try vault.planMove(id("a"), to: id("b"), me: [stranger.recipient.reader]) }
         XCTAssertTrue(vault.contains(id("a")))
     }
 

@@ -18,7 +18,7 @@ class VaultTestCase: XCTestCase {
     static let configuration = Vault.Configuration(lockTimeout: 0.2, authorName: "coffer-test")
 
     var root: String { vault.root }
-    var mine: Set<X25519Recipient> { [me.recipient] }
+    var mine: Set<ReaderKey> { [me.recipient.reader] }
 
     override func setUpWithError() throws {
         try super.setUpWithError()

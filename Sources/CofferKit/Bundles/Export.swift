@@ -35,7 +35,7 @@ extension Vault {
     /// payload kept, the vault's readers gone — then listed in a manifest
     /// signed by `signer`. A secret you cannot open fails the export, naming
     /// it, unless `skipUnreadable`.
-    public func exportBundle(_ prefix: Prefix, to recipients: [X25519Recipient], signer: BundleSigner?,
+    public func exportBundle(_ prefix: Prefix, to recipients: [ReaderKey], signer: BundleSigner?,
                              identities: [Identity], skipUnreadable: Bool = false) throws -> ExportedBundle {
         guard !recipients.isEmpty else { throw BundleError.noDestination }
         let repo = try repo()

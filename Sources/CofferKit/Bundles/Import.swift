@@ -27,7 +27,7 @@ public struct ImportOptions: Sendable {
     public var allowOlder = false
     /// The user's public keys, if known: writing into a scope none of them
     /// reads is a risk to confirm, as for `set`.
-    public var me: Set<X25519Recipient>?
+    public var me: Set<ReaderKey>?
 
     public init() {}
 }
@@ -116,7 +116,7 @@ extension Vault {
     }
 
     /// Writing these changes into scopes none of `me` reads, as a risk.
-    func risks(writing changes: [VaultChange], me: Set<X25519Recipient>?) throws -> [Risk] {
+    func risks(writing changes: [VaultChange], me: Set<ReaderKey>?) throws -> [Risk] {
         guard me != nil else { return [] }
         let ids = changes.compactMap { change -> SecretID? in
             switch change {

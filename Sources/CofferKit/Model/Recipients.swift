@@ -3,14 +3,19 @@ import Age
 /// A reader of a scope: a public key and the name written beside it.
 public struct NamedRecipient: Equatable, Sendable {
     /// The reader's public key.
-    public let recipient: X25519Recipient
+    public let recipient: ReaderKey
     /// The name written beside the key (`age1… # name`), if any.
     public let name: String?
 
     /// A reader as a `.recipients` line names it.
-    public init(recipient: X25519Recipient, name: String?) {
+    public init(recipient: ReaderKey, name: String?) {
         self.recipient = recipient
         self.name = name
+    }
+
+    /// An X25519 reader.
+    public init(recipient: X25519Recipient, name: String?) {
+        self.init(recipient: .x25519(recipient), name: name)
     }
 
     /// A short public fingerprint (SHA-256 of the key, first 8 bytes, hex),
@@ -19,8 +24,8 @@ public struct NamedRecipient: Equatable, Sendable {
 }
 
 enum Fingerprint {
-    static func of(_ recipient: X25519Recipient) -> String {
-        Text.hex(Digest.sha256(recipient.publicKey).prefix(8))
+    static func of(_ recipient: ReaderKey) -> String {
+        Text.hex(Digest.sha256(recipient.fingerprintInput).prefix(8))
     }
 }
 
@@ -66,7 +71,7 @@ struct RecipientsFile: Equatable, Sendable {
                 continue
             }
             let name = parts.count > 1 ? parts[1].trimming(" \t\r") : ""
-            guard let recipient = try? X25519Recipient(parsing: key) else {
+            guard let recipient = try? ReaderKey(parsing: key) else {
                 throw VaultError.invalidRecipientsFile(path: path, line: n + 1)
             }
             lines.append(Line(text: String(raw), entry: NamedRecipient(recipient: recipient, name: name.isEmpty ? nil : name)))
@@ -91,7 +96,7 @@ struct RecipientsFile: Equatable, Sendable {
     }
 
     /// With `new` on the line of `old` (keeping its name unless `name` is given).
-    func replacing(_ old: X25519Recipient, with new: X25519Recipient, name: String?) -> RecipientsFile {
+    func replacing(_ old: ReaderKey, with new: ReaderKey, name: String?) -> RecipientsFile {
         var copy = self
         copy.lines = lines.compactMap { line in
             guard let entry = line.entry else { return line }
@@ -106,7 +111,7 @@ struct RecipientsFile: Equatable, Sendable {
 extension Vault {
     /// The keys of a recipients list (`.recipients` syntax, as `age -R` reads
     /// a file of `age1…` lines): a bundle's destination.
-    public static func recipients(parsing text: String, path: String) throws -> [X25519Recipient] {
+    public static func recipients(parsing text: String, path: String) throws -> [ReaderKey] {
         try RecipientsFile(parsing: text, path: path).entries.map(\.recipient)
     }
 }

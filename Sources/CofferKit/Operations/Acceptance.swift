@@ -132,7 +132,7 @@ extension Vault {
     /// beyond what this clone accepted, less the change the user asked for
     /// (`granted`, `revoked`: a `recipients add|rm` names its reader).
     func unaccepted(in directory: Scope, governing: ScopeReaders, accepted: AcceptedReaders, trust: TrustState? = nil,
-                    granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = []) throws -> [UnacceptedReader] {
+                    granted: Set<ReaderKey> = [], revoked: Set<ReaderKey> = []) throws -> [UnacceptedReader] {
         let baseline = accepted.baseline(for: directory)
         let known = Set(baseline?.readers.map(\.recipient) ?? [])
         let now = Set(governing.readers.map(\.recipient))
@@ -199,7 +199,7 @@ private struct IntroductionFinder {
     /// The oldest held-back commit that made the difference (its first
     /// parent lacks it, it has it), if any: a stock merge that carried it in
     /// is not where the line came from.
-    func heldIntroduction(_ reader: X25519Recipient, present: Bool, held: [HeldChange]) throws -> (UnacceptedReader.Introduction, HoldReason)? {
+    func heldIntroduction(_ reader: ReaderKey, present: Bool, held: [HeldChange]) throws -> (UnacceptedReader.Introduction, HoldReason)? {
         for change in held {
             let node = try repo.node(change.commit)
             guard try governs(reader, in: node.tree) == present else { continue }
@@ -211,7 +211,7 @@ private struct IntroductionFinder {
         return nil
     }
 
-    func find(_ reader: X25519Recipient, present: Bool) throws -> UnacceptedReader.Introduction? {
+    func find(_ reader: ReaderKey, present: Bool) throws -> UnacceptedReader.Introduction? {
         guard let newest = chain.first, try governs(reader, in: newest.tree) == present else { return nil }
         var introduced = newest.commit
         for link in chain.dropFirst() {
@@ -223,7 +223,7 @@ private struct IntroductionFinder {
     }
 
     /// True when the nearest `.recipients` at or above the directory in `tree` names `reader`.
-    private func governs(_ reader: X25519Recipient, in tree: ObjectID) throws -> Bool {
+    private func governs(_ reader: ReaderKey, in tree: ObjectID) throws -> Bool {
         var dir: Scope? = directory
         while let d = dir {
             if let blob = try walker.blob(at: d.recipientsPath, inTree: tree) {

@@ -9,7 +9,7 @@ extension Vault {
     /// (checked now and again under the vault's lock, so a concurrent
     /// writer's secret is never overwritten). `me` as in `planSet`.
     public func planGenerate(_ id: SecretID, _ recipe: Recipe, replacing: Bool,
-                             me: Set<X25519Recipient>?) throws -> (plan: ChangePlan, value: SecureBytes) {
+                             me: Set<ReaderKey>?) throws -> (plan: ChangePlan, value: SecureBytes) {
         guard replacing || !contains(id) else { throw VaultError.alreadyExists(id: id.value) }
         let readers = try readers(of: id)
         let value = recipe.generate()

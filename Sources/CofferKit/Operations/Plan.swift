@@ -21,9 +21,9 @@ public struct ChangePlan {
     public internal(set) var removedSigners: [Signer] = []
     /// The reader the user asked to add (`recipients add`, the new key of
     /// `identity rotate`): sealing for it needs no other acceptance.
-    var grantedReader: X25519Recipient?
+    var grantedReader: ReaderKey?
     /// Old keys replaced by `identity rotate`, beside `removedReaders`.
-    var revokedKeys: [X25519Recipient] = []
+    var revokedKeys: [ReaderKey] = []
     /// Per re-sealed id, the fingerprints its file named that its scope no
     /// longer does (`planReseal`): who may still know its value.
     var droppedReaders: [SecretID: Set<String>] = [:]
@@ -48,7 +48,7 @@ public struct ChangePlan {
     public mutating func confirm() { isConfirmed = true }
 
     /// The scopes among `scopes` that none of `me` reads.
-    static func unreadable(_ scopes: [ScopeReaders], by me: Set<X25519Recipient>?) -> [Risk] {
+    static func unreadable(_ scopes: [ScopeReaders], by me: Set<ReaderKey>?) -> [Risk] {
         guard let me else { return [] }
         let lost = scopes.filter { !$0.readers.contains { me.contains($0.recipient) } }.map(\.scope).sorted()
         return lost.isEmpty ? [] : [.youWouldNotRead(lost)]
@@ -81,7 +81,7 @@ extension Vault {
 
     /// Runs changes that need no confirmation.
     func commit(_ changes: [VaultChange], action: Action, identities: [Identity],
-                granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = [],
+                granted: Set<ReaderKey> = [], revoked: Set<ReaderKey> = [],
                 progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
         var outcome = try writing {
             try VaultTransaction.run(self, changes: changes, action: action, identities: identities,

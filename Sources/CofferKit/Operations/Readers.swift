@@ -13,13 +13,13 @@ public struct ScopeSummary: Equatable, Sendable {
 
 /// Who `recipients rm` means: a public key, or the name written beside one.
 public enum ReaderSelector: Equatable, Sendable, CustomStringConvertible {
-    case key(X25519Recipient)
+    case key(ReaderKey)
     case name(String)
 
     /// `age1…` selects by key; anything else by name.
     public init(_ text: String) throws {
         try Text.refuseSecretKey(text, as: "the reader")
-        self = text.hasPrefix("age1") ? .key(try X25519Recipient(parsing: text)) : .name(text)
+        self = ReaderKey.looksLikeKey(text) ? .key(try ReaderKey(parsing: text)) : .name(text)
     }
 
     func matches(_ reader: NamedRecipient) -> Bool {
@@ -84,7 +84,7 @@ extension Vault {
     /// lists the ids whose files named a removed reader: they may still know
     /// those values. Leaving a scope without readers is refused, naming it.
     /// `me`: the user's public keys, if known (removing yourself is a risk).
-    public func planRemoveReader(_ selector: ReaderSelector, from scopes: [Scope]?, me: Set<X25519Recipient>?) throws -> ChangePlan {
+    public func planRemoveReader(_ selector: ReaderSelector, from scopes: [Scope]?, me: Set<ReaderKey>?) throws -> ChangePlan {
         var files: [Scope: RecipientsFile] = [:]
         var removed: [NamedRecipient] = []
         for scope in scopes ?? self.scopes() {
@@ -122,7 +122,7 @@ extension Vault {
     /// Puts `new` in place of `old` in every scope `old` reads (keeping its
     /// line and name); the secrets there are re-keyed, since `old` no longer
     /// reads them.
-    func planReplacingReader(_ old: X25519Recipient, with new: X25519Recipient) throws -> ChangePlan {
+    func planReplacingReader(_ old: ReaderKey, with new: ReaderKey) throws -> ChangePlan {
         var files: [Scope: RecipientsFile] = [:]
         for scope in scopes() {
             guard let own = try recipientsFile(of: scope), own.entries.contains(where: { $0.recipient == old }) else { continue }
@@ -149,7 +149,7 @@ extension Vault {
     /// The changes for giving scopes new `.recipients`: the files, then every
     /// secret those scopes govern once they are in place.
     func plan(_ files: [Scope: RecipientsFile], action: Action, removing removed: [NamedRecipient] = [],
-              me: Set<X25519Recipient>? = nil) throws -> ChangePlan {
+              me: Set<ReaderKey>? = nil) throws -> ChangePlan {
         var readers: [Scope: [NamedRecipient]] = [:]
         for (scope, file) in files {
             try requireCommittedReaders(scope)

@@ -29,11 +29,11 @@ extension Vault {
     /// Gives the secrets under `prefix` fresh data keys (values unchanged), in
     /// one commit: those in scopes one of `identities` reads; the others are
     /// skipped and named.
-    public func rotate(_ prefix: Prefix = .all, identities: [X25519Identity],
+    public func rotate(_ prefix: Prefix = .all, identities: [Identity],
                        progress: ((Int, Int) -> Void)? = nil) throws -> Rotation {
         let ids = list(prefix)
         guard !ids.isEmpty else { throw VaultError.noSecrets(under: prefix) }
-        let mine = Set(identities.map(\.recipient))
+        let mine = Set(identities.compactMap(ReaderKey.of))
         var readable: [Scope: Bool] = [:]
         var rotating: [SecretID] = []
         for (id, scope) in zip(ids, try governingScopes(of: ids)) {
@@ -70,10 +70,10 @@ extension Vault {
                                passphrase: SecureBytes?, workFactor: Int,
                                progress: ((Int, Int) -> Void)? = nil) throws -> IdentityRotation {
         let readers = Set(try scopes().flatMap { try self.readers(in: $0).readers }.map(\.recipient))
-        guard let old = identities.first(where: { readers.contains($0.recipient) }) else { throw VaultError.noKeyReadsVault }
-        let new = identities[0].recipient != old.recipient && !readers.contains(identities[0].recipient)
+        guard let old = identities.first(where: { readers.contains($0.recipient.reader) }) else { throw VaultError.noKeyReadsVault }
+        let new = identities[0].recipient != old.recipient && !readers.contains(identities[0].recipient.reader)
             ? identities[0] : X25519Identity.generate()
-        var plan = try planReplacingReader(old.recipient, with: new.recipient)
+        var plan = try planReplacingReader(old.recipient.reader, with: new.recipient.reader)
         let held = try store.openSigningKey(identities)
         let retiring = held.map { [$0.key.publicKey] + $0.retired } ?? []
         let signing = SSHSigningKey.generate()

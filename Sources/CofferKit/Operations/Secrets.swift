@@ -31,7 +31,7 @@ extension Vault {
     /// Plans sealing `values` (one commit). `me` are the user's public keys,
     /// if known: sealing into a scope none of them reads is a risk to
     /// confirm, since the user could not read the value back.
-    public func planSet(_ values: [(SecretID, SecureBytes)], me: Set<X25519Recipient>?) throws -> ChangePlan {
+    public func planSet(_ values: [(SecretID, SecureBytes)], me: Set<ReaderKey>?) throws -> ChangePlan {
         var scopes: [Scope: ScopeReaders] = [:]
         for (id, value) in values {
             guard value.count <= Sealing.maxValueSize else {
@@ -52,7 +52,7 @@ extension Vault {
 
     /// Plans renaming a secret: re-sealed for the new id and its scope's
     /// readers. Moving it into a scope none of `me` reads is a risk to confirm.
-    public func planMove(_ from: SecretID, to: SecretID, me: Set<X25519Recipient>?) throws -> ChangePlan {
+    public func planMove(_ from: SecretID, to: SecretID, me: Set<ReaderKey>?) throws -> ChangePlan {
         guard contains(from) else { throw VaultError.notFound(id: from.value) }
         if let me {
             // Moving re-seals the value: a file none of `me` reads fails now,

@@ -97,7 +97,7 @@ extension Vault {
             if readersOf[scope] == nil { readersOf[scope] = try readers(in: scope).readers }
             jobs.append((id, try repo.readBlob(entry.blob), readersOf[scope]!, scope))
         }
-        let mine = Set(identities.compactMap { ($0 as? X25519Identity).map { Fingerprint.of($0.recipient) } })
+        let mine = Set(identities.compactMap(ReaderKey.of).map(Fingerprint.of))
         let results = try Parallel.map(jobs) { job -> (Drift?, Bool) in
             Vault.check(job.file, id: job.id, scope: job.scope, readers: job.readers, mine: mine, identities: identities)
         }
@@ -162,7 +162,7 @@ extension Vault {
     /// missing from the work tree are written back (`ChangeOutcome.setAside`),
     /// as is a committed `.recipients` deleted by hand.
     /// Adopting a `.recipients` none of `me` is in is a risk to confirm.
-    public func planFix(_ report: VerifyReport, me: Set<X25519Recipient>?) throws -> ChangePlan {
+    public func planFix(_ report: VerifyReport, me: Set<ReaderKey>?) throws -> ChangePlan {
         // Re-sealing there would grant (or take) access no one here agreed to;
         // `--yes` never does: refused before anything, even a file, is moved.
         // Only a `.recipients` deleted by hand is fine: the fix writes it back.

@@ -24,7 +24,7 @@ enum Sealing {
     static let maxFileSize = maxValueSize + (maxValueSize >> 16 + 1) * 16 + (4 << 20)
 
     static func seal(_ value: SecureBytes, id: SecretID, for readers: [NamedRecipient]) throws -> [UInt8] {
-        try Age.encrypt(value, to: readers.map(\.recipient), extraStanzas: [bindingStanza(id, readers)])
+        try Age.encrypt(value, to: readers.map(\.recipient.wrapper), extraStanzas: [bindingStanza(id, readers)])
     }
 
     private static func bindingStanza(_ id: SecretID, _ readers: [NamedRecipient]) -> Stanza {
@@ -44,16 +44,15 @@ enum Sealing {
         let header = try parsedHeader(file, id: id)
         let bound = try binding(of: header, id: id)
         guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
-        let x25519 = header.stanzas.filter { $0.type == X25519Recipient.stanzaType }.count
         guard Set(bound.fingerprints).isSubset(of: Set(readers.map(\.fingerprint))),
-              Set(bound.fingerprints).count == bound.fingerprints.count, x25519 == bound.fingerprints.count
+              Set(bound.fingerprints).count == bound.fingerprints.count, readerStanzas(header) == bound.fingerprints.count
         else { return (try rekey(file, id: id, for: readers, identities: identities), .rekeyed) }
         // Stanza order follows the binding's fingerprint order, new readers last.
         let added = readers.filter { !bound.fingerprints.contains($0.fingerprint) }
         let order = bound.fingerprints.compactMap { fp in readers.first { $0.fingerprint == fp } } + added
         do {
-            let bytes = try Age.rewrap(file, identities: identities, keeping: { $0.type == X25519Recipient.stanzaType },
-                                       adding: added.map(\.recipient), extraStanzas: [bindingStanza(id, order)])
+            let bytes = try Age.rewrap(file, identities: identities, keeping: { $0.type != bindingType },
+                                       adding: added.map(\.recipient.wrapper), extraStanzas: [bindingStanza(id, order)])
             return (bytes, .rewrapped)
         } catch let error as AgeError {
             throw failure(error, id)
@@ -70,7 +69,7 @@ enum Sealing {
         let bound = try binding(of: try parsedHeader(file, id: id), id: id)
         guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
         do {
-            return try Age.rewrap(file, identities: identities, adding: readers.map(\.recipient),
+            return try Age.rewrap(file, identities: identities, adding: readers.map(\.recipient.wrapper),
                                   extraStanzas: [bindingStanza(newID, readers)])
         } catch let error as AgeError {
             throw failure(error, id)
@@ -122,12 +121,18 @@ enum Sealing {
 
     /// True when the file is sealed for exactly `readers`: its binding names
     /// them, and — since the binding is only a claim until decryption — it
-    /// carries exactly that many X25519 stanzas (a planted reader shows).
+    /// carries exactly that many reader stanzas (a planted reader shows).
     static func isSealed(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient]) -> Bool {
         guard let header = try? Header.parse(file).header, let bound = try? binding(of: header, id: id) else { return false }
         return bound.fingerprints.count == readers.count
             && Set(bound.fingerprints) == Set(readers.map(\.fingerprint))
-            && header.stanzas.filter { $0.type == "X25519" }.count == readers.count
+            && readerStanzas(header) == readers.count
+    }
+
+    /// The stanzas a header carries for readers: every one but the binding.
+    /// Each reader, of whatever kind, has exactly one.
+    private static func readerStanzas(_ header: Header) -> Int {
+        header.stanzas.filter { $0.type != bindingType }.count
     }
 
     /// The id a sealed file says it belongs to, without any key (unauthenticated).

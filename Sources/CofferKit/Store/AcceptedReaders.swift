@@ -58,7 +58,7 @@ struct AcceptedReaders: Equatable, Sendable {
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count == 3, let scope = try? Scope(String(fields[0])),
-                  let key = try? X25519Recipient(parsing: String(fields[1]))
+                  let key = try? ReaderKey(parsing: String(fields[1]))
             else { throw VaultError.invalidAcceptedReaders(path: path, line: n + 1) }
             let reader = NamedRecipient(recipient: key, name: fields[2].isEmpty ? nil : String(fields[2]))
             scopes[scope, default: []].append(reader)

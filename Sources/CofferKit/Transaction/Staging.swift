@@ -249,8 +249,8 @@ struct Acceptance {
     let accepted: AcceptedReaders
     /// The chain of trust's record, to say why a pulled change was held back.
     var trust: TrustState? = nil
-    var granted: Set<X25519Recipient> = []
-    var revoked: Set<X25519Recipient> = []
+    var granted: Set<ReaderKey> = []
+    var revoked: Set<ReaderKey> = []
 
     func check(_ vault: Vault, in directory: Scope, governing: ScopeReaders) throws {
         let unaccepted = try vault.unaccepted(in: directory, governing: governing, accepted: accepted, trust: trust,

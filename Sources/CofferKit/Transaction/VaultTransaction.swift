@@ -20,7 +20,7 @@ import Posix
 /// user's next `git commit` records the old value again.
 enum VaultTransaction {
     static func run(_ vault: Vault, changes: [VaultChange], action: Action, identities: [Identity],
-                    granted: Set<X25519Recipient> = [], revoked: Set<X25519Recipient> = [],
+                    granted: Set<ReaderKey> = [], revoked: Set<ReaderKey> = [],
                     progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
         let repo = try vault.repo()
         // The key is readied (a passphrase asked) only for a commit that will

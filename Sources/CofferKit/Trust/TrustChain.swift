@@ -55,7 +55,7 @@ struct TrustChain {
     struct ReaderDelta {
         let scope: Scope
         let added: [NamedRecipient]
-        let removed: Set<X25519Recipient>
+        let removed: Set<ReaderKey>
         /// The scope's `.recipients` was deleted: its directory falls to the scope above.
         let deleted: Bool
     }
