@@ -91,7 +91,7 @@ public struct SSHEd25519Recipient: Recipient, Hashable, Sendable {
 /// An OpenSSH Ed25519 private key as an age identity. The key lives in wiped
 /// buffers (`SSHSigningKey`, and its X25519 scalar here) and is never printed;
 /// errors about it never quote it. The same key signs (`signingKey`).
-public final class SSHEd25519Identity: Identity {
+public final class SSHEd25519Identity: Identity, Redacted {
     static let pemBegin = Array("-----BEGIN OPENSSH PRIVATE KEY-----".utf8)
 
     public let signingKey: SSHSigningKey
@@ -131,6 +131,8 @@ public final class SSHEd25519Identity: Identity {
         }
         self.init(signingKey: key)
     }
+
+    public var redactedDescription: String { "SSHEd25519Identity(<redacted>, \(recipient.encoded))" }
 
     /// True when the bytes start as an OpenSSH private key file does (its
     /// PEM BEGIN line), so identity files can be routed by their content.

@@ -226,6 +226,21 @@ final class SSHEd25519Tests: XCTestCase {
         XCTAssertEqual(try SSHSignature.verify(signature, message: Array("bundle".utf8), namespace: "file"), key.publicKey)
     }
 
+    /// However it is printed, an identity shows its public key only.
+    func testAnIdentityPrintsRedacted() throws {
+        let key = SSHSigningKey.generate()
+        let me = try SSHEd25519Identity(openSSHPrivateKey: key.openSSHPrivateKey())
+        let body = String(decoding: key.openSSHPrivateKey().withUnsafeBytes { Array($0) }, as: UTF8.self).split(separator: "\n")[3]
+        var dumped = ""
+        dump(me, to: &dumped)
+        for shown in ["\(me)", String(describing: me), String(reflecting: me), dumped] {
+            XCTAssertTrue(shown.contains("<redacted>"), shown)
+            XCTAssertTrue(shown.contains(key.publicKey.authorizedKey), shown)
+            XCTAssertFalse(shown.contains(body.prefix(16)), shown)
+        }
+        XCTAssertEqual(Mirror(reflecting: me).children.count, 0)
+    }
+
     func testTextThatIsNotAPrivateKeyIsRefusedCleanly() throws {
         let secretText = SSHSigningKey.generate().openSSHPrivateKey().withUnsafeBytes { Array($0) }
         let body = String(decoding: secretText, as: UTF8.self).split(separator: "\n")[2]
