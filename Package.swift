@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers point one way: coffer (CLI) -> CofferKit -> Age, SSHSig, GitStore, Posix -> C modules;
-// CofferLocator (environment -> explicit settings) stands beside CofferKit for front ends.
+// CofferLocator (environment -> explicit settings) stands beside CofferKit for front ends;
+// AgeSSH (age's ssh-ed25519 recipients) -> SSHSig -> Age, a recipient type beside Age's own.
 let package = Package(
     name: "coffer",
     products: [
@@ -12,6 +13,7 @@ let package = Package(
         .library(name: "CofferLocator", targets: ["CofferLocator"]),
         .library(name: "Age", targets: ["Age"]),
         .library(name: "SSHSig", targets: ["SSHSig"]),
+        .library(name: "AgeSSH", targets: ["AgeSSH"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +36,9 @@ let package = Package(
         // Age for its one wiped buffer type (SecureBytes), its strict base64 and
         // the process's one libsodium initialisation; bytes in, bytes out.
         .target(name: "SSHSig", dependencies: ["CSodium", "Age"]),
+        // age's ssh-ed25519 recipient type: SSH Ed25519 keys (read by SSHSig)
+        // as age recipients and identities, on Age's HKDF and key wrapping.
+        .target(name: "AgeSSH", dependencies: ["Age", "SSHSig", "CSodium"]),
         // Headers only: prctl, memfd_create and file seals, which the Glibc module lacks.
         .systemLibrary(name: "CLinux"),
         // First thing in each executable's main: no core, no dump, no crash report.
@@ -71,6 +76,7 @@ let package = Package(
         ),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
         .testTarget(name: "SSHSigTests", dependencies: ["SSHSig", "Age"]),
+        .testTarget(name: "AgeSSHTests", dependencies: ["AgeSSH", "SSHSig", "Age"]),
         // sshd, an ssh-agent and lighttpd with git http-backend, started and
         // stopped by transfer tests (GitStore's, and the CLI's for sync/clone).
         .target(name: "TestServers", path: "Tests/TestServers"),

@@ -1,12 +1,16 @@
 import CSodium
 
 /// ChaCha20-Poly1305 (IETF) as age uses it for wrapping file keys and for STREAM.
-enum AEAD {
+/// The file-key wrapping is public for recipient types in other modules (AgeSSH).
+public enum AEAD {
     static let keySize = 32
     static let tagSize = 16
     /// Wrap keys are single-use (derived from a fresh ephemeral share or salt),
     /// so the all-zero nonce age specifies for key wrapping never repeats under a key.
     static let zeroNonce = [UInt8](repeating: 0, count: 12)
+    /// A wrapped file key's size: 16 bytes sealed with a 16-byte tag. Stanza
+    /// bodies are checked against it before any decryption.
+    public static let wrappedFileKeySize = FileKey.size + tagSize
 
     static func seal(
         key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
@@ -38,7 +42,7 @@ enum AEAD {
     }
 
     /// Seals a file key under a one-time wrap key.
-    static func wrap(fileKey: SecureBytes, wrapKey: SecureBytes) -> [UInt8] {
+    public static func wrap(fileKey: SecureBytes, wrapKey: SecureBytes) -> [UInt8] {
         var body = [UInt8](repeating: 0, count: fileKey.count + tagSize)
         wrapKey.withUnsafeBytes { k in
             fileKey.withUnsafeBytes { p in
@@ -51,9 +55,10 @@ enum AEAD {
     }
 
     /// Opens a wrapped file key; nil means "not for this key". The body length
-    /// is checked first (32 bytes) as the spec requires against partitioning oracles.
-    static func unwrap(body: [UInt8], wrapKey: SecureBytes) -> SecureBytes? {
-        precondition(body.count == FileKey.size + tagSize)
+    /// is checked first (32 bytes) as the spec requires against partitioning oracles:
+    /// callers refuse any other length before calling.
+    public static func unwrap(body: [UInt8], wrapKey: SecureBytes) -> SecureBytes? {
+        precondition(body.count == wrappedFileKeySize)
         let fileKey = SecureBytes(count: FileKey.size)
         let ok = wrapKey.withUnsafeBytes { k in
             body.withUnsafeBytes { c in

@@ -1,8 +1,9 @@
 import CSodium
 
 /// HKDF-SHA-256 (RFC 5869) on libsodium's HMAC-SHA-256, because the libsodium
-/// in Debian 12 (1.0.18) predates its own HKDF API.
-enum HKDF {
+/// in Debian 12 (1.0.18) predates its own HKDF API. Public for recipient types
+/// in other modules (AgeSSH), so age's key derivation exists once.
+public enum HKDF {
     static let hashLength = 32
 
     /// Derives `length` bytes. An empty salt equals a zero-filled one, as RFC 5869
@@ -44,7 +45,8 @@ enum HKDF {
         return okm
     }
 
-    static func deriveKey(ikm: SecureBytes, salt: [UInt8], info: String, length: Int = 32) -> SecureBytes {
+    /// The output is as secret as `ikm`; `salt` and `info` are public.
+    public static func deriveKey(ikm: SecureBytes, salt: [UInt8], info: String, length: Int = 32) -> SecureBytes {
         ikm.withUnsafeBytes { i in
             salt.withUnsafeBytes { s in deriveKey(ikm: i, salt: s, info: Array(info.utf8), length: length) }
         }

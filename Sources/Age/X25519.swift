@@ -115,7 +115,7 @@ public struct X25519Identity: Identity {
             guard let share = Base64.decode(Array(stanza.arguments[0].utf8)), share.count == 32 else {
                 throw AgeError.invalidStanza(type: stanza.type, reason: "ephemeral share is not 32 bytes of canonical base64")
             }
-            guard stanza.body.count == FileKey.size + AEAD.tagSize else {
+            guard stanza.body.count == AEAD.wrappedFileKeySize else {
                 throw AgeError.invalidStanza(type: stanza.type, reason: "wrapped key is not 32 bytes")
             }
             let shared = SecureBytes(count: 32)

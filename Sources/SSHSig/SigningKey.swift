@@ -58,5 +58,21 @@ public struct SSHSigningKey: Redacted {
         return SSHSignature.armor(blob)
     }
 
+    /// The X25519 scalar of this key (libsodium's
+    /// `crypto_sign_ed25519_sk_to_curve25519`), for age's `ssh-ed25519`
+    /// recipients, which decrypt with the key that signs. As secret as the
+    /// key itself, and held the same way.
+    public func curve25519SecretKey() -> SecureBytes {
+        let scalar = SecureBytes(count: Int(crypto_scalarmult_curve25519_BYTES))
+        let rc = scalar.withUnsafeMutableBytes { out in
+            secretKey.withUnsafeBytes { sk in
+                crypto_sign_ed25519_sk_to_curve25519(out.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                                     sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        precondition(rc == 0, "crypto_sign_ed25519_sk_to_curve25519 failed")
+        return scalar
+    }
+
     public var redactedDescription: String { "SSHSigningKey(<redacted>, \(publicKey.authorizedKey))" }
 }
