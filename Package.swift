@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "GitStore", dependencies: ["CGit2", "Posix", "Age"]),
         // Bundles are tar archives; written and read here, never by a tar process.
         .target(name: "Tar"),
-        .target(name: "CofferKit", dependencies: ["Age", "SSHSig", "GitStore", "Posix", "Tar"]),
+        .target(name: "CofferKit", dependencies: ["Age", "AgeSSH", "SSHSig", "GitStore", "Posix", "Tar"]),
         .target(name: "CofferLocator"),
         .executableTarget(
             name: "coffer",
@@ -55,6 +55,7 @@ let package = Package(
                 "CofferKit",
                 "CofferLocator",
                 "Age",
+                "AgeSSH",
                 "SSHSig",
                 "Posix",
                 "CrashPosture",

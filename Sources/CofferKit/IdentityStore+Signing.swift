@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Age
+import AgeSSH
 import Posix
 import SSHSig
 
@@ -40,7 +41,12 @@ extension IdentityStore {
     /// sealed to its key in use (`identities[0]`). The sidecar must name it;
     /// one that names no signing key gets its line, with `name` (default:
     /// `recordedName()`).
-    public func signingKey(identities: [X25519Identity], name: String? = nil) throws -> SSHSigningKey {
+    ///
+    /// An SSH key used as the identity signs with itself: it is already an
+    /// SSH signing key, and the user's other tools know it.
+    public func signingKey(identities loaded: [Identity], name: String? = nil) throws -> SSHSigningKey {
+        if let ssh = loaded.first(where: { $0 is SSHEd25519Identity }) as? SSHEd25519Identity { return ssh.signingKey }
+        let identities = loaded.compactMap { $0 as? X25519Identity }
         guard let inUse = identities.first else { throw VaultError.identityMissing(path: path) }
         try checkSidecar(identities)
         if let held = try openSigningKey(identities) {

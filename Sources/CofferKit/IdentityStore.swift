@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Age
+import AgeSSH
 import Posix
 import SSHSig
 
@@ -115,8 +116,34 @@ public struct IdentityStore: Sendable {
         guard info.st_mode & 0o077 == 0 else { throw VaultError.identityTooOpen(path: path, mode: info.st_mode) }
     }
 
-    /// The identities and the `# name:` recorded beside them.
-    public func loadWithName(passphrase: () throws -> SecureBytes) throws -> (identities: [X25519Identity], name: String?) {
+    /// The keys the file holds, of any kind it may hold: coffer's own
+    /// (`AGE-SECRET-KEY-1…` lines, the one in use first), or an unencrypted
+    /// OpenSSH ssh-ed25519 private key (`~/.ssh/id_ed25519` named with
+    /// `--identity`, or one `identity import --ssh` sealed with coffer's
+    /// passphrase). `passphrase` is asked only when the file is sealed.
+    public func unlock(passphrase: () throws -> SecureBytes) throws -> [Identity] {
+        let (text, protected) = try unsealedText(passphrase: passphrase)
+        if SSHEd25519Identity.isOpenSSHPrivateKey(text) {
+            do {
+                let identity = try SSHEd25519Identity(openSSHPrivateKey: text)
+                if protected, let listed = try readSidecar()?.signing, listed.key != identity.recipient.key {
+                    throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
+                }
+                return [identity]
+            } catch AgeSSHError.encryptedKey {
+                throw VaultError.sshKeyEncrypted(path: path)
+            } catch let error as AgeSSHError {
+                throw VaultError.invalidIdentityFile(path: path, reason: error.description)
+            }
+        }
+        let identities = try KeyFile.parseIdentities(text)
+        if protected { try checkSidecar(identities) }
+        return identities
+    }
+
+    /// The file's text, opened with the passphrase when it is sealed; refuses
+    /// a file others can read.
+    private func unsealedText(passphrase: () throws -> SecureBytes) throws -> (text: SecureBytes, protected: Bool) {
         try Text.refuseSecretKey(path, as: "the identity path")
         var info = stat()
         guard stat(path, &info) == 0 else { throw VaultError.identityMissing(path: path) }
@@ -126,6 +153,13 @@ public struct IdentityStore: Sendable {
             protected = true
             return try passphrase()
         }
+        return (text, protected)
+    }
+
+    /// The identities and the `# name:` recorded beside them.
+    public func loadWithName(passphrase: () throws -> SecureBytes) throws -> (identities: [X25519Identity], name: String?) {
+        let (text, protected) = try unsealedText(passphrase: passphrase)
+        if SSHEd25519Identity.isOpenSSHPrivateKey(text) { throw VaultError.sshIdentityNotManaged(path: path) }
         let identities = try KeyFile.parseIdentities(text)
         // The sidecar stands in for a protected file's keys (an unprotected
         // one names them itself), so that is when it must match; `get` on an
@@ -150,6 +184,20 @@ public struct IdentityStore: Sendable {
         let signing = SSHSigningKey.generate()
         try writeSigningKey(signing, retired: [], sealedFor: identity.recipient)
         try writeSidecar([identity.recipient], signing: signing.publicKey, name: name)
+    }
+
+    /// Writes an SSH key as the identity (never over an existing one): the
+    /// OpenSSH private key text, sealed with scrypt when `passphrase` is
+    /// given. The key signs with itself, so there is no `.signing` file; the
+    /// sidecar names its public line for `identity show`.
+    public func createSSH(_ key: SecureBytes, name: String?, passphrase: SecureBytes?, workFactor: Int) throws {
+        try name.map { try Text.refuseSecretKey($0, as: "the name") }
+        let identity = try SSHEd25519Identity(openSSHPrivateKey: key)
+        let bytes = try passphrase.map {
+            SecureBytes(copying: try Age.encrypt(key, to: [ScryptRecipient(passphrase: $0, workFactor: workFactor)], armored: true))
+        } ?? key
+        try write(bytes, replacing: false, publicKeys: nil)
+        try writeSidecar([], signing: identity.recipient.key, name: name)
     }
 
     /// Replaces the file's contents atomically (passwd, rotate), keeping 0600.

@@ -13,7 +13,7 @@ enum BundleSigning {
 
     /// Signs as the principal this vault's `.signers` gives the user's key:
     /// the name a vault that trusts the key will also know it by.
-    static func signer(in vault: Vault, options: VaultOptions, identities: [X25519Identity]) throws -> BundleSigner {
+    static func signer(in vault: Vault, options: VaultOptions, identities: [Identity]) throws -> BundleSigner {
         let key = try options.store.signingKey(identities: identities)
         guard let principal = try vault.trustedSigners(for: key.publicKey, namespace: BundleSigner.namespace, at: Int64(time(nil))).first?.name
         else {

@@ -8,7 +8,7 @@ import SSHSig
 enum Unlocked {
     // One command per process, run on the main thread: nothing else reads
     // or writes these, so they need no lock.
-    nonisolated(unsafe) static var identities: [String: [X25519Identity]] = [:]
+    nonisolated(unsafe) static var identities: [String: [Identity]] = [:]
     nonisolated(unsafe) static var signingKeys: [String: SSHSigningKey] = [:]
 }
 

@@ -7,6 +7,8 @@ enum Hints {
     static func `for`(_ error: VaultError) -> String? {
         switch error {
         case .identityTooOpen(let path, _): return "chmod 600 \(path)"
+        case .sshKeyEncrypted(let path):
+            return "make a coffer identity of it, protected by coffer's passphrase: coffer identity import --ssh \(TerminalText.escape(path))"
         case .identityMissing: return "create one with `coffer identity new`, or name an existing one with --identity FILE or COFFER_IDENTITY"
         case .notAVault: return "run `coffer init`, or pass --vault DIR"
         case .remoteNotAVault: return "a vault reaches its remote with `coffer init`, `coffer remote add origin URL` and `coffer sync`; clone it after that"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Age
+import AgeSSH
 import CofferKit
 import Posix
 import SSHSig
@@ -57,6 +58,15 @@ struct IdentityCommand: ParsableCommand {
                 let loaded: (identities: [X25519Identity], name: String?)
                 do {
                     loaded = try store.loadWithName { throw Protected() }
+                } catch VaultError.sshIdentityNotManaged {
+                    // An SSH key reads and signs as itself: one line is both.
+                    let source = options.passphrase.source
+                    for case let ssh as SSHEd25519Identity in try store.unlock(passphrase: {
+                        try source.read(prompt: "Passphrase for identity \(store.path): ")
+                    }) {
+                        print(IdentityCommand.signingLine(ssh.recipient.key, name: store.recordedName()))
+                    }
+                    return
                 } catch is Protected {
                     if let keys = try store.sidecarPublicKeys(), let signing = try store.signingPublicKey() {
                         for key in keys { print(key.encoded) }
@@ -84,7 +94,15 @@ struct IdentityCommand: ParsableCommand {
     }
 
     struct Import: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Use an existing age identity file (e.g. from age-keygen) as your identity.")
+        static let configuration = CommandConfiguration(
+            abstract: "Use an existing age identity file (e.g. from age-keygen), or an SSH key, as your identity.",
+            discussion: """
+                --ssh KEY takes an OpenSSH ssh-ed25519 private key (an unencrypted one can also be used \
+                directly with --identity). One protected by a passphrase is opened by `ssh-keygen -p` on \
+                a private copy that is removed at once; the key is then stored as your identity, \
+                protected by a coffer passphrase (--protect, or the one given with --passphrase-file). \
+                It reads files sealed for its `ssh-ed25519` line and signs with its own key.
+                """)
 
         @Argument(help: ArgumentHelp("The identity file to import.", valueName: "FILE"))
         var file: String
@@ -92,10 +110,21 @@ struct IdentityCommand: ParsableCommand {
         @Option(help: "A name recorded with the key.")
         var name: String?
 
+        @Flag(help: "FILE is an OpenSSH ssh-ed25519 private key (id_ed25519).")
+        var ssh = false
+
+        @Option(name: .customLong("key-passphrase-file"),
+                help: ArgumentHelp("Read the SSH key's own passphrase from FILE instead of the terminal.", valueName: "FILE"))
+        var keyPassphraseFile: String?
+
+        @Flag(help: "Protect the new identity with a passphrase (asked, or --passphrase-file).")
+        var protect = false
+
         @OptionGroup var options: VaultOptions
 
         func run() throws {
             try Console.run {
+                if ssh { return try importSSH() }
                 let source = options.passphrase.source
                 let identities = try IdentityLoader.load(path: file) { try source.read(prompt: "Passphrase for \(file): ") }
                 guard identities.count == 1 else { throw CommandFailure("\(file) holds \(identities.count) identities; import one") }
@@ -103,6 +132,27 @@ struct IdentityCommand: ParsableCommand {
                 Console.info("imported identity into \(options.store.path)")
                 print(identities[0].recipient.encoded)
             }
+        }
+
+        private func importSSH() throws {
+            let store = options.store
+            if store.exists { throw VaultError.identityExists(path: store.path) }
+            var key = try Files.readSecretRegularFile(path: file, limit: 64 << 10)
+            guard SSHEd25519Identity.isOpenSSHPrivateKey(key) else {
+                throw CommandFailure("\(TerminalText.escape(file)) is not an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----)")
+            }
+            do {
+                _ = try SSHEd25519Identity(openSSHPrivateKey: key)
+            } catch AgeSSHError.encryptedKey {
+                let old = try PassphraseSource(file: keyPassphraseFile).read(prompt: "Passphrase of the SSH key \(file): ")
+                key = try SSHKeyDecryption.decrypt(key, passphrase: old, besides: store.path)
+            }
+            let identity = try SSHEd25519Identity(openSSHPrivateKey: key)
+            let passphrase = protect || options.passphrase.file != nil
+                ? try options.passphrase.source.read(prompt: "New coffer passphrase for this identity: ", confirm: true) : nil
+            try store.createSSH(key, name: name ?? VaultSettings.locator.userName, passphrase: passphrase, workFactor: EncryptJob.workFactor)
+            Console.info("imported the SSH key into \(store.path)" + (passphrase == nil ? " (unprotected; add a passphrase with --protect)" : ""))
+            print(IdentityCommand.signingLine(identity.recipient.key, name: name))
         }
     }
 

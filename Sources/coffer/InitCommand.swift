@@ -34,7 +34,10 @@ struct InitCommand: ParsableCommand {
                 Console.info("created identity \(store.path) (public key \(identity.recipient.encoded))")
             }
             let identities = try options.identities()
-            let me = NamedRecipient(recipient: identities[0].recipient, name: identityName ?? locator.userName)
+            guard let reader = identities.lazy.compactMap(ReaderKey.of).first else {
+                throw CommandFailure("the identity \(TerminalText.escape(store.path)) does not say which reader it is, so no vault can be made for it")
+            }
+            let me = NamedRecipient(recipient: reader, name: identityName ?? locator.userName)
             let key = try store.signingKey(identities: identities)
             let signer = try Signer(name: me.name ?? Signer.defaultName, key: key.publicKey)
             let vault = try Vault.create(at: root, readers: [me], signers: [signer],

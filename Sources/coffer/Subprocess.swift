@@ -13,10 +13,10 @@ enum Subprocess {
     /// Starts `argv` (see `ChildProcess.spawn`); coffer's own helpers speak
     /// in coffer's voice (`showingErrors`). A failure to start is coffer's error.
     static func spawn(_ argv: [String], input: Bool, output: Bool, showingErrors: Bool = false, detached: Bool = false,
-                      blocked: [Int32] = []) throws -> Child {
+                      blocked: [Int32] = [], environment: [String]? = nil) throws -> Child {
         do {
             return try ChildProcess.spawn(argv, input: input, output: output, showingErrors: showingErrors, detached: detached,
-                                          blocked: blocked)
+                                          blocked: blocked, environment: environment)
         } catch let failure as ChildProcess.CannotRun {
             throw CommandFailure("cannot run \(failure.program): \(failure.reason)")
         }
@@ -27,9 +27,9 @@ enum Subprocess {
     /// passed: a clipboard owner that never answers must not hang coffer.
     /// Nil output when it failed, timed out or said more than `limit`.
     static func run(_ argv: [String], input: UnsafeRawBufferPointer? = nil, capture: Bool = false,
-                    limit: Int = 0, timeout: Double) throws -> (succeeded: Bool, output: SecureBytes?) {
+                    limit: Int = 0, timeout: Double, environment: [String]? = nil) throws -> (succeeded: Bool, output: SecureBytes?) {
         signal(SIGPIPE, SIG_IGN)
-        let child = try spawn(argv, input: input != nil, output: capture)
+        let child = try spawn(argv, input: input != nil, output: capture, environment: environment)
         let deadline = Monotonic.seconds() + timeout
         if let input {
             // A tool that dies early makes this write fail; its exit status says so.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Age
+import AgeSSH
 import CofferKit
 import CofferLocator
 import Posix
@@ -21,10 +22,10 @@ struct VaultOptions: ParsableArguments {
 
     func vault() throws -> Vault { try settings.vault() }
     var store: IdentityStore { settings.store }
-    func identities() throws -> [X25519Identity] { try settings.identities() }
-    func identitiesIfPresent() throws -> [X25519Identity] { try settings.identitiesIfPresent() }
-    func identitiesIfDefaultAbsent() throws -> [X25519Identity] { try settings.identitiesIfDefaultAbsent() }
-    func myKeys(loaded: [X25519Identity] = []) -> Set<ReaderKey>? { settings.myKeys(loaded: loaded) }
+    func identities() throws -> [Identity] { try settings.identities() }
+    func identitiesIfPresent() throws -> [Identity] { try settings.identitiesIfPresent() }
+    func identitiesIfDefaultAbsent() throws -> [Identity] { try settings.identitiesIfDefaultAbsent() }
+    func myKeys(loaded: [Identity] = []) -> Set<ReaderKey>? { settings.myKeys(loaded: loaded) }
 }
 
 /// The parsed values of `VaultOptions`, also built by the start-up fast path.
@@ -72,41 +73,46 @@ struct VaultSettings: Equatable {
 
     /// The user's identities; asks for the passphrase only if the file has
     /// one, and only once per command (see `Unlocked`).
-    func identities() throws -> [X25519Identity] {
+    func identities() throws -> [Identity] {
         let source = PassphraseSource(file: passphraseFile)
         let store = self.store
         if let loaded = Unlocked.identities[store.path] { return loaded }
-        let loaded = try store.load { try source.read(prompt: "Passphrase for identity \(store.path): ") }
+        let loaded = try store.unlock { try source.read(prompt: "Passphrase for identity \(store.path): ") }
         Unlocked.identities[store.path] = loaded
         return loaded
     }
 
     /// Like `identities()`, but an absent identity is no error (writers can seal without one).
-    func identitiesIfPresent() throws -> [X25519Identity] {
+    func identitiesIfPresent() throws -> [Identity] {
         store.exists ? try identities() : []
     }
 
     /// For checks that must fail closed: a named identity (`--identity`,
     /// `COFFER_IDENTITY`) must exist; only the default one may be absent.
-    func identitiesIfDefaultAbsent() throws -> [X25519Identity] {
+    func identitiesIfDefaultAbsent() throws -> [Identity] {
         VaultSettings.locator.identityIsNamed(explicit: identityPath) ? try identities() : try identitiesIfPresent()
     }
 
     /// The identities if they open without asking: unprotected, or with
     /// `--passphrase-file`. Others are left closed (a diff never prompts).
-    func identitiesWithoutPrompt() -> [X25519Identity] {
+    func identitiesWithoutPrompt() -> [Identity] {
         guard store.exists else { return [] }
         if passphraseFile != nil { return (try? identities()) ?? [] }
-        return (try? store.load(passphrase: { throw CommandFailure("no prompt here") })) ?? []
+        return (try? store.unlock(passphrase: { throw CommandFailure("no prompt here") })) ?? []
     }
 
     /// The user's public keys, for the library's "you would not read this"
     /// risks: from identities already loaded, else the identity file's
     /// public parts (no passphrase asked); nil when unknown.
-    func myKeys(loaded: [X25519Identity] = []) -> Set<ReaderKey>? {
-        guard loaded.isEmpty else { return Set(loaded.map(\.recipient.reader)) }
-        // A protected file seals its comments; its sidecar names the keys.
-        return (store.publicKeys() ?? (try? store.sidecarPublicKeys()) ?? nil).map { Set($0.map(\.reader)) }
+    func myKeys(loaded: [Identity] = []) -> Set<ReaderKey>? {
+        guard loaded.isEmpty else { return Set(loaded.compactMap(ReaderKey.of)) }
+        if let keys = store.publicKeys() { return Set(keys.map(\.reader)) }
+        // A protected file seals its comments; its sidecar names the keys. An
+        // SSH key's sidecar (its own .pub, or the one import wrote) names only
+        // the SSH key, which is both its reader and its signing key.
+        guard let keys = (try? store.sidecarPublicKeys()) ?? nil else { return nil }
+        if keys.isEmpty, let ssh = try? store.signingPublicKey() { return [.sshEd25519(SSHEd25519Recipient(ssh))] }
+        return Set(keys.map(\.reader))
     }
 }
 

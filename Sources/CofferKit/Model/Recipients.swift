@@ -29,7 +29,8 @@ enum Fingerprint {
     }
 }
 
-/// A `.recipients` file: one `age1…` key per line, `# name` after it, `#`
+/// A `.recipients` file: one key per line (`age1…`, or `ssh-ed25519 AAAA…`
+/// with its comment as a name), `# name` after it, `#`
 /// comment lines. The nearest one up the tree governs every secret below it.
 /// Edits keep the other lines (comments, blank lines) as they were.
 struct RecipientsFile: Equatable, Sendable {
@@ -70,8 +71,20 @@ struct RecipientsFile: Equatable, Sendable {
                 lines.append(Line(text: String(raw), entry: nil))
                 continue
             }
-            let name = parts.count > 1 ? parts[1].trimming(" \t\r") : ""
-            guard let recipient = try? ReaderKey(parsing: key) else {
+            var name = parts.count > 1 ? parts[1].trimming(" \t\r") : ""
+            // An SSH key line as a `.pub` file has it: `ssh-ed25519 AAAA… comment`,
+            // the comment its name unless a `# name` follows.
+            let words = key.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if ReaderKey.looksLikeKey(key), !key.hasPrefix("age1"), words.count > 2 {
+                if name.isEmpty { name = words.dropFirst(2).joined(separator: " ") }
+            }
+            let keyText = words.count > 2 && !key.hasPrefix("age1") ? words.prefix(2).joined(separator: " ") : key
+            let recipient: ReaderKey
+            do {
+                recipient = try ReaderKey(parsing: keyText)
+            } catch VaultError.invalidReader(let reason) {
+                throw VaultError.unsupportedReaderInFile(path: path, line: n + 1, reason: reason)
+            } catch {
                 throw VaultError.invalidRecipientsFile(path: path, line: n + 1)
             }
             lines.append(Line(text: String(raw), entry: NamedRecipient(recipient: recipient, name: name.isEmpty ? nil : name)))

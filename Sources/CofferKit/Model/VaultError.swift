@@ -69,6 +69,11 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case noRecipients(scope: Scope)
     case tooManyReaders(scope: Scope, count: Int, limit: Int)
     case invalidRecipientsFile(path: String, line: Int)
+    /// A key of a kind coffer cannot seal for (`ssh-rsa`), or a malformed
+    /// SSH key; `reason` quotes only public input.
+    case invalidReader(String)
+    /// The same, met on a line of a `.recipients` file.
+    case unsupportedReaderInFile(path: String, line: Int, reason: String)
     case uncommittedRecipients(path: String)
     case alreadyReads(reader: String, scopes: [Scope])
     case notAReader(reader: String, scope: Scope?)
@@ -100,6 +105,13 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case noKeyReadsVault
 
     case identityMissing(path: String)
+    /// An OpenSSH private key sealed with its own passphrase (bcrypt-pbkdf
+    /// and AES, which libsodium lacks).
+    case sshKeyEncrypted(path: String)
+    /// An identity file that holds no key coffer can use; `reason` never quotes it.
+    case invalidIdentityFile(path: String, reason: String)
+    /// An SSH key used as the identity: coffer does not rewrite, rotate or re-protect it.
+    case sshIdentityNotManaged(path: String)
     case identityExists(path: String)
     case identityTooOpen(path: String, mode: UInt32)
     case wrongPassphrase(path: String)
@@ -202,7 +214,9 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noRecipients(let scope): return "scope \(scope) has no recipients"
         case .tooManyReaders(let scope, let count, let limit):
             return "scope \(scope) would have \(count) readers; a secret is sealed for at most \(limit)"
-        case .invalidRecipientsFile(let path, let line): return "\(Text.shown(path)) line \(line) is not a recipient (age1…)"
+        case .invalidRecipientsFile(let path, let line): return "\(Text.shown(path)) line \(line) is not a recipient (age1… or ssh-ed25519 …)"
+        case .invalidReader(let reason): return reason
+        case .unsupportedReaderInFile(let path, let line, let reason): return "\(Text.shown(path)) line \(line): \(reason)"
         case .uncommittedRecipients(let path):
             return "\(Text.shown(path)) has changes that are not committed; coffer seals only for the readers in the vault's history"
         case .alreadyReads(let reader, let scopes): return "\(Text.shown(reader)) already reads \(Text.list(scopes))"
@@ -227,6 +241,11 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the vault's history was rewritten: HEAD (\(head.prefix(12))) no longer contains commit \(verified.prefix(12)), "
                 + "which this clone verified; nothing is trusted past it"
         case .identityMissing(let path): return "no identity at \(Text.shown(path))"
+        case .sshKeyEncrypted(let path):
+            return "\(Text.shown(path)) is an OpenSSH key protected by its own passphrase, which coffer cannot open (bcrypt-pbkdf and AES)"
+        case .invalidIdentityFile(let path, let reason): return "\(Text.shown(path)): \(reason)"
+        case .sshIdentityNotManaged(let path):
+            return "\(Text.shown(path)) is an SSH key; coffer uses it as it is and does not rewrite, rotate or re-protect it"
         case .identityExists(let path): return "an identity already exists at \(Text.shown(path))"
         case .identityTooOpen(let path, let mode):
             return "identity \(Text.shown(path)) is readable by others (mode \(String(mode & 0o777, radix: 8)))"
