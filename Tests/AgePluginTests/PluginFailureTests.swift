@@ -15,7 +15,7 @@ final class PluginFailureTests: XCTestCase {
     }
 
     /// Runs a wrap and an unwrap in `mode`; each must fail within the bound and pass `check`.
-    private func expectFailure(_ mode: String, within bound: Double = 4, file: StaticString = #filePath, line: UInt = #line,
+    private func expectFailure(_ mode: String, within bound: Double = 5, file: StaticString = #filePath, line: UInt = #line,
                                _ check: (PluginError) -> Void) throws {
         let stanzas = try plugin.client().wrap(fileKeys: [key], for: [plugin.recipient])
         let operations: [(String, (PluginClient) throws -> Void)] = [
@@ -49,6 +49,18 @@ final class PluginFailureTests: XCTestCase {
         try expectFailure("hang") { error in
             XCTAssertEqual(error, .failed(plugin: "coffertest", why: .timedOut(seconds: 2), stderr: "coffertest: hanging"))
         }
+    }
+
+    /// A plugin that never reads: the client's writes stop at the timeout
+    /// once the pipe is full (5,000 keys are 200 KB, a pipe holds 64 KB).
+    func testDeafPluginTimesOutOnWrite() throws {
+        let keys = (0..<5000).map { _ in SecureBytes.random(count: 16) }
+        let started = Date()
+        XCTAssertThrowsError(try plugin.client(mode: "deaf").wrap(fileKeys: keys, for: [plugin.recipient])) {
+            XCTAssertEqual($0 as? PluginError, .failed(plugin: "coffertest", why: .timedOut(seconds: 2), stderr: ""))
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertEqual(zombieChildren(), [])
     }
 
     func testClosedOutput() throws {
