@@ -8,7 +8,7 @@ import Age
 /// Cached file keys live only in wiped buffers. The wrap cache is keyed by a
 /// keyed BLAKE2b of each file key under a random key of this object's own,
 /// so the keys are never dictionary keys and the hashes tell nothing.
-public final class PluginBatch {
+public final class PluginBatch: Redacted {
     public let client: PluginClient
     /// Plugin processes started so far (the client's count).
     public var sessionsStarted: Int { client.sessionsStarted }
@@ -42,6 +42,8 @@ public final class PluginBatch {
     public init(client: PluginClient) {
         self.client = client
     }
+
+    public var redactedDescription: String { "PluginBatch(<redacted>, \(wrapped.count) keys wrapped, \(opened.count) files seen)" }
 
     // MARK: preparing
 

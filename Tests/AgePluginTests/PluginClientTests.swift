@@ -65,6 +65,7 @@ final class PluginClientTests: XCTestCase {
             files.append(sink.bytes)
         }
         XCTAssertEqual(batch.sessionsStarted, 1)
+        XCTAssertEqual("\(batch)", "PluginBatch(<redacted>, 200 keys wrapped, 0 files seen)")
 
         let headers = try files.map { try Header.parse($0).header.stanzas }
         XCTAssertTrue(headers.allSatisfy { $0.count == 2 })
