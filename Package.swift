@@ -4,6 +4,7 @@ import PackageDescription
 // Layers point one way: coffer (CLI) -> CofferKit -> Age, SSHSig, GitStore, Posix -> C modules;
 // CofferLocator (environment -> explicit settings) stands beside CofferKit for front ends;
 // AgeSSH (age's ssh-ed25519 recipients) -> SSHSig -> Age, a recipient type beside Age's own.
+// AgePlugin (the age plugin client: plugin processes speaking age stanzas) stands on Age and Posix.
 let package = Package(
     name: "coffer",
     products: [
@@ -14,6 +15,7 @@ let package = Package(
         .library(name: "Age", targets: ["Age"]),
         .library(name: "SSHSig", targets: ["SSHSig"]),
         .library(name: "AgeSSH", targets: ["AgeSSH"]),
+        .library(name: "AgePlugin", targets: ["AgePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,9 +47,11 @@ let package = Package(
         .target(name: "CrashPosture", dependencies: ["CLinux"]),
         .target(name: "Posix", dependencies: ["Age", "CLinux"]),
         .target(name: "GitStore", dependencies: ["CGit2", "Posix", "Age"]),
+        // On CSodium for base64 into wiped buffers: file keys cross the plugin pipes.
+        .target(name: "AgePlugin", dependencies: ["Age", "Posix", "CSodium"]),
         // Bundles are tar archives; written and read here, never by a tar process.
         .target(name: "Tar"),
-        .target(name: "CofferKit", dependencies: ["Age", "AgeSSH", "SSHSig", "GitStore", "Posix", "Tar"]),
+        .target(name: "CofferKit", dependencies: ["Age", "AgeSSH", "AgePlugin", "SSHSig", "GitStore", "Posix", "Tar"]),
         .target(name: "CofferLocator"),
         .executableTarget(
             name: "coffer",
@@ -78,6 +82,8 @@ let package = Package(
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
         .testTarget(name: "SSHSigTests", dependencies: ["SSHSig", "Age"]),
         .testTarget(name: "AgeSSHTests", dependencies: ["AgeSSH", "SSHSig", "Age"]),
+        // Fixtures/age-plugin-coffertest: a python3 plugin speaking the protocol, also to stock age.
+        .testTarget(name: "AgePluginTests", dependencies: ["AgePlugin", "Age"], exclude: ["Fixtures"]),
         // sshd, an ssh-agent and lighttpd with git http-backend, started and
         // stopped by transfer tests (GitStore's, and the CLI's for sync/clone).
         .target(name: "TestServers", path: "Tests/TestServers"),

@@ -19,7 +19,11 @@ public final class AgeWriter {
     ///   - extraStanzas: stanzas written after the recipients' and authenticated
     ///     by the header MAC; stock age skips types it does not know.
     ///   - armored: wrap the output in age's ASCII armor.
-    public init(recipients: [Recipient], extraStanzas: [Stanza] = [], armored: Bool = false, to sink: ByteSink) throws {
+    ///   - fileKey: this file's key when the caller drew it ahead (`newFileKey`),
+    ///     as a batch of plugin files does to wrap every key in one plugin
+    ///     session; one key per file, never reused. Else a fresh one.
+    public init(recipients: [Recipient], extraStanzas: [Stanza] = [], armored: Bool = false, fileKey: SecureBytes? = nil,
+                to sink: ByteSink) throws {
         guard !recipients.isEmpty else { throw AgeError.invalidRecipientSet("no recipients") }
         if recipients.contains(where: \.mustBeAlone) && (recipients.count > 1 || !extraStanzas.isEmpty) {
             throw AgeError.scryptNotAlone
@@ -27,7 +31,8 @@ public final class AgeWriter {
         for stanza in extraStanzas where !([stanza.type] + stanza.arguments).allSatisfy({ Stanza.isValidArgument(Array($0.utf8)) }) {
             throw AgeError.invalidRecipientSet("stanza arguments must be non-empty visible ASCII")
         }
-        let fileKey = FileKey.generate()
+        precondition(fileKey == nil || fileKey!.count == FileKey.size, "a file key is 16 bytes")
+        let fileKey = fileKey ?? FileKey.generate()
         var stanzas: [Stanza] = []
         for r in recipients { stanzas += try r.wrap(fileKey: fileKey) }
         stanzas += extraStanzas
@@ -38,6 +43,9 @@ public final class AgeWriter {
         let header = Header.encode(stanzas: stanzas, fileKey: fileKey) + nonce
         try header.withUnsafeBytes { try self.sink.write($0) }
     }
+
+    /// A fresh file key from the CSPRNG, for `init(…fileKey:…)`.
+    public static func newFileKey() -> SecureBytes { FileKey.generate() }
 
     /// Encrypts `bytes`; may be called any number of times.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {

@@ -34,7 +34,9 @@ public enum Base64 {
 
     /// Returns nil unless `text` is the canonical encoding of some byte string.
     public static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
-        let chars = Array(text)
+        var chars = Array(text)
+        // The text may encode a key (a plugin's file-key body): the copy is wiped.
+        defer { chars.withUnsafeMutableBytes { if let base = $0.baseAddress { sodium_memzero(base, $0.count) } } }
         if chars.isEmpty { return [] }
         // libsodium 1.0.18 reads input as signed char, so a byte like 0xAF
         // sign-extends and compares equal to '/': without this check, bytes

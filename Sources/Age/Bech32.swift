@@ -2,8 +2,9 @@ import CSodium
 
 /// Bech32 (BIP 173) as age uses it: no length limit on the data part, and a
 /// string must be all lowercase or all uppercase, with the checksum always
-/// computed over the lowercase form.
-enum Bech32 {
+/// computed over the lowercase form. Public for the age plugin client, whose
+/// recipients and identities (`age1NAME1…`, `AGE-PLUGIN-NAME-1…`) are Bech32 too.
+public enum Bech32 {
     private static let charset = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l".utf8)
     private static let reverse: [Int8] = {
         var table = [Int8](repeating: -1, count: 128)
@@ -53,7 +54,7 @@ enum Bech32 {
 
     /// Encodes `data` under `hrp` as bytes; uppercase when the HRP is. Returning
     /// bytes lets callers keep an encoded secret key in a wiped buffer.
-    static func encode(hrp: String, data: [UInt8]) -> [UInt8] {
+    public static func encode(hrp: String, data: [UInt8]) -> [UInt8] {
         let upper = hrp.uppercased() == hrp && hrp.lowercased() != hrp
         let lowHRP = Array(hrp.lowercased().utf8)
         var values = convertBits(data, from: 8, to: 5, pad: true)!
@@ -74,7 +75,7 @@ enum Bech32 {
 
     /// Decodes Bech32; returns the HRP as written (callers check its case) and
     /// the data in a wiped buffer, or nil. Intermediates are wiped: it may be a key.
-    static func decode<C: Collection>(_ text: C) -> (hrp: String, data: SecureBytes)? where C.Element == UInt8 {
+    public static func decode<C: Collection>(_ text: C) -> (hrp: String, data: SecureBytes)? where C.Element == UInt8 {
         var bytes = Array(text)
         defer { wipe(&bytes) }
         guard bytes.allSatisfy({ $0 >= 33 && $0 <= 126 }) else { return nil }

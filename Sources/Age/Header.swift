@@ -95,23 +95,11 @@ public struct Header: Sendable {
             }
             guard stanzas.count < maxStanzas else { throw AgeError.malformedHeader("more than \(maxStanzas) stanzas") }
             raw += line + [0x0A]
-            let args = line[3...].split(separator: 0x20, omittingEmptySubsequences: false)
-            guard args.allSatisfy({ Stanza.isValidArgument($0) }) else {
-                throw AgeError.malformedHeader("invalid stanza argument")
-            }
-            var bodyText: [UInt8] = []
-            while true {
+            stanzas.append(try Stanza.parse(argumentLine: line) {
                 let bodyLine = try nextLine()
-                guard bodyLine.count <= columns else { throw AgeError.malformedHeader("stanza body line over 64 columns") }
-                raw += bodyLine + [0x0A]
-                bodyText += bodyLine
-                if bodyLine.count < columns { break }
-            }
-            guard let body = Base64.decode(bodyText) else {
-                throw AgeError.malformedHeader("stanza body is not canonical base64")
-            }
-            let strings = args.map { String(decoding: $0, as: UTF8.self) }
-            stanzas.append(Stanza(type: strings[0], arguments: Array(strings.dropFirst()), body: body))
+                if bodyLine.count <= columns { raw += bodyLine + [0x0A] }
+                return bodyLine
+            })
         }
     }
 

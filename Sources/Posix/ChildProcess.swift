@@ -17,6 +17,8 @@ public enum ChildProcess {
         public let pid: pid_t
         public let stdin: Int32
         public let stdout: Int32
+        /// Our end of its stderr pipe when `capturingErrors`, else -1.
+        public var stderr: Int32 = -1
     }
 
     /// `posix_spawn` failed, or a pipe could not be made.
@@ -27,12 +29,12 @@ public enum ChildProcess {
     }
 
     /// Starts `argv` (argv[0] an absolute path), its stdin and stdout pipes
-    /// when asked, else /dev/null; stderr ours when `showingErrors`, else
-    /// /dev/null; in a session of its own when `detached`; with `blocked`
-    /// signals blocked and no other; with `environment` (`NAME=VALUE`
-    /// entries), else ours.
-    public static func spawn(_ argv: [String], input: Bool, output: Bool, showingErrors: Bool = false, detached: Bool = false,
-                             blocked: [Int32] = [], environment: [String]? = nil) throws -> Child {
+    /// when asked, else /dev/null; stderr a pipe when `capturingErrors`,
+    /// ours when `showingErrors`, else /dev/null; in a session of its own
+    /// when `detached`; with `blocked` signals blocked and no other; with
+    /// `environment` (`NAME=VALUE` entries), else ours.
+    public static func spawn(_ argv: [String], input: Bool, output: Bool, showingErrors: Bool = false, capturingErrors: Bool = false,
+                             detached: Bool = false, blocked: [Int32] = [], environment: [String]? = nil) throws -> Child {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -70,7 +72,18 @@ public enum ChildProcess {
         } else {
             posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
         }
-        if !showingErrors { posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0) }
+        var stderrPipe: [Int32] = [-1, -1]
+        if capturingErrors {
+            guard pipe(&stderrPipe) == 0 else {
+                let code = errno
+                for fd in stdinPipe + stdoutPipe where fd >= 0 { close(fd) }
+                throw CannotRun(program: argv[0], errno: code)
+            }
+            ours.append(stderrPipe[0])
+            posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], STDERR_FILENO)
+        } else if !showingErrors {
+            posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
+        }
         closeOnExec()
 
         var pid: pid_t = 0
@@ -79,12 +92,12 @@ public enum ChildProcess {
         defer { (cArgv + (cEnvironment ?? [])).forEach { free($0) } }
         let rc = cEnvironment.map { env in posix_spawn(&pid, argv[0], &actions, &attributes, cArgv, env) }
             ?? posix_spawn(&pid, argv[0], &actions, &attributes, cArgv, environ)
-        for fd in [stdinPipe[0], stdoutPipe[1]] where fd >= 0 { close(fd) }
+        for fd in [stdinPipe[0], stdoutPipe[1], stderrPipe[1]] where fd >= 0 { close(fd) }
         guard rc == 0 else {
             ours.forEach { close($0) }
             throw CannotRun(program: argv[0], errno: rc)
         }
-        return Child(pid: pid, stdin: input ? stdinPipe[1] : -1, stdout: output ? stdoutPipe[0] : -1)
+        return Child(pid: pid, stdin: input ? stdinPipe[1] : -1, stdout: output ? stdoutPipe[0] : -1, stderr: stderrPipe[0])
     }
 
     /// Reads `fd` to its end within the deadline; nil past it or past `limit` bytes.

@@ -33,12 +33,18 @@ public enum ProgramLaunch {
     /// The file `command` names: itself when it holds a `/`; else the first
     /// executable regular file of that name in `searchPath`'s directories
     /// (`:`-separated; empty entries are skipped, never meaning the current
-    /// directory).
-    public static func locate(_ command: [UInt8], searchPath: [UInt8]) throws -> [UInt8] {
+    /// directory). With `absoluteOnly`, relative entries (`.`, `bin`) are
+    /// skipped too, and a command holding a `/` is not found: age plugins
+    /// must never be taken from the working directory.
+    public static func locate(_ command: [UInt8], searchPath: [UInt8], absoluteOnly: Bool = false) throws -> [UInt8] {
         let shown = String(decoding: command, as: UTF8.self)
-        if command.contains(UInt8(ascii: "/")) { return command }
+        if command.contains(UInt8(ascii: "/")) {
+            if absoluteOnly { throw Failure.notFound(shown) }
+            return command
+        }
         guard !command.isEmpty else { throw Failure.notFound(shown) }
-        for directory in searchPath.split(separator: UInt8(ascii: ":")) {
+        for directory in searchPath.split(separator: UInt8(ascii: ":"))
+        where !absoluteOnly || directory.first == UInt8(ascii: "/") {
             let candidate = Array(directory) + [UInt8(ascii: "/")] + command
             if isExecutableFile(candidate) { return candidate }
         }
