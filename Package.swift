@@ -60,6 +60,7 @@ let package = Package(
                 "CofferLocator",
                 "Age",
                 "AgeSSH",
+                "AgePlugin",
                 "SSHSig",
                 "Posix",
                 "CrashPosture",

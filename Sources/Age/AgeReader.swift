@@ -206,10 +206,11 @@ public final class AgeReader {
 /// One-call helpers for small, in-memory files such as vault secrets.
 public enum Age {
     public static func encrypt(
-        _ plaintext: SecureBytes, to recipients: [Recipient], extraStanzas: [Stanza] = [], armored: Bool = false
+        _ plaintext: SecureBytes, to recipients: [Recipient], extraStanzas: [Stanza] = [], armored: Bool = false,
+        fileKey: SecureBytes? = nil
     ) throws -> [UInt8] {
         let sink = MemorySink()
-        let writer = try AgeWriter(recipients: recipients, extraStanzas: extraStanzas, armored: armored, to: sink)
+        let writer = try AgeWriter(recipients: recipients, extraStanzas: extraStanzas, armored: armored, fileKey: fileKey, to: sink)
         try writer.write(plaintext)
         try writer.finish()
         return sink.bytes
@@ -222,6 +223,13 @@ public enum Age {
         let header = try Header.parse(ciphertext).header
         _ = try AgeReader.unwrapFileKey(header, identities: identities)
         return header
+    }
+
+    /// The file key of `ciphertext` once an identity has opened its header
+    /// and the MAC checks (the payload is not read): to wrap it for more
+    /// recipients in a batch before `rewrap` does so file by file.
+    public static func fileKey(of ciphertext: [UInt8], identities: [Identity]) throws -> SecureBytes {
+        try AgeReader.unwrapFileKey(try Header.parse(ciphertext).header, identities: identities)
     }
 
     /// Fails closed: either the whole payload authenticates or nothing is returned.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Age
 
 /// Plugins behind the per-file `Recipient` and `Identity` protocols, batched:
@@ -8,7 +11,11 @@ import Age
 /// Cached file keys live only in wiped buffers. The wrap cache is keyed by a
 /// keyed BLAKE2b of each file key under a random key of this object's own,
 /// so the keys are never dictionary keys and the hashes tell nothing.
-public final class PluginBatch: Redacted {
+///
+/// The adapters may be called from many threads at once (a vault re-seals
+/// across the cores): every use of the caches and the client is serialised,
+/// so two files never start two plugin sessions — two PIN prompts — at once.
+public final class PluginBatch: Redacted, @unchecked Sendable {
     public let client: PluginClient
     /// Plugin processes started so far (the client's count).
     public var sessionsStarted: Int { client.sessionsStarted }
@@ -39,8 +46,19 @@ public final class PluginBatch: Redacted {
         let plugin: String?
     }
 
+    private var mutex = pthread_mutex_t()
+
     public init(client: PluginClient) {
         self.client = client
+        pthread_mutex_init(&mutex, nil)
+    }
+
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
     }
 
     public var redactedDescription: String { "PluginBatch(<redacted>, \(wrapped.count) keys wrapped, \(opened.count) files seen)" }
@@ -49,6 +67,11 @@ public final class PluginBatch: Redacted {
 
     /// Wraps every file key to `recipients` now, one session per plugin.
     public func prepareWrap(fileKeys: [SecureBytes], for recipients: [PluginRecipient]) throws {
+        try locked { try unlockedPrepareWrap(fileKeys: fileKeys, for: recipients) }
+    }
+
+    private func unlockedPrepareWrap(fileKeys: [SecureBytes], for recipients: [PluginRecipient]) throws {
+        guard !fileKeys.isEmpty else { return }
         let hashes = fileKeys.map(hash)
         for group in PluginBatch.groups(recipients) {
             let result = try client.wrapLabeled(fileKeys: fileKeys, for: group)
@@ -61,6 +84,11 @@ public final class PluginBatch: Redacted {
     /// Offers every file's stanzas to `identities` now, one session per plugin
     /// (a file one plugin opened is not offered to the next).
     public func prepareUnwrap(files: [[Stanza]], with identities: [PluginIdentity]) throws {
+        try locked { try unlockedPrepareUnwrap(files: files, with: identities) }
+    }
+
+    private func unlockedPrepareUnwrap(files: [[Stanza]], with identities: [PluginIdentity]) throws {
+        guard !files.isEmpty else { return }
         let digests = files.map(PluginBatch.digest)
         var found: [Int: (key: SecureBytes, plugin: String)] = [:]
         for name in PluginClient.names(identities.map(\.name)) {
@@ -76,7 +104,7 @@ public final class PluginBatch: Redacted {
     /// session per plugin: a re-wrap (`Age.rewrap` through these adapters)
     /// then asks for no PIN or touch per file either.
     public func prepareWrapOpened(for recipients: [PluginRecipient]) throws {
-        try prepareWrap(fileKeys: opened.values.compactMap(\.key), for: recipients)
+        try locked { try unlockedPrepareWrap(fileKeys: opened.values.compactMap(\.key), for: recipients) }
     }
 
     // MARK: adapters
@@ -102,13 +130,15 @@ public final class PluginBatch: Redacted {
 
         /// A labelled plugin's stanzas may share a file only with stanzas of
         /// the same labels; this conservative answer lets them stand alone.
-        var mustBeAlone: Bool { batch.groupLabels[Group(recipients)]?.isEmpty == false }
+        var mustBeAlone: Bool { batch.locked { batch.groupLabels[Group(recipients)]?.isEmpty == false } }
 
         func wrap(fileKey: SecureBytes) throws -> [Stanza] {
-            if let stanzas = batch.wrapped[batch.hash(fileKey)]?[Group(recipients)] { return stanzas }
-            let result = try batch.client.wrapLabeled(fileKeys: [fileKey], for: recipients)
-            guard result.labels.isEmpty else { throw PluginError.labelsNeedBatch(plugin: recipients[0].name) }
-            return result.stanzas[0]
+            try batch.locked {
+                if let stanzas = batch.wrapped[batch.hash(fileKey)]?[Group(recipients)] { return stanzas }
+                let result = try batch.client.wrapLabeled(fileKeys: [fileKey], for: recipients)
+                guard result.labels.isEmpty else { throw PluginError.labelsNeedBatch(plugin: recipients[0].name) }
+                return result.stanzas[0]
+            }
         }
     }
 
@@ -117,6 +147,10 @@ public final class PluginBatch: Redacted {
         let identity: PluginIdentity
 
         func unwrap(_ stanzas: [Stanza]) throws -> UnwrapResult {
+            try batch.locked { try unlockedUnwrap(stanzas) }
+        }
+
+        private func unlockedUnwrap(_ stanzas: [Stanza]) throws -> UnwrapResult {
             let prepared = batch.preparedIdentities.contains(identity.encoding.withUnsafeBytes { Digest.keyedHash($0, key: batch.hashKey) })
             if prepared, let seen = batch.opened[PluginBatch.digest(stanzas)] {
                 guard let key = seen.key, seen.plugin == identity.name else { return .notMine }

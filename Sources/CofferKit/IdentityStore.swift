@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Age
+import AgePlugin
 import AgeSSH
 import Posix
 import SSHSig
@@ -121,7 +122,10 @@ public struct IdentityStore: Sendable {
     /// OpenSSH ssh-ed25519 private key (`~/.ssh/id_ed25519` named with
     /// `--identity`, or one `identity import --ssh` sealed with coffer's
     /// passphrase). `passphrase` is asked only when the file is sealed.
-    public func unlock(passphrase: () throws -> SecureBytes) throws -> [Identity] {
+    ///
+    /// `AGE-PLUGIN-NAME-1…` lines are keys an age plugin holds; they open
+    /// files through `plugins`, the batch the operation's vault uses.
+    public func unlock(plugins: PluginBatch? = nil, passphrase: () throws -> SecureBytes) throws -> [Identity] {
         let (text, protected) = try unsealedText(passphrase: passphrase)
         if SSHEd25519Identity.isOpenSSHPrivateKey(text) {
             do {
@@ -136,9 +140,57 @@ public struct IdentityStore: Sendable {
                 throw VaultError.invalidIdentityFile(path: path, reason: error.description)
             }
         }
-        let identities = try KeyFile.parseIdentities(text)
-        if protected { try checkSidecar(identities) }
-        return identities
+        let (pluginLines, rest) = IdentityStore.splitPluginLines(text)
+        let batch = plugins ?? PluginBatch(client: PluginClient())
+        var pluginIdentities: [Identity] = []
+        for (n, line) in pluginLines {
+            do {
+                pluginIdentities.append(PluginReaderIdentity(try PluginIdentity(parsing: line), batch: batch))
+            } catch {
+                throw VaultError.invalidIdentityFile(path: path, reason: "line \(n) is not a valid AGE-PLUGIN-NAME-1 identity")
+            }
+        }
+        guard !pluginLines.isEmpty else {
+            let identities = try KeyFile.parseIdentities(text)
+            if protected { try checkSidecar(identities) }
+            return identities
+        }
+        let hasKeys = rest.withUnsafeBytes { bytes in
+            bytes.split(separator: 0x0A).contains { line in line.contains { $0 > 0x20 } && line.first(where: { $0 > 0x20 }) != UInt8(ascii: "#") }
+        }
+        return (hasKeys ? try KeyFile.parseIdentities(rest) : []) + pluginIdentities
+    }
+
+    /// The `AGE-PLUGIN-…` lines of an identity file (with their line
+    /// numbers), and the file without them.
+    static func splitPluginLines(_ text: SecureBytes) -> (plugin: [(Int, SecureBytes)], rest: SecureBytes) {
+        text.withUnsafeBytes { bytes in
+            var plugin: [(Int, SecureBytes)] = []
+            var kept: [Range<Int>] = []
+            var start = 0, number = 1
+            while start <= bytes.count {
+                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+                var from = start, to = end
+                while from < to, bytes[from] == 0x20 || bytes[from] == 0x09 { from += 1 }
+                while to > from, bytes[to - 1] == 0x20 || bytes[to - 1] == 0x09 || bytes[to - 1] == 0x0D { to -= 1 }
+                if bytes[from..<to].starts(with: "AGE-PLUGIN-".utf8) {
+                    plugin.append((number, SecureBytes(copying: UnsafeRawBufferPointer(rebasing: bytes[from..<to]))))
+                } else {
+                    kept.append(start..<min(end + 1, bytes.count))
+                }
+                start = end + 1
+                number += 1
+            }
+            let rest = SecureBytes(count: kept.reduce(0) { $0 + $1.count })
+            rest.withUnsafeMutableBytes { out in
+                var at = 0
+                for range in kept {
+                    (out.baseAddress! + at).copyMemory(from: bytes.baseAddress! + range.lowerBound, byteCount: range.count)
+                    at += range.count
+                }
+            }
+            return (plugin, rest)
+        }
     }
 
     /// The file's text, opened with the passphrase when it is sealed; refuses

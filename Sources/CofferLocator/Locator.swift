@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Turns the process's surroundings — `COFFER_VAULT`, `COFFER_IDENTITY`,
-/// `COFFER_LOCK_TIMEOUT`, the XDG directories, `HOME`, `USER` and the
+/// `COFFER_LOCK_TIMEOUT`, `COFFER_PLUGIN_TIMEOUT`, the XDG directories, `HOME`, `USER` and the
 /// current directory — into the explicit values CofferKit takes. The
 /// library reads none of them itself; every front end (the CLI, later the
 /// UI and server, programs that link CofferKit) asks here, so they agree.
@@ -87,6 +87,10 @@ public struct Locator: Sendable {
 
     /// Seconds a write waits for another coffer process: `COFFER_LOCK_TIMEOUT`, else 10.
     public var lockTimeout: Double { value("COFFER_LOCK_TIMEOUT").flatMap(Double.init).map { max(0, $0) } ?? 10 }
+
+    /// Seconds coffer waits for each message of an age plugin before it
+    /// gives up on it: `COFFER_PLUGIN_TIMEOUT`, else nil (the client's default).
+    public var pluginTimeout: Double? { value("COFFER_PLUGIN_TIMEOUT").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } }
 
     /// `COFFER_DIFF_REVEAL=1`: the git diff driver may show values it can
     /// decrypt without a passphrase (off by default).

@@ -46,7 +46,7 @@ struct DecryptJob: Equatable {
             let passphrases = PassphraseSource(file: passphraseFile)
             var keys: [Identity] = []
             for path in identities {
-                keys += try AgeIdentityFiles.load(path: path) {
+                keys += try AgeIdentityFiles.loadAny(path: path) {
                     try passphrases.read(prompt: "Enter passphrase for identity file \(path): ")
                 }
             }

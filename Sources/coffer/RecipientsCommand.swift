@@ -63,7 +63,8 @@ struct RecipientsCommand: ParsableCommand {
 
         func run() throws {
             try Console.run {
-                let recipient = try ReaderKey(parsing: key)
+                let (recipient, comment) = try ReaderKey.parse(line: key)
+                let name = self.name ?? comment
                 let vault = try options.vault()
                 let scopes = allScopes ? nil : try (scope.isEmpty ? [Scope.root] : scope.map(Scope.init))
                 let plan = try vault.planAddReader(NamedRecipient(recipient: recipient, name: name), to: scopes)

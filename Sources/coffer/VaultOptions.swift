@@ -44,6 +44,7 @@ struct VaultSettings: Equatable {
                                                                       audit: try VaultSettings.auditLog()))
         vault.onAcceptanceSeeded = VaultSettings.announce
         vault.commitSigner = commitSigner()
+        vault.plugins = CommandPlugins.batch
         for notice in vault.notices {
             Console.warning(notice.description)
             Console.hint(Hints.for(notice))
@@ -77,7 +78,7 @@ struct VaultSettings: Equatable {
         let source = PassphraseSource(file: passphraseFile)
         let store = self.store
         if let loaded = Unlocked.identities[store.path] { return loaded }
-        let loaded = try store.unlock { try source.read(prompt: "Passphrase for identity \(store.path): ") }
+        let loaded = try store.unlock(plugins: CommandPlugins.batch) { try source.read(prompt: "Passphrase for identity \(store.path): ") }
         Unlocked.identities[store.path] = loaded
         return loaded
     }
@@ -98,14 +99,15 @@ struct VaultSettings: Equatable {
     func identitiesWithoutPrompt() -> [Identity] {
         guard store.exists else { return [] }
         if passphraseFile != nil { return (try? identities()) ?? [] }
-        return (try? store.unlock(passphrase: { throw CommandFailure("no prompt here") })) ?? []
+        return (try? store.unlock(plugins: CommandPlugins.batch, passphrase: { throw CommandFailure("no prompt here") })) ?? []
     }
 
     /// The user's public keys, for the library's "you would not read this"
     /// risks: from identities already loaded, else the identity file's
     /// public parts (no passphrase asked); nil when unknown.
     func myKeys(loaded: [Identity] = []) -> Set<ReaderKey>? {
-        guard loaded.isEmpty else { return Set(loaded.compactMap(ReaderKey.of)) }
+        // A plugin identity does not say which reader it is: unknown.
+        guard loaded.isEmpty else { return loaded.contains { ReaderKey.of($0) == nil } ? nil : Set(loaded.compactMap(ReaderKey.of)) }
         if let keys = store.publicKeys() { return Set(keys.map(\.reader)) }
         // A protected file seals its comments; its sidecar names the keys. An
         // SSH key's sidecar (its own .pub, or the one import wrote) names only

@@ -72,7 +72,7 @@ final class DiffTests: VaultTestCase {
     func testWorkTreeAgainstHead() throws {
         try set(["a": "1", "b": "2"])
         XCTAssertEqual(try vault.differences(from: nil, to: nil, identities: [me]).count, 0)
-        try write("a.age", try Sealing.seal(bytes("edited"), id: id("a"), for: [named(me, "me")]))
+        try write("a.age", try Sealing.seal(bytes("edited"), id: id("a"), for: [named(me, "me")], plugins: .standalone))
         try FileManager.default.removeItem(atPath: path("b.age"))
         XCTAssertEqual(kinds(try vault.differences(from: nil, to: nil, identities: [me])), ["a": .changed, "b": .removed])
         XCTAssertEqual(kinds(try vault.differences(from: "HEAD", to: nil, identities: [me])), ["a": .changed, "b": .removed])
@@ -100,7 +100,7 @@ final class DiffTests: VaultTestCase {
 
         _ = try vault.remove([id("b")])
         let removal = try git("rev-parse", "HEAD")
-        try write("a.age", try Sealing.seal(bytes("edited"), id: id("a"), for: [named(me, "me")]))
+        try write("a.age", try Sealing.seal(bytes("edited"), id: id("a"), for: [named(me, "me")], plugins: .standalone))
         let origins = Dictionary(uniqueKeysWithValues: try vault.differences(from: "HEAD~3", to: nil).map { ($0.id.value, $0.origin?.commit) })
         let expected: [String: String?] = ["a": nil, "b": removal, "c": commits[0]]
         XCTAssertEqual(origins, expected)

@@ -52,7 +52,7 @@ final class HistoryTests: VaultTestCase {
 
     func testACommitCofferDidNotMakeIsGit() throws {
         try set(["a": "1"])
-        try write("a.age", try Sealing.seal(bytes("2"), id: id("a"), for: [named(me, "me")]))
+        try write("a.age", try Sealing.seal(bytes("2"), id: id("a"), for: [named(me, "me")], plugins: .standalone))
         try commitByHand(["a.age"])
         let versions = try vault.history(of: id("a"))
         XCTAssertEqual(versions.map(\.action), ["git", "set"])
@@ -113,7 +113,7 @@ final class HistoryTests: VaultTestCase {
     /// claimed rotation does not make a new value a re-key).
     func testAnUnverifiedClaimShowsAsGit() throws {
         try set(["a": "1"])
-        try write("a.age", try Sealing.seal(bytes("2"), id: id("a"), for: [named(me, "me")]))
+        try write("a.age", try Sealing.seal(bytes("2"), id: id("a"), for: [named(me, "me")], plugins: .standalone))
         try commitByHand(["a.age"], message: "looks like coffer\n\nCoffer-Action: rotate\nCoffer-Id: a")
         let versions = try vault.history(of: id("a"))
         XCTAssertEqual(versions.map(\.action), ["git", "set"])
@@ -132,7 +132,7 @@ final class HistoryTests: VaultTestCase {
     /// there the claim is all there is, and it is shown.
     func testWithSigningOffTheClaimIsShown() throws {
         try set(["a": "1"])
-        try write("a.age", try Sealing.seal(bytes("2"), id: id("a"), for: [named(me, "me")]))
+        try write("a.age", try Sealing.seal(bytes("2"), id: id("a"), for: [named(me, "me")], plugins: .standalone))
         try commitByHand(["a.age"], message: "by hand\n\nCoffer-Action: rotate\nCoffer-Id: a")
         let repo = try vault.repo()
         let off = SignatureChecker(repo: repo, trust: TrustState(pinned: try XCTUnwrap(try repo.head()), signing: false, signers: []))

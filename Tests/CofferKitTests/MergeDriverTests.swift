@@ -17,17 +17,17 @@ final class MergeDriverTests: XCTestCase {
     }
     private func value(_ text: String) -> SecureBytes { SecureBytes(copying: Array(text.utf8)) }
     private func seal(_ text: String, for readers: [X25519Identity] = []) throws -> [UInt8] {
-        try Sealing.seal(value(text), id: id, for: [reader(me, "me")] + readers.map { reader($0, "r") })
+        try Sealing.seal(value(text), id: id, for: [reader(me, "me")] + readers.map { reader($0, "r") }, plugins: .standalone)
     }
     /// The same value for more readers: the payload stays.
     private func rewrap(_ file: [UInt8], adding identity: X25519Identity) throws -> [UInt8] {
         let readers = try Sealing.boundReaders(of: file, id: id).fingerprints.count
-        let result = try Sealing.reseal(file, id: id, for: [reader(me, "me"), reader(identity, "new")], identities: [me])
+        let result = try Sealing.reseal(file, id: id, for: [reader(me, "me"), reader(identity, "new")], identities: [me], plugins: .standalone)
         XCTAssertEqual(result.how, .rewrapped, "expected a re-wrap of a file for \(readers) readers")
         return result.bytes
     }
     private func rekey(_ file: [UInt8]) throws -> [UInt8] {
-        try Sealing.rekey(file, id: id, for: [reader(me, "me")], identities: [me])
+        try Sealing.rekey(file, id: id, for: [reader(me, "me")], identities: [me], plugins: .standalone)
     }
     private func merge(_ base: [UInt8]?, _ ours: [UInt8], _ theirs: [UInt8], identities: [Identity]? = nil) -> MergeDriver.Result {
         MergeDriver.merge(path: path, base: base, ours: ours, theirs: theirs, identities: identities ?? [me])

@@ -63,7 +63,7 @@ final class ReadersTests: VaultTestCase {
         try commitRecipients("solo", [named(me, "me")])
         try set(["a": "1", "b": "2", "solo/c": "3"])
         // Sealed by hand for `me` alone before `other` was added: re-sealed, not exposed.
-        try write("old.age", try Sealing.seal(bytes("4"), id: id("old"), for: [named(me, "me")]))
+        try write("old.age", try Sealing.seal(bytes("4"), id: id("old"), for: [named(me, "me")], plugins: .standalone))
         try commitByHand(["old.age"])
         let beforeA = try read("a.age")
 

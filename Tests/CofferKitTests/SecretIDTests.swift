@@ -70,7 +70,7 @@ final class SecretIDTests: XCTestCase {
         let me = X25519Identity.generate()
         let readers = [NamedRecipient(recipient: me.recipient, name: "me")]
         let id = try SecretID("prod/db/password")
-        let file = try Sealing.seal(SecureBytes(copying: Array("hunter2".utf8)), id: id, for: readers)
+        let file = try Sealing.seal(SecureBytes(copying: Array("hunter2".utf8)), id: id, for: readers, plugins: .standalone)
         let value = try Sealing.open(file, id: id, identities: [me])
         value.withUnsafeBytes { XCTAssertEqual(Array($0), Array("hunter2".utf8)) }
         XCTAssertEqual(try Sealing.boundReaders(of: file, id: id).fingerprints, [readers[0].fingerprint])

@@ -49,9 +49,15 @@ extension Vault {
         // Blobs are read here, in one thread: a libgit2 handle is not shared.
         let jobs = try sealed.map { ($0.0, try repo.readBlob($0.1)) }
         let destination = recipients.map { NamedRecipient(recipient: $0, name: nil) }
+        let plugins = self.plugins
+        try PluginPreparation.prepareOpening(jobs.map(\.1), identities: identities)
+        if PluginPreparation.involves(destination) {
+            let keys = jobs.compactMap { try? Age.fileKey(of: $0.1, identities: identities) }
+            try PluginPreparation.prepareWrapping(keys.map { ($0, recipients) }, plugins: plugins)
+        }
         let results = try Parallel.map(jobs) { id, file -> [UInt8]? in
             do {
-                return try Sealing.rewrapped(file, id: id, as: id, for: destination, identities: identities)
+                return try Sealing.rewrapped(file, id: id, as: id, for: destination, identities: identities, plugins: plugins)
             } catch VaultError.notReadable {
                 return nil
             }

@@ -1,4 +1,5 @@
 import Age
+import AgePlugin
 import AgeSSH
 
 /// A reader's public key, of any kind a `.recipients` line may name. Each
@@ -8,6 +9,9 @@ public enum ReaderKey: Hashable, Sendable, CustomStringConvertible {
     case x25519(X25519Recipient)
     /// `ssh-ed25519 AAAA…`: an SSH key, as age's `ssh-ed25519` type seals for it.
     case sshEd25519(SSHEd25519Recipient)
+    /// `age1NAME1…`: a key held by an age plugin (`age-plugin-NAME`), such
+    /// as a hardware token's.
+    case plugin(PluginRecipient)
 
     /// Parses a key as a `.recipients` line or the command line gives it
     /// (without the name). The input is public, so errors quote it.
@@ -19,9 +23,20 @@ public enum ReaderKey: Hashable, Sendable, CustomStringConvertible {
             } catch let error as AgeSSHError {
                 throw VaultError.invalidReader(error.description)
             }
+        } else if let plugin = try? PluginRecipient(parsing: text) {
+            // Bech32 whose prefix is `age1NAME`; an X25519 key's is plain `age`.
+            self = .plugin(plugin)
         } else {
             self = .x25519(try X25519Recipient(parsing: text))
         }
+    }
+
+    /// A key as a line gives it, with what follows an SSH key (its comment,
+    /// `bob@laptop` in a `.pub` line) as a name.
+    public static func parse(line: String) throws -> (key: ReaderKey, comment: String?) {
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard words.count > 2, looksLikeKey(line), !line.hasPrefix("age1") else { return (try ReaderKey(parsing: line), nil) }
+        return (try ReaderKey(parsing: words.prefix(2).joined(separator: " ")), words.dropFirst(2).joined(separator: " "))
     }
 
     /// True when `text` looks like a key rather than a reader's name.
@@ -34,6 +49,7 @@ public enum ReaderKey: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .x25519: return X25519Recipient.stanzaType
         case .sshEd25519: return SSHEd25519Recipient.stanzaType
+        case .plugin(let key): return "plugin " + key.name
         }
     }
 
@@ -42,17 +58,26 @@ public enum ReaderKey: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .x25519(let key): return key.encoded
         case .sshEd25519(let key): return key.encoded
+        case .plugin(let key): return key.encoded
         }
     }
 
     public var description: String { encoded }
 
-    /// What wraps a file key for this reader.
-    var wrapper: Recipient {
+    /// What wraps a file key for this reader; a plugin's reader through
+    /// `plugins`, the operation's one session per plugin reader.
+    func wrapper(_ plugins: PluginBatch) -> Recipient {
         switch self {
         case .x25519(let key): return key
         case .sshEd25519(let key): return key
+        case .plugin(let key): return plugins.recipient(key)
         }
+    }
+
+    /// The plugin's recipient, for a plugin reader.
+    var pluginRecipient: PluginRecipient? {
+        if case .plugin(let key) = self { return key }
+        return nil
     }
 
     /// The bytes the fingerprint is taken over (X25519: the raw public key,
@@ -61,6 +86,7 @@ public enum ReaderKey: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .x25519(let key): return key.publicKey
         case .sshEd25519(let key): return key.key.wireBlob
+        case .plugin(let key): return Array(key.encoded.lowercased().utf8)
         }
     }
 }

@@ -72,16 +72,13 @@ struct RecipientsFile: Equatable, Sendable {
                 continue
             }
             var name = parts.count > 1 ? parts[1].trimming(" \t\r") : ""
-            // An SSH key line as a `.pub` file has it: `ssh-ed25519 AAAA… comment`,
-            // the comment its name unless a `# name` follows.
-            let words = key.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            if ReaderKey.looksLikeKey(key), !key.hasPrefix("age1"), words.count > 2 {
-                if name.isEmpty { name = words.dropFirst(2).joined(separator: " ") }
-            }
-            let keyText = words.count > 2 && !key.hasPrefix("age1") ? words.prefix(2).joined(separator: " ") : key
             let recipient: ReaderKey
             do {
-                recipient = try ReaderKey(parsing: keyText)
+                // An SSH key line as a `.pub` file has it: `ssh-ed25519 AAAA… comment`,
+                // the comment its name unless a `# name` follows.
+                let parsed = try ReaderKey.parse(line: key)
+                recipient = parsed.key
+                if name.isEmpty, let comment = parsed.comment { name = comment }
             } catch VaultError.invalidReader(let reason) {
                 throw VaultError.unsupportedReaderInFile(path: path, line: n + 1, reason: reason)
             } catch {

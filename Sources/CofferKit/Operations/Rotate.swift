@@ -34,11 +34,16 @@ extension Vault {
         let ids = list(prefix)
         guard !ids.isEmpty else { throw VaultError.noSecrets(under: prefix) }
         let mine = Set(identities.compactMap(ReaderKey.of))
+        // A plugin identity does not say which recipient it is: a scope with
+        // a reader of that plugin is taken as one it may read.
+        let plugins = Set(identities.compactMap { ($0 as? PluginReaderIdentity)?.identity.name })
         var readable: [Scope: Bool] = [:]
         var rotating: [SecretID] = []
         for (id, scope) in zip(ids, try governingScopes(of: ids)) {
             if readable[scope] == nil {
-                readable[scope] = try readers(in: scope).readers.contains { mine.contains($0.recipient) }
+                readable[scope] = try readers(in: scope).readers.contains {
+                    mine.contains($0.recipient) || $0.recipient.pluginRecipient.map { plugins.contains($0.name) } == true
+                }
             }
             if readable[scope] == true { rotating.append(id) }
         }

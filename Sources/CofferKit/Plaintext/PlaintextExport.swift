@@ -29,6 +29,7 @@ extension Vault {
         }
         // Blobs are read here, in one thread: a libgit2 handle is not shared.
         let jobs = try sealed.map { ($0.0, try repo.readBlob($0.1)) }
+        try PluginPreparation.prepareOpening(jobs.map(\.1), identities: identities)
         let values = try Parallel.map(jobs) { id, file -> SecureBytes? in
             do {
                 return try Sealing.open(file, id: id, identities: identities)

@@ -42,6 +42,7 @@ extension Vault {
         }
         // Decrypting is the cost (a key agreement and a payload each), so it
         // runs across the cores; the files were read above, in order.
+        try PluginPreparation.prepareOpening(files.map(\.1), identities: identities)
         let opened = try Parallel.map(files) { id, file in Result { try Sealing.open(file, id: id, identities: identities) } }
         var values: [SecretID: SecureBytes] = [:]
         for ((id, _), result) in zip(files, opened) {

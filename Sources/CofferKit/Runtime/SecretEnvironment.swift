@@ -128,6 +128,7 @@ extension Vault {
             guard contains(id) else { throw VaultError.notFound(id: id.value) }
             return try sealedFile(id)
         } }
+        try PluginPreparation.prepareOpening(files.compactMap { try? $0.get() }, identities: identities)
         let opened = try Parallel.map(Array(zip(ids, files))) { id, file in
             Result { try Sealing.open(try file.get(), id: id, identities: identities) }
         }

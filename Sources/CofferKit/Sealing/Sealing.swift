@@ -1,4 +1,5 @@
 import Age
+import AgePlugin
 
 /// Seals one secret as an age file bound to its id.
 ///
@@ -23,8 +24,12 @@ enum Sealing {
     /// 64 KiB chunk) and a header within the age parser's 4 MiB bound.
     static let maxFileSize = maxValueSize + (maxValueSize >> 16 + 1) * 16 + (4 << 20)
 
-    static func seal(_ value: SecureBytes, id: SecretID, for readers: [NamedRecipient]) throws -> [UInt8] {
-        try Age.encrypt(value, to: readers.map(\.recipient.wrapper), extraStanzas: [bindingStanza(id, readers)])
+    /// `fileKey`: drawn ahead (`AgeWriter.newFileKey`) when a batch of plugin
+    /// readers wrapped it already; else a fresh one.
+    static func seal(_ value: SecureBytes, id: SecretID, for readers: [NamedRecipient], plugins: PluginBatch,
+                     fileKey: SecureBytes? = nil) throws -> [UInt8] {
+        try Age.encrypt(value, to: readers.map { $0.recipient.wrapper(plugins) }, extraStanzas: [bindingStanza(id, readers)],
+                        fileKey: fileKey)
     }
 
     private static func bindingStanza(_ id: SecretID, _ readers: [NamedRecipient]) -> Stanza {
@@ -40,19 +45,19 @@ enum Sealing {
     ///   re-encrypted under a fresh one (`.rekeyed`).
     /// Needs an identity that reads the file now.
     static func reseal(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient],
-                              identities: [Identity]) throws -> (bytes: [UInt8], how: Resealing) {
+                       identities: [Identity], plugins: PluginBatch) throws -> (bytes: [UInt8], how: Resealing) {
         let header = try parsedHeader(file, id: id)
         let bound = try binding(of: header, id: id)
         guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
         guard Set(bound.fingerprints).isSubset(of: Set(readers.map(\.fingerprint))),
               Set(bound.fingerprints).count == bound.fingerprints.count, readerStanzas(header) == bound.fingerprints.count
-        else { return (try rekey(file, id: id, for: readers, identities: identities), .rekeyed) }
+        else { return (try rekey(file, id: id, for: readers, identities: identities, plugins: plugins), .rekeyed) }
         // Stanza order follows the binding's fingerprint order, new readers last.
         let added = readers.filter { !bound.fingerprints.contains($0.fingerprint) }
         let order = bound.fingerprints.compactMap { fp in readers.first { $0.fingerprint == fp } } + added
         do {
             let bytes = try Age.rewrap(file, identities: identities, keeping: { $0.type != bindingType },
-                                       adding: added.map(\.recipient.wrapper), extraStanzas: [bindingStanza(id, order)])
+                                       adding: added.map { $0.recipient.wrapper(plugins) }, extraStanzas: [bindingStanza(id, order)])
             return (bytes, .rewrapped)
         } catch let error as AgeError {
             throw failure(error, id)
@@ -65,11 +70,11 @@ enum Sealing {
     /// `readers` and bound to `newID` (a bundle entry on its way out or in).
     /// The file must be bound to `id` and open with `identities`.
     static func rewrapped(_ file: [UInt8], id: SecretID, as newID: SecretID, for readers: [NamedRecipient],
-                          identities: [Identity]) throws -> [UInt8] {
+                          identities: [Identity], plugins: PluginBatch) throws -> [UInt8] {
         let bound = try binding(of: try parsedHeader(file, id: id), id: id)
         guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
         do {
-            return try Age.rewrap(file, identities: identities, adding: readers.map(\.recipient.wrapper),
+            return try Age.rewrap(file, identities: identities, adding: readers.map { $0.recipient.wrapper(plugins) },
                                   extraStanzas: [bindingStanza(newID, readers)])
         } catch let error as AgeError {
             throw failure(error, id)
@@ -77,8 +82,17 @@ enum Sealing {
     }
 
     /// The same value sealed afresh: a new file key and payload for `readers`.
-    static func rekey(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], identities: [Identity]) throws -> [UInt8] {
-        try seal(try open(file, id: id, identities: identities), id: id, for: readers)
+    static func rekey(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], identities: [Identity],
+                      plugins: PluginBatch, fileKey: SecureBytes? = nil) throws -> [UInt8] {
+        try seal(try open(file, id: id, identities: identities), id: id, for: readers, plugins: plugins, fileKey: fileKey)
+    }
+
+    /// The readers of `readers` that re-sealing `file` must wrap its present
+    /// file key for (`reseal` keeps the others' stanzas): those its binding
+    /// does not name. All of them when the file cannot be re-wrapped.
+    static func newReaders(of file: [UInt8], id: SecretID, among readers: [NamedRecipient]) -> [NamedRecipient] {
+        guard let bound = try? boundReaders(of: file, id: id) else { return readers }
+        return readers.filter { !bound.fingerprints.contains($0.fingerprint) }
     }
 
     /// The value of the sealed `file`, which must be bound to `id`.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Age
+import AgePlugin
 import GitStore
 import Posix
 
@@ -30,6 +31,19 @@ public final class Vault {
     /// Signs every commit this vault makes (see `CommitSigner`); nil makes
     /// them unsigned. Set by the front end, which may open the key lazily.
     public var commitSigner: CommitSigner?
+    /// The plugin sessions of this vault's operations: a front end sets one
+    /// with its prompter (a plugin's PIN request reaches the user through
+    /// it) and gives the same batch to the plugin identities it loads.
+    public var plugins: PluginBatch {
+        get {
+            if let pluginBatch { return pluginBatch }
+            let made = PluginBatch(client: PluginClient())
+            pluginBatch = made
+            return made
+        }
+        set { pluginBatch = newValue }
+    }
+    private var pluginBatch: PluginBatch?
     /// What stood in the way of a work-tree update (finishing an interrupted
     /// write, or right after a commit) and was left as it is: git status and
     /// `verify` show the path as differing from the commit. Front ends report them.

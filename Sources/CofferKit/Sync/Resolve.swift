@@ -61,7 +61,7 @@ extension Vault {
                 let governing = try readers(of: id)
                 let (trust, accepted) = try trusted()
                 try Acceptance(accepted: accepted, trust: trust).check(self, in: .of(id), governing: governing)
-                let sealed = try Sealing.seal(value, id: id, for: governing.readers)
+                let sealed = try Sealing.seal(value, id: id, for: governing.readers, plugins: plugins)
                 record.decisions[conflict.path] = .blob(try repo().writeBlob(sealed))
             }
             try record.save(gitDirectory: gitDirectory)

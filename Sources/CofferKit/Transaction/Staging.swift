@@ -1,4 +1,5 @@
 import Age
+import AgePlugin
 import GitStore
 import Posix
 
@@ -31,6 +32,9 @@ struct Staging {
     /// Bundle entries to re-wrap for their scope (one X25519 unwrap and a
     /// wrap per reader each): also across the cores, after staging.
     private var imports: [(id: SecretID, file: [UInt8], bound: SecretID, readers: [NamedRecipient])] = []
+    /// New values to seal, sealed together at the end of staging, so plugin
+    /// readers wrap all their file keys in one session.
+    private var seals: [(id: SecretID, value: SecureBytes, readers: [NamedRecipient])] = []
 
     /// `deletedScopes`: scopes whose `.recipients` the commit deletes (a
     /// merge): their secrets fall to the readers above, whatever the work
@@ -116,13 +120,30 @@ struct Staging {
     }
 
     private mutating func seal(_ id: SecretID, _ value: SecureBytes) throws {
-        let readers = try readers(for: id).readers
-        if let current = try committed(id), isCurrent(current, id, value, readers) {
-            outcome.unchanged.append(id)
-            return
+        seals.append((id, value, try readers(for: id).readers))
+    }
+
+    /// Seals the new values staged, skipping those already sealed as they
+    /// would be; plugin readers and identities readied first, in one session each.
+    private mutating func sealStaged() throws {
+        let pending = seals
+        seals = []
+        let committed = try pending.map { try self.committed($0.id) }
+        try PluginPreparation.prepareOpening(committed.compactMap { $0 }, identities: identities)
+        var fresh: [(id: SecretID, value: SecureBytes, readers: [NamedRecipient], fileKey: SecureBytes)] = []
+        for (job, current) in zip(pending, committed) {
+            if let current, isCurrent(current, job.id, job.value, job.readers) {
+                outcome.unchanged.append(job.id)
+            } else {
+                fresh.append((job.id, job.value, job.readers, AgeWriter.newFileKey()))
+            }
         }
-        try write(id.relativePath, try Sealing.seal(value, id: id, for: readers))
-        outcome.written.append(id)
+        try PluginPreparation.prepareWrapping(fresh.map { ($0.fileKey, $0.readers.map(\.recipient)) }, plugins: vault.plugins)
+        for job in fresh {
+            try write(job.id.relativePath, try Sealing.seal(job.value, id: job.id, for: job.readers, plugins: vault.plugins,
+                                                            fileKey: job.fileKey))
+            outcome.written.append(job.id)
+        }
     }
 
     /// True when the committed file already holds `value` for exactly
@@ -187,14 +208,18 @@ struct Staging {
                 reseals.append((id, current, readers, rekey))
             }
         }
+        try sealStaged()
     }
 
     /// Phase two: existing files re-wrapped or re-keyed, across the cores.
     mutating func reseal(progress: ((Int, Int) -> Void)?) throws {
-        let jobs = reseals, identities = identities
-        let resealed = try Parallel.map(jobs, progress: progress.map { report in { report($0, jobs.count) } }) { job in
-            let result = job.rekey ? (try Sealing.rekey(job.file, id: job.id, for: job.readers, identities: identities), .rekeyed)
-                : try Sealing.reseal(job.file, id: job.id, for: job.readers, identities: identities)
+        let jobs = reseals, identities = identities, plugins = vault.plugins
+        let fileKeys = try readyPlugins(jobs)
+        let resealed = try Parallel.map(Array(zip(jobs, fileKeys)), progress: progress.map { report in { report($0, jobs.count) } }) { job, fileKey in
+            let result = job.rekey
+                ? (try Sealing.rekey(job.file, id: job.id, for: job.readers, identities: identities, plugins: plugins, fileKey: fileKey),
+                   .rekeyed)
+                : try Sealing.reseal(job.file, id: job.id, for: job.readers, identities: identities, plugins: plugins)
             return (result.bytes, result.how, try Sealing.boundReaders(of: job.file, id: job.id).fingerprints)
         }
         for (job, (bytes, how, previous)) in zip(jobs, resealed) {
@@ -206,12 +231,42 @@ struct Staging {
         let entries = imports
         imports = []
         let rewrapped = try Parallel.map(entries) { entry in
-            try Sealing.rewrapped(entry.file, id: entry.bound, as: entry.id, for: entry.readers, identities: identities)
+            try Sealing.rewrapped(entry.file, id: entry.bound, as: entry.id, for: entry.readers, identities: identities, plugins: plugins)
         }
         for (entry, bytes) in zip(entries, rewrapped) {
             try write(entry.id.relativePath, bytes)
             outcome.written.append(entry.id)
         }
+    }
+
+    /// When plugins take part, they are readied for the whole batch before
+    /// the files are re-sealed across the cores: plugin identities are
+    /// offered every file, and plugin readers wrap every file key they need —
+    /// the present one of a file re-wrapped, or a fresh one drawn here for a
+    /// file re-keyed (returned per job; nil where none is drawn).
+    private func readyPlugins(_ jobs: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)]) throws -> [SecureBytes?] {
+        try PluginPreparation.prepareOpening(jobs.map(\.file) + imports.map(\.file), identities: identities)
+        guard jobs.contains(where: { PluginPreparation.involves($0.readers) }) || imports.contains(where: { PluginPreparation.involves($0.readers) })
+        else { return jobs.map { _ in nil } }
+        var wrapping: [(fileKey: SecureBytes, readers: [ReaderKey])] = []
+        let fileKeys = jobs.map { job -> SecureBytes? in
+            guard PluginPreparation.involves(job.readers) else { return nil }
+            if job.rekey {
+                let key = AgeWriter.newFileKey()
+                wrapping.append((key, job.readers.map(\.recipient)))
+                return key
+            }
+            let added = Sealing.newReaders(of: job.file, id: job.id, among: job.readers)
+            if PluginPreparation.involves(added), let key = try? Age.fileKey(of: job.file, identities: identities) {
+                wrapping.append((key, added.map(\.recipient)))
+            }
+            return nil
+        }
+        for entry in imports where PluginPreparation.involves(entry.readers) {
+            if let key = try? Age.fileKey(of: entry.file, identities: identities) { wrapping.append((key, entry.readers.map(\.recipient))) }
+        }
+        try PluginPreparation.prepareWrapping(wrapping, plugins: vault.plugins)
+        return fileKeys
     }
 
     /// Phase three: the tree and commit objects (nil when nothing changed).
