@@ -32,6 +32,7 @@ struct ListCommand: ParsableCommand {
             if showValues {
                 try Confirm.reveal("the values of \(ids.count) secrets", yes: yes)
                 let identities = try options.identities()
+                try vault.prepareReading(ids, identities: identities)
                 for id in ids {
                     do {
                         values[id] = try vault.read(id, identities: identities)

@@ -22,6 +22,15 @@ extension Vault {
         }
     }
 
+    /// Readies the plugin identities among `identities` for reading `ids`
+    /// one by one (`read`): each plugin is offered all their files in one
+    /// session, so a hardware key asks once. Files that cannot be read are
+    /// left for `read` to report.
+    public func prepareReading(_ ids: [SecretID], identities: [Identity]) throws {
+        guard identities.contains(where: { $0 is PluginReaderIdentity }) else { return }
+        try PluginPreparation.prepareOpening(ids.compactMap { try? sealedFile($0) }, identities: identities)
+    }
+
     private func openCurrent(_ id: SecretID, identities: [Identity]) throws -> SecureBytes {
         let file = try sealedFile(id)
         guard contains(id) else { throw VaultError.notFound(id: id.value) }
