@@ -158,7 +158,9 @@ public struct IdentityStore: Sendable {
         let hasKeys = rest.withUnsafeBytes { bytes in
             bytes.split(separator: 0x0A).contains { line in line.contains { $0 > 0x20 } && line.first(where: { $0 > 0x20 }) != UInt8(ascii: "#") }
         }
-        return (hasKeys ? try KeyFile.parseIdentities(rest) : []) + pluginIdentities
+        let own = hasKeys ? try KeyFile.parseIdentities(rest) : []
+        if protected, !own.isEmpty { try checkSidecar(own) }
+        return own + pluginIdentities
     }
 
     /// The `AGE-PLUGIN-…` lines of an identity file (with their line
@@ -212,6 +214,8 @@ public struct IdentityStore: Sendable {
     public func loadWithName(passphrase: () throws -> SecureBytes) throws -> (identities: [X25519Identity], name: String?) {
         let (text, protected) = try unsealedText(passphrase: passphrase)
         if SSHEd25519Identity.isOpenSSHPrivateKey(text) { throw VaultError.sshIdentityNotManaged(path: path) }
+        // Rewriting the file (passwd, rotate) would drop a plugin's lines.
+        if !IdentityStore.splitPluginLines(text).plugin.isEmpty { throw VaultError.pluginIdentityNotManaged(path: path) }
         let identities = try KeyFile.parseIdentities(text)
         // The sidecar stands in for a protected file's keys (an unprotected
         // one names them itself), so that is when it must match; `get` on an

@@ -9,8 +9,10 @@ public final class DirectoryLock {
     private let fd: Int32
 
     /// Waits up to `timeout` seconds, then throws `FileError.busy`.
-    public init(path: String, timeout: Double) throws {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    /// `path` is a lock file, created if need be — or, with `isDirectory`,
+    /// an existing directory locked as it is, which leaves no file behind.
+    public init(path: String, timeout: Double, isDirectory: Bool = false) throws {
+        fd = isDirectory ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileError.open(path: path, errno: errno) }
         var waited = 0.0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {

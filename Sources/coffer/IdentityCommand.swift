@@ -52,20 +52,32 @@ struct IdentityCommand: ParsableCommand {
         /// Thrown instead of asking: the file is passphrase-protected.
         private struct Protected: Error {}
 
+        /// An SSH key (it reads and signs as itself: one line is both), or a
+        /// file with a plugin's keys (their recipients are the plugin's to tell).
+        private func showUnmanaged(_ store: IdentityStore) throws {
+            let source = options.passphrase.source
+            let identities = try store.unlock(plugins: CommandPlugins.batch) {
+                try source.read(prompt: "Passphrase for identity \(store.path): ")
+            }
+            for case let ssh as SSHEd25519Identity in identities {
+                print(IdentityCommand.signingLine(ssh.recipient.key, name: store.recordedName()))
+            }
+            let own = identities.compactMap { $0 as? X25519Identity }
+            for identity in own { print(identity.recipient.encoded) }
+            if !own.isEmpty { print(IdentityCommand.signingLine(try store.signingKey(identities: own).publicKey, name: store.recordedName())) }
+            for case let plugin as PluginReaderIdentity in identities {
+                Console.info("coffer: a key held by the plugin age-plugin-\(plugin.identity.name); its recipient is the plugin's to tell")
+            }
+        }
+
         func run() throws {
             try Console.run {
                 let store = options.store
                 let loaded: (identities: [X25519Identity], name: String?)
                 do {
                     loaded = try store.loadWithName { throw Protected() }
-                } catch VaultError.sshIdentityNotManaged {
-                    // An SSH key reads and signs as itself: one line is both.
-                    let source = options.passphrase.source
-                    for case let ssh as SSHEd25519Identity in try store.unlock(passphrase: {
-                        try source.read(prompt: "Passphrase for identity \(store.path): ")
-                    }) {
-                        print(IdentityCommand.signingLine(ssh.recipient.key, name: store.recordedName()))
-                    }
+                } catch VaultError.sshIdentityNotManaged, VaultError.pluginIdentityNotManaged {
+                    try showUnmanaged(store)
                     return
                 } catch is Protected {
                     if let keys = try store.sidecarPublicKeys(), let signing = try store.signingPublicKey() {

@@ -112,6 +112,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidIdentityFile(path: String, reason: String)
     /// An SSH key used as the identity: coffer does not rewrite, rotate or re-protect it.
     case sshIdentityNotManaged(path: String)
+    /// An identity file holding an age plugin's keys: coffer does not rewrite it.
+    case pluginIdentityNotManaged(path: String)
     case identityExists(path: String)
     case identityTooOpen(path: String, mode: UInt32)
     case wrongPassphrase(path: String)
@@ -244,6 +246,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .sshKeyEncrypted(let path):
             return "\(Text.shown(path)) is an OpenSSH key protected by its own passphrase, which coffer cannot open (bcrypt-pbkdf and AES)"
         case .invalidIdentityFile(let path, let reason): return "\(Text.shown(path)): \(reason)"
+        case .pluginIdentityNotManaged(let path):
+            return "\(Text.shown(path)) holds keys of an age plugin; coffer uses it as it is and does not rewrite, rotate or re-protect it"
         case .sshIdentityNotManaged(let path):
             return "\(Text.shown(path)) is an SSH key; coffer uses it as it is and does not rewrite, rotate or re-protect it"
         case .identityExists(let path): return "an identity already exists at \(Text.shown(path))"

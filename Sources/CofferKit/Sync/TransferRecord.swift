@@ -19,11 +19,13 @@ import Posix
 enum TransferRecord {
     static let fileName = "coffer/transfer"
 
-    /// The lock serialising transfers of this clone (`sync`), across processes.
+    /// The lock serialising transfers of this clone (`sync`), across
+    /// processes: a `flock` on the `.git` directory itself (git and libgit2
+    /// take none there), so a sync refused before it transfers anything
+    /// leaves no file behind.
     static func lock(gitDirectory: String, timeout: Double) throws -> DirectoryLock {
         do {
-            try Files.makeDirectories(CloneFile.directory(gitDirectory: gitDirectory))
-            return try DirectoryLock(path: gitDirectory + "/" + fileName + ".lock", timeout: timeout)
+            return try DirectoryLock(path: gitDirectory, timeout: timeout, isDirectory: true)
         } catch FileError.busy(_, let seconds) {
             throw VaultError.locked(waitedSeconds: seconds)
         } catch let error as FileError {
