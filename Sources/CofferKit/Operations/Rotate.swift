@@ -29,7 +29,7 @@ extension Vault {
     /// Gives the secrets under `prefix` fresh data keys (values unchanged), in
     /// one commit: those in scopes one of `identities` reads; the others are
     /// skipped and named.
-    public func rotate(_ prefix: Prefix = .all, identities: [X25519Identity],
+    public func rotate(_ prefix: Prefix = .all, identities: [any KeyIdentity],
                        progress: ((Int, Int) -> Void)? = nil) throws -> Rotation {
         let ids = list(prefix)
         guard !ids.isEmpty else { throw VaultError.noSecrets(under: prefix) }

@@ -97,7 +97,7 @@ extension Vault {
             if readersOf[scope] == nil { readersOf[scope] = try readers(in: scope).readers }
             jobs.append((id, try repo.readBlob(entry.blob), readersOf[scope]!, scope))
         }
-        let mine = Set(identities.compactMap { ($0 as? X25519Identity).map { Fingerprint.of($0.recipient) } })
+        let mine = Set(identities.compactMap { ($0 as? any KeyIdentity).map { Fingerprint.of($0.recipient) } })
         let results = try Parallel.map(jobs) { job -> (Drift?, Bool) in
             Vault.check(job.file, id: job.id, scope: job.scope, readers: job.readers, mine: mine, identities: identities)
         }
