@@ -35,12 +35,12 @@ struct InitCommand: ParsableCommand {
             }
             let identities = try options.identities()
             let me = NamedRecipient(recipient: identities[0].recipient, name: identityName ?? locator.userName)
-            let key = try store.signingKey(identities: identities)
+            guard let key = try options.settings.identitySigner() else { throw VaultError.identityMissing(path: store.path) }
             let signer = try Signer(name: me.name ?? Signer.defaultName, key: key.publicKey)
             let vault = try Vault.create(at: root, readers: [me], signers: [signer],
                                          configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: identityName,
                                                                             audit: try VaultSettings.auditLog()),
-                                         commitSigner: CommitSigner(key: key, signer: signer.description))
+                                         commitSigner: CommitSigner(signer: signer.description) { try key.sign($0, CommitSigner.namespace) })
             let hook = try GitIntegration.configure(vault, executable: Executable.path)
             Console.info("initialised vault \(vault.root), readable by \(me.recipient.encoded)")
             SetupCommand.report(hook)

@@ -21,10 +21,10 @@ struct VaultOptions: ParsableArguments {
 
     func vault() throws -> Vault { try settings.vault() }
     var store: IdentityStore { settings.store }
-    func identities() throws -> [X25519Identity] { try settings.identities() }
-    func identitiesIfPresent() throws -> [X25519Identity] { try settings.identitiesIfPresent() }
-    func identitiesIfDefaultAbsent() throws -> [X25519Identity] { try settings.identitiesIfDefaultAbsent() }
-    func myKeys(loaded: [X25519Identity] = []) -> Set<X25519Recipient>? { settings.myKeys(loaded: loaded) }
+    func identities() throws -> [any KeyIdentity] { try settings.identities() }
+    func identitiesIfPresent() throws -> [any KeyIdentity] { try settings.identitiesIfPresent() }
+    func identitiesIfDefaultAbsent() throws -> [any KeyIdentity] { try settings.identitiesIfDefaultAbsent() }
+    func myKeys(loaded: [any KeyIdentity] = []) -> Set<X25519Recipient>? { settings.myKeys(loaded: loaded) }
 }
 
 /// The parsed values of `VaultOptions`, also built by the start-up fast path.
@@ -70,9 +70,16 @@ struct VaultSettings: Equatable {
 
     var store: IdentityStore { IdentityStore(path: VaultSettings.locator.identityPath(explicit: identityPath)) }
 
-    /// The user's identities; asks for the passphrase only if the file has
-    /// one, and only once per command (see `Unlocked`).
-    func identities() throws -> [X25519Identity] {
+    /// The user's identities: the agent's, when one holds them (`agent()`);
+    /// else the file's, asking for the passphrase only if the file has one,
+    /// and only once per command (see `Unlocked`).
+    func identities() throws -> [any KeyIdentity] {
+        if let held = try agentIdentities() { return held }
+        return try fileIdentities()
+    }
+
+    /// The identity file's keys, opened here.
+    func fileIdentities() throws -> [X25519Identity] {
         let source = PassphraseSource(file: passphraseFile)
         let store = self.store
         if let loaded = Unlocked.identities[store.path] { return loaded }
@@ -82,20 +89,21 @@ struct VaultSettings: Equatable {
     }
 
     /// Like `identities()`, but an absent identity is no error (writers can seal without one).
-    func identitiesIfPresent() throws -> [X25519Identity] {
+    func identitiesIfPresent() throws -> [any KeyIdentity] {
         store.exists ? try identities() : []
     }
 
     /// For checks that must fail closed: a named identity (`--identity`,
     /// `COFFER_IDENTITY`) must exist; only the default one may be absent.
-    func identitiesIfDefaultAbsent() throws -> [X25519Identity] {
+    func identitiesIfDefaultAbsent() throws -> [any KeyIdentity] {
         VaultSettings.locator.identityIsNamed(explicit: identityPath) ? try identities() : try identitiesIfPresent()
     }
 
-    /// The identities if they open without asking: unprotected, or with
+    /// The identities if they open without asking: the agent's, unprotected, or with
     /// `--passphrase-file`. Others are left closed (a diff never prompts).
-    func identitiesWithoutPrompt() -> [X25519Identity] {
+    func identitiesWithoutPrompt() -> [any KeyIdentity] {
         guard store.exists else { return [] }
+        if let held = (try? agentIdentities()) ?? nil { return held }
         if passphraseFile != nil { return (try? identities()) ?? [] }
         return (try? store.load(passphrase: { throw CommandFailure("no prompt here") })) ?? []
     }
@@ -103,7 +111,7 @@ struct VaultSettings: Equatable {
     /// The user's public keys, for the library's "you would not read this"
     /// risks: from identities already loaded, else the identity file's
     /// public parts (no passphrase asked); nil when unknown.
-    func myKeys(loaded: [X25519Identity] = []) -> Set<X25519Recipient>? {
+    func myKeys(loaded: [any KeyIdentity] = []) -> Set<X25519Recipient>? {
         guard loaded.isEmpty else { return Set(loaded.map(\.recipient)) }
         // A protected file seals its comments; its sidecar names the keys.
         return (store.publicKeys() ?? (try? store.sidecarPublicKeys()) ?? nil).map(Set.init)
