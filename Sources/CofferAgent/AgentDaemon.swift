@@ -54,7 +54,9 @@ public enum AgentDaemon {
 
     /// In the server started by `start`, once it listens: reports `line` to
     /// the starter, then leaves its session (no controlling terminal, no
-    /// hangup when the terminal closes) with stdin, stdout and stderr on /dev/null.
+    /// hangup when the terminal closes) with stdin, stdout and stderr on
+    /// /dev/null, in `/` (holding no directory busy, and writing nowhere a
+    /// user works).
     public static func detach(reporting line: String) {
         var text = line
         text.withUTF8 { bytes in
@@ -67,6 +69,7 @@ public enum AgentDaemon {
             }
         }
         _ = setsid()
+        _ = chdir("/")
         let null = open("/dev/null", O_RDWR)
         if null >= 0 {
             for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] { dup2(null, fd) }

@@ -60,12 +60,8 @@ struct AgentCommand: ParsableCommand {
 
     /// Unlocks the identity, then serves until the TTL, a signal or `--stop`.
     private func serve(_ socket: String) throws {
-        let settings = options.settings
-        let store = settings.store
-        let identities = try settings.fileIdentities()
-        let signing = try store.signingKey(identities: identities)
-        let keys = AgentKeys(identityPath: AgentSession.canonicalPath(store.path), identities: identities, signingKey: signing,
-                             namespaces: [CommitSigner.namespace, BundleSigner.namespace])
+        let store = options.store
+        let keys = try unlock(store)
         let server = try AgentServer(path: socket, keys: keys, ttl: Double(ttl.seconds)) { Console.info("coffer: agent: \($0)") }
         let export = "export COFFER_AGENT_SOCK=\(Self.shellQuoted(socket))\n"
         if detached {
@@ -82,6 +78,16 @@ struct AgentCommand: ParsableCommand {
         case .stopped: Console.info("coffer: agent: stopped; keys wiped")
         case .signal(let number): Console.info("coffer: agent: signal \(number); keys wiped")
         }
+    }
+
+    /// The identity's keys and signing key, held by `AgentKeys` alone (not
+    /// cached in `Unlocked`), so that its `wipe()` releases the last copy.
+    private func unlock(_ store: IdentityStore) throws -> AgentKeys {
+        let source = options.passphrase.source
+        let identities = try store.load { try source.read(prompt: "Passphrase for identity \(store.path): ") }
+        return AgentKeys(identityPath: AgentSession.canonicalPath(store.path), identities: identities,
+                         signingKey: try store.signingKey(identities: identities),
+                         namespaces: [CommitSigner.namespace, BundleSigner.namespace])
     }
 
     /// Starts this program again to serve in the background, and returns once it listens.
