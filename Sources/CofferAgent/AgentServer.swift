@@ -103,7 +103,8 @@ public final class AgentServer {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         let n = recv(fd, &chunk, chunk.count, Int32(MSG_DONTWAIT))
         if n < 0 && (errno == EAGAIN || errno == EINTR) { return .open }
-        guard n > 0, connection.take(chunk[0..<n]) else { return drop(fd) }
+        guard n > 0 else { return drop(fd) }
+        connection.take(chunk[0..<n])
         while let body = connection.nextFrame() {
             let request: AgentRequest
             let response: AgentResponse
@@ -181,13 +182,10 @@ public final class AgentServer {
 /// public bytes (stanzas, a message to sign), so plain arrays do.
 private struct Connection {
     private var pending: [UInt8] = []
+    /// Set when a frame announces more than the limit: the connection is closed.
     private(set) var isBroken = false
 
-    /// False when the bytes announce a frame over the limit.
-    mutating func take(_ bytes: ArraySlice<UInt8>) -> Bool {
-        pending += bytes
-        return !isBroken
-    }
+    mutating func take(_ bytes: ArraySlice<UInt8>) { pending += bytes }
 
     mutating func nextFrame() -> SecureBytes? {
         guard pending.count >= 4 else { return nil }

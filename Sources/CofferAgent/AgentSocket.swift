@@ -57,7 +57,11 @@ public enum AgentSocket {
     static func listen(at path: String, probe: (Int32) -> Int32?) throws -> (fd: Int32, inode: ino_t) {
         let directory = parent(of: path)
         if access(directory, F_OK) != 0 {
-            do { try Files.makeDirectories(directory, mode: 0o700) } catch { throw AgentError.system(call: "mkdir", path: directory, errno: errno) }
+            do {
+                try Files.makeDirectories(directory, mode: 0o700)
+            } catch FileError.write(let path, let code) {
+                throw AgentError.system(call: "mkdir", path: path, errno: code)
+            }
         }
         if let existing = try connect(to: path) {
             let pid = probe(existing) ?? 0

@@ -70,6 +70,7 @@ struct AgentCommand: ParsableCommand {
             Console.info("coffer: agent (pid \(getpid())) holds \(TerminalText.escape(store.path)) on \(TerminalText.escape(socket)); "
                          + "it exits after \(ttl) without a request")
             print(export, terminator: "")
+            fflush(nil)
         }
         let ending = server.run()
         guard !detached else { return }
