@@ -46,6 +46,17 @@ public final class AgentClient: Sendable {
         return keys
     }
 
+    /// `status()` and `publicKeys()` in one round trip: both requests are
+    /// sent before either answer is read (every command that uses the agent
+    /// asks both first).
+    public func statusAndKeys() throws -> (AgentStatus, AgentPublicKeys) {
+        let answers = try ask([.hello, .publicKeys])
+        guard case .status(let status) = answers[0], case .keys(let keys) = answers[1] else {
+            throw AgentError.protocolViolation("no status and keys in the answers")
+        }
+        return (status, keys)
+    }
+
     /// For each header (one age file's stanzas), its file key if `key` (nil:
     /// any key the agent holds) opens it. A malformed stanza of the key's own
     /// type throws, as the key itself would.
@@ -83,17 +94,28 @@ public final class AgentClient: Sendable {
     }
 
     private func ask(_ request: AgentRequest) throws -> AgentResponse {
-        let response: AgentResponse = try connection.withLock { connection in
+        try ask([request])[0]
+    }
+
+    /// Sends `requests` back to back, then reads one answer for each.
+    private func ask(_ requests: [AgentRequest]) throws -> [AgentResponse] {
+        let responses: [AgentResponse] = try connection.withLock { connection in
             let closed = connection.answered ? AgentError.gone(path: path) : AgentError.refused(path: path)
-            guard FrameIO.send(request.frame(), on: connection.fd) else {
-                if errno == EPIPE || errno == ECONNRESET { throw closed }
-                throw AgentError.system(call: "send", path: path, errno: errno)
+            for request in requests {
+                guard FrameIO.send(request.frame(), on: connection.fd) else {
+                    if errno == EPIPE || errno == ECONNRESET { throw closed }
+                    throw AgentError.system(call: "send", path: path, errno: errno)
+                }
             }
-            guard let body = try FrameIO.receive(on: connection.fd) else { throw closed }
-            connection.answered = true
-            return try AgentServer.decodeResponse(body)
+            var answers: [AgentResponse] = []
+            for _ in requests {
+                guard let body = try FrameIO.receive(on: connection.fd) else { throw closed }
+                connection.answered = true
+                answers.append(try AgentServer.decodeResponse(body))
+            }
+            return answers
         }
-        if case .refused(let reason) = response { throw AgentError.declined(reason) }
-        return response
+        for case .refused(let reason) in responses { throw AgentError.declined(reason) }
+        return responses
     }
 }

@@ -31,9 +31,9 @@ public struct AgentSession: Sendable {
     /// process, throws (`AgentError`).
     public static func open(socket: String, identityPath: String) throws -> AgentSession? {
         guard let client = try AgentClient.connect(to: socket) else { return nil }
-        let status = try client.status()
+        let (status, keys) = try client.statusAndKeys()
         guard status.identityPath == canonicalPath(identityPath) else { return nil }
-        return AgentSession(client: client, status: status, publicKeys: try client.publicKeys())
+        return AgentSession(client: client, status: status, publicKeys: keys)
     }
 
     /// The identity's keys, the one in use first.

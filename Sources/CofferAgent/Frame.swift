@@ -9,7 +9,8 @@ import Age
 /// an unwrap answer carries file keys, and no copy of one is left in an
 /// ordinary array.
 final class FrameWriter {
-    private var buffer = SecureBytes(count: 256)
+    // A small-buffer slot (`LockedMemory`), not a page of its own: most frames fit.
+    private var buffer = SecureBytes(count: 128)
     private(set) var count = 4
 
     init(kind: UInt8) {
