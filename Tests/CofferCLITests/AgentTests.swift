@@ -285,6 +285,9 @@ final class AgentTests: VaultE2ECase {
         // Through coffer: with the directory and socket made root's (so the client's own
         // checks pass), the agent still refuses, and the command goes on without it.
         XCTAssertEqual(chown(run, 0, 0), 0)
+        let notOurs = try cof(["get", "s", "--reveal", "--identity", identityFile], env: ["COFFER_AGENT_SOCK": sock])
+        assertCofferError(notOurs)
+        XCTAssertTrue(notOurs.stderrText.contains("the agent socket \(sock) belongs to uid 65534, not you (0)"), notOurs.stderrText)
         XCTAssertEqual(chown(sock, 0, 0), 0)
         let fallback = try cof(["get", "s", "--reveal", "--identity", identityFile], env: ["COFFER_AGENT_SOCK": sock])
         assertAskedForPassphrase(fallback)
@@ -344,7 +347,7 @@ final class AgentTests: VaultE2ECase {
         XCTAssertEqual(filesChanged(under: [dir.path], since: testStart).filter { !forms.found(in: $0.data).isEmpty }.map(\.path), [planted])
         unlink(planted)
 
-        for ending in ["kill -9", "--stop"] {
+        for ending in ["--stop", "kill -9"] {
             let pid = try startAgent()
             let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
             let core = try XCTUnwrap(limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") })
@@ -368,7 +371,9 @@ final class AgentTests: VaultE2ECase {
             XCTAssertEqual(cores, [], "after \(ending)")
         }
         // The killed agent's socket was left; the next command removed it and went on without it.
+        XCTAssertTrue(fileExists(socket), "kill -9 left no socket to find dead")
         assertAskedForPassphrase(try cof(["get", "s", "--reveal"], env: agentEnv))
+        XCTAssertFalse(fileExists(socket), "the dead agent's socket is still there")
     }
 
     func testRecordedSocketTrafficHoldsNoPrivateKey() throws {
