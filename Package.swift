@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers point one way: coffer (CLI) -> CofferKit -> Age, SSHSig, GitStore, Posix -> C modules;
-// CofferLocator (environment -> explicit settings) stands beside CofferKit for front ends;
+// CofferLocator (environment -> explicit settings) stands beside CofferKit for front ends, and
+// CofferAgent (coffer agent's socket, server and client) beside it, on Age, SSHSig and Posix only;
 // AgeSSH (age's ssh-ed25519 recipients) -> SSHSig -> Age, a recipient type beside Age's own.
 // AgePlugin (the age plugin client: plugin processes speaking age stanzas) stands on Age and Posix.
 let package = Package(
@@ -41,7 +42,7 @@ let package = Package(
         // age's ssh-ed25519 recipient type: SSH Ed25519 keys (read by SSHSig)
         // as age recipients and identities, on Age's HKDF and key wrapping.
         .target(name: "AgeSSH", dependencies: ["Age", "SSHSig", "CSodium"]),
-        // Headers only: prctl, memfd_create and file seals, which the Glibc module lacks.
+                // Headers only: prctl, memfd_create, file seals and SO_PEERCRED's ucred, which the Glibc module lacks.
         .systemLibrary(name: "CLinux"),
         // First thing in each executable's main: no core, no dump, no crash report.
         .target(name: "CrashPosture", dependencies: ["CLinux"]),
@@ -53,11 +54,15 @@ let package = Package(
         .target(name: "Tar"),
         .target(name: "CofferKit", dependencies: ["Age", "AgeSSH", "AgePlugin", "SSHSig", "GitStore", "Posix", "Tar"]),
         .target(name: "CofferLocator"),
+        // Holds unlocked keys for a session and answers unwrap and sign requests
+        // over a Unix socket; knows nothing of vaults (the CLI hands it the keys).
+        .target(name: "CofferAgent", dependencies: ["Age", "SSHSig", "Posix", "CLinux"]),
         .executableTarget(
             name: "coffer",
             dependencies: [
                 "CofferKit",
                 "CofferLocator",
+                "CofferAgent",
                 "Age",
                 "AgeSSH",
                 "AgePlugin",
@@ -93,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "CofferCLITests",
             dependencies: [
-                "Age", "SSHSig", "Posix", "Tar", "coffer", "coffer-yaml", "coffer-example-resolve", "TestServers",
+                "Age", "SSHSig", "Posix", "Tar", "CofferAgent", "coffer", "coffer-yaml", "coffer-example-resolve", "TestServers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -24,6 +24,13 @@ public protocol Identity {
     func unwrap(_ stanzas: [Stanza]) throws -> UnwrapResult
 }
 
+/// An identity that names the X25519 key it opens stanzas for: a key
+/// file's own key, or one an agent holds and never hands out. Callers that
+/// only need to know whose files it reads ask `recipient`, which is public.
+public protocol KeyIdentity: Identity {
+    var recipient: X25519Recipient { get }
+}
+
 /// The file key: 16 bytes from the CSPRNG, fresh for every file.
 enum FileKey {
     static let size = 16

@@ -58,7 +58,7 @@ public struct X25519Recipient: Recipient, Hashable, Sendable {
 
 /// An age X25519 private key (`AGE-SECRET-KEY-1…`). The scalar lives in a
 /// wiped buffer and is never printed; errors about it never quote it.
-public struct X25519Identity: Identity {
+public struct X25519Identity: KeyIdentity {
     static let hrp = "AGE-SECRET-KEY-"
 
     let secretKey: SecureBytes

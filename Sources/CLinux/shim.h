@@ -24,3 +24,22 @@ extern int memfd_create(const char *name, unsigned int flags);
 #define F_SEAL_GROW 0x0004
 #define F_SEAL_WRITE 0x0008
 #endif
+
+// SO_PEERCRED fills a `struct ucred`, which glibc declares only under
+// _GNU_SOURCE; this struct has its layout (pid_t, uid_t, gid_t).
+#include <sys/socket.h>
+#include <sys/types.h>
+
+struct coffer_peer_credentials {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+};
+
+/// The credentials of the process at the other end of a connected Unix
+/// socket, as the kernel recorded them at connect(2); 0, or -1 with errno.
+static inline int coffer_get_peer_credentials(int fd, struct coffer_peer_credentials *peer) {
+    socklen_t length = sizeof *peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, peer, &length) != 0) return -1;
+    return length == sizeof *peer ? 0 : -1;
+}

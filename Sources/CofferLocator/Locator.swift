@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Turns the process's surroundings — `COFFER_VAULT`, `COFFER_IDENTITY`,
-/// `COFFER_LOCK_TIMEOUT`, `COFFER_PLUGIN_TIMEOUT`, the XDG directories, `HOME`, `USER` and the
+/// `COFFER_LOCK_TIMEOUT`, `COFFER_PLUGIN_TIMEOUT`, `COFFER_AGENT_SOCK`, the XDG directories, `HOME`, `USER` and the
 /// current directory — into the explicit values CofferKit takes. The
 /// library reads none of them itself; every front end (the CLI, later the
 /// UI and server, programs that link CofferKit) asks here, so they agree.
@@ -80,6 +80,14 @@ public struct Locator: Sendable {
     /// (a relative value is ignored).
     public var runtimeDirectory: String {
         value("XDG_RUNTIME_DIR").flatMap { $0.hasPrefix("/") ? $0 + "/coffer" : nil } ?? auditDirectory
+    }
+
+    /// The socket of `coffer agent`: `COFFER_AGENT_SOCK`, else
+    /// `$XDG_RUNTIME_DIR/coffer/agent.sock`, else `/tmp/coffer-UID/agent.sock`
+    /// (a relative value of either variable is ignored).
+    public var agentSocketPath: String {
+        if let named = value("COFFER_AGENT_SOCK") { return absolute(named) }
+        return value("XDG_RUNTIME_DIR").flatMap { $0.hasPrefix("/") ? $0 + "/coffer/agent.sock" : nil } ?? "/tmp/coffer-\(getuid())/agent.sock"
     }
 
     /// This user's coffer settings (`audit = off`): `$XDG_CONFIG_HOME/coffer/config`.

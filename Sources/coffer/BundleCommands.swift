@@ -70,7 +70,7 @@ struct ExportCommand: ParsableCommand {
             for file in recipientFiles { destination += try RecipientList.read(path: file) }
             let vault = try options.vault()
             let identities = try options.identities()
-            let signer = try BundleSigning.signer(in: vault, options: options, identities: identities)
+            let signer = try BundleSigning.signer(in: vault, options: options)
             let bundle = try vault.exportBundle(prefix, to: destination, signer: signer, identities: identities,
                                                 skipUnreadable: skipUnreadable)
             try OutputFile.write(bundle.bytes, to: output!, mode: 0o644)

@@ -16,7 +16,7 @@ struct CofferCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, IdentityCommand.self, SetCommand.self, GetCommand.self, GenerateCommand.self, ListCommand.self,
             RmCommand.self, MvCommand.self, HistoryCommand.self, LogCommand.self, RollbackCommand.self,
-            RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RenderCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AuditCommand.self, AgeCommand.self, TextconvCommand.self, RestoreClipboardCommand.self,
+            RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RenderCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AuditCommand.self, AgentCommand.self, AgeCommand.self, TextconvCommand.self, RestoreClipboardCommand.self,
             ExecCommand.self, MergeDriverCommand.self, ResealCommand.self, ConflictsCommand.self, ResolveCommand.self,
             RemoteCommand.self, CloneCommand.self, SyncCommand.self,
         ]

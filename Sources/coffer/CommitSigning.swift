@@ -9,11 +9,12 @@ enum Unlocked {
     // One command per process, run on the main thread: nothing else reads
     // or writes these, so they need no lock.
     nonisolated(unsafe) static var identities: [String: [Identity]] = [:]
-    nonisolated(unsafe) static var signingKeys: [String: SSHSigningKey] = [:]
+    nonisolated(unsafe) static var signers: [String: IdentitySigner] = [:]
 }
 
 extension VaultSettings {
-    /// Signs each commit with the identity's signing key, opened before the
+    /// Signs each commit with the identity's signing key (through the agent
+    /// when one holds it: `identitySigner()`), opened before the
     /// first write takes the vault's lock (created then if the identity has
     /// none yet) and kept for the rest of the command. A wrong or missing
     /// passphrase fails the write before any of its work. With no identity file at all (a box that
@@ -23,23 +24,15 @@ extension VaultSettings {
         let settings = self
         let store = self.store
         var warned = false
-        /// The key, unlocked once; nil when there is no identity at all.
-        func key() throws -> SSHSigningKey? {
-            if let key = Unlocked.signingKeys[store.path] { return key }
-            guard store.exists else { return nil }
-            let key = try store.signingKey(identities: try settings.identities())
-            Unlocked.signingKeys[store.path] = key
-            return key
-        }
-        return CommitSigner(signer: "the identity \(store.path)", prepare: { _ = try key() }) { commit in
-            guard let key = try key() else {
+        return CommitSigner(signer: "the identity \(store.path)", prepare: { _ = try settings.identitySigner() }) { commit in
+            guard let signer = try settings.identitySigner() else {
                 if !warned {
                     warned = true
                     Console.warning("this commit is unsigned: there is no identity at \(TerminalText.escape(store.path)) to sign it with")
                 }
                 return nil
             }
-            return try key.sign(commit, namespace: CommitSigner.namespace)
+            return try signer.sign(commit, CommitSigner.namespace)
         }
     }
 }

@@ -38,12 +38,12 @@ struct InitCommand: ParsableCommand {
                 throw CommandFailure("the identity \(TerminalText.escape(store.path)) does not say which reader it is, so no vault can be made for it")
             }
             let me = NamedRecipient(recipient: reader, name: identityName ?? locator.userName)
-            let key = try store.signingKey(identities: identities)
+            guard let key = try options.settings.identitySigner() else { throw VaultError.identityMissing(path: store.path) }
             let signer = try Signer(name: me.name ?? Signer.defaultName, key: key.publicKey)
             let vault = try Vault.create(at: root, readers: [me], signers: [signer],
                                          configuration: Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: identityName,
                                                                             audit: try VaultSettings.auditLog()),
-                                         commitSigner: CommitSigner(key: key, signer: signer.description))
+                                         commitSigner: CommitSigner(signer: signer.description) { try key.sign($0, CommitSigner.namespace) })
             let hook = try GitIntegration.configure(vault, executable: Executable.path)
             Console.info("initialised vault \(vault.root), readable by \(me.recipient.encoded)")
             SetupCommand.report(hook)

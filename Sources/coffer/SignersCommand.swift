@@ -170,7 +170,7 @@ extension SignersCommand {
             try Console.run {
                 let vault = try options.vault()
                 let settings = options.settings
-                let key = try settings.store.signingKey(identities: try settings.identities())
+                guard let key = try settings.identitySigner() else { throw VaultError.identityMissing(path: settings.store.path) }
                 let signer = try Signer(name: name ?? VaultSettings.locator.userName ?? Signer.defaultName, key: key.publicKey)
                 let outcome = try vault.initializeSigners(signer)
                 Console.info("wrote .signers with \(TerminalText.escape(signer.name)) (\(signer.fingerprint)) and pinned it in this clone")

@@ -72,9 +72,16 @@ struct VaultSettings: Equatable {
 
     var store: IdentityStore { IdentityStore(path: VaultSettings.locator.identityPath(explicit: identityPath)) }
 
-    /// The user's identities; asks for the passphrase only if the file has
-    /// one, and only once per command (see `Unlocked`).
+    /// The user's identities: the agent's, when one holds them (`agent()`);
+    /// else the file's, asking for the passphrase only if the file has one,
+    /// and only once per command (see `Unlocked`).
     func identities() throws -> [Identity] {
+        if let held = try agentIdentities() { return held }
+        return try fileIdentities()
+    }
+
+    /// The identity file's keys, opened here.
+    func fileIdentities() throws -> [Identity] {
         let source = PassphraseSource(file: passphraseFile)
         let store = self.store
         if let loaded = Unlocked.identities[store.path] { return loaded }
@@ -94,10 +101,11 @@ struct VaultSettings: Equatable {
         VaultSettings.locator.identityIsNamed(explicit: identityPath) ? try identities() : try identitiesIfPresent()
     }
 
-    /// The identities if they open without asking: unprotected, or with
+    /// The identities if they open without asking: the agent's, unprotected, or with
     /// `--passphrase-file`. Others are left closed (a diff never prompts).
     func identitiesWithoutPrompt() -> [Identity] {
         guard store.exists else { return [] }
+        if let held = (try? agentIdentities()) ?? nil { return held }
         if passphraseFile != nil { return (try? identities()) ?? [] }
         return (try? store.unlock(plugins: CommandPlugins.batch, passphrase: { throw CommandFailure("no prompt here") })) ?? []
     }

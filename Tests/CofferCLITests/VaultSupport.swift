@@ -33,6 +33,8 @@ class VaultE2ECase: CLITestCase {
             "XDG_CONFIG_HOME": configHome,
             "COFFER_VAULT": vaultDir,
             "COFFER_IDENTITY": "",
+            // No agent but the ones a test starts (AgentTests), whatever runs on this machine.
+            "COFFER_AGENT_SOCK": path("no-agent/agent.sock"),
             "USER": "tester",
             "LOGNAME": "tester",
             "GIT_CONFIG_NOSYSTEM": "1",

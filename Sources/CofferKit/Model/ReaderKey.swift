@@ -96,8 +96,9 @@ extension ReaderKey {
     /// (a plugin identity, say, need not know its recipient).
     public static func of(_ identity: Identity) -> ReaderKey? {
         switch identity {
-        case let identity as X25519Identity: return .x25519(identity.recipient)
         case let identity as SSHEd25519Identity: return .sshEd25519(identity.recipient)
+        // X25519 keys, opened here or held by the agent.
+        case let identity as any KeyIdentity: return .x25519(identity.recipient)
         default: return nil
         }
     }
