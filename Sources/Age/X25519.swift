@@ -37,7 +37,10 @@ public struct X25519Recipient: Recipient, Hashable, Sendable {
     /// The canonical `age1…` form.
     public var encoded: String { Bech32.encodeString(hrp: X25519Recipient.hrp, data: publicKey) }
 
-    public func wrap(fileKey: SecureBytes) throws -> [Stanza] {
+    /// A fresh ephemeral key's public share and its X25519 agreement with
+    /// `theirs` (a Montgomery public key); nil for a low-order `theirs`. The
+    /// ephemeral scalar is wiped on return.
+    public static func ephemeralAgreement(with theirs: [UInt8]) -> (share: [UInt8], shared: SecureBytes)? {
         let ephemeral = SecureBytes.random(count: 32)
         var share = [UInt8](repeating: 0, count: 32)
         let shared = SecureBytes(count: 32)
@@ -45,11 +48,15 @@ public struct X25519Recipient: Recipient, Hashable, Sendable {
             let eb = e.baseAddress!.assumingMemoryBound(to: UInt8.self)
             guard crypto_scalarmult_base(&share, eb) == 0 else { return false }
             return shared.withUnsafeMutableBytes { s in
-                crypto_scalarmult(s.baseAddress!.assumingMemoryBound(to: UInt8.self), eb, publicKey) == 0
+                crypto_scalarmult(s.baseAddress!.assumingMemoryBound(to: UInt8.self), eb, theirs) == 0
             }
         }
+        return ok ? (share, shared) : nil
+    }
+
+    public func wrap(fileKey: SecureBytes) throws -> [Stanza] {
         // Fails only for a low-order public key, which no honest recipient has.
-        guard ok else { throw AgeError.invalidRecipient(encoded) }
+        guard let (share, shared) = X25519Recipient.ephemeralAgreement(with: publicKey) else { throw AgeError.invalidRecipient(encoded) }
         let wrapKey = HKDF.deriveKey(ikm: shared, salt: share + publicKey, info: X25519Recipient.info)
         let body = AEAD.wrap(fileKey: fileKey, wrapKey: wrapKey)
         return [Stanza(type: X25519Recipient.stanzaType, arguments: [Base64.encode(share)], body: body)]

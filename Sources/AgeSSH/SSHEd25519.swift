@@ -40,18 +40,10 @@ public struct SSHEd25519Recipient: Recipient, Hashable, Sendable {
 
     public func wrap(fileKey: SecureBytes) throws -> [Stanza] {
         guard let theirs = SSHEd25519Recipient.montgomeryKey(key) else { throw AgeSSHError.invalidRecipient("not a usable Ed25519 key") }
-        let ephemeral = SecureBytes.random(count: 32)
-        var share = [UInt8](repeating: 0, count: 32)
-        let shared = SecureBytes(count: 32)
-        let ok = ephemeral.withUnsafeBytes { e -> Bool in
-            let eb = e.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            guard crypto_scalarmult_base(&share, eb) == 0 else { return false }
-            return shared.withUnsafeMutableBytes { s in
-                crypto_scalarmult(s.baseAddress!.assumingMemoryBound(to: UInt8.self), eb, theirs) == 0
-            }
-        }
         // Fails only for a low-order point, which SSHEd25519PublicKey never holds.
-        guard ok else { throw AgeSSHError.invalidRecipient("not a usable Ed25519 key") }
+        guard let (share, shared) = X25519Recipient.ephemeralAgreement(with: theirs) else {
+            throw AgeSSHError.invalidRecipient("not a usable Ed25519 key")
+        }
         guard let wrapKey = SSHEd25519Recipient.wrapKey(shared: shared, share: share, montgomeryKey: theirs, wire: key.wireBlob) else {
             throw AgeSSHError.invalidRecipient("not a usable Ed25519 key")
         }

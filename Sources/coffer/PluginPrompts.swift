@@ -6,7 +6,7 @@ import CofferKit
 /// plugin identity it loads share it, so an operation starts each plugin
 /// once, and the plugin's requests reach the user through coffer's prompts.
 enum CommandPlugins {
-    nonisolated(unsafe) static let batch: PluginBatch = {
+    static let batch: PluginBatch = {
         let client = PluginClient(prompter: TerminalPluginPrompter())
         // A plugin that stops answering is cut off after this long per message
         // (a touch or a PIN typed at its own prompt included).
