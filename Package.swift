@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers point one way: coffer (CLI) -> CofferKit -> Age, SSHSig, GitStore, Posix -> C modules;
 // CofferLocator (environment -> explicit settings) stands beside CofferKit for front ends, and
-// CofferAgent (coffer agent's socket, server and client) beside it, on Age, SSHSig and Posix only;
+// CofferAgent (coffer agent's socket, server and client) beside it, on Age, AgeSSH, SSHSig and Posix only;
 // AgeSSH (age's ssh-ed25519 recipients) -> SSHSig -> Age, a recipient type beside Age's own.
 // AgePlugin (the age plugin client: plugin processes speaking age stanzas) stands on Age and Posix.
 let package = Package(
@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "CofferLocator"),
         // Holds unlocked keys for a session and answers unwrap and sign requests
         // over a Unix socket; knows nothing of vaults (the CLI hands it the keys).
-        .target(name: "CofferAgent", dependencies: ["Age", "SSHSig", "Posix", "CLinux"]),
+        .target(name: "CofferAgent", dependencies: ["Age", "AgeSSH", "SSHSig", "Posix", "CLinux"]),
         .executableTarget(
             name: "coffer",
             dependencies: [

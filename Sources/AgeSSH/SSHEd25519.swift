@@ -80,10 +80,17 @@ public struct SSHEd25519Recipient: Recipient, Hashable, Sendable {
     }
 }
 
+/// An identity that names the SSH key it opens stanzas for: an OpenSSH key
+/// opened here, or one an agent holds and never hands out (Age's
+/// `KeyIdentity` for X25519). Its `recipient` is public.
+public protocol SSHKeyIdentity: Identity {
+    var recipient: SSHEd25519Recipient { get }
+}
+
 /// An OpenSSH Ed25519 private key as an age identity. The key lives in wiped
 /// buffers (`SSHSigningKey`, and its X25519 scalar here) and is never printed;
 /// errors about it never quote it. The same key signs (`signingKey`).
-public final class SSHEd25519Identity: Identity, Redacted {
+public final class SSHEd25519Identity: SSHKeyIdentity, Redacted {
     static let pemBegin = Array("-----BEGIN OPENSSH PRIVATE KEY-----".utf8)
 
     public let signingKey: SSHSigningKey

@@ -60,7 +60,7 @@ public final class AgentClient: Sendable {
     /// For each header (one age file's stanzas), its file key if `key` (nil:
     /// any key the agent holds) opens it. A malformed stanza of the key's own
     /// type throws, as the key itself would.
-    public func unwrap(_ headers: [[Stanza]], with key: X25519Recipient?) throws -> [UnwrapResult] {
+    public func unwrap(_ headers: [[Stanza]], with key: AgentKey?) throws -> [UnwrapResult] {
         guard !headers.isEmpty else { return [] }
         var results: [UnwrapResult] = []
         // Batches stay under the protocol's bound on headers per request.
@@ -73,7 +73,7 @@ public final class AgentClient: Sendable {
                 switch answer {
                 case .fileKey(let fileKey): results.append(.fileKey(fileKey))
                 case .notMine: results.append(.notMine)
-                case .malformed(let reason): throw AgeError.invalidStanza(type: X25519Recipient.stanzaType, reason: reason)
+                case .malformed(let type, let reason): throw AgeError.invalidStanza(type: type, reason: reason)
                 }
             }
         }

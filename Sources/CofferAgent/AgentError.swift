@@ -25,6 +25,8 @@ public enum AgentError: Error, Equatable, Sendable, CustomStringConvertible {
     /// `coffer agent` while one already serves the socket.
     case alreadyRunning(path: String, pid: Int32)
     case notRunning(path: String)
+    /// An identity of a kind the agent does not hold (by its type's name).
+    case cannotHold(kind: String)
 
     public var description: String {
         switch self {
@@ -43,6 +45,7 @@ public enum AgentError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupportedVersion(let version): return "the agent speaks protocol version \(version); this coffer speaks \(AgentProtocol.version)"
         case .alreadyRunning(let path, let pid): return "an agent is already running (pid \(pid)) on \(path)"
         case .notRunning(let path): return "no agent is running on \(path)"
+        case .cannotHold(let kind): return "the agent holds X25519 and SSH Ed25519 keys only, not a \(kind)"
         }
     }
 }

@@ -2,20 +2,38 @@
 import Glibc
 #endif
 import Age
+import AgeSSH
 import SSHSig
 
 /// A key the agent holds, used through it: its stanzas go to the agent,
 /// which answers with the file key or "not mine". The private key stays in
-/// the agent; this side knows only the public key.
-public struct AgentIdentity: KeyIdentity {
-    public let recipient: X25519Recipient
-    let client: AgentClient
+/// the agent; this side knows only the public key, and says which reader it
+/// is the way a key opened here does (`KeyIdentity`, `SSHKeyIdentity`).
+public protocol AgentIdentity: Identity {
+    var key: AgentKey { get }
+    var client: AgentClient { get }
+}
 
+extension AgentIdentity {
     public func unwrap(_ stanzas: [Stanza]) throws -> UnwrapResult {
-        // No X25519 stanza, nothing the agent could open: no round trip.
-        guard stanzas.contains(where: { $0.type == X25519Recipient.stanzaType }) else { return .notMine }
-        return try client.unwrap([stanzas], with: recipient)[0]
+        // No stanza of the key's kind, nothing the agent could open: no round trip.
+        guard stanzas.contains(where: { $0.type == key.stanzaType }) else { return .notMine }
+        return try client.unwrap([stanzas], with: key)[0]
     }
+}
+
+/// An X25519 key the agent holds.
+public struct AgentX25519Identity: AgentIdentity, KeyIdentity {
+    public let recipient: X25519Recipient
+    public let client: AgentClient
+    public var key: AgentKey { .x25519(recipient) }
+}
+
+/// An SSH Ed25519 key the agent holds.
+public struct AgentSSHIdentity: AgentIdentity, SSHKeyIdentity {
+    public let recipient: SSHEd25519Recipient
+    public let client: AgentClient
+    public var key: AgentKey { .sshEd25519(recipient) }
 }
 
 /// An agent that holds a given identity file's keys: those keys as
@@ -36,9 +54,14 @@ public struct AgentSession: Sendable {
         return AgentSession(client: client, status: status, publicKeys: keys)
     }
 
-    /// The identity's keys, the one in use first.
-    public var identities: [AgentIdentity] {
-        publicKeys.recipients.map { AgentIdentity(recipient: $0, client: client) }
+    /// The identity's keys, the one in use first, each of its own kind.
+    public var identities: [any AgentIdentity] {
+        publicKeys.readers.map { key -> any AgentIdentity in
+            switch key {
+            case .x25519(let recipient): return AgentX25519Identity(recipient: recipient, client: client)
+            case .sshEd25519(let recipient): return AgentSSHIdentity(recipient: recipient, client: client)
+            }
+        }
     }
 
     /// `message` signed for `namespace` by the identity's signing key.

@@ -1,46 +1,54 @@
 import Age
+import AgeSSH
 import SSHSig
 
-/// What an agent holds: one identity file's unlocked keys and its signing
-/// key, in wiped buffers (`SecureBytes`, locked in memory). It answers with
-/// file keys for stanzas its keys open and signatures for the namespaces it
-/// was given; no answer has room for a private key. `wipe()` drops them.
+/// What an agent holds: one identity file's unlocked keys (coffer's X25519
+/// keys, or an OpenSSH Ed25519 key) and its signing key, in wiped buffers
+/// (`SecureBytes`, locked in memory). It answers with file keys for stanzas
+/// its keys open and signatures for the namespaces it was given; no answer
+/// has room for a private key. `wipe()` drops them.
 public final class AgentKeys {
     public let identityPath: String
-    private var identities: [X25519Identity]
+    private var held: [(key: AgentKey, identity: Identity)]
     private var signingKey: SSHSigningKey?
     private let namespaces: Set<String>
 
     /// - Parameters:
     ///   - identityPath: the identity file they came from (absolute); clients match it.
+    ///   - identities: X25519 and SSH Ed25519 identities; any other kind (a
+    ///     plugin's, which has its own process to ask) is refused.
+    ///   - signingKey: for an SSH identity, that key itself.
     ///   - namespaces: the only SSHSIG namespaces it signs for.
-    public init(identityPath: String, identities: [X25519Identity], signingKey: SSHSigningKey?, namespaces: Set<String>) {
+    public init(identityPath: String, identities: [Identity], signingKey: SSHSigningKey?, namespaces: Set<String>) throws {
+        held = try identities.map { identity in
+            guard let key = AgentKey(of: identity) else { throw AgentError.cannotHold(kind: String(describing: type(of: identity))) }
+            return (key, identity)
+        }
         self.identityPath = identityPath
-        self.identities = identities
         self.signingKey = signingKey
         self.namespaces = namespaces
     }
 
     public var publicKeys: AgentPublicKeys {
-        AgentPublicKeys(recipients: identities.map(\.recipient), signingKey: signingKey?.publicKey)
+        AgentPublicKeys(readers: held.map(\.key), signingKey: signingKey?.publicKey)
     }
 
     /// Releases the keys: their buffers are zeroed as they go.
     public func wipe() {
-        identities = []
+        held = []
         signingKey = nil
     }
 
-    func unwrap(_ headers: [[Stanza]], key: X25519Recipient?) -> AgentResponse {
-        let usable = identities.filter { key == nil || $0.recipient == key }
+    func unwrap(_ headers: [[Stanza]], key: AgentKey?) -> AgentResponse {
+        let usable = held.filter { key == nil || $0.key == key }
         return .unwrapped(headers.map { stanzas in
-            for identity in usable {
+            for (key, identity) in usable {
                 do {
                     if case .fileKey(let fileKey) = try identity.unwrap(stanzas) { return .fileKey(fileKey) }
-                } catch AgeError.invalidStanza(_, let reason) {
-                    return .malformed(reason)
+                } catch AgeError.invalidStanza(let type, let reason) {
+                    return .malformed(type: type, reason: reason)
                 } catch {
-                    return .malformed("the stanza could not be opened")
+                    return .malformed(type: key.stanzaType, reason: "the stanza could not be opened")
                 }
             }
             return .notMine

@@ -1,13 +1,15 @@
 import Age
 import SSHSig
 
-/// The agent's wire protocol, version 1: a client sends one request frame
+/// The agent's wire protocol, version 2: a client sends one request frame
 /// and reads one answer frame, as often as it likes on one connection.
+/// Keys are named by their `.recipients` text, of any kind the agent holds
+/// (version 1 named X25519 keys only, by their raw bytes).
 /// Requests carry only public bytes (stanzas, a message to sign); answers
 /// carry public keys, signatures, and file keys for stanzas the agent could
 /// open — never a private key, since no message has a field for one.
 public enum AgentProtocol {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// A frame's largest body: a bundle manifest of 10,000 secrets, to be
     /// signed, is about 1.5 MB; a batch of 4,096 headers about 1 MB.
     static let maxFrame = 16 << 20
@@ -20,7 +22,7 @@ public enum AgentProtocol {
     static let maxBody = 4096
     static let maxText = 4096
     static let maxKeys = 256
-    /// An X25519 file key is 16 bytes; room for other kinds of key.
+    /// An age file key is 16 bytes, whichever key opened it; room to spare.
     static let maxFileKey = 64
 
     enum Kind: UInt8 {
@@ -38,7 +40,7 @@ public enum AgentRequest {
     /// The file key of each header (the stanzas of one age file) that the
     /// key `key` opens (nil: any key the agent holds). One header, or many
     /// in one round trip.
-    case unwrap(key: X25519Recipient?, headers: [[Stanza]])
+    case unwrap(key: AgentKey?, headers: [[Stanza]])
     /// An SSHSIG signature over `message` for `namespace`; the agent signs
     /// only for the namespaces it was started with.
     case sign(namespace: String, message: [UInt8])
@@ -61,7 +63,7 @@ public enum AgentRequest {
         case .stop: out = FrameWriter(kind: AgentProtocol.Kind.stop.rawValue)
         case .unwrap(let key, let headers):
             out = FrameWriter(kind: AgentProtocol.Kind.unwrap.rawValue)
-            out.bytes(key?.publicKey ?? [])
+            out.string(key?.encoded ?? "")
             out.u32(UInt32(headers.count))
             for stanzas in headers {
                 out.u32(UInt32(stanzas.count))
@@ -87,8 +89,8 @@ public enum AgentRequest {
         case .publicKeys?: request = .publicKeys
         case .stop?: request = .stop
         case .unwrap?:
-            let raw = try fields.bytes("key", limit: 32)
-            let key = raw.isEmpty ? nil : try X25519Recipient(publicKey: Array(raw))
+            let named = try fields.string("key", limit: AgentProtocol.maxText)
+            let key = named.isEmpty ? nil : try AgentKey(parsing: named)
             var headers: [[Stanza]] = []
             for _ in 0..<(try fields.count("headers", limit: AgentProtocol.maxHeaders)) {
                 var stanzas: [Stanza] = []
@@ -133,13 +135,14 @@ public struct AgentStatus: Sendable, Equatable {
 
 /// The public halves of what the agent holds.
 public struct AgentPublicKeys: Sendable, Equatable {
-    /// The identity's X25519 keys, the one in use first.
-    public let recipients: [X25519Recipient]
-    /// The identity's SSH signing key; nil when it holds none.
+    /// The identity's keys as readers, the one in use first: its X25519
+    /// keys, or its SSH key.
+    public let readers: [AgentKey]
+    /// The identity's SSH signing key (an SSH identity's own key); nil when it holds none.
     public let signingKey: SSHEd25519PublicKey?
 
-    public init(recipients: [X25519Recipient], signingKey: SSHEd25519PublicKey?) {
-        self.recipients = recipients
+    public init(readers: [AgentKey], signingKey: SSHEd25519PublicKey?) {
+        self.readers = readers
         self.signingKey = signingKey
     }
 }
@@ -148,8 +151,8 @@ public struct AgentPublicKeys: Sendable, Equatable {
 public enum AgentUnwrap {
     case fileKey(SecureBytes)
     case notMine
-    /// A stanza of the key's own type was malformed (age's rule: an error, not "not mine").
-    case malformed(String)
+    /// A stanza of a key's own type (`type`) was malformed (age's rule: an error, not "not mine").
+    case malformed(type: String, reason: String)
 }
 
 /// What the agent answers.
@@ -173,8 +176,8 @@ enum AgentResponse {
             out.u32(status.secondsLeft)
         case .keys(let keys):
             out = FrameWriter(kind: AgentProtocol.Kind.keys.rawValue)
-            out.u32(UInt32(keys.recipients.count))
-            for key in keys.recipients { out.string(key.encoded) }
+            out.u32(UInt32(keys.readers.count))
+            for key in keys.readers { out.string(key.encoded) }
             out.string(keys.signingKey?.authorizedKey ?? "")
         case .unwrapped(let results):
             out = FrameWriter(kind: AgentProtocol.Kind.unwrapped.rawValue)
@@ -185,8 +188,9 @@ enum AgentResponse {
                 case .fileKey(let key):
                     out.u8(1)
                     key.withUnsafeBytes { out.bytes($0) }
-                case .malformed(let reason):
+                case .malformed(let type, let reason):
                     out.u8(2)
+                    out.string(type)
                     out.string(reason)
                 }
             }
@@ -209,12 +213,12 @@ enum AgentResponse {
             let path = try fields.string("identity path", limit: AgentProtocol.maxText)
             response = .status(AgentStatus(pid: pid, identityPath: path, ttlSeconds: try fields.u32("ttl"), secondsLeft: try fields.u32("time left")))
         case .keys?:
-            var recipients: [X25519Recipient] = []
+            var readers: [AgentKey] = []
             for _ in 0..<(try fields.count("keys", limit: AgentProtocol.maxKeys)) {
-                recipients.append(try X25519Recipient(parsing: try fields.string("key", limit: AgentProtocol.maxText)))
+                readers.append(try AgentKey(parsing: try fields.string("key", limit: AgentProtocol.maxText)))
             }
             let signing = try fields.string("signing key", limit: AgentProtocol.maxText)
-            response = .keys(AgentPublicKeys(recipients: recipients,
+            response = .keys(AgentPublicKeys(readers: readers,
                                              signingKey: signing.isEmpty ? nil : try SSHEd25519PublicKey(parsingAuthorizedKey: signing)))
         case .unwrapped?:
             var results: [AgentUnwrap] = []
@@ -222,7 +226,9 @@ enum AgentResponse {
                 switch try fields.u8("result") {
                 case 0: results.append(.notMine)
                 case 1: results.append(.fileKey(SecureBytes(copying: try fields.bytes("file key", limit: AgentProtocol.maxFileKey))))
-                case 2: results.append(.malformed(try fields.string("reason", limit: AgentProtocol.maxText)))
+                case 2:
+                    let type = try fields.string("stanza type", limit: AgentProtocol.maxArgument)
+                    results.append(.malformed(type: type, reason: try fields.string("reason", limit: AgentProtocol.maxText)))
                 case let other: throw AgentError.protocolViolation("unknown unwrap result \(other)")
                 }
             }

@@ -81,14 +81,22 @@ struct AgentCommand: ParsableCommand {
         }
     }
 
-    /// The identity's keys and signing key, held by `AgentKeys` alone (not
+    /// The identity's keys (coffer's X25519 keys, or an SSH key) and its
+    /// signing key (an SSH identity's own), held by `AgentKeys` alone (not
     /// cached in `Unlocked`), so that its `wipe()` releases the last copy.
+    /// A file with plugin keys is refused: commands must still reach the
+    /// plugin with them, which the agent never hands out.
     private func unlock(_ store: IdentityStore) throws -> AgentKeys {
         let source = options.passphrase.source
-        let identities = try store.load { try source.read(prompt: "Passphrase for identity \(store.path): ") }
-        return AgentKeys(identityPath: AgentSession.canonicalPath(store.path), identities: identities,
-                         signingKey: try store.signingKey(identities: identities),
-                         namespaces: [CommitSigner.namespace, BundleSigner.namespace])
+        let identities = try store.unlock { try source.read(prompt: "Passphrase for identity \(store.path): ") }
+        if let plugin = identities.lazy.compactMap({ $0 as? PluginReaderIdentity }).first {
+            throw CommandFailure("\(TerminalText.escape(store.path)) holds age plugin keys (plugin \(plugin.identity.name)), which need no agent: "
+                                 + "their plugin asks for its PIN or touch once per operation; the agent holds coffer's own keys and SSH keys only",
+                                 hint: "use this identity without `coffer agent`, or keep coffer's own keys in an identity file of their own for the agent")
+        }
+        return try AgentKeys(identityPath: AgentSession.canonicalPath(store.path), identities: identities,
+                             signingKey: try store.signingKey(identities: identities),
+                             namespaces: [CommitSigner.namespace, BundleSigner.namespace])
     }
 
     /// Starts this program again to serve in the background, and returns once it listens.
@@ -124,7 +132,7 @@ struct AgentCommand: ParsableCommand {
         print("socket: \(TerminalText.escape(socket))")
         print("identity: \(TerminalText.escape(status.identityPath))")
         print("idle timeout: \(AgentTTL(seconds: Int(status.ttlSeconds))), \(AgentTTL(seconds: Int(status.secondsLeft))) left")
-        for key in keys.recipients { print("key: \(key.encoded)") }
+        for key in keys.readers { print("key: \(key.encoded)") }
         if let signing = keys.signingKey { print("signing key: \(signing.fingerprint)") }
     }
 

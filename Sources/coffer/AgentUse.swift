@@ -33,7 +33,7 @@ extension VaultSettings {
     }
 
     /// The agent's keys for this identity, or nil to open the file.
-    func agentIdentities() throws -> [any KeyIdentity]? {
+    func agentIdentities() throws -> [Identity]? {
         guard let agent = try agent() else { return nil }
         return agent.identities
     }

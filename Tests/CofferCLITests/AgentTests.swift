@@ -39,10 +39,12 @@ final class AgentTests: VaultE2ECase {
 
     // MARK: helpers
 
-    /// Starts `coffer agent` in the background with the passphrase file; its pid.
+    /// Starts `coffer agent` in the background with the passphrase file (for
+    /// `identity`, else the default identity); its pid.
     @discardableResult
-    private func startAgent(ttl: String = "15m", file: StaticString = #filePath, line: UInt = #line) throws -> pid_t {
-        let result = try cofOK(["agent", "--ttl", ttl, "--passphrase-file", passphraseFile], env: agentEnv, file: file, line: line)
+    private func startAgent(ttl: String = "15m", identity: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> pid_t {
+        let arguments = ["agent", "--ttl", ttl, "--passphrase-file", passphraseFile] + (identity.map { ["--identity", $0] } ?? [])
+        let result = try cofOK(arguments, env: agentEnv, file: file, line: line)
         XCTAssertEqual(result.stdoutText, "export COFFER_AGENT_SOCK='\(socket)'\n", file: file, line: line)
         let pid = try agentStatus(file: file, line: line).pid
         started.append(pid)
@@ -204,7 +206,7 @@ final class AgentTests: VaultE2ECase {
                 XCTAssertTrue(reason.contains("signs only for the namespaces coffer-bundle, git"), reason)
             }
         }
-        let mine = try XCTUnwrap(keys.recipients.first)
+        guard case .x25519(let mine)? = keys.readers.first else { return XCTFail("no X25519 key: \(keys.readers)") }
         let fileKeys = (0..<3).map { _ in SecureBytes.random(count: 16) }
         var headers = try fileKeys.map { try mine.wrap(fileKey: $0) }
         headers.append(try X25519Identity.generate().recipient.wrap(fileKey: .random(count: 16)))
@@ -401,6 +403,129 @@ final class AgentTests: VaultE2ECase {
         }
         XCTAssertGreaterThan(recording.count, 1000)
         XCTAssertEqual(forms.found(in: recording), [], "the socket carried a private key")
+    }
+}
+
+extension AgentTests {
+    // MARK: an SSH identity
+
+    /// An SSH key made by ssh-keygen, imported as a coffer identity sealed
+    /// with coffer's passphrase, and a vault of its own whose one reader and
+    /// signer it is: what an SSH user's session through the agent needs.
+    private struct SSHSession {
+        let key: String, publicLine: String, identity: String, vault: String
+        let env: [String: String]
+    }
+
+    private func sshSession(file: StaticString = #filePath, line: UInt = #line) throws -> SSHSession {
+        let keygen = try requireTool("ssh-keygen", file: file, line: line)
+        let key = path("carol")
+        try succeed(keygen, ["-q", "-t", "ed25519", "-N", "", "-C", "carol@laptop", "-f", key], file: file, line: line)
+        let publicLine = try String(contentsOfFile: key + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let identity = path("home/carol-identity/id"), vault = path("carol-vault")
+        let env = ["COFFER_AGENT_SOCK": socket, "COFFER_VAULT": vault, "COFFER_IDENTITY": identity]
+        try cofOK(["identity", "import", "--ssh", key, "--identity", identity, "--passphrase-file", passphraseFile], file: file, line: line)
+        XCTAssertTrue(try String(contentsOfFile: identity, encoding: .utf8).hasPrefix("-----BEGIN AGE ENCRYPTED FILE-----"),
+                      "the imported key is not sealed with coffer's passphrase", file: file, line: line)
+        try cofOK(["init", vault, "--name", "carol", "--passphrase-file", passphraseFile], env: env, file: file, line: line)
+        for list in [".recipients", ".signers"] {
+            let text = try String(contentsOfFile: vault + "/" + list, encoding: .utf8)
+            XCTAssertTrue(text.contains(publicLine), "\(list): \(text)", file: file, line: line)
+        }
+        return SSHSession(key: key, publicLine: publicLine, identity: identity, vault: vault, env: env)
+    }
+
+    /// The SSH private key in every form it could leak in: its seed and
+    /// 64-byte secret, its X25519 scalar, and the OpenSSH PEM file's text.
+    private func sshSecretForms(_ key: String) throws -> SecretForms {
+        var forms = SecretForms()
+        let pem = try String(contentsOfFile: key, encoding: .utf8)
+        let signing = try SSHSigningKey(openSSHPrivateKey: SecureBytes(copying: Array(pem.utf8)))
+        let secret = signing.secretKey.withUnsafeBytes { Array($0) }
+        forms.add("the SSH key's seed", raw: Array(secret[0..<32]))
+        forms.add("the SSH key's secret", raw: secret)
+        forms.add("the SSH key's X25519 scalar", raw: signing.curve25519SecretKey().withUnsafeBytes { Array($0) })
+        forms.add("the PEM's first line", text: "-----BEGIN OPENSSH PRIVATE KEY-----")
+        let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }
+        XCTAssertGreaterThan(body.count, 3, pem.count.description)
+        for (n, text) in body.enumerated() where text.count >= 16 { forms.add("the PEM's line \(n + 2)", text: String(text)) }
+        XCTAssertTrue(forms.found(in: Data(pem.utf8)).contains("the PEM's line 3"), "the forms find the PEM")
+        XCTAssertEqual(forms.found(in: Data(secret[0..<32])), ["the SSH key's seed (raw)"], "the forms find what they should")
+        return forms
+    }
+
+    func testAnImportedSSHIdentityUnlockedOnceServesReadsAndSignedWritesAndItsKeyNeverCrossesTheSocket() throws {
+        let carol = try sshSession()
+        let forms = try sshSecretForms(carol.key)
+        try cofOK(["set", "s0=v0", "s1=v1", "s2=v2", "--passphrase-file", passphraseFile], env: carol.env)
+        // Protected: without the agent, no terminal and no passphrase file, nothing opens.
+        assertAskedForPassphrase(try cof(["get", "s0", "--reveal"], env: carol.env))
+
+        try startAgent(identity: carol.identity)
+        let status = try agentStatus()
+        XCTAssertEqual(status.lines["identity"], carol.identity)
+        XCTAssertEqual(status.lines["key"], carol.publicLine, "the SSH key is the reader it holds")
+        XCTAssertEqual(status.lines["signing key"], try SSHEd25519PublicKey(parsingAuthorizedKey: carol.publicLine).fingerprint,
+                       "an SSH identity signs as itself")
+
+        let proxyDir = path("proxy")
+        XCTAssertEqual(mkdir(proxyDir, 0o700), 0)
+        let proxy = try RecordingProxy(path: proxyDir + "/agent.sock", upstream: socket)
+        defer { proxy.stop() }
+        var through = carol.env
+        through["COFFER_AGENT_SOCK"] = proxy.path
+        for n in 0..<6 {
+            let value = try cofOK(["get", "s\(n % 3)", "--reveal"], env: through)
+            XCTAssertEqual(value.stdoutText, "v\(n % 3)")
+            XCTAssertFalse(value.stderrText.contains("assphrase"), value.stderrText)
+        }
+        for n in 0..<3 {
+            let before = try head(in: carol.vault)
+            try cofOK(["set", "s\(n)=w\(n)"], env: through)
+            let commit = try head(in: carol.vault)
+            XCTAssertNotEqual(commit, before, "set s\(n) made no commit")
+            // Stock git, trusting the vault's .signers: the SSH key signed it.
+            let verified = try git(["-c", "gpg.ssh.allowedSignersFile=.signers", "verify-commit", commit], in: carol.vault)
+            XCTAssertEqual(verified.status, 0, "set s\(n): \(verified.stderrText)")
+            XCTAssertTrue(verified.stderrText.contains("Good \"git\" signature for carol"), verified.stderrText)
+        }
+        XCTAssertEqual(try cofOK(["get", "s2", "--reveal"], env: through).stdoutText, "w2")
+        try cofOK(["verify", "--history"], env: through)
+
+        let recording = proxy.recording
+        // What should pass did: ssh-ed25519 stanzas, the public key, signatures, the identity's path.
+        for expected in ["ssh-ed25519", carol.publicLine, "-----BEGIN SSH SIGNATURE-----", "git", carol.identity] {
+            XCTAssertNotNil(recording.range(of: Data(expected.utf8)), "the recording lacks \(expected)")
+        }
+        XCTAssertNil(recording.range(of: Data("X25519".utf8)), "an SSH identity's vault has no X25519 stanza")
+        XCTAssertEqual(forms.found(in: recording), [], "the socket carried the SSH private key")
+    }
+
+    // MARK: plugin keys
+
+    /// A plugin's key is a line the plugin needs on every operation; the
+    /// agent would have to hand it out, so it refuses the file.
+    func testAnIdentityFileWithPluginKeysIsRefusedAndNoAgentStarts() throws {
+        let own = try cofferKeygen("with-plugin")
+        let plugin = String(decoding: Bech32.encode(hrp: "AGE-PLUGIN-COFFERTEST-", data: Array(repeating: 7, count: 16)), as: UTF8.self)
+        let text = try String(contentsOfFile: own.identityFile, encoding: .utf8) + plugin + "\n"
+        try write("with-plugin", text)
+        XCTAssertEqual(chmod(own.identityFile, 0o600), 0)
+        for mode in [[], ["--foreground"]] {
+            let refused = try cof(["agent", "--identity", own.identityFile] + mode, env: agentEnv)
+            assertCofferError(refused)
+            XCTAssertTrue(refused.stderrText.contains("coffer: error: \(own.identityFile) holds age plugin keys (plugin coffertest), which need no agent: "
+                                                      + "their plugin asks for its PIN or touch once per operation"), refused.stderrText)
+            XCTAssertTrue(refused.stderrText.contains("coffer: hint: use this identity without `coffer agent`"), refused.stderrText)
+            XCTAssertFalse(refused.stderrText.contains(plugin), "the plugin key was quoted")
+            XCTAssertEqual(refused.stdoutText, "", "\(mode)")
+            XCTAssertFalse(fileExists(socket), "an agent started for \(mode)")
+        }
+        // The same keys without the plugin line are ones the agent holds.
+        try write("with-plugin", text.replacingOccurrences(of: plugin + "\n", with: ""))
+        XCTAssertEqual(chmod(own.identityFile, 0o600), 0)
+        try startAgent(identity: own.identityFile)
+        XCTAssertEqual(try agentStatus().lines["key"], own.recipient)
     }
 }
 

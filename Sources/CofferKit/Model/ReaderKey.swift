@@ -96,8 +96,8 @@ extension ReaderKey {
     /// (a plugin identity, say, need not know its recipient).
     public static func of(_ identity: Identity) -> ReaderKey? {
         switch identity {
-        case let identity as SSHEd25519Identity: return .sshEd25519(identity.recipient)
-        // X25519 keys, opened here or held by the agent.
+        // Keys opened here or held by the agent, by their kind.
+        case let identity as any SSHKeyIdentity: return .sshEd25519(identity.recipient)
         case let identity as any KeyIdentity: return .x25519(identity.recipient)
         default: return nil
         }
