@@ -102,6 +102,26 @@ final class SSHReaderTests: VaultE2ECase {
         XCTAssertEqual(noPassphrase.status, 1, "a protected identity opened without its passphrase")
     }
 
+    /// A pasted `.pub` whose comment runs onto a second line (or a `--name`
+    /// that does) must not write a second, unseen reader into `.recipients`.
+    func testAReaderNameWithALineBreakIsRefusedAndAddsNoHiddenReader() throws {
+        try initVault()
+        try cofOK(["set", "a=1"])
+        let bob = try sshKey("bob"), mallory = try sshKey("mallory")
+        let malloryKey = mallory.pub.split(separator: " ").prefix(2).joined(separator: " ")
+        let bobKey = bob.pub.split(separator: " ").prefix(2).joined(separator: " ")
+        let before = try String(contentsOfFile: vaultDir + "/.recipients", encoding: .utf8)
+        let commits = try commitCount()
+        for arguments in [[bobKey + " bob\n" + malloryKey], [bobKey, "--name", "bob\n" + malloryKey]] {
+            let result = try cof(["recipients", "add"] + arguments)
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.stderrText)")
+            XCTAssertTrue(result.stderrText.hasPrefix("coffer: error: "), result.stderrText)
+            XCTAssertEqual(try String(contentsOfFile: vaultDir + "/.recipients", encoding: .utf8), before)
+            XCTAssertEqual(try commitCount(), commits)
+        }
+        try cofOK(["verify"])
+    }
+
     func testOtherSSHKeyTypesAreRefusedByName() throws {
         try initVault()
         let rsa = try sshKey("rsa", type: "rsa")
