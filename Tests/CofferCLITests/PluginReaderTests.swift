@@ -99,6 +99,26 @@ final class PluginReaderTests: VaultE2ECase {
         XCTAssertTrue((verify.stdoutText + verify.stderrText).contains("no drift"), verify.stdoutText + verify.stderrText)
     }
 
+    /// A plugin identity pasted where a name or reader belongs is refused like
+    /// an age secret key: never committed in `.recipients`, never echoed.
+    func testAPastedPluginIdentityIsNeverCommittedOrShown() throws {
+        let plugin = try installPlugin()
+        try initVault()
+        let identity = try String(contentsOfFile: plugin.identityFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = String(identity.dropFirst("AGE-PLUGIN-COFFERTEST-1".count))
+        let commits = try commitCount()
+        for arguments in [["recipients", "add", plugin.recipient, "--name", identity], ["recipients", "rm", identity],
+                          ["get", identity], ["get", "x", "--identity", identity]] {
+            let result = try cof(arguments, env: pluginEnv())
+            XCTAssertNotEqual(result.status, 0, "\(arguments[0]) \(arguments[1]): \(result.stderrText)")
+            for shown in [result.stdoutText, result.stderrText] {
+                XCTAssertFalse(shown.uppercased().contains(body.uppercased()), "\(arguments[0]) \(arguments[1]) shows the identity: \(shown)")
+            }
+        }
+        XCTAssertEqual(try commitCount(), commits)
+        XCTAssertFalse(try String(contentsOfFile: vaultDir + "/.recipients", encoding: .utf8).contains(body))
+    }
+
     func testAPluginThatFailsIsAClearErrorAndNothingIsCommitted() throws {
         let plugin = try installPlugin()
         try initVault()
