@@ -102,6 +102,23 @@ final class SSHReaderTests: VaultE2ECase {
         XCTAssertEqual(noPassphrase.status, 1, "a protected identity opened without its passphrase")
     }
 
+    /// On a terminal too, `ssh-keygen -p` takes the SSH key's passphrase from
+    /// its stdin, as coffer gives it: it never asks again on /dev/tty (where a
+    /// --key-passphrase-file run would otherwise stall, or fail).
+    func testImportingAProtectedSSHKeyOnATerminalTakesThePassphraseGiven() throws {
+        let erin = try sshKey("erin", passphrase: "erin's words")
+        let imported = path("home/erin-identity/id")
+        let coffer = try XCTUnwrap(self.coffer)
+        let result = try runOnTerminal([coffer, "identity", "import", "--ssh", erin.key, "--identity", imported,
+                                        "--key-passphrase-file", try write("erin-pw", "erin's words\n"),
+                                        "--passphrase-file", try write("erin-coffer-pw", "coffer words\n")],
+                                       prompt: "old passphrase", answer: "not erin's words", maxAnswers: 1, timeout: 20)
+        XCTAssertEqual(result.status, 0, result.stdoutText + result.stderrText)
+        XCTAssertFalse(result.stdoutText.contains("Enter old passphrase"), "ssh-keygen asked on the terminal: \(result.stdoutText)")
+        XCTAssertTrue(fileExists(imported))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("home/erin-identity")).sorted(), ["id", "id.pub"])
+    }
+
     /// A pasted `.pub` whose comment runs onto a second line (or a `--name`
     /// that does) must not write a second, unseen reader into `.recipients`.
     func testAReaderNameWithALineBreakIsRefusedAndAddsNoHiddenReader() throws {
