@@ -119,6 +119,27 @@ final class SSHReaderTests: VaultE2ECase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("home/erin-identity")).sorted(), ["id", "id.pub"])
     }
 
+    /// A key its owner protected with a passphrase is never stored in clear by
+    /// the import (SECURITY.md: "stored sealed with coffer's passphrase"):
+    /// without --protect or --passphrase-file it asks for one, and with no one
+    /// to ask nothing is imported.
+    func testAPassphraseProtectedSSHKeyIsNeverImportedInClear() throws {
+        let fred = try sshKey("fred", passphrase: "fred's words")
+        let imported = path("home/fred-identity/id")
+        let result = try cof(["identity", "import", "--ssh", fred.key, "--identity", imported,
+                              "--key-passphrase-file", try write("fred-pw", "fred's words\n")])
+        if fileExists(imported) {
+            let stored = try String(contentsOfFile: imported, encoding: .utf8)
+            XCTAssertFalse(stored.contains("OPENSSH PRIVATE KEY"), "a protected SSH key stored in clear: \(result.stderrText)")
+        } else {
+            XCTAssertEqual(result.status, 1, result.stderrText)
+            XCTAssertTrue(result.stderrText.hasPrefix("coffer: error: "), result.stderrText)
+        }
+        // An unprotected key stays the user's choice.
+        let gail = try sshKey("gail")
+        try cofOK(["identity", "import", "--ssh", gail.key, "--identity", path("home/gail-identity/id")])
+    }
+
     /// A pasted `.pub` whose comment runs onto a second line (or a `--name`
     /// that does) must not write a second, unseen reader into `.recipients`.
     func testAReaderNameWithALineBreakIsRefusedAndAddsNoHiddenReader() throws {
