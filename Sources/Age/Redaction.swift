@@ -16,6 +16,9 @@ public enum Redaction {
     private struct Marker: Sendable {
         let text: [Unicode.Scalar]
         let continues: @Sendable (Unicode.Scalar) -> Bool
+        /// Whether the run after the marker (what `continues` takes) is a key:
+        /// `AGE-PLUGIN-` starts a plugin identity, but also names a plugin's binary.
+        var confirms: @Sendable (ArraySlice<Unicode.Scalar>) -> Bool = { _ in true }
     }
 
     private static let markers = [
@@ -26,6 +29,13 @@ public enum Redaction {
         Marker(text: Array("PRIVATE KEY-----".unicodeScalars), continues: { _ in true }),
         // base64 of "openssh-key-v1", the start of an OpenSSH key's body pasted alone.
         Marker(text: Array("B3BLBNNZAC1RZXKTDJE".unicodeScalars), continues: { isBase64OrBreak($0) }),
+        // A plugin identity, `AGE-PLUGIN-NAME-1…`: Bech32 after the name's `-1`
+        // (not a binary's name such as `age-plugin-yubikey`).
+        Marker(text: Array("AGE-PLUGIN-".unicodeScalars), continues: { isKeyCharacter($0) || "._+".unicodeScalars.contains($0) },
+               confirms: { run in
+                   guard let one = run.indices.last(where: { $0 > run.startIndex && run[$0] == "1" && run[$0 - 1] == "-" }) else { return false }
+                   return run.endIndex - one > 6
+               }),
     ]
 
     /// True when `text` holds a private key's marker in any case: such text
@@ -67,6 +77,9 @@ public enum Redaction {
             guard scalars.count >= m.count, from <= scalars.count - m.count else { continue }
             for start in from...(scalars.count - m.count) where start < (first?.start ?? Int.max) {
                 if (0..<m.count).allSatisfy({ upper(scalars[start + $0]) == m[$0] }) {
+                    let runStart = start + m.count
+                    let runEnd = scalars[runStart...].firstIndex { !marker.continues($0) } ?? scalars.count
+                    guard marker.confirms(scalars[runStart..<runEnd]) else { continue }
                     first = (start, marker)
                     break
                 }

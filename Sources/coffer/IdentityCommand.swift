@@ -153,14 +153,17 @@ struct IdentityCommand: ParsableCommand {
             guard SSHEd25519Identity.isOpenSSHPrivateKey(key) else {
                 throw CommandFailure("\(TerminalText.escape(file)) is not an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----)")
             }
+            // A key its owner protected stays protected: stored sealed, never in clear.
+            var wasProtected = false
             do {
                 _ = try SSHEd25519Identity(openSSHPrivateKey: key)
             } catch AgeSSHError.encryptedKey {
                 let old = try PassphraseSource(file: keyPassphraseFile).read(prompt: "Passphrase of the SSH key \(file): ")
                 key = try SSHKeyDecryption.decrypt(key, passphrase: old, besides: store.path)
+                wasProtected = true
             }
             let identity = try SSHEd25519Identity(openSSHPrivateKey: key)
-            let passphrase = protect || options.passphrase.file != nil
+            let passphrase = protect || wasProtected || options.passphrase.file != nil
                 ? try options.passphrase.source.read(prompt: "New coffer passphrase for this identity: ", confirm: true) : nil
             try store.createSSH(key, name: name ?? VaultSettings.locator.userName, passphrase: passphrase, workFactor: EncryptJob.workFactor)
             Console.info("imported the SSH key into \(store.path)" + (passphrase == nil ? " (unprotected; add a passphrase with --protect)" : ""))

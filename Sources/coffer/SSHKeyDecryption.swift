@@ -30,8 +30,9 @@ enum SSHKeyDecryption {
             passphrase.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             out[passphrase.count] = 0x0A
         }
-        // No DISPLAY and no askpass: ssh-keygen reads the old passphrase from
-        // its stdin (a pipe), asks once, and fails on a wrong one.
+        // No DISPLAY and no askpass, and no controlling terminal (a session of
+        // its own): ssh-keygen reads the old passphrase from its stdin (a pipe),
+        // asks once, and fails on a wrong one. With a terminal it would ask there.
         let environment = ProcessEnvironment.entries().filter {
             !$0.hasPrefix("DISPLAY=") && !$0.hasPrefix("SSH_ASKPASS=") && !$0.hasPrefix("SSH_ASKPASS_REQUIRE=")
         }
@@ -44,7 +45,7 @@ enum SSHKeyDecryption {
                                  hint: "install openssh-client")
         }
         let argv = [program, "-q", "-p", "-N", "", "-f", copy]
-        let result = try input.withUnsafeBytes { try Subprocess.run(argv, input: $0, timeout: 60, environment: environment) }
+        let result = try input.withUnsafeBytes { try Subprocess.run(argv, input: $0, timeout: 60, environment: environment, detached: true) }
         guard result.succeeded else {
             throw CommandFailure("ssh-keygen could not open the key with that passphrase; nothing was imported",
                                  hint: "check the key's passphrase (ssh-keygen -y -f KEY asks for it)")

@@ -27,9 +27,10 @@ enum Subprocess {
     /// passed: a clipboard owner that never answers must not hang coffer.
     /// Nil output when it failed, timed out or said more than `limit`.
     static func run(_ argv: [String], input: UnsafeRawBufferPointer? = nil, capture: Bool = false,
-                    limit: Int = 0, timeout: Double, environment: [String]? = nil) throws -> (succeeded: Bool, output: SecureBytes?) {
+                    limit: Int = 0, timeout: Double, environment: [String]? = nil,
+                    detached: Bool = false) throws -> (succeeded: Bool, output: SecureBytes?) {
         signal(SIGPIPE, SIG_IGN)
-        let child = try spawn(argv, input: input != nil, output: capture, environment: environment)
+        let child = try spawn(argv, input: input != nil, output: capture, detached: detached, environment: environment)
         let deadline = Monotonic.seconds() + timeout
         if let input {
             // A tool that dies early makes this write fail; its exit status says so.

@@ -48,4 +48,24 @@ final class RedactionTests: XCTestCase {
             XCTAssertEqual(Redaction.shown(text), text)
         }
     }
+
+    /// A plugin identity (`AGE-PLUGIN-NAME-1…`) is kept as secret as an age
+    /// key: pasted as a name it would be committed in `.recipients`. The
+    /// plugin's binary name (`age-plugin-yubikey`) is ordinary text.
+    func testAPastedPluginIdentityIsReplacedButAPluginNameIsNot() {
+        let data = Array("a plugin identity's own bytes!".utf8)
+        let identity = String(decoding: Bech32.encode(hrp: "AGE-PLUGIN-YUBIKEY-", data: data), as: UTF8.self)
+        let body = String(identity.dropFirst("AGE-PLUGIN-YUBIKEY-1".count))
+        for text in [identity, identity.lowercased(), "/tmp/" + identity + "/identity", "name " + identity] {
+            XCTAssertTrue(Redaction.looksLikeSecretKey(text), text)
+            for shown in [Redaction.shown(text), Redaction.redactingKeys(text)] {
+                XCTAssertFalse(shown.uppercased().contains(body.uppercased()), shown)
+                XCTAssertTrue(shown.contains("<a secret key>"), shown)
+            }
+        }
+        for text in ["age-plugin-yubikey not found on PATH", "/usr/bin/age-plugin-yubikey", "AGE-PLUGIN-YUBIKEY-", "cannot start age-plugin-se.v2"] {
+            XCTAssertFalse(Redaction.looksLikeSecretKey(text), text)
+            XCTAssertEqual(Redaction.redactingKeys(text), text)
+        }
+    }
 }

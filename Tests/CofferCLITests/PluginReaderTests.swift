@@ -70,6 +70,55 @@ final class PluginReaderTests: VaultE2ECase {
         XCTAssertTrue(list.contains(plugin.recipient) && list.contains("\"token\""), list)
     }
 
+    /// Each reader has exactly one stanza, and only coffer writes the binding:
+    /// a plugin that answers otherwise is an error, nothing committed —
+    /// not a file that drifts forever, or one no one can open.
+    func testAPluginThatSendsOtherThanOneStanzaPerReaderIsRefused() throws {
+        let plugin = try installPlugin()
+        try initVault()
+        try cofOK(["set", "a=alpha", "b=beta"])
+        let commits = try commitCount()
+        let before = snapshot()
+        for mode in ["binding-stanza", "two-stanzas"] {
+            let result = try cof(["recipients", "add", plugin.recipient, "--name", "token"], env: pluginEnv(mode: mode))
+            XCTAssertEqual(result.status, 1, "\(mode): \(result.stderrText)")
+            XCTAssertTrue(result.stderrText.hasPrefix("coffer: error: "), "\(mode): \(result.stderrText)")
+            XCTAssertTrue(result.stderrText.contains("coffertest"), "\(mode) names the plugin: \(result.stderrText)")
+            XCTAssertEqual(try commitCount(), commits, "\(mode) committed")
+            assertSameSnapshot(before, snapshot(), "a plugin answering \(mode)")
+        }
+        // With the reader in place, sealing a new value through a misbehaving plugin fails the same way.
+        try cofOK(["recipients", "add", plugin.recipient, "--name", "token"], env: pluginEnv())
+        let added = try commitCount()
+        for mode in ["two-stanzas", "binding-stanza"] {
+            let result = try cof(["set", "c=gamma"], env: pluginEnv(mode: mode))
+            XCTAssertEqual(result.status, 1, "\(mode): \(result.stderrText)")
+            XCTAssertEqual(try commitCount(), added, "\(mode) committed")
+        }
+        let verify = try cofOK(["verify"], env: pluginEnv())
+        XCTAssertTrue((verify.stdoutText + verify.stderrText).contains("no drift"), verify.stdoutText + verify.stderrText)
+    }
+
+    /// A plugin identity pasted where a name or reader belongs is refused like
+    /// an age secret key: never committed in `.recipients`, never echoed.
+    func testAPastedPluginIdentityIsNeverCommittedOrShown() throws {
+        let plugin = try installPlugin()
+        try initVault()
+        let identity = try String(contentsOfFile: plugin.identityFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = String(identity.dropFirst("AGE-PLUGIN-COFFERTEST-1".count))
+        let commits = try commitCount()
+        for arguments in [["recipients", "add", plugin.recipient, "--name", identity], ["recipients", "rm", identity],
+                          ["get", identity], ["get", "x", "--identity", identity]] {
+            let result = try cof(arguments, env: pluginEnv())
+            XCTAssertNotEqual(result.status, 0, "\(arguments[0]) \(arguments[1]): \(result.stderrText)")
+            for shown in [result.stdoutText, result.stderrText] {
+                XCTAssertFalse(shown.uppercased().contains(body.uppercased()), "\(arguments[0]) \(arguments[1]) shows the identity: \(shown)")
+            }
+        }
+        XCTAssertEqual(try commitCount(), commits)
+        XCTAssertFalse(try String(contentsOfFile: vaultDir + "/.recipients", encoding: .utf8).contains(body))
+    }
+
     func testAPluginThatFailsIsAClearErrorAndNothingIsCommitted() throws {
         let plugin = try installPlugin()
         try initVault()

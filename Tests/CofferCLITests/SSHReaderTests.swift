@@ -102,6 +102,64 @@ final class SSHReaderTests: VaultE2ECase {
         XCTAssertEqual(noPassphrase.status, 1, "a protected identity opened without its passphrase")
     }
 
+    /// On a terminal too, `ssh-keygen -p` takes the SSH key's passphrase from
+    /// its stdin, as coffer gives it: it never asks again on /dev/tty (where a
+    /// --key-passphrase-file run would otherwise stall, or fail).
+    func testImportingAProtectedSSHKeyOnATerminalTakesThePassphraseGiven() throws {
+        let erin = try sshKey("erin", passphrase: "erin's words")
+        let imported = path("home/erin-identity/id")
+        let coffer = try XCTUnwrap(self.coffer)
+        let result = try runOnTerminal([coffer, "identity", "import", "--ssh", erin.key, "--identity", imported,
+                                        "--key-passphrase-file", try write("erin-pw", "erin's words\n"),
+                                        "--passphrase-file", try write("erin-coffer-pw", "coffer words\n")],
+                                       prompt: "old passphrase", answer: "not erin's words", maxAnswers: 1, timeout: 20)
+        XCTAssertEqual(result.status, 0, result.stdoutText + result.stderrText)
+        XCTAssertFalse(result.stdoutText.contains("Enter old passphrase"), "ssh-keygen asked on the terminal: \(result.stdoutText)")
+        XCTAssertTrue(fileExists(imported))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("home/erin-identity")).sorted(), ["id", "id.pub"])
+    }
+
+    /// A key its owner protected with a passphrase is never stored in clear by
+    /// the import (SECURITY.md: "stored sealed with coffer's passphrase"):
+    /// without --protect or --passphrase-file it asks for one, and with no one
+    /// to ask nothing is imported.
+    func testAPassphraseProtectedSSHKeyIsNeverImportedInClear() throws {
+        let fred = try sshKey("fred", passphrase: "fred's words")
+        let imported = path("home/fred-identity/id")
+        let result = try cof(["identity", "import", "--ssh", fred.key, "--identity", imported,
+                              "--key-passphrase-file", try write("fred-pw", "fred's words\n")])
+        if fileExists(imported) {
+            let stored = try String(contentsOfFile: imported, encoding: .utf8)
+            XCTAssertFalse(stored.contains("OPENSSH PRIVATE KEY"), "a protected SSH key stored in clear: \(result.stderrText)")
+        } else {
+            XCTAssertEqual(result.status, 1, result.stderrText)
+            XCTAssertTrue(result.stderrText.hasPrefix("coffer: error: "), result.stderrText)
+        }
+        // An unprotected key stays the user's choice.
+        let gail = try sshKey("gail")
+        try cofOK(["identity", "import", "--ssh", gail.key, "--identity", path("home/gail-identity/id")])
+    }
+
+    /// A pasted `.pub` whose comment runs onto a second line (or a `--name`
+    /// that does) must not write a second, unseen reader into `.recipients`.
+    func testAReaderNameWithALineBreakIsRefusedAndAddsNoHiddenReader() throws {
+        try initVault()
+        try cofOK(["set", "a=1"])
+        let bob = try sshKey("bob"), mallory = try sshKey("mallory")
+        let malloryKey = mallory.pub.split(separator: " ").prefix(2).joined(separator: " ")
+        let bobKey = bob.pub.split(separator: " ").prefix(2).joined(separator: " ")
+        let before = try String(contentsOfFile: vaultDir + "/.recipients", encoding: .utf8)
+        let commits = try commitCount()
+        for arguments in [[bobKey + " bob\n" + malloryKey], [bobKey, "--name", "bob\n" + malloryKey]] {
+            let result = try cof(["recipients", "add"] + arguments)
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.stderrText)")
+            XCTAssertTrue(result.stderrText.hasPrefix("coffer: error: "), result.stderrText)
+            XCTAssertEqual(try String(contentsOfFile: vaultDir + "/.recipients", encoding: .utf8), before)
+            XCTAssertEqual(try commitCount(), commits)
+        }
+        try cofOK(["verify"])
+    }
+
     func testOtherSSHKeyTypesAreRefusedByName() throws {
         try initVault()
         let rsa = try sshKey("rsa", type: "rsa")

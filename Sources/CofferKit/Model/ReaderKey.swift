@@ -70,7 +70,29 @@ public enum ReaderKey: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .x25519(let key): return key
         case .sshEd25519(let key): return key
-        case .plugin(let key): return plugins.recipient(key)
+        case .plugin(let key): return OneStanza(plugin: key.name, wrapped: plugins.recipient(key))
+        }
+    }
+
+    /// A plugin reader's wrapper, held to what every reader gets: exactly one
+    /// stanza, and never one coffer or age gives a meaning of its own (the
+    /// binding, a passphrase's) — else the file would drift for ever, or
+    /// open for no one.
+    private struct OneStanza: Recipient {
+        let plugin: String
+        let wrapped: Recipient
+
+        var mustBeAlone: Bool { wrapped.mustBeAlone }
+
+        func wrap(fileKey: SecureBytes) throws -> [Stanza] {
+            let stanzas = try wrapped.wrap(fileKey: fileKey)
+            guard stanzas.count == 1 else {
+                throw VaultError.invalidReader("plugin \(plugin) gave \(stanzas.count) stanzas for one reader; coffer seals exactly one per reader")
+            }
+            guard stanzas[0].type != Sealing.bindingType, stanzas[0].type != "scrypt" else {
+                throw VaultError.invalidReader("plugin \(plugin) gave a stanza of the reserved type \(UntrustedText.escaped(stanzas[0].type))")
+            }
+            return stanzas
         }
     }
 

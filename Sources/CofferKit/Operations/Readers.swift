@@ -55,6 +55,11 @@ extension Vault {
     public func planAddReader(_ reader: NamedRecipient, to scopes: [Scope]?) throws -> ChangePlan {
         // A name is written into .recipients and shown by every listing.
         try reader.name.map { try Text.refuseSecretKey($0, as: "the reader's name") }
+        // The name is written on the key's line: a line break in it (a pasted
+        // `.pub` comment, say) would write a second reader no one was shown.
+        if let name = reader.name, name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0.properties.isWhitespace && $0 != " " }) {
+            throw VaultError.invalidReader("a reader's name cannot hold a line break, tab or other control character")
+        }
         let targets = scopes ?? self.scopes()
         var files: [Scope: RecipientsFile] = [:]
         for scope in targets {
