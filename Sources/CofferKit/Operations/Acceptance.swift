@@ -182,11 +182,16 @@ extension Vault {
 /// Finds the commit that made a reader govern a directory (or stop governing
 /// it): walking HEAD's first-parent chain, the newest commit after which the
 /// answer is what the work tree says.
-private struct IntroductionFinder {
+///
+/// Each tree's governing readers are read once and kept: the walk is asked
+/// about every unaccepted reader, and a pushed `.recipients` may name a
+/// thousand, which must not make a command parse the file a million times.
+private final class IntroductionFinder {
     let repo: GitRepository
     let walker: PathWalker
     let chain: [(commit: ObjectID, tree: ObjectID)]
     let directory: Scope
+    private var governing: [ObjectID: Set<ReaderKey>] = [:]
 
     init(vault: Vault, directory: Scope) throws {
         let repo = try vault.repo(), walker = try PathWalker(repo)
@@ -224,16 +229,19 @@ private struct IntroductionFinder {
 
     /// True when the nearest `.recipients` at or above the directory in `tree` names `reader`.
     private func governs(_ reader: ReaderKey, in tree: ObjectID) throws -> Bool {
+        if let known = governing[tree] { return known.contains(reader) }
+        var readers: Set<ReaderKey> = []
         var dir: Scope? = directory
         while let d = dir {
             if let blob = try walker.blob(at: d.recipientsPath, inTree: tree) {
                 let text = String(decoding: try repo.readBlob(blob), as: UTF8.self)
-                let file = try? RecipientsFile(parsing: text, path: d.recipientsPath)
-                return file?.entries.contains { $0.recipient == reader } ?? false
+                readers = Set((try? RecipientsFile(parsing: text, path: d.recipientsPath))?.entries.map(\.recipient) ?? [])
+                break
             }
             dir = d.parent
         }
-        return false
+        governing[tree] = readers
+        return readers.contains(reader)
     }
 }
 
