@@ -254,7 +254,7 @@ final class SyncCrashTests: SyncTestCase {
         let lock = aliceDir + "/.git/" + tracking + ".lock"
         let recorded = try remoteTip()
         for held in ["", recorded + "\n"] {
-            try Data("\(tracking) \(recorded)\n".utf8).write(to: URL(fileURLWithPath: aliceDir + "/.git/coffer/transfer"))
+            try Data("\(recorded) \(tracking)\n".utf8).write(to: URL(fileURLWithPath: aliceDir + "/.git/coffer/transfer"))
             try Data(held.utf8).write(to: URL(fileURLWithPath: lock))
             try syncAlice()
             XCTAssertFalse(FileManager.default.fileExists(atPath: lock), "a lock holding \(held.debugDescription) stayed")
@@ -262,8 +262,20 @@ final class SyncCrashTests: SyncTestCase {
         }
         XCTAssertEqual(try values(in: "alice"), model)
 
+        // A remote on this machine: libgit2 pushed from this process, so the
+        // remote's branch lock was coffer's too.
+        try alice(["set", "locks/pushed", "--stdin"], stdin: value("locks-pushed"))
+        let pushing = try head(in: aliceDir)
+        let remoteLock = remote + "/refs/heads/" + branch + ".lock"
+        try Data("\(pushing) \(remote)/refs/heads/\(branch)\n".utf8).write(to: URL(fileURLWithPath: aliceDir + "/.git/coffer/transfer"))
+        try Data((pushing + "\n").utf8).write(to: URL(fileURLWithPath: remoteLock))
+        let sent = try syncAlice()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: remoteLock), "the remote's branch lock stayed")
+        XCTAssertEqual(sent["pushed"] as? String, try remoteTip())
+        XCTAssertEqual(try remoteTip(), pushing)
+
         try alice(["set", "locks/after", "--stdin"], stdin: value("locks-after"))
-        try Data("\(tracking) \(recorded)\n".utf8).write(to: URL(fileURLWithPath: aliceDir + "/.git/coffer/transfer"))
+        try Data("\(recorded) \(tracking)\n".utf8).write(to: URL(fileURLWithPath: aliceDir + "/.git/coffer/transfer"))
         try Data("0000000000000000000000000000000000000000\n".utf8).write(to: URL(fileURLWithPath: lock))
         var before = snapshot(aliceDir)
         before[".git/coffer/transfer"] = nil  // read and dropped: the lock it names is not coffer's

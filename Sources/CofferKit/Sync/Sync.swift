@@ -46,7 +46,9 @@ extension Vault {
             }
             guard let head = try repo.head(), head != theirs else { break }
             do {
-                try TransferRecord.write([tracking: head], gitDirectory: gitDirectory)
+                var writing = [tracking: head]
+                if let remoteGit = try localRemoteGitDirectory(repo, name) { writing[remoteGit + "/refs/heads/" + remoteBranch] = head }
+                try TransferRecord.write(writing, gitDirectory: gitDirectory)
                 try repo.push(remote: name, localBranch: branch, remoteBranch: remoteBranch, credentials: credentials)
             } catch let error as GitError where attempt + 1 < SyncReport.attempts {
                 guard case .pushRejected = error else { throw error }
@@ -82,6 +84,20 @@ extension Vault {
         if path.hasPrefix("/") { return Files.exists(path) ? nil : path }
         guard path.hasPrefix("."), let base else { return nil }
         return Files.exists(base + "/" + path) ? nil : path
+    }
+
+    /// The git directory of remote `name` when it is a repository on this
+    /// machine (a path or `file://`): libgit2 pushes to it from this
+    /// process, taking the lock of its branch itself.
+    private func localRemoteGitDirectory(_ repo: GitRepository, _ name: String) throws -> String? {
+        guard let url = try repo.remotes().first(where: { $0.name == name })?.url else { return nil }
+        var path = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url
+        if !path.hasPrefix("/") {
+            guard path.hasPrefix(".") else { return nil }
+            path = root + "/" + path
+        }
+        if Files.exists(path + "/.git/HEAD") { return path + "/.git" }
+        return Files.exists(path + "/HEAD") ? path : nil
     }
 
     private func defaultRemote(_ repo: GitRepository) throws -> String {
