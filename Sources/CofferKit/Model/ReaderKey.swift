@@ -102,13 +102,15 @@ public enum ReaderKey: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// The bytes the fingerprint is taken over (X25519: the raw public key,
-    /// as every file sealed so far records it; SSH: the key's wire form).
+    /// The bytes the fingerprint is taken over: an X25519 key's 32 bytes, as
+    /// every file sealed so far records it; an SSH key's wire form (51 bytes,
+    /// its type first); a plugin recipient's text after a tag (over 32 bytes).
     var fingerprintInput: [UInt8] {
         switch self {
         case .x25519(let key): return key.publicKey
         case .sshEd25519(let key): return key.key.wireBlob
-        case .plugin(let key): return Array(key.encoded.lowercased().utf8)
+        // Tagged, so no plugin recipient's text can equal another kind's bytes.
+        case .plugin(let key): return Array(("age-plugin-recipient\u{0}" + key.encoded.lowercased()).utf8)
         }
     }
 }

@@ -21,6 +21,18 @@ public struct NamedRecipient: Equatable, Sendable {
     /// A short public fingerprint (SHA-256 of the key, first 8 bytes, hex),
     /// recorded in each sealed file so verify can tell who can read what.
     public var fingerprint: String { Fingerprint.of(recipient) }
+
+    /// Refuses a name that cannot stand on its key's `.recipients` line: a
+    /// pasted key, or a line break (a `.pub` comment running on, say), which
+    /// would write a second reader no one was shown.
+    func checkName() throws {
+        guard let name else { return }
+        // Shown by every listing: never a private key.
+        try Text.refuseSecretKey(name, as: "the reader's name")
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0.properties.isWhitespace && $0 != " " }) {
+            throw VaultError.invalidReader("a reader's name cannot hold a line break, tab or other control character")
+        }
+    }
 }
 
 enum Fingerprint {

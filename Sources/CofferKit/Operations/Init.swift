@@ -17,7 +17,7 @@ extension Vault {
         try configuration.audit?.checkWritable()
         let root = Paths.normalized(directory)
         guard !readers.isEmpty else { throw VaultError.noRecipients(scope: .root) }
-        for reader in readers { try reader.name.map { try Text.refuseSecretKey($0, as: "the reader's name") } }
+        for reader in readers { try reader.checkName() }
         let repo = Files.exists(root + "/.git") ? try GitRepository.open(at: root) : try GitRepository.create(at: root)
         let vault = Vault(root: root, configuration: configuration, repository: repo)
         vault.commitSigner = commitSigner

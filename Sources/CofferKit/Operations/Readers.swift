@@ -53,13 +53,7 @@ extension Vault {
     /// `reader`. Scopes the reader already reads are left out; if that is
     /// all of them, `VaultError.alreadyReads`.
     public func planAddReader(_ reader: NamedRecipient, to scopes: [Scope]?) throws -> ChangePlan {
-        // A name is written into .recipients and shown by every listing.
-        try reader.name.map { try Text.refuseSecretKey($0, as: "the reader's name") }
-        // The name is written on the key's line: a line break in it (a pasted
-        // `.pub` comment, say) would write a second reader no one was shown.
-        if let name = reader.name, name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0.properties.isWhitespace && $0 != " " }) {
-            throw VaultError.invalidReader("a reader's name cannot hold a line break, tab or other control character")
-        }
+        try reader.checkName()
         let targets = scopes ?? self.scopes()
         var files: [Scope: RecipientsFile] = [:]
         for scope in targets {
