@@ -187,7 +187,7 @@ public final class PluginClient {
             throw PluginError.notFound(plugin: name)
         }
         let process = try PluginProcess(path: String(decoding: path, as: UTF8.self), plugin: name, stateMachine: stateMachine,
-                                        environment: childEnvironment(), timeout: timeout)
+                                        environment: ProcessEnvironment.entries(overriding: environment), timeout: timeout)
         sessionsStarted += 1
         return process
     }
@@ -235,17 +235,6 @@ public final class PluginClient {
                                 body: RandomBytes.generate(count: Int(RandomBytes.uniform(below: 80)))))
     }
 
-    private func childEnvironment() -> [String] {
-        var result: [String] = []
-        var index = 0
-        while let entry = environ[index] {
-            let text = String(cString: entry)
-            let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
-            if environment[name] == nil { result.append(text) }
-            index += 1
-        }
-        return result + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-    }
 
     /// Plugin names in the order they first appear.
     static func names(_ all: [String]) -> [String] {

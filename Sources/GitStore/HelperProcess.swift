@@ -24,7 +24,7 @@ enum HelperProcess {
         signal(SIGPIPE, SIG_IGN)
         let child: ChildProcess.Child
         do {
-            child = try ChildProcess.spawn(argv, input: true, output: true, environment: mergedEnvironment(environment))
+            child = try ChildProcess.spawn(argv, input: true, output: true, environment: ProcessEnvironment.entries(overriding: environment))
         } catch let failure as ChildProcess.CannotRun {
             throw GitError.helperFailed(program: failure.program, reason: failure.reason)
         }
@@ -50,17 +50,6 @@ enum HelperProcess {
         return nil
     }
 
-    private static func mergedEnvironment(_ overrides: [String: String]) -> [String] {
-        var result: [String] = []
-        var index = 0
-        while let entry = environ[index] {
-            let text = String(cString: entry)
-            let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
-            if overrides[name] == nil { result.append(text) }
-            index += 1
-        }
-        return result + overrides.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-    }
 
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         var done = 0

@@ -15,6 +15,11 @@ enum SSHKeyDecryption {
     static func decrypt(_ sealed: SecureBytes, passphrase: SecureBytes, besides identityPath: String) throws -> SecureBytes {
         let parent = identityPath.contains("/") ? String(identityPath[..<identityPath.lastIndex(of: "/")!]) : "."
         try Files.makeDirectories(parent, mode: 0o700)
+        // A copy a killed import left behind (only coffer makes these) goes first.
+        for stale in Files.entries(of: parent) where stale.isDirectory && stale.name.hasPrefix(".coffer-import-") {
+            unlink(parent + "/" + stale.name + "/key")
+            rmdir(parent + "/" + stale.name)
+        }
         let directory = parent + "/.coffer-import-\(getpid())"
         guard mkdir(directory, 0o700) == 0 else { throw CommandFailure("cannot create \(TerminalText.escape(directory)): \(String(cString: strerror(errno)))") }
         let copy = directory + "/key"
@@ -33,9 +38,7 @@ enum SSHKeyDecryption {
         // No DISPLAY and no askpass, and no controlling terminal (a session of
         // its own): ssh-keygen reads the old passphrase from its stdin (a pipe),
         // asks once, and fails on a wrong one. With a terminal it would ask there.
-        let environment = ProcessEnvironment.entries().filter {
-            !$0.hasPrefix("DISPLAY=") && !$0.hasPrefix("SSH_ASKPASS=") && !$0.hasPrefix("SSH_ASKPASS_REQUIRE=")
-        }
+        let environment = ProcessEnvironment.entries(removing: ["DISPLAY", "SSH_ASKPASS", "SSH_ASKPASS_REQUIRE"])
         let searchPath = Array((getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin").utf8)
         let program: String
         do {
@@ -54,15 +57,3 @@ enum SSHKeyDecryption {
     }
 }
 
-/// This process's environment as `NAME=VALUE` entries.
-enum ProcessEnvironment {
-    static func entries() -> [String] {
-        var out: [String] = []
-        var cursor = environ
-        while let entry = cursor.pointee {
-            out.append(String(cString: entry))
-            cursor += 1
-        }
-        return out
-    }
-}

@@ -120,22 +120,5 @@ enum Paths {
 
     /// The entries of `dir` (without `.` and `..`); symlinks are neither
     /// directories nor files here, so walks never follow them.
-    static func entries(of dir: String) -> [(name: String, isDirectory: Bool, isFile: Bool)] {
-        guard let handle = opendir(dir) else { return [] }
-        defer { closedir(handle) }
-        var result: [(String, Bool, Bool)] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name == "." || name == ".." { continue }
-            var type = Int32(entry.pointee.d_type)
-            if type == Int32(DT_UNKNOWN) {
-                // Some file systems do not report types in readdir.
-                var info = stat()
-                guard lstat(dir + "/" + name, &info) == 0 else { continue }
-                type = info.st_mode & S_IFMT == S_IFDIR ? Int32(DT_DIR) : info.st_mode & S_IFMT == S_IFREG ? Int32(DT_REG) : Int32(DT_UNKNOWN)
-            }
-            result.append((name, type == Int32(DT_DIR), type == Int32(DT_REG)))
-        }
-        return result
-    }
+    static func entries(of dir: String) -> [(name: String, isDirectory: Bool, isFile: Bool)] { Files.entries(of: dir) }
 }
