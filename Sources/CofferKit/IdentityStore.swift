@@ -39,7 +39,7 @@ public struct IdentityStore: Sendable {
     /// half (`ssh-ed25519 … coffer:NAME`); mode 0644: public keys are public.
     public func writeSidecar(_ keys: [X25519Recipient], signing: SSHEd25519PublicKey? = nil, name: String? = nil) throws {
         unlink(publicKeyPath)
-        var text = "# public keys of the identity beside this file, written by coffer; checked against it whenever it is unlocked\n"
+        var text = IdentityStore.sidecarHeading + "; checked against it whenever it is unlocked\n"
         for key in keys { text += key.encoded + "\n" }
         if let signing { text += signing.authorizedKey + Sidecar.comment(name) + "\n" }
         let file = try AtomicFileSink(path: publicKeyPath, mode: 0o644)
@@ -255,6 +255,29 @@ public struct IdentityStore: Sendable {
         try write(bytes, replacing: false, publicKeys: nil)
         try writeSidecar([], signing: identity.recipient.key, name: name)
     }
+
+    /// Sets, changes or removes (nil) the passphrase of an SSH identity
+    /// coffer made (`identity import --ssh`: its sidecar says so). An SSH key
+    /// coffer did not write — `~/.ssh/id_ed25519` named with `--identity` —
+    /// is never rewritten.
+    public func repassSSH(passphrase current: () throws -> SecureBytes, to passphrase: SecureBytes?, workFactor: Int) throws {
+        guard let sidecar = try? Files.read(path: publicKeyPath),
+              sidecar.starts(with: Array(IdentityStore.sidecarHeading.utf8))
+        else { throw VaultError.sshIdentityNotManaged(path: path) }
+        guard case let ssh as SSHEd25519Identity = try unlock(passphrase: current).first else {
+            throw VaultError.sshIdentityNotManaged(path: path)
+        }
+        let key = ssh.signingKey.openSSHPrivateKey()
+        let bytes = try passphrase.map {
+            SecureBytes(copying: try Age.encrypt(key, to: [ScryptRecipient(passphrase: $0, workFactor: workFactor)], armored: true))
+        } ?? key
+        let name = recordedName()
+        try write(bytes, replacing: true, publicKeys: nil)
+        try writeSidecar([], signing: ssh.recipient.key, name: name)
+    }
+
+    /// The first line of every sidecar coffer writes.
+    static let sidecarHeading = "# public keys of the identity beside this file, written by coffer"
 
     /// Replaces the file's contents atomically (passwd, rotate), keeping 0600.
     /// The first identity is the one in use; any others are retired keys,

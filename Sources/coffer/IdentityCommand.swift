@@ -185,9 +185,22 @@ struct IdentityCommand: ParsableCommand {
         func run() throws {
             try Console.run {
                 let source = options.passphrase.source
-                let (identities, name) = try options.store.loadWithName { try source.read(prompt: "Current passphrase: ") }
-                let passphrase = remove ? nil : try PassphraseSource(file: newPassphraseFile).read(prompt: "New passphrase: ", confirm: true)
-                try options.store.replace(with: identities, name: name, passphrase: passphrase, workFactor: EncryptJob.workFactor)
+                // Asked once, though an SSH identity's file is opened twice.
+                var typed: SecureBytes?
+                let current = {
+                    if let typed { return typed }
+                    let passphrase = try source.read(prompt: "Current passphrase: ")
+                    typed = passphrase
+                    return passphrase
+                }
+                let newPassphrase = { remove ? nil : try PassphraseSource(file: newPassphraseFile).read(prompt: "New passphrase: ", confirm: true) }
+                do {
+                    let (identities, name) = try options.store.loadWithName(passphrase: current)
+                    try options.store.replace(with: identities, name: name, passphrase: try newPassphrase(), workFactor: EncryptJob.workFactor)
+                } catch VaultError.sshIdentityNotManaged {
+                    // An SSH key `identity import --ssh` stored; any other is refused there.
+                    try options.store.repassSSH(passphrase: current, to: try newPassphrase(), workFactor: EncryptJob.workFactor)
+                }
                 Console.info(remove ? "passphrase removed" : "passphrase set")
             }
         }

@@ -100,6 +100,23 @@ final class SSHReaderTests: VaultE2ECase {
                        "s3cret-value")
         let noPassphrase = try cof(["get", "team/db", "--reveal", "--identity", imported])
         XCTAssertEqual(noPassphrase.status, 1, "a protected identity opened without its passphrase")
+
+        // Its coffer passphrase changes, and can be removed, like any identity's.
+        try cofOK(["identity", "passwd", "--identity", imported, "--passphrase-file", path("new"),
+                   "--new-passphrase-file", try write("newer", "other words\n")])
+        XCTAssertEqual(try cof(["get", "team/db", "--reveal", "--identity", imported, "--passphrase-file", path("new")]).status, 1)
+        XCTAssertEqual(try cofOK(["get", "team/db", "--reveal", "--identity", imported, "--passphrase-file", path("newer")]).stdoutText,
+                       "s3cret-value")
+        try cofOK(["identity", "passwd", "--remove", "--identity", imported, "--passphrase-file", path("newer")])
+        XCTAssertTrue(try String(contentsOfFile: imported, encoding: .utf8).hasPrefix("-----BEGIN OPENSSH PRIVATE KEY-----"))
+        XCTAssertEqual(try cofOK(["get", "team/db", "--reveal", "--identity", imported]).stdoutText, "s3cret-value")
+        // An SSH key coffer did not write is never rewritten.
+        let plain = try sshKey("erin")
+        let before = try Data(contentsOf: URL(fileURLWithPath: plain.key))
+        let refusedPasswd = try cof(["identity", "passwd", "--identity", plain.key, "--new-passphrase-file", path("new")])
+        XCTAssertEqual(refusedPasswd.status, 1)
+        XCTAssertTrue(refusedPasswd.stderrText.contains("is an SSH key; coffer uses it as it is"), refusedPasswd.stderrText)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: plain.key)), before)
     }
 
     /// On a terminal too, `ssh-keygen -p` takes the SSH key's passphrase from
