@@ -4,7 +4,9 @@ public enum KeyFile {
     /// Identities from an identity file's bytes, parsed in place so the keys never
     /// pass through a `String`. Blank lines and `#` comments are skipped; errors
     /// give the line number and never the line, which may be a secret.
-    public static func parseIdentities(_ contents: SecureBytes) throws -> [X25519Identity] {
+    /// `allowingNone`: a file of comments only is no error (its other keys
+    /// were of another kind, read elsewhere).
+    public static func parseIdentities(_ contents: SecureBytes, allowingNone: Bool = false) throws -> [X25519Identity] {
         try contents.withUnsafeBytes { bytes in
             var identities: [X25519Identity] = []
             for (n, rawLine) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
@@ -18,7 +20,7 @@ public enum KeyFile {
                     throw AgeError.invalidIdentity("line \(n + 1) is not an AGE-SECRET-KEY-1 identity")
                 }
             }
-            guard !identities.isEmpty else { throw AgeError.invalidIdentity("no identities found") }
+            guard !identities.isEmpty || allowingNone else { throw AgeError.invalidIdentity("no identities found") }
             return identities
         }
     }

@@ -20,7 +20,9 @@ public final class PluginBatch: Redacted, @unchecked Sendable {
     /// Plugin processes started so far (the client's count).
     public var sessionsStarted: Int { client.sessionsStarted }
 
-    private let hashKey = SecureBytes.random(count: Digest.keyedHashSize)
+    /// Drawn at first use (always under the lock): a front end makes one
+    /// batch per process, and most commands meet no plugin.
+    private lazy var hashKey = SecureBytes.random(count: Digest.keyedHashSize)
     /// keyed hash of a file key → recipient group → its stanzas for that key.
     private var wrapped: [[UInt8]: [Group: [Stanza]]] = [:]
     private var groupLabels: [Group: Set<String>] = [:]

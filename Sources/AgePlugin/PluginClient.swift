@@ -89,14 +89,13 @@ public final class PluginClient {
                     labels = Set(args)
                     try session.send(Stanza(type: "ok"))
                 case "error":
-                    try? session.send(Stanza(type: "ok"))
-                    let subject: PluginError.Subject
-                    switch (args.first, args.count) {
-                    case ("recipient", 2): subject = PluginClient.index(args[1], below: mine.count).map { .recipient(mine[$0].offset) } ?? .internal
-                    case ("identity", 2): subject = PluginClient.index(args[1], below: myIdentities.count).map { .identity(myIdentities[$0].offset) } ?? .internal
-                    default: subject = .internal
+                    throw PluginClient.reported(message, on: session) { args in
+                        switch (args.first, args.count) {
+                        case ("recipient", 2): return PluginClient.index(args[1], below: mine.count).map { .recipient(mine[$0].offset) }
+                        case ("identity", 2): return PluginClient.index(args[1], below: myIdentities.count).map { .identity(myIdentities[$0].offset) }
+                        default: return nil
+                        }
                     }
-                    throw session.reported(subject, message: String(decoding: message.body, as: UTF8.self))
                 case "done":
                     break phase2
                 default:
@@ -154,18 +153,16 @@ public final class PluginClient {
                     keys[pending[local]] = SecureBytes(copying: message.body)
                     try session.send(Stanza(type: "ok"))
                 case "error":
-                    try? session.send(Stanza(type: "ok"))
-                    let subject: PluginError.Subject
-                    switch (args.first, args.count) {
-                    case ("identity", 2): subject = PluginClient.index(args[1], below: mine.count).map { .identity(mine[$0].offset) } ?? .internal
-                    case ("stanza", 3):
-                        if let local = PluginClient.index(args[1], below: pending.count),
-                           let stanza = PluginClient.index(args[2], below: files[pending[local]].count) {
-                            subject = .stanza(file: pending[local], stanza: stanza)
-                        } else { subject = .internal }
-                    default: subject = .internal
+                    throw PluginClient.reported(message, on: session) { args in
+                        switch (args.first, args.count) {
+                        case ("identity", 2): return PluginClient.index(args[1], below: mine.count).map { .identity(mine[$0].offset) }
+                        case ("stanza", 3):
+                            guard let local = PluginClient.index(args[1], below: pending.count),
+                                  let stanza = PluginClient.index(args[2], below: files[pending[local]].count) else { return nil }
+                            return .stanza(file: pending[local], stanza: stanza)
+                        default: return nil
+                        }
                     }
-                    throw session.reported(subject, message: String(decoding: message.body, as: UTF8.self))
                 case "done":
                     break phase2
                 default:
@@ -228,13 +225,21 @@ public final class PluginClient {
         }
     }
 
+    /// The plugin's `error`, acknowledged, as the error the session ends
+    /// with; `subject` reads what it is about from its arguments (nil: the
+    /// plugin's own trouble, or an index out of range).
+    private static func reported(_ message: Stanza, on session: PluginProcess,
+                                 subject: ([String]) -> PluginError.Subject?) -> PluginError {
+        try? session.send(Stanza(type: "ok"))
+        return session.reported(subject(message.arguments) ?? .internal, message: String(decoding: message.body, as: UTF8.self))
+    }
+
     private func sendGrease(_ session: PluginProcess) throws {
         guard sendsGrease else { return }
         let arguments = (0..<RandomBytes.uniform(below: 3)).map { _ in RandomBytes.hex(count: 2) }
         try session.send(Stanza(type: "grease-" + RandomBytes.hex(count: 4), arguments: arguments,
                                 body: RandomBytes.generate(count: Int(RandomBytes.uniform(below: 80)))))
     }
-
 
     /// Plugin names in the order they first appear.
     static func names(_ all: [String]) -> [String] {

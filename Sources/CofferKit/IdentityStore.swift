@@ -140,33 +140,30 @@ public struct IdentityStore: Sendable {
                 throw VaultError.invalidIdentityFile(path: path, reason: error.description)
             }
         }
-        let (pluginLines, rest) = IdentityStore.splitPluginLines(text)
-        let batch = plugins ?? PluginBatch(client: PluginClient())
-        var pluginIdentities: [Identity] = []
-        for (n, line) in pluginLines {
-            do {
-                pluginIdentities.append(PluginReaderIdentity(try PluginIdentity(parsing: line), batch: batch))
-            } catch {
-                throw VaultError.invalidIdentityFile(path: path, reason: "line \(n) is not a valid AGE-PLUGIN-NAME-1 identity")
-            }
-        }
-        guard !pluginLines.isEmpty else {
+        guard let (pluginLines, rest) = IdentityStore.splitPluginLines(text) else {
             let identities = try KeyFile.parseIdentities(text)
             if protected { try checkSidecar(identities) }
             return identities
         }
-        let hasKeys = rest.withUnsafeBytes { bytes in
-            bytes.split(separator: 0x0A).contains { line in line.contains { $0 > 0x20 } && line.first(where: { $0 > 0x20 }) != UInt8(ascii: "#") }
+        let batch = plugins ?? PluginBatch(client: PluginClient())
+        let pluginIdentities: [Identity] = try pluginLines.map { n, line in
+            do {
+                return PluginReaderIdentity(try PluginIdentity(parsing: line), batch: batch)
+            } catch {
+                throw VaultError.invalidIdentityFile(path: path, reason: "line \(n) is not a valid AGE-PLUGIN-NAME-1 identity")
+            }
         }
-        let own = hasKeys ? try KeyFile.parseIdentities(rest) : []
+        let own = try KeyFile.parseIdentities(rest, allowingNone: true)
         if protected, !own.isEmpty { try checkSidecar(own) }
         return own + pluginIdentities
     }
 
     /// The `AGE-PLUGIN-…` lines of an identity file (with their line
-    /// numbers), and the file without them.
-    static func splitPluginLines(_ text: SecureBytes) -> (plugin: [(Int, SecureBytes)], rest: SecureBytes) {
+    /// numbers), and the file without them; nil when it has none, as most
+    /// have (then nothing is copied: every command opens this file).
+    static func splitPluginLines(_ text: SecureBytes) -> (plugin: [(Int, SecureBytes)], rest: SecureBytes)? {
         text.withUnsafeBytes { bytes in
+            guard bytes.firstRange(of: "AGE-PLUGIN-".utf8) != nil else { return nil }
             var plugin: [(Int, SecureBytes)] = []
             var kept: [Range<Int>] = []
             var start = 0, number = 1
@@ -215,7 +212,7 @@ public struct IdentityStore: Sendable {
         let (text, protected) = try unsealedText(passphrase: passphrase)
         if SSHEd25519Identity.isOpenSSHPrivateKey(text) { throw VaultError.sshIdentityNotManaged(path: path) }
         // Rewriting the file (passwd, rotate) would drop a plugin's lines.
-        if !IdentityStore.splitPluginLines(text).plugin.isEmpty { throw VaultError.pluginIdentityNotManaged(path: path) }
+        if IdentityStore.splitPluginLines(text)?.plugin.isEmpty == false { throw VaultError.pluginIdentityNotManaged(path: path) }
         let identities = try KeyFile.parseIdentities(text)
         // The sidecar stands in for a protected file's keys (an unprotected
         // one names them itself), so that is when it must match; `get` on an

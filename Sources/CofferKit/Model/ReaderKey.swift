@@ -23,12 +23,24 @@ public enum ReaderKey: Hashable, Sendable, CustomStringConvertible {
             } catch let error as AgeSSHError {
                 throw VaultError.invalidReader(error.description)
             }
-        } else if let plugin = try? PluginRecipient(parsing: text) {
-            // Bech32 whose prefix is `age1NAME`; an X25519 key's is plain `age`.
-            self = .plugin(plugin)
+        } else if ReaderKey.namesPlugin(text) {
+            do {
+                self = .plugin(try PluginRecipient(parsing: text))
+            } catch let error as PluginError {
+                throw VaultError.invalidReader(error.description)
+            }
         } else {
             self = .x25519(try X25519Recipient(parsing: text))
         }
+    }
+
+    /// True for `age1NAME1…`: Bech32's separator is its last `1` (the data
+    /// alphabet has none), which an X25519 key's `age1…` has right after
+    /// `age`. Decided without decoding, so each `.recipients` line is
+    /// decoded once.
+    private static func namesPlugin(_ text: String) -> Bool {
+        guard text.hasPrefix("age1"), let separator = text.utf8.lastIndex(of: UInt8(ascii: "1")) else { return false }
+        return text.utf8.distance(from: text.utf8.startIndex, to: separator) > 3
     }
 
     /// A key as a line gives it, with what follows an SSH key (its comment,
