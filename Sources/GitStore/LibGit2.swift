@@ -32,7 +32,8 @@ final class LibGit2: @unchecked Sendable {
     typealias MutableOID = UnsafeMutablePointer<git_oid>
     typealias CString = UnsafePointer<CChar>
 
-    private let handle: UnsafeMutableRawPointer
+    /// The dlopen handle; `dlsym` on it also finds libgit2's dependencies' functions.
+    let handle: UnsafeMutableRawPointer
     let version: @convention(c) (UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?) -> Int32
     let lastError: @convention(c) () -> UnsafePointer<git_error>?
     /// `git_libgit2_opts` is variadic in C. Calling it through this fixed-arity

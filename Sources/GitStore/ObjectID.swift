@@ -24,6 +24,12 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// The 20 raw bytes of an id, as git's binary formats hold them.
+    init(raw: ArraySlice<UInt8>) {
+        precondition(raw.count == 20, "an object id is 20 bytes")
+        bytes = Array(raw)
+    }
+
     /// Lowercase hexadecimal, as git prints it.
     public var hex: String {
         let digits = Array("0123456789abcdef".utf8)
