@@ -111,7 +111,13 @@ public final class IndexUpdate {
             }
             try index.write()
         }
+        #if DEBUG
+        TestCrashPoint.reach("index-written")
+        #endif
         try FileSystemSync.syncFile(staged)
+        #if DEBUG
+        TestCrashPoint.reach("index-synced")
+        #endif
         // Someone removed our lock by hand and another git may be writing:
         // replacing the index now would lose its change.
         guard IndexUpdate.holds(lock, in: repository) else { throw GitError.indexLockLost(path: lock.path) }
@@ -121,6 +127,9 @@ public final class IndexUpdate {
             throw GitError.call(function: "rename", code: code, message: "\(target): \(String(cString: strerror(code)))")
         }
         finished = true
+        #if DEBUG
+        TestCrashPoint.reach("index-renamed")
+        #endif
     }
 
     /// The index with `changes` spliced in, or nil when one needs libgit2's
