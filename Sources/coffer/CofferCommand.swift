@@ -45,6 +45,7 @@ struct CofferCommand: ParsableCommand {
             case .encrypt(let encrypt): try encrypt.run()
             case .decrypt(let decrypt): try decrypt.run()
             case .get(let get): try get.run()
+            case .set(let set): try set.run()
             case .exec(let exec): try exec.run()
             case .render(let render): try render.run()
             case .mergeDriver(let merge): try merge.run()
