@@ -42,9 +42,9 @@ enum VaultTransaction {
         let acceptance = Acceptance(accepted: accepted, trust: trust, granted: granted, revoked: revoked)
         var staging = try Staging(vault: vault, repo: repo, head: head, changes: changes, identities: identities, acceptance: acceptance)
         staging.signs = VaultConfig.signsCommit(changes, repo: repo, head: head, trusted: trust?.signing)
-        // Many objects: one file-system sync for all instead of one fsync each.
-        // Blobs, trees and the commit in one batch (one pack when large).
-        let made: ObjectID? = try repo.withBatchedObjectSync {
+        // Blobs, trees and the commit in one batch (one pack when large);
+        // loose ones are flushed with the journal, in `lockIndex`.
+        let made: ObjectID? = try repo.withBatchedObjectSync(flushingLoose: false) {
             try staging.stage(changes)
             try staging.reseal(progress: progress)
             return try staging.commit(action: action, changes: changes)
@@ -116,7 +116,8 @@ enum VaultTransaction {
         }
     }
 
-    /// Writes the journal of a move from `old` to `new`, then takes git's
+    /// Writes the journal of a move from `old` to `new` and flushes it with
+    /// everything written before (the new commit's objects), then takes git's
     /// index lock with the journal's token
     /// and reads the index under it, refusing one a merge left conflicted.
     /// The journal names the token before the lock exists, so a lock a crash
@@ -126,7 +127,15 @@ enum VaultTransaction {
     static func lockIndex(_ vault: Vault, repo: GitRepository, journaling old: ObjectID?, to new: ObjectID,
                           changes: [TreeChange]) throws -> (IndexLock, IndexUpdate) {
         let token = Journal.newIndexLockToken()
-        try Journal(old: old, new: new, changes: changes, indexLockToken: token).write(gitDirectory: vault.gitDirectory)
+        // One flush for the journal and every object the new commit needs
+        // (written unflushed before), before the lock and the ref that rely on them.
+        try Journal(old: old, new: new, changes: changes, indexLockToken: token).write(gitDirectory: vault.gitDirectory, durable: false)
+        do {
+            try FileSystemSync.sync(vault.gitDirectory)
+        } catch {
+            Journal.remove(gitDirectory: vault.gitDirectory)
+            throw error
+        }
         var indexLock: IndexLock?
         do {
             let lock = try vault.indexLock(token: token)
