@@ -82,15 +82,18 @@ struct SetJob: Equatable {
                                 + "in your shell history; prefer the prompt (coffer set ID) or --stdin")
             }
             let vault = try settings.vault()
+            PhaseTimings.mark("open-vault")
             // The identity is needed only to compare with values already stored.
             try settings.store.checkPermissions()
             let identities = values.contains { vault.contains($0.0) } ? try settings.identitiesIfPresent() : []
             var plan = try vault.planSet(values, me: settings.myKeys(loaded: identities))
             try Confirm.risks(of: &plan, yes: yes)
+            PhaseTimings.mark("plan")
             let outcome = try vault.apply(plan, identities: identities)
             for id in outcome.written { Console.info("set \(id)") }
             for id in outcome.unchanged { Console.info("unchanged \(id) (same value)") }
             Console.reportPending(outcome)
+            PhaseTimings.mark("report")
         }
     }
 
