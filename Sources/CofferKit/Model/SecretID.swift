@@ -20,7 +20,7 @@ public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible 
         let bytes = Array(text.utf8)
         func reject(_ why: String) -> VaultError { .invalidID(text, reason: why) }
         try Text.refuseSecretKey(text, as: "the secret id")
-        if let eq = text.firstIndex(of: "=") {
+        if let eq = text.utf8.firstIndex(of: UInt8(ascii: "=")) {
             // Quote only the id part: what follows `=` is probably a value.
             throw VaultError.invalidID(String(text[..<eq]) + "=...", reason: "an id cannot contain '='; to store a value use coffer set ID=VALUE")
         }

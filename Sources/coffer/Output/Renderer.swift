@@ -85,17 +85,20 @@ enum Renderer {
     static func table(_ table: Table) -> String {
         guard !table.rows.isEmpty else { return "" }
         let lines = [table.columns] + table.rows.map { $0.map(cell) }
+        // Widths in characters, counted once per cell (a byte count for
+        // ASCII): ten thousand ids are listed in one table.
+        let cellWidths = lines.map { $0.map { $0.utf8.allSatisfy { $0 < 0x80 } ? $0.utf8.count : $0.count } }
         var widths = [Int](repeating: 0, count: table.columns.count)
-        for line in lines {
-            for (column, text) in line.enumerated() where column < widths.count { widths[column] = max(widths[column], text.count) }
+        for line in cellWidths {
+            for (column, width) in line.enumerated() where column < widths.count { widths[column] = max(widths[column], width) }
         }
         var out = ""
-        for line in lines {
+        for (line, lineWidths) in zip(lines, cellWidths) {
             var text = ""
             for (column, cell) in line.enumerated() {
                 if column > 0 { text += "  " }
                 text += cell
-                if column < line.count - 1 { text += String(repeating: " ", count: widths[column] - cell.count) }
+                if column < line.count - 1 { text += String(repeating: " ", count: widths[column] - lineWidths[column]) }
             }
             while text.last == " " { text.removeLast() }
             out += text + "\n"
