@@ -43,7 +43,8 @@ public enum Redaction {
     public static func looksLikeSecretKey(_ text: String) -> Bool {
         // ASCII text without any marker is the common case (every id `list`
         // reads): settled with one byte scan per marker.
-        if let upper = asciiUppercased(text), !markerBytes.contains(where: { upper.contains($0) }) { return false }
+        if let upper = asciiUppercased(text),
+           !upper.withUnsafeBytes({ bytes in markerBytes.contains { ByteSearch.contains(bytes, $0) } }) { return false }
         return firstKey(in: Array(text.unicodeScalars), from: 0) != nil
     }
 
@@ -118,13 +119,3 @@ public enum Redaction {
     }
 }
 
-private extension Array where Element == UInt8 {
-    /// Whether `needle` occurs in these bytes.
-    func contains(_ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, count >= needle.count else { return needle.isEmpty }
-        for start in 0...(count - needle.count) where self[start] == needle[0] {
-            if self[start..<start + needle.count].elementsEqual(needle) { return true }
-        }
-        return false
-    }
-}
