@@ -103,11 +103,18 @@ extension Vault {
     /// `mv`, each with its commit's signature as `checker` (default: a
     /// fresh one) marks it.
     public func history(of id: SecretID, checker: SignatureChecker? = nil) throws -> [SecretVersion] {
-        let steps = try versionSteps(of: id)
-        guard !steps.isEmpty else { return [] }
+        var indexed = try? indexedVersionSteps(of: id)
+        let steps = try indexed?.steps ?? walkedVersionSteps(of: id)
+        guard !steps.isEmpty else {
+            indexed?.save(gitDirectory: gitDirectory, learningFrom: nil)
+            return []
+        }
         let repo = try repo()
         let checker = try checker ?? signatureChecker()
-        return try steps.enumerated().map { index, step in
+        for step in steps where checker.signingKeys[step.commit.id] == nil {
+            checker.signingKeys[step.commit.id] = indexed?.index.signingKeys[step.commit.id]
+        }
+        let versions = try steps.enumerated().map { index, step in
             let origin = try checker.origin(of: step.commit, claiming: step.claimedAction)
             let change = try SecretVersion.Change.of(before: step.before, after: step.after, samePayload: {
                 guard let old = step.before, let new = step.after else { return false }
@@ -115,13 +122,26 @@ extension Vault {
             }, action: origin.action)
             return SecretVersion(number: steps.count - index, id: step.id, origin: origin, change: change, blob: step.after)
         }
+        indexed?.save(gitDirectory: gitDirectory, learningFrom: checker)
+        return versions
     }
 
     /// The commits that changed `id`'s sealed file, newest first, following
-    /// renames: the walk `history` shows and `vN` revisions count. Walks the
-    /// first-parent history once, comparing the file's blob in each commit
-    /// with its parent's.
-    func versionSteps(of id: SecretID) throws -> [VersionStep] {
+    /// renames: the walk `history` shows and `vN` revisions count. Read from
+    /// the history index (brought up to HEAD, and saved when that changed
+    /// it); `indexed: false`, or an index that cannot be trusted, walks
+    /// the history instead.
+    func versionSteps(of id: SecretID, indexed: Bool = true) throws -> [VersionStep] {
+        if indexed, var found = try? indexedVersionSteps(of: id) {
+            found.save(gitDirectory: gitDirectory, learningFrom: nil)
+            return found.steps
+        }
+        return try walkedVersionSteps(of: id)
+    }
+
+    /// `versionSteps` without the index: walks the first-parent history
+    /// once, comparing the file's blob in each commit with its parent's.
+    func walkedVersionSteps(of id: SecretID) throws -> [VersionStep] {
         let repo = try repo()
         guard let head = try repo.head() else { return [] }
         let walker = try PathWalker(repo)
