@@ -25,6 +25,11 @@ extension PathWalker {
         try link(commit).tree
     }
 
+    /// The root tree and first parent of `commit`.
+    public func link(of commit: ObjectID) throws -> (tree: ObjectID, parent: ObjectID?) {
+        try link(commit)
+    }
+
     /// The regular files whose name ends with `suffix` that differ between
     /// root trees `old` and `new` (nil: empty), as `blob(at:inTree:)` reads
     /// them: a side where the path is not a regular file is nil. Throws

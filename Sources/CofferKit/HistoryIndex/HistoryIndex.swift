@@ -38,15 +38,42 @@ struct HistoryIndex: Equatable {
     private var numbers: [String: Int]?
 
     struct Change: Equatable {
-        let commit: ObjectID
+        let commit: Object
         let path: Int
-        let blob: ObjectID?
+        let blob: Object?
     }
 
     struct Rename: Equatable {
-        let commit: ObjectID
+        let commit: Object
         let from: Int
         let to: Int
+    }
+
+    /// An object id held inline: the index holds tens of thousands, and
+    /// `ObjectID` allocates its bytes.
+    struct Object: Hashable {
+        private let head: UInt64, middle: UInt64, tail: UInt32
+
+        init(_ id: ObjectID) { self.init(raw: id.bytes[...])! }
+
+        /// Nil unless there are 20 bytes.
+        init?(raw: ArraySlice<UInt8>) {
+            guard raw.count == 20 else { return nil }
+            let start = raw.startIndex
+            func word(_ from: Int, _ count: Int) -> UInt64 {
+                raw[start + from..<start + from + count].reversed().reduce(0) { $0 << 8 | UInt64($1) }
+            }
+            head = word(0, 8)
+            middle = word(8, 8)
+            tail = UInt32(word(16, 4))
+        }
+
+        var bytes: [UInt8] {
+            (0..<8).map { UInt8(truncatingIfNeeded: head >> ($0 * 8)) } + (0..<8).map { UInt8(truncatingIfNeeded: middle >> ($0 * 8)) }
+                + (0..<4).map { UInt8(truncatingIfNeeded: tail >> ($0 * 8)) }
+        }
+
+        var id: ObjectID { ObjectID(raw: bytes)! }
     }
 
     /// One change of a secret's sealed file, as `versionSteps` reports it.
@@ -86,7 +113,7 @@ struct HistoryIndex: Equatable {
                 let change = changes[positions[n]]
                 let before = n > 0 ? changes[positions[n - 1]].blob : nil
                 guard before != change.blob else { return nil }
-                steps.append(Step(id: current, commit: change.commit, before: before, after: change.blob))
+                steps.append(Step(id: current, commit: change.commit.id, before: before?.id, after: change.blob?.id))
                 // Created here by a rename: older versions live under the old id.
                 guard before == nil, let rename = renames.first(where: { $0.commit == change.commit && $0.to == number }),
                       let old = SecretID(relativePath: paths[rename.from]) else { continue }
@@ -101,9 +128,9 @@ struct HistoryIndex: Equatable {
     }
 
     /// The commits the index holds changes of, and its head.
-    var knownCommits: Set<ObjectID> {
+    var knownCommits: Set<Object> {
         var known = Set(changes.map(\.commit))
-        known.insert(head)
+        known.insert(Object(head))
         return known
     }
 
@@ -111,10 +138,11 @@ struct HistoryIndex: Equatable {
     /// above it was rewritten. Cached signing keys of dropped commits go too.
     mutating func cut(after commit: ObjectID) {
         guard commit != head else { return }
-        if let last = changes.lastIndex(where: { $0.commit == commit }) { changes.removeSubrange((last + 1)...) }
+        let object = Object(commit)
+        if let last = changes.lastIndex(where: { $0.commit == object }) { changes.removeSubrange((last + 1)...) }
         let kept = Set(changes.map(\.commit))
         renames.removeAll { !kept.contains($0.commit) }
-        signingKeys = signingKeys.filter { kept.contains($0.key) }
+        signingKeys = signingKeys.filter { kept.contains(Object($0.key)) }
         head = commit
     }
 
@@ -122,13 +150,14 @@ struct HistoryIndex: Equatable {
     /// and the rename trailers naming a path it created; a root commit's
     /// renames are not followed (there is nothing older), so pass none.
     mutating func append(_ commit: ObjectID, changes found: [FileChange], renames trailers: [(from: String, to: String)]) {
+        let object = Object(commit)
         for change in found {
-            changes.append(Change(commit: commit, path: number(of: change.path), blob: change.new))
+            changes.append(Change(commit: object, path: number(of: change.path), blob: change.new.map(Object.init)))
         }
         for change in found where change.old == nil && change.new != nil {
             guard let rename = trailers.first(where: { $0.to + SecretID.fileExtension == change.path }),
                   let old = try? SecretID(rename.from) else { continue }
-            renames.append(Rename(commit: commit, from: number(of: old.relativePath), to: number(of: change.path)))
+            renames.append(Rename(commit: object, from: number(of: old.relativePath), to: number(of: change.path)))
         }
         head = commit
     }

@@ -4,8 +4,8 @@ import Posix
 import SSHSig
 
 /// The history index's bytes (docs/FORMAT.md, "The history index"):
-/// binary, integers little-endian, ending in a SHA-256 of everything
-/// before it. Any file that is short, long, out of range or fails its
+/// binary, integers little-endian, ending in a BLAKE2b-256 checksum of
+/// everything before it. Any file that is short, long, out of range or fails its
 /// checksum reads as no index, so it is rebuilt; it is never repaired.
 extension HistoryIndex {
     static let magic = Array("coffer-history-index 1\n".utf8)
@@ -64,7 +64,7 @@ extension HistoryIndex {
             case .key(let key): out += [2] + key.bytes
             }
         }
-        out += Digest.sha256(out)
+        out += out.withUnsafeBytes { Digest.checksum($0) }
         return out
     }
 
@@ -72,10 +72,11 @@ extension HistoryIndex {
         guard bytes.count >= HistoryIndex.magic.count + 20 + HistoryIndex.checksumSize else { return nil }
         let body = bytes.count - HistoryIndex.checksumSize
         guard bytes[..<HistoryIndex.magic.count].elementsEqual(HistoryIndex.magic),
-              Digest.sha256(Array(bytes[..<body])).elementsEqual(bytes[body...]) else { return nil }
+              bytes.withUnsafeBytes({ Digest.checksum(UnsafeRawBufferPointer(rebasing: $0[..<body])) }).elementsEqual(bytes[body...])
+        else { return nil }
         var reader = Reader(bytes: bytes, end: body, at: HistoryIndex.magic.count)
         guard let head = reader.object(), let head else { return nil }
-        self.init(head: head)
+        self.init(head: head.id)
         guard let pathCount = reader.count(each: 4) else { return nil }
         for _ in 0..<pathCount {
             guard let length = reader.count(each: 1), let text = reader.bytes(length),
@@ -97,7 +98,9 @@ extension HistoryIndex {
         }
         guard let keyCount = reader.count(each: 53) else { return nil }
         for _ in 0..<keyCount {
-            guard let commit = reader.object(), let commit, let kind = reader.bytes(1), let key = reader.bytes(32) else { return nil }
+            guard let object = reader.object(), let commit = object?.id, let kind = reader.bytes(1), let key = reader.bytes(32) else {
+                return nil
+            }
             switch kind.first {
             case 0: signingKeys[commit] = .unsigned
             case 1: signingKeys[commit] = .bad
@@ -143,9 +146,9 @@ extension HistoryIndex {
         }
 
         /// An object id; `.some(nil)` for the all-zero "none".
-        mutating func object() -> ObjectID?? {
+        mutating func object() -> HistoryIndex.Object?? {
             guard let raw = bytes(20) else { return nil }
-            return raw.allSatisfy { $0 == 0 } ? .some(nil) : .some(ObjectID(raw: raw))
+            return raw.allSatisfy { $0 == 0 } ? .some(nil) : .some(HistoryIndex.Object(raw: raw))
         }
     }
 }

@@ -58,10 +58,10 @@ extension Vault {
     func bringUp(_ stored: HistoryIndex?, to head: ObjectID, walker: PathWalker) throws -> (HistoryIndex, Bool) {
         if let stored, stored.head == head { return (stored, false) }
         let known = stored?.knownCommits ?? []
-        var chain = try walker.chain(from: head, until: known.contains)
+        var chain = try walker.chain(from: head) { known.contains(HistoryIndex.Object($0)) }
         var index = HistoryIndex(head: head)
         var parentTree: ObjectID?
-        if let stored, let base = chain.last, known.contains(base.commit) {
+        if let stored, let base = chain.last, known.contains(HistoryIndex.Object(base.commit)) {
             index = stored
             index.cut(after: base.commit)
             parentTree = base.tree
@@ -81,16 +81,20 @@ extension Vault {
         return (index, true)
     }
 
-    /// The index's steps for `id`, each checked against the commit it names
-    /// (it exists, and holds the blob the index says at that path) and the
-    /// newest against HEAD; throws otherwise.
+    /// The index's steps for `id`, each checked against the commits it
+    /// names: each exists and holds the blob recorded after the change,
+    /// its first parent the one recorded before it (so consecutive steps
+    /// chain up: a record of a commit no longer in the history, or a change
+    /// missed in between, does not pass), and the newest matches HEAD.
     private func checkedSteps(of id: SecretID, in index: HistoryIndex, head: ObjectID, walker: PathWalker) throws -> [VersionStep] {
         guard let steps = index.steps(of: id),
               try walker.blob(at: id.relativePath, inTree: walker.tree(of: head)) == steps.first?.after else {
             throw HistoryIndexError.inconsistent
         }
         return try steps.map { step in
-            guard try walker.blob(at: step.id.relativePath, inTree: walker.tree(of: step.commit)) == step.after else {
+            let link = try walker.link(of: step.commit)
+            let before = try link.parent.map { try walker.blob(at: step.id.relativePath, inTree: walker.tree(of: $0)) } ?? nil
+            guard try walker.blob(at: step.id.relativePath, inTree: link.tree) == step.after, before == step.before else {
                 throw HistoryIndexError.inconsistent
             }
             let commit = try walker.info(step.commit)

@@ -77,11 +77,21 @@ struct Trailers {
     var renames: [(from: String, to: String)] = []
 
     init(_ message: String) {
-        for line in message.split(separator: "\n") {
-            if line.hasPrefix("Coffer-Action: ") { action = String(line.dropFirst("Coffer-Action: ".count)) }
-            if line.hasPrefix("Coffer-Id: ") { ids.append(String(line.dropFirst("Coffer-Id: ".count))) }
-            if line.hasPrefix("Coffer-Renamed: ") {
-                let parts = line.dropFirst("Coffer-Renamed: ".count).split(separator: " ")
+        // In plain ASCII without CR (every message coffer writes) each
+        // Character is one byte, so lines and prefixes are compared as
+        // bytes, many times faster; other text Character by Character.
+        let ascii = message.utf8.allSatisfy { $0 < 0x80 && $0 != UInt8(ascii: "\r") }
+        let lines = ascii ? message.utf8.split(separator: UInt8(ascii: "\n")).map { Substring($0) } : message.split(separator: "\n")
+        for line in lines {
+            func value(after prefix: String) -> Substring? {
+                guard ascii ? line.utf8.starts(with: prefix.utf8) : line.hasPrefix(prefix) else { return nil }
+                return line.dropFirst(prefix.count)
+            }
+            guard line.utf8.starts(with: "Coffer-".utf8) else { continue }
+            if let action = value(after: "Coffer-Action: ") { self.action = String(action) }
+            if let id = value(after: "Coffer-Id: ") { ids.append(String(id)) }
+            if let renamed = value(after: "Coffer-Renamed: ") {
+                let parts = renamed.split(separator: " ")
                 if parts.count == 3, parts[1] == "->" { renames.append((String(parts[0]), String(parts[2]))) }
             }
         }
