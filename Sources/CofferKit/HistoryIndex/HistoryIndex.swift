@@ -86,14 +86,7 @@ struct HistoryIndex: Equatable {
 
     init(head: ObjectID) { self.head = head }
 
-    init(head: ObjectID, paths: [String], changes: [Change], renames: [Rename], signingKeys: [ObjectID: CommitSigningKey]) {
-        self.head = head
-        self.paths = paths
-        self.changes = changes
-        self.renames = renames
-        self.signingKeys = signingKeys
-    }
-
+    /// Equal records; the path lookup built for appending does not count.
     static func == (a: HistoryIndex, b: HistoryIndex) -> Bool {
         a.head == b.head && a.paths == b.paths && a.changes == b.changes && a.renames == b.renames && a.signingKeys == b.signingKeys
     }
