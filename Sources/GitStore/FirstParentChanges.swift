@@ -150,12 +150,12 @@ private final class RawTree {
 
     func name(_ entry: Entry) -> [UInt8] { Array(bytes[entry.name]) }
 
-    func id(_ entry: Entry) -> ObjectID { ObjectID(raw: bytes[entry.id..<entry.id + 20])! }
+    func id(_ entry: Entry) -> ObjectID { ObjectID(rawBytes: bytes[entry.id..<entry.id + 20])! }
 }
 
 extension ObjectID {
     /// The id from its 20 raw bytes; nil for any other count.
-    public init?<Raw: Collection<UInt8>>(raw: Raw) {
+    public init?<Raw: Collection<UInt8>>(rawBytes raw: Raw) {
         guard raw.count == 20 else { return nil }
         bytes = Array(raw)
     }

@@ -73,7 +73,7 @@ struct HistoryIndex: Equatable {
                 + (0..<4).map { UInt8(truncatingIfNeeded: tail >> ($0 * 8)) }
         }
 
-        var id: ObjectID { ObjectID(raw: bytes)! }
+        var id: ObjectID { ObjectID(rawBytes: bytes)! }
     }
 
     /// One change of a secret's sealed file, as `versionSteps` reports it.
