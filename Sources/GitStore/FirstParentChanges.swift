@@ -152,11 +152,3 @@ private final class RawTree {
 
     func id(_ entry: Entry) -> ObjectID { ObjectID(rawBytes: bytes[entry.id..<entry.id + 20])! }
 }
-
-extension ObjectID {
-    /// The id from its 20 raw bytes; nil for any other count.
-    public init?<Raw: Collection<UInt8>>(rawBytes raw: Raw) {
-        guard raw.count == 20 else { return nil }
-        bytes = Array(raw)
-    }
-}

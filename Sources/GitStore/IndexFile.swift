@@ -102,7 +102,7 @@ struct IndexFile {
         while index < entries.count, compare(entries[index], key) == 0 {
             let entry = entries[index]
             if entry.stage == 0 {
-                blob = ObjectID(raw: bytes[entry.range.lowerBound + 40..<entry.range.lowerBound + 60])
+                blob = ObjectID(rawBytes: bytes[entry.range.lowerBound + 40..<entry.range.lowerBound + 60])
             } else {
                 conflicted = true
             }

@@ -24,9 +24,9 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    /// The 20 raw bytes of an id, as git's binary formats hold them.
-    init(raw: ArraySlice<UInt8>) {
-        precondition(raw.count == 20, "an object id is 20 bytes")
+    /// The id from its 20 raw bytes, as git's binary formats hold them; nil for any other count.
+    public init?<Raw: Collection<UInt8>>(rawBytes raw: Raw) {
+        guard raw.count == 20 else { return nil }
         bytes = Array(raw)
     }
 
