@@ -76,8 +76,11 @@ class Chart:
     def __init__(self):
         self.groups = {}
 
-    def add(self, key, section, label, coffer_ms, peer, peer_ms):
-        g = self.groups.setdefault(key, {"section": section, "label": label, "coffer": coffer_ms, "peers": []})
+    def add(self, key, section, label, coffer_ms, peer, peer_ms, target_ms=None):
+        g = self.groups.setdefault(key, {"section": section, "label": label, "coffer": coffer_ms, "peers": [],
+                                         "target": None})
+        if target_ms is not None:
+            g["target"] = target_ms
         if peer is not None and peer not in [p for p, _ in g["peers"]]:
             g["peers"].append((peer, peer_ms))
 
@@ -243,7 +246,8 @@ def absolute_section(section, rows, out_dir, missed, report, chart):
             row[6] = INFO
         table.append(row)
         chart.add((section, name, cname), section, short_label(label), c * 1e3,
-                  None if ratio is None else peer, None if ratio is None else o * 1e3)
+                  None if ratio is None else peer, None if ratio is None else o * 1e3,
+                  float(max_ms) if max_ms != "-" else None)
     title = f"[{section}] median wall-clock per invocation, process start included; memory = max RSS"
     print(title)
     print_table(header, table)
@@ -292,7 +296,7 @@ def draw_chart(out_dir):
     colors = {p: palette[(2 * i + 2) % 20 if i < 9 else (2 * (i - 9) + 3) % 20] for i, p in enumerate(peers)}
     coffer_color = palette[0]
     bar, gap = 1.0, 0.8
-    y, ticks, ticklabels, bars = 0.0, [], [], []
+    y, ticks, ticklabels, bars, targets = 0.0, [], [], [], []
     section = None
     for g in groups:
         items = [("coffer", g["coffer"], coffer_color)] + [(p, ms, colors[p.split(" (")[0]]) for p, ms in g["peers"]]
@@ -300,17 +304,25 @@ def draw_chart(out_dir):
             section = g["section"]
             y += gap / 2
         start = y
+        if g.get("target"):
+            targets.append((y, g["target"]))
         for name, ms, color in items:
-            bars.append((y, name, ms, color))
+            # coffer's label goes right of its target tick too
+            bars.append((y, name, ms, color, max(ms, g.get("target") or 0) if name == "coffer" else ms))
             y += bar
         ticks.append((start + y - bar) / 2)
         ticklabels.append(f"[{g['section']}] {g['label']}")
         y += gap
     fig, ax = plt.subplots(figsize=(12, 0.26 * len(bars) + 0.3 * len(groups) + 1.6))
-    for pos, name, ms, color in bars:
+    for pos, name, ms, color, text_at in bars:
         ax.barh(pos, ms, height=bar * 0.85, color=color)
-        ax.text(ms * 1.08, pos, f"{name}  {fmt_bar(ms)}", va="center", fontsize=7)
-    values = [ms for _, _, ms, _ in bars]
+        ax.text(text_at * 1.08, pos, f"{name}  {fmt_bar(ms)}", va="center", fontsize=7)
+    for pos, ms in targets:
+        ax.plot([ms, ms], [pos - bar * 0.5, pos + bar * 0.5], color="black", linewidth=2)
+    if targets:
+        ax.plot([], [], color="black", linewidth=2, label="coffer's target (ms)")
+        ax.legend(loc="lower right", fontsize=8)
+    values = [b[2] for b in bars] + [ms for _, ms in targets]
     ax.set_xscale("log")
     ax.set_xlim(min(values) / 2, max(values) * 12)
     ax.set_yticks(ticks)
