@@ -88,9 +88,22 @@ def main(argv):
            "coffer beside the tools it replaces (age, pass, passage, git), as `scripts/bench` measures it. "
            "This page is written by `scripts/bench_docs.py` from one run; the numbers below are that run's.", ""]
     mode = info.get("mode", "?")
-    out += [f"Run: {info.get('date', '?')}, {mode} mode"
+    stamp = info.get("date", "?")
+    if len(stamp) == 16 and stamp[8] == "T":  # 20261128T144412Z
+        stamp = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]} UTC"
+    out += [f"Run: {stamp}, {mode} mode"
             + (" (`--quick`: fewer runs, noisier figures)" if mode == "quick" else "")
             + f"; sections: {', '.join(sections)}.", ""]
+    load = info.get("load", "").split()
+    cpus = info.get("cpu", "").rsplit(" x ", 1)
+    try:
+        busy = float(load[0]) > 0.5 * int(cpus[1])
+    except (IndexError, ValueError):
+        busy = False
+    if busy:
+        out += [f"**The machine was busy during this run** (load average {load[0]} on {cpus[1]} CPUs at the start): "
+                "the figures are noisy and the ratios skewed (hyperfine runs each command's runs in a block). "
+                "Re-run on a quiet machine before reading much into them.", ""]
     if summary["missed"]:
         out += ["Targets missed in this run:", ""] + [f"- {m}" for m in summary["missed"]] + [""]
     else:

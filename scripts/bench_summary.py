@@ -144,6 +144,12 @@ def absolute_section(section, rows, out_dir, missed, report, chart):
     """Rows with absolute targets (kinds target, mem, note)."""
     header = ["operation", "runs", "coffer", "peer", "peer value", "coffer/peer", "target", "result"]
     table, notes, noisy = [], [], []
+    flagged = set()  # (json, command): one JSON may feed several rows; each wide spread is named once
+
+    def flag(label, json_name, command, iqr):
+        if iqr > NOISE_IQR and (json_name, command) not in flagged:
+            flagged.add((json_name, command))
+            noisy.append(f"{label} ({command}: IQR {100 * iqr:.0f}% of median)")
     for kind, label, name, _size, extra in rows:
         if kind == "note":
             notes.append(f"{label}: {extra[0] if extra else ''}")
@@ -167,8 +173,7 @@ def absolute_section(section, rows, out_dir, missed, report, chart):
         if kind == "peer":
             peer, max_ms = (extra + ["-"] * 2)[:2]
             o, on, oiqr = lookup(out_dir, name, peer)
-            if oiqr > NOISE_IQR:
-                noisy.append(f"{label} ({peer}: IQR {100 * oiqr:.0f}% of median)")
+            flag(label, name, peer, oiqr)
             row = [label, str(on), "-", peer, fmt_ms(o), "-", "", ""]
             if max_ms != "-":
                 ok = o * 1e3 <= float(max_ms)
@@ -218,8 +223,7 @@ def absolute_section(section, rows, out_dir, missed, report, chart):
         if cname not in results:
             raise SystemExit(f"{name}: no result named {cname} (have {', '.join(results)})")
         c, cn, ciqr = results[cname]
-        if ciqr > NOISE_IQR:
-            noisy.append(f"{label} ({cname}: IQR {100 * ciqr:.0f}% of median)")
+        flag(label, name, cname, ciqr)
         row = [label, str(cn), f"{c * 1e3:.2f} ms", "-", "-", "-", "", ""]
         ratio = None
         if peer != "-":
@@ -227,8 +231,7 @@ def absolute_section(section, rows, out_dir, missed, report, chart):
                 raise SystemExit(f"{name}: no result named {peer} (have {', '.join(results)})")
             o, on, oiqr = results[peer]
             ratio = c / o
-            if oiqr > NOISE_IQR:
-                noisy.append(f"{label} ({peer}: IQR {100 * oiqr:.0f}% of median)")
+            flag(label, name, peer, oiqr)
             row[1] = str(cn) if cn == on else f"{cn}/{on}"
             row[3:6] = [peer, f"{o * 1e3:.2f} ms", f"{ratio:.2f}"]
         targets, ok = [], True
@@ -417,7 +420,7 @@ def main():
             else:
                 ok = None
                 row[8] = INFO
-            chart.add((section, name), section, label, c * 1e3, other, o * 1e3)
+            chart.add((section, label), section, label, c * 1e3, other, o * 1e3)
             row[9] = "" if ok is None else ("ok" if ok else "MISSED")
             if ok is False:
                 missed.append(f"{section}: {label}")
