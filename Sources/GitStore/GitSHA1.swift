@@ -8,24 +8,27 @@ import Glibc
 /// already loads (through libssh2): its functions are found through
 /// libgit2's handle, so nothing new is loaded and no soname is guessed;
 /// `libcrypto.so.3` is opened only if libgit2 was built without it.
+///
+/// Through `SHA1_Init`/`SHA1_Update`/`SHA1_Final`, deprecated in OpenSSL 3
+/// but kept: the EVP interface would first load OpenSSL's providers and
+/// configuration file, ~1 ms of every `set` for one checksum.
 public final class GitSHA1 {
+    /// Room for OpenSSL's SHA_CTX (96 bytes), to spare.
+    private static let contextSize = 256
     private let functions: Functions
-    private let context: OpaquePointer
+    private let context: UnsafeMutableRawPointer
     private var finished = false
 
     public init() throws {
         functions = try Functions.shared.get()
-        guard let context = functions.newContext() else {
-            throw GitError.libraryUnavailable("libcrypto: EVP_MD_CTX_new failed")
+        context = UnsafeMutableRawPointer.allocate(byteCount: GitSHA1.contextSize, alignment: 16)
+        guard functions.initialize(context) == 1 else {
+            context.deallocate()
+            throw GitError.libraryUnavailable("libcrypto: SHA1_Init failed")
         }
-        guard functions.initialize(context, functions.sha1(), nil) == 1 else {
-            functions.freeContext(context)
-            throw GitError.libraryUnavailable("libcrypto: SHA-1 is not available")
-        }
-        self.context = context
     }
 
-    deinit { functions.freeContext(context) }
+    deinit { context.deallocate() }
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
@@ -36,10 +39,9 @@ public final class GitSHA1 {
     public func finish() -> [UInt8] {
         precondition(!finished, "a SHA-1 is finished once")
         finished = true
-        var digest = [UInt8](repeating: 0, count: 64)
-        var length: UInt32 = 0
-        _ = digest.withUnsafeMutableBufferPointer { functions.final(context, $0.baseAddress, &length) }
-        return Array(digest.prefix(Int(length)))
+        var digest = [UInt8](repeating: 0, count: 20)
+        _ = digest.withUnsafeMutableBufferPointer { functions.final($0.baseAddress, context) }
+        return digest
     }
 
     public static func digest(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] {
@@ -51,27 +53,21 @@ public final class GitSHA1 {
     private final class Functions: @unchecked Sendable {  // function pointers only, set once
         static let shared: Result<Functions, Error> = Result { try Functions() }
 
-        let newContext: @convention(c) () -> OpaquePointer?
-        let freeContext: @convention(c) (OpaquePointer?) -> Void
-        let sha1: @convention(c) () -> OpaquePointer?
-        let initialize: @convention(c) (OpaquePointer?, OpaquePointer?, OpaquePointer?) -> Int32
-        let update: @convention(c) (OpaquePointer?, UnsafeRawPointer?, Int) -> Int32
-        let final: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt32>?) -> Int32
+        let initialize: @convention(c) (UnsafeMutableRawPointer?) -> Int32
+        let update: @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int32
+        let final: @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutableRawPointer?) -> Int32
 
         private init() throws {
             let lib = try LibGit2.load()
-            let own = dlsym(lib.handle, "EVP_sha1") != nil ? lib.handle : dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL)
+            let own = dlsym(lib.handle, "SHA1_Init") != nil ? lib.handle : dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL)
             guard let library = own else { throw GitError.libraryUnavailable("libcrypto.so.3 (install libssl3)") }
             func symbol<T>(_ name: String, as type: T.Type) throws -> T {
                 guard let pointer = dlsym(library, name) else { throw GitError.libraryUnavailable("libcrypto has no \(name)") }
                 return unsafeBitCast(pointer, to: type)
             }
-            newContext = try symbol("EVP_MD_CTX_new", as: type(of: newContext))
-            freeContext = try symbol("EVP_MD_CTX_free", as: type(of: freeContext))
-            sha1 = try symbol("EVP_sha1", as: type(of: sha1))
-            initialize = try symbol("EVP_DigestInit_ex", as: type(of: initialize))
-            update = try symbol("EVP_DigestUpdate", as: type(of: update))
-            final = try symbol("EVP_DigestFinal_ex", as: type(of: final))
+            initialize = try symbol("SHA1_Init", as: type(of: initialize))
+            update = try symbol("SHA1_Update", as: type(of: update))
+            final = try symbol("SHA1_Final", as: type(of: final))
         }
     }
 }
