@@ -51,41 +51,52 @@ extension GitRepository {
         return capture
     }
 
-    /// Stores the captured objects `ids` as one new pack and index, then
-    /// makes this handle's pack backend pick the pack up (before the objects
-    /// leave memory).
+    /// Stores the captured objects `ids` as one new pack and index (our own
+    /// `PackWriter`: streamed, no delta search), then makes this handle's
+    /// pack backend pick the pack up (before the objects leave memory).
     ///
     /// libgit2 fsyncs only under a process-wide switch, which one vault must
     /// not flip under another, so it stays off and durability is ours: the
-    /// pack is built in `.git/coffer-incoming`, flushed, and only then given
-    /// its place (index last, as git finds a pack by its index) and flushed
-    /// again. A crash leaves at most that folder, which the next batch clears.
+    /// pack is built in `.git/coffer-incoming`, each file flushed, and only
+    /// then given its place in `objects/pack` — the pack first, its index
+    /// last, as git does, since git finds a pack by its index — and the
+    /// directory flushed. A crash leaves at most that folder, which recovery
+    /// and the next batch clear, or a pack without its index, which no
+    /// reader sees and the next pack of the same objects replaces.
     private func writePack(_ ids: [ObjectID], odb: OpaquePointer) throws {
         let incoming = gitDirectory + "/coffer-incoming"
         GitRepository.removeDirectory(incoming)
         defer { GitRepository.removeDirectory(incoming) }
-        guard mkdir(incoming, 0o755) == 0 else { throw GitError.call(function: "mkdir", code: errno, message: incoming) }
-        let builder = try withHandle { repo in try lib.make("git_packbuilder_new") { lib.packbuilderNew($0, repo) } }
-        defer { lib.packbuilderFree(builder) }
-        _ = lib.packbuilderSetThreads(builder, 0)  // one per core
-        // Inserted one by one: insert_commit or insert_tree would add the
-        // whole tree, unchanged objects already stored included. Newest
-        // first (commit, trees, blobs), as libgit2 asks for a good pack.
+        guard mkdir(incoming, 0o755) == 0 else { throw PackWriter.failure("mkdir", incoming) }
+        let writer = try PackWriter(directory: incoming)
+        // Newest first (commit, trees, blobs), the order git writes.
         for id in ids.reversed() {
-            try lib.check(id.withOID { lib.packbuilderInsert(builder, $0, nil) }, "git_packbuilder_insert")
+            let object = try id.withOID { oid in try lib.make("git_odb_read") { lib.odbRead($0, odb, oid) } }
+            defer { lib.odbObjectFree(object) }
+            guard let kind = PackWriter.Kind(rawValue: UInt8(truncatingIfNeeded: lib.odbObjectType(object))) else {
+                throw GitError.call(function: "git_odb_read", code: -1, message: "\(id): not a commit, tree, blob or tag")
+            }
+            let data = UnsafeRawBufferPointer(start: lib.odbObjectData(object), count: lib.odbObjectSize(object))
+            let written = try writer.add(kind, data)
+            guard written == id else { throw GitError.call(function: "PackWriter.add", code: -1, message: "\(id) hashed to \(written)") }
         }
-        try lib.check(lib.packbuilderWrite(builder, incoming, 0, nil, nil), "git_packbuilder_write")
-        try FileSystemSync.sync(incoming)
-        let names = GitRepository.entries(of: incoming).filter { $0.hasPrefix("pack-") }
-        for name in names.filter({ !$0.hasSuffix(".idx") }) + names.filter({ $0.hasSuffix(".idx") }) {
-            let target = gitDirectory + "/objects/pack/" + name
-            guard rename(incoming + "/" + name, target) == 0 else { throw GitError.call(function: "rename", code: errno, message: target) }
-        }
-        try FileSystemSync.sync(gitDirectory)
+        try install(writer.finish())
         try lib.check(lib.odbRefresh(odb), "git_odb_refresh")
     }
 
-    private static func entries(of directory: String) -> [String] {
+    /// Moves a finished pack into `objects/pack`, index last, and flushes the directory.
+    func install(_ pack: PackWriter.Finished) throws {
+        let directory = gitDirectory + "/objects/pack"
+        for (from, to) in [(pack.packPath, pack.name + ".pack"), (pack.indexPath, pack.name + ".idx")] {
+            guard rename(from, directory + "/" + to) == 0 else { throw PackWriter.failure("rename", directory + "/" + to) }
+        }
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw PackWriter.failure("open", directory) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw PackWriter.failure("fsync", directory) }
+    }
+
+    static func entries(of directory: String) -> [String] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         var names: [String] = []
@@ -96,7 +107,7 @@ extension GitRepository {
         return names
     }
 
-    private static func removeDirectory(_ directory: String) {
+    static func removeDirectory(_ directory: String) {
         for name in entries(of: directory) { unlink(directory + "/" + name) }
         rmdir(directory)
     }

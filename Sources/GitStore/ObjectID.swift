@@ -38,6 +38,12 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { hex }
 
+    /// The id whose 20 raw bytes are `bytes` (a SHA-1 digest).
+    init(rawBytes bytes: [UInt8]) {
+        precondition(bytes.count == 20, "an object id is 20 bytes")
+        self.bytes = bytes
+    }
+
     init(_ oid: git_oid) {
         var oid = oid
         bytes = withUnsafeBytes(of: &oid.id) { Array($0) }
