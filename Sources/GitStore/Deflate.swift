@@ -1,28 +1,58 @@
-/// zlib's deflate and CRC-32 (`libz.so.1`, loaded on first use), for git's
-/// file formats: objects are stored as zlib streams, and a pack index keeps
-/// a CRC-32 of each packed object. Nothing here protects a secret: what it
-/// compresses is already sealed (or is a tree, a commit, an index).
-public enum Deflate {
+import CGit2
+
+/// zlib's deflate and CRC-32 (`libz.so.1`, loaded on first use; only its
+/// types come from `zlib.h`), for git's file formats: objects are stored as
+/// zlib streams, and a pack index keeps a CRC-32 of each packed object.
+/// Nothing here protects a secret: what it compresses is already sealed
+/// (or is a tree, a commit, an index).
+///
+/// One stream is reused for every object (reset, not re-allocated): zlib
+/// sets up ~256 KiB of state per stream, which would otherwise cost more
+/// than compressing a sealed file of a few hundred bytes. Not thread-safe.
+public final class Deflate {
     /// Favours speed: sealed files are random bytes that no level shrinks,
     /// and trees and commits are small. git reads any level.
     public static let fastest: Int32 = 1
+    /// zlib's smallest hash (`memLevel` 1): it is cleared on every reset, and
+    /// objects of a few hundred bytes gain nothing from a larger one.
+    private static let memoryLevel: Int32 = 1
+
+    private let zlib: Functions
+    private var stream = z_stream()
+
+    public init(level: Int32 = fastest) throws {
+        zlib = try Functions.shared.get()
+        let rc = zlib.deflateInit2(&stream, level, Z_DEFLATED, MAX_WBITS, Deflate.memoryLevel, Z_DEFAULT_STRATEGY,
+                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        guard rc == Z_OK else { throw GitError.call(function: "deflateInit2", code: rc, message: "zlib could not start") }
+    }
+
+    deinit { _ = zlib.deflateEnd(&stream) }
 
     /// `bytes` as one zlib stream (RFC 1950: header, deflate, Adler-32), as
     /// a git object or pack entry holds it.
-    public static func compress(_ bytes: UnsafeRawBufferPointer, level: Int32 = fastest) throws -> [UInt8] {
-        let zlib = try Functions.shared.get()
-        guard let source = bytes.baseAddress else {
-            // zlib reads nothing from an empty source, but wants a pointer.
-            var none: UInt8 = 0
-            return try withUnsafeBytes(of: &none) { try compress(UnsafeRawBufferPointer(rebasing: $0[0..<0]), level: level) }
+    public func compress(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] {
+        guard zlib.deflateReset(&stream) == Z_OK else {
+            throw GitError.call(function: "deflateReset", code: Z_STREAM_ERROR, message: "zlib stream unusable")
         }
-        var capacity = zlib.compressBound(UInt(bytes.count))
-        var output = [UInt8](repeating: 0, count: Int(capacity))
-        let rc = output.withUnsafeMutableBufferPointer {
-            zlib.compress2($0.baseAddress, &capacity, source.assumingMemoryBound(to: UInt8.self), UInt(bytes.count), level)
+        let capacity = Int(zlib.deflateBound(&stream, UInt(bytes.count)))
+        var output = [UInt8](repeating: 0, count: capacity)
+        var none: UInt8 = 0
+        let rc = output.withUnsafeMutableBufferPointer { out in
+            withUnsafeMutablePointer(to: &none) { empty in
+                // zlib wants a pointer even for no input; it reads none.
+                stream.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(empty))
+                stream.avail_in = UInt32(bytes.count)
+                stream.next_out = out.baseAddress
+                stream.avail_out = UInt32(capacity)
+                // deflateBound's room lets one Z_FINISH call complete.
+                return zlib.deflate(&stream, Z_FINISH)
+            }
         }
-        guard rc == 0 else { throw GitError.call(function: "compress2", code: rc, message: "zlib could not deflate") }
-        output.removeSubrange(Int(capacity)...)
+        guard rc == Z_STREAM_END else { throw GitError.call(function: "deflate", code: rc, message: "zlib could not deflate") }
+        output.removeSubrange(Int(stream.total_out)...)
+        stream.next_in = nil
+        stream.next_out = nil
         return output
     }
 
@@ -33,19 +63,26 @@ public enum Deflate {
         return UInt32(truncatingIfNeeded: zlib.crc32(UInt(crc), base.assumingMemoryBound(to: UInt8.self), bytes.count))
     }
 
-    /// zlib's functions, typed by hand after its `zlib.h` (`uLong` is
+    /// zlib's functions, typed by hand after `zlib.h` (`uLong` is
     /// `unsigned long`, UInt on LP64 Linux; `z_size_t` is `size_t`).
     private final class Functions: @unchecked Sendable {  // immutable once loaded
         static let shared: Result<Functions, Error> = Result { try Functions() }
 
-        let compress2: @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt>?, UnsafePointer<UInt8>?, UInt, Int32) -> Int32
-        let compressBound: @convention(c) (UInt) -> UInt
+        typealias Stream = UnsafeMutablePointer<z_stream>
+        let deflateInit2: @convention(c) (Stream?, Int32, Int32, Int32, Int32, Int32, UnsafePointer<CChar>?, Int32) -> Int32
+        let deflateReset: @convention(c) (Stream?) -> Int32
+        let deflateBound: @convention(c) (Stream?, UInt) -> UInt
+        let deflate: @convention(c) (Stream?, Int32) -> Int32
+        let deflateEnd: @convention(c) (Stream?) -> Int32
         let crc32: @convention(c) (UInt, UnsafePointer<UInt8>?, Int) -> UInt
 
         private init() throws {
             let lib = try DynamicLibrary("libz.so.1", hint: "install zlib1g")
-            compress2 = try lib.function("compress2", as: type(of: compress2))
-            compressBound = try lib.function("compressBound", as: type(of: compressBound))
+            deflateInit2 = try lib.function("deflateInit2_", as: type(of: deflateInit2))
+            deflateReset = try lib.function("deflateReset", as: type(of: deflateReset))
+            deflateBound = try lib.function("deflateBound", as: type(of: deflateBound))
+            deflate = try lib.function("deflate", as: type(of: deflate))
+            deflateEnd = try lib.function("deflateEnd", as: type(of: deflateEnd))
             crc32 = try lib.function("crc32_z", as: type(of: crc32))
         }
     }

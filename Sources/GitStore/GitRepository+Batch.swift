@@ -38,6 +38,9 @@ extension GitRepository {
         defer { capture.discard() }
         if ids.count > GitRepository.packThreshold {
             try writePack(ids, odb: capture.odb)
+            // Maintenance, once the batch's objects are safe: a failure
+            // leaves the packs as they were, for the next large batch.
+            _ = try? consolidatePacks()
         } else {
             try writeLoose(ids, from: capture)
         }

@@ -47,6 +47,7 @@ final class PackWriter {
     /// Bytes written to the file so far (the buffer not counted).
     private var flushed = 0
     private var entries: [(id: ObjectID, offset: Int, crc: UInt32)] = []
+    private let deflate: Deflate
     private var ids: Set<ObjectID> = []
     private var finished = false
 
@@ -57,6 +58,11 @@ final class PackWriter {
         let fd = open(packPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
         guard fd >= 0 else { throw PackWriter.failure("open", packPath) }
         self.fd = fd
+        do { deflate = try Deflate() } catch {
+            close(fd)
+            unlink(packPath)
+            throw error
+        }
         buffer.reserveCapacity(PackWriter.bufferSize)
         // The count is filled in by `finish`, once known.
         buffer += Array("PACK".utf8) + PackWriter.bigEndian(UInt32(2)) + PackWriter.bigEndian(UInt32(0))
@@ -96,7 +102,7 @@ final class PackWriter {
             size >>= 7
         }
         header.append(byte)
-        let deflated = try Deflate.compress(data)
+        let deflated = try deflate.compress(data)
         let crc = try deflated.withUnsafeBytes { body in try header.withUnsafeBytes { try Deflate.crc32(Deflate.crc32(0, $0), body) } }
         entries.append((id, flushed + buffer.count, crc))
         try append(header)
