@@ -75,7 +75,8 @@ final class PackWriterTests: GitTestCase {
         try verifyPacks(repo)
         let reopened = try GitRepository.open(at: repo.workTree)
         for (id, bytes) in blobs { XCTAssertEqual(try reopened.readBlob(id), bytes) }
-        XCTAssertEqual(try git(repo, "cat-file", "-p", "HEAD:b0/s1/k5.age").output.utf8.count, blobs[5].1.count)
+        XCTAssertEqual(try git(repo, "cat-file", "-s", "HEAD:b0/s1/k5.age").output, "\(blobs[5].1.count)\n")
+        XCTAssertEqual(try git(repo, "rev-parse", "HEAD:b0/s1/k5.age").output, blobs[5].0.hex + "\n")
     }
 
     /// A write killed at each step of storing a pack: the repository stays

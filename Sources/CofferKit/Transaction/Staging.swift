@@ -312,8 +312,9 @@ struct Staging {
         // would send the write outside the vault; a FIFO, socket, device or
         // directory where a file goes, or a file where a directory goes, would
         // leave a commit the work tree cannot follow: refuse before committing.
+        var scan = ObstacleScan(below: vault.root)
         for change in treeChanges {
-            if let obstacle = Paths.obstacle(below: vault.root, at: change.path) { throw obstacle }
+            if let obstacle = scan.obstacle(at: change.path) { throw obstacle }
         }
         let author = try repo.configuredSignature()
             ?? Signature(name: vault.configuration.authorName ?? "coffer", email: "coffer@localhost")
