@@ -10,9 +10,13 @@ import CGit2
 /// sets up ~256 KiB of state per stream, which would otherwise cost more
 /// than compressing a sealed file of a few hundred bytes. Not thread-safe.
 public final class Deflate {
-    /// Favours speed: sealed files are random bytes that no level shrinks,
-    /// and trees and commits are small. git reads any level.
+    /// Favours speed: trees and commits are small. git reads any level.
     public static let fastest: Int32 = 1
+    /// No compression ("stored" blocks, 5 bytes a 64 KiB): for sealed files,
+    /// random bytes but for a short base64 header, where building Huffman
+    /// trees (~40 µs a small object, most of a re-wrap's pack time) would
+    /// save a fifth of the header at most.
+    public static let stored: Int32 = 0
     /// zlib's smallest hash (`memLevel` 1): it is cleared on every reset, and
     /// objects of a few hundred bytes gain nothing from a larger one.
     private static let memoryLevel: Int32 = 1

@@ -4,9 +4,10 @@ import Glibc
 import Posix
 
 /// Writes git objects into a new pack file and its index, as they come:
-/// each object is deflated and appended whole (no delta search — sealed
-/// files are random bytes, and a re-wrapped header shares nothing a delta
-/// could use), and only its id, offset and CRC-32 stay in memory. Formats:
+/// each object is appended whole (no delta search — sealed files are random
+/// bytes, and a re-wrapped header shares nothing a delta could use) as a
+/// zlib stream (blobs stored, trees and commits deflated), and only its id,
+/// offset and CRC-32 stay in memory. Formats:
 /// git's `gitformat-pack(5)`, pack version 2 and index version 2; SHA-1
 /// (ids and checksums) through `GitSHA1`, deflate and CRC-32 through zlib.
 ///
@@ -47,7 +48,9 @@ final class PackWriter {
     /// Bytes written to the file so far (the buffer not counted).
     private var flushed = 0
     private var entries: [(id: ObjectID, offset: Int, crc: UInt32)] = []
+    /// Blobs are stored, other objects deflated (see `Deflate.stored`).
     private let deflate: Deflate
+    private let store: Deflate
     private var ids: Set<ObjectID> = []
     private var finished = false
 
@@ -58,7 +61,10 @@ final class PackWriter {
         let fd = open(packPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
         guard fd >= 0 else { throw PackWriter.failure("open", packPath) }
         self.fd = fd
-        do { deflate = try Deflate() } catch {
+        do {
+            deflate = try Deflate()
+            store = try Deflate(level: Deflate.stored)
+        } catch {
             close(fd)
             unlink(packPath)
             throw error
@@ -102,7 +108,7 @@ final class PackWriter {
             size >>= 7
         }
         header.append(byte)
-        let deflated = try deflate.compress(data)
+        let deflated = try (kind == .blob ? store : deflate).compress(data)
         let crc = try deflated.withUnsafeBytes { body in try header.withUnsafeBytes { try Deflate.crc32(Deflate.crc32(0, $0), body) } }
         entries.append((id, flushed + buffer.count, crc))
         try append(header)

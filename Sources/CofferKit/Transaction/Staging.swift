@@ -242,14 +242,15 @@ struct Staging {
 
     /// Phase two: existing files re-wrapped or re-keyed, across the cores.
     mutating func reseal(progress: ((Int, Int) -> Void)?) throws {
-        let work = reseals.map { job in (job, fingerprintsOfDirectory[job.id.directory]) }
-        // The jobs hold the files now; the sealed results replace them below.
+        var work = reseals.map { job in (job, fingerprintsOfDirectory[job.id.directory]) }
+        // Only `work` holds the files now, and lets them go once re-sealed:
+        // a re-key's peak memory is then the new files, not old and new.
         reseals = []
         let identities = identities, plugins = vault.plugins
         let own = Set(identities.compactMap { ReaderKey.of($0).map(Fingerprint.of) })
-        let jobs = work.map(\.0)
-        let fileKeys = try readyPlugins(jobs)
-        let resealed = try Parallel.map(Array(zip(work, fileKeys)), progress: progress.map { report in { report($0, jobs.count) } }) { entry, fileKey in
+        let fileKeys = try readyPlugins(work.map(\.0))
+        let ids = work.map(\.0.id)
+        let resealed = try Parallel.map(Array(zip(work, fileKeys)), progress: progress.map { report in { report($0, ids.count) } }) { entry, fileKey in
             let (job, fingerprints) = entry
             if job.rekey {
                 return (try Sealing.rekey(job.file, id: job.id, for: job.readers, identities: identities, plugins: plugins, fileKey: fileKey),
@@ -258,11 +259,18 @@ struct Staging {
             return try Sealing.reseal(job.file, id: job.id, for: job.readers, fingerprints: fingerprints, own: own,
                                       identities: identities, plugins: plugins)
         }
-        for (job, (bytes, how, previous)) in zip(jobs, resealed) {
-            try write(job.id.relativePath, bytes)
-            outcome.written.append(job.id)
-            outcome.previousReaders[job.id] = previous
-            if how == .rekeyed { outcome.rekeyed.append(job.id) }
+        work = []
+        // Thousands of files name the same few fingerprints: one copy each.
+        var fingerprints: [String: String] = [:]
+        for (id, (bytes, how, previous)) in zip(ids, resealed) {
+            try write(id.relativePath, bytes)
+            outcome.written.append(id)
+            outcome.previousReaders[id] = previous.map { fingerprint in
+                if let known = fingerprints[fingerprint] { return known }
+                fingerprints[fingerprint] = fingerprint
+                return fingerprint
+            }
+            if how == .rekeyed { outcome.rekeyed.append(id) }
         }
         let entries = imports
         imports = []
