@@ -1,6 +1,6 @@
 import CGit2
 
-/// zlib's deflate and CRC-32 (`libz.so.1`, loaded on first use; only its
+/// zlib's deflate, inflate and CRC-32 (`libz.so.1`, loaded on first use; only its
 /// types come from `zlib.h`), for git's file formats: objects are stored as
 /// zlib streams, and a pack index keeps a CRC-32 of each packed object.
 /// Nothing here protects a secret: what it compresses is already sealed
@@ -60,6 +60,22 @@ public final class Deflate {
         return output
     }
 
+    /// The `size` bytes a zlib stream holds (an object read back from a
+    /// pack being written).
+    public static func decompress(_ stream: UnsafeRawBufferPointer, size: Int) throws -> [UInt8] {
+        let zlib = try Functions.shared.get()
+        var output = [UInt8](repeating: 0, count: max(size, 1))
+        var length = UInt(output.count)
+        let rc = output.withUnsafeMutableBufferPointer {
+            zlib.uncompress($0.baseAddress, &length, stream.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt(stream.count))
+        }
+        guard rc == Z_OK, Int(length) == size || size == 0 else {
+            throw GitError.call(function: "uncompress", code: rc, message: "zlib could not inflate")
+        }
+        output.removeSubrange(size...)
+        return output
+    }
+
     /// Continues the CRC-32 (zlib's, as git's pack index uses) `crc` over `bytes`; start from 0.
     public static func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) throws -> UInt32 {
         let zlib = try Functions.shared.get()
@@ -79,6 +95,7 @@ public final class Deflate {
         let deflate: @convention(c) (Stream?, Int32) -> Int32
         let deflateEnd: @convention(c) (Stream?) -> Int32
         let crc32: @convention(c) (UInt, UnsafePointer<UInt8>?, Int) -> UInt
+        let uncompress: @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt>?, UnsafePointer<UInt8>?, UInt) -> Int32
 
         private init() throws {
             let lib = try DynamicLibrary("libz.so.1", hint: "install zlib1g")
@@ -88,6 +105,7 @@ public final class Deflate {
             deflate = try lib.function("deflate", as: type(of: deflate))
             deflateEnd = try lib.function("deflateEnd", as: type(of: deflateEnd))
             crc32 = try lib.function("crc32_z", as: type(of: crc32))
+            uncompress = try lib.function("uncompress", as: type(of: uncompress))
         }
     }
 }

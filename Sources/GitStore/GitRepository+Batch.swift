@@ -17,9 +17,11 @@ extension GitRepository {
     /// without paying one fsync and one new file per object.
     ///
     /// The objects are held in memory while `body` runs (readable through
-    /// this handle only), then stored: more than `packThreshold` as one pack
-    /// and index in objects/pack, flushed before they get their names; fewer as
-    /// loose objects written without fsync, then flushed with one `syncfs`.
+    /// this handle only; past `packThreshold`, blobs stream into the pack
+    /// being built instead, see `ObjectCapture`), then stored: more than
+    /// `packThreshold` as one pack and index in objects/pack, flushed before
+    /// they get their names; fewer as loose objects written without fsync,
+    /// then flushed with one `syncfs`.
     /// If `body` throws or storing fails, the objects are dropped: nothing
     /// refers to them yet. A nested call joins the outer batch.
     public func withBatchedObjectSync<R>(_ body: () throws -> R) throws -> R {
@@ -31,16 +33,20 @@ extension GitRepository {
             result = try body()
         } catch {
             _ = capture.stop()
+            // A failed write of a streamed blob reaches libgit2 as a bare -1.
+            let failure = capture.failure ?? error
             capture.discard()
-            throw error
+            throw failure
         }
         let ids = capture.stop()
         defer { capture.discard() }
         if ids.count > GitRepository.packThreshold {
-            try writePack(ids, odb: capture.odb)
+            try writePack(ids, capture: capture)
             // Maintenance, once the batch's objects are safe: a failure
             // leaves the packs as they were, for the next large batch.
             _ = try? consolidatePacks()
+            capture.discard()
+            MemoryTrim.releaseFreePages()
         } else {
             try writeLoose(ids, from: capture)
         }
@@ -49,14 +55,16 @@ extension GitRepository {
 
     private func objectCapture() throws -> ObjectCapture {
         if let batchCapture { return batchCapture }
-        let capture = try withHandle { try ObjectCapture(lib: lib, repository: $0) }
+        let capture = try withHandle { try ObjectCapture(lib: lib, repository: $0, gitDirectory: gitDirectory) }
         batchCapture = capture
         return capture
     }
 
     /// Stores the captured objects `ids` as one new pack and index (our own
-    /// `PackWriter`: streamed, no delta search), then makes this handle's
-    /// pack backend pick the pack up (before the objects leave memory).
+    /// `PackWriter`: streamed, no delta search) — the pack the capture
+    /// streamed the batch's blobs into, completed with what mempack holds —
+    /// then makes this handle's pack backend pick the pack up (before the
+    /// objects leave memory).
     ///
     /// libgit2 fsyncs only under a process-wide switch, which one vault must
     /// not flip under another, so it stays off and durability is ours: the
@@ -65,15 +73,20 @@ extension GitRepository {
     /// last, as git does, since git finds a pack by its index — and the
     /// directory flushed. A crash leaves at most that folder, which recovery
     /// and the next batch clear, or a pack without its index, which no
-    /// reader sees and the next pack of the same objects replaces.
-    private func writePack(_ ids: [ObjectID], odb: OpaquePointer) throws {
-        let incoming = gitDirectory + "/coffer-incoming"
-        GitRepository.removeDirectory(incoming)
-        defer { GitRepository.removeDirectory(incoming) }
-        guard mkdir(incoming, 0o755) == 0 else { throw PackWriter.failure("mkdir", incoming) }
-        let writer = try PackWriter(directory: incoming)
+    /// reader sees and the sweep removes (`removeStalePackFiles`).
+    private func writePack(_ ids: [ObjectID], capture: ObjectCapture) throws {
+        defer { GitRepository.removeDirectory(capture.incoming) }
+        let writer: PackWriter
+        if let streaming = capture.pack {
+            writer = streaming
+        } else {
+            GitRepository.removeDirectory(capture.incoming)
+            guard mkdir(capture.incoming, 0o755) == 0 else { throw PackWriter.failure("mkdir", capture.incoming) }
+            writer = try PackWriter(directory: capture.incoming)
+        }
+        let odb = capture.odb
         // Newest first (commit, trees, blobs), the order git writes.
-        for id in ids.reversed() {
+        for id in ids.reversed() where !capture.isStreamed(id) {
             let object = try id.withOID { oid in try lib.make("git_odb_read") { lib.odbRead($0, odb, oid) } }
             defer { lib.odbObjectFree(object) }
             guard let kind = PackWriter.Kind(rawValue: UInt8(truncatingIfNeeded: lib.odbObjectType(object))) else {

@@ -140,6 +140,7 @@ final class LibGit2: @unchecked Sendable {
     let odbObjectType: @convention(c) (Handle?) -> Int32
     let odbAddBackend: @convention(c) (Handle?, UnsafeMutablePointer<git_odb_backend>?, Int32) -> Int32
     let odbRefresh: @convention(c) (Handle?) -> Int32
+    let odbBackendDataAlloc: @convention(c) (UnsafeMutablePointer<git_odb_backend>?, Int) -> UnsafeMutableRawPointer?
     let mempackNew: @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<git_odb_backend>?>?) -> Int32
     let mempackReset: @convention(c) (UnsafeMutablePointer<git_odb_backend>?) -> Int32
     // Revisions
@@ -250,6 +251,7 @@ final class LibGit2: @unchecked Sendable {
         odbObjectType = try symbol("git_odb_object_type", as: type(of: odbObjectType))
         odbAddBackend = try symbol("git_odb_add_backend", as: type(of: odbAddBackend))
         odbRefresh = try symbol("git_odb_refresh", as: type(of: odbRefresh))
+        odbBackendDataAlloc = try symbol("git_odb_backend_data_alloc", as: type(of: odbBackendDataAlloc))
         mempackNew = try symbol("git_mempack_new", as: type(of: mempackNew))
         mempackReset = try symbol("git_mempack_reset", as: type(of: mempackReset))
         revparseSingle = try symbol("git_revparse_single", as: type(of: revparseSingle))

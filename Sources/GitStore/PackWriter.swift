@@ -47,11 +47,14 @@ final class PackWriter {
     private var buffer: [UInt8] = []
     /// Bytes written to the file so far (the buffer not counted).
     private var flushed = 0
-    private var entries: [(id: ObjectID, offset: Int, crc: UInt32)] = []
+    /// Each object's id, offset, CRC-32, and where its zlib stream lies
+    /// (to read it back) and how long it is inflated.
+    private var entries: [(id: ObjectID, offset: Int, crc: UInt32, stream: Range<Int>, size: Int)] = []
     /// Blobs are stored, other objects deflated (see `Deflate.stored`).
     private let deflate: Deflate
     private let store: Deflate
-    private var ids: Set<ObjectID> = []
+    /// The position of each id in `entries`.
+    private var positions: [ObjectID: Int] = [:]
     private var finished = false
 
     /// Starts `pack-new.pack` in `directory` (which must hold no such file).
@@ -97,7 +100,7 @@ final class PackWriter {
     @discardableResult
     func add(_ kind: Kind, _ data: UnsafeRawBufferPointer) throws -> ObjectID {
         let id = try PackWriter.id(of: kind, data)
-        guard ids.insert(id).inserted else { return id }
+        guard positions[id] == nil else { return id }
         // Type and size: 3 bits of type and 4 of size, then 7 bits a byte, low first.
         var header: [UInt8] = []
         var size = data.count >> 4
@@ -110,10 +113,28 @@ final class PackWriter {
         header.append(byte)
         let deflated = try (kind == .blob ? store : deflate).compress(data)
         let crc = try deflated.withUnsafeBytes { body in try header.withUnsafeBytes { try Deflate.crc32(Deflate.crc32(0, $0), body) } }
-        entries.append((id, flushed + buffer.count, crc))
+        let offset = flushed + buffer.count
+        positions[id] = entries.count
+        entries.append((id, offset, crc, (offset + header.count)..<(offset + header.count + deflated.count), data.count))
         try append(header)
         try append(deflated)
         return id
+    }
+
+    /// The size of object `id` (inflated), if the pack holds it.
+    func size(of id: ObjectID) -> Int? {
+        positions[id].map { entries[$0].size }
+    }
+
+    /// The bytes of an object added earlier (nil: none such), read back from the file.
+    func read(_ id: ObjectID) throws -> [UInt8]? {
+        guard let position = positions[id] else { return nil }
+        try flush()
+        let entry = entries[position]
+        var stream = [UInt8](repeating: 0, count: entry.stream.count)
+        let n = stream.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(entry.stream.lowerBound)) }
+        guard n == stream.count else { throw PackWriter.failure("pread", packPath, code: n < 0 ? errno : EIO) }
+        return try stream.withUnsafeBytes { try Deflate.decompress($0, size: entry.size) }
     }
 
     /// Completes the pack (count, trailing checksum) and writes its index;

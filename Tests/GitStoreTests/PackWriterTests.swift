@@ -79,6 +79,26 @@ final class PackWriterTests: GitTestCase {
         XCTAssertEqual(try git(repo, "rev-parse", "HEAD:b0/s1/k5.age").output, blobs[5].0.hex + "\n")
     }
 
+    /// Past the threshold a batch's blobs stream into the pack being
+    /// written; inside the batch they read back as before (libgit2 asks
+    /// for them when it builds a tree, and a blob written twice is stored once).
+    func testStreamedBlobsAreReadableDuringTheBatch() throws {
+        let repo = try makeRepository()
+        let contents = (0..<200).map { random(100 + $0) }
+        let commit = try repo.withBatchedObjectSync {
+            let blobs = try contents.map { try repo.writeBlob($0) }
+            for index in [0, 63, 64, 150, 199] { XCTAssertEqual(try repo.readBlob(blobs[index]), contents[index]) }
+            XCTAssertEqual(try repo.writeBlob(contents[150]), blobs[150])
+            let changes = blobs.enumerated().map { TreeChange.write(path: "k\($0.offset).age", blob: $0.element) }
+            return try repo.createCommit(parent: nil, changes: changes, message: "streamed", author: author)
+        }
+        try repo.advanceHead(from: nil, to: commit, message: "streamed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: repo.gitDirectory + "/coffer-incoming"))
+        let counts = try git(repo, "count-objects", "-v").output
+        XCTAssertTrue(counts.contains("in-pack: 202\n"), counts)  // 200 blobs, 1 tree, 1 commit
+        try verifyPacks(repo)
+    }
+
     /// A write killed at each step of storing a pack: the repository stays
     /// valid (fsck), the commit before it intact, and the next sweep leaves
     /// no temporary file behind.

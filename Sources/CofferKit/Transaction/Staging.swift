@@ -260,6 +260,7 @@ struct Staging {
                                       identities: identities, plugins: plugins)
         }
         work = []
+        MemoryTrim.releaseFreePages()
         // Thousands of files name the same few fingerprints: one copy each.
         var fingerprints: [String: String] = [:]
         for (id, (bytes, how, previous)) in zip(ids, resealed) {
