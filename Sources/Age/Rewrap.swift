@@ -35,6 +35,12 @@ extension Age {
         guard !stanzas.isEmpty || !recipients.isEmpty else { throw AgeError.invalidRecipientSet("no recipients") }
         for recipient in recipients { stanzas += try recipient.wrap(fileKey: fileKey) }
         stanzas += extraStanzas
-        return Header.encode(stanzas: stanzas, fileKey: fileKey) + payload
+        // Sized exactly: a batch keeps thousands of these until it commits.
+        let header = Header.encode(stanzas: stanzas, fileKey: fileKey)
+        var file: [UInt8] = []
+        file.reserveCapacity(header.count + payload.count)
+        file += header
+        file += payload
+        return file
     }
 }
