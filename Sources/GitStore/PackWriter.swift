@@ -85,8 +85,6 @@ final class PackWriter {
         }
     }
 
-    var count: Int { entries.count }
-
     /// The id git gives an object of `kind` holding `data`:
     /// SHA-1("<kind> <length>\0" + data).
     static func id(of kind: Kind, _ data: UnsafeRawBufferPointer) throws -> ObjectID {
