@@ -70,7 +70,10 @@ let package = Package(
                 "Posix",
                 "CrashPosture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // GitStore's interposer of mbedTLS's CA-bundle reader, visible to
+            // the libgit2 it dlopens (see GitStore/TLSCertificates.swift).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=mbedtls_x509_crt_parse_file"])]
         ),
         // `-o yaml` through Yams, in a program of its own: Yams needs all of
         // Foundation and ICU, which would slow every coffer process's start.

@@ -2,6 +2,17 @@
 """Summarise scripts/bench results: medians from hyperfine --export-json files.
 
 Usage: bench_summary.py RESULTS_DIR ROWS_TSV
+       bench_summary.py --chart RESULTS_DIR
+
+Prints the tables (scripts/bench saves them as summary.txt) and writes
+RESULTS_DIR/summary.json (the same tables, the chart's figures and the
+missed targets; scripts/bench_docs.py turns it into docs/PERFORMANCE.md) and
+RESULTS_DIR/chart.png: per operation, coffer's median beside each peer's
+(horizontal bars, log scale). The chart needs matplotlib (Debian:
+python3-matplotlib, which installs it for /usr/bin/python3): when this
+interpreter lacks it, the script runs itself with --chart under
+$BENCH_CHART_PYTHON, /usr/bin/python3 or python3 on PATH, the first that has
+it; with none, it skips the chart and says so on standard error.
 
 ROWS_TSV lines: section, kind, label, json file (relative to RESULTS_DIR),
 optional payload bytes, then kind-specific fields. For time, throughput and
@@ -10,9 +21,11 @@ compared with. Kinds:
   time        target: coffer/other ratio <= 1.0
   throughput  target: coffer MiB/s >= 80% of the other's
   info        no target (context, e.g. process start)
-  target      fields: peer, max ms, max ratio ("-" for none). The JSON holds
-              coffer first and any number of other commands; PEER is the
-              name (hyperfine -n) of the one this row compares with.
+  target      fields: peer, max ms, max ratio ("-" for none; "<R" for a
+              strict bound), optional coffer name. The JSON holds coffer
+              first and any number of other commands; PEER is the name
+              (hyperfine -n) of the one this row compares with, COFFER NAME
+              the coffer command's (default: the first command).
   mem         fields: peer, coffer KiB, peer KiB, max MiB (json is "-")
   peer        fields: name, max ms ("-" for none): another tool's command
               alone (NAME is its hyperfine -n label in the JSON): its median
@@ -26,17 +39,53 @@ compared with. Kinds:
   note        field: text, printed under the section's table
 A section with target, mem, peer, per or note rows is printed as an absolute-target
 table (operation, coffer, peer, ratio, target); the others as before.
+A row without a target shows "(info)" in the target column.
 Exit status: 0 all targets met, 3 a target missed, other values on error.
 """
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 
 RATIO_TARGET = 1.0
 THROUGHPUT_TARGET = 80.0  # percent of the other tool's MiB/s
 MIB = 1024 * 1024
 NOISE_IQR = 0.25  # flag results whose interquartile range exceeds 25% of the median
+INFO = "(info)"  # the target column of a row without a target
+
+
+def ratio_ok(ratio, bound):
+    """bound "R" means ratio <= R, "<R" ratio < R."""
+    return ratio < float(bound[1:]) if bound.startswith("<") else ratio <= float(bound)
+
+
+def ratio_target(bound, peer):
+    return f"< {bound[1:]} x {peer}" if bound.startswith("<") else f"<= {bound} x {peer}"
+
+
+def short_label(label):
+    """A row's label without its "(vs PEER)" tail, for the chart."""
+    return label.split(" (vs ")[0]
+
+
+class Chart:
+    """Groups of bars for chart.png: per operation, coffer's median (ms) and each peer's."""
+
+    def __init__(self):
+        self.groups = {}
+
+    def add(self, key, section, label, coffer_ms, peer, peer_ms, target_ms=None):
+        g = self.groups.setdefault(key, {"section": section, "label": label, "coffer": coffer_ms, "peers": [],
+                                         "target": None})
+        if target_ms is not None:
+            g["target"] = target_ms
+        if peer is not None and peer not in [p for p, _ in g["peers"]]:
+            g["peers"].append((peer, peer_ms))
+
+    def data(self):
+        return [g for g in self.groups.values() if g["peers"]]
 
 
 def iqr_ratio(times):
@@ -91,10 +140,16 @@ def print_table(header, table):
         print(fmt(r))
 
 
-def absolute_section(section, rows, out_dir, missed):
+def absolute_section(section, rows, out_dir, missed, report, chart):
     """Rows with absolute targets (kinds target, mem, note)."""
     header = ["operation", "runs", "coffer", "peer", "peer value", "coffer/peer", "target", "result"]
     table, notes, noisy = [], [], []
+    flagged = set()  # (json, command): one JSON may feed several rows; each wide spread is named once
+
+    def flag(label, json_name, command, iqr):
+        if iqr > NOISE_IQR and (json_name, command) not in flagged:
+            flagged.add((json_name, command))
+            noisy.append(f"{label} ({command}: IQR {100 * iqr:.0f}% of median)")
     for kind, label, name, _size, extra in rows:
         if kind == "note":
             notes.append(f"{label}: {extra[0] if extra else ''}")
@@ -111,19 +166,22 @@ def absolute_section(section, rows, out_dir, missed):
                 row[6], row[7] = f"<= {max_mib} MiB", "ok" if ok else "MISSED"
                 if not ok:
                     missed.append(f"{section}: {label}")
+            else:
+                row[6] = INFO
             table.append(row)
             continue
         if kind == "peer":
             peer, max_ms = (extra + ["-"] * 2)[:2]
             o, on, oiqr = lookup(out_dir, name, peer)
-            if oiqr > NOISE_IQR:
-                noisy.append(f"{label} ({peer}: IQR {100 * oiqr:.0f}% of median)")
+            flag(label, name, peer, oiqr)
             row = [label, str(on), "-", peer, fmt_ms(o), "-", "", ""]
             if max_ms != "-":
                 ok = o * 1e3 <= float(max_ms)
                 row[6], row[7] = f"<= {max_ms} ms", "ok" if ok else "MISSED"
                 if not ok:
                     missed.append(f"{section}: {label}")
+            else:
+                row[6] = INFO
             table.append(row)
             continue
         if kind == "delta":
@@ -137,7 +195,7 @@ def absolute_section(section, rows, out_dir, missed):
             row[7] = "ok" if ok else "MISSED"
             if not ok:
                 missed.append(f"{section}: {label}")
-            table.append(row)
+            table.append(row)  # not charted: an overhead of coffer's, not a peer's figure
             continue
         if kind == "per":
             c_items, peer_json, peer, p_items, max_ratio = (extra + ["-"] * 5)[:5]
@@ -148,18 +206,24 @@ def absolute_section(section, rows, out_dir, missed):
             row = [label, str(cn) if cn == on else f"{cn}/{on}", fmt_ms(c), peer, fmt_ms(o),
                    f"{ratio:.2g} (1/{1 / ratio:.0f})" if ratio < 0.1 else f"{ratio:.2f}", "", ""]
             if max_ratio != "-":
-                ok = ratio <= float(max_ratio)
-                row[6], row[7] = f"<= {max_ratio} x {peer}", "ok" if ok else "MISSED"
+                ok = ratio_ok(ratio, max_ratio)
+                row[6], row[7] = ratio_target(max_ratio, peer), "ok" if ok else "MISSED"
                 if not ok:
                     missed.append(f"{section}: {label}")
+            else:
+                row[6] = INFO
             table.append(row)
+            chart.add((section, name, "per", c_items), section,
+                      f"{label.split(':')[0]} (coffer over {c_items}, peers over {p_items})", c * 1e3, peer, o * 1e3)
             continue
         # kind == "target"
-        peer, max_ms, max_ratio = (extra + ["-"] * 3)[:3]
+        peer, max_ms, max_ratio, cname = (extra + ["-"] * 4)[:4]
+        cname = "coffer" if cname == "-" else cname
         results = load_all(os.path.join(out_dir, name))
-        c, cn, ciqr = results["coffer"]
-        if ciqr > NOISE_IQR:
-            noisy.append(f"{label} (coffer: IQR {100 * ciqr:.0f}% of median)")
+        if cname not in results:
+            raise SystemExit(f"{name}: no result named {cname} (have {', '.join(results)})")
+        c, cn, ciqr = results[cname]
+        flag(label, name, cname, ciqr)
         row = [label, str(cn), f"{c * 1e3:.2f} ms", "-", "-", "-", "", ""]
         ratio = None
         if peer != "-":
@@ -167,8 +231,7 @@ def absolute_section(section, rows, out_dir, missed):
                 raise SystemExit(f"{name}: no result named {peer} (have {', '.join(results)})")
             o, on, oiqr = results[peer]
             ratio = c / o
-            if oiqr > NOISE_IQR:
-                noisy.append(f"{label} ({peer}: IQR {100 * oiqr:.0f}% of median)")
+            flag(label, name, peer, oiqr)
             row[1] = str(cn) if cn == on else f"{cn}/{on}"
             row[3:6] = [peer, f"{o * 1e3:.2f} ms", f"{ratio:.2f}"]
         targets, ok = [], True
@@ -176,23 +239,144 @@ def absolute_section(section, rows, out_dir, missed):
             targets.append(f"<= {max_ms} ms")
             ok = ok and c * 1e3 <= float(max_ms)
         if max_ratio != "-" and ratio is not None:
-            targets.append(f"<= {max_ratio} x {peer}")
-            ok = ok and ratio <= float(max_ratio)
+            targets.append(ratio_target(max_ratio, peer))
+            ok = ok and ratio_ok(ratio, max_ratio)
         if targets:
             row[6], row[7] = "; ".join(targets), "ok" if ok else "MISSED"
             if not ok:
                 missed.append(f"{section}: {label}")
+        else:
+            row[6] = INFO
         table.append(row)
-    print(f"[{section}] median wall-clock per invocation, process start included; memory = max RSS")
+        chart.add((section, name, cname), section, short_label(label), c * 1e3,
+                  None if ratio is None else peer, None if ratio is None else o * 1e3,
+                  float(max_ms) if max_ms != "-" else None)
+    title = f"[{section}] median wall-clock per invocation, process start included; memory = max RSS"
+    print(title)
     print_table(header, table)
     for n in notes:
         print(f"  {n}")
     if noisy:
         print(f"noisy (is the machine busy? consider re-running): {'; '.join(noisy)}")
     print()
+    report.append({"section": section, "title": title, "header": header, "rows": table, "notes": notes, "noisy": noisy})
+
+
+def env_info(out_dir):
+    """env.txt as {key: value}."""
+    info = {}
+    try:
+        with open(os.path.join(out_dir, "env.txt")) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                info[key.strip()] = value.strip()
+    except FileNotFoundError:
+        pass
+    return info
+
+
+def fmt_bar(ms):
+    if ms >= 1000:
+        return f"{ms / 1000:.2f} s"
+    return f"{ms:.1f} ms" if ms >= 10 else f"{ms:.2f} ms" if ms >= 0.1 else f"{ms:.4f} ms"
+
+
+def draw_chart(out_dir):
+    """chart.png from summary.json: one group of bars per operation, coffer first."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    with open(os.path.join(out_dir, "summary.json")) as f:
+        groups = json.load(f)["chart"]
+    if not groups:
+        print("chart: no operation with a peer; chart.png not written", file=sys.stderr)
+        return
+    env = env_info(out_dir)
+    peers = []
+    for g in groups:
+        peers += [p.split(" (")[0] for p, _ in g["peers"] if p.split(" (")[0] not in peers]
+    palette = plt.get_cmap("tab20").colors
+    colors = {p: palette[(2 * i + 2) % 20 if i < 9 else (2 * (i - 9) + 3) % 20] for i, p in enumerate(peers)}
+    coffer_color = palette[0]
+    bar, gap = 1.0, 0.8
+    y, ticks, ticklabels, bars, targets = 0.0, [], [], [], []
+    section = None
+    for g in groups:
+        items = [("coffer", g["coffer"], coffer_color)] + [(p, ms, colors[p.split(" (")[0]]) for p, ms in g["peers"]]
+        if g["section"] != section:
+            section = g["section"]
+            y += gap / 2
+        start = y
+        if g.get("target"):
+            targets.append((y, g["target"]))
+        for name, ms, color in items:
+            # coffer's label goes right of its target tick too
+            bars.append((y, name, ms, color, max(ms, g.get("target") or 0) if name == "coffer" else ms))
+            y += bar
+        ticks.append((start + y - bar) / 2)
+        ticklabels.append(f"[{g['section']}] {g['label']}")
+        y += gap
+    fig, ax = plt.subplots(figsize=(12, 0.26 * len(bars) + 0.3 * len(groups) + 1.6))
+    for pos, name, ms, color, text_at in bars:
+        ax.barh(pos, ms, height=bar * 0.85, color=color)
+        ax.text(text_at * 1.08, pos, f"{name}  {fmt_bar(ms)}", va="center", fontsize=7)
+    for pos, ms in targets:
+        ax.plot([ms, ms], [pos - bar * 0.5, pos + bar * 0.5], color="black", linewidth=2)
+    if targets:
+        ax.plot([], [], color="black", linewidth=2, label="coffer's target (ms)")
+        ax.legend(loc="lower right", fontsize=8)
+    values = [b[2] for b in bars] + [ms for _, ms in targets]
+    ax.set_xscale("log")
+    ax.set_xlim(min(values) / 2, max(values) * 12)
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(ticklabels, fontsize=8)
+    ax.set_ylim(y, -gap / 2)
+    ax.set_xlabel("median wall-clock per invocation, ms (log scale; shorter is better)")
+    ax.grid(axis="x", which="major", alpha=0.3)
+    machine = env.get("cpu", "unknown machine")
+    stamp = env.get("date", "?")
+    if len(stamp) == 16 and stamp[8] == "T":  # 20261128T144412Z
+        stamp = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]} UTC"
+    ax.set_title(f"coffer beside its peers: scripts/bench, {stamp} ({env.get('mode', '?')} run)\n"
+                 f"{machine}; coffer {env.get('coffer', '?').split(' (')[0]}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, "chart.png"), dpi=110)
+    plt.close(fig)
+
+
+def write_chart(out_dir):
+    """chart.png with matplotlib, in this interpreter or another one that has it; never fails the summary."""
+    try:
+        import matplotlib  # noqa: F401
+        pythons = [None]
+    except ImportError:
+        pythons = []
+        for candidate in (os.environ.get("BENCH_CHART_PYTHON"), "/usr/bin/python3", shutil.which("python3")):
+            if candidate and os.access(candidate, os.X_OK) and candidate not in pythons \
+                    and os.path.realpath(candidate) != os.path.realpath(sys.executable) \
+                    and subprocess.run([candidate, "-c", "import matplotlib"], capture_output=True).returncode == 0:
+                pythons.append(candidate)
+    if not pythons:
+        print("chart: skipped: no python3 with matplotlib (apt-get install python3-matplotlib, "
+              "or set BENCH_CHART_PYTHON to a python that has it)", file=sys.stderr)
+        return
+    try:
+        if pythons[0] is None:
+            draw_chart(out_dir)
+        else:
+            subprocess.run([pythons[0], os.path.abspath(__file__), "--chart", out_dir], check=True)
+            return  # that run reports
+    except Exception as e:  # the tables stand without the chart
+        print(f"chart: failed: {e}", file=sys.stderr)
+        return
+    print(f"chart: {os.path.join(out_dir, 'chart.png')}", file=sys.stderr)
 
 
 def main():
+    if sys.argv[1:2] == ["--chart"]:
+        draw_chart(sys.argv[2])
+        print(f"chart: {os.path.join(sys.argv[2], 'chart.png')}", file=sys.stderr)
+        return 0
     out_dir, rows_path = sys.argv[1], sys.argv[2]
     sections = {}
     with open(rows_path) as f:
@@ -204,10 +388,10 @@ def main():
             extra = [x for x in fields[5:] if x != ""] if kind != "note" else fields[5:6]
             sections.setdefault(section, []).append((kind, label, name, int(size) if size else None, extra))
 
-    missed = []
+    missed, report, chart = [], [], Chart()
     for section, all_rows in sections.items():
         if any(r[0] in ("target", "mem", "peer", "per", "delta", "note") for r in all_rows):
-            absolute_section(section, all_rows, out_dir, missed)
+            absolute_section(section, all_rows, out_dir, missed, report, chart)
             continue
         rows = [r[:4] for r in all_rows]
         data, noisy = [], []
@@ -235,6 +419,8 @@ def main():
                 row[8] = f">= {THROUGHPUT_TARGET:.0f}% of {other}"
             else:
                 ok = None
+                row[8] = INFO
+            chart.add((section, label), section, label, c * 1e3, other, o * 1e3)
             row[9] = "" if ok is None else ("ok" if ok else "MISSED")
             if ok is False:
                 missed.append(f"{section}: {label}")
@@ -244,8 +430,9 @@ def main():
         def fmt(r):
             cells = [r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in range(1, len(r))]
             return "  ".join(cells).rstrip()
-        print(f"[{section}] coffer vs {other}: median wall-clock per invocation, process start included;"
-              f" MiB/s = payload size / median")
+        title = (f"[{section}] coffer vs {other}: median wall-clock per invocation, process start included;"
+                 f" MiB/s = payload size / median")
+        print(title)
         print(fmt(header))
         print("  ".join("-" * w for w in widths))
         for r in table:
@@ -253,7 +440,12 @@ def main():
         if noisy:
             print(f"noisy (is the machine busy? consider re-running): {'; '.join(noisy)}")
         print()
+        report.append({"section": section, "title": title, "header": header, "rows": table, "notes": [], "noisy": noisy})
 
+    with open(os.path.join(out_dir, "summary.json"), "w") as f:
+        json.dump({"sections": report, "missed": missed, "chart": chart.data()}, f, indent=1)
+    sys.stdout.flush()
+    write_chart(out_dir)
     if missed:
         print("targets missed: " + "; ".join(missed))
         return 3

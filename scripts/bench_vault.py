@@ -10,6 +10,12 @@
   bench_vault.py pass-bulk STORE RECIPIENT VALUES
       Writes STORE/ID.gpg for every secret with one `gpg --encrypt-files`
       run (the plaintext files are written beside them and removed by name).
+  bench_vault.py passage-bulk STORE RECIPIENTS_FILE VALUES
+      Writes STORE/ID.age for every secret (the value and a newline, as
+      `passage insert -m` stores what it reads) with one `age -R
+      RECIPIENTS_FILE` run per file, as many at a time as there are CPUs;
+      copies RECIPIENTS_FILE to STORE/.age-recipients, where passage looks
+      for the readers of every id below it.
   bench_vault.py maxrss RUNS PREPARE -- CMD...
       Runs CMD RUNS times (after the shell command PREPARE each time, unless
       it is empty), output to /dev/null; prints the largest max RSS in KiB of
@@ -18,6 +24,7 @@
 """
 import os
 import resource
+import shutil
 import secrets
 import string
 import subprocess
@@ -73,6 +80,29 @@ def cmd_pass_bulk(store, recipient, values):
         raise SystemExit(f"gpg did not write {len(missing)} files, e.g. {missing[0]}.gpg")
 
 
+def cmd_passage_bulk(store, recipients, values):
+    store = os.path.abspath(store)
+    os.makedirs(store, exist_ok=True)
+    shutil.copyfile(recipients, os.path.join(store, ".age-recipients"))
+    jobs = max(1, os.cpu_count() or 1)
+    running = []
+
+    def reap(limit):
+        while len(running) > limit:
+            proc, path = running.pop(0)
+            if proc.wait() != 0:
+                raise SystemExit(f"age -R {recipients} failed for {path}")
+    for k, v in read_values(values):
+        path = os.path.join(store, k + ".age")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        proc = subprocess.Popen(["age", "-R", recipients, "-o", path], stdin=subprocess.PIPE)
+        proc.stdin.write((v + "\n").encode())
+        proc.stdin.close()
+        running.append((proc, path))
+        reap(jobs)
+    reap(0)
+
+
 def cmd_maxrss(runs, prepare, cmd):
     # /usr/bin/time is a small process, so its child's max RSS is the
     # command's own. Python's children start as forks of this interpreter
@@ -103,6 +133,8 @@ def main(argv):
         cmd_coffer_bulk(*args)
     elif name == "pass-bulk":
         cmd_pass_bulk(*args)
+    elif name == "passage-bulk":
+        cmd_passage_bulk(*args)
     elif name == "maxrss":
         sep = args.index("--")
         cmd_maxrss(args[0], args[1], args[sep + 1:])

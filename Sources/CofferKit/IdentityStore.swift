@@ -163,7 +163,8 @@ public struct IdentityStore: Sendable {
     /// have (then nothing is copied: every command opens this file).
     static func splitPluginLines(_ text: SecureBytes) -> (plugin: [(Int, SecureBytes)], rest: SecureBytes)? {
         text.withUnsafeBytes { bytes in
-            guard bytes.firstRange(of: "AGE-PLUGIN-".utf8) != nil else { return nil }
+            // A plain scan: the generic firstRange(of:) cost ~0.15 ms of every get.
+            guard ByteSearch.contains(bytes, Array("AGE-PLUGIN-".utf8)) else { return nil }
             var plugin: [(Int, SecureBytes)] = []
             var kept: [Range<Int>] = []
             var start = 0, number = 1

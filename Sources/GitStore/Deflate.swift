@@ -1,7 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CGit2
 
-/// zlib's deflate, inflate and CRC-32 (`libz.so.1`, loaded on first use; only its
-/// types come from `zlib.h`), for git's file formats: objects are stored as
+/// zlib's deflate, inflate and CRC-32 (`libz.so.1`, which libgit2 loads;
+/// only its types come from `zlib.h`), for git's file formats: objects are stored as
 /// zlib streams, and a pack index keeps a CRC-32 of each packed object.
 /// Nothing here protects a secret: what it compresses is already sealed
 /// (or is a tree, a commit, an index).
@@ -98,14 +101,24 @@ public final class Deflate {
         let uncompress: @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt>?, UnsafePointer<UInt8>?, UInt) -> Int32
 
         private init() throws {
-            let lib = try DynamicLibrary("libz.so.1", hint: "install zlib1g")
-            deflateInit2 = try lib.function("deflateInit2_", as: type(of: deflateInit2))
-            deflateReset = try lib.function("deflateReset", as: type(of: deflateReset))
-            deflateBound = try lib.function("deflateBound", as: type(of: deflateBound))
-            deflate = try lib.function("deflate", as: type(of: deflate))
-            deflateEnd = try lib.function("deflateEnd", as: type(of: deflateEnd))
-            crc32 = try lib.function("crc32_z", as: type(of: crc32))
-            uncompress = try lib.function("uncompress", as: type(of: uncompress))
+            // Found through libgit2's handle (dlsym searches its
+            // dependencies, zlib among them), as GitSHA1 finds libcrypto:
+            // nothing new is loaded; libz.so.1 is opened only if libgit2
+            // was built without it.
+            let git2 = try LibGit2.load()
+            let own = dlsym(git2.handle, "deflateInit2_") != nil ? git2.handle : dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL)
+            guard let library = own else { throw GitError.libraryUnavailable("libz.so.1 (install zlib1g)") }
+            func symbol<T>(_ name: String, as type: T.Type) throws -> T {
+                guard let pointer = dlsym(library, name) else { throw GitError.libraryUnavailable("zlib has no \(name)") }
+                return unsafeBitCast(pointer, to: type)
+            }
+            deflateInit2 = try symbol("deflateInit2_", as: type(of: deflateInit2))
+            deflateReset = try symbol("deflateReset", as: type(of: deflateReset))
+            deflateBound = try symbol("deflateBound", as: type(of: deflateBound))
+            deflate = try symbol("deflate", as: type(of: deflate))
+            deflateEnd = try symbol("deflateEnd", as: type(of: deflateEnd))
+            crc32 = try symbol("crc32_z", as: type(of: crc32))
+            uncompress = try symbol("uncompress", as: type(of: uncompress))
         }
     }
 }

@@ -24,7 +24,11 @@ extension GitRepository {
     /// then flushed with one `syncfs`.
     /// If `body` throws or storing fails, the objects are dropped: nothing
     /// refers to them yet. A nested call joins the outer batch.
-    public func withBatchedObjectSync<R>(_ body: () throws -> R) throws -> R {
+    ///
+    /// With `flushingLoose` false, loose objects are left for the caller's
+    /// own flush, which must come before any ref names them: a commit then
+    /// pays one barrier for its objects and its journal (see VaultTransaction).
+    public func withBatchedObjectSync<R>(flushingLoose: Bool = true, _ body: () throws -> R) throws -> R {
         let capture = try objectCapture()
         if capture.isCapturing { return try body() }
         capture.start()
@@ -48,7 +52,7 @@ extension GitRepository {
             capture.discard()
             MemoryTrim.releaseFreePages()
         } else {
-            try writeLoose(ids, from: capture)
+            try writeLoose(ids, from: capture, flushing: flushingLoose)
         }
         return result
     }
@@ -129,8 +133,8 @@ extension GitRepository {
     }
 
     /// Stores the captured objects `ids` as loose objects, each written
-    /// without an fsync, then all flushed with one `syncfs`.
-    private func writeLoose(_ ids: [ObjectID], from capture: ObjectCapture) throws {
+    /// without an fsync, then all flushed with one `syncfs` (when `flushing`).
+    private func writeLoose(_ ids: [ObjectID], from capture: ObjectCapture, flushing: Bool) throws {
         guard !ids.isEmpty else { return }
         var objects: [OpaquePointer] = []
         defer { objects.forEach { lib.odbObjectFree($0) } }
@@ -144,6 +148,6 @@ extension GitRepository {
             let rc = lib.odbWrite(&oid, capture.odb, lib.odbObjectData(object), lib.odbObjectSize(object), lib.odbObjectType(object))
             try lib.check(rc, "git_odb_write")
         }
-        try FileSystemSync.sync(gitDirectory)
+        if flushing { try FileSystemSync.sync(gitDirectory) }
     }
 }

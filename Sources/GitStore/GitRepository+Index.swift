@@ -64,13 +64,19 @@ final class Index {
 
     deinit { lib.indexFree(pointer) }
 
+    /// The mode git records for a file with this `lstat` data; nil for
+    /// anything but a regular file or a symlink.
+    static func mode(of info: stat) -> UInt32? {
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return info.st_mode & S_IXUSR != 0 ? GIT_FILEMODE_BLOB_EXECUTABLE.rawValue : GIT_FILEMODE_BLOB.rawValue
+        case S_IFLNK: return GIT_FILEMODE_LINK.rawValue
+        default: return nil
+        }
+    }
+
     func add(path: String, blob: ObjectID, stat info: stat) throws {
-        let format = info.st_mode & S_IFMT
-        let mode: UInt32
-        switch format {
-        case S_IFREG: mode = info.st_mode & S_IXUSR != 0 ? GIT_FILEMODE_BLOB_EXECUTABLE.rawValue : GIT_FILEMODE_BLOB.rawValue
-        case S_IFLNK: mode = GIT_FILEMODE_LINK.rawValue
-        default: throw GitError.call(function: "git_index_add", code: Int32(GIT_ERROR.rawValue), message: "\(path) is not a file")
+        guard let mode = Index.mode(of: info) else {
+            throw GitError.call(function: "git_index_add", code: Int32(GIT_ERROR.rawValue), message: "\(path) is not a file")
         }
         // git stores 32-bit stat fields, truncating larger values the same way.
         var entry = git_index_entry()

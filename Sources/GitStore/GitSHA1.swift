@@ -1,81 +1,77 @@
-/// SHA-1 as git's file formats use it — object ids, pack and index
-/// checksums — from OpenSSL's libcrypto (`libcrypto.so.3`, loaded on first
-/// use). SPEC §3's one exception: SHA-1 comes from a well-kept library and
-/// only ever names or checksums git data; it never protects a secret (the
-/// sealed files' own integrity is age's HMAC and AEAD, through libsodium).
-///
-/// Not copyable: it owns an OpenSSL digest context, freed when it goes.
-public struct GitSHA1: ~Copyable {
-    public static let length = 20
+#if canImport(Glibc)
+import Glibc
+#endif
 
-    private let lib: Functions
+/// SHA-1 for git's own file formats only — the index's and packs'
+/// trailing checksums, object names — never for anything that protects a
+/// secret (SPEC §3). From OpenSSL's libcrypto, which Debian's libgit2
+/// already loads (through libssh2): its functions are found through
+/// libgit2's handle, so nothing new is loaded and no soname is guessed;
+/// `libcrypto.so.3` is opened only if libgit2 was built without it.
+public final class GitSHA1 {
+    private let functions: Functions
     private let context: OpaquePointer
+    private var finished = false
 
-    /// Throws `GitError.libraryUnavailable` when libcrypto cannot be loaded.
     public init() throws {
-        let lib = try Functions.shared.get()
-        guard let context = lib.newContext() else {
-            throw GitError.call(function: "EVP_MD_CTX_new", code: -1, message: "out of memory")
+        functions = try Functions.shared.get()
+        guard let context = functions.newContext() else {
+            throw GitError.libraryUnavailable("libcrypto: EVP_MD_CTX_new failed")
         }
-        guard lib.digestInit(context, lib.sha1(), nil) == 1 else {
-            lib.freeContext(context)
-            throw GitError.call(function: "EVP_DigestInit_ex", code: -1, message: "SHA-1 unavailable")
+        guard functions.initialize(context, functions.sha1(), nil) == 1 else {
+            functions.freeContext(context)
+            throw GitError.libraryUnavailable("libcrypto: SHA-1 is not available")
         }
-        self.lib = lib
         self.context = context
     }
 
-    deinit { lib.freeContext(context) }
+    deinit { functions.freeContext(context) }
 
-    /// Feeds `bytes` to the digest.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-        // Fails only on a context OpenSSL never set up, which init rules out.
-        _ = lib.digestUpdate(context, base, bytes.count)
+        _ = functions.update(context, base, bytes.count)
     }
 
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
-    }
-
-    /// The 20-byte digest of everything fed since `init` (or the last
-    /// `finish`); the context then starts afresh.
-    public mutating func finish() -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: GitSHA1.length)
+    /// The 20-byte digest; call once.
+    public func finish() -> [UInt8] {
+        precondition(!finished, "a SHA-1 is finished once")
+        finished = true
+        var digest = [UInt8](repeating: 0, count: 64)
         var length: UInt32 = 0
-        _ = digest.withUnsafeMutableBufferPointer { lib.digestFinal(context, $0.baseAddress, &length) }
-        _ = lib.digestInit(context, lib.sha1(), nil)
-        return digest
+        _ = digest.withUnsafeMutableBufferPointer { functions.final(context, $0.baseAddress, &length) }
+        return Array(digest.prefix(Int(length)))
     }
 
-    /// SHA-1 of `bytes` in one call.
-    public static func digest(_ bytes: [UInt8]) throws -> [UInt8] {
-        var sha = try GitSHA1()
-        sha.update(bytes)
-        return sha.finish()
+    public static func digest(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] {
+        let hasher = try GitSHA1()
+        hasher.update(bytes)
+        return hasher.finish()
     }
 
-    /// libcrypto's EVP digest functions, typed by hand after OpenSSL 3's
-    /// `evp.h` (contexts and digests are opaque pointers; `size_t` is Int).
-    private final class Functions: @unchecked Sendable {  // immutable once loaded
-        static let soname = "libcrypto.so.3"
+    private final class Functions: @unchecked Sendable {  // function pointers only, set once
         static let shared: Result<Functions, Error> = Result { try Functions() }
 
         let newContext: @convention(c) () -> OpaquePointer?
         let freeContext: @convention(c) (OpaquePointer?) -> Void
         let sha1: @convention(c) () -> OpaquePointer?
-        let digestInit: @convention(c) (OpaquePointer?, OpaquePointer?, OpaquePointer?) -> Int32
-        let digestUpdate: @convention(c) (OpaquePointer?, UnsafeRawPointer?, Int) -> Int32
-        let digestFinal: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt32>?) -> Int32
+        let initialize: @convention(c) (OpaquePointer?, OpaquePointer?, OpaquePointer?) -> Int32
+        let update: @convention(c) (OpaquePointer?, UnsafeRawPointer?, Int) -> Int32
+        let final: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt32>?) -> Int32
 
         private init() throws {
-            let lib = try DynamicLibrary(Functions.soname, hint: "install libssl3")
-            newContext = try lib.function("EVP_MD_CTX_new", as: type(of: newContext))
-            freeContext = try lib.function("EVP_MD_CTX_free", as: type(of: freeContext))
-            sha1 = try lib.function("EVP_sha1", as: type(of: sha1))
-            digestInit = try lib.function("EVP_DigestInit_ex", as: type(of: digestInit))
-            digestUpdate = try lib.function("EVP_DigestUpdate", as: type(of: digestUpdate))
-            digestFinal = try lib.function("EVP_DigestFinal_ex", as: type(of: digestFinal))
+            let lib = try LibGit2.load()
+            let own = dlsym(lib.handle, "EVP_sha1") != nil ? lib.handle : dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL)
+            guard let library = own else { throw GitError.libraryUnavailable("libcrypto.so.3 (install libssl3)") }
+            func symbol<T>(_ name: String, as type: T.Type) throws -> T {
+                guard let pointer = dlsym(library, name) else { throw GitError.libraryUnavailable("libcrypto has no \(name)") }
+                return unsafeBitCast(pointer, to: type)
+            }
+            newContext = try symbol("EVP_MD_CTX_new", as: type(of: newContext))
+            freeContext = try symbol("EVP_MD_CTX_free", as: type(of: freeContext))
+            sha1 = try symbol("EVP_sha1", as: type(of: sha1))
+            initialize = try symbol("EVP_DigestInit_ex", as: type(of: initialize))
+            update = try symbol("EVP_DigestUpdate", as: type(of: update))
+            final = try symbol("EVP_DigestFinal_ex", as: type(of: final))
         }
     }
 }

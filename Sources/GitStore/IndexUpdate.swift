@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CGit2
 import Posix
 
 /// The index, rewritten under coffer's index lock: read when the update
@@ -9,18 +10,24 @@ import Posix
 /// `commit` while the lock is still held.
 ///
 /// libgit2's own index write takes index.lock itself (O_EXCL), so it cannot
-/// write under a lock we hold; rather than a second index writer, the index
-/// is copied to `.git/.coffer-tmp-index` and opened there as a standalone
-/// index (every entry with its stat data, and the cached trees, as they
-/// were), changed, written by libgit2 — which locks and checksums that path,
-/// so SHA-1 stays in the library (SPEC §3) — flushed, and renamed onto
-/// `.git/index`: the rename git itself makes from index.lock. Names starting
-/// with `.coffer-tmp-` are swept after a crash like any temporary file.
+/// write under a lock we hold. The new index is written to
+/// `.git/.coffer-tmp-index`, flushed, and renamed onto `.git/index`: the
+/// rename git itself makes from index.lock. Usually coffer splices the
+/// changed entries into the file itself (`IndexFile`); an index it leaves
+/// to libgit2 is copied to that path and opened there as a standalone
+/// index, which libgit2 changes and writes. Names starting with
+/// `.coffer-tmp-` are swept after a crash like any temporary file.
 public final class IndexUpdate {
     private let repository: GitRepository
     private let lock: IndexLock
-    private let index: Index
     private let staged: String
+    /// The index as read, while coffer splices it itself (see `IndexFile`).
+    private var file: IndexFile?
+    /// libgit2's, for an index `IndexFile` leaves to it, or a change that does.
+    private var library: Index?
+    /// The index's bytes as read (for opening it in libgit2 later).
+    private let original: [UInt8]?
+    private var conflictsRemoved = false
     private var finished = false
 
     init(repository: GitRepository, lock: IndexLock) throws {
@@ -29,39 +36,52 @@ public final class IndexUpdate {
         staged = repository.gitDirectory + "/.coffer-tmp-index"
         IndexUpdate.removeStaged(staged)
         guard IndexUpdate.holds(lock, in: repository) else { throw GitError.indexLockLost(path: lock.path) }
+        let target = repository.gitDirectory + "/index"
+        original = Files.exists(target) ? try Files.read(path: target) : nil
+        file = original.map { IndexFile($0) } ?? IndexFile()
+        if file == nil { library = try openInLibrary() }
+    }
+
+    deinit { if !finished { IndexUpdate.removeStaged(staged) } }
+
+    /// The index as read, copied to the staged path and opened there by
+    /// libgit2 as a standalone index (every entry with its stat data, and the
+    /// cached trees, as they were), with any conflicts already dropped.
+    private func openInLibrary() throws -> Index {
         do {
-            let target = repository.gitDirectory + "/index"
-            if Files.exists(target) {
+            if let original {
                 let sink = try FileDescriptorSink(path: staged, mode: 0o644, exclusive: true)
-                try Files.read(path: target).withUnsafeBytes { try sink.write($0) }
+                try original.withUnsafeBytes { try sink.write($0) }
             }
-            index = try Index(standaloneAt: staged, lib: repository.lib)
+            let index = try Index(standaloneAt: staged, lib: repository.lib)
             // A standalone index lacks the repository's core.filemode,
             // core.ignorecase and core.symlinks, which decide how entries merge.
             try index.setCaps(repository.indexCapabilities())
+            if conflictsRemoved { try index.removeConflicts() }
+            return index
         } catch {
             IndexUpdate.removeStaged(staged)
             throw error
         }
     }
 
-    deinit { if !finished { IndexUpdate.removeStaged(staged) } }
-
     /// True when the index holds conflict stages (an unfinished merge,
     /// cherry-pick, rebase or stash pop): writing it would lose them.
-    public var hasConflicts: Bool { index.hasConflicts }
+    public var hasConflicts: Bool { file?.hasConflicts ?? library!.hasConflicts }
 
     /// Drops the conflict stages an unfinished merge left, before `commit`
     /// puts the paths' chosen entries back (coffer takes a stock merge's
     /// conflicts over: see `Vault.adoptGitMerge`).
     public func removeConflicts() throws {
-        try index.removeConflicts()
+        conflictsRemoved = true
+        if file != nil { file!.removeConflicts() } else { try library!.removeConflicts() }
     }
 
     /// What the index holds at `path`: its stage-0 blob (nil: none) and
     /// whether conflict stages are there (an unfinished merge's doing).
     public func entry(at path: String) throws -> (blob: ObjectID?, conflicted: Bool) {
-        try index.entry(at: path)
+        if let file { return file.entry(at: path) }
+        return try library!.entry(at: path)
     }
 
     /// Brings the index in line with files the caller has just written to
@@ -75,16 +95,29 @@ public final class IndexUpdate {
     public func commit(_ changes: [TreeChange]) throws {
         precondition(!finished, "an index update is committed once")
         guard !hasConflicts else { throw GitError.indexHasConflicts }
-        for change in changes {
-            switch change {
-            case .write(let path, let blob):
-                try index.add(path: path, blob: blob, stat: repository.lstatEntry(path))
-            case .delete(let path):
-                try index.remove(path: path)
+        if let file, let bytes = try spliced(file, changes) {
+            let sink = try FileDescriptorSink(path: staged, mode: 0o644, exclusive: true)
+            try bytes.withUnsafeBytes { try sink.write($0) }
+        } else {
+            let index = try library ?? openInLibrary()
+            library = index
+            for change in changes {
+                switch change {
+                case .write(let path, let blob):
+                    try index.add(path: path, blob: blob, stat: repository.lstatEntry(path))
+                case .delete(let path):
+                    try index.remove(path: path)
+                }
             }
+            try index.write()
         }
-        try index.write()
+        #if DEBUG
+        TestCrashPoint.reach("index-written")
+        #endif
         try FileSystemSync.syncFile(staged)
+        #if DEBUG
+        TestCrashPoint.reach("index-synced")
+        #endif
         // Someone removed our lock by hand and another git may be writing:
         // replacing the index now would lose its change.
         guard IndexUpdate.holds(lock, in: repository) else { throw GitError.indexLockLost(path: lock.path) }
@@ -94,6 +127,44 @@ public final class IndexUpdate {
             throw GitError.call(function: "rename", code: code, message: "\(target): \(String(cString: strerror(code)))")
         }
         finished = true
+        #if DEBUG
+        TestCrashPoint.reach("index-renamed")
+        #endif
+    }
+
+    /// The index with `changes` spliced in, or nil when one needs libgit2's
+    /// judgement: a directory/file clash, a case-insensitive repository, or
+    /// a file whose mode differs from its entry's under core.filemode=false.
+    private func spliced(_ file: IndexFile, _ changes: [TreeChange]) throws -> [UInt8]? {
+        var byPath: [[UInt8]: [UInt8]?] = [:]
+        var capabilities: Int32?
+        func caps() throws -> Int32 {
+            if let capabilities { return capabilities }
+            capabilities = try repository.indexCapabilities()
+            return capabilities!
+        }
+        for change in changes {
+            switch change {
+            case .write(let path, let blob):
+                let key = Array(path.utf8)
+                guard !file.clashes(with: key) else { return nil }
+                let info = try repository.lstatEntry(path)
+                guard let mode = Index.mode(of: info) else {
+                    throw GitError.call(function: "git_index_add", code: Int32(GIT_ERROR.rawValue), message: "\(path) is not a file")
+                }
+                let at = file.lowerBound(key)
+                if at < file.entries.count, file.compare(file.entries[at], key) == 0,
+                   file.mode(of: file.entries[at]) != mode, try caps() & Int32(GIT_INDEX_CAPABILITY_NO_FILEMODE.rawValue) != 0 {
+                    return nil
+                }
+                byPath[key] = .some(IndexFile.entryBytes(path: key, blob: blob, mode: mode, stat: info))
+            case .delete(let path):
+                byPath[Array(path.utf8)] = .some(nil)
+            }
+        }
+        guard try caps() & Int32(GIT_INDEX_CAPABILITY_IGNORE_CASE.rawValue) == 0 else { return nil }
+        let sorted = byPath.map { (path: $0.key, entry: $0.value) }.sorted { IndexFile.precedes($0.path, $1.path) }
+        return try file.spliced(sorted)
     }
 
     /// True when `lock` is held and is the repository's index.lock: looked

@@ -32,7 +32,8 @@ final class LibGit2: @unchecked Sendable {
     typealias MutableOID = UnsafeMutablePointer<git_oid>
     typealias CString = UnsafePointer<CChar>
 
-    private let handle: UnsafeMutableRawPointer
+    /// The dlopen handle; `dlsym` on it also finds libgit2's dependencies' functions.
+    let handle: UnsafeMutableRawPointer
     let version: @convention(c) (UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?) -> Int32
     let lastError: @convention(c) () -> UnsafePointer<git_error>?
     /// `git_libgit2_opts` is variadic in C. Calling it through this fixed-arity
@@ -41,6 +42,9 @@ final class LibGit2: @unchecked Sendable {
     /// the same registers as fixed ones (x86-64 callers also set %al, which
     /// only matters for floating-point varargs). Only use integer options.
     let libgit2Opts: @convention(c) (Int32, Int32) -> Int32
+    /// The same function for options taking two strings: pointers travel
+    /// in the same registers as fixed arguments too (see above).
+    let libgit2OptsStrings: @convention(c) (Int32, CString?, CString?) -> Int32
 
     // Repository
     let repositoryInitOptionsInit: @convention(c) (UnsafeMutablePointer<git_repository_init_options>?, UInt32) -> Int32
@@ -164,6 +168,7 @@ final class LibGit2: @unchecked Sendable {
         version = try symbol("git_libgit2_version", as: type(of: version))
         lastError = try symbol("git_error_last", as: type(of: lastError))
         libgit2Opts = try symbol("git_libgit2_opts", as: type(of: libgit2Opts))
+        libgit2OptsStrings = try symbol("git_libgit2_opts", as: type(of: libgit2OptsStrings))
 
         repositoryInitOptionsInit = try symbol("git_repository_init_options_init", as: type(of: repositoryInitOptionsInit))
         repositoryInitExt = try symbol("git_repository_init_ext", as: type(of: repositoryInitExt))
@@ -259,7 +264,11 @@ final class LibGit2: @unchecked Sendable {
         objectID = try symbol("git_object_id", as: type(of: objectID))
         objectFree = try symbol("git_object_free", as: type(of: objectFree))
 
+        // The CA bundle waits until a remote is used (see TLSCertificates).
+        TLSCertificates.libraryHandle = handle
+        TLSCertificates.deferring = true
         let rc = initialize()
+        TLSCertificates.deferring = false
         guard rc >= 0 else { throw GitError.call(function: "git_libgit2_init", code: rc, message: "initialisation failed") }
         // libgit2 re-hashes every object it reads unless told not to; coffer
         // authenticates what it decrypts, and history walks read thousands.

@@ -24,6 +24,12 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// The id from its 20 raw bytes, as git's binary formats hold them; nil for any other count.
+    public init?<Raw: Collection<UInt8>>(rawBytes raw: Raw) {
+        guard raw.count == 20 else { return nil }
+        bytes = Array(raw)
+    }
+
     /// Lowercase hexadecimal, as git prints it.
     public var hex: String {
         let digits = Array("0123456789abcdef".utf8)
@@ -37,12 +43,6 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { hex }
-
-    /// The id whose 20 raw bytes are `bytes` (a SHA-1 digest).
-    init(rawBytes bytes: [UInt8]) {
-        precondition(bytes.count == 20, "an object id is 20 bytes")
-        self.bytes = bytes
-    }
 
     init(_ oid: git_oid) {
         var oid = oid

@@ -103,6 +103,6 @@ enum PackIndexFile {
         guard bytes.count >= start + count * 20 else {
             throw GitError.call(function: "read pack index", code: -1, message: "\(path): truncated")
         }
-        return (0..<count).map { ObjectID(rawBytes: Array(bytes[(start + $0 * 20)..<(start + $0 * 20 + 20)])) }
+        return (0..<count).compactMap { ObjectID(rawBytes: bytes[(start + $0 * 20)..<(start + $0 * 20 + 20)]) }
     }
 }

@@ -88,10 +88,10 @@ final class PackWriter {
     /// The id git gives an object of `kind` holding `data`:
     /// SHA-1("<kind> <length>\0" + data).
     static func id(of kind: Kind, _ data: UnsafeRawBufferPointer) throws -> ObjectID {
-        var sha = try GitSHA1()
-        sha.update(Array("\(kind.name) \(data.count)\0".utf8))
+        let sha = try GitSHA1()
+        Array("\(kind.name) \(data.count)\0".utf8).withUnsafeBytes { sha.update($0) }
         sha.update(data)
-        return ObjectID(rawBytes: sha.finish())
+        return try PackWriter.objectID(sha.finish())
     }
 
     /// Appends the object (once: a second add of an id is a no-op) and returns its id.
@@ -147,13 +147,13 @@ final class PackWriter {
         guard fsync(fd) == 0 else { throw PackWriter.failure("fsync", packPath) }
         try writeIndex(packChecksum: checksum)
         finished = true
-        return Finished(packPath: packPath, indexPath: indexPath, name: "pack-" + ObjectID(rawBytes: checksum).hex)
+        return Finished(packPath: packPath, indexPath: indexPath, name: "pack-" + (try PackWriter.objectID(checksum)).hex)
     }
 
     /// The pack's SHA-1, read back from the file: the count at its start is
     /// known only at the end.
     private func checksumOfFile() throws -> [UInt8] {
-        var sha = try GitSHA1()
+        let sha = try GitSHA1()
         var chunk = [UInt8](repeating: 0, count: PackWriter.bufferSize)
         var offset = 0
         while offset < flushed {
@@ -192,7 +192,7 @@ final class PackWriter {
         }
         index += large
         index += packChecksum
-        index += try GitSHA1.digest(index)
+        index += try index.withUnsafeBytes { try GitSHA1.digest($0) }
         let sink = try FileDescriptorSink(path: indexPath, mode: 0o444, exclusive: true)
         try index.withUnsafeBytes { try sink.write($0) }
         guard fsync(sink.fd) == 0 else { throw PackWriter.failure("fsync", indexPath) }
@@ -225,6 +225,14 @@ final class PackWriter {
             }
         }
         flushed += bytes.count
+    }
+
+    /// A SHA-1 digest as an id (a pack is named by its checksum too).
+    static func objectID(_ digest: [UInt8]) throws -> ObjectID {
+        guard let id = ObjectID(rawBytes: digest) else {
+            throw GitError.call(function: "EVP_DigestFinal_ex", code: -1, message: "SHA-1 gave \(digest.count) bytes")
+        }
+        return id
     }
 
     static func failure(_ function: String, _ path: String, code: Int32 = errno) -> GitError {

@@ -8,8 +8,8 @@ import CGit2
 /// for every commit was several times slower.
 public final class PathWalker {
     private let repository: GitRepository
-    private let odb: OpaquePointer
-    private var lib: LibGit2 { repository.lib }
+    let odb: OpaquePointer
+    var lib: LibGit2 { repository.lib }
     /// (tree id, entry name) → entry id and whether it is a tree.
     private var entries: [TreeKey: Tree.Entry?] = [:]
 
@@ -31,27 +31,34 @@ public final class PathWalker {
         var result: [(ObjectID, ObjectID)] = []
         var next: ObjectID? = start
         while let id = next {
-            var object: OpaquePointer?
-            try id.withOID { oid in try lib.check(lib.odbRead(&object, odb, oid), "git_odb_read") }
-            defer { lib.odbObjectFree(object) }
-            let size = lib.odbObjectSize(object)
-            guard let data = lib.odbObjectData(object) else { break }
-            let bytes = UnsafeRawBufferPointer(start: data, count: size)
-            var tree: ObjectID?
-            next = nil
-            // Header lines: "tree <hex>\n", then "parent <hex>\n" lines; the
-            // first parent is all a first-parent walk needs.
-            let tag = Array("tree ".utf8), parentTag = Array("parent ".utf8)
-            if bytes.count >= 45, bytes.prefix(5).elementsEqual(tag) {
-                tree = ObjectID(hexDigits: Array(bytes[5..<45])[...])
-                if bytes.count >= 53, bytes[46..<53].elementsEqual(parentTag) {
-                    next = ObjectID(hexDigits: Array(bytes[53..<93])[...])
-                }
-            }
-            guard let tree else { throw GitError.call(function: "git_odb_read", code: -1, message: "commit without a tree") }
-            result.append((id, tree))
+            let link = try self.link(id)
+            result.append((id, link.tree))
+            next = link.parent
         }
         return result
+    }
+
+    /// A commit's root tree and first parent, read from its raw object.
+    func link(_ id: ObjectID) throws -> (tree: ObjectID, parent: ObjectID?) {
+        var object: OpaquePointer?
+        try id.withOID { oid in try lib.check(lib.odbRead(&object, odb, oid), "git_odb_read") }
+        defer { lib.odbObjectFree(object) }
+        let size = lib.odbObjectSize(object)
+        guard let data = lib.odbObjectData(object) else {
+            throw GitError.call(function: "git_odb_read", code: -1, message: "commit without data")
+        }
+        let bytes = UnsafeRawBufferPointer(start: data, count: size)
+        // Header lines: "tree <hex>\n", then "parent <hex>\n" lines; the
+        // first parent is all a first-parent walk needs.
+        let tag = Array("tree ".utf8), parentTag = Array("parent ".utf8)
+        guard bytes.count >= 45, bytes.prefix(5).elementsEqual(tag), let tree = ObjectID(hexDigits: Array(bytes[5..<45])[...]) else {
+            throw GitError.call(function: "git_odb_read", code: -1, message: "commit without a tree")
+        }
+        var parent: ObjectID?
+        if bytes.count >= 93, bytes[46..<53].elementsEqual(parentTag) {
+            parent = ObjectID(hexDigits: Array(bytes[53..<93])[...])
+        }
+        return (tree, parent)
     }
 
     /// The blob at `path` below root tree `tree`, or nil.

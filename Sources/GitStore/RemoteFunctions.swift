@@ -54,6 +54,7 @@ final class RemoteFunctions: @unchecked Sendable {
 
     private init(_ lib: LibGit2) throws {
         self.lib = lib
+        try TLSCertificates.loadDeferred(lib)
         list = try lib.function("git_remote_list", as: type(of: list))
         strarrayDispose = try lib.function("git_strarray_dispose", as: type(of: strarrayDispose))
         lookup = try lib.function("git_remote_lookup", as: type(of: lookup))

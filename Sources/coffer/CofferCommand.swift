@@ -25,6 +25,7 @@ struct CofferCommand: ParsableCommand {
     static func main() {
         // Before anything is read: no core, no ptrace or /proc/PID/mem for peers, no crash report.
         CrashPosture.harden()
+        PhaseTimings.begin()
         let typed = Array(CommandLine.arguments.dropFirst())
         // The fast path first, on the line as typed: reshaping it reads every
         // command's configuration, which costs `get` about half a millisecond.
@@ -35,8 +36,10 @@ struct CofferCommand: ParsableCommand {
             arguments = CommandLineShape.normalize(typed)
             fast = FastPath.parse(arguments)
         }
+        PhaseTimings.mark("parse")
         guard let job = fast else {
             var command = parseAsRootOrExit(arguments)
+            PhaseTimings.mark("argument-parser")
             do { try command.run() } catch { exit(withError: error) }
             return
         }
@@ -45,6 +48,7 @@ struct CofferCommand: ParsableCommand {
             case .encrypt(let encrypt): try encrypt.run()
             case .decrypt(let decrypt): try decrypt.run()
             case .get(let get): try get.run()
+            case .set(let set): try set.run()
             case .exec(let exec): try exec.run()
             case .render(let render): try render.run()
             case .mergeDriver(let merge): try merge.run()

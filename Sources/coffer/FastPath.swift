@@ -17,6 +17,7 @@ enum FastPath {
         case encrypt(EncryptJob)
         case decrypt(DecryptJob)
         case get(GetJob)
+        case set(SetJob)
         case exec(ExecJob)
         case render(RenderJob)
         case mergeDriver(MergeDriverJob)
@@ -26,6 +27,7 @@ enum FastPath {
         // A pasted key is refused, without being shown, on the full parse.
         guard !arguments.contains(where: Redaction.looksLikeSecretKey) else { return nil }
         if arguments.first == "get" { return parseGet(Array(arguments.dropFirst())) }
+        if arguments.first == "set" { return parseSet(Array(arguments.dropFirst())) }
         if arguments.first == "exec" { return parseExec(arguments.dropFirst()) }
         if arguments.first == "render" { return parseRender(Array(arguments.dropFirst())) }
         if arguments.first == "merge-driver" { return parseMergeDriver(arguments.dropFirst()) }
@@ -83,6 +85,26 @@ enum FastPath {
             }
         }
         return .get(job)
+    }
+
+    /// `set ID --file F` and `set ID --stdin`, with vault options and `--yes`:
+    /// one bare ID, so no value is on the line (ID=VALUE forms, with their
+    /// warning and argv scrubbing, stay with ArgumentParser).
+    private static func parseSet(_ arguments: [String]) -> Job? {
+        guard let (positional, options) = tokenize(arguments[...], flags: ["--stdin", "--yes", "-y"]),
+              positional.count == 1, !positional[0].contains("=") else { return nil }
+        var job = SetJob(assignments: positional)
+        for (name, value) in options {
+            switch (name, value) {
+            case ("--stdin", nil): job.stdin = true
+            case ("--yes", nil), ("-y", nil): job.yes = true
+            case ("--file", let v?): if job.file != nil { return nil }; job.file = v
+            default: guard take(name, value, into: &job.settings) else { return nil }
+            }
+        }
+        // Exactly one source; the prompt (neither) needs a terminal: left to ArgumentParser too.
+        guard job.stdin != (job.file != nil) else { return nil }
+        return .set(job)
     }
 
     /// The vault options every fast command shares (`--vault`, `--identity`,

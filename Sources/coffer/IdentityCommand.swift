@@ -13,7 +13,7 @@ struct IdentityCommand: ParsableCommand {
     )
 
     struct New: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an identity (refuses to replace one).")
+        static let configuration = CommandConfiguration(commandName: "new", abstract: "Create an identity (refuses to replace one).")
 
         @Option(help: "A name recorded with the key (used in .recipients and commits).")
         var name: String?
@@ -36,6 +36,7 @@ struct IdentityCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Print your public keys: age1… (which others add as a reader), then your signing key.",
             discussion: """
                 The age keys come first, the one in use on the first line (retired ones after it); \
@@ -107,6 +108,7 @@ struct IdentityCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Use an existing age identity file (e.g. from age-keygen), or an SSH key, as your identity.",
             discussion: """
                 --ssh KEY takes an OpenSSH ssh-ed25519 private key (an unencrypted one can also be used \
@@ -172,7 +174,7 @@ struct IdentityCommand: ParsableCommand {
     }
 
     struct Passwd: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set, change or remove the identity's passphrase.")
+        static let configuration = CommandConfiguration(commandName: "passwd", abstract: "Set, change or remove the identity's passphrase.")
 
         @Flag(help: "Remove the passphrase (store the key unprotected, mode 0600).")
         var remove = false
@@ -208,6 +210,7 @@ struct IdentityCommand: ParsableCommand {
 
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rotate",
             abstract: "Replace your key with a new one in every scope of the vault where it reads, in one commit.",
             discussion: """
                 The secrets you read get fresh data keys, sealed for the new key; your signing key is \

@@ -11,7 +11,7 @@ struct RecipientsCommand: ParsableCommand {
     )
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show each scope, its readers and how many secrets they read.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Show each scope, its readers and how many secrets they read.")
 
         @Option(name: .shortAndLong, help: OutputFormat.help)
         var output: OutputFormat = .table
@@ -39,6 +39,7 @@ struct RecipientsCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Add a reader to scopes and re-wrap their secrets for them (payloads unchanged), in one commit.",
             discussion: "Without --scope or --all-scopes the reader is added to the root scope (/)."
         )
@@ -144,6 +145,7 @@ struct RecipientsCommand: ParsableCommand {
 extension RecipientsCommand {
     struct Accept: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "accept",
             abstract: "Accept readers this clone has not agreed to yet (lines that came with a pull).",
             discussion: """
                 coffer seals only for the readers this clone accepted: at init, through its own \

@@ -49,6 +49,21 @@ struct SetCommand: ParsableCommand {
         }
     }
 
+    var job: SetJob {
+        SetJob(assignments: assignments, stdin: stdin, file: file, yes: yes, settings: options.settings)
+    }
+
+    func run() throws { try job.run() }
+}
+
+/// `coffer set`'s parsed arguments, from ArgumentParser or the start-up fast path.
+struct SetJob: Equatable {
+    var assignments: [String]
+    var stdin = false
+    var file: String?
+    var yes = false
+    var settings = VaultSettings()
+
     func run() throws {
         try Console.run {
             var values: [(SecretID, SecureBytes)] = []
@@ -66,16 +81,19 @@ struct SetCommand: ParsableCommand {
                 Console.warning("values on the command line are visible to other local users (ps, /proc) and may stay "
                                 + "in your shell history; prefer the prompt (coffer set ID) or --stdin")
             }
-            let vault = try options.vault()
+            let vault = try settings.vault()
+            PhaseTimings.mark("open-vault")
             // The identity is needed only to compare with values already stored.
-            try options.store.checkPermissions()
-            let identities = values.contains { vault.contains($0.0) } ? try options.identitiesIfPresent() : []
-            var plan = try vault.planSet(values, me: options.myKeys(loaded: identities))
+            try settings.store.checkPermissions()
+            let identities = values.contains { vault.contains($0.0) } ? try settings.identitiesIfPresent() : []
+            var plan = try vault.planSet(values, me: settings.myKeys(loaded: identities))
             try Confirm.risks(of: &plan, yes: yes)
+            PhaseTimings.mark("plan")
             let outcome = try vault.apply(plan, identities: identities)
             for id in outcome.written { Console.info("set \(id)") }
             for id in outcome.unchanged { Console.info("unchanged \(id) (same value)") }
             Console.reportPending(outcome)
+            PhaseTimings.mark("report")
         }
     }
 

@@ -16,7 +16,7 @@ struct SignersCommand: ParsableCommand {
     )
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show each signer: its name, key and fingerprint.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Show each signer: its name, key and fingerprint.")
 
         @Option(name: .shortAndLong, help: OutputFormat.help)
         var output: OutputFormat = .table
@@ -48,6 +48,7 @@ struct SignersCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Trust a key to sign as NAME, in one commit.",
             discussion: "KEY is an OpenSSH public key line (`ssh-ed25519 AAAA… [comment]`), as `coffer identity show` prints one."
         )
@@ -105,6 +106,7 @@ struct SignersCommand: ParsableCommand {
 extension SignersCommand {
     struct Pin: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "pin",
             abstract: "Make the vault's .signers this clone's root of trust, after you looked at it.",
             discussion: """
                 A fresh clone trusts no signer until this is done: it shows each signer's name and \
@@ -157,6 +159,7 @@ extension SignersCommand {
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Start signed history in a vault made before it: one commit writing .signers with you.",
             discussion: "History before that commit shows as unsigned; reader changes before it count as this clone accepted them."
         )
@@ -181,6 +184,7 @@ extension SignersCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show this clone's chain of trust: the pinned root, the signers trusted now, and held-back changes."
         )
 

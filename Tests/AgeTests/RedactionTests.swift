@@ -42,6 +42,23 @@ final class RedactionTests: XCTestCase {
         XCTAssertEqual(Redaction.shown(key + "=1"), "<a secret key>=...")
     }
 
+    /// A recipient that may be a pasted secret is refused without being
+    /// quoted: by bytes for ASCII, by Unicode's rules otherwise (a long s
+    /// uppercases to S).
+    func testARecipientThatMayBeASecretIsNeverQuoted() {
+        let recipient = X25519Identity.generate().recipient.encoded
+        XCTAssertNoThrow(try X25519Recipient(parsing: recipient))
+        for text in [key, key.lowercased(), "x" + key.lowercased(), "age-plugin-yubikey-1abc", "age1\nabc", "age1\rabc",
+                     "age1\u{0B}abc", "age1\u{2028}abc", "age1\u{85}abc", "age-ſecret-key-1abc", String(repeating: "a", count: 201)] {
+            XCTAssertThrowsError(try X25519Recipient(parsing: text), text.debugDescription) { error in
+                XCTAssertEqual(error as? AgeError, .secretKeyAsRecipient, text.debugDescription)
+            }
+        }
+        XCTAssertThrowsError(try X25519Recipient(parsing: "age1notakey")) { error in
+            XCTAssertEqual(error as? AgeError, .invalidRecipient("age1notakey"))
+        }
+    }
+
     func testOrdinaryTextIsShownAsItIs() {
         for text in ["prod/db/password", "HEAD~2", "/home/me/.config/coffer/identity", "stripe-secret-key", "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs", ""] {
             XCTAssertFalse(Redaction.looksLikeSecretKey(text))

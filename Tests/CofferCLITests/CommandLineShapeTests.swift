@@ -1,3 +1,4 @@
+import ArgumentParser
 import XCTest
 @testable import coffer
 
@@ -23,6 +24,22 @@ final class CommandLineShapeTests: XCTestCase {
         XCTAssertEqual(CommandLineShape.normalize(["get", "x", "-y", "--number=1", "-n"]), ["get", "x", "-y", "--number=1", "-n"])
         XCTAssertEqual(CommandLineShape.normalize(["set", "--", "-n1"]), ["set", "--", "-n1"])
         XCTAssertEqual(CommandLineShape.normalize(["set", "a=-n1"]), ["set", "a=-n1"])
+    }
+
+    /// ArgumentParser derives a missing name from the type's name through
+    /// `String(describing:)`, a scan of every protocol conformance in the
+    /// binary per command: millions of instructions at each start.
+    func testEveryCommandNamesItself() {
+        var unnamed: [String] = []
+        func visit(_ command: ParsableCommand.Type, _ path: String) {
+            guard let name = command.configuration.commandName else {
+                unnamed.append(path + " " + String(describing: command))
+                return
+            }
+            for sub in command.configuration.subcommands { visit(sub, path + " " + name) }
+        }
+        visit(CofferCommand.self, "")
+        XCTAssertEqual(unnamed, [])
     }
 
     func testCommandPath() {

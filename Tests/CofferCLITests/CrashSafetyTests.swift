@@ -887,6 +887,31 @@ final class CrashSafetyTests: AtomicityTestCase {
         try assertRepaired(state, "after a kill during the index write")
     }
 
+    /// A kill at each step of the index write (debug builds stop there on
+    /// `COFFER_TEST_CRASH_AT`): the new index written but not flushed,
+    /// flushed but not renamed, renamed but the lock and journal not yet
+    /// removed. Each time the next command must finish the write, after
+    /// which stock git sees a clean work tree and a sound repository — also
+    /// once the index spliced by coffer is changed by git itself.
+    func testAKillAtEachStepOfTheIndexWriteIsRepaired() throws {
+        var state = try startingVault("vault")
+        for (step, point) in ["index-written", "index-synced", "index-renamed"].enumerated() {
+            let value = "\(point)-\(token())"
+            let killed = try runCoffer("set", ["b=\(value)", "new\(step)=\(value)"], environment: ["COFFER_TEST_CRASH_AT": point])
+            XCTAssertEqual(killed.signal, SIGKILL, "\(point): the set was not stopped there: \(killed.summary)")
+            state["b"] = value
+            state["new\(step)"] = value
+            try mustCoffer("list", [])
+            try assertRepaired(state, "after a kill at \(point)")
+        }
+        // git's own index write over coffer's splice.
+        try Data("notes\n".utf8).write(to: URL(fileURLWithPath: vault + "/notes.txt"))
+        XCTAssertTrue(try runGit(["add", "notes.txt"]).succeeded)
+        XCTAssertTrue(try runGit(["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "notes"]).succeeded)
+        let status = try runGit(["status", "--porcelain", "--untracked-files=all"])
+        XCTAssertEqual(status.stdoutText, "", "after git's own commit")
+    }
+
     /// A kill while a sealed file was being written to its temporary name
     /// (HEAD new, journal present, a partial `.coffer-tmp-*` beside the
     /// target), and one while the journal itself was being written (HEAD old,

@@ -20,6 +20,9 @@ final class FastPathTests: XCTestCase {
             ["get", "-y", "--reveal", "x", "-o", "json"],
             ["get", "x", "--output", "yaml"],
             ["get", "x", "--at", "v3", "--reveal"],
+            ["set", "a/b", "--file", "f"],
+            ["set", "--stdin", "a/b", "-y", "--vault", "v", "--identity", "i", "--passphrase-file", "p"],
+            ["set", "x", "--yes", "--file", "f"],
             ["exec", "--", "env"],
             ["exec", "--prefix", "app", "--map", "A=x/y", "--file", "K=k", "--env", "E=1=2", "--only", "A", "--pristine",
              "--allow-missing", "--vault", "v", "--identity", "i", "--", "cmd", "--help", "-n1", "--", "x"],
@@ -37,6 +40,7 @@ final class FastPathTests: XCTestCase {
             case (.encrypt(let job), let command as AgeEncrypt): XCTAssertEqual(job, command.job, "\(argv)")
             case (.decrypt(let job), let command as AgeDecrypt): XCTAssertEqual(job, command.job, "\(argv)")
             case (.get(let job), let command as GetCommand): XCTAssertEqual(job, command.job, "\(argv)")
+            case (.set(let job), let command as SetCommand): XCTAssertEqual(job, command.job, "\(argv)")
             case (.exec(let job), let command as ExecCommand): XCTAssertEqual(job, try command.job, "\(argv)")
             case (.render(let job), let command as RenderCommand): XCTAssertEqual(job, command.job, "\(argv)")
             case (.mergeDriver(let job), let command as MergeDriverCommand): XCTAssertEqual(job, command.job, "\(argv)")
@@ -66,6 +70,13 @@ final class FastPathTests: XCTestCase {
             ["get", "a", "--reveal=yes"],
             ["get", "a", "--vault"],
             ["get", "a", "--help"],
+            ["set", "a"],                                        // the prompt
+            ["set", "a=1"],                                      // a value on the line: warned and scrubbed
+            ["set", "a", "b", "--file", "f"],
+            ["set", "a", "--file", "f", "--stdin"],              // AP's validate() refuses it
+            ["set", "a", "--file", "f", "--file", "g"],
+            ["set", "a", "--file=f"],
+            ["set", "a", "--stdin", "--help"],
             ["exec", "--prefix", "app"],                         // no program: AP reports it
             ["exec", "--"],
             ["exec", "env"],

@@ -215,7 +215,7 @@ class CLITestCase: XCTestCase {
     /// under CI=true, a skip elsewhere.
     func requireTool(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         if let found = Tools.which(name) { return found }
-        let package = ["python3": "python3", "ssh-keygen": "openssh-client", "git": "git", "Xvfb": "xvfb", "xclip": "xclip"][name] ?? "age"
+        let package = ["python3": "python3", "ssh-keygen": "openssh-client", "git": "git", "Xvfb": "xvfb", "xclip": "xclip", "strace": "strace"][name] ?? "age"
         let message = "`\(name)` is not installed (Debian: apt-get install \(package)); the interoperability tests need it"
         if Tools.isCI {
             XCTFail("CI=true and \(message)", file: file, line: line)

@@ -42,18 +42,16 @@ final class PackWriterTests: GitTestCase {
     }
 
     func testSHA1MatchesKnownDigests() throws {
-        XCTAssertEqual(hex(try GitSHA1.digest([])), "da39a3ee5e6b4b0d3255bfef95601890afd80709")
-        XCTAssertEqual(hex(try GitSHA1.digest(Array("abc".utf8))), "a9993e364706816aba3e25717850c26c9cd0d89d")
+        func digest(_ bytes: [UInt8]) throws -> [UInt8] { try bytes.withUnsafeBytes { try GitSHA1.digest($0) } }
+        XCTAssertEqual(hex(try digest([])), "da39a3ee5e6b4b0d3255bfef95601890afd80709")
+        XCTAssertEqual(hex(try digest(Array("abc".utf8))), "a9993e364706816aba3e25717850c26c9cd0d89d")
         let bytes = random(100_000)
-        var sha = try GitSHA1()
+        let sha = try GitSHA1()
         bytes.withUnsafeBytes { all in
             sha.update(UnsafeRawBufferPointer(rebasing: all[0..<7]))
             sha.update(UnsafeRawBufferPointer(rebasing: all[7...]))
         }
-        XCTAssertEqual(sha.finish(), try GitSHA1.digest(bytes))
-        // finish starts afresh
-        sha.update(Array("abc".utf8))
-        XCTAssertEqual(hex(sha.finish()), "a9993e364706816aba3e25717850c26c9cd0d89d")
+        XCTAssertEqual(sha.finish(), try digest(bytes))
     }
 
     func testBlobIDsMatchGitHashObject() throws {

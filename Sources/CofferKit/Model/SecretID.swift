@@ -20,17 +20,20 @@ public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible 
         let bytes = Array(text.utf8)
         func reject(_ why: String) -> VaultError { .invalidID(text, reason: why) }
         try Text.refuseSecretKey(text, as: "the secret id")
-        if let eq = text.firstIndex(of: "=") {
+        if let eq = text.utf8.firstIndex(of: UInt8(ascii: "=")) {
             // Quote only the id part: what follows `=` is probably a value.
             throw VaultError.invalidID(String(text[..<eq]) + "=...", reason: "an id cannot contain '='; to store a value use coffer set ID=VALUE")
         }
         guard !bytes.isEmpty else { throw reject("empty") }
         guard bytes.count <= SecretID.maxLength else { throw reject("longer than \(SecretID.maxLength) bytes") }
         guard bytes.first != UInt8(ascii: "/") else { throw reject("must not start with /") }
-        let segments = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        for (index, segment) in segments.enumerated() {
+        // Segment by segment over the bytes, without splitting: `list` checks every id.
+        var start = 0
+        while start <= bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "/")) ?? bytes.count
+            let segment = bytes[start..<end]
             // `a.age/b` would put a directory where the secret `a` keeps its file.
-            if index < segments.count - 1 && segment.count >= 4 && segment.suffix(4).elementsEqual(SecretID.fileExtension.utf8) {
+            if end < bytes.count && segment.count >= 4 && segment.suffix(4).elementsEqual(SecretID.fileExtension.utf8) {
                 throw reject("only the last segment may end in .age")
             }
             guard !segment.isEmpty else { throw reject("empty segment") }
@@ -44,6 +47,7 @@ public struct SecretID: Hashable, Comparable, Sendable, CustomStringConvertible 
             guard segment.allSatisfy(SecretID.isAllowed) else {
                 throw reject("only letters, digits, '.', '_' and '-' are allowed in a segment")
             }
+            start = end + 1
         }
         value = text
     }

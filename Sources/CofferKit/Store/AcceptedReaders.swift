@@ -54,13 +54,18 @@ struct AcceptedReaders: Equatable, Sendable {
     /// Parses the file; a scope listed with no readers keeps an empty list.
     init(parsing text: String, path: String) throws {
         var scopes: [Scope: [NamedRecipient]] = [:]
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
-            let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
-            guard fields.count == 3, let scope = try? Scope(String(fields[0])),
-                  let key = try? ReaderKey(parsing: String(fields[1]))
+        // Split as bytes: every write command reads this file twice, and
+        // splitting by Character cost ~60,000 instructions a line. Coffer
+        // writes "\n" alone; a carriage return is refused, not kept.
+        let bytes = Array(text.utf8)
+        for (n, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            guard !line.isEmpty, line.first != UInt8(ascii: "#") else { continue }
+            let fields = line.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3, !line.contains(UInt8(ascii: "\r")),
+                  let scope = try? Scope(String(decoding: fields[0], as: UTF8.self)),
+                  let key = try? ReaderKey(parsing: String(decoding: fields[1], as: UTF8.self))
             else { throw VaultError.invalidAcceptedReaders(path: path, line: n + 1) }
-            let reader = NamedRecipient(recipient: key, name: fields[2].isEmpty ? nil : String(fields[2]))
+            let reader = NamedRecipient(recipient: key, name: fields[2].isEmpty ? nil : String(decoding: fields[2], as: UTF8.self))
             scopes[scope, default: []].append(reader)
         }
         self.scopes = scopes

@@ -24,7 +24,9 @@ struct Journal: Equatable {
 
     static func exists(gitDirectory: String) -> Bool { Files.exists(gitDirectory + "/" + fileName) }
 
-    func write(gitDirectory: String) throws {
+    /// Writes the journal atomically. `durable` false leaves the flush to the
+    /// caller, who must make it before acting on the journal (a lock or a ref).
+    func write(gitDirectory: String, durable: Bool = true) throws {
         var text = "old \(old?.hex ?? "-")\nnew \(new.hex)\n"
         if let indexLockToken { text += "index-lock \(indexLockToken)\n" }
         for change in changes {
@@ -33,7 +35,7 @@ struct Journal: Equatable {
             case .delete(let path): text += "delete - \(path)\n"
             }
         }
-        let file = try AtomicFileSink(path: gitDirectory + "/" + Journal.fileName)
+        let file = try AtomicFileSink(path: gitDirectory + "/" + Journal.fileName, durable: durable)
         try file.write(text)
         try file.commit()
     }

@@ -23,6 +23,7 @@ enum VaultTransaction {
                     granted: Set<ReaderKey> = [], revoked: Set<ReaderKey> = [],
                     progress: ((Int, Int) -> Void)? = nil) throws -> ChangeOutcome {
         let repo = try vault.repo()
+        PhaseTimings.mark("libgit2")
         // The key is readied (a passphrase asked) only for a commit that will
         // be signed, judged from HEAD before the lock; judged again under it,
         // where a key not readied here is opened when the commit needs it.
@@ -37,18 +38,23 @@ enum VaultTransaction {
         guard !vault.isHeadDetached else { throw VaultError.detachedHead }
         try refuseUnfinishedGitOperation(vault, index: nil)
         let head = try repo.head()
+        PhaseTimings.mark("lock")
 
         let (trust, accepted) = try vault.trusted()
         let acceptance = Acceptance(accepted: accepted, trust: trust, granted: granted, revoked: revoked)
         var staging = try Staging(vault: vault, repo: repo, head: head, changes: changes, identities: identities, acceptance: acceptance)
         staging.signs = VaultConfig.signsCommit(changes, repo: repo, head: head, trusted: trust?.signing)
-        // Many objects: one file-system sync for all instead of one fsync each.
-        // Blobs, trees and the commit in one batch (one pack when large).
-        let made: ObjectID? = try repo.withBatchedObjectSync {
+        PhaseTimings.mark("trust")
+        // Blobs, trees and the commit in one batch (one pack when large);
+        // loose ones are flushed with the journal, in `lockIndex`.
+        let made: ObjectID? = try repo.withBatchedObjectSync(flushingLoose: false) {
             try staging.stage(changes)
             try staging.reseal(progress: progress)
+            PhaseTimings.mark("seal")
+            defer { PhaseTimings.mark("commit") }
             return try staging.commit(action: action, changes: changes)
         }
+        PhaseTimings.mark("write-objects")
         var outcome = staging.outcome
         guard let commit = made else { return outcome }
         try land(vault, repo: repo, from: head, to: commit, changes: staging.treeChanges, contents: staging.files,
@@ -67,6 +73,7 @@ enum VaultTransaction {
                      contents: [String: [UInt8]], action: Action, accepted: AcceptedReaders?, outcome: inout ChangeOutcome,
                      reflog: String? = nil) throws {
         let (indexLock, index) = try lockIndex(vault, repo: repo, journaling: head, to: commit, changes: changes)
+        PhaseTimings.mark("journal-flush-index-read")
         do {
             try repo.advanceHead(from: head, to: commit, message: reflog ?? "coffer: \(action.rawValue)")
         } catch {
@@ -78,6 +85,7 @@ enum VaultTransaction {
             throw error
         }
         outcome.commit = commit.hex
+        PhaseTimings.mark("ref")
         do {
             try vault.audit(action: action.rawValue, ids: (outcome.written + outcome.removed).map(\.value), commit: commit.hex)
         } catch {
@@ -90,6 +98,7 @@ enum VaultTransaction {
         // Judged at once, so the clone's record of what it verified includes
         // its own commit: a rewrite that drops it is then seen as one.
         _ = try? vault.trusted()
+        PhaseTimings.mark("audit-trust")
         // Past the commit point the change is made; a failure now only delays
         // the work tree and index, which the next command completes from the
         // journal. The index lock stays until then, so git cannot commit the
@@ -116,7 +125,8 @@ enum VaultTransaction {
         }
     }
 
-    /// Writes the journal of a move from `old` to `new`, then takes git's
+    /// Writes the journal of a move from `old` to `new` and flushes it with
+    /// everything written before (the new commit's objects), then takes git's
     /// index lock with the journal's token
     /// and reads the index under it, refusing one a merge left conflicted.
     /// The journal names the token before the lock exists, so a lock a crash
@@ -126,7 +136,15 @@ enum VaultTransaction {
     static func lockIndex(_ vault: Vault, repo: GitRepository, journaling old: ObjectID?, to new: ObjectID,
                           changes: [TreeChange]) throws -> (IndexLock, IndexUpdate) {
         let token = Journal.newIndexLockToken()
-        try Journal(old: old, new: new, changes: changes, indexLockToken: token).write(gitDirectory: vault.gitDirectory)
+        // One flush for the journal and every object the new commit needs
+        // (written unflushed before), before the lock and the ref that rely on them.
+        try Journal(old: old, new: new, changes: changes, indexLockToken: token).write(gitDirectory: vault.gitDirectory, durable: false)
+        do {
+            try FileSystemSync.sync(vault.gitDirectory)
+        } catch {
+            Journal.remove(gitDirectory: vault.gitDirectory)
+            throw error
+        }
         var indexLock: IndexLock?
         do {
             let lock = try vault.indexLock(token: token)
@@ -180,8 +198,11 @@ enum VaultTransaction {
     static func publish(_ vault: Vault, repo: GitRepository, changes: [TreeChange], contents: [String: [UInt8]],
                         index: IndexUpdate) throws {
         let written = try writeWorkTree(vault, repo: repo, changes: changes, contents: contents)
+        PhaseTimings.mark("work-tree")
         try index.commit(written)
+        PhaseTimings.mark("index-write")
         try FileSystemSync.sync(vault.root)
+        PhaseTimings.mark("flush")
     }
 
     /// Writes the changed files to the work tree; returns the changes made

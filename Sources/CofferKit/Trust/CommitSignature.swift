@@ -32,8 +32,10 @@ public struct CommitSignature: Equatable, Sendable {
     }
 }
 
-/// The key that signed a commit, or why there is none.
-enum CommitSigningKey {
+/// The key that signed a commit, or why there is none: a pure function of
+/// the commit's bytes, which its id names, and so the part of a mark the
+/// history index may cache (never the mark itself, which depends on trust).
+enum CommitSigningKey: Equatable {
     case unsigned
     case bad
     case key(SSHEd25519PublicKey)
@@ -57,6 +59,9 @@ enum CommitSigningKey {
 public final class SignatureChecker {
     private let repo: GitRepository
     private let trust: TrustState?
+    /// Each commit's signing key, as verified here or read from the history
+    /// index. Trust is not part of it: marks are judged from it on every call.
+    var signingKeys: [ObjectID: CommitSigningKey] = [:]
 
     init(repo: GitRepository, trust: TrustState?) {
         self.repo = repo
@@ -76,7 +81,9 @@ public final class SignatureChecker {
     }
 
     func check(_ commit: ObjectID) throws -> CommitSignature {
-        switch try CommitSigningKey(commit, in: repo) {
+        let signed = try signingKeys[commit] ?? CommitSigningKey(commit, in: repo)
+        signingKeys[commit] = signed
+        switch signed {
         case .unsigned: return CommitSignature(mark: .unsigned, signer: nil, fingerprint: nil)
         case .bad: return CommitSignature(mark: .bad, signer: nil, fingerprint: nil)
         case .key(let key):

@@ -84,18 +84,35 @@ enum Renderer {
 
     static func table(_ table: Table) -> String {
         guard !table.rows.isEmpty else { return "" }
-        let lines = [table.columns] + table.rows.map { $0.map(cell) }
+        // Flat arrays, each cell's width counted once (bytes for ASCII):
+        // `list` puts ten thousand ids in one table, and an array per row
+        // cost more than the ids themselves.
+        var cells: [String] = [], cellWidths: [Int] = [], lineStarts: [Int] = []
+        func add(_ text: String) {
+            cells.append(text)
+            cellWidths.append(text.utf8.allSatisfy { $0 < 0x80 } ? text.utf8.count : text.count)
+        }
+        lineStarts.append(0)
+        table.columns.forEach(add)
+        for row in table.rows {
+            lineStarts.append(cells.count)
+            for value in row { add(cell(value)) }
+        }
+        lineStarts.append(cells.count)
         var widths = [Int](repeating: 0, count: table.columns.count)
-        for line in lines {
-            for (column, text) in line.enumerated() where column < widths.count { widths[column] = max(widths[column], text.count) }
+        for line in 0..<lineStarts.count - 1 {
+            for i in lineStarts[line]..<lineStarts[line + 1] where i - lineStarts[line] < widths.count {
+                widths[i - lineStarts[line]] = max(widths[i - lineStarts[line]], cellWidths[i])
+            }
         }
         var out = ""
-        for line in lines {
+        for line in 0..<lineStarts.count - 1 {
+            let start = lineStarts[line], end = lineStarts[line + 1]
             var text = ""
-            for (column, cell) in line.enumerated() {
-                if column > 0 { text += "  " }
-                text += cell
-                if column < line.count - 1 { text += String(repeating: " ", count: widths[column] - cell.count) }
+            for i in start..<end {
+                if i > start { text += "  " }
+                text += cells[i]
+                if i < end - 1 { text += String(repeating: " ", count: widths[i - start] - cellWidths[i]) }
             }
             while text.last == " " { text.removeLast() }
             out += text + "\n"

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import GitStore
+import XCTest
+
+/// The index coffer splices itself (GitStore's IndexFile) against stock
+/// git: an index git wrote (with its cached trees), many entries, writes,
+/// new directories and deletes; the versions and states it leaves to
+/// libgit2; and a corrupt index, which must stay as it was.
+final class IndexSpliceTests: GitTestCase {
+    /// A repository whose index and HEAD stock git made: 40 directories of 8 files.
+    private func gitMadeRepository() throws -> GitRepository {
+        let repo = try makeRepository()
+        for d in 0..<40 {
+            for f in 0..<8 { try writeWorkTreeFile(repo, "s\(d)/k\(f).age", Array("value \(d) \(f)\n".utf8)) }
+        }
+        try git(repo, "add", "-A")
+        try git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "stock")
+        return repo
+    }
+
+    /// Writes `files` and deletes `removed` in the work tree, commits them
+    /// on HEAD, and updates the index as coffer does.
+    private func change(_ repo: GitRepository, write files: [String: String], delete removed: [String] = []) throws {
+        var changes: [TreeChange] = []
+        for (path, text) in files.sorted(by: { $0.key < $1.key }) {
+            try writeWorkTreeFile(repo, path, Array(text.utf8))
+            changes.append(.write(path: path, blob: try repo.writeBlob(Array(text.utf8))))
+        }
+        for path in removed {
+            XCTAssertEqual(unlink(repo.workTree + "/" + path), 0, path)
+            changes.append(.delete(path: path))
+        }
+        let parent = try repo.head()
+        let commit = try repo.createCommit(parent: parent, changes: changes, message: "change", author: author)
+        try repo.advanceHead(from: parent, to: commit, message: "change")
+        try updateIndex(repo, changes)
+    }
+
+    private func assertGitAgrees(_ repo: GitRepository, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(try git(repo, "status", "--porcelain", "--untracked-files=all").output, "", file: file, line: line)
+        XCTAssertEqual(try git(repo, "fsck", "--full", "--no-progress").output, "", file: file, line: line)
+        // The index names exactly HEAD's tree.
+        XCTAssertEqual(try git(repo, "write-tree").output, try git(repo, "rev-parse", "HEAD^{tree}").output, file: file, line: line)
+        XCTAssertEqual(try git(repo, "diff-index", "--cached", "HEAD").output, "", file: file, line: line)
+    }
+
+    func testASplicedIndexIsOneStockGitAgreesWith() throws {
+        let repo = try gitMadeRepository()
+        try change(repo, write: ["s3/k1.age": "changed", "s39/k7.age": "last", "s0/k0.age": "first", "s3/new.age": "added",
+                                 "a-new-dir/x.age": "new dir", "zz/deep/er.age": "deeper", "s1.age": "beside s1/"],
+                   delete: ["s5/k5.age", "s20/k0.age"])
+        try assertGitAgrees(repo)
+        let listed = try git(repo, "ls-files").output.split(separator: "\n")
+        XCTAssertEqual(listed.count, 320 + 4 - 2)
+        XCTAssertEqual(listed, listed.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }, "git's order")
+        // And again over coffer's own splice, then git's own write over it.
+        try change(repo, write: ["s3/k1.age": "again"], delete: ["a-new-dir/x.age"])
+        try assertGitAgrees(repo)
+        try writeWorkTreeFile(repo, "notes.txt", Array("n".utf8))
+        try git(repo, "add", "notes.txt")
+        XCTAssertEqual(try git(repo, "status", "--porcelain").output, "A  notes.txt\n")
+    }
+
+    func testTheNewEntryCarriesTheFilesStatDataAndAnotherGitsStagedChangeStays() throws {
+        let repo = try gitMadeRepository()
+        try writeWorkTreeFile(repo, "staged.txt", Array("s".utf8))
+        try git(repo, "add", "staged.txt")
+        try change(repo, write: ["s2/k2.age": "new value"])
+        XCTAssertEqual(try git(repo, "status", "--porcelain").output, "A  staged.txt\n")
+        var info = stat()
+        XCTAssertEqual(lstat(repo.workTree + "/s2/k2.age", &info), 0)
+        let debug = try git(repo, "ls-files", "--debug", "s2/k2.age").output
+        XCTAssertTrue(debug.contains("mtime: \(info.st_mtim.tv_sec):\(info.st_mtim.tv_nsec)\n"), debug)
+        XCTAssertTrue(debug.contains("ino: \(UInt32(truncatingIfNeeded: info.st_ino))\n"), debug)
+        XCTAssertTrue(debug.contains("size: 9\t"), debug)
+    }
+
+    func testIndexVersionsAreKeptAndVersionFourIsLeftToLibgit2() throws {
+        for version in ["4", "3"] {
+            let repo = try gitMadeRepository()
+            try git(repo, "update-index", "--index-version", version)
+            let before = try XCTUnwrap(FileManager.default.contents(atPath: repo.gitDirectory + "/index")).prefix(8)
+            try change(repo, write: ["s7/k3.age": "v\(version)", "s8/new.age": "n"], delete: ["s9/k1.age"])
+            try assertGitAgrees(repo)
+            let header = try XCTUnwrap(FileManager.default.contents(atPath: repo.gitDirectory + "/index")).prefix(8)
+            XCTAssertEqual(header, before, "the index keeps its version (git writes 3 as 2 when no entry needs 3)")
+        }
+    }
+
+    func testAFileWhereADirectoryWillBeIsLeftToLibgit2() throws {
+        let repo = try gitMadeRepository()
+        try writeWorkTreeFile(repo, "clash", Array("file".utf8))
+        try git(repo, "add", "clash")
+        try git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "clash")
+        XCTAssertEqual(unlink(repo.workTree + "/clash"), 0)
+        try writeWorkTreeFile(repo, "clash/k.age", Array("under".utf8))
+        let changes: [TreeChange] = [.delete(path: "clash"), .write(path: "clash/k.age", blob: try repo.writeBlob(Array("under".utf8)))]
+        let parent = try repo.head()
+        let commit = try repo.createCommit(parent: parent, changes: changes, message: "clash", author: author)
+        try repo.advanceHead(from: parent, to: commit, message: "clash")
+        try updateIndex(repo, changes)
+        try assertGitAgrees(repo)
+    }
+
+    func testACorruptIndexIsRefusedAndLeftAsItWas() throws {
+        let repo = try gitMadeRepository()
+        let path = repo.gitDirectory + "/index"
+        var bytes = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        bytes[100] ^= 0x01  // inside the first entries: the checksum no longer matches
+        try bytes.write(to: URL(fileURLWithPath: path))
+        try writeWorkTreeFile(repo, "s1/k1.age", Array("x".utf8))
+        let blob = try repo.writeBlob(Array("x".utf8))
+        XCTAssertThrowsError(try updateIndex(repo, [.write(path: "s1/k1.age", blob: blob)]))
+        XCTAssertEqual(FileManager.default.contents(atPath: path), bytes, "the corrupt index is not replaced")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: repo.gitDirectory + "/index.lock"))
+    }
+}
