@@ -149,7 +149,7 @@ final class PackWriterTests: GitTestCase {
         try commitBatch(repo, 0)
         let directory = packDirectory(repo)
         for name in ["pack_git2_old", "pack_git2_new"] {
-            FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(random(100)))
+            _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(random(100)))
         }
         let old = Date().addingTimeInterval(-Double(GitRepository.staleTemporaryAge) - 60)
         try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: directory + "/pack_git2_old")
@@ -187,7 +187,7 @@ final class PackWriterTests: GitTestCase {
         let repo = try makeRepository()
         for tag in 0..<3 { try commitBatch(repo, tag) }
         let kept = try packs(repo)[0].dropLast(4)
-        FileManager.default.createFile(atPath: packDirectory(repo) + "/" + kept + ".keep", contents: Data())
+        _ = FileManager.default.createFile(atPath: packDirectory(repo) + "/" + kept + ".keep", contents: Data())
         XCTAssertEqual(try repo.consolidatePacks(whenMoreThan: 1), 2)
         let left = try packs(repo)
         XCTAssertEqual(left.count, 2)

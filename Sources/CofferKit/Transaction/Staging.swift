@@ -29,6 +29,8 @@ struct Staging {
     /// The committed files a re-key or re-wrap of many ids reads, read
     /// ahead across the cores (`prefetchCommitted`); each is taken once.
     private var prefetched: [String: [UInt8]] = [:]
+    /// For those of them re-wrapped: whether the file is sealed as it should be already.
+    private var alreadySealed: [String: Bool] = [:]
     /// Re-sealing existing files is the costly part of a re-key; it runs
     /// after staging, across the cores.
     private var reseals: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)] = []
@@ -209,7 +211,8 @@ struct Staging {
                 let readers = try readers(for: id).readers
                 let rekey: Bool
                 if case .rekey = change { rekey = true } else { rekey = false }
-                if !rekey, Sealing.isSealed(current, id: id, for: readers, fingerprints: fingerprints(for: id, readers)) {
+                if !rekey, alreadySealed.removeValue(forKey: id.relativePath)
+                    ?? Sealing.isSealed(current, id: id, for: readers, fingerprints: fingerprints(for: id, readers)) {
                     outcome.unchanged.append(id)
                     continue
                 }
@@ -238,6 +241,18 @@ struct Staging {
             }
         }
         prefetched = Dictionary(zip(wanted.map(\.path), try repo.readBlobs(wanted.map(\.blob))), uniquingKeysWith: { first, _ in first })
+        // Whether each re-wrap is a no-op (a header parse), also across the
+        // cores. A scope's readers are checked here, as `stage` would (its
+        // refusal comes first then, before any other change's: nothing is
+        // written either way); the checks are never skipped.
+        var checks: [(path: String, id: SecretID, file: [UInt8], readers: [NamedRecipient], fingerprints: [String])] = []
+        for case .rewrap(let id) in changes {
+            guard let file = prefetched[id.relativePath] else { continue }
+            let readers = try readers(for: id).readers
+            checks.append((id.relativePath, id, file, readers, fingerprints(for: id, readers)))
+        }
+        let sealed = try Parallel.map(checks) { Sealing.isSealed($0.file, id: $0.id, for: $0.readers, fingerprints: $0.fingerprints) }
+        alreadySealed = Dictionary(zip(checks.map(\.path), sealed), uniquingKeysWith: { first, _ in first })
     }
 
     /// Phase two: existing files re-wrapped or re-keyed, across the cores.
