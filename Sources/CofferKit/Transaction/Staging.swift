@@ -25,18 +25,18 @@ struct Staging {
     /// The sealed file as HEAD records it, for many ids at once: one walk of
     /// HEAD's tree beats a path lookup each (libgit2 does not cache large
     /// trees, so each lookup re-reads them).
-    private let committedBlobs: [String: ObjectID]?
+    let committedBlobs: [String: ObjectID]?
     /// The committed files a re-key or re-wrap of many ids reads, read
     /// ahead across the cores (`prefetchCommitted`); each is taken once.
-    private var prefetched: [String: [UInt8]] = [:]
+    var prefetched: [String: [UInt8]] = [:]
     /// For those of them re-wrapped: whether the file is sealed as it should be already.
-    private var alreadySealed: [String: Bool] = [:]
+    var alreadySealed: [String: Bool] = [:]
     /// Re-sealing existing files is the costly part of a re-key; it runs
     /// after staging, across the cores.
     private var reseals: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)] = []
     /// Each scope directory's reader fingerprints, computed once (a SHA-256
     /// each) rather than per file.
-    private var fingerprintsOfDirectory: [String: [String]] = [:]
+    var fingerprintsOfDirectory: [String: [String]] = [:]
     /// Bundle entries to re-wrap for their scope (one X25519 unwrap and a
     /// wrap per reader each): also across the cores, after staging.
     private var imports: [(id: SecretID, file: [UInt8], bound: SecretID, readers: [NamedRecipient])] = []
@@ -77,7 +77,7 @@ struct Staging {
         return try blob.map { try repo.readBlob($0) }
     }
 
-    private mutating func readers(for id: SecretID) throws -> ScopeReaders {
+    mutating func readers(for id: SecretID) throws -> ScopeReaders {
         if let known = scopeOfDirectory[id.directory] { return known }
         let found = try vault.readers(in: .of(id), overrides: pendingReaders)
         guard found.readers.count <= Sealing.maxReaders else {
@@ -220,39 +220,6 @@ struct Staging {
             }
         }
         try sealStaged()
-    }
-
-    private mutating func fingerprints(for id: SecretID, _ readers: [NamedRecipient]) -> [String] {
-        if let known = fingerprintsOfDirectory[id.directory] { return known }
-        let computed = readers.map(\.fingerprint)
-        fingerprintsOfDirectory[id.directory] = computed
-        return computed
-    }
-
-    /// Reads ahead, across the cores, the committed files of the ids that
-    /// many re-wraps or re-keys name: the reads are libgit2 inflating one
-    /// object each, a third of staging's time when done one by one.
-    private mutating func prefetchCommitted(_ changes: [VaultChange]) throws {
-        guard let committedBlobs else { return }
-        let wanted = changes.compactMap { change -> (path: String, blob: ObjectID)? in
-            switch change {
-            case .rewrap(let id), .rekey(let id): return committedBlobs[id.relativePath].map { (id.relativePath, $0) }
-            default: return nil
-            }
-        }
-        prefetched = Dictionary(zip(wanted.map(\.path), try repo.readBlobs(wanted.map(\.blob))), uniquingKeysWith: { first, _ in first })
-        // Whether each re-wrap is a no-op (a header parse), also across the
-        // cores. A scope's readers are checked here, as `stage` would (its
-        // refusal comes first then, before any other change's: nothing is
-        // written either way); the checks are never skipped.
-        var checks: [(path: String, id: SecretID, file: [UInt8], readers: [NamedRecipient], fingerprints: [String])] = []
-        for case .rewrap(let id) in changes {
-            guard let file = prefetched[id.relativePath] else { continue }
-            let readers = try readers(for: id).readers
-            checks.append((id.relativePath, id, file, readers, fingerprints(for: id, readers)))
-        }
-        let sealed = try Parallel.map(checks) { Sealing.isSealed($0.file, id: $0.id, for: $0.readers, fingerprints: $0.fingerprints) }
-        alreadySealed = Dictionary(zip(checks.map(\.path), sealed), uniquingKeysWith: { first, _ in first })
     }
 
     /// Phase two: existing files re-wrapped or re-keyed, across the cores.
