@@ -12,11 +12,35 @@ extension Age {
     public static func rewrap(_ file: [UInt8], identities: [Identity], keeping keep: (Stanza) -> Bool = { _ in false },
                               adding recipients: [Recipient], extraStanzas: [Stanza] = []) throws -> [UInt8] {
         let (header, payloadOffset) = try Header.parse(file)
-        let fileKey = try AgeReader.unwrapFileKey(header, identities: identities)
+        return try rewrap(header: header, payload: file[payloadOffset...], identities: identities, keeping: keep,
+                          adding: recipients, extraStanzas: extraStanzas)
+    }
+
+    /// `rewrap` of a file whose header the caller has parsed already
+    /// (`payload`: the bytes after it, nonce first), so a batch parses each
+    /// header once. `tryingFirst`: the index of the stanza the caller expects
+    /// to be its own (say, as the file's own record of its readers places
+    /// it); it is tried before the others, which are all still tried after
+    /// it, so a wrong guess costs time, never a result.
+    public static func rewrap(header: Header, payload: ArraySlice<UInt8>, identities: [Identity], tryingFirst first: Int? = nil,
+                              keeping keep: (Stanza) -> Bool = { _ in false }, adding recipients: [Recipient],
+                              extraStanzas: [Stanza] = []) throws -> [UInt8] {
+        var ordered = header
+        if let first, first > 0, first < header.stanzas.count {
+            ordered.stanzas.insert(ordered.stanzas.remove(at: first), at: 0)
+        }
+        // The MAC covers the header's bytes as parsed, not this order.
+        let fileKey = try AgeReader.unwrapFileKey(ordered, identities: identities)
         var stanzas = header.stanzas.filter(keep)
         guard !stanzas.isEmpty || !recipients.isEmpty else { throw AgeError.invalidRecipientSet("no recipients") }
         for recipient in recipients { stanzas += try recipient.wrap(fileKey: fileKey) }
         stanzas += extraStanzas
-        return Header.encode(stanzas: stanzas, fileKey: fileKey) + file[payloadOffset...]
+        // Sized exactly: a batch keeps thousands of these until it commits.
+        let header = Header.encode(stanzas: stanzas, fileKey: fileKey)
+        var file: [UInt8] = []
+        file.reserveCapacity(header.count + payload.count)
+        file += header
+        file += payload
+        return file
     }
 }

@@ -5,3 +5,6 @@
 #include <git2/sys/mempack.h>
 /* The merge-driver interface: coffer registers its driver in-process. */
 #include <git2/sys/merge.h>
+/* zlib's types (z_stream) for GitStore's pack writer, which loads zlib with
+ * dlopen like libgit2 (a libgit2 dependency, so nothing new is mapped). */
+#include <zlib.h>

@@ -17,9 +17,11 @@ extension GitRepository {
     /// without paying one fsync and one new file per object.
     ///
     /// The objects are held in memory while `body` runs (readable through
-    /// this handle only), then stored: more than `packThreshold` as one pack
-    /// and index in objects/pack, flushed before they get their names; fewer as
-    /// loose objects written without fsync, then flushed with one `syncfs`.
+    /// this handle only; past `packThreshold`, blobs stream into the pack
+    /// being built instead, see `ObjectCapture`), then stored: more than
+    /// `packThreshold` as one pack and index in objects/pack, flushed before
+    /// they get their names; fewer as loose objects written without fsync,
+    /// then flushed with one `syncfs`.
     /// If `body` throws or storing fails, the objects are dropped: nothing
     /// refers to them yet. A nested call joins the outer batch.
     ///
@@ -35,13 +37,20 @@ extension GitRepository {
             result = try body()
         } catch {
             _ = capture.stop()
+            // A failed write of a streamed blob reaches libgit2 as a bare -1.
+            let failure = capture.failure ?? error
             capture.discard()
-            throw error
+            throw failure
         }
         let ids = capture.stop()
         defer { capture.discard() }
         if ids.count > GitRepository.packThreshold {
-            try writePack(ids, odb: capture.odb)
+            try writePack(ids, capture: capture)
+            // Maintenance, once the batch's objects are safe: a failure
+            // leaves the packs as they were, for the next large batch.
+            _ = try? consolidatePacks()
+            capture.discard()
+            MemoryTrim.releaseFreePages()
         } else {
             try writeLoose(ids, from: capture, flushing: flushingLoose)
         }
@@ -50,46 +59,64 @@ extension GitRepository {
 
     private func objectCapture() throws -> ObjectCapture {
         if let batchCapture { return batchCapture }
-        let capture = try withHandle { try ObjectCapture(lib: lib, repository: $0) }
+        let capture = try withHandle { try ObjectCapture(lib: lib, repository: $0, gitDirectory: gitDirectory) }
         batchCapture = capture
         return capture
     }
 
-    /// Stores the captured objects `ids` as one new pack and index, then
-    /// makes this handle's pack backend pick the pack up (before the objects
-    /// leave memory).
+    /// Stores the captured objects `ids` as one new pack and index (our own
+    /// `PackWriter`: streamed, no delta search) — the pack the capture
+    /// streamed the batch's blobs into, completed with what mempack holds —
+    /// then makes this handle's pack backend pick the pack up (before the
+    /// objects leave memory).
     ///
     /// libgit2 fsyncs only under a process-wide switch, which one vault must
     /// not flip under another, so it stays off and durability is ours: the
-    /// pack is built in `.git/coffer-incoming`, flushed, and only then given
-    /// its place (index last, as git finds a pack by its index) and flushed
-    /// again. A crash leaves at most that folder, which the next batch clears.
-    private func writePack(_ ids: [ObjectID], odb: OpaquePointer) throws {
-        let incoming = gitDirectory + "/coffer-incoming"
-        GitRepository.removeDirectory(incoming)
-        defer { GitRepository.removeDirectory(incoming) }
-        guard mkdir(incoming, 0o755) == 0 else { throw GitError.call(function: "mkdir", code: errno, message: incoming) }
-        let builder = try withHandle { repo in try lib.make("git_packbuilder_new") { lib.packbuilderNew($0, repo) } }
-        defer { lib.packbuilderFree(builder) }
-        _ = lib.packbuilderSetThreads(builder, 0)  // one per core
-        // Inserted one by one: insert_commit or insert_tree would add the
-        // whole tree, unchanged objects already stored included. Newest
-        // first (commit, trees, blobs), as libgit2 asks for a good pack.
-        for id in ids.reversed() {
-            try lib.check(id.withOID { lib.packbuilderInsert(builder, $0, nil) }, "git_packbuilder_insert")
+    /// pack is built in `.git/coffer-incoming`, each file flushed, and only
+    /// then given its place in `objects/pack` — the pack first, its index
+    /// last, as git does, since git finds a pack by its index — and the
+    /// directory flushed. A crash leaves at most that folder, which recovery
+    /// and the next batch clear, or a pack without its index, which no
+    /// reader sees and the sweep removes (`removeStalePackFiles`).
+    private func writePack(_ ids: [ObjectID], capture: ObjectCapture) throws {
+        defer { GitRepository.removeDirectory(capture.incoming) }
+        let writer: PackWriter
+        if let streaming = capture.pack {
+            writer = streaming
+        } else {
+            GitRepository.removeDirectory(capture.incoming)
+            guard mkdir(capture.incoming, 0o755) == 0 else { throw PackWriter.failure("mkdir", capture.incoming) }
+            writer = try PackWriter(directory: capture.incoming)
         }
-        try lib.check(lib.packbuilderWrite(builder, incoming, 0, nil, nil), "git_packbuilder_write")
-        try FileSystemSync.sync(incoming)
-        let names = GitRepository.entries(of: incoming).filter { $0.hasPrefix("pack-") }
-        for name in names.filter({ !$0.hasSuffix(".idx") }) + names.filter({ $0.hasSuffix(".idx") }) {
-            let target = gitDirectory + "/objects/pack/" + name
-            guard rename(incoming + "/" + name, target) == 0 else { throw GitError.call(function: "rename", code: errno, message: target) }
+        let odb = capture.odb
+        // Newest first (commit, trees, blobs), the order git writes.
+        for id in ids.reversed() where !capture.isStreamed(id) {
+            let object = try id.withOID { oid in try lib.make("git_odb_read") { lib.odbRead($0, odb, oid) } }
+            defer { lib.odbObjectFree(object) }
+            guard let kind = PackWriter.Kind(rawValue: UInt8(truncatingIfNeeded: lib.odbObjectType(object))) else {
+                throw GitError.call(function: "git_odb_read", code: -1, message: "\(id): not a commit, tree, blob or tag")
+            }
+            let data = UnsafeRawBufferPointer(start: lib.odbObjectData(object), count: lib.odbObjectSize(object))
+            let written = try writer.add(kind, data)
+            guard written == id else { throw GitError.call(function: "PackWriter.add", code: -1, message: "\(id) hashed to \(written)") }
         }
-        try FileSystemSync.sync(gitDirectory)
+        try install(writer.finish())
         try lib.check(lib.odbRefresh(odb), "git_odb_refresh")
     }
 
-    private static func entries(of directory: String) -> [String] {
+    /// Moves a finished pack into `objects/pack`, index last, and flushes the directory.
+    func install(_ pack: PackWriter.Finished) throws {
+        let directory = gitDirectory + "/objects/pack"
+        for (from, to) in [(pack.packPath, pack.name + ".pack"), (pack.indexPath, pack.name + ".idx")] {
+            guard rename(from, directory + "/" + to) == 0 else { throw PackWriter.failure("rename", directory + "/" + to) }
+        }
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw PackWriter.failure("open", directory) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw PackWriter.failure("fsync", directory) }
+    }
+
+    static func entries(of directory: String) -> [String] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         var names: [String] = []
@@ -100,7 +127,7 @@ extension GitRepository {
         return names
     }
 
-    private static func removeDirectory(_ directory: String) {
+    static func removeDirectory(_ directory: String) {
         for name in entries(of: directory) { unlink(directory + "/" + name) }
         rmdir(directory)
     }

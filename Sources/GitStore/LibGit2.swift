@@ -139,18 +139,14 @@ final class LibGit2: @unchecked Sendable {
     let odbObjectSize: @convention(c) (Handle?) -> Int
     let odbObjectFree: @convention(c) (Handle?) -> Void
     let odbFree: @convention(c) (Handle?) -> Void
-    // Batches: an in-memory backend in front of the odb, then one pack
+    // Batches: an in-memory backend in front of the odb (stored by PackWriter)
     let odbWrite: @convention(c) (MutableOID?, Handle?, UnsafeRawPointer?, Int, Int32) -> Int32
     let odbObjectType: @convention(c) (Handle?) -> Int32
     let odbAddBackend: @convention(c) (Handle?, UnsafeMutablePointer<git_odb_backend>?, Int32) -> Int32
     let odbRefresh: @convention(c) (Handle?) -> Int32
+    let odbBackendDataAlloc: @convention(c) (UnsafeMutablePointer<git_odb_backend>?, Int) -> UnsafeMutableRawPointer?
     let mempackNew: @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<git_odb_backend>?>?) -> Int32
     let mempackReset: @convention(c) (UnsafeMutablePointer<git_odb_backend>?) -> Int32
-    let packbuilderNew: @convention(c) (Out?, Handle?) -> Int32
-    let packbuilderSetThreads: @convention(c) (Handle?, UInt32) -> UInt32
-    let packbuilderInsert: @convention(c) (Handle?, OID?, CString?) -> Int32
-    let packbuilderWrite: @convention(c) (Handle?, CString?, UInt32, git_indexer_progress_cb?, UnsafeMutableRawPointer?) -> Int32
-    let packbuilderFree: @convention(c) (Handle?) -> Void
     // Revisions
     let revparseSingle: @convention(c) (Out?, Handle?, CString?) -> Int32
     let objectPeel: @convention(c) (Out?, Handle?, Int32) -> Int32
@@ -260,13 +256,9 @@ final class LibGit2: @unchecked Sendable {
         odbObjectType = try symbol("git_odb_object_type", as: type(of: odbObjectType))
         odbAddBackend = try symbol("git_odb_add_backend", as: type(of: odbAddBackend))
         odbRefresh = try symbol("git_odb_refresh", as: type(of: odbRefresh))
+        odbBackendDataAlloc = try symbol("git_odb_backend_data_alloc", as: type(of: odbBackendDataAlloc))
         mempackNew = try symbol("git_mempack_new", as: type(of: mempackNew))
         mempackReset = try symbol("git_mempack_reset", as: type(of: mempackReset))
-        packbuilderNew = try symbol("git_packbuilder_new", as: type(of: packbuilderNew))
-        packbuilderSetThreads = try symbol("git_packbuilder_set_threads", as: type(of: packbuilderSetThreads))
-        packbuilderInsert = try symbol("git_packbuilder_insert", as: type(of: packbuilderInsert))
-        packbuilderWrite = try symbol("git_packbuilder_write", as: type(of: packbuilderWrite))
-        packbuilderFree = try symbol("git_packbuilder_free", as: type(of: packbuilderFree))
         revparseSingle = try symbol("git_revparse_single", as: type(of: revparseSingle))
         objectPeel = try symbol("git_object_peel", as: type(of: objectPeel))
         objectID = try symbol("git_object_id", as: type(of: objectID))

@@ -32,8 +32,8 @@ enum Sealing {
                         fileKey: fileKey)
     }
 
-    private static func bindingStanza(_ id: SecretID, _ readers: [NamedRecipient]) -> Stanza {
-        Stanza(type: bindingType, arguments: [id.value] + readers.map(\.fingerprint))
+    private static func bindingStanza(_ id: SecretID, _ readers: [NamedRecipient], fingerprints: [String]? = nil) -> Stanza {
+        Stanza(type: bindingType, arguments: [id.value] + (fingerprints ?? readers.map(\.fingerprint)))
     }
 
     /// The sealed file made to match `readers`, as cheaply as is safe:
@@ -43,22 +43,41 @@ enum Sealing {
     /// - when a reader was dropped (or the file's stanzas do not match its
     ///   binding), the dropped reader still knows the file key, so the value is
     ///   re-encrypted under a fresh one (`.rekeyed`).
-    /// Needs an identity that reads the file now.
-    static func reseal(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient],
-                       identities: [Identity], plugins: PluginBatch) throws -> (bytes: [UInt8], how: Resealing) {
-        let header = try parsedHeader(file, id: id)
+    /// Needs an identity that reads the file now. Also returns the
+    /// fingerprints the file was bound to before (`previous`).
+    ///
+    /// The header is parsed once. `fingerprints`: `readers`' fingerprints,
+    /// when the caller has them (a batch computes them once a scope);
+    /// `own`: the fingerprints of `identities`' readers — the stanza the
+    /// binding places at ours is tried first (stanzas follow the binding's
+    /// order), then the rest as ever.
+    static func reseal(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], fingerprints given: [String]? = nil,
+                       own: Set<String> = [], identities: [Identity], plugins: PluginBatch)
+        throws -> (bytes: [UInt8], how: Resealing, previous: [String]) {
+        let parsed: (header: Header, payloadOffset: Int)
+        do { parsed = try Header.parse(file) } catch let error as AgeError { throw failure(error, id) }
+        let header = parsed.header
         let bound = try binding(of: header, id: id)
         guard bound.id == id.value else { throw VaultError.boundToOtherID(id: id.value, boundTo: bound.id) }
-        guard Set(bound.fingerprints).isSubset(of: Set(readers.map(\.fingerprint))),
+        let fingerprints = given ?? readers.map(\.fingerprint)
+        let current = Set(fingerprints)
+        guard Set(bound.fingerprints).isSubset(of: current),
               Set(bound.fingerprints).count == bound.fingerprints.count, readerStanzas(header) == bound.fingerprints.count
-        else { return (try rekey(file, id: id, for: readers, identities: identities, plugins: plugins), .rekeyed) }
+        else { return (try rekey(file, id: id, for: readers, identities: identities, plugins: plugins), .rekeyed, bound.fingerprints) }
         // Stanza order follows the binding's fingerprint order, new readers last.
-        let added = readers.filter { !bound.fingerprints.contains($0.fingerprint) }
-        let order = bound.fingerprints.compactMap { fp in readers.first { $0.fingerprint == fp } } + added
+        let position = Dictionary(zip(fingerprints, readers.indices), uniquingKeysWith: { first, _ in first })
+        let kept = bound.fingerprints.compactMap { position[$0] }
+        let boundSet = Set(bound.fingerprints)
+        let added = readers.indices.filter { !boundSet.contains(fingerprints[$0]) }
+        let order = (kept + added).map { readers[$0] }
+        let orderFingerprints = (kept + added).map { fingerprints[$0] }
+        // Reader stanzas come first, in the binding's order (as `seal` writes them).
+        let ours = bound.fingerprints.firstIndex(where: own.contains)
         do {
-            let bytes = try Age.rewrap(file, identities: identities, keeping: { $0.type != bindingType },
-                                       adding: added.map { $0.recipient.wrapper(plugins) }, extraStanzas: [bindingStanza(id, order)])
-            return (bytes, .rewrapped)
+            let bytes = try Age.rewrap(header: header, payload: file[parsed.payloadOffset...], identities: identities, tryingFirst: ours,
+                                       keeping: { $0.type != bindingType }, adding: added.map { readers[$0].recipient.wrapper(plugins) },
+                                       extraStanzas: [bindingStanza(id, order, fingerprints: orderFingerprints)])
+            return (bytes, .rewrapped, bound.fingerprints)
         } catch let error as AgeError {
             throw failure(error, id)
         }
@@ -136,10 +155,11 @@ enum Sealing {
     /// True when the file is sealed for exactly `readers`: its binding names
     /// them, and — since the binding is only a claim until decryption — it
     /// carries exactly that many reader stanzas (a planted reader shows).
-    static func isSealed(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient]) -> Bool {
+    /// `fingerprints`: `readers`' fingerprints, when the caller has them.
+    static func isSealed(_ file: [UInt8], id: SecretID, for readers: [NamedRecipient], fingerprints: [String]? = nil) -> Bool {
         guard let header = try? Header.parse(file).header, let bound = try? binding(of: header, id: id) else { return false }
         return bound.fingerprints.count == readers.count
-            && Set(bound.fingerprints) == Set(readers.map(\.fingerprint))
+            && Set(bound.fingerprints) == Set(fingerprints ?? readers.map(\.fingerprint))
             && readerStanzas(header) == readers.count
     }
 

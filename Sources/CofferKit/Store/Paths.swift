@@ -64,10 +64,18 @@ enum Paths {
     /// either, and would break the line-based records under `.git/coffer`.
     static func isWorkTreePath(_ relative: String) -> Bool {
         !relative.isEmpty && !relative.hasPrefix("/") && !relative.hasSuffix("/")
-            && relative.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
-                !part.isEmpty && part != "." && part != ".." && part.lowercased() != ".git"
-                    && !part.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
+            && relative.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).allSatisfy { part in
+                // In UTF-8 a byte below 0x80 is always that ASCII character.
+                !part.isEmpty && !part.elementsEqual(".".utf8) && !part.elementsEqual("..".utf8) && !isDotGit(part)
+                    && !part.contains { $0 < 0x20 || $0 == 0x7f }
             }
+    }
+
+    /// `.git` in any case; a name that is not ASCII is lowercased as Unicode
+    /// says (as the String comparison did), an ASCII one byte by byte.
+    private static func isDotGit(_ part: Substring.UTF8View) -> Bool {
+        guard part.allSatisfy({ $0 < 0x80 }) else { return String(Substring(part)).lowercased() == ".git" }
+        return part.count == 4 && part.map { $0 | 0x20 }.elementsEqual(".git".utf8.map { $0 | 0x20 })
     }
 
     static func modificationTime(_ path: String) -> Int? {

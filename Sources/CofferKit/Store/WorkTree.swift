@@ -123,8 +123,9 @@ extension Vault {
     /// `obstaclesLeft`, so that finishing an interrupted write never blocks
     /// on it, nor writes through it.
     func reachable(_ changes: [TreeChange]) -> [TreeChange] {
-        changes.filter { change in
-            guard let obstacle = Paths.obstacle(below: root, at: change.path) else { return true }
+        var scan = ObstacleScan(below: root)
+        return changes.filter { change in
+            guard let obstacle = scan.obstacle(at: change.path) else { return true }
             if !obstaclesLeft.contains(obstacle) { obstaclesLeft.append(obstacle) }
             return false
         }

@@ -25,10 +25,18 @@ struct Staging {
     /// The sealed file as HEAD records it, for many ids at once: one walk of
     /// HEAD's tree beats a path lookup each (libgit2 does not cache large
     /// trees, so each lookup re-reads them).
-    private let committedBlobs: [String: ObjectID]?
+    let committedBlobs: [String: ObjectID]?
+    /// The committed files a re-key or re-wrap of many ids reads, read
+    /// ahead across the cores (`prefetchCommitted`); each is taken once.
+    var prefetched: [String: [UInt8]] = [:]
+    /// For those of them re-wrapped: whether the file is sealed as it should be already.
+    var alreadySealed: [String: Bool] = [:]
     /// Re-sealing existing files is the costly part of a re-key; it runs
     /// after staging, across the cores.
     private var reseals: [(id: SecretID, file: [UInt8], readers: [NamedRecipient], rekey: Bool)] = []
+    /// Each scope directory's reader fingerprints, computed once (a SHA-256
+    /// each) rather than per file.
+    var fingerprintsOfDirectory: [String: [String]] = [:]
     /// Bundle entries to re-wrap for their scope (one X25519 unwrap and a
     /// wrap per reader each): also across the cores, after staging.
     private var imports: [(id: SecretID, file: [UInt8], bound: SecretID, readers: [NamedRecipient])] = []
@@ -62,13 +70,14 @@ struct Staging {
 
     /// The sealed file of `id` as HEAD records it: the state to compare with
     /// and the one `rm` removes (the work tree may hold something else).
-    private func committed(_ id: SecretID) throws -> [UInt8]? {
+    private mutating func committed(_ id: SecretID) throws -> [UInt8]? {
+        if let file = prefetched.removeValue(forKey: id.relativePath) { return file }
         guard let head else { return nil }
         let blob = try committedBlobs.map { $0[id.relativePath] } ?? repo.blob(at: id.relativePath, in: head)
         return try blob.map { try repo.readBlob($0) }
     }
 
-    private mutating func readers(for id: SecretID) throws -> ScopeReaders {
+    mutating func readers(for id: SecretID) throws -> ScopeReaders {
         if let known = scopeOfDirectory[id.directory] { return known }
         let found = try vault.readers(in: .of(id), overrides: pendingReaders)
         guard found.readers.count <= Sealing.maxReaders else {
@@ -158,6 +167,7 @@ struct Staging {
     /// Phase one: new values sealed, removals and moves recorded, and the
     /// files to re-seal collected.
     mutating func stage(_ changes: [VaultChange]) throws {
+        try prefetchCommitted(changes)
         for change in changes {
             switch change {
             case .set(let id, let value):
@@ -201,7 +211,8 @@ struct Staging {
                 let readers = try readers(for: id).readers
                 let rekey: Bool
                 if case .rekey = change { rekey = true } else { rekey = false }
-                if !rekey, Sealing.isSealed(current, id: id, for: readers) {
+                if !rekey, alreadySealed.removeValue(forKey: id.relativePath)
+                    ?? Sealing.isSealed(current, id: id, for: readers, fingerprints: fingerprints(for: id, readers)) {
                     outcome.unchanged.append(id)
                     continue
                 }
@@ -213,20 +224,36 @@ struct Staging {
 
     /// Phase two: existing files re-wrapped or re-keyed, across the cores.
     mutating func reseal(progress: ((Int, Int) -> Void)?) throws {
-        let jobs = reseals, identities = identities, plugins = vault.plugins
-        let fileKeys = try readyPlugins(jobs)
-        let resealed = try Parallel.map(Array(zip(jobs, fileKeys)), progress: progress.map { report in { report($0, jobs.count) } }) { job, fileKey in
-            let result = job.rekey
-                ? (try Sealing.rekey(job.file, id: job.id, for: job.readers, identities: identities, plugins: plugins, fileKey: fileKey),
-                   .rekeyed)
-                : try Sealing.reseal(job.file, id: job.id, for: job.readers, identities: identities, plugins: plugins)
-            return (result.bytes, result.how, try Sealing.boundReaders(of: job.file, id: job.id).fingerprints)
+        var work = reseals.map { job in (job, fingerprintsOfDirectory[job.id.directory]) }
+        // Only `work` holds the files now, and lets them go once re-sealed:
+        // a re-key's peak memory is then the new files, not old and new.
+        reseals = []
+        let identities = identities, plugins = vault.plugins
+        let own = Set(identities.compactMap { ReaderKey.of($0).map(Fingerprint.of) })
+        let fileKeys = try readyPlugins(work.map(\.0))
+        let ids = work.map(\.0.id)
+        let resealed = try Parallel.map(Array(zip(work, fileKeys)), progress: progress.map { report in { report($0, ids.count) } }) { entry, fileKey in
+            let (job, fingerprints) = entry
+            if job.rekey {
+                return (try Sealing.rekey(job.file, id: job.id, for: job.readers, identities: identities, plugins: plugins, fileKey: fileKey),
+                        Sealing.Resealing.rekeyed, try Sealing.boundReaders(of: job.file, id: job.id).fingerprints)
+            }
+            return try Sealing.reseal(job.file, id: job.id, for: job.readers, fingerprints: fingerprints, own: own,
+                                      identities: identities, plugins: plugins)
         }
-        for (job, (bytes, how, previous)) in zip(jobs, resealed) {
-            try write(job.id.relativePath, bytes)
-            outcome.written.append(job.id)
-            outcome.previousReaders[job.id] = previous
-            if how == .rekeyed { outcome.rekeyed.append(job.id) }
+        work = []
+        MemoryTrim.releaseFreePages()
+        // Thousands of files name the same few fingerprints: one copy each.
+        var fingerprints: [String: String] = [:]
+        for (id, (bytes, how, previous)) in zip(ids, resealed) {
+            try write(id.relativePath, bytes)
+            outcome.written.append(id)
+            outcome.previousReaders[id] = previous.map { fingerprint in
+                if let known = fingerprints[fingerprint] { return known }
+                fingerprints[fingerprint] = fingerprint
+                return fingerprint
+            }
+            if how == .rekeyed { outcome.rekeyed.append(id) }
         }
         let entries = imports
         imports = []
@@ -276,8 +303,9 @@ struct Staging {
         // would send the write outside the vault; a FIFO, socket, device or
         // directory where a file goes, or a file where a directory goes, would
         // leave a commit the work tree cannot follow: refuse before committing.
+        var scan = ObstacleScan(below: vault.root)
         for change in treeChanges {
-            if let obstacle = Paths.obstacle(below: vault.root, at: change.path) { throw obstacle }
+            if let obstacle = scan.obstacle(at: change.path) { throw obstacle }
         }
         let author = try repo.configuredSignature()
             ?? Signature(name: vault.configuration.authorName ?? "coffer", email: "coffer@localhost")

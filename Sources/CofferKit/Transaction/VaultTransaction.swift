@@ -246,7 +246,8 @@ enum VaultTransaction {
     /// vault lock); returns what it had to leave for the user.
     ///
     /// A killed write can leave, besides the journal, named temporary files
-    /// (removed: only coffer makes them) and two git lock files: the index
+    /// (removed: only coffer makes them), a pack being written (see
+    /// `GitRepository.removeStalePackFiles`) and two git lock files: the index
     /// lock, which coffer fills with the journal's token, and the branch's
     /// lock, which libgit2 fills with the new commit id while moving HEAD.
     /// Each is removed only when it holds exactly that. Anything else is
@@ -257,6 +258,7 @@ enum VaultTransaction {
     static func recover(vault: Vault, repo: GitRepository? = nil) throws -> [VaultNotice] {
         let git = vault.gitDirectory
         Paths.removeTemporaries(in: git)
+        GitRepository.removeStalePackFiles(gitDirectory: git)
         Paths.removeDeadTemporaries(in: CloneFile.directory(gitDirectory: git))
         guard Journal.exists(gitDirectory: git) else { return [] }
         // A journal torn before its fsync completed was never acted on: no

@@ -1,0 +1,56 @@
+import Posix
+
+/// `Paths.obstacle` for many paths at once: each directory on the way is
+/// looked at once, however many paths run through it — a re-key writes
+/// thousands of files into a few directories, and looking at every
+/// component of every path was most of the time its checks took.
+/// A verdict holds for one scan: the work tree can change after it.
+struct ObstacleScan {
+    let root: String
+    private var directories: [Substring: Verdict] = [:]
+
+    private enum Verdict {
+        case directory
+        /// Nothing there: it and what is below it are created.
+        case absent
+        case obstacle(VaultError)
+    }
+
+    init(below root: String) { self.root = root }
+
+    /// What `Paths.obstacle(below: root, at: relative)` says.
+    mutating func obstacle(at relative: String) -> VaultError? {
+        guard Paths.isWorkTreePath(relative) else { return .unsafePath(path: relative) }
+        if let slash = relative.lastIndex(of: "/") {
+            switch verdict(relative[..<slash]) {
+            case .absent: return nil
+            case .obstacle(let error): return error
+            case .directory: break
+            }
+        }
+        switch FileKind(atPath: root + "/" + relative) {
+        case .absent, .regular: return nil
+        case .symlink: return .symlinkInVault(path: relative)
+        default: return .notARegularFile(path: relative)
+        }
+    }
+
+    private mutating func verdict(_ directory: Substring) -> Verdict {
+        if let known = directories[directory] { return known }
+        var result: Verdict?
+        if let slash = directory.lastIndex(of: "/") {
+            let parent = verdict(directory[..<slash])
+            if case .directory = parent {} else { result = parent }
+        }
+        if result == nil {
+            switch FileKind(atPath: root + "/" + directory) {
+            case .absent: result = .absent
+            case .directory: result = .directory
+            case .symlink: result = .obstacle(.symlinkInVault(path: String(directory)))
+            default: result = .obstacle(.notADirectory(path: String(directory)))
+            }
+        }
+        directories[directory] = result
+        return result!
+    }
+}
