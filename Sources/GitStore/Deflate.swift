@@ -101,17 +101,8 @@ public final class Deflate {
         let uncompress: @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt>?, UnsafePointer<UInt8>?, UInt) -> Int32
 
         private init() throws {
-            // Found through libgit2's handle (dlsym searches its
-            // dependencies, zlib among them), as GitSHA1 finds libcrypto:
-            // nothing new is loaded; libz.so.1 is opened only if libgit2
-            // was built without it.
-            let git2 = try LibGit2.load()
-            let own = dlsym(git2.handle, "deflateInit2_") != nil ? git2.handle : dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL)
-            guard let library = own else { throw GitError.libraryUnavailable("libz.so.1 (install zlib1g)") }
-            func symbol<T>(_ name: String, as type: T.Type) throws -> T {
-                guard let pointer = dlsym(library, name) else { throw GitError.libraryUnavailable("zlib has no \(name)") }
-                return unsafeBitCast(pointer, to: type)
-            }
+            let zlib = try GitDependency("zlib", probe: "deflateInit2_", soname: "libz.so.1", package: "zlib1g")
+            func symbol<T>(_ name: String, as type: T.Type) throws -> T { try zlib.symbol(name, as: type) }
             deflateInit2 = try symbol("deflateInit2_", as: type(of: deflateInit2))
             deflateReset = try symbol("deflateReset", as: type(of: deflateReset))
             deflateBound = try symbol("deflateBound", as: type(of: deflateBound))

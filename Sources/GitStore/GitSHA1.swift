@@ -5,9 +5,7 @@ import Glibc
 /// SHA-1 for git's own file formats only — the index's and packs'
 /// trailing checksums, object names — never for anything that protects a
 /// secret (SPEC §3). From OpenSSL's libcrypto, which Debian's libgit2
-/// already loads (through libssh2): its functions are found through
-/// libgit2's handle, so nothing new is loaded and no soname is guessed;
-/// `libcrypto.so.3` is opened only if libgit2 was built without it.
+/// already loads (through libssh2; see `GitDependency`).
 ///
 /// Through `SHA1_Init`/`SHA1_Update`/`SHA1_Final`, deprecated in OpenSSL 3
 /// but kept: the EVP interface would first load OpenSSL's providers and
@@ -58,13 +56,8 @@ public final class GitSHA1 {
         let final: @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutableRawPointer?) -> Int32
 
         private init() throws {
-            let lib = try LibGit2.load()
-            let own = dlsym(lib.handle, "SHA1_Init") != nil ? lib.handle : dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL)
-            guard let library = own else { throw GitError.libraryUnavailable("libcrypto.so.3 (install libssl3)") }
-            func symbol<T>(_ name: String, as type: T.Type) throws -> T {
-                guard let pointer = dlsym(library, name) else { throw GitError.libraryUnavailable("libcrypto has no \(name)") }
-                return unsafeBitCast(pointer, to: type)
-            }
+            let crypto = try GitDependency("libcrypto", probe: "SHA1_Init", soname: "libcrypto.so.3", package: "libssl3")
+            func symbol<T>(_ name: String, as type: T.Type) throws -> T { try crypto.symbol(name, as: type) }
             initialize = try symbol("SHA1_Init", as: type(of: initialize))
             update = try symbol("SHA1_Update", as: type(of: update))
             final = try symbol("SHA1_Final", as: type(of: final))

@@ -323,3 +323,27 @@ public enum GitRuntime {
         return "\(major).\(minor).\(rev)"
     }
 }
+
+/// A library libgit2 itself depends on (zlib, libcrypto), for git's own
+/// formats: its functions are found through libgit2's handle — `dlsym`
+/// searches a library's dependencies too — so nothing new is loaded and no
+/// soname is guessed; `soname` is opened only if libgit2 was built without it.
+struct GitDependency {
+    private let handle: UnsafeMutableRawPointer
+    private let name: String
+
+    /// `probe` is a function the library must have; `package` is named when it is missing.
+    init(_ name: String, probe: String, soname: String, package: String) throws {
+        let git2 = try LibGit2.load()
+        guard let handle = dlsym(git2.handle, probe) != nil ? git2.handle : dlopen(soname, RTLD_NOW | RTLD_LOCAL) else {
+            throw GitError.libraryUnavailable("\(soname) (install \(package))")
+        }
+        self.handle = handle
+        self.name = name
+    }
+
+    func symbol<T>(_ function: String, as type: T.Type) throws -> T {
+        guard let pointer = dlsym(handle, function) else { throw GitError.libraryUnavailable("\(name) has no \(function)") }
+        return unsafeBitCast(pointer, to: type)
+    }
+}
