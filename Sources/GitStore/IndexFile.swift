@@ -27,6 +27,9 @@ struct IndexFile {
     private(set) var entries: [Entry]
     /// The resolve-undo extension, kept whole (header included), if present.
     private let resolveUndo: ArraySlice<UInt8>?
+    /// When the file was written (its mtime): entries whose files changed
+    /// in that second or later are "racily clean" (see `spliced`).
+    private let writtenAt: timespec?
 
     struct Entry {
         let range: Range<Int>
@@ -40,9 +43,10 @@ struct IndexFile {
         version = 2
         entries = []
         resolveUndo = nil
+        writtenAt = nil
     }
 
-    init?(_ bytes: [UInt8]) {
+    init?(_ bytes: [UInt8], writtenAt: timespec?) {
         let count = bytes.count
         guard count >= 12 + IndexFile.checksumSize, bytes.prefix(4).elementsEqual(IndexFile.signature) else { return nil }
         let version = IndexFile.uint32(bytes, 4)
@@ -89,6 +93,7 @@ struct IndexFile {
         self.version = version
         self.entries = entries
         self.resolveUndo = resolveUndo
+        self.writtenAt = writtenAt
     }
 
     var hasConflicts: Bool { entries.contains { $0.stage != 0 } }
@@ -178,6 +183,13 @@ struct IndexFile {
             // Every stage of a changed path goes; its new entry follows.
             if next < changes.count, compare(entry, changes[next].path) == 0 { continue }
             out += bytes[entry.range]
+            if isRacilyClean(entry) {
+                // Its file may have changed in the old index's own second,
+                // which git checks by content; in a newer index it would look
+                // clean. Size 0 makes git compare the content once, as git
+                // and libgit2 do when they rewrite an index.
+                out.replaceSubrange(out.count - entry.range.count + 36..<out.count - entry.range.count + 40, with: [0, 0, 0, 0])
+            }
             count += 1
         }
         for change in changes[next...] { emit(change) }
@@ -185,6 +197,15 @@ struct IndexFile {
         if let resolveUndo { out += resolveUndo }
         out += try out.withUnsafeBytes { try GitSHA1.digest($0) }
         return out
+    }
+
+    /// True when the entry's recorded mtime is not older than the second
+    /// the file it was read from was written in — git's "racily clean",
+    /// judged in seconds as git built without USE_NSEC (Debian's) does;
+    /// any entry when that time is unknown.
+    private func isRacilyClean(_ entry: Entry) -> Bool {
+        guard let writtenAt else { return true }
+        return IndexFile.uint32(bytes, entry.range.lowerBound + 8) >= UInt32(truncatingIfNeeded: writtenAt.tv_sec)
     }
 
     /// A stage-0 entry for `path` holding `blob`, with the work-tree

@@ -38,7 +38,10 @@ public final class IndexUpdate {
         guard IndexUpdate.holds(lock, in: repository) else { throw GitError.indexLockLost(path: lock.path) }
         let target = repository.gitDirectory + "/index"
         original = Files.exists(target) ? try Files.read(path: target) : nil
-        file = original.map { IndexFile($0) } ?? IndexFile()
+        // Read under the lock: nothing replaces the index between the two.
+        var info = stat()
+        let written = original != nil && lstat(target, &info) == 0 ? info.st_mtim : nil
+        file = original.map { IndexFile($0, writtenAt: written) } ?? IndexFile()
         if file == nil { library = try openInLibrary() }
     }
 

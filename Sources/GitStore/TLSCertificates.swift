@@ -46,9 +46,9 @@ enum TLSCertificates {
     /// Loads the bundle libgit2 skipped at init, once, before a remote is used.
     static func loadDeferred(_ lib: LibGit2) throws {
         guard let path = deferredPath else { return }
-        deferredPath = nil
         let rc = path.withCString { lib.libgit2OptsStrings(Int32(GIT_OPT_SET_SSL_CERT_LOCATIONS.rawValue), $0, nil) }
         try lib.check(rc, "git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS)")
+        deferredPath = nil
     }
 }
 

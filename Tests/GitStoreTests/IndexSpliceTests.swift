@@ -78,6 +78,30 @@ final class IndexSpliceTests: GitTestCase {
         XCTAssertTrue(debug.contains("size: 9\t"), debug)
     }
 
+    /// A file changed within the old index's timestamp (same size) is
+    /// "racily clean": git checks it by content. Copied into a newer index
+    /// unchanged it would look clean and its change would vanish from
+    /// `git status`; it must stay visible.
+    func testARacilyCleanEntryStaysVisibleAfterASplice() throws {
+        let repo = try gitMadeRepository()
+        // git compares seconds: add and edit F within one second, then
+        // splice in a later one (at the start of a second, with room to spare).
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        usleep(UInt32((1_000_000_000 - now.tv_nsec) / 1000) + 20_000)
+        try writeWorkTreeFile(repo, "F", Array("aaaa\n".utf8))
+        try git(repo, "add", "F")
+        try writeWorkTreeFile(repo, "F", Array("bbbb\n".utf8))
+        var index = stat()
+        XCTAssertEqual(lstat(repo.gitDirectory + "/index", &index), 0)
+        var times = [index.st_mtim, index.st_mtim]
+        XCTAssertEqual(utimensat(AT_FDCWD, repo.workTree + "/F", &times, 0), 0, "as if edited in the index's own second")
+        usleep(1_100_000)
+        try change(repo, write: ["s4/k4.age": "another"])
+        XCTAssertEqual(try git(repo, "status", "--porcelain", "F").output, "AM F\n")
+        XCTAssertEqual(try git(repo, "diff", "--name-only").output, "F\n")
+    }
+
     func testIndexVersionsAreKeptAndVersionFourIsLeftToLibgit2() throws {
         for version in ["4", "3"] {
             let repo = try gitMadeRepository()
