@@ -14,4 +14,16 @@ public enum ByteSearch {
         }
         return false
     }
+
+    /// `text` in uppercase, as bytes, when it is ASCII (case folds byte by
+    /// byte there); nil for other text, which needs Unicode's rules.
+    public static func asciiUppercased(_ text: String) -> [UInt8]? {
+        var out = [UInt8]()
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return nil }
+            out.append(byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte)
+        }
+        return out
+    }
 }

@@ -43,24 +43,13 @@ public enum Redaction {
     public static func looksLikeSecretKey(_ text: String) -> Bool {
         // ASCII text without any marker is the common case (every id `list`
         // reads): settled with one byte scan per marker.
-        if let upper = asciiUppercased(text),
+        if let upper = ByteSearch.asciiUppercased(text),
            !upper.withUnsafeBytes({ bytes in markerBytes.contains { ByteSearch.contains(bytes, $0) } }) { return false }
         return firstKey(in: Array(text.unicodeScalars), from: 0) != nil
     }
 
     /// The markers' texts as bytes (every marker is ASCII).
     private static let markerBytes = markers.map { $0.text.map { UInt8($0.value) } }
-
-    /// `text` in uppercase, as bytes, when it is ASCII (case folds byte by byte there).
-    private static func asciiUppercased(_ text: String) -> [UInt8]? {
-        var out = [UInt8]()
-        out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            guard byte < 0x80 else { return nil }
-            out.append(byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte)
-        }
-        return out
-    }
 
     /// `text` as a message may show it: keys replaced, and cut after its first `=`.
     public static func shown(_ text: String) -> String {

@@ -29,33 +29,16 @@ public struct X25519Recipient: Recipient, Hashable, Sendable {
     /// Anything that is not plainly a one-line public key might be a secret
     /// pasted in the wrong place (a key file, a private key): never quote it.
     static func mayBeSecret(_ text: String) -> Bool {
-        let bytes = text.utf8
-        if bytes.count > 200 { return true }
+        if text.utf8.count > 200 { return true }
         // ASCII, as every key is: scanned as bytes. Unicode case mapping and
         // grapheme breaking cost ~100,000 instructions a line, and every
         // command parses each scope's readers.
-        if bytes.allSatisfy({ $0 < 0x80 }) {
-            return bytes.contains { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") || $0 == 0x0b || $0 == 0x0c }
-                || containsIgnoringASCIICase(bytes, "SECRET-KEY") || containsIgnoringASCIICase(bytes, "AGE-PLUGIN-")
+        if let upper = ByteSearch.asciiUppercased(text) {
+            return upper.contains { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") || $0 == 0x0b || $0 == 0x0c }
+                || upper.withUnsafeBytes { ByteSearch.contains($0, Array("SECRET-KEY".utf8)) || ByteSearch.contains($0, Array("AGE-PLUGIN-".utf8)) }
         }
         let upper = text.uppercased()
         return upper.contains("SECRET-KEY") || upper.contains("AGE-PLUGIN-") || text.contains(where: \.isNewline)
-    }
-
-    /// Whether ASCII `bytes` hold `needle` (uppercase ASCII), any case.
-    private static func containsIgnoringASCIICase(_ bytes: String.UTF8View, _ needle: StaticString) -> Bool {
-        let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
-        let haystack = Array(bytes)
-        guard haystack.count >= pattern.count else { return false }
-        outer: for start in 0...(haystack.count - pattern.count) {
-            for (offset, wanted) in pattern.enumerated() {
-                var byte = haystack[start + offset]
-                if byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") { byte -= 32 }
-                if byte != wanted { continue outer }
-            }
-            return true
-        }
-        return false
     }
 
     /// The canonical `age1…` form.

@@ -102,14 +102,13 @@ public final class Deflate {
 
         private init() throws {
             let zlib = try GitDependency("zlib", probe: "deflateInit2_", soname: "libz.so.1", package: "zlib1g")
-            func symbol<T>(_ name: String, as type: T.Type) throws -> T { try zlib.symbol(name, as: type) }
-            deflateInit2 = try symbol("deflateInit2_", as: type(of: deflateInit2))
-            deflateReset = try symbol("deflateReset", as: type(of: deflateReset))
-            deflateBound = try symbol("deflateBound", as: type(of: deflateBound))
-            deflate = try symbol("deflate", as: type(of: deflate))
-            deflateEnd = try symbol("deflateEnd", as: type(of: deflateEnd))
-            crc32 = try symbol("crc32_z", as: type(of: crc32))
-            uncompress = try symbol("uncompress", as: type(of: uncompress))
+            deflateInit2 = try zlib.symbol("deflateInit2_", as: type(of: deflateInit2))
+            deflateReset = try zlib.symbol("deflateReset", as: type(of: deflateReset))
+            deflateBound = try zlib.symbol("deflateBound", as: type(of: deflateBound))
+            deflate = try zlib.symbol("deflate", as: type(of: deflate))
+            deflateEnd = try zlib.symbol("deflateEnd", as: type(of: deflateEnd))
+            crc32 = try zlib.symbol("crc32_z", as: type(of: crc32))
+            uncompress = try zlib.symbol("uncompress", as: type(of: uncompress))
         }
     }
 }

@@ -57,10 +57,9 @@ public final class GitSHA1 {
 
         private init() throws {
             let crypto = try GitDependency("libcrypto", probe: "SHA1_Init", soname: "libcrypto.so.3", package: "libssl3")
-            func symbol<T>(_ name: String, as type: T.Type) throws -> T { try crypto.symbol(name, as: type) }
-            initialize = try symbol("SHA1_Init", as: type(of: initialize))
-            update = try symbol("SHA1_Update", as: type(of: update))
-            final = try symbol("SHA1_Final", as: type(of: final))
+            initialize = try crypto.symbol("SHA1_Init", as: type(of: initialize))
+            update = try crypto.symbol("SHA1_Update", as: type(of: update))
+            final = try crypto.symbol("SHA1_Final", as: type(of: final))
         }
     }
 }
