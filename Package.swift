@@ -54,6 +54,9 @@ let package = Package(
         .target(name: "Tar"),
         .target(name: "CofferKit", dependencies: ["Age", "AgeSSH", "AgePlugin", "SSHSig", "GitStore", "Posix", "Tar"]),
         .target(name: "CofferLocator"),
+        // Full-screen terminal drawing for `coffer ui`: raw input, keys, frames drawn
+        // whole (secrets straight from their wiped buffers); plain ANSI over termios.
+        .target(name: "TerminalUI", dependencies: ["Age", "CLinux"]),
         // Holds unlocked keys for a session and answers unwrap and sign requests
         // over a Unix socket; knows nothing of vaults (the CLI hands it the keys).
         .target(name: "CofferAgent", dependencies: ["Age", "AgeSSH", "SSHSig", "Posix", "CLinux"]),
@@ -69,6 +72,7 @@ let package = Package(
                 "SSHSig",
                 "Posix",
                 "CrashPosture",
+                "TerminalUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // GitStore's interposer of mbedTLS's CA-bundle reader, visible to

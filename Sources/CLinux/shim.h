@@ -43,3 +43,8 @@ static inline int coffer_get_peer_credentials(int fd, struct coffer_peer_credent
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, peer, &length) != 0) return -1;
     return length == sizeof *peer ? 0 : -1;
 }
+
+// The columns a character takes on a terminal (2 for wide CJK, 0 for a
+// combining mark); glibc declares it only under _XOPEN_SOURCE.
+#include <wchar.h>
+extern int wcwidth(wchar_t c);

@@ -62,8 +62,16 @@ enum Console {
 
     private static func printErr(_ line: String) { write(line + "\n") }
 
+    /// While `coffer ui` holds the screen, where coffer's lines go instead
+    /// of standard error (its status line); nil otherwise.
+    nonisolated(unsafe) static var capture: ((String) -> Void)?
+
     /// Raw text on standard error (progress lines draw over themselves).
     static func write(_ text: String) {
+        if let capture {
+            capture(text)
+            return
+        }
         var text = text
         text.withUTF8 { bytes in
             var at = 0
@@ -83,37 +91,26 @@ enum Console {
             try body()
         } catch let error as ExitCode {
             throw error
-        } catch let error as FormatRefused {
-            Console.error(error.description)
-            Console.hint("see `coffer \(error.command) --help`")
-            throw ExitCode.validationFailure
-        } catch let error as CommandFailure {
-            Console.error(error.message)
-            if let hint = error.hint { Console.hint(hint) }
-            throw ExitCode.failure
-        } catch let error as VaultError {
-            Console.error(error.description)
-            if let hint = Hints.for(error) { Console.hint(hint) }
-            throw ExitCode.failure
-        } catch let error as BundleError {
-            Console.error(error.description)
-            if let hint = Hints.for(error) { Console.hint(hint) }
-            throw ExitCode.failure
-        } catch let error as AgeError {
-            Console.error(String(describing: error))
-            if let hint = hint(for: error) { Console.hint(hint) }
-            throw ExitCode.failure
-        } catch let error as AuditError {
-            Console.error(error.description)
-            Console.hint(hint(for: error))
-            throw ExitCode.failure
-        } catch let error as GitError {
-            Console.error(error.description)
-            if let hint = Hints.for(error) { Console.hint(hint) }
-            throw ExitCode.failure
         } catch {
-            Console.error(String(describing: error))
-            throw ExitCode.failure
+            let report = Console.report(error)
+            Console.error(report.message)
+            if let hint = report.hint { Console.hint(hint) }
+            throw report.usage ? ExitCode.validationFailure : ExitCode.failure
+        }
+    }
+
+    /// What coffer says about a failure: its message, a hint where one
+    /// helps, and whether the command line was at fault (exit 64).
+    static func report(_ error: Error) -> (message: String, hint: String?, usage: Bool) {
+        switch error {
+        case let error as FormatRefused: return (error.description, "see `coffer \(error.command) --help`", true)
+        case let error as CommandFailure: return (error.message, error.hint, false)
+        case let error as VaultError: return (error.description, Hints.for(error), false)
+        case let error as BundleError: return (error.description, Hints.for(error), false)
+        case let error as AgeError: return (String(describing: error), hint(for: error), false)
+        case let error as AuditError: return (error.description, hint(for: error), false)
+        case let error as GitError: return (error.description, Hints.for(error), false)
+        default: return (String(describing: error), nil, false)
         }
     }
 

@@ -1,0 +1,177 @@
+import Age
+import CofferKit
+import Posix
+import TerminalUI
+
+/// The screen: a title row, the tree (or a panel), the status line and the
+/// keys that work here. Drawn whole after every key.
+extension KeyManager {
+    static let smallest = (columns: 30, rows: 8)
+
+    func draw() {
+        let size = terminal.size
+        var frame = Frame(columns: size.columns, rows: size.rows)
+        guard size.columns >= KeyManager.smallest.columns, size.rows >= KeyManager.smallest.rows else {
+            frame.set(0, [.text("The terminal is too small for coffer ui (\(size.columns)×\(size.rows)); "
+                                + "make it at least \(KeyManager.smallest.columns)×\(KeyManager.smallest.rows), or press q.")])
+            return show(frame)
+        }
+        let body = 1..<(size.rows - 2)
+        frame.set(0, [.text(" coffer ui ", [.bold, .reverse]),
+                      .text(" \(vault.root)  ·  \(Plural.secrets(tree.count)) in \(Plural.count(tree.groups.count, "scope"))", .dim)])
+        switch behind {
+        case .help: drawHelp(&frame, body)
+        case .history(let panel): drawHistory(panel, &frame, body)
+        case .readers(let panel): drawReaders(panel, &frame, body)
+        case .notice(let title, let lines): drawLines([title] + lines.map { "  " + $0 }, &frame, body)
+        default: drawTree(&frame, body)
+        }
+        frame.set(size.rows - 2, statusLine)
+        frame.set(size.rows - 1, [.text(keysLine, .dim)])
+        show(frame)
+    }
+
+    private func show(_ frame: Frame) {
+        let bytes = frame.render(colour: colour)
+        bytes.withUnsafeBytes { terminal.write($0) }
+    }
+
+    private var statusLine: [Span] {
+        switch mode {
+        case .input(let input, _): return input.spans
+        case .confirm(let question, _): return [.text(question, [.bold, .yellow])]
+        case .search: return [.text("/", .bold), .text(search), .text("▏"), .text("  \(matchCount) found", .dim)]
+        default:
+            if let status { return [.text(status.text, status.error ? [.bold, .red] : .green)] }
+            return search.isEmpty ? [] : [.text("search: \(search)  (\(matchCount) found; Esc clears)", .dim)]
+        }
+    }
+
+    private var matchCount: Int { rows.reduce(0) { $0 + ($1.id == nil ? 0 : 1) } }
+
+    private var keysLine: String {
+        switch mode {
+        case .input: return "Enter accept · Esc cancel · Ctrl-U clear"
+        case .confirm: return "y yes · any other key no"
+        case .search: return "type to narrow · ↑↓ move · Enter keep · Esc clear"
+        case .help, .notice: return "any key: back"
+        case .history: return "↑↓ version · v reveal · r roll back to it · Esc back · ? help"
+        case .readers: return "↑↓ reader · a add · d remove · Esc back · ? help"
+        case .browse:
+            return "↑↓/jk move · ←→ fold · / search · v reveal · a add · e edit · g generate · d delete · r rename · "
+                + "Enter history · R readers · ? help · q quit"
+        }
+    }
+
+    /// Keeps `selected` in the rows shown, scrolling as little as possible.
+    private func scroll(_ selected: Int, top: inout Int, height: Int) {
+        if selected < top { top = selected }
+        if selected >= top + height { top = selected - height + 1 }
+        top = max(top, 0)
+    }
+
+    private func drawTree(_ frame: inout Frame, _ body: Range<Int>) {
+        guard !rows.isEmpty else {
+            frame.set(body.lowerBound, [.text(search.isEmpty ? "  This vault has no secrets yet: press a to add one." : "  Nothing matches “\(search)”.", .dim)])
+            return
+        }
+        scroll(selected, top: &top, height: body.count)
+        for (line, index) in zip(body, top..<min(top + body.count, rows.count)) {
+            let style: Style = index == selected ? .reverse : []
+            let gutter = index == selected ? "› " : "  "
+            switch rows[index] {
+            case .scope(let g, let shown):
+                let group = tree.groups[g]
+                let marker = !search.isEmpty || !collapsed.contains(group.scope) ? "▾ " : "▸ "
+                var spans: [Span] = [.text(gutter, style), .text(marker + group.scope.description, style.union([.bold, .cyan]))]
+                if let readers = group.readers {
+                    spans.append(.text("  readers: " + (readers.isEmpty ? "none" : readers.joined(separator: ", ")), style))
+                } else {
+                    spans.append(.text("  " + (group.problem ?? "readers unknown"), style.union(.red)))
+                }
+                let count = search.isEmpty ? "\(group.ids.count)" : "\(shown) of \(group.ids.count)"
+                spans.append(.text("  (\(count))", style.union(.dim)))
+                frame.set(line, spans, fill: style)
+            case .secret(let id, let g):
+                let scope = tree.groups[g].scope
+                let shown = scope.isRoot ? id.value : String(id.value.dropFirst(scope.directory.count + 1))
+                var spans: [Span] = [.text(gutter + "  " + shown, style)]
+                if let revealed, revealed.version == nil, revealed.id == id {
+                    spans.append(.text("  = ", style))
+                    spans.append(.secret(revealed.value, style.union([.bold, .yellow])))
+                }
+                frame.set(line, spans, fill: style)
+            }
+        }
+    }
+
+    private func drawHistory(_ panel: HistoryPanel, _ frame: inout Frame, _ body: Range<Int>) {
+        frame.set(body.lowerBound, [.text("History of \(panel.id)", .bold), .text("  (newest first)", .dim)])
+        let list = (body.lowerBound + 1)..<body.upperBound
+        var top = max(0, panel.selected - list.count + 1)
+        scroll(panel.selected, top: &top, height: list.count)
+        for (line, index) in zip(list, top..<panel.versions.count) {
+            let v = panel.versions[index]
+            let style: Style = index == panel.selected ? .reverse : []
+            let gutter = index == panel.selected ? "› " : "  "
+            let date = UTCTime.iso8601(Int(v.time))
+            var spans: [Span] = [.text(gutter + "v\(v.number)  \(v.commit.prefix(8))  \(date)  \(v.action)  \(v.change.rawValue)  \(v.author)  \(v.origin.signature.summary)"
+                                       + (v.id != panel.id ? "  as \(v.id)" : ""), style)]
+            if let revealed, revealed.version == v.number, revealed.id == panel.id {
+                spans.append(.text("  = ", style))
+                spans.append(.secret(revealed.value, style.union([.bold, .yellow])))
+            }
+            frame.set(line, spans, fill: style)
+        }
+    }
+
+    private func drawReaders(_ panel: ReadersPanel, _ frame: inout Frame, _ body: Range<Int>) {
+        frame.set(body.lowerBound, [.text("Readers of \(panel.scope)", .bold),
+                                    .text("  (each can read every secret of this scope)", .dim)])
+        for (line, index) in zip((body.lowerBound + 1)..<body.upperBound, panel.readers.indices) {
+            let reader = panel.readers[index]
+            let style: Style = index == panel.selected ? .reverse : []
+            frame.set(line, [.text(index == panel.selected ? "› " : "  ", style), .text(reader.shownName, style.union(.bold)),
+                             .text("  \(reader.fingerprint)  \(reader.recipient.encoded)", style)], fill: style)
+        }
+    }
+
+    private func drawHelp(_ frame: inout Frame, _ body: Range<Int>) {
+        drawLines([
+            "coffer ui keys",
+            "  ↑ ↓  j k      move                 PgUp PgDn Home End   jump",
+            "  ← →  h l      fold / unfold a scope (← on a secret: to its scope)",
+            "  /             search ids as you type; Enter keeps it, Esc clears",
+            "  v             reveal the selected value until the next key (or \(Int(KeyManager.revealSeconds)) s)",
+            "  a             add a secret (the value is asked twice, never shown)",
+            "  e             set a new value for the selected secret",
+            "  g             generate a random value (32 characters, 190 bits)",
+            "  d             delete the selected secret (history keeps it)",
+            "  r             rename the selected secret",
+            "  Enter         history of the selected secret: v reveal, r roll back",
+            "  R             readers of the selected scope: a add, d remove",
+            "  q  Ctrl-C     quit (the screen is cleared)",
+            "Each change is one commit, the same one the coffer command makes.",
+        ], &frame, body)
+    }
+
+    /// Lines of text, each wrapped at spaces to the width.
+    private func drawLines(_ lines: [String], _ frame: inout Frame, _ body: Range<Int>) {
+        let wrapped = lines.flatMap { KeyManager.wrap($0, width: frame.columns) }
+        for (line, text) in zip(body, wrapped) { frame.set(line, [.text(text)]) }
+    }
+
+    static func wrap(_ text: String, width: Int) -> [String] {
+        let indent = String(text.prefix { $0 == " " })
+        var lines: [String] = [], line = indent
+        for word in text.split(separator: " ") {
+            if line.count > indent.count && line.count + 1 + word.count > width {
+                lines.append(line)
+                line = indent
+            }
+            line += (line.count > indent.count ? " " : "") + word
+        }
+        lines.append(line)
+        return lines
+    }
+}

@@ -1,0 +1,260 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+import CofferKit
+import Posix
+import TerminalUI
+
+/// `coffer ui`: the vault as a tree of scopes and ids, browsed and changed
+/// with keys. Every change goes through the same CofferKit operations (and
+/// makes the same commits) as the commands of the CLI; a value appears only
+/// when the user reveals it, and goes at the next key or after a few seconds.
+final class KeyManager {
+    enum Mode {
+        case browse
+        case search
+        case help
+        case input(LineInput, then: (LineInput) -> Void)
+        case confirm(String, then: () -> Void)
+        case history(HistoryPanel)
+        case readers(ReadersPanel)
+        /// Lines to read (ids a removed reader could read), closed by any key.
+        case notice(String, [String])
+    }
+
+    struct Revealed {
+        let value: SecureBytes
+        /// Where it shows: an id in the tree, or a version in the history panel.
+        let id: SecretID
+        let version: Int?
+        let until: Double
+    }
+
+    let terminal: Terminal
+    let settings: VaultSettings
+    let identities: [Identity]
+    /// Whether an operation may need the terminal itself (a plugin asking for a PIN).
+    let promptsOnTerminal: Bool
+    var vault: Vault
+    var tree: SecretTree
+    var rows: [SecretTree.Row] = []
+    var selected = 0
+    var top = 0
+    var collapsed: Set<Scope> = []
+    var search = ""
+    var mode = Mode.browse {
+        didSet {
+            switch mode {
+            case .input, .confirm: break
+            default: behind = mode
+            }
+        }
+    }
+    /// The view under a question (the tree, or a panel), drawn while it is
+    /// asked and returned to after it.
+    private(set) var behind = Mode.browse
+    var status: (text: String, error: Bool)?
+    var revealed: Revealed?
+    var quitting = false
+    private var decoder = KeyDecoder()
+    let colour = Frame.colourWanted
+
+    static var revealSeconds: Double {
+        guard let text = getenv("COFFER_UI_REVEAL_SECONDS").map({ String(cString: $0) }), let seconds = Double(text) else { return 10 }
+        return min(max(seconds, 1), 60)
+    }
+
+    init(terminal: Terminal, settings: VaultSettings, vault: Vault, identities: [Identity]) {
+        self.terminal = terminal
+        self.settings = settings
+        self.vault = vault
+        self.identities = identities
+        promptsOnTerminal = identities.contains { ReaderKey.of($0) == nil }
+        tree = KeyManager.load(vault)
+        rows = tree.rows(matching: "", collapsed: [])
+        selected = rows.firstIndex { $0.id != nil } ?? 0
+    }
+
+    static func load(_ vault: Vault) -> SecretTree {
+        SecretTree(ids: vault.list(), scopes: vault.scopes()) { try vault.readers(in: $0).readers }
+    }
+
+    // MARK: the loop
+
+    func run() throws {
+        try terminal.enter()
+        defer {
+            hide()
+            terminal.leave()
+        }
+        // Lines coffer would print (a notice, a warning) go to the status line meanwhile.
+        Console.capture = { [weak self] text in
+            let line = text.split(separator: "\n").last.map(String.init) ?? ""
+            if !line.isEmpty { self?.status = (line, line.hasPrefix("coffer: error") || line.hasPrefix("coffer: warning")) }
+        }
+        defer { Console.capture = nil }
+        draw()
+        PhaseTimings.mark("first-screen")
+        while !quitting {
+            var timeout: Int32 = -1
+            if let revealed { timeout = Int32(max(0, (revealed.until - Monotonic.seconds()) * 1000).rounded(.up)) }
+            guard let bytes = try terminal.read(timeout: timeout) else {
+                if let revealed, Monotonic.seconds() >= revealed.until { hide() }
+                draw()
+                continue
+            }
+            for key in decoder.keys(from: bytes) where !quitting {
+                // Any key hides a revealed value, and does nothing else.
+                if revealed != nil {
+                    hide()
+                    continue
+                }
+                handle(key)
+            }
+            draw()
+            if case .search = mode { PhaseTimings.mark("search-key") }
+        }
+    }
+
+    func hide() {
+        guard revealed != nil else { return }
+        revealed = nil
+        status = ("hidden again", false)
+    }
+
+    func handle(_ key: Key) {
+        if key == .control("c") {
+            quitting = true
+            return
+        }
+        if key == .control("l") { return }
+        switch mode {
+        case .browse: browse(key)
+        case .search: searchKey(key)
+        case .help: mode = .browse
+        case .notice: mode = .browse
+        case .input(let input, let then):
+            switch key {
+            case .escape:
+                mode = behind
+                status = ("cancelled; nothing was changed", false)
+            case .enter:
+                mode = behind
+                then(input)
+            default: _ = input.edit(key)
+            }
+        case .confirm(_, let then):
+            mode = behind
+            if key == .character("y") || key == .character("Y") { then() } else { status = ("not confirmed; nothing was changed", false) }
+        case .history(let panel): historyKey(key, panel)
+        case .readers(let panel): readersKey(key, panel)
+        }
+    }
+
+    // MARK: browsing
+
+    var selectedRow: SecretTree.Row? { rows.indices.contains(selected) ? rows[selected] : nil }
+    var selectedID: SecretID? { selectedRow?.id }
+
+    /// The scope the selection is in (the root when nothing is selected).
+    var selectedScope: Scope {
+        guard let row = selectedRow else { return .root }
+        return tree.groups[row.group].scope
+    }
+
+    func browse(_ key: Key) {
+        switch key {
+        case .up, .character("k"): move(-1)
+        case .down, .character("j"): move(1)
+        case .pageUp: move(-listHeight)
+        case .pageDown: move(listHeight)
+        case .home: move(-rows.count)
+        case .end: move(rows.count)
+        case .left, .character("h"):
+            guard let row = selectedRow else { return }
+            if row.id != nil {
+                selected = rows.firstIndex { $0.id == nil && $0.group == row.group } ?? selected
+            } else if search.isEmpty {
+                toggle(row.group, open: false)
+            }
+        case .right, .character("l"):
+            if let row = selectedRow, row.id == nil, search.isEmpty { toggle(row.group, open: true) }
+        case .enter:
+            guard let row = selectedRow else { return }
+            if row.id == nil {
+                if search.isEmpty { toggle(row.group, open: collapsed.contains(tree.groups[row.group].scope)) }
+            } else {
+                openHistory()
+            }
+        case .character("/"):
+            mode = .search
+        case .escape:
+            if !search.isEmpty { setSearch("") }
+        case .character("?"): mode = .help
+        case .character("q"): quitting = true
+        case .character("v"): revealSelected()
+        case .character("a"): addSecret()
+        case .character("e"): editSelected()
+        case .character("g"): generate()
+        case .character("d"): deleteSelected()
+        case .character("r"): renameSelected()
+        case .character("R"): openReaders()
+        default: break
+        }
+    }
+
+    func searchKey(_ key: Key) {
+        switch key {
+        case .enter: mode = .browse
+        case .escape:
+            setSearch("")
+            mode = .browse
+        case .up: move(-1)
+        case .down: move(1)
+        case .backspace:
+            if !search.isEmpty { setSearch(String(search.unicodeScalars.dropLast())) }
+        case .control("u"): setSearch("")
+        case .character(let scalar): setSearch(search + String(scalar))
+        default: break
+        }
+    }
+
+    func move(_ by: Int) {
+        guard !rows.isEmpty else { return }
+        selected = min(max(selected + by, 0), rows.count - 1)
+    }
+
+    func toggle(_ group: Int, open: Bool) {
+        let scope = tree.groups[group].scope
+        if open { collapsed.remove(scope) } else { collapsed.insert(scope) }
+        refreshRows(keeping: nil, scopeRow: group)
+    }
+
+    func setSearch(_ text: String) {
+        let keep = selectedID
+        search = text
+        refreshRows(keeping: keep, scopeRow: nil)
+    }
+
+    /// Rebuilds the rows and puts the selection back on `keeping` (or on the
+    /// heading of `scopeRow`), else on the first id shown.
+    func refreshRows(keeping id: SecretID?, scopeRow: Int?) {
+        rows = tree.rows(matching: search, collapsed: collapsed)
+        if let id, let at = rows.firstIndex(where: { $0.id == id }) {
+            selected = at
+        } else if let scopeRow, let at = rows.firstIndex(where: { $0.id == nil && $0.group == scopeRow }) {
+            selected = at
+        } else {
+            selected = rows.firstIndex { $0.id != nil } ?? 0
+        }
+    }
+
+    /// After a change: the vault read again, the selection on `id` when shown.
+    func reload(selecting id: SecretID?) {
+        tree = KeyManager.load(vault)
+        refreshRows(keeping: id ?? selectedID, scopeRow: nil)
+    }
+
+    var listHeight: Int { max(terminal.size.rows - 3, 1) }
+}
