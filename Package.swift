@@ -94,6 +94,7 @@ let package = Package(
         ),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "CSodium"]),
         .testTarget(name: "SSHSigTests", dependencies: ["SSHSig", "Age"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Age"]),
         .testTarget(name: "AgeSSHTests", dependencies: ["AgeSSH", "SSHSig", "Age"]),
         // Fixtures/age-plugin-coffertest: a python3 plugin speaking the protocol, also to stock age.
         .testTarget(name: "AgePluginTests", dependencies: ["AgePlugin", "Age"], exclude: ["Fixtures"]),

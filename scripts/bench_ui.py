@@ -25,9 +25,13 @@ import time
 LAST_ROW = b"q quit"
 
 
+ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+
 def read_until(fd, marker, deadline, seen):
-    """Reads the pty until `marker` is in what arrived since `seen` was reset."""
-    while marker not in seen:
+    """Reads the pty until `marker` is in the text (escape sequences left
+    out) that arrived since `seen` was reset."""
+    while marker not in ESCAPES.sub(b"", seen):
         left = deadline - time.monotonic()
         if left <= 0:
             raise SystemExit(f"bench_ui: timed out waiting for {marker!r}; last output: {seen[-400:]!r}")
@@ -52,19 +56,17 @@ def one_run(coffer, vault, query):
     seen = read_until(fd, LAST_ROW, start + 30, bytearray())
     first = time.monotonic() - start
     keys = []
-    typed = ""
     matches = None
-    for ch in "/" + query:
-        if ch != "/":
-            typed += ch
+    for i, ch in enumerate("/" + query):
+        # The first `/` starts the search; the rest is the query, typed.
+        typed = query[:i]
         seen = bytearray()
         sent = time.monotonic()
         os.write(fd, ch.encode())
-        marker = ("/" + typed + "▏").encode()
-        seen = read_until(fd, marker, sent + 10, seen)
-        if ch != "/":
+        seen = read_until(fd, ("/" + typed + "▏").encode(), sent + 10, seen)
+        if i > 0:
             keys.append(time.monotonic() - sent)
-        found = re.search(rb"(\d+) found", seen)
+        found = re.search(rb"(\d+) found", ESCAPES.sub(b"", seen))
         if found:
             matches = int(found.group(1))
     os.write(fd, b"\x1bq")

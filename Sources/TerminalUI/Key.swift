@@ -42,7 +42,13 @@ public struct KeyDecoder: Sendable {
             case 0x00...0x1F: at += 1
             case 0x20...0x7E: keys.append(.character(Unicode.Scalar(byte))); at += 1
             default:
-                let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+                // A lead byte's length; a stray continuation or invalid byte is skipped alone.
+                let length = (0xC2...0xDF).contains(byte) ? 2 : (0xE0...0xEF).contains(byte) ? 3 : (0xF0...0xF4).contains(byte) ? 4 : 1
+                let available = pending[(at + 1)..<min(at + length, pending.count)]
+                if let bad = available.firstIndex(where: { $0 & 0xC0 != 0x80 }) {
+                    at = bad
+                    continue
+                }
                 guard at + length <= pending.count else {
                     pending.removeFirst(at)
                     return keys

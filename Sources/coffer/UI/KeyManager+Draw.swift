@@ -58,8 +58,9 @@ extension KeyManager {
         case .history: return "↑↓ version · v reveal · r roll back to it · Esc back · ? help"
         case .readers: return "↑↓ reader · a add · d remove · Esc back · ? help"
         case .browse:
-            return "↑↓/jk move · ←→ fold · / search · v reveal · a add · e edit · g generate · d delete · r rename · "
-                + "Enter history · R readers · ? help · q quit"
+            // Quit and help first: on a narrow terminal the rest is cut.
+            return "q quit · ? help · / search · v reveal · a add · e edit · g generate · d delete · r rename · "
+                + "Enter history · R readers · ←→ fold"
         }
     }
 
@@ -150,6 +151,7 @@ extension KeyManager {
             "  r             rename the selected secret",
             "  Enter         history of the selected secret: v reveal, r roll back",
             "  R             readers of the selected scope: a add, d remove",
+            "  Ctrl-L        read the vault again (after a change made elsewhere)",
             "  q  Ctrl-C     quit (the screen is cleared)",
             "Each change is one commit, the same one the coffer command makes.",
         ], &frame, body)

@@ -54,6 +54,8 @@ final class KeyManager {
     /// The view under a question (the tree, or a panel), drawn while it is
     /// asked and returned to after it.
     private(set) var behind = Mode.browse
+    /// Where the help overlay returns to.
+    var beforeHelp = Mode.browse
     var status: (text: String, error: Bool)?
     var revealed: Revealed?
     var quitting = false
@@ -128,11 +130,14 @@ final class KeyManager {
             quitting = true
             return
         }
-        if key == .control("l") { return }
+        if key == .control("l") {
+            // Read the vault again (a change made elsewhere), and redraw.
+            return reload(selecting: selectedID)
+        }
         switch mode {
         case .browse: browse(key)
         case .search: searchKey(key)
-        case .help: mode = .browse
+        case .help: mode = beforeHelp
         case .notice: mode = .browse
         case .input(let input, let then):
             switch key {
@@ -191,7 +196,7 @@ final class KeyManager {
             mode = .search
         case .escape:
             if !search.isEmpty { setSearch("") }
-        case .character("?"): mode = .help
+        case .character("?"): showHelp()
         case .character("q"): quitting = true
         case .character("v"): revealSelected()
         case .character("a"): addSecret()
@@ -202,6 +207,11 @@ final class KeyManager {
         case .character("R"): openReaders()
         default: break
         }
+    }
+
+    func showHelp() {
+        beforeHelp = mode
+        mode = .help
     }
 
     func searchKey(_ key: Key) {

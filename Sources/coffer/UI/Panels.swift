@@ -52,7 +52,7 @@ extension KeyManager {
         case .up, .character("k"): panel.selected = max(panel.selected - 1, 0)
         case .down, .character("j"): panel.selected = min(panel.selected + 1, max(panel.versions.count - 1, 0))
         case .escape, .left, .character("h"), .character("q"): mode = .browse
-        case .character("?"): mode = .help
+        case .character("?"): showHelp()
         case .character("v"):
             guard let version = panel.version else { return }
             guard version.change != .deleted else {
@@ -98,7 +98,7 @@ extension KeyManager {
         case .up, .character("k"): panel.selected = max(panel.selected - 1, 0)
         case .down, .character("j"): panel.selected = min(panel.selected + 1, max(panel.readers.count - 1, 0))
         case .escape, .left, .character("h"), .character("q"): mode = .browse
-        case .character("?"): mode = .help
+        case .character("?"): showHelp()
         case .character("a"): addReader(to: panel)
         case .character("d"): removeReader(from: panel)
         default: break

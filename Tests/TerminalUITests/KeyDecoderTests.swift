@@ -1,0 +1,39 @@
+import XCTest
+@testable import TerminalUI
+
+final class KeyDecoderTests: XCTestCase {
+    private func keys(_ reads: [UInt8]...) -> [Key] {
+        var decoder = KeyDecoder()
+        return reads.flatMap { decoder.keys(from: $0) }
+    }
+
+    func testPrintableAndControls() {
+        XCTAssertEqual(keys(Array("a/Q".utf8)), [.character("a"), .character("/"), .character("Q")])
+        XCTAssertEqual(keys([0x0D, 0x7F, 0x09, 0x03, 0x15]), [.enter, .backspace, .tab, .control("c"), .control("u")])
+    }
+
+    func testCursorKeysInBothForms() {
+        XCTAssertEqual(keys(Array("\u{1B}[A\u{1B}[B\u{1B}[C\u{1B}[D".utf8)), [.up, .down, .right, .left])
+        XCTAssertEqual(keys(Array("\u{1B}OA\u{1B}OH\u{1B}OF".utf8)), [.up, .home, .end])
+        XCTAssertEqual(keys(Array("\u{1B}[5~\u{1B}[6~\u{1B}[1~\u{1B}[4~\u{1B}[3~".utf8)), [.pageUp, .pageDown, .home, .end, .delete])
+    }
+
+    func testModifiedAndUnknownSequencesAreNotTypedText() {
+        // Ctrl-Up (1;5A) is an up; an unknown CSI (F5, 15~) is dropped whole.
+        XCTAssertEqual(keys(Array("\u{1B}[1;5A\u{1B}[15~x".utf8)), [.up, .character("x")])
+        // A long parameter does not overflow.
+        XCTAssertEqual(keys(Array("\u{1B}[99999999999999999999~y".utf8)), [.character("y")])
+    }
+
+    func testLoneEscapeAtTheEndOfARead() {
+        XCTAssertEqual(keys([0x1B]), [.escape])
+        XCTAssertEqual(keys([0x1B], Array("q".utf8)), [.escape, .character("q")])
+    }
+
+    func testUTF8SplitAcrossReads() {
+        let e = Array("é€".utf8)
+        XCTAssertEqual(keys(Array(e[0..<1]), Array(e[1..<3]), Array(e[3...])), [.character("é"), .character("€")])
+        // Invalid bytes and C1 controls never become characters.
+        XCTAssertEqual(keys([0xFF, 0xC2, 0x9B, 0x41]), [.character("A")])
+    }
+}
