@@ -39,6 +39,11 @@ public enum CrashPosture {
         }
     }
 
+    /// Runs first when the process crashes, before the message: async-signal-
+    /// safe calls only. `coffer ui` sets it to put the terminal back, which
+    /// clears a revealed value off the screen.
+    nonisolated(unsafe) public static var beforeExit: (@convention(c) () -> Void)?
+
     /// Right before `execve` of another program (`coffer exec`): gives back
     /// the core-size limit coffer inherited, so the program's is its own.
     ///
@@ -62,6 +67,7 @@ public enum CrashPosture {
 /// Async-signal-safe: one write of a constant, then `_exit` with the shell's
 /// code for death by that signal.
 private func crashed(_ signal: Int32) {
+    CrashPosture.beforeExit?()
     let message: StaticString = "coffer: error: internal failure (crashed); no report is written, so no secret leaves the process\n"
     _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
     _exit(128 + signal)

@@ -77,7 +77,9 @@ public struct Frame {
     public func render(colour: Bool) -> SecureBytes {
         var out = FrameWriter(capacity: rows * (columns * 12 + 64) + 64)
         for (row, line) in lines.enumerated() {
-            out.append("\u{1B}[\(row + 1);1H\u{1B}[0m")
+            // Each row erased first: whatever a terminal made of the last
+            // frame (a character it drew wider than counted), nothing stays.
+            out.append("\u{1B}[\(row + 1);1H\u{1B}[0m\u{1B}[2K")
             var left = columns
             for span in line.spans where left > 0 {
                 let style: Style
@@ -114,8 +116,8 @@ public struct Frame {
     }
 }
 
-/// The columns a character takes: 2 for wide (CJK, most emoji), 0 for
-/// combining marks, else 1 (glibc's wcwidth under a UTF-8 locale).
+/// The columns a character takes: 2 for wide (CJK, most emoji), else 1
+/// (glibc's wcwidth under a UTF-8 locale).
 enum CellWidth {
     nonisolated(unsafe) private static var localeSet = false
 
@@ -125,8 +127,10 @@ enum CellWidth {
             localeSet = true
             setlocale(LC_CTYPE, "C.UTF-8")
         }
+        // A combining mark counts as a column too, so the frame's buffer (at
+        // most 4 bytes a column) cannot overflow on a run of them.
         let width = wcwidth(wchar_t(bitPattern: scalar.value))
-        return width < 0 ? 1 : Int(width)
+        return width == 2 ? 2 : 1
     }
 }
 

@@ -46,6 +46,10 @@ public final class Terminal {
         write(Array("\u{1B}[?1049h\u{1B}[H\u{1B}[2J\u{1B}[?25l\u{1B}[?7l".utf8))
     }
 
+    /// For a crash handler (`CrashPosture.beforeExit`): leaves full-screen
+    /// mode as `leave` does, with async-signal-safe calls only.
+    public static let restoreAfterCrash: @convention(c) () -> Void = { TerminalGuard.restore() }
+
     /// Back to the screen and modes the user had; safe to call twice.
     public func leave() {
         guard active else { return }
@@ -121,18 +125,24 @@ enum TerminalGuard {
         TerminalGuard.saved = saved
         TerminalGuard.output = output
         TerminalGuard.fd = fd
+        _ = leaveSequence.count
         for sig in fatal {
             signal(sig) { sig in
-                if TerminalGuard.fd >= 0 {
-                    TerminalGuard.leaveSequence.withUnsafeBytes { _ = Glibc.write(TerminalGuard.output, $0.baseAddress, $0.count) }
-                    tcsetattr(TerminalGuard.fd, TCSAFLUSH, &TerminalGuard.saved)
-                }
+                TerminalGuard.restore()
                 signal(sig, SIG_DFL)
                 raise(sig)
             }
         }
         // Only to interrupt poll(), which is never restarted: the loop then reads the new size.
         signal(SIGWINCH) { _ in }
+    }
+
+    /// Async-signal-safe: the alternate screen cleared and left, the modes restored.
+    static func restore() {
+        guard fd >= 0 else { return }
+        leaveSequence.withUnsafeBytes { _ = Glibc.write(output, $0.baseAddress, $0.count) }
+        tcsetattr(fd, TCSAFLUSH, &saved)
+        fd = -1
     }
 
     static func disarm() {

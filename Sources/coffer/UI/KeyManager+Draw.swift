@@ -54,7 +54,8 @@ extension KeyManager {
         case .input: return "Enter accept · Esc cancel · Ctrl-U clear"
         case .confirm: return "y yes · any other key no"
         case .search: return "type to narrow · ↑↓ move · Enter keep · Esc clear"
-        case .help, .notice: return "any key: back"
+        case .help: return "↑↓ scroll · any other key: back"
+        case .notice: return "any key: back"
         case .history: return "↑↓ version · v reveal · r roll back to it · Esc back · ? help"
         case .readers: return "↑↓ reader · a add · d remove · Esc back · ? help"
         case .browse:
@@ -115,9 +116,12 @@ extension KeyManager {
             let v = panel.versions[index]
             let style: Style = index == panel.selected ? .reverse : []
             let gutter = index == panel.selected ? "› " : "  "
-            let date = UTCTime.iso8601(Int(v.time))
-            var spans: [Span] = [.text(gutter + "v\(v.number)  \(v.commit.prefix(8))  \(date)  \(v.action)  \(v.change.rawValue)  \(v.author)  \(v.origin.signature.summary)"
-                                       + (v.id != panel.id ? "  as \(v.id)" : ""), style)]
+            // Most telling first: a narrow terminal cuts the end.
+            let iso = UTCTime.iso8601(Int(v.time))
+            let date = iso.prefix(10) + " " + iso.dropFirst(11).prefix(5)
+            var spans: [Span] = [.text(gutter + "v\(v.number)  \(date)  \(v.action)  \(v.change.rawValue)"
+                                       + (v.id != panel.id ? "  as \(v.id)" : "")
+                                       + "  \(v.origin.signature.summary)  \(v.author)  \(v.commit.prefix(8))", style)]
             if let revealed, revealed.version == v.number, revealed.id == panel.id {
                 spans.append(.text("  = ", style))
                 spans.append(.secret(revealed.value, style.union([.bold, .yellow])))
@@ -138,24 +142,29 @@ extension KeyManager {
     }
 
     private func drawHelp(_ frame: inout Frame, _ body: Range<Int>) {
-        drawLines([
-            "coffer ui keys",
-            "  ↑ ↓  j k      move                 PgUp PgDn Home End   jump",
-            "  ← →  h l      fold / unfold a scope (← on a secret: to its scope)",
-            "  /             search ids as you type; Enter keeps it, Esc clears",
-            "  v             reveal the selected value until the next key (or \(Int(KeyManager.revealSeconds)) s)",
-            "  a             add a secret (the value is asked twice, never shown)",
-            "  e             set a new value for the selected secret",
-            "  g             generate a random value (32 characters, 190 bits)",
-            "  d             delete the selected secret (history keeps it)",
-            "  r             rename the selected secret",
-            "  Enter         history of the selected secret: v reveal, r roll back",
-            "  R             readers of the selected scope: a add, d remove",
-            "  Ctrl-L        read the vault again (after a change made elsewhere)",
-            "  q  Ctrl-C     quit (the screen is cleared)",
-            "Each change is one commit, the same one the coffer command makes.",
-        ], &frame, body)
+        let lines = KeyManager.helpLines.flatMap { KeyManager.wrap($0, width: frame.columns) }
+        helpTop = min(helpTop, max(lines.count - body.count, 0))
+        drawLines(Array(lines.dropFirst(helpTop)), &frame, body)
     }
+
+    /// Each fits in 60 columns.
+    static let helpLines = [
+        "coffer ui keys",
+        "  ↑↓ jk        move (PgUp PgDn Home End jump)",
+        "  ←→ hl        fold, unfold a scope",
+        "  /            search ids as you type (Esc clears)",
+        "  v            show the selected value until the next key",
+        "  a            add a secret (the value asked twice)",
+        "  e            a new value for the selected secret",
+        "  g            generate a random value (190 bits)",
+        "  d            delete the selected secret",
+        "  r            rename the selected secret",
+        "  Enter        history: v reveal, r roll back to it",
+        "  R            the scope's readers: a add, d remove",
+        "  Ctrl-L       read the vault again",
+        "  q  Ctrl-C    quit (the screen is cleared)",
+        "Each change is the commit the coffer command makes.",
+    ]
 
     /// Lines of text, each wrapped at spaces to the width.
     private func drawLines(_ lines: [String], _ frame: inout Frame, _ body: Range<Int>) {
@@ -164,6 +173,7 @@ extension KeyManager {
     }
 
     static func wrap(_ text: String, width: Int) -> [String] {
+        guard text.count > width else { return [text] }
         let indent = String(text.prefix { $0 == " " })
         var lines: [String] = [], line = indent
         for word in text.split(separator: " ") {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Age
 import CofferKit
+import CrashPosture
 import Posix
 import TerminalUI
 
@@ -56,6 +57,7 @@ final class KeyManager {
     private(set) var behind = Mode.browse
     /// Where the help overlay returns to.
     var beforeHelp = Mode.browse
+    var helpTop = 0
     var status: (text: String, error: Bool)?
     var revealed: Revealed?
     var quitting = false
@@ -86,7 +88,9 @@ final class KeyManager {
 
     func run() throws {
         try terminal.enter()
+        CrashPosture.beforeExit = Terminal.restoreAfterCrash
         defer {
+            CrashPosture.beforeExit = nil
             hide()
             terminal.leave()
         }
@@ -137,7 +141,12 @@ final class KeyManager {
         switch mode {
         case .browse: browse(key)
         case .search: searchKey(key)
-        case .help: mode = beforeHelp
+        case .help:
+            switch key {
+            case .down, .character("j"): helpTop += 1
+            case .up, .character("k"): helpTop = max(helpTop - 1, 0)
+            default: mode = beforeHelp
+            }
         case .notice: mode = .browse
         case .input(let input, let then):
             switch key {
@@ -211,6 +220,7 @@ final class KeyManager {
 
     func showHelp() {
         beforeHelp = mode
+        helpTop = 0
         mode = .help
     }
 
