@@ -184,8 +184,9 @@ struct FrameWriter {
     }
 
     /// Appends a secret's bytes as `appendClipped` appends text, without a
-    /// copy outside the wiped buffer: printable UTF-8 as it is, each other
-    /// byte or character as an escape (`\xNN`, `\u{N}`, as `UntrustedText`).
+    /// copy outside the wiped buffer: printable UTF-8 as it is, control and
+    /// bidi characters as escapes (`\xNN`, `\u{N}`, as `UntrustedText`), and
+    /// each invalid UTF-8 sequence as `\u{fffd}`.
     mutating func appendSecret(_ bytes: UnsafeRawBufferPointer, room: Int) -> Int {
         var total = 0
         SecretText.forEachCell(bytes) { _, width in total += width }

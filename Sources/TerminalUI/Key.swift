@@ -1,40 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Age
+
 /// One key press, decoded from the bytes a terminal sends in raw mode.
-public enum Key: Equatable, Sendable {
+public enum Key: Equatable {
     /// A printable character (never a control character).
     case character(Unicode.Scalar)
     case up, down, left, right, pageUp, pageDown, home, end
     case enter, backspace, delete, tab, escape
     /// Ctrl with a letter: `.control("c")` for Ctrl-C.
     case control(Character)
+    /// Text pasted in one go (bracketed paste): never read as keys, so a
+    /// pasted line cannot press Enter or type commands.
+    case paste(Pasted)
 }
 
-/// Turns raw-mode input into keys: UTF-8 characters, C0 controls and the
-/// CSI / SS3 sequences of cursor and editing keys (xterm, tmux, the Linux
-/// console). Sequences it does not know are dropped whole, never read as
-/// the characters they are made of.
-public struct KeyDecoder: Sendable {
+/// What a bracketed paste held, in a wiped buffer (it may be a value).
+public final class Pasted: Equatable {
+    public let bytes: SecureBytes
+    /// True when the paste was longer than `KeyDecoder.pasteLimit` and cut.
+    public let truncated: Bool
+
+    init(_ bytes: SecureBytes, truncated: Bool) {
+        self.bytes = bytes
+        self.truncated = truncated
+    }
+
+    public static func == (a: Pasted, b: Pasted) -> Bool { a === b }
+}
+
+/// Turns raw-mode input into keys: UTF-8 characters, C0 controls, the CSI /
+/// SS3 sequences of cursor and editing keys (xterm, tmux, the Linux
+/// console), and bracketed pastes. Sequences it does not know are dropped
+/// whole, never read as the characters they are made of.
+public struct KeyDecoder {
     private var pending: [UInt8] = []
+    /// Inside a bracketed paste: what it held so far.
+    private var paste: SecureBytes?
+    private var pasteCount = 0
+    private var pasteOverflow = false
+
+    public static let pasteLimit = 64 << 10
+    private static let pasteEnd: [UInt8] = Array("\u{1B}[201~".utf8)
 
     public init() {}
 
-    /// The keys in `bytes`, one read's worth. A lone ESC at the end of a read
-    /// is the Escape key (terminals send a sequence in one write); an
-    /// incomplete UTF-8 character waits for the next read.
+    /// True when the bytes so far end inside an escape sequence (or a
+    /// paste): more are probably on the way; `flush()` if none come.
+    public var isWaiting: Bool { paste != nil || pending.first == 0x1B }
+    public var isInPaste: Bool { paste != nil }
+
+    /// The keys in `bytes`, one read's worth. An incomplete escape sequence
+    /// or UTF-8 character waits for the next read (or `flush`).
     public mutating func keys(from bytes: [UInt8]) -> [Key] {
-        pending += bytes
         var keys: [Key] = []
+        var input = pending + bytes
+        defer { KeyDecoder.wipe(&input) }
+        KeyDecoder.wipe(&pending)
+        pending = []
         var at = 0
-        while at < pending.count {
-            let byte = pending[at]
+        while at < input.count {
+            if paste != nil {
+                if let done = takePaste(input[at]) { keys.append(.paste(done)) }
+                at += 1
+                continue
+            }
+            let byte = input[at]
             switch byte {
             case 0x1B:
-                guard let (key, length) = Self.escapeSequence(pending, at) else {
+                switch Self.escapeSequence(input, at) {
+                case .incomplete:
+                    pending = Array(input[at...])
+                    return keys
+                case .lone:
                     keys.append(.escape)
                     at += 1
-                    continue
+                case .pasteStart(let length):
+                    paste = SecureBytes(count: KeyDecoder.pasteLimit + KeyDecoder.pasteEnd.count)
+                    pasteCount = 0
+                    pasteOverflow = false
+                    at += length
+                case .sequence(let key, let length):
+                    if let key { keys.append(key) }
+                    at += length
                 }
-                if let key { keys.append(key) }
-                at += length
             case 0x0D, 0x0A: keys.append(.enter); at += 1
             case 0x7F, 0x08: keys.append(.backspace); at += 1
             case 0x09: keys.append(.tab); at += 1
@@ -44,36 +94,87 @@ public struct KeyDecoder: Sendable {
             default:
                 // A lead byte's length; a stray continuation or invalid byte is skipped alone.
                 let length = (0xC2...0xDF).contains(byte) ? 2 : (0xE0...0xEF).contains(byte) ? 3 : (0xF0...0xF4).contains(byte) ? 4 : 1
-                let available = pending[(at + 1)..<min(at + length, pending.count)]
+                let available = input[(at + 1)..<min(at + length, input.count)]
                 if let bad = available.firstIndex(where: { $0 & 0xC0 != 0x80 }) {
                     at = bad
                     continue
                 }
-                guard at + length <= pending.count else {
-                    pending.removeFirst(at)
+                guard at + length <= input.count else {
+                    pending = Array(input[at...])
                     return keys
                 }
-                var decoded = String(decoding: pending[at..<at + length], as: UTF8.self).unicodeScalars.makeIterator()
+                var decoded = String(decoding: input[at..<at + length], as: UTF8.self).unicodeScalars.makeIterator()
                 if length > 1, let scalar = decoded.next(), scalar != "\u{FFFD}", scalar.value >= 0xA0 {
                     keys.append(.character(scalar))
                 }
                 at += length
             }
         }
-        pending.removeAll()
         return keys
     }
 
-    /// The key an escape sequence at `start` stands for (nil inside: a
-    /// sequence that is skipped) and its length; nil when the ESC stands alone.
-    private static func escapeSequence(_ bytes: [UInt8], _ start: Int) -> (Key?, Int)? {
-        guard start + 1 < bytes.count else { return nil }
-        let introducer = bytes[start + 1]
-        if introducer == UInt8(ascii: "O"), start + 2 < bytes.count {
-            return (final(bytes[start + 2], parameter: nil), 3)
+    /// When no more bytes came: a pending ESC is the Escape key, an
+    /// incomplete sequence or character is dropped, and an unfinished paste
+    /// ends where it stopped.
+    public mutating func flush() -> [Key] {
+        defer { KeyDecoder.wipe(&pending); pending = [] }
+        if let paste {
+            self.paste = nil
+            paste.truncate(to: pasteCount)
+            return [.paste(Pasted(paste, truncated: pasteOverflow))]
         }
-        guard introducer == UInt8(ascii: "[") else { return nil }
+        return pending.first == 0x1B ? [.escape] : []
+    }
+
+    /// One byte of a paste; the paste when this byte ended it.
+    private mutating func takePaste(_ byte: UInt8) -> Pasted? {
+        guard let paste else { return nil }
+        let capacity = paste.count
+        if pasteCount == capacity {
+            // Full: keep the last bytes only, where the end marker will show.
+            pasteOverflow = true
+            paste.withUnsafeMutableBytes { buffer in
+                let keep = KeyDecoder.pasteEnd.count - 1
+                for i in 0..<keep { buffer[capacity - keep - 1 + i] = buffer[capacity - keep + i] }
+            }
+            pasteCount -= 1
+        }
+        paste.withUnsafeMutableBytes { $0[pasteCount] = byte }
+        pasteCount += 1
+        let end = KeyDecoder.pasteEnd
+        guard pasteCount >= end.count,
+              paste.withUnsafeBytes({ $0[(pasteCount - end.count)..<pasteCount].elementsEqual(end) }) else { return nil }
+        self.paste = nil
+        paste.truncate(to: min(pasteCount - end.count, KeyDecoder.pasteLimit))
+        return Pasted(paste, truncated: pasteOverflow)
+    }
+
+    /// Zeroes a byte array in place before it is let go (typed values pass through).
+    public static func wipe(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { memset(base, 0, $0.count) } }
+    }
+
+    private enum Escape {
+        case lone
+        case incomplete
+        case pasteStart(Int)
+        /// A sequence and its length; nil for one that is skipped.
+        case sequence(Key?, Int)
+    }
+
+    private static func escapeSequence(_ bytes: [UInt8], _ start: Int) -> Escape {
+        guard start + 1 < bytes.count else { return .incomplete }
+        let introducer = bytes[start + 1]
+        if introducer == UInt8(ascii: "O") {
+            guard start + 2 < bytes.count else { return .incomplete }
+            return .sequence(final(bytes[start + 2], parameter: nil), 3)
+        }
+        guard introducer == UInt8(ascii: "[") else { return .lone }
         var at = start + 2
+        // An old-style mouse report: ESC [ M and three bytes, all skipped.
+        if at < bytes.count, bytes[at] == UInt8(ascii: "M") {
+            return at + 3 < bytes.count ? .sequence(nil, 6) : .incomplete
+        }
         var parameter = 0
         var sawParameter = false
         while at < bytes.count, (0x20...0x3F).contains(bytes[at]) {
@@ -84,8 +185,9 @@ public struct KeyDecoder: Sendable {
             }
             at += 1
         }
-        guard at < bytes.count else { return (nil, bytes.count - start) }
-        return (final(bytes[at], parameter: parameter), at + 1 - start)
+        guard at < bytes.count else { return .incomplete }
+        if bytes[at] == UInt8(ascii: "~") && parameter == 200 { return .pasteStart(at + 1 - start) }
+        return .sequence(final(bytes[at], parameter: parameter), at + 1 - start)
     }
 
     private static func final(_ byte: UInt8, parameter: Int?) -> Key? {

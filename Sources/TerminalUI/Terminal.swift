@@ -41,14 +41,16 @@ public final class Terminal {
         }
         guard tcsetattr(input, TCSAFLUSH, &raw) == 0 else { throw TerminalError.notATerminal }
         active = true
-        TerminalGuard.arm(fd: input, output: output, saved: saved)
-        // The alternate screen, cleared, cursor hidden; no line wrap at the last column.
-        write(Array("\u{1B}[?1049h\u{1B}[H\u{1B}[2J\u{1B}[?25l\u{1B}[?7l".utf8))
+        TerminalGuard.arm(fd: input, output: output, saved: saved, raw: raw)
+        write(TerminalGuard.enterSequence)
     }
 
     /// For a crash handler (`CrashPosture.beforeExit`): leaves full-screen
     /// mode as `leave` does, with async-signal-safe calls only.
     public static let restoreAfterCrash: @convention(c) () -> Void = { TerminalGuard.restore() }
+
+    /// How many times the process was stopped and continued so far.
+    public var resumptions: Int32 { TerminalGuard.resumed }
 
     /// Back to the screen and modes the user had; safe to call twice.
     public func leave() {
@@ -75,7 +77,9 @@ public final class Terminal {
         if ready < 0 && errno == EINTR { return nil }
         guard ready >= 0 else { throw TerminalError.readFailed(errno) }
         guard ready > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 256)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        // Typed (and pasted) values pass through here: zeroed once copied out.
+        defer { KeyDecoder.wipe(&buffer) }
         let n = Glibc.read(input, &buffer, buffer.count)
         if n < 0 && (errno == EINTR || errno == EAGAIN) { return nil }
         guard n > 0 else { throw n == 0 ? TerminalError.closed : TerminalError.readFailed(errno) }
@@ -118,14 +122,22 @@ enum TerminalGuard {
     nonisolated(unsafe) static var fd: Int32 = -1
     nonisolated(unsafe) static var output: Int32 = -1
     nonisolated(unsafe) static var saved = termios()
-    static let leaveSequence = Array("\u{1B}[H\u{1B}[2J\u{1B}[?7h\u{1B}[?25h\u{1B}[?1049l".utf8)
+    nonisolated(unsafe) static var raw = termios()
+    /// Counts resumptions after a stop (SIGTSTP, SIGCONT), for the loop to notice.
+    nonisolated(unsafe) static var resumed: Int32 = 0
+    /// The alternate screen, cleared, cursor hidden, no line wrap at the last
+    /// column, pastes bracketed (so pasted text is never read as keys), no
+    /// mouse reports.
+    static let enterSequence = Array("\u{1B}[?1049h\u{1B}[H\u{1B}[2J\u{1B}[?25l\u{1B}[?7l\u{1B}[?2004h\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1003l".utf8)
+    static let leaveSequence = Array("\u{1B}[H\u{1B}[2J\u{1B}[?2004l\u{1B}[?7h\u{1B}[?25h\u{1B}[?1049l".utf8)
     static let fatal = [SIGTERM, SIGHUP, SIGQUIT, SIGINT]
 
-    static func arm(fd: Int32, output: Int32, saved: termios) {
+    static func arm(fd: Int32, output: Int32, saved: termios, raw: termios) {
         TerminalGuard.saved = saved
+        TerminalGuard.raw = raw
         TerminalGuard.output = output
         TerminalGuard.fd = fd
-        _ = leaveSequence.count
+        _ = leaveSequence.count + enterSequence.count
         for sig in fatal {
             signal(sig) { sig in
                 TerminalGuard.restore()
@@ -135,6 +147,28 @@ enum TerminalGuard {
         }
         // Only to interrupt poll(), which is never restarted: the loop then reads the new size.
         signal(SIGWINCH) { _ in }
+        signal(SIGTSTP) { _ in TerminalGuard.stop() }
+    }
+
+    /// Stopped from outside (`kill -TSTP`; Ctrl-Z is only a key here): the
+    /// screen cleared and the user's modes back while stopped, full screen
+    /// again on resuming (the loop redraws, and hides a revealed value).
+    static func stop() {
+        guard fd >= 0 else { return }
+        leaveSequence.withUnsafeBytes { _ = Glibc.write(output, $0.baseAddress, $0.count) }
+        tcsetattr(fd, TCSAFLUSH, &saved)
+        signal(SIGTSTP, SIG_DFL)
+        // Unblocked (a handler runs with its signal blocked), so raise stops here, now.
+        var stopping = sigset_t()
+        sigemptyset(&stopping)
+        sigaddset(&stopping, SIGTSTP)
+        sigprocmask(SIG_UNBLOCK, &stopping, nil)
+        raise(SIGTSTP)
+        // Continued.
+        tcsetattr(fd, TCSAFLUSH, &raw)
+        enterSequence.withUnsafeBytes { _ = Glibc.write(output, $0.baseAddress, $0.count) }
+        resumed &+= 1
+        signal(SIGTSTP) { _ in TerminalGuard.stop() }
     }
 
     /// Async-signal-safe: the alternate screen cleared and left, the modes restored.
@@ -147,6 +181,6 @@ enum TerminalGuard {
 
     static func disarm() {
         fd = -1
-        for sig in fatal + [SIGWINCH] { signal(sig, SIG_DFL) }
+        for sig in fatal + [SIGWINCH, SIGTSTP] { signal(sig, SIG_DFL) }
     }
 }

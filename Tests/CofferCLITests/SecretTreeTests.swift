@@ -63,7 +63,7 @@ final class SecretTreeTests: XCTestCase {
         _ = input.edit(.character("€"))
         XCTAssertEqual(input.value().withUnsafeBytes { Array($0) }, Array("a€".utf8))
         // Drawn, it is only the label and a note: no characters, no length.
-        let drawn = input.spans.map { span -> String in
+        let drawn = input.spans(width: 60).map { span -> String in
             if case .text(let text, _) = span { return text }
             return "SECRET"
         }.joined()
@@ -71,6 +71,31 @@ final class SecretTreeTests: XCTestCase {
         _ = input.edit(.control("u"))
         XCTAssertEqual(input.value().count, 0)
         XCTAssertFalse(input.edit(.enter), "Enter is the caller's")
+    }
+
+    func testPastesGoIntoTheAnswerWhole() throws {
+        var decoder = KeyDecoder()
+        let keys = decoder.keys(from: Array("\u{1B}[200~line one\rline two\r\n\u{1B}[201~".utf8))
+        guard keys.count == 1, case .paste(let pasted) = keys[0] else { return XCTFail("one paste, got \(keys)") }
+        let value = LineInput("Value: ", masked: true)
+        XCTAssertNil(value.paste(pasted))
+        XCTAssertEqual(value.value().withUnsafeBytes { Array($0) }, Array("line one\nline two\n".utf8),
+                       "a value keeps its lines, each break as LF (terminals paste them as CR)")
+        let id = LineInput("New secret id: ", text: "app/")
+        XCTAssertNotNil(id.paste(pasted), "an id is one line")
+        XCTAssertEqual(id.text, "app/")
+        let oneLine = decoder.keys(from: Array("\u{1B}[200~db/password\n\u{1B}[201~".utf8))
+        guard case .paste(let line)? = oneLine.first else { return XCTFail() }
+        XCTAssertNil(id.paste(line))
+        XCTAssertEqual(id.text, "app/db/password")
+    }
+
+    func testAValueTooLongIsRefusedNotCut() {
+        let input = LineInput("Value: ", masked: true)
+        for _ in 0..<LineInput.maskedLimit { _ = input.edit(.character("a")) }
+        XCTAssertNil(input.refusal)
+        _ = input.edit(.character("b"))
+        XCTAssertNotNil(input.refusal, "one byte more than the limit is refused at Enter")
     }
 
     func testLongLinesWrapAtSpaces() {

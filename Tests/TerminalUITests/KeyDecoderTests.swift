@@ -25,9 +25,33 @@ final class KeyDecoderTests: XCTestCase {
         XCTAssertEqual(keys(Array("\u{1B}[99999999999999999999~y".utf8)), [.character("y")])
     }
 
-    func testLoneEscapeAtTheEndOfARead() {
-        XCTAssertEqual(keys([0x1B]), [.escape])
-        XCTAssertEqual(keys([0x1B], Array("q".utf8)), [.escape, .character("q")])
+    func testEscapeFollowedByALetterIsBoth() {
+        XCTAssertEqual(keys(Array("\u{1B}q".utf8)), [.escape, .character("q")])
+    }
+
+    func testPastesAreOneEventEvenAcrossReads() {
+        var decoder = KeyDecoder()
+        var keys = decoder.keys(from: Array("x\u{1B}[200~q\r".utf8))
+        XCTAssertEqual(keys, [.character("x")])
+        XCTAssertTrue(decoder.isWaiting)
+        keys = decoder.keys(from: Array("d\u{1B}[20".utf8))
+        XCTAssertEqual(keys, [])
+        keys = decoder.keys(from: Array("1~j".utf8))
+        guard keys.count == 2, case .paste(let pasted) = keys[0] else { return XCTFail("\(keys)") }
+        XCTAssertEqual(pasted.bytes.withUnsafeBytes { Array($0) }, Array("q\rd".utf8))
+        XCTAssertFalse(pasted.truncated)
+        XCTAssertEqual(keys[1], .character("j"))
+    }
+
+    func testAnEscapeSequenceSplitAcrossReadsWaits() {
+        var decoder = KeyDecoder()
+        XCTAssertEqual(decoder.keys(from: [0x1B, UInt8(ascii: "[")]), [])
+        XCTAssertTrue(decoder.isWaiting)
+        XCTAssertEqual(decoder.keys(from: Array("B".utf8)), [.down])
+        XCTAssertEqual(decoder.keys(from: [0x1B]), [])
+        XCTAssertEqual(decoder.flush(), [.escape], "no more bytes came: the Escape key")
+        // An old-style mouse report is skipped whole.
+        XCTAssertEqual(decoder.keys(from: Array("\u{1B}[M d!k".utf8)), [.character("k")])
     }
 
     func testUTF8SplitAcrossReads() {

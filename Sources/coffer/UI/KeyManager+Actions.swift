@@ -9,11 +9,23 @@ extension KeyManager {
     /// Runs an operation, showing its failure on the status line; on the
     /// normal screen when a plugin may need to ask something there.
     func perform(_ body: () throws -> Void) {
+        let outer = captured
+        captured = []
+        defer {
+            // What coffer would have printed meanwhile (an unsigned commit's
+            // warning, say) follows the outcome on the status line.
+            if let lines = captured, !lines.isEmpty {
+                status = ((status.map { $0.text + " · " } ?? "") + lines.joined(separator: " · "), true)
+            }
+            captured = outer
+        }
         do {
             if promptsOnTerminal { try terminal.suspended(body) } else { try body() }
         } catch {
             let report = Console.report(error)
             status = ("error: " + report.message + (report.hint.map { " (\($0))" } ?? ""), true)
+            // The vault may have changed under the view (a secret removed elsewhere).
+            reload(selecting: selectedID)
         }
     }
 

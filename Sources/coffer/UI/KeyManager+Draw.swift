@@ -11,9 +11,11 @@ extension KeyManager {
     func draw() {
         let size = terminal.size
         var frame = Frame(columns: size.columns, rows: size.rows)
-        guard size.columns >= KeyManager.smallest.columns, size.rows >= KeyManager.smallest.rows else {
-            frame.set(0, [.text("The terminal is too small for coffer ui (\(size.columns)×\(size.rows)); "
-                                + "make it at least \(KeyManager.smallest.columns)×\(KeyManager.smallest.rows), or press q.")])
+        guard !tooSmall else {
+            // Keys do nothing but q meanwhile (see `handle`).
+            let message = "The terminal is too small for coffer ui (\(size.columns)×\(size.rows)): make it at least "
+                + "\(KeyManager.smallest.columns)×\(KeyManager.smallest.rows), or press q."
+            for (row, line) in KeyManager.wrap(message, width: size.columns).enumerated() { frame.set(row, [.text(line)]) }
             return show(frame)
         }
         let body = 1..<(size.rows - 2)
@@ -26,7 +28,7 @@ extension KeyManager {
         case .notice(let title, let lines): drawLines([title] + lines.map { "  " + $0 }, &frame, body)
         default: drawTree(&frame, body)
         }
-        frame.set(size.rows - 2, statusLine)
+        frame.set(size.rows - 2, statusLine(width: size.columns))
         frame.set(size.rows - 1, [.text(keysLine, .dim)])
         show(frame)
     }
@@ -36,9 +38,9 @@ extension KeyManager {
         bytes.withUnsafeBytes { terminal.write($0) }
     }
 
-    private var statusLine: [Span] {
+    private func statusLine(width: Int) -> [Span] {
         switch mode {
-        case .input(let input, _): return input.spans
+        case .input(let input, _): return input.spans(width: width)
         case .confirm(let question, _): return [.text(question, [.bold, .yellow])]
         case .search: return [.text("/", .bold), .text(search), .text("▏"), .text("  \(matchCount) found", .dim)]
         default:
@@ -56,8 +58,8 @@ extension KeyManager {
         case .search: return "type to narrow · ↑↓ move · Enter keep · Esc clear"
         case .help: return "↑↓ scroll · any other key: back"
         case .notice: return "any key: back"
-        case .history: return "↑↓ version · v reveal · r roll back to it · Esc back · ? help"
-        case .readers: return "↑↓ reader · a add · d remove · Esc back · ? help"
+        case .history: return "Esc back · ↑↓ version · v reveal · r roll back to it · ? help"
+        case .readers: return "Esc back · ↑↓ reader · a add · d remove · ? help"
         case .browse:
             // Quit and help first: on a narrow terminal the rest is cut.
             return "q quit · ? help · / search · v reveal · a add · e edit · g generate · d delete · r rename · "
@@ -109,31 +111,35 @@ extension KeyManager {
 
     private func drawHistory(_ panel: HistoryPanel, _ frame: inout Frame, _ body: Range<Int>) {
         frame.set(body.lowerBound, [.text("History of \(panel.id)", .bold), .text("  (newest first)", .dim)])
-        let list = (body.lowerBound + 1)..<body.upperBound
-        var top = max(0, panel.selected - list.count + 1)
-        scroll(panel.selected, top: &top, height: list.count)
-        for (line, index) in zip(list, top..<panel.versions.count) {
+        // A revealed version's value takes the row below it, at full width.
+        let shown = revealed.flatMap { r in r.id == panel.id ? r.version : nil }
+        let list = (body.lowerBound + 1)..<(body.upperBound - (shown == nil ? 0 : 1))
+        scroll(panel.selected, top: &panel.top, height: list.count)
+        var line = list.lowerBound
+        for index in panel.top..<panel.versions.count where line < list.upperBound {
             let v = panel.versions[index]
             let style: Style = index == panel.selected ? .reverse : []
             let gutter = index == panel.selected ? "› " : "  "
             // Most telling first: a narrow terminal cuts the end.
             let iso = UTCTime.iso8601(Int(v.time))
             let date = iso.prefix(10) + " " + iso.dropFirst(11).prefix(5)
-            var spans: [Span] = [.text(gutter + "v\(v.number)  \(date)  \(v.action)  \(v.change.rawValue)"
-                                       + (v.id != panel.id ? "  as \(v.id)" : "")
-                                       + "  \(v.origin.signature.summary)  \(v.author)  \(v.commit.prefix(8))", style)]
-            if let revealed, revealed.version == v.number, revealed.id == panel.id {
-                spans.append(.text("  = ", style))
-                spans.append(.secret(revealed.value, style.union([.bold, .yellow])))
+            frame.set(line, [.text(gutter + "v\(v.number)  \(date)  \(v.action)  \(v.change.rawValue)"
+                                   + (v.id != panel.id ? "  as \(v.id)" : "")
+                                   + "  \(v.origin.signature.summary)  \(v.author)  \(v.commit.prefix(8))", style)], fill: style)
+            line += 1
+            if let revealed, shown == v.number {
+                frame.set(line, [.text("    = "), .secret(revealed.value, [.bold, .yellow])])
+                line += 1
             }
-            frame.set(line, spans, fill: style)
         }
     }
 
     private func drawReaders(_ panel: ReadersPanel, _ frame: inout Frame, _ body: Range<Int>) {
         frame.set(body.lowerBound, [.text("Readers of \(panel.scope)", .bold),
                                     .text("  (each can read every secret of this scope)", .dim)])
-        for (line, index) in zip((body.lowerBound + 1)..<body.upperBound, panel.readers.indices) {
+        let list = (body.lowerBound + 1)..<body.upperBound
+        scroll(panel.selected, top: &panel.top, height: list.count)
+        for (line, index) in zip(list, panel.top..<panel.readers.count) {
             let reader = panel.readers[index]
             let style: Style = index == panel.selected ? .reverse : []
             frame.set(line, [.text(index == panel.selected ? "› " : "  ", style), .text(reader.shownName, style.union(.bold)),

@@ -61,12 +61,17 @@ final class KeyManager {
     var status: (text: String, error: Bool)?
     var revealed: Revealed?
     var quitting = false
+    /// Set when a key answered a question: the rest of that read is dropped.
+    var discardTypeAhead = false
+    /// While an operation runs, the lines coffer would have printed.
+    var captured: [String]?
     private var decoder = KeyDecoder()
     let colour = Frame.colourWanted
 
     static var revealSeconds: Double {
-        guard let text = getenv("COFFER_UI_REVEAL_SECONDS").map({ String(cString: $0) }), let seconds = Double(text) else { return 10 }
-        return min(max(seconds, 1), 60)
+        guard let text = getenv("COFFER_UI_REVEAL_SECONDS").map({ String(cString: $0) }), let seconds = Double(text),
+              seconds.isFinite else { return 10 }
+        return min(max(seconds, 1), 60).rounded()
     }
 
     init(terminal: Terminal, settings: VaultSettings, vault: Vault, identities: [Identity]) {
@@ -94,33 +99,63 @@ final class KeyManager {
             hide()
             terminal.leave()
         }
-        // Lines coffer would print (a notice, a warning) go to the status line meanwhile.
+        // Lines coffer would print (a notice, a warning) go to the status line
+        // meanwhile, after what the operation that caused them says.
         Console.capture = { [weak self] text in
-            let line = text.split(separator: "\n").last.map(String.init) ?? ""
-            if !line.isEmpty { self?.status = (line, line.hasPrefix("coffer: error") || line.hasPrefix("coffer: warning")) }
+            guard let self, let line = text.split(separator: "\n").last.map(String.init), !line.isEmpty else { return }
+            if captured != nil { captured?.append(line) } else { status = (line, line.hasPrefix("coffer: error") || line.hasPrefix("coffer: warning")) }
         }
         defer { Console.capture = nil }
         draw()
         PhaseTimings.mark("first-screen")
+        var resumptions = terminal.resumptions
         while !quitting {
             var timeout: Int32 = -1
             if let revealed { timeout = Int32(max(0, (revealed.until - Monotonic.seconds()) * 1000).rounded(.up)) }
-            guard let bytes = try terminal.read(timeout: timeout) else {
-                if let revealed, Monotonic.seconds() >= revealed.until { hide() }
-                draw()
-                continue
+            let keys = try readKeys(timeout: timeout)
+            if terminal.resumptions != resumptions {
+                // Stopped and continued: the screen was cleared meanwhile; nothing stays revealed.
+                resumptions = terminal.resumptions
+                hide()
             }
-            for key in decoder.keys(from: bytes) where !quitting {
+            if let revealed, keys.isEmpty, Monotonic.seconds() >= revealed.until { hide() }
+            for key in keys where !quitting {
                 // Any key hides a revealed value, and does nothing else.
                 if revealed != nil {
                     hide()
                     continue
                 }
                 handle(key)
+                if discardTypeAhead {
+                    // A question was answered: what was typed ahead of it (the
+                    // rest of a paste into a terminal without bracketed paste)
+                    // is not taken as keys for whatever comes next.
+                    discardTypeAhead = false
+                    tcflush(terminal.input, TCIFLUSH)
+                    decoder = KeyDecoder()
+                    break
+                }
             }
             draw()
             if case .search = mode { PhaseTimings.mark("search-key") }
         }
+    }
+
+    /// The keys of one read (none when the time ran out or a signal came),
+    /// waiting briefly for the rest of an escape sequence or paste.
+    private func readKeys(timeout: Int32) throws -> [Key] {
+        guard var bytes = try terminal.read(timeout: timeout) else { return [] }
+        var keys = decoder.keys(from: bytes)
+        KeyDecoder.wipe(&bytes)
+        while decoder.isWaiting {
+            guard var more = try terminal.read(timeout: decoder.isInPaste ? 500 : 30) else {
+                keys += decoder.flush()
+                break
+            }
+            keys += decoder.keys(from: more)
+            KeyDecoder.wipe(&more)
+        }
+        return keys
     }
 
     func hide() {
@@ -138,6 +173,12 @@ final class KeyManager {
             // Read the vault again (a change made elsewhere), and redraw.
             return reload(selecting: selectedID)
         }
+        // Nothing is done that the screen cannot show.
+        guard !tooSmall else {
+            if key == .character("q") { quitting = true }
+            return
+        }
+        if case .paste(let pasted) = key { return paste(pasted) }
         switch mode {
         case .browse: browse(key)
         case .search: searchKey(key)
@@ -154,11 +195,18 @@ final class KeyManager {
                 mode = behind
                 status = ("cancelled; nothing was changed", false)
             case .enter:
+                discardTypeAhead = true
+                if let refusal = input.refusal {
+                    mode = behind
+                    status = (refusal + "; nothing was changed", true)
+                    return
+                }
                 mode = behind
                 then(input)
             default: _ = input.edit(key)
             }
         case .confirm(_, let then):
+            discardTypeAhead = true
             mode = behind
             if key == .character("y") || key == .character("Y") { then() } else { status = ("not confirmed; nothing was changed", false) }
         case .history(let panel): historyKey(key, panel)
@@ -178,13 +226,8 @@ final class KeyManager {
     }
 
     func browse(_ key: Key) {
+        if let step = KeyManager.step(key, height: listHeight) { return move(step) }
         switch key {
-        case .up, .character("k"): move(-1)
-        case .down, .character("j"): move(1)
-        case .pageUp: move(-listHeight)
-        case .pageDown: move(listHeight)
-        case .home: move(-rows.count)
-        case .end: move(rows.count)
         case .left, .character("h"):
             guard let row = selectedRow else { return }
             if row.id != nil {
@@ -218,6 +261,27 @@ final class KeyManager {
         }
     }
 
+    /// A paste goes into the line being typed, whole; anywhere else it does nothing.
+    func paste(_ pasted: Pasted) {
+        switch mode {
+        case .input(let input, _):
+            if let refusal = input.paste(pasted) { status = (refusal, true) }
+        case .search:
+            guard let text = LineInput.oneLine(pasted) else {
+                status = ("a search is one line; the paste was left out", true)
+                return
+            }
+            setSearch(search + text)
+        default:
+            status = ("a paste goes only into a question's answer; nothing was done", false)
+        }
+    }
+
+    var tooSmall: Bool {
+        let size = terminal.size
+        return size.columns < KeyManager.smallest.columns || size.rows < KeyManager.smallest.rows
+    }
+
     func showHelp() {
         beforeHelp = mode
         helpTop = 0
@@ -241,8 +305,24 @@ final class KeyManager {
     }
 
     func move(_ by: Int) {
-        guard !rows.isEmpty else { return }
-        selected = min(max(selected + by, 0), rows.count - 1)
+        selected = KeyManager.moved(selected, by: by, count: rows.count)
+    }
+
+    /// How far a movement key moves in a list `height` rows high (nil: not one).
+    static func step(_ key: Key, height: Int) -> Int? {
+        switch key {
+        case .up, .character("k"): return -1
+        case .down, .character("j"): return 1
+        case .pageUp: return -height
+        case .pageDown: return height
+        case .home: return Int.min / 2
+        case .end: return Int.max / 2
+        default: return nil
+        }
+    }
+
+    static func moved(_ index: Int, by step: Int, count: Int) -> Int {
+        min(max(index + step, 0), max(count - 1, 0))
     }
 
     func toggle(_ group: Int, open: Bool) {

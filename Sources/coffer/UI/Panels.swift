@@ -8,6 +8,7 @@ final class HistoryPanel {
     let id: SecretID
     var versions: [SecretVersion]
     var selected = 0
+    var top = 0
 
     init(id: SecretID, versions: [SecretVersion]) {
         self.id = id
@@ -22,6 +23,7 @@ final class ReadersPanel {
     let scope: Scope
     var readers: [NamedRecipient]
     var selected = 0
+    var top = 0
 
     init(scope: Scope, readers: [NamedRecipient]) {
         self.scope = scope
@@ -49,8 +51,8 @@ extension KeyManager {
 
     func historyKey(_ key: Key, _ panel: HistoryPanel) {
         switch key {
-        case .up, .character("k"): panel.selected = max(panel.selected - 1, 0)
-        case .down, .character("j"): panel.selected = min(panel.selected + 1, max(panel.versions.count - 1, 0))
+        case _ where KeyManager.step(key, height: listHeight) != nil:
+            panel.selected = KeyManager.moved(panel.selected, by: KeyManager.step(key, height: listHeight)!, count: panel.versions.count)
         case .escape, .left, .character("h"), .character("q"): mode = .browse
         case .character("?"): showHelp()
         case .character("v"):
@@ -95,8 +97,8 @@ extension KeyManager {
 
     func readersKey(_ key: Key, _ panel: ReadersPanel) {
         switch key {
-        case .up, .character("k"): panel.selected = max(panel.selected - 1, 0)
-        case .down, .character("j"): panel.selected = min(panel.selected + 1, max(panel.readers.count - 1, 0))
+        case _ where KeyManager.step(key, height: listHeight) != nil:
+            panel.selected = KeyManager.moved(panel.selected, by: KeyManager.step(key, height: listHeight)!, count: panel.readers.count)
         case .escape, .left, .character("h"), .character("q"): mode = .browse
         case .character("?"): showHelp()
         case .character("a"): addReader(to: panel)

@@ -24,7 +24,7 @@ struct UICommand: ParsableCommand {
     func run() throws {
         try Console.run {
             guard let terminal = Terminal() else {
-                throw CommandFailure("coffer ui needs a terminal: standard input and output are not one",
+                throw CommandFailure("coffer ui needs a terminal on both standard input and standard output",
                                      hint: "in scripts use coffer list, get and set")
             }
             let settings = options.settings
