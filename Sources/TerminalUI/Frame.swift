@@ -87,12 +87,13 @@ public struct Frame {
                 case .text(let text, let s):
                     style = s
                     out.append(Frame.sgr(style, colour: colour))
-                    let cells = Array(UntrustedText.escaped(text).unicodeScalars)
-                    left = out.appendClipped(cells, room: left)
+                    let shown = UntrustedText.escaped(text)
+                    left = out.appendClipped(room: left) { visit in shown.unicodeScalars.forEach { visit($0, CellWidth.of($0)) } }
                 case .secret(let value, let s):
                     style = s
                     out.append(Frame.sgr(style, colour: colour))
-                    left = value.withUnsafeBytes { out.appendSecret($0, room: left) }
+                    // Escaped byte by byte from the wiped buffer, never copied out of it.
+                    left = value.withUnsafeBytes { bytes in out.appendClipped(room: left) { SecretText.forEachCell(bytes, $0) } }
                 }
                 out.append("\u{1B}[0m")
             }
@@ -166,33 +167,15 @@ struct FrameWriter {
         utf8 = (0, 0, 0, 0)
     }
 
-    /// Appends `cells` within `room` columns; when they do not all fit, an
-    /// ellipsis in the last column marks the cut. Returns the columns left.
-    mutating func appendClipped(_ cells: [Unicode.Scalar], room: Int) -> Int {
-        let widths = cells.map(CellWidth.of)
-        let total = widths.reduce(0, +)
-        let limit = total <= room ? room : room - 1
-        var used = 0
-        for (scalar, width) in zip(cells, widths) {
-            guard used + width <= limit else { break }
-            append(scalar)
-            used += width
-        }
-        guard total > room else { return room - used }
-        if room >= 1 { append("…"); used += 1 }
-        return room - used
-    }
-
-    /// Appends a secret's bytes as `appendClipped` appends text, without a
-    /// copy outside the wiped buffer: printable UTF-8 as it is, control and
-    /// bidi characters as escapes (`\xNN`, `\u{N}`, as `UntrustedText`), and
-    /// each invalid UTF-8 sequence as `\u{fffd}`.
-    mutating func appendSecret(_ bytes: UnsafeRawBufferPointer, room: Int) -> Int {
+    /// Appends the characters `cells` visits (twice: once to measure) within
+    /// `room` columns; when they do not all fit, an ellipsis in the last
+    /// column marks the cut. Returns the columns left.
+    mutating func appendClipped(room: Int, _ cells: ((Unicode.Scalar, Int) -> Void) -> Void) -> Int {
         var total = 0
-        SecretText.forEachCell(bytes) { _, width in total += width }
+        cells { _, width in total += width }
         let limit = total <= room ? room : room - 1
         var used = 0
-        SecretText.forEachCell(bytes) { scalar, width in
+        cells { scalar, width in
             guard used + width <= limit else { return }
             append(scalar)
             used += width
@@ -209,7 +192,9 @@ struct FrameWriter {
 }
 
 /// A secret's bytes as the characters that draw them, visited one at a
-/// time (never collected: a collection would be a copy of the value).
+/// time (never collected: a collection would be a copy of the value):
+/// printable UTF-8 as it is, control and bidi characters as escapes
+/// (`\xNN`, `\u{N}`, as `UntrustedText`), an invalid sequence as `\u{fffd}`.
 enum SecretText {
     static func forEachCell(_ bytes: UnsafeRawBufferPointer, _ body: (Unicode.Scalar, Int) -> Void) {
         var decoder = UTF8()
