@@ -247,6 +247,7 @@ final class UITests: TerminalUICase {
         try press("a", "C-u")
         try screen(status: "New secret id: ▏")
         try paste("prod/x\nprod/y")
+        try screen(status: "New secret id: ▏  this answer is one line; the paste was left out")
         try type("z")
         try screen(status: "New secret id: z▏")
         try press("C-u")
@@ -440,10 +441,13 @@ final class UITests: TerminalUICase {
         try press("y")
         shown = try screen(status: "removed bob from prod; re-keyed 2 secrets")
         XCTAssertTrue(shown.text.replacingOccurrences(of: "\n", with: " ").contains(
-            "bob could read 2 secrets and may still know their values; change those values (select one, press e):"), "\(shown)")
+            "bob could read 2 secrets and may still know their values; change them (select one, press e):"), "\(shown)")
         XCTAssertEqual(shown.body.filter { $0.hasPrefix("  prod/") }, ["  prod/api", "  prod/db"])
         XCTAssertEqual(shown.keys, "any key: back")
         try press("x")
+        shown = try screen(showing: "Readers of prod")
+        XCTAssertFalse(shown.body.contains { $0.contains("bob") }, "back in the readers panel, without bob: \(shown)")
+        try press("Escape")
         try screen(showing: "›   api")
         try quit()
 

@@ -45,7 +45,8 @@ extension KeyManager {
         case .search: return [.text("/", .bold), .text(search), .text("▏"), .text("  \(matchCount) found", .dim)]
         default:
             if let status { return [.text(status.text, status.error ? [.bold, .red] : .green)] }
-            return search.isEmpty ? [] : [.text("search: \(search)  (\(matchCount) found; Esc clears)", .dim)]
+            guard case .browse = mode, !search.isEmpty else { return [] }
+            return [.text("search: \(search)  (\(matchCount) found; Esc clears)", .dim)]
         }
     }
 

@@ -55,8 +55,8 @@ final class KeyManager {
     /// The view under a question (the tree, or a panel), drawn while it is
     /// asked and returned to after it.
     private(set) var behind = Mode.browse
-    /// Where the help overlay returns to.
-    var beforeHelp = Mode.browse
+    /// Where the help overlay or a notice returns to.
+    var returnTo = Mode.browse
     var helpTop = 0
     var status: (text: String, error: Bool)?
     var revealed: Revealed?
@@ -180,15 +180,21 @@ final class KeyManager {
         }
         if case .paste(let pasted) = key { return paste(pasted) }
         switch mode {
+        case .browse, .search, .history, .readers:
+            // A message stays until the next key.
+            status = nil
+        default: break
+        }
+        switch mode {
         case .browse: browse(key)
         case .search: searchKey(key)
         case .help:
             switch key {
             case .down, .character("j"): helpTop += 1
             case .up, .character("k"): helpTop = max(helpTop - 1, 0)
-            default: mode = beforeHelp
+            default: mode = returnTo
             }
-        case .notice: mode = .browse
+        case .notice: mode = returnTo
         case .input(let input, let then):
             switch key {
             case .escape:
@@ -265,7 +271,7 @@ final class KeyManager {
     func paste(_ pasted: Pasted) {
         switch mode {
         case .input(let input, _):
-            if let refusal = input.paste(pasted) { status = (refusal, true) }
+            input.note = input.paste(pasted)
         case .search:
             guard let text = LineInput.oneLine(pasted) else {
                 status = ("a search is one line; the paste was left out", true)
@@ -282,8 +288,14 @@ final class KeyManager {
         return size.columns < KeyManager.smallest.columns || size.rows < KeyManager.smallest.rows
     }
 
+    /// Lines to read (the ids a removed reader could read) over the view, until any key.
+    func showNotice(_ title: String, _ lines: [String]) {
+        returnTo = mode
+        mode = .notice(title, lines)
+    }
+
     func showHelp() {
-        beforeHelp = mode
+        returnTo = mode
         helpTop = 0
         mode = .help
     }

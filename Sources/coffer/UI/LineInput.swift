@@ -13,6 +13,8 @@ final class LineInput {
     /// Typed or pasted past `maskedLimit`: refused at Enter, never cut short.
     private var overflowed = false
     static let maskedLimit = KeyDecoder.pasteLimit
+    /// Said after the answer until the next key (a paste that was left out).
+    var note: String?
 
     init(_ label: String, text: String = "", masked: Bool = false) {
         self.label = label
@@ -23,6 +25,7 @@ final class LineInput {
 
     /// Takes an editing key; false for keys it does not edit with.
     func edit(_ key: Key) -> Bool {
+        note = nil
         switch key {
         case .character(let scalar):
             if masked {
@@ -114,10 +117,11 @@ final class LineInput {
     /// value a note that typing is hidden.
     /// A plain answer longer than the line shows its end, where the typing is.
     func spans(width: Int) -> [Span] {
-        if masked { return [.text(label, .bold), .text("(typing is hidden)", .dim)] }
-        let room = max(width - label.count - 2, 8)
+        let note: [Span] = self.note.map { [.text("  " + $0, [.bold, .red])] } ?? []
+        if masked { return [.text(label, .bold), .text("(typing is hidden)", .dim)] + note }
+        let room = max(width - label.count - 2 - (self.note.map { $0.count + 2 } ?? 0), 8)
         let shown = Redaction.shown(text)
         let tail = shown.count > room ? "…" + shown.suffix(room - 1) : shown
-        return [.text(label, .bold), .text(tail), .text("▏")]
+        return [.text(label, .bold), .text(tail), .text("▏")] + note
     }
 }

@@ -144,8 +144,9 @@ extension KeyManager {
                     try? refresh(panel)
                     status = ("removed \(who) from \(panel.scope); re-keyed \(Plural.secrets(outcome.rekeyed.count))", false)
                     guard !outcome.exposed.isEmpty else { return }
-                    mode = .notice("\(who) could read \(Plural.secrets(outcome.exposed.count)) and may still know their values; "
-                                   + "change those values (select one, press e):", outcome.exposed.map(\.value))
+                    let them = outcome.exposed.count == 1 ? "its value; change it" : "their values; change them"
+                    showNotice("\(who) could read \(Plural.secrets(outcome.exposed.count)) and may still know \(them) "
+                               + "(select one, press e):", outcome.exposed.map(\.value))
                 }
             }
         }
