@@ -117,8 +117,8 @@ extension KeyManager {
         let list = (body.lowerBound + 1)..<(body.upperBound - (shown == nil ? 0 : 1))
         scroll(panel.selected, top: &panel.top, height: list.count)
         var line = list.lowerBound
-        for index in panel.top..<panel.versions.count where line < list.upperBound {
-            let v = panel.versions[index]
+        for index in panel.top..<panel.items.count where line < list.upperBound {
+            let v = panel.items[index]
             let style: Style = index == panel.selected ? .reverse : []
             let gutter = index == panel.selected ? "› " : "  "
             // Most telling first: a narrow terminal cuts the end.
@@ -140,8 +140,8 @@ extension KeyManager {
                                     .text("  (each can read every secret of this scope)", .dim)])
         let list = (body.lowerBound + 1)..<body.upperBound
         scroll(panel.selected, top: &panel.top, height: list.count)
-        for (line, index) in zip(list, panel.top..<panel.readers.count) {
-            let reader = panel.readers[index]
+        for (line, index) in zip(list, panel.top..<panel.items.count) {
+            let reader = panel.items[index]
             let style: Style = index == panel.selected ? .reverse : []
             frame.set(line, [.text(index == panel.selected ? "› " : "  ", style), .text(reader.shownName, style.union(.bold)),
                              .text("  \(reader.fingerprint)  \(reader.recipient.encoded)", style)], fill: style)

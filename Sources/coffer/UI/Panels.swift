@@ -3,34 +3,48 @@ import CofferKit
 import Posix
 import TerminalUI
 
-/// The versions of one secret, newest first (`coffer history ID`).
-final class HistoryPanel {
-    let id: SecretID
-    var versions: [SecretVersion]
+/// A list with a selection, scrolled to keep the selection in view.
+class ListPanel<Item> {
+    var items: [Item]
     var selected = 0
     var top = 0
+
+    init(items: [Item]) { self.items = items }
+
+    var current: Item? { items.indices.contains(selected) ? items[selected] : nil }
+
+    /// Moves the selection for a movement key; false for other keys.
+    func move(_ key: Key, height: Int) -> Bool {
+        guard let step = KeyManager.step(key, height: height) else { return false }
+        selected = KeyManager.moved(selected, by: step, count: items.count)
+        return true
+    }
+
+    /// New items, the selection kept in range.
+    func replace(_ items: [Item]) {
+        self.items = items
+        selected = min(selected, max(items.count - 1, 0))
+    }
+}
+
+/// The versions of one secret, newest first (`coffer history ID`).
+final class HistoryPanel: ListPanel<SecretVersion> {
+    let id: SecretID
 
     init(id: SecretID, versions: [SecretVersion]) {
         self.id = id
-        self.versions = versions
+        super.init(items: versions)
     }
-
-    var version: SecretVersion? { versions.indices.contains(selected) ? versions[selected] : nil }
 }
 
 /// The readers of one scope (`coffer recipients list`, one scope).
-final class ReadersPanel {
+final class ReadersPanel: ListPanel<NamedRecipient> {
     let scope: Scope
-    var readers: [NamedRecipient]
-    var selected = 0
-    var top = 0
 
     init(scope: Scope, readers: [NamedRecipient]) {
         self.scope = scope
-        self.readers = readers
+        super.init(items: readers)
     }
-
-    var reader: NamedRecipient? { readers.indices.contains(selected) ? readers[selected] : nil }
 }
 
 extension NamedRecipient {
@@ -50,13 +64,12 @@ extension KeyManager {
     }
 
     func historyKey(_ key: Key, _ panel: HistoryPanel) {
+        if panel.move(key, height: listHeight) { return }
         switch key {
-        case _ where KeyManager.step(key, height: listHeight) != nil:
-            panel.selected = KeyManager.moved(panel.selected, by: KeyManager.step(key, height: listHeight)!, count: panel.versions.count)
         case .escape, .left, .character("h"), .character("q"): mode = .browse
         case .character("?"): showHelp()
         case .character("v"):
-            guard let version = panel.version else { return }
+            guard let version = panel.current else { return }
             guard version.change != .deleted else {
                 status = ("v\(version.number) removed \(panel.id); it has no value to show", false)
                 return
@@ -68,7 +81,7 @@ extension KeyManager {
                 status = ("v\(version.number) is shown until the next key (or \(Int(KeyManager.revealSeconds)) s)", false)
             }
         case .character("r"), .enter:
-            guard let version = panel.version else { return }
+            guard let version = panel.current else { return }
             let date = UTCTime.iso8601(Int(version.time))
             mode = .confirm("Roll \(panel.id) back to v\(version.number) (\(version.commit.prefix(8)), \(date))? "
                             + "It comes back as a new version. [y/N]") { [self] in
@@ -78,7 +91,7 @@ extension KeyManager {
                     status = (outcome.written.isEmpty ? "unchanged \(panel.id) (already that value)"
                               : "rolled back \(panel.id) to v\(version.number)", false)
                     Console.reportPending(outcome)
-                    panel.versions = try vault.history(of: panel.id, checker: try vault.signatureChecker())
+                    panel.replace(try vault.history(of: panel.id, checker: try vault.signatureChecker()))
                     panel.selected = 0
                 }
             }
@@ -96,9 +109,8 @@ extension KeyManager {
     }
 
     func readersKey(_ key: Key, _ panel: ReadersPanel) {
+        if panel.move(key, height: listHeight) { return }
         switch key {
-        case _ where KeyManager.step(key, height: listHeight) != nil:
-            panel.selected = KeyManager.moved(panel.selected, by: KeyManager.step(key, height: listHeight)!, count: panel.readers.count)
         case .escape, .left, .character("h"), .character("q"): mode = .browse
         case .character("?"): showHelp()
         case .character("a"): addReader(to: panel)
@@ -108,8 +120,7 @@ extension KeyManager {
     }
 
     func refresh(_ panel: ReadersPanel) throws {
-        panel.readers = try vault.readers(in: panel.scope).readers
-        panel.selected = min(panel.selected, max(panel.readers.count - 1, 0))
+        panel.replace(try vault.readers(in: panel.scope).readers)
     }
 
     func addReader(to panel: ReadersPanel) {
@@ -133,7 +144,7 @@ extension KeyManager {
     }
 
     func removeReader(from panel: ReadersPanel) {
-        guard let reader = panel.reader else { return }
+        guard let reader = panel.current else { return }
         let who = reader.shownName
         mode = .confirm("Remove \(who) from \(panel.scope)? The secrets there get fresh keys, but \(who) may "
                         + "still know their values. [y/N]") { [self] in
