@@ -41,11 +41,12 @@ extension KeyManager {
         let go = { [self] in
             perform {
                 var last = 0.0
-                let outcome = try vault.apply(plan, identities: identities) { done, total in
+                let outcome = try vault.apply(plan, identities: identities) { count, total in
+                    // Progress on the status line, only while the full screen is ours.
                     let now = Monotonic.seconds()
-                    guard now - last > 0.1 else { return }
+                    guard !self.promptsOnTerminal, now - last > 0.1 else { return }
                     last = now
-                    self.status = ("working: \(done) of \(Plural.secrets(total))", false)
+                    self.status = ("working: \(count) of \(Plural.secrets(total))", false)
                     self.draw()
                 }
                 done(outcome)
