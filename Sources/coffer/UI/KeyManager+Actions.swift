@@ -135,9 +135,11 @@ extension KeyManager {
                     perform {
                         let vault = try reopen()
                         let (plan, _) = try vault.planGenerate(id, recipe, replacing: vault.contains(id), me: settings.myKeys(loaded: identities))
+                        // A risk means you will not read it: nothing to reveal then.
+                        let readable = plan.risks.isEmpty
                         apply(plan, identities: []) { [self] _ in
                             status = ("generated \(id): \(Plural.count(recipe.count, "character")) (\(recipe.charset.rawValue)), "
-                                      + "\(Int(recipe.entropyBits)) bits of entropy; v reveals it", false)
+                                      + "\(Int(recipe.entropyBits)) bits of entropy" + (readable ? "; v reveals it" : ""), false)
                             reload(selecting: id)
                         }
                     }

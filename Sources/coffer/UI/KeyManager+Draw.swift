@@ -174,8 +174,13 @@ extension KeyManager {
     ]
 
     /// Lines of text, each wrapped at spaces to the width.
+    /// Lines that do not fit end with a count of the rest.
     private func drawLines(_ lines: [String], _ frame: inout Frame, _ body: Range<Int>) {
-        let wrapped = lines.flatMap { KeyManager.wrap($0, width: frame.columns) }
+        var wrapped = lines.flatMap { KeyManager.wrap($0, width: frame.columns) }
+        if wrapped.count > body.count {
+            let rest = wrapped.count - body.count + 1
+            wrapped = wrapped.prefix(body.count - 1) + ["… and \(rest) more line\(rest == 1 ? "" : "s")"]
+        }
         for (line, text) in zip(body, wrapped) { frame.set(line, [.text(text)]) }
     }
 
