@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "AgePlugin", dependencies: ["Age", "Posix", "CSodium"]),
         // Bundles are tar archives; written and read here, never by a tar process.
         .target(name: "Tar"),
-        .target(name: "CofferKit", dependencies: ["Age", "AgeSSH", "AgePlugin", "SSHSig", "GitStore", "Posix", "Tar"]),
+        .target(name: "CofferKit", dependencies: ["Age", "AgeSSH", "AgePlugin", "SSHSig", "GitStore", "Posix", "Tar", "CSodium"]),
         .target(name: "CofferLocator"),
         // Full-screen terminal drawing for `coffer ui`: raw input, keys, frames drawn
         // whole (secrets straight from their wiped buffers); plain ANSI over termios.

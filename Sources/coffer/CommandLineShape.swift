@@ -96,7 +96,7 @@ enum CommandLineShape {
 enum CommandSuggestion {
     /// Commands the specification plans that this version does not have yet.
     static let planned: Set<String> = [
-        "serve", "token", "bundle",
+        "serve", "bundle",
     ]
 
     /// The nearest of `candidates` to `typed`: a small edit distance, or a unique prefix.

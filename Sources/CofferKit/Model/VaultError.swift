@@ -160,6 +160,11 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A plan with risks was applied without being confirmed.
     case unconfirmed([Risk])
     case file(FileError)
+    /// `.git/coffer/tokens` (or its key) is not as coffer wrote it; line 0: the key.
+    case corruptTokens(line: Int)
+    case invalidTokenName(String)
+    case tokenExists(name: String)
+    case noSuchToken(name: String)
 
     /// Something in the work tree coffer neither reads nor writes through:
     /// a link, or a file of the wrong type (`Paths.obstacle`).
@@ -289,6 +294,12 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             }
         case .unconfirmed(let risks): return "not confirmed: " + risks.map(\.description).joined(separator: "; ")
         case .file(let error): return error.description
+        case .corruptTokens(let line):
+            return line == 0 ? "this host's token key (.git/coffer/token-key) is damaged"
+                : "this host's token list (.git/coffer/tokens) is damaged at line \(line)"
+        case .invalidTokenName(let name): return "invalid token name \(Text.quoted(name)): letters, digits, '.', '_' and '-', at most 64"
+        case .tokenExists(let name): return "a token named \(Text.quoted(name)) exists already"
+        case .noSuchToken(let name): return "no token named \(Text.quoted(name))"
         }
     }
 }
