@@ -1,5 +1,6 @@
 /// Text a user typed (a path, id, revision, name or option), as a message
-/// may show it back. A private key pasted where such text belongs — an age
+/// may show it back. A private key or bearer token pasted where such text
+/// belongs — a `coffer serve` token (`cft_…`), an age
 /// key (`AGE-SECRET-KEY-1…`, `AGE-SECRET-KEY-PQ-1…`) or a PEM private key
 /// block such as ssh-keygen writes (`-----BEGIN OPENSSH PRIVATE KEY-----`,
 /// or its base64 body alone), in any case, anywhere in the text — becomes
@@ -22,6 +23,8 @@ public enum Redaction {
     }
 
     private static let markers = [
+        // A bearer token of `coffer serve` (`cft_` and 64 hex digits); 32 digits or more count.
+        Marker(text: Array("CFT_".unicodeScalars), continues: { isHexDigit($0) }, confirms: { $0.count >= 32 }),
         // Every age private key starts so (X25519's `AGE-SECRET-KEY-1`, the hybrid `AGE-SECRET-KEY-PQ-1`).
         Marker(text: Array("AGE-SECRET-KEY-".unicodeScalars), continues: { isKeyCharacter($0) }),
         // The end of any PEM private key's BEGIN line; the body follows, up to the
@@ -101,6 +104,10 @@ public enum Redaction {
 
     private static func isKeyCharacter(_ scalar: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "-"
+    }
+
+    private static func isHexDigit(_ scalar: Unicode.Scalar) -> Bool {
+        ("0"..."9").contains(scalar) || ("a"..."f").contains(scalar) || ("A"..."F").contains(scalar)
     }
 
     private static func isBase64OrBreak(_ scalar: Unicode.Scalar) -> Bool {

@@ -51,6 +51,10 @@ struct TokenCommand: ParsableCommand {
 
         func validate() throws {
             if scopes.isEmpty { throw ValidationError("give at least one --scope PREFIX (--scope / for every id)") }
+            // Every id only when asked for by name: an empty --scope (an unset variable) is no scope.
+            if scopes.contains(where: { $0 != "/" && $0.allSatisfy { $0 == "/" } }) {
+                throw ValidationError("--scope needs a prefix; give --scope / for every id")
+            }
             if read && write { throw ValidationError("--read and --write exclude each other") }
             if let ttl, Duration.seconds(ttl) == nil { throw ValidationError("--ttl takes seconds, or a number with s, m, h or d (30d)") }
         }
@@ -65,8 +69,15 @@ struct TokenCommand: ParsableCommand {
                 let vault = try options.vault()
                 let (record, token) = try vault.createToken(name: name, prefixes: prefixes, rights: rights,
                                                             lifetime: ttl.flatMap(Duration.seconds))
-                try token.withUnsafeBytes { try FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output").write($0) }
-                try FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output").write("\n")
+                do {
+                    let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
+                    try token.withUnsafeBytes { try out.write($0) }
+                    try out.write("\n")
+                } catch {
+                    // A token nobody received must not stay valid.
+                    _ = try? vault.revokeToken(named: record.name)
+                    throw error
+                }
                 Console.info("made token \(record.name) (\(record.rights.description) on \(record.prefixes.map(\.description).joined(separator: ", "))"
                              + (record.expires.map { ", until \(UTCTime.iso8601($0))" } ?? "") + "); it is shown only this once")
             }
@@ -127,7 +138,8 @@ enum Duration {
             digits = digits.dropLast()
             unit = factor
         }
-        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let n = Int(digits), n > 0, n <= Int(Int32.max) / unit else { return nil }
+        guard !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }), let n = Int(digits), n > 0,
+              n <= AccessToken.longestLifetime / unit else { return nil }
         return n * unit
     }
 }

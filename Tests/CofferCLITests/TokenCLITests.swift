@@ -42,6 +42,10 @@ final class TokenCLITests: VaultE2ECase {
         let again = try cof(["token", "revoke", "deploy"])
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderrText.contains("no token named \"deploy\""), again.stderrText)
+        // The token itself pasted where its name belongs is never echoed.
+        let pasted = try cof(["token", "revoke", token])
+        XCTAssertNotEqual(pasted.status, 0)
+        XCTAssertFalse(pasted.stderrText.contains(String(token.dropFirst(4).prefix(32))), pasted.stderrText)
     }
 
     func testCreateRefusesWhatItCannotKeep() throws {
@@ -51,6 +55,10 @@ final class TokenCLITests: VaultE2ECase {
             (["token", "create", "--scope", "/", "--read", "--write"], "--read and --write exclude each other"),
             (["token", "create", "--scope", "/", "--ttl", "soon"], "--ttl takes seconds"),
             (["token", "create", "--scope", "/", "--ttl", "0"], "--ttl takes seconds"),
+            (["token", "create", "--scope", "/", "--ttl", "+5"], "--ttl takes seconds"),
+            (["token", "create", "--scope", ""], "--scope needs a prefix"),
+            (["token", "create", "--scope", "//"], "--scope needs a prefix"),
+            (["token", "create", "--scope", "cft_" + String(repeating: "ab", count: 32)], "looks like a secret key"),
             (["token", "create", "--scope", "../x"], "invalid secret id"),
             (["token", "create", "--scope", "/", "--name", "a b"], "invalid token name"),
         ] {

@@ -80,13 +80,52 @@ final class TokenTests: VaultTestCase {
         XCTAssertEqual(try vault.tokens(), [record])
     }
 
+    func testNothingIsWidenedOrOverflowed() throws {
+        XCTAssertThrowsError(try vault.createToken(name: nil, prefixes: [], rights: [], lifetime: nil)) {
+            XCTAssertEqual($0 as? VaultError, .invalidTokenScope)
+        }
+        for lifetime in [0, -5, Int.max] {
+            XCTAssertThrowsError(try vault.createToken(name: nil, prefixes: [.all], rights: [], lifetime: lifetime)) {
+                XCTAssertEqual($0 as? VaultError, .invalidTokenLifetime)
+            }
+        }
+        _ = try vault.createToken(name: "token-9223372036854775807", prefixes: [.all], rights: [], lifetime: nil)
+        XCTAssertEqual(try vault.createToken(name: nil, prefixes: [.all], rights: [], lifetime: nil).0.name, "token-1")
+    }
+
+    func testTheKeyIsNeverQuietlyReplacedNorReadThroughALink() throws {
+        let (_, token) = try vault.createToken(name: "a", prefixes: [.all], rights: [], lifetime: nil)
+        let key = gitCoffer + "/token-key"
+        try FileManager.default.removeItem(atPath: key)
+        XCTAssertThrowsError(try vault.createToken(name: "b", prefixes: [.all], rights: [], lifetime: nil)) {
+            XCTAssertEqual($0 as? VaultError, .corruptTokens(line: 0), "a lost key voids every token: said, not hidden")
+        }
+        XCTAssertThrowsError(try authenticate(text(token)))
+        try FileManager.default.createSymbolicLink(atPath: key, withDestinationPath: "/dev/zero")
+        XCTAssertThrowsError(try authenticate(text(token)), "a link is not followed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/elsewhere"))
+        // Writing replaces a link at tokens instead of writing through it.
+        try FileManager.default.removeItem(atPath: key)
+        try FileManager.default.removeItem(atPath: gitCoffer + "/tokens")
+        try FileManager.default.createSymbolicLink(atPath: gitCoffer + "/tokens", withDestinationPath: directory + "/elsewhere")
+        XCTAssertThrowsError(try vault.tokens(), "the list is not read through a link")
+    }
+
     func testADamagedTokenListIsAnErrorNotAnEmptyList() throws {
         _ = try vault.createToken(name: "x", prefixes: [.all], rights: [], lifetime: nil)
         let path = gitCoffer + "/tokens"
         var text = try String(contentsOfFile: path, encoding: .utf8)
+        let good = text
         text += "token y zz created=1 expires=never rights=read prefixes=/\n"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try vault.tokens()) { XCTAssertEqual($0 as? VaultError, .corruptTokens(line: 3)) }
         XCTAssertThrowsError(try vault.createToken(name: "z", prefixes: [.all], rights: [], lifetime: nil))
+        // A repeated line (one revoke would leave the other), doubled spaces, rights out of order: damage too.
+        let line = good.split(separator: "\n")[1]
+        for damaged in [good + line + "\n", good.replacingOccurrences(of: " created=", with: "  created="),
+                        good.replacingOccurrences(of: "rights=read", with: "rights=read,read")] {
+            try damaged.write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try vault.tokens(), damaged)
+        }
     }
 }

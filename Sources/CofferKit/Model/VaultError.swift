@@ -163,6 +163,9 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// `.git/coffer/tokens` (or its key) is not as coffer wrote it; line 0: the key.
     case corruptTokens(line: Int)
     case invalidTokenName(String)
+    /// A token for no prefix at all (the CLI asks for `--scope /` to mean every id).
+    case invalidTokenScope
+    case invalidTokenLifetime
     case tokenExists(name: String)
     case noSuchToken(name: String)
 
@@ -298,6 +301,8 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
             return line == 0 ? "this host's token key (.git/coffer/token-key) is damaged"
                 : "this host's token list (.git/coffer/tokens) is damaged at line \(line)"
         case .invalidTokenName(let name): return "invalid token name \(Text.quoted(name)): letters, digits, '.', '_' and '-', at most 64"
+        case .invalidTokenScope: return "a token needs at least one prefix (/ for every id)"
+        case .invalidTokenLifetime: return "a token's lifetime is 1 second to \(AccessToken.longestLifetime) seconds"
         case .tokenExists(let name): return "a token named \(Text.quoted(name)) exists already"
         case .noSuchToken(let name): return "no token named \(Text.quoted(name))"
         }

@@ -18,10 +18,12 @@ enum CloneFile {
     }
 
     /// Replaces the file with `text`; `durable` syncs it before returning.
-    static func write(_ text: String, to name: String, gitDirectory: String, durable: Bool = true) throws {
+    /// `writingThrough: false` replaces a link at the path instead of writing
+    /// to its target (files that hold credentials).
+    static func write(_ text: String, to name: String, gitDirectory: String, durable: Bool = true, writingThrough: Bool = true) throws {
         do {
             try Files.makeDirectories(directory(gitDirectory: gitDirectory))
-            let file = try AtomicFileSink(path: gitDirectory + "/" + name, durable: durable)
+            let file = try AtomicFileSink(path: gitDirectory + "/" + name, durable: durable, writingThrough: writingThrough)
             try file.write(text)
             try file.commit()
         } catch let error as FileError {

@@ -23,12 +23,14 @@ public struct AccessToken: Equatable, Sendable {
         /// `read,write,…`, in a fixed order.
         public var description: String { Rights.names.filter { contains($0.0) }.map(\.1).joined(separator: ",") }
 
+        /// As `description` writes them: known, in order, each once, read among them.
         init?(parsing text: Substring) {
             var rights: Rights = []
-            for word in text.split(separator: ",") {
-                guard let (right, _) = Rights.names.first(where: { $0.1 == word }) else { return nil }
+            for word in text.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let (right, _) = Rights.names.first(where: { $0.1 == word }), !rights.contains(right) else { return nil }
                 rights.insert(right)
             }
+            guard rights.contains(.read), rights.description == text else { return nil }
             self = rights
         }
     }
@@ -44,6 +46,9 @@ public struct AccessToken: Equatable, Sendable {
     public let expires: Int?
     /// The keyed BLAKE2b-256 hash of the token (hex).
     let hash: String
+
+    /// The longest lifetime a token may be given: about 68 years.
+    public static let longestLifetime = Int(Int32.max)
 
     /// True when `id` is under one of the token's prefixes.
     public func reaches(_ id: SecretID) -> Bool { prefixes.contains { $0.contains(id) } }
@@ -81,19 +86,20 @@ public struct AccessToken: Equatable, Sendable {
 
     /// One line of the tokens file; nil when it is not one coffer wrote.
     init?(line: Substring) {
-        let words = line.split(separator: " ")
+        let words = line.split(separator: " ", omittingEmptySubsequences: false)
         guard words.count == 7, words[0] == "token", AccessToken.isValidName(String(words[1])),
               words[2].utf8.count == 2 * Digest.keyedHashSize, words[2].utf8.allSatisfy(AccessToken.isHex) else { return nil }
         func value(_ word: Substring, _ key: String) -> Substring? {
             word.hasPrefix(key + "=") ? word.dropFirst(key.count + 1) : nil
         }
-        guard let created = value(words[3], "created").flatMap({ Int($0) }),
+        func number(_ text: Substring) -> Int? { text.utf8.allSatisfy { (0x30...0x39).contains($0) } ? Int(text) : nil }
+        guard let created = value(words[3], "created").flatMap(number),
               let expires = value(words[4], "expires"),
               let rights = value(words[5], "rights").flatMap(Rights.init(parsing:)),
-              let prefixes = value(words[6], "prefixes")?.split(separator: ",").map({ try? Prefix(String($0)) }),
+              let prefixes = value(words[6], "prefixes")?.split(separator: ",", omittingEmptySubsequences: false).map({ try? Prefix(String($0)) }),
               !prefixes.isEmpty, !prefixes.contains(where: { $0 == nil }) else { return nil }
         let expiry: Int?
-        if expires == "never" { expiry = nil } else if let t = Int(expires) { expiry = t } else { return nil }
+        if expires == "never" { expiry = nil } else if let t = number(expires) { expiry = t } else { return nil }
         self.init(name: String(words[1]), prefixes: prefixes.compactMap { $0 }, rights: rights, created: created,
                   expires: expiry, hash: String(words[2]))
     }

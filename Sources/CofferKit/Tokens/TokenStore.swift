@@ -20,39 +20,57 @@ struct TokenStore {
     let gitDirectory: String
 
     /// The tokens, in the order they were made; none when there is no file.
+    /// At most this many bytes: thousands of tokens (a server reads it per request).
+    static let fileLimit = 4 << 20
+
+    /// The tokens, in the order they were made; none when there is no file.
+    /// Only a regular file is read (never through a link, never a FIFO), and
+    /// only as coffer writes it: a repeated name or hash is damage too.
     func load() throws -> [AccessToken] {
-        guard let text = try CloneFile.read(TokenStore.fileName, gitDirectory: gitDirectory) else { return [] }
-        var lines = text.split(separator: "\n")
-        guard lines.first == Substring(TokenStore.header) else { throw VaultError.corruptTokens(line: 1) }
-        lines.removeFirst()
+        let bytes: [UInt8]
+        do {
+            bytes = try Files.readRegularFile(path: gitDirectory + "/" + TokenStore.fileName, limit: TokenStore.fileLimit)
+        } catch FileError.open(_, ENOENT) {
+            return []
+        } catch let error as FileError {
+            throw VaultError.file(error)
+        }
+        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.first == Substring(TokenStore.header), lines.last == "" else { throw VaultError.corruptTokens(line: 1) }
+        lines = lines.dropFirst().dropLast()
+        var names: Set<String> = [], hashes: Set<String> = []
         return try lines.enumerated().map { index, line in
-            guard let token = AccessToken(line: line) else { throw VaultError.corruptTokens(line: index + 2) }
+            guard let token = AccessToken(line: line), names.insert(token.name).inserted, hashes.insert(token.hash).inserted else {
+                throw VaultError.corruptTokens(line: index + 2)
+            }
             return token
         }
     }
 
     func save(_ tokens: [AccessToken]) throws {
         let text = ([TokenStore.header] + tokens.map(\.line)).joined(separator: "\n") + "\n"
-        try CloneFile.write(text, to: TokenStore.fileName, gitDirectory: gitDirectory)
+        try CloneFile.write(text, to: TokenStore.fileName, gitDirectory: gitDirectory, writingThrough: false)
     }
 
-    /// The hashing key, made (random, 0600) the first time a token is.
-    func key(creating: Bool) throws -> SecureBytes? {
+    /// The hashing key, made (random, 0600) with the first token. Missing
+    /// while tokens exist, it is damage, not a reason to make a new one
+    /// (which would silently void them all).
+    func key(creating: Bool, tokensExist: Bool) throws -> SecureBytes? {
         let path = gitDirectory + "/" + TokenStore.keyName
-        if Files.exists(path) {
-            do {
-                let key = try Files.readSecret(path: path)
-                guard key.count == Digest.keyedHashSize else { throw VaultError.corruptTokens(line: 0) }
-                return key
-            } catch let error as FileError {
-                throw VaultError.file(error)
-            }
+        do {
+            let key = try Files.readSecretRegularFile(path: path, limit: Digest.keyedHashSize)
+            guard key.count == Digest.keyedHashSize else { throw VaultError.corruptTokens(line: 0) }
+            return key
+        } catch FileError.open(_, ENOENT) {
+            guard !tokensExist else { throw VaultError.corruptTokens(line: 0) }
+        } catch let error as FileError {
+            throw VaultError.file(error)
         }
         guard creating else { return nil }
         let key = SecureBytes.random(count: Digest.keyedHashSize)
         do {
             try Files.makeDirectories(CloneFile.directory(gitDirectory: gitDirectory))
-            let file = try AtomicFileSink(path: path, mode: 0o600)
+            let file = try AtomicFileSink(path: path, mode: 0o600, writingThrough: false)
             try key.withUnsafeBytes { try file.write($0) }
             try file.commit()
         } catch let error as FileError {

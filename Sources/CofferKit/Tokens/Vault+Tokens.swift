@@ -23,15 +23,18 @@ extension Vault {
     public func createToken(name: String?, prefixes: [Prefix], rights: AccessToken.Rights, lifetime: Int?,
                             now: Int = UTCTime.now()) throws -> (AccessToken, SecureBytes) {
         try withTokenLock {
+            // Nothing is widened by default: no prefix is an error, not every id.
+            guard !prefixes.isEmpty else { throw VaultError.invalidTokenScope }
+            if let lifetime, !(1...AccessToken.longestLifetime).contains(lifetime) { throw VaultError.invalidTokenLifetime }
             let store = tokenStore
             var tokens = try store.load()
             let name = name ?? Vault.nextTokenName(after: tokens)
             guard AccessToken.isValidName(name) else { throw VaultError.invalidTokenName(name) }
             guard !tokens.contains(where: { $0.name == name }) else { throw VaultError.tokenExists(name: name) }
-            let key = try store.key(creating: true)!
+            let key = try store.key(creating: true, tokensExist: !tokens.isEmpty)!
             let token = TokenStore.newToken()
             let hash = token.withUnsafeBytes { TokenStore.hash($0, key: key) }
-            let record = AccessToken(name: name, prefixes: prefixes.isEmpty ? [.all] : prefixes, rights: rights.union(.read),
+            let record = AccessToken(name: name, prefixes: prefixes, rights: rights.union(.read),
                                      created: now, expires: lifetime.map { now + $0 }, hash: hash)
             tokens.append(record)
             try store.save(tokens)
@@ -59,10 +62,12 @@ extension Vault {
     /// expired; nil otherwise (which of the two is not said). Every stored
     /// hash is compared in constant time.
     public func authenticate(bearer: UnsafeRawBufferPointer, now: Int = UTCTime.now()) throws -> AccessToken? {
-        guard TokenStore.hasTokenShape(bearer), let key = try tokenStore.key(creating: false) else { return nil }
+        guard TokenStore.hasTokenShape(bearer) else { return nil }
+        let tokens = try tokenStore.load()
+        guard !tokens.isEmpty, let key = try tokenStore.key(creating: false, tokensExist: true) else { return nil }
         let hash = Array(TokenStore.hash(bearer, key: key).utf8)
         var found: AccessToken?
-        for token in try tokenStore.load() where Vault.constantTimeEqual(Array(token.hash.utf8), hash) {
+        for token in tokens where Vault.constantTimeEqual(Array(token.hash.utf8), hash) {
             found = token
         }
         guard let found, !found.hasExpired(at: now) else { return nil }
@@ -75,7 +80,8 @@ extension Vault {
 
     /// `token-N`, one past the highest such name.
     static func nextTokenName(after tokens: [AccessToken]) -> String {
-        let numbers = tokens.compactMap { $0.name.hasPrefix("token-") ? Int($0.name.dropFirst(6)) : nil }
+        // Numbers beyond any real count (a name chosen by hand) are passed over.
+        let numbers = tokens.compactMap { $0.name.hasPrefix("token-") ? Int($0.name.dropFirst(6)) : nil }.filter { $0 < 1 << 32 }
         return "token-\((numbers.max() ?? 0) + 1)"
     }
 }
