@@ -38,6 +38,10 @@ public struct KeyDecoder {
     private var pending: [UInt8] = []
     /// Inside a bracketed paste: what it held so far.
     private var paste: SecureBytes?
+    /// After a paste cut short: its rest is dropped, up to its end marker
+    /// or until the input falls quiet (`quiet()`), never read as keys.
+    private var skippingPaste = false
+    private var skipped: [UInt8] = []
     private var pasteCount = 0
     private var pasteOverflow = false
 
@@ -61,6 +65,13 @@ public struct KeyDecoder {
         pending = []
         var at = 0
         while at < input.count {
+            if skippingPaste {
+                skipped.append(input[at])
+                if skipped.count > KeyDecoder.pasteEnd.count { skipped.removeFirst() }
+                if skipped == KeyDecoder.pasteEnd { skippingPaste = false; skipped = [] }
+                at += 1
+                continue
+            }
             if paste != nil {
                 if let done = takePaste(input[at]) { keys.append(.paste(done)) }
                 at += 1
@@ -113,17 +124,33 @@ public struct KeyDecoder {
         return keys
     }
 
-    /// When no more bytes came: a pending ESC is the Escape key, an
+    /// When no more bytes came in time: a pending ESC is the Escape key, an
     /// incomplete sequence or character is dropped, and an unfinished paste
-    /// ends where it stopped.
+    /// is dropped whole (it may be half a value), its rest with it when it comes.
     public mutating func flush() -> [Key] {
         defer { KeyDecoder.wipe(&pending); pending = [] }
-        if let paste {
-            self.paste = nil
-            paste.truncate(to: pasteCount)
-            return [.paste(Pasted(paste, truncated: pasteOverflow))]
+        if paste != nil {
+            paste = nil
+            pasteCount = 0
+            skippingPaste = true
+            return []
         }
         return pending.first == 0x1B ? [.escape] : []
+    }
+
+    /// The input fell quiet: whatever a cut paste still had to send is over.
+    public mutating func quiet() {
+        skippingPaste = false
+        skipped = []
+    }
+
+    /// Forgets what is pending (the terminal's input was flushed), keeping
+    /// a cut paste's skipping.
+    public mutating func discardPending() {
+        KeyDecoder.wipe(&pending)
+        pending = []
+        paste = nil
+        pasteCount = 0
     }
 
     /// One byte of a paste; the paste when this byte ended it.
@@ -169,6 +196,9 @@ public struct KeyDecoder {
             guard start + 2 < bytes.count else { return .incomplete }
             return .sequence(final(bytes[start + 2], parameter: nil), 3)
         }
+        // Alt (Meta) with a key: ESC and a printable byte together, ignored —
+        // never an Escape that cancels, followed by a typed character.
+        if (0x20...0x7E).contains(introducer) && introducer != UInt8(ascii: "[") { return .sequence(nil, 2) }
         guard introducer == UInt8(ascii: "[") else { return .lone }
         var at = start + 2
         // An old-style mouse report: ESC [ M and three bytes, all skipped.

@@ -139,7 +139,10 @@ final class UITests: TerminalUICase {
         try screen(status: "the two values differ; nothing was changed")
         XCTAssertEqual(try commitCount(), commits)
 
-        try press("a", "C-u")
+        try press("a")
+        try screen(showing: "New secret id: ")
+        // Keys sent with the question would be dropped: answered only after it shows.
+        try press("C-u")
         try screen(status: "New secret id: ▏")
         try type("prod/new")
         try press("Enter")
@@ -162,14 +165,20 @@ final class UITests: TerminalUICase {
         XCTAssertFalse(try gitOK(["log", "--format=%B"]).stdoutText.contains(typed), "the value is in a commit message")
 
         // An existing id is refused with a hint.
-        try press("a", "C-u")
+        try press("a")
+        try screen(showing: "New secret id: ")
+        // Keys sent with the question would be dropped: answered only after it shows.
+        try press("C-u")
         try type("prod/api")
         try press("Enter")
         try screen(status: "error: prod/api already exists (select it and press e to change its value)")
 
         // Delete: anything but y keeps it; y removes it in one commit.
-        try press("d")
+        // A question is answered only by a key pressed after it shows: `d y j` in one burst
+        // (a paste into a terminal without bracketed paste) asks, and deletes nothing.
+        try press("d", "y", "j")
         try screen(status: "Delete prod/new? Its history keeps it (coffer restore prod/new). [y/N]")
+        XCTAssertEqual(try commitCount(), commits + 1)
         try press("n")
         try screen(status: "not confirmed; nothing was changed")
         XCTAssertEqual(try commitCount(), commits + 1)
@@ -244,7 +253,10 @@ final class UITests: TerminalUICase {
         XCTAssertEqual(treeRows(shown), seededTree(selected: 3))
 
         // A one-line answer leaves out a paste of two lines.
-        try press("a", "C-u")
+        try press("a")
+        try screen(showing: "New secret id: ")
+        // Keys sent with the question would be dropped: answered only after it shows.
+        try press("C-u")
         try screen(status: "New secret id: ▏")
         try paste("prod/x\nprod/y")
         try screen(status: "New secret id: ▏  this answer is one line; the paste was left out")

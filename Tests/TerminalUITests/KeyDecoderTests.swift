@@ -25,8 +25,24 @@ final class KeyDecoderTests: XCTestCase {
         XCTAssertEqual(keys(Array("\u{1B}[99999999999999999999~y".utf8)), [.character("y")])
     }
 
-    func testEscapeFollowedByALetterIsBoth() {
-        XCTAssertEqual(keys(Array("\u{1B}q".utf8)), [.escape, .character("q")])
+    func testAltWithAKeyIsNeitherEscapeNorTheKey() {
+        // Option-as-Meta typing `@` inside a value must not cancel the prompt and type the rest elsewhere.
+        XCTAssertEqual(keys(Array("a\u{1B}@b\u{1B}d".utf8)), [.character("a"), .character("b")])
+        var decoder = KeyDecoder()
+        XCTAssertEqual(decoder.keys(from: [0x1B]), [])
+        XCTAssertEqual(decoder.flush(), [.escape], "Escape, when nothing follows it within the wait")
+        XCTAssertEqual(decoder.keys(from: Array("q".utf8)), [.character("q")])
+    }
+
+    func testACutPasteIsDroppedWithItsRest() {
+        var decoder = KeyDecoder()
+        XCTAssertEqual(decoder.keys(from: Array("\u{1B}[200~half of a val".utf8)), [])
+        XCTAssertEqual(decoder.flush(), [], "a paste cut short is dropped, not handed on half")
+        XCTAssertEqual(decoder.keys(from: Array("ue dy\u{1B}[201~j".utf8)), [.character("j")], "its rest is never keys")
+        XCTAssertEqual(decoder.keys(from: Array("\u{1B}[200~x".utf8)), [])
+        _ = decoder.flush()
+        decoder.quiet()
+        XCTAssertEqual(decoder.keys(from: Array("k".utf8)), [.character("k")], "once quiet, keys are keys again")
     }
 
     func testPastesAreOneEventEvenAcrossReads() {

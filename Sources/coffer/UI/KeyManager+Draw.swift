@@ -42,7 +42,9 @@ extension KeyManager {
         switch mode {
         case .input(let input, _): return input.spans(width: width)
         case .confirm(let question, _): return [.text(question, [.bold, .yellow])]
-        case .search: return [.text("/", .bold), .text(search), .text("▏"), .text("  \(matchCount) found", .dim)]
+        case .search:
+            return [.text("/", .bold), .text(search), .text("▏"), .text("  \(matchCount) found", .dim)]
+                + (searchNote.map { [.text("  " + $0, [.bold, .red])] } ?? [])
         default:
             if let status { return [.text(status.text, status.error ? [.bold, .red] : .green)] }
             guard case .browse = mode, !search.isEmpty else { return [] }

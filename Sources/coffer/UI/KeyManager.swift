@@ -44,6 +44,8 @@ final class KeyManager {
     var top = 0
     var collapsed: Set<Scope> = []
     var search = ""
+    /// Said beside the search until the next key (a paste left out).
+    var searchNote: String?
     var mode = Mode.browse {
         didSet {
             switch mode {
@@ -110,14 +112,16 @@ final class KeyManager {
         PhaseTimings.mark("first-screen")
         var resumptions = terminal.resumptions
         while !quitting {
+            if terminal.resumptions != resumptions {
+                // Stopped and continued (even outside the wait for input): the
+                // screen was cleared meanwhile; nothing stays revealed.
+                resumptions = terminal.resumptions
+                hide()
+                draw()
+            }
             var timeout: Int32 = -1
             if let revealed { timeout = Int32(max(0, (revealed.until - Monotonic.seconds()) * 1000).rounded(.up)) }
             let keys = try readKeys(timeout: timeout)
-            if terminal.resumptions != resumptions {
-                // Stopped and continued: the screen was cleared meanwhile; nothing stays revealed.
-                resumptions = terminal.resumptions
-                hide()
-            }
             if let revealed, keys.isEmpty, Monotonic.seconds() >= revealed.until { hide() }
             for key in keys where !quitting {
                 // Any key hides a revealed value, and does nothing else.
@@ -125,14 +129,20 @@ final class KeyManager {
                     hide()
                     continue
                 }
+                let asking = isAsking
                 handle(key)
+                // What came in the same burst as a question being asked or
+                // answered, or after a paste, is not taken as keys: a question
+                // is answered only by a key pressed after it shows, and a
+                // paste (bracketed or not) never presses any.
+                if discardTypeAhead || isAsking != asking || isAsking && key == .escape {
+                    discardTypeAhead = true
+                }
+                if case .paste = key { discardTypeAhead = true }
                 if discardTypeAhead {
-                    // A question was answered: what was typed ahead of it (the
-                    // rest of a paste into a terminal without bracketed paste)
-                    // is not taken as keys for whatever comes next.
                     discardTypeAhead = false
                     tcflush(terminal.input, TCIFLUSH)
-                    decoder = KeyDecoder()
+                    decoder.discardPending()
                     break
                 }
             }
@@ -141,17 +151,40 @@ final class KeyManager {
         }
     }
 
+    /// True while a question is on the status line (an answer or a [y/N]).
+    var isAsking: Bool {
+        switch mode {
+        case .input, .confirm: return true
+        default: return false
+        }
+    }
+
     /// The keys of one read (none when the time ran out or a signal came),
-    /// waiting briefly for the rest of an escape sequence or paste.
+    /// waiting a little for the rest of an escape sequence (30 ms) or paste
+    /// (500 ms between its bytes, 5 s in all). A signal meanwhile (a resize) does not end the
+    /// wait; an unfinished paste is dropped whole, its rest too when it comes.
     private func readKeys(timeout: Int32) throws -> [Key] {
-        guard var bytes = try terminal.read(timeout: timeout) else { return [] }
+        guard var bytes = try terminal.read(timeout: timeout) else {
+            decoder.quiet()
+            return []
+        }
         var keys = decoder.keys(from: bytes)
         KeyDecoder.wipe(&bytes)
+        let started = Monotonic.seconds()
+        var deadline = started + 0.03
         while decoder.isWaiting {
-            guard var more = try terminal.read(timeout: decoder.isInPaste ? 500 : 30) else {
+            if decoder.isInPaste {
+                // Nothing revealed stays up while a paste streams in, and a
+                // paste that never ends is cut after 5 s.
+                hide()
+                deadline = min(max(deadline, Monotonic.seconds() + 0.5), started + 5)
+            }
+            let left = deadline - Monotonic.seconds()
+            guard left > 0 else {
                 keys += decoder.flush()
                 break
             }
+            guard var more = try terminal.read(timeout: Int32((left * 1000).rounded(.up))) else { continue }
             keys += decoder.keys(from: more)
             KeyDecoder.wipe(&more)
         }
@@ -273,8 +306,8 @@ final class KeyManager {
         case .input(let input, _):
             input.note = input.paste(pasted)
         case .search:
-            guard let text = LineInput.oneLine(pasted) else {
-                status = ("a search is one line; the paste was left out", true)
+            guard let text = LineInput.oneLine(pasted), search.count + text.count <= LineInput.plainLimit else {
+                searchNote = "a search is one short line; the paste was left out"
                 return
             }
             setSearch(search + text)
@@ -301,6 +334,7 @@ final class KeyManager {
     }
 
     func searchKey(_ key: Key) {
+        searchNote = nil
         switch key {
         case .enter: mode = .browse
         case .escape:
@@ -311,7 +345,7 @@ final class KeyManager {
         case .backspace:
             if !search.isEmpty { setSearch(String(search.unicodeScalars.dropLast())) }
         case .control("u"): setSearch("")
-        case .character(let scalar): setSearch(search + String(scalar))
+        case .character(let scalar) where search.count < LineInput.plainLimit: setSearch(search + String(scalar))
         default: break
         }
     }

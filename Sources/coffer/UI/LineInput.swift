@@ -13,6 +13,8 @@ final class LineInput {
     /// Typed or pasted past `maskedLimit`: refused at Enter, never cut short.
     private var overflowed = false
     static let maskedLimit = KeyDecoder.pasteLimit
+    /// An id, a name or a key fits in far less.
+    static let plainLimit = 4096
     /// Said after the answer until the next key (a paste that was left out).
     var note: String?
 
@@ -38,7 +40,7 @@ final class LineInput {
                 secret.withUnsafeMutableBytes { for (i, b) in utf8.enumerated() { $0[secretCount + i] = b } }
                 secretCount += utf8.count
                 for i in utf8.indices { utf8[i] = 0 }
-            } else {
+            } else if text.count < LineInput.plainLimit {
                 text.unicodeScalars.append(scalar)
             }
         case .backspace:
@@ -73,7 +75,11 @@ final class LineInput {
     /// as LF); other answers one line of text. The reason when it is left out.
     func paste(_ pasted: Pasted) -> String? {
         guard masked else {
-            guard let line = LineInput.oneLine(pasted) else { return "this answer is one line; the paste was left out" }
+            guard let line = LineInput.oneLine(pasted) else {
+                return pasted.truncated ? "the paste is too long for this answer; it was left out"
+                    : "this answer is one line; the paste was left out"
+            }
+            guard text.count + line.count <= LineInput.plainLimit else { return "the paste is too long for this answer; it was left out" }
             text += line
             return nil
         }
