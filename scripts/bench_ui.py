@@ -69,7 +69,10 @@ def one_run(coffer, vault, query):
         found = re.search(rb"(\d+) found", ESCAPES.sub(b"", seen))
         if found:
             matches = int(found.group(1))
-    os.write(fd, b"\x1bq")
+    # Esc (leave the search), then q apart: ESC and a letter together are Alt-letter.
+    os.write(fd, b"\x1b")
+    time.sleep(0.1)
+    os.write(fd, b"q")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         done, status = os.waitpid(pid, os.WNOHANG)
