@@ -54,6 +54,8 @@ public struct KeyDecoder {
     /// paste): more are probably on the way; `flush()` if none come.
     public var isWaiting: Bool { paste != nil || pending.first == 0x1B }
     public var isInPaste: Bool { paste != nil }
+    /// True while the rest of a cut paste is being dropped.
+    public var isSkipping: Bool { skippingPaste }
 
     /// The keys in `bytes`, one read's worth. An incomplete escape sequence
     /// or UTF-8 character waits for the next read (or `flush`).

@@ -121,6 +121,8 @@ final class KeyManager {
             }
             var timeout: Int32 = -1
             if let revealed { timeout = Int32(max(0, (revealed.until - Monotonic.seconds()) * 1000).rounded(.up)) }
+            // While the rest of a cut paste is skipped, half a second of quiet ends it.
+            if decoder.isSkipping { timeout = timeout < 0 ? 500 : min(timeout, 500) }
             let keys = try readKeys(timeout: timeout)
             if let revealed, keys.isEmpty, Monotonic.seconds() >= revealed.until { hide() }
             for key in keys where !quitting {
@@ -135,9 +137,7 @@ final class KeyManager {
                 // answered, or after a paste, is not taken as keys: a question
                 // is answered only by a key pressed after it shows, and a
                 // paste (bracketed or not) never presses any.
-                if discardTypeAhead || isAsking != asking || isAsking && key == .escape {
-                    discardTypeAhead = true
-                }
+                if isAsking != asking { discardTypeAhead = true }
                 if case .paste = key { discardTypeAhead = true }
                 if discardTypeAhead {
                     discardTypeAhead = false
@@ -171,15 +171,13 @@ final class KeyManager {
         var keys = decoder.keys(from: bytes)
         KeyDecoder.wipe(&bytes)
         let started = Monotonic.seconds()
-        var deadline = started + 0.03
+        // The wait is from the last bytes that came: 30 ms for the rest of an
+        // escape sequence, 500 ms within a paste; a paste gets 5 s in all.
+        var deadline = started + (decoder.isInPaste ? 0.5 : 0.03)
         while decoder.isWaiting {
-            if decoder.isInPaste {
-                // Nothing revealed stays up while a paste streams in, and a
-                // paste that never ends is cut after 5 s.
-                hide()
-                deadline = min(max(deadline, Monotonic.seconds() + 0.5), started + 5)
-            }
-            let left = deadline - Monotonic.seconds()
+            // Nothing revealed stays up while a paste streams in.
+            if decoder.isInPaste { hide() }
+            let left = min(deadline, started + 5) - Monotonic.seconds()
             guard left > 0 else {
                 keys += decoder.flush()
                 break
@@ -187,6 +185,7 @@ final class KeyManager {
             guard var more = try terminal.read(timeout: Int32((left * 1000).rounded(.up))) else { continue }
             keys += decoder.keys(from: more)
             KeyDecoder.wipe(&more)
+            deadline = Monotonic.seconds() + (decoder.isInPaste ? 0.5 : 0.03)
         }
         return keys
     }
