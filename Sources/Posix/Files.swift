@@ -25,7 +25,9 @@ public enum Files {
         let (source, size) = try openRegularFile(path: path, limit: limit)
         var out: [UInt8] = []
         out.reserveCapacity(size)
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // Sized by the file (one byte more shows growth at once): most are a
+        // few hundred bytes, and a zeroed 64 KiB buffer each cost more than the read.
+        var buffer = [UInt8](repeating: 0, count: min(64 * 1024, size + 1))
         while true {
             let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
             if n == 0 { return out }
