@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "CofferLocator"),
         // Full-screen terminal drawing for `coffer ui`: raw input, keys, frames drawn
         // whole (secrets straight from their wiped buffers); plain ANSI over termios.
-        .target(name: "TerminalUI", dependencies: ["Age", "CLinux"]),
+        .target(name: "TerminalUI", dependencies: ["Age", "Posix", "CLinux"]),
         // Holds unlocked keys for a session and answers unwrap and sign requests
         // over a Unix socket; knows nothing of vaults (the CLI hands it the keys).
         .target(name: "CofferAgent", dependencies: ["Age", "AgeSSH", "SSHSig", "Posix", "CLinux"]),

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Posix
 
 /// The controlling terminal in full-screen mode: raw input (no echo, no line
 /// editing, no signals from keys), the alternate screen and a hidden
@@ -92,13 +93,8 @@ public final class Terminal {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) {
-        var at = 0
-        while at < bytes.count {
-            let n = Glibc.write(output, bytes.baseAddress! + at, bytes.count - at)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return }
-            at += n
-        }
+        // A terminal that went away is noticed by the next read.
+        try? FileDescriptorSink(fd: output, name: "the terminal").write(bytes)
     }
 }
 

@@ -160,12 +160,8 @@ struct AgentTTL: ExpressibleByArgument, Equatable, CustomStringConvertible {
     init(seconds: Int) { self.seconds = seconds }
 
     init?(argument: String) {
-        let units = ["s": 1, "m": 60, "h": 3600]
-        let unit = argument.last.flatMap { units[String($0)] }
-        guard let number = Int(unit == nil ? argument : String(argument.dropLast())), number > 0 else { return nil }
-        let (total, overflow) = number.multipliedReportingOverflow(by: unit ?? 1)
-        guard !overflow, total <= 86_400 else { return nil }
-        seconds = total
+        guard let seconds = DurationArgument.seconds(argument, atMost: 86_400) else { return nil }
+        self.seconds = seconds
     }
 
     var description: String {

@@ -72,16 +72,7 @@ enum Console {
             capture(text)
             return
         }
-        var text = text
-        text.withUTF8 { bytes in
-            var at = 0
-            while at < bytes.count {
-                let n = Glibc.write(STDERR_FILENO, bytes.baseAddress! + at, bytes.count - at)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return }
-                at += n
-            }
-        }
+        try? FileDescriptorSink(fd: STDERR_FILENO, name: "standard error").write(text)
     }
 
     /// Runs a command body, turning failures into one error line and exit code 1.

@@ -56,7 +56,7 @@ struct TokenCommand: ParsableCommand {
                 throw ValidationError("--scope needs a prefix; give --scope / for every id")
             }
             if read && write { throw ValidationError("--read and --write exclude each other") }
-            if let ttl, Duration.seconds(ttl) == nil { throw ValidationError("--ttl takes seconds, or a number with s, m, h or d (30d)") }
+            if let ttl, DurationArgument.seconds(ttl, atMost: AccessToken.longestLifetime) == nil { throw ValidationError("--ttl takes seconds, or a number with s, m, h or d (30d)") }
         }
 
         func run() throws {
@@ -68,7 +68,7 @@ struct TokenCommand: ParsableCommand {
                 if revealLinks { rights.insert(.revealLinks) }
                 let vault = try options.vault()
                 let (record, token) = try vault.createToken(name: name, prefixes: prefixes, rights: rights,
-                                                            lifetime: ttl.flatMap(Duration.seconds))
+                                                            lifetime: ttl.flatMap { DurationArgument.seconds($0, atMost: AccessToken.longestLifetime) })
                 do {
                     let out = FileDescriptorSink(fd: STDOUT_FILENO, name: "standard output")
                     try token.withUnsafeBytes { try out.write($0) }
@@ -126,20 +126,5 @@ struct TokenCommand: ParsableCommand {
                 Console.info("revoked token \(TerminalText.escape(name))")
             }
         }
-    }
-}
-
-/// `--ttl`: seconds, or a number with s, m, h or d.
-enum Duration {
-    static func seconds(_ text: String) -> Int? {
-        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        var digits = Substring(text), unit = 1
-        if let last = text.last, let factor = units[last] {
-            digits = digits.dropLast()
-            unit = factor
-        }
-        guard !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }), let n = Int(digits), n > 0,
-              n <= AccessToken.longestLifetime / unit else { return nil }
-        return n * unit
     }
 }

@@ -140,7 +140,7 @@ extension Vault {
 
 extension StringProtocol {
     /// Without the given characters at either end.
-    func trimming(_ characters: String) -> String {
+    public func trimming(_ characters: String) -> String {
         var s = self[...]
         while let f = s.first, characters.contains(f) { s = s.dropFirst() }
         while let l = s.last, characters.contains(l) { s = s.dropLast() }

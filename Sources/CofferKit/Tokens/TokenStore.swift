@@ -20,22 +20,11 @@ struct TokenStore {
     let gitDirectory: String
 
     /// The tokens, in the order they were made; none when there is no file.
-    /// At most this many bytes: thousands of tokens (a server reads it per request).
-    static let fileLimit = 4 << 20
-
     /// The tokens, in the order they were made; none when there is no file.
-    /// Only a regular file is read (never through a link, never a FIFO), and
-    /// only as coffer writes it: a repeated name or hash is damage too.
+    /// Read only as coffer writes it: a repeated name or hash is damage too.
     func load() throws -> [AccessToken] {
-        let bytes: [UInt8]
-        do {
-            bytes = try Files.readRegularFile(path: gitDirectory + "/" + TokenStore.fileName, limit: TokenStore.fileLimit)
-        } catch FileError.open(_, ENOENT) {
-            return []
-        } catch let error as FileError {
-            throw VaultError.file(error)
-        }
-        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let text = try CloneFile.read(TokenStore.fileName, gitDirectory: gitDirectory) else { return [] }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.first == Substring(TokenStore.header), lines.last == "" else { throw VaultError.corruptTokens(line: 1) }
         lines = lines.dropFirst().dropLast()
         var names: Set<String> = [], hashes: Set<String> = []
@@ -49,7 +38,7 @@ struct TokenStore {
 
     func save(_ tokens: [AccessToken]) throws {
         let text = ([TokenStore.header] + tokens.map(\.line)).joined(separator: "\n") + "\n"
-        try CloneFile.write(text, to: TokenStore.fileName, gitDirectory: gitDirectory, writingThrough: false)
+        try CloneFile.write(text, to: TokenStore.fileName, gitDirectory: gitDirectory)
     }
 
     /// The hashing key, made (random, 0600) with the first token. Missing
@@ -106,6 +95,6 @@ struct TokenStore {
 
     /// The keyed hash of a token, hex.
     static func hash(_ token: UnsafeRawBufferPointer, key: SecureBytes) -> String {
-        Digest.keyedHash(token, key: key).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        Text.hex(Digest.keyedHash(token, key: key))
     }
 }

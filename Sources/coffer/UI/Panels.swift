@@ -126,10 +126,10 @@ extension KeyManager {
     func addReader(to panel: ReadersPanel) {
         mode = .input(LineInput("Public key of the new reader (age1…, ssh-ed25519 …): ")) { [self] keyInput in
             perform {
-                let (recipient, comment) = try ReaderKey.parse(line: keyInput.text.trimmingSpaces)
+                let (recipient, comment) = try ReaderKey.parse(line: keyInput.text.trimming(" \t"))
                 mode = .input(LineInput("Name for this reader: ", text: comment ?? "")) { [self] nameInput in
                     perform {
-                        let name = nameInput.text.trimmingSpaces
+                        let name = nameInput.text.trimming(" \t")
                         let reader = NamedRecipient(recipient: recipient, name: name.isEmpty ? nil : name)
                         let plan = try reopen().planAddReader(reader, to: [panel.scope])
                         apply(plan, identities: identities) { [self] outcome in
@@ -161,14 +161,5 @@ extension KeyManager {
                 }
             }
         }
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var text = Substring(self)
-        while text.first == " " || text.first == "\t" { text.removeFirst() }
-        while text.last == " " || text.last == "\t" { text.removeLast() }
-        return String(text)
     }
 }
