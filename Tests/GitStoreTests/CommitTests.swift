@@ -180,7 +180,9 @@ final class CommitTests: GitTestCase {
         let repo = try makeRepository()
         var parent: ObjectID?
         var ids: [ObjectID] = []
-        let before = Int64(Date().timeIntervalSince1970)
+        // libgit2 stamps commits with time(), which reads the kernel's coarse
+        // clock and can trail Date() by a tick across a second boundary.
+        let before = Int64(Date().timeIntervalSince1970) - 1
         for n in 1...4 {
             let id = try repo.createCommit(parent: parent, changes: [.write(path: "n.age", blob: repo.writeBlob([UInt8(n)]))],
                                            message: "commit \(n)\n\nbody \(n)", author: author)
