@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "coffer", targets: ["coffer"]),
         .executable(name: "coffer-yaml", targets: ["coffer-yaml"]),
+        .executable(name: "coffer-serve", targets: ["coffer-serve"]),
         .library(name: "CofferKit", targets: ["CofferKit"]),
         .library(name: "CofferLocator", targets: ["CofferLocator"]),
         .library(name: "Age", targets: ["Age"]),
@@ -21,6 +22,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Hummingbird's own dependencies, named for the types coffer-serve uses directly.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -87,6 +93,19 @@ let package = Package(
         // `-o yaml` through Yams, in a program of its own: Yams needs all of
         // Foundation and ICU, which would slow every coffer process's start.
         .executableTarget(name: "coffer-yaml", dependencies: ["CrashPosture", .product(name: "Yams", package: "Yams")]),
+        // `coffer serve`: the HTTP API on Hummingbird, in a program of its own so
+        // that the coffer binary's start and size never pay for SwiftNIO.
+        .executableTarget(
+            name: "coffer-serve",
+            dependencies: [
+                "CofferKit", "CofferLocator", "CofferAgent", "Age", "Posix", "CrashPosture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // docs/LIBRARY.md's example: a program resolving its config through CofferKit
         // (built by `swift build`, run by LibraryExampleTests, never installed).
         .executableTarget(name: "coffer-example-resolve", dependencies: ["CofferKit", "CofferLocator", "Age"], path: "Examples/ResolveConfig"),
@@ -111,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "CofferCLITests",
             dependencies: [
-                "Age", "SSHSig", "Posix", "Tar", "CofferAgent", "coffer", "coffer-yaml", "coffer-example-resolve", "TestServers",
+                "Age", "SSHSig", "Posix", "Tar", "CofferAgent", "coffer", "coffer-yaml", "coffer-serve", "coffer-example-resolve", "TestServers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -18,7 +18,7 @@ struct CofferCommand: ParsableCommand {
             RmCommand.self, MvCommand.self, HistoryCommand.self, LogCommand.self, RollbackCommand.self,
             RestoreCommand.self, DiffCommand.self, RecipientsCommand.self, SignersCommand.self, ConfigCommand.self, ExportCommand.self, ImportCommand.self, RenderCommand.self, RotateCommand.self, VerifyCommand.self, SetupCommand.self, AuditCommand.self, AgentCommand.self, AgeCommand.self, TextconvCommand.self, RestoreClipboardCommand.self,
             ExecCommand.self, MergeDriverCommand.self, ResealCommand.self, ConflictsCommand.self, ResolveCommand.self,
-            RemoteCommand.self, CloneCommand.self, SyncCommand.self, UICommand.self, TokenCommand.self,
+            RemoteCommand.self, CloneCommand.self, SyncCommand.self, UICommand.self, TokenCommand.self, ServeCommand.self,
         ]
     )
 

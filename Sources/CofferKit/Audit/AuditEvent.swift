@@ -22,6 +22,9 @@ public struct AuditEvent: Sendable, Equatable {
         case diff
         /// A value shown by `coffer ui`.
         case ui
+        /// A value `coffer serve` answered with, to a token with the reveal
+        /// right or through a one-time reveal link (the user names the token).
+        case serve
     }
 
     /// `reveal:NAME` for reveals; a commit's `Coffer-Action` (set, rm, mv,

@@ -15,6 +15,6 @@ extension Vault {
     func audit(action: String, ids: [String], commit: String?) throws {
         guard let log = configuration.audit else { return }
         try log.record(AuditEvent(action: action, ids: ids, commit: commit, vault: root,
-                                  user: configuration.authorName ?? "unknown", time: UTCTime.now()))
+                                  user: configuration.auditUser ?? configuration.authorName ?? "unknown", time: UTCTime.now()))
     }
 }

@@ -168,6 +168,12 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidTokenLifetime
     case tokenExists(name: String)
     case noSuchToken(name: String)
+    /// `.git/coffer/idempotency` is not as coffer wrote it.
+    case corruptIdempotencyStore(line: Int)
+    /// Another `coffer serve` holds this clone's idempotency keys.
+    case idempotencyStoreBusy
+    /// More idempotency keys within 24 hours than the store keeps.
+    case idempotencyStoreFull
 
     /// Something in the work tree coffer neither reads nor writes through:
     /// a link, or a file of the wrong type (`Paths.obstacle`).
@@ -305,6 +311,10 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidTokenLifetime: return "a token's lifetime is 1 second to \(AccessToken.longestLifetime) seconds"
         case .tokenExists(let name): return "a token named \(Text.quoted(name)) exists already"
         case .noSuchToken(let name): return "no token named \(Text.quoted(name))"
+        case .corruptIdempotencyStore(let line):
+            return "this host's idempotency keys (.git/coffer/idempotency) are damaged at line \(line); remove the file to start afresh"
+        case .idempotencyStoreBusy: return "another coffer serve is serving this clone (.git/coffer/idempotency.lock is held)"
+        case .idempotencyStoreFull: return "too many idempotency keys in the last 24 hours (\(IdempotencyStore.capacity))"
         }
     }
 }

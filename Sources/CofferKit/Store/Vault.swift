@@ -58,6 +58,9 @@ public final class Vault {
         public var authorName: String?
         /// Where reveals and changes are recorded; nil records nothing.
         public var audit: AuditLog?
+        /// Who the audit log names when it is not the author alone: a server
+        /// adds the token a request came with (`alice via token ci`).
+        public var auditUser: String?
 
         /// The defaults: a 10 s lock wait, no author name, no audit log.
         public init(lockTimeout: Double = 10, authorName: String? = nil, audit: AuditLog? = nil) {
@@ -100,6 +103,10 @@ public final class Vault {
     }
 
     var gitDirectory: String { root + "/.git" }
+
+    /// The commit HEAD names, read from git's files without loading
+    /// libgit2; nil before the first commit or when HEAD is unreadable.
+    public var headCommit: String? { HeadFile.commit(gitDirectory: gitDirectory) }
 
     func path(_ relative: String) -> String { root + "/" + relative }
 

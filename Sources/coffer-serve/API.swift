@@ -1,0 +1,188 @@
+import Age
+import CofferKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Posix
+
+/// The `/v1` API of SPEC section 6. Paths are parsed here rather than by a
+/// router: ids keep their slashes and nothing may follow an id. Every
+/// answer is JSON, or `application/problem+json` for a refusal; each
+/// request is logged once, after it is answered (`ServerLog`).
+struct API: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let service: VaultService
+    let limits: RateLimits
+    let links: RevealLinks
+    let log: ServerLog
+
+    /// A value is at most 64 KiB (`Call.valueLimit`); its body, escaped as JSON, up to six times that.
+    static let bodyLimit = 6 * Call.valueLimit + 1024
+    static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
+
+    enum Route {
+        case openAPI
+        case list
+        case secret(SecretID)
+        case history(SecretID)
+        case revealLink(SecretID)
+        case reveal(String)
+
+        /// The methods each route answers, for 405's `Allow`.
+        var methods: [HTTPRequest.Method] {
+            switch self {
+            case .openAPI, .list, .history, .reveal: return [.get]
+            case .secret: return [.get, .put, .delete]
+            case .revealLink: return [.post]
+            }
+        }
+
+        /// True for `GET /v1/secrets/{id}?reveal=true`, logged as such.
+        func isReveal(_ request: Request) -> Bool {
+            if case .secret = self, request.method == .get, request.uri.queryParameters["reveal"] == "true" { return true }
+            return false
+        }
+
+        /// How the route is logged: never a reveal link's token.
+        var logged: String {
+            switch self {
+            case .openAPI: return "/v1/openapi.yaml"
+            case .list: return "/v1/secrets"
+            case .secret(let id): return "/v1/secrets/\(id)"
+            case .history(let id): return "/v1/history/\(id)"
+            case .revealLink(let id): return "/v1/reveal-links/\(id)"
+            case .reveal: return "/v1/reveal/…"
+            }
+        }
+    }
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let started = Monotonic.seconds()
+        var who = "-"
+        var logged = "(unknown path)"
+        let response: Response
+        do {
+            let route = try API.route(request.uri.path)
+            logged = route.logged
+            guard route.methods.contains(request.method) else {
+                throw ServeProblem(.methodNotAllowed, "\(request.method) is not allowed here",
+                                   headers: [.allow: route.methods.map(\.rawValue).joined(separator: ", ")])
+            }
+            if route.isReveal(request) { logged += "?reveal=true" }
+            response = try await handle(route, request, who: &who)
+        } catch {
+            let problem = ServeProblem.of(error)
+            if problem.status.code >= 500 { log.warning("\(request.method) \(logged): \(problem.detail)") }
+            response = problem.response
+        }
+        let milliseconds = String(format: "%.1f", (Monotonic.seconds() - started) * 1000)
+        log.info("\(request.method) \(logged) \(response.status.code) \(milliseconds) ms token=\(who)")
+        return response
+    }
+
+    static func route(_ rawPath: String) throws -> Route {
+        let notFound = ServeProblem(.notFound, "no such endpoint; see /v1/openapi.yaml")
+        guard let path = rawPath.removingPercentEncoding, !path.contains("\0") else { throw ServeProblem(.badRequest, "the path is not valid") }
+        if path == "/v1/openapi.yaml" { return .openAPI }
+        if path == "/v1/secrets" { return .list }
+        for (prefix, make) in [("/v1/secrets/", Route.secret), ("/v1/history/", Route.history), ("/v1/reveal-links/", Route.revealLink)] {
+            if path.hasPrefix(prefix) { return make(try SecretID(String(path.dropFirst(prefix.count)))) }
+        }
+        if path.hasPrefix("/v1/reveal/") { return .reveal(String(path.dropFirst("/v1/reveal/".count))) }
+        throw notFound
+    }
+
+    private func handle(_ route: Route, _ request: Request, who: inout String) async throws -> Response {
+        switch route {
+        case .openAPI:
+            return API.respond(.ok, OpenAPIDocument.text, type: "application/yaml")
+        case .reveal(let link):
+            return try await redeem(link, who: &who)
+        default:
+            break
+        }
+        var request = request
+        let body: ByteBuffer? = request.method == .put ? try await API.collect(&request) : nil
+        let bearer = Bearer(request.headers[.authorization])
+        let idempotencyKey = request.headers[API.idempotencyHeader]
+        let method = request.method, rawPath = request.uri.path
+        let reveal = request.uri.queryParameters["reveal"]
+        let listPrefix = request.uri.queryParameters["prefix"].map(String.init)
+        let isWrite = method == .put || method == .delete
+        let links = self.links
+        let (name, answer) = try await service.run { session -> (String, Answer) in
+            guard let token = try bearer.token.flatMap({ bytes in try bytes.withUnsafeBytes { try session.authenticate($0) } }) else {
+                return ("-", .problem(ServeProblem.unauthorized))
+            }
+            if let wait = limits.admit(token: token.name, write: isWrite) {
+                return (token.name, .problem(ServeProblem(.tooManyRequests, "over this token's rate limit; retry after \(wait) s",
+                                                          headers: [.retryAfter: String(wait)])))
+            }
+            do {
+                let call = Call(vault: try session.vault(for: token.name), service: session.service, token: token)
+                return (token.name, try call.answer(route, method: method, reveal: reveal, listPrefix: listPrefix,
+                                                    write: Call.Write(method: method.rawValue, path: rawPath, body: body,
+                                                                      idempotencyKey: idempotencyKey), links: links))
+            } catch {
+                return (token.name, .problem(ServeProblem.of(error)))
+            }
+        }
+        who = name
+        return answer.response
+    }
+
+    /// `GET /v1/reveal/{link}`: the value once, for the token that made the
+    /// link, while that token still exists, has not expired and reaches the id.
+    private func redeem(_ link: String, who: inout String) async throws -> Response {
+        let redemption = links.redeem(link)
+        guard case .value(let id, let minter) = redemption else {
+            throw redemption == .unknown ? ServeProblem(.notFound, "no such reveal link") : ServeProblem(.gone, "this reveal link was used or has expired")
+        }
+        who = minter + " (link)"
+        do {
+            return try await service.run { session in
+                let vault = try session.vault(for: minter + " (reveal link)")
+                guard let token = try vault.tokens().first(where: { $0.name == minter }), !token.hasExpired(at: UTCTime.now()),
+                      token.rights.contains(.revealLinks), token.reaches(id) else {
+                    throw ServeProblem(.gone, "this reveal link's token was revoked, has expired or no longer reaches the secret")
+                }
+                return try Call(vault: vault, service: session.service, token: token).value(id)
+            }.response
+        } catch let problem as ServeProblem where problem.status == .gone {
+            throw problem
+        } catch {
+            // The vault could not answer (locked, unreadable): the link is not spent.
+            links.restore(link)
+            throw error
+        }
+    }
+
+    static func collect(_ request: inout Request) async throws -> ByteBuffer {
+        do {
+            return try await request.collectBody(upTo: bodyLimit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw ServeProblem(.contentTooLarge, "the body is over \(bodyLimit / 1024) KiB")
+        }
+    }
+
+
+    static func respond(_ status: HTTPResponse.Status, _ body: String, type: String = "application/json") -> Response {
+        Response(status: status, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// The token from `Authorization: Bearer …`, copied into a wiped buffer
+/// and handed to the vault's queue (the header's own string is NIO's).
+struct Bearer: @unchecked Sendable {
+    let token: SecureBytes?
+
+    init(_ header: String?) {
+        guard let header, header.hasPrefix("Bearer ") else {
+            token = nil
+            return
+        }
+        token = SecureBytes(copying: Array(header.utf8.dropFirst("Bearer ".count)))
+    }
+}

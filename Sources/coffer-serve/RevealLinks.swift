@@ -1,0 +1,67 @@
+import Age
+import CofferKit
+import Posix
+import Synchronization
+
+/// One-time reveal links (`POST /v1/reveal-links/{id}`): a random 256-bit
+/// link token, valid once for `lifetime` seconds, kept only in this
+/// process's memory and only as its hash (a restart voids every link).
+/// A used or expired link answers 410 until it is forgotten, a while later.
+final class RevealLinks: Sendable {
+    struct Link: Sendable {
+        let id: SecretID
+        /// The token that made it, named in the audit log when it is used.
+        let minter: String
+        let expires: Double
+        var used = false
+    }
+
+    enum Redemption: Equatable {
+        case value(SecretID, minter: String)
+        case gone
+        case unknown
+    }
+
+    let lifetime: Int
+    private let links = Mutex<[String: Link]>([:])
+    /// Links are remembered this long after they expire, to say 410 rather than 404.
+    private static let memory = 3600.0
+    static let prefix = "cfl_"
+
+    init(lifetime: Int) {
+        self.lifetime = lifetime
+    }
+
+    /// A new link to `id`: the link token, shown once.
+    func mint(_ id: SecretID, by minter: String, now: Double = Monotonic.seconds()) -> String {
+        // A capability that travels in a URL (and so as a string): random, used once, short-lived.
+        let token = RevealLinks.prefix + RandomBytes.hex(count: 32)
+        links.withLock { links in
+            links = links.filter { now < $0.value.expires + RevealLinks.memory }
+            links[RevealLinks.digest(token)] = Link(id: id, minter: minter, expires: now + Double(lifetime))
+        }
+        return token
+    }
+
+    /// Uses the link: its id the first time within its life, then `.gone`.
+    func redeem(_ token: String, now: Double = Monotonic.seconds()) -> Redemption {
+        let key = RevealLinks.digest(token)
+        return links.withLock { links in
+            guard var link = links[key] else { return .unknown }
+            guard !link.used, now < link.expires else { return .gone }
+            link.used = true
+            links[key] = link
+            return .value(link.id, minter: link.minter)
+        }
+    }
+
+    /// Gives a link back after a reveal that failed before any value left
+    /// (the vault could not be read): the caller may try again.
+    func restore(_ token: String) {
+        links.withLock { links in links[RevealLinks.digest(token)]?.used = false }
+    }
+
+    private static func digest(_ token: String) -> String {
+        Digest.sha256(Array(token.utf8)).map { String(Int($0) + 0x100, radix: 16).dropFirst() }.joined()
+    }
+}

@@ -1,0 +1,158 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import CofferKit
+import CofferLocator
+import CrashPosture
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `coffer serve`: one vault over HTTP, as SPEC section 6 lists it, to the
+/// bearer tokens `coffer token create` made on this host. coffer runs this
+/// program, installed beside it, with the arguments it was given.
+@main
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coffer serve",
+        abstract: "Serve the vault's secrets over HTTP to this host's tokens (masked by default).",
+        discussion: """
+            Listens on 127.0.0.1:\(ServeCommand.defaultPort) unless told otherwise; a non-loopback address needs \
+            --allow-remote. TLS is not offered: put a reverse proxy in front for anything beyond this host. \
+            The identity must open without a prompt: the agent's, an unprotected deploy key, or --passphrase-file.
+            """
+    )
+
+    static let defaultPort = 7391
+
+    /// ArgumentParser's own main, after the crash posture: the server holds
+    /// the identity and, while it answers a reveal, values: no core, no dump.
+    static func main() async {
+        CrashPosture.harden()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand { try await command.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    @Option(name: .customLong("listen"), help: ArgumentHelp("Address and port (default 127.0.0.1:\(defaultPort); port 0 picks one).",
+                                                            valueName: "HOST:PORT"))
+    var listen: String?
+
+    @Option(name: .customLong("socket"), help: ArgumentHelp("Listen on a Unix socket instead (made 0600).", valueName: "PATH"))
+    var socket: String?
+
+    @Flag(name: .customLong("read-only"), help: "Refuse every write (PUT and DELETE answer 403).")
+    var readOnly = false
+
+    @Flag(name: .customLong("allow-remote"), help: "Allow an address other than loopback (put TLS in front of it).")
+    var allowRemote = false
+
+    @Option(name: .customLong("rate"), help: ArgumentHelp("Requests per second per token (bursts of twice as many).", valueName: "N"))
+    var rate: Double = 100
+
+    @Option(name: .customLong("write-rate"), help: ArgumentHelp("Writes per second per token (bursts of twice as many).", valueName: "N"))
+    var writeRate: Double = 5
+
+    @Option(name: .customLong("link-seconds"), help: ArgumentHelp("How long a one-time reveal link stays valid.", valueName: "SECONDS"))
+    var linkSeconds: Int = 60
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("error, warning, info or debug (no level logs a value).", valueName: "LEVEL"))
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("vault"), help: ArgumentHelp("The vault directory (default: $COFFER_VAULT, else the enclosing vault).",
+                                                           valueName: "DIR"))
+    var vaultPath: String?
+
+    @Option(name: .customLong("identity"), help: ArgumentHelp("Identity file (default: $COFFER_IDENTITY, else ~/.config/coffer/identity).",
+                                                              valueName: "FILE"))
+    var identityPath: String?
+
+    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Read the identity's passphrase from this file.", valueName: "FILE"))
+    var passphraseFile: String?
+
+    func validate() throws {
+        if listen != nil && socket != nil { throw ValidationError("--listen and --socket exclude each other") }
+        if socket != nil && allowRemote { throw ValidationError("--allow-remote goes with --listen, not --socket") }
+        guard rate > 0, rate.isFinite, writeRate > 0, writeRate.isFinite else { throw ValidationError("rates are positive numbers") }
+        guard (1...3600).contains(linkSeconds) else { throw ValidationError("--link-seconds takes 1 to 3600") }
+        guard ["error", "warning", "info", "debug"].contains(logLevel) else {
+            throw ValidationError("--log-level takes error, warning, info or debug")
+        }
+        if let listen { _ = try ListenAddress(listen, allowRemote: allowRemote) }
+    }
+
+    func run() async throws {
+        let log = ServerLog(level: Logger.Level(rawValue: logLevel) ?? .info)
+        let address: BindAddress
+        if let socket {
+            address = .unixDomainSocket(path: socket)
+        } else {
+            let listen = try ListenAddress(self.listen ?? "127.0.0.1:\(ServeCommand.defaultPort)", allowRemote: allowRemote)
+            address = .hostname(listen.host, port: listen.port)
+        }
+        let service: VaultService
+        do {
+            let access = try ServeAccess(vaultPath: vaultPath, identityPath: identityPath, passphraseFile: passphraseFile)
+            service = try VaultService(access: access, readOnly: readOnly, log: log)
+        } catch {
+            log.fail("coffer serve: \(ServeProblem.message(for: error))")
+            throw ExitCode(1)
+        }
+        let api = API(service: service, limits: RateLimits(requestsPerSecond: rate, writesPerSecond: writeRate),
+                      links: RevealLinks(lifetime: linkSeconds), log: log)
+        // Sockets are made 0600: the token is the door, the mode the wall.
+        let saved = umask(0o177)
+        let app = Application(
+            responder: api,
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            configuration: ApplicationConfiguration(address: address, serverName: nil),
+            onServerRunning: { channel in
+                umask(saved)
+                let shown = channel.localAddress.map { address in
+                    address.port.map { "http://\(address.ipAddress ?? "?"):\($0)" } ?? "unix:\(address.pathname ?? "?")"
+                } ?? "?"
+                log.always("coffer serve: listening on \(shown) for \(service.root)\(readOnly ? " (read-only)" : "")")
+            },
+            logger: log.framework
+        )
+        do {
+            try await app.runService()
+        } catch {
+            log.fail("coffer serve: \(ServeProblem.message(for: error))")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `HOST:PORT` (`[::1]:PORT` for IPv6), loopback unless remote is allowed.
+struct ListenAddress {
+    let host: String
+    let port: Int
+
+    init(_ text: String, allowRemote: Bool) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen takes HOST:PORT, as 127.0.0.1:\(ServeCommand.defaultPort)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--listen needs a host, as 127.0.0.1:\(port)") }
+        guard allowRemote || ListenAddress.isLoopback(host) else {
+            throw ValidationError("\(host) is not a loopback address; pass --allow-remote to serve beyond this host "
+                                  + "(and put a TLS proxy in front: coffer serve speaks plain HTTP)")
+        }
+        self.host = host
+        self.port = port
+    }
+
+    /// 127.0.0.0/8 and ::1, written as addresses: a name could resolve anywhere.
+    static func isLoopback(_ host: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        if inet_pton(AF_INET6, host, &v6) == 1 { return host == "::1" || withUnsafeBytes(of: v6) { Array($0) } == Array(repeating: 0, count: 15) + [1] }
+        return false
+    }
+}
