@@ -162,7 +162,7 @@ struct API: HTTPResponder {
     static func collect(_ request: inout Request) async throws -> ByteBuffer {
         do {
             return try await request.collectBody(upTo: bodyLimit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw ServeProblem(.contentTooLarge, "the body is over \(bodyLimit / 1024) KiB")
         }
     }
