@@ -159,9 +159,22 @@ struct API: HTTPResponder {
         }
     }
 
+    /// How long a request's body may take to arrive (the idle timeout alone
+    /// would let a client trickle a byte every 29 s and hold its connection).
+    static let bodySeconds = 10
+
     static func collect(_ request: inout Request) async throws -> ByteBuffer {
+        let body = request.body
         do {
-            return try await request.collectBody(upTo: bodyLimit)
+            return try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
+                group.addTask { try await body.collect(upTo: bodyLimit) }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(bodySeconds))
+                    throw ServeProblem(.requestTimeout, "the body did not arrive within \(bodySeconds) s")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
         } catch is NIOTooManyBytesError {
             throw ServeProblem(.contentTooLarge, "the body is over \(bodyLimit / 1024) KiB")
         }

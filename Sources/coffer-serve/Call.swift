@@ -59,7 +59,11 @@ struct Call {
             return try history(id)
         case .revealLink(let id):
             try checkLink(id)
-            return .created(JSONText.object([("id", .string(id.value)), ("url", .string("/v1/reveal/" + links.mint(id, by: token.name))),
+            guard let link = links.mint(id, by: token.name) else {
+                throw ServeProblem(.serviceUnavailable, "too many reveal links are outstanding; retry when some have expired",
+                                   headers: [.retryAfter: "60"])
+            }
+            return .created(JSONText.object([("id", .string(id.value)), ("url", .string("/v1/reveal/" + link)),
                                              ("expires_in", .int(links.lifetime))]).text)
         case .openAPI, .reveal:
             preconditionFailure("answered without a token")

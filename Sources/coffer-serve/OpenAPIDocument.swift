@@ -119,6 +119,7 @@ paths:
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
+        "408": { $ref: "#/components/responses/Timeout" }
         "409": { $ref: "#/components/responses/Conflict" }
         "413": { $ref: "#/components/responses/TooLarge" }
         "429": { $ref: "#/components/responses/TooManyRequests" }
@@ -184,6 +185,7 @@ paths:
         "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
         "429": { $ref: "#/components/responses/TooManyRequests" }
+        "503": { $ref: "#/components/responses/Unavailable" }
   /v1/reveal/{link}:
     parameters:
       - name: link
@@ -350,6 +352,11 @@ components:
       content:
         application/problem+json:
           schema: { $ref: "#/components/schemas/Problem" }
+    Timeout:
+      description: The body did not arrive within 10 seconds.
+      content:
+        application/problem+json:
+          schema: { $ref: "#/components/schemas/Problem" }
     TooLarge:
       description: The body or the value is too large.
       content:
@@ -374,7 +381,7 @@ components:
         application/problem+json:
           schema: { $ref: "#/components/schemas/Problem" }
     Unavailable:
-      description: The vault is busy (another writer holds its lock); retry.
+      description: The vault is busy (another writer holds its lock), or too many reveal links are outstanding; retry.
       headers:
         Retry-After:
           schema: { type: string }

@@ -25,22 +25,26 @@ final class RevealLinks: Sendable {
     let lifetime: Int
     private let links = Mutex<[String: Link]>([:])
     /// Links are remembered this long after they expire, to say 410 rather than 404.
-    private static let memory = 3600.0
+    private static let memory = 600.0
+    /// The most links remembered at once (about 200 bytes each).
+    static let capacity = 20_000
     static let prefix = "cfl_"
 
     init(lifetime: Int) {
         self.lifetime = lifetime
     }
 
-    /// A new link to `id`: the link token, shown once.
-    func mint(_ id: SecretID, by minter: String, now: Double = Monotonic.seconds()) -> String {
+    /// A new link to `id`: the link token, shown once. Nil when `capacity`
+    /// links are outstanding (rate limits keep a token from getting there alone).
+    func mint(_ id: SecretID, by minter: String, now: Double = Monotonic.seconds()) -> String? {
         // A capability that travels in a URL (and so as a string): random, used once, short-lived.
         let token = RevealLinks.prefix + RandomBytes.hex(count: 32)
-        links.withLock { links in
-            links = links.filter { now < $0.value.expires + RevealLinks.memory }
+        return links.withLock { links in
+            if links.count >= RevealLinks.capacity { links = links.filter { now < $0.value.expires + RevealLinks.memory } }
+            guard links.count < RevealLinks.capacity else { return nil }
             links[RevealLinks.digest(token)] = Link(id: id, minter: minter, expires: now + Double(lifetime))
+            return token
         }
-        return token
     }
 
     /// Uses the link: its id the first time within its life, then `.gone`.

@@ -6,6 +6,7 @@ import CofferKit
 import CofferLocator
 import CrashPosture
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -109,7 +110,9 @@ struct ServeCommand: AsyncParsableCommand {
         let app = Application(
             responder: api,
             server: .http1(configuration: .init(idleTimeout: .seconds(30))),
-            configuration: ApplicationConfiguration(address: address, serverName: nil),
+            // At most 512 connections at once (more wait in the backlog): memory stays bounded.
+            configuration: ApplicationConfiguration(address: address, serverName: nil,
+                                                    availableConnectionsDelegate: MaximumAvailableConnections(512, logger: log.framework)),
             onServerRunning: { channel in
                 umask(saved)
                 let shown = channel.localAddress.map { address in

@@ -46,6 +46,7 @@ struct ServeProblem: Error {
             case .locked, .gitIndexLocked, .gitLocked:
                 return ServeProblem(.serviceUnavailable, error.description, headers: [.retryAfter: "1"])
             case .idempotencyStoreFull: return ServeProblem(.serviceUnavailable, error.description, headers: [.retryAfter: "60"])
+            case .file, .storage, .corruptTokens, .corruptIdempotencyStore: return ServeProblem(.internalServerError, error.description)
             default: return ServeProblem(.conflict, error.description)
             }
         case let error as PlaintextError: return ServeProblem(.badRequest, error.description)

@@ -78,14 +78,24 @@ final class InstallTests: CLITestCase {
         XCTAssertEqual(yaml.stdoutText, "secrets:\n- id: \"a/b\"\n")
     }
 
+    /// `coffer serve` runs the installed `coffer-serve` beside it.
+    func testServesThroughItsHelper() throws {
+        let help = try bare(["serve", "--help"])
+        XCTAssertEqual(help.status, 0, help.stderrText)
+        XCTAssertTrue(help.stdoutText.contains("USAGE: coffer serve [--listen <HOST:PORT>]"), help.stdoutText)
+    }
+
     func testLinksNoSwiftRuntimeLibrary() throws {
         guard let ldd = Tools.which("ldd") else {
             let message = "`ldd` is not installed (Debian: apt-get install libc-bin)"
             if Tools.isCI { XCTFail("CI=true and " + message) }
             throw Tools.isCI ? TestSetupError(message) : XCTSkip(message)
         }
-        let helper = URL(fileURLWithPath: installed).deletingLastPathComponent().appendingPathComponent("coffer-yaml").path
-        let libraries = try succeed(ldd, [installed]).stdoutText + (try succeed(ldd, [helper]).stdoutText)
+        let directory = URL(fileURLWithPath: installed).deletingLastPathComponent()
+        var libraries = try succeed(ldd, [installed]).stdoutText
+        for helper in ["coffer-yaml", "coffer-serve"] {
+            libraries += try succeed(ldd, [directory.appendingPathComponent(helper).path]).stdoutText
+        }
         XCTAssertFalse(libraries.contains("libswiftCore"), "the installed coffer loads the Swift runtime:\n\(libraries)")
         XCTAssertFalse(libraries.contains("not found"), libraries)
         // Nothing from the toolchain's directory (the one that holds `swift`) either.

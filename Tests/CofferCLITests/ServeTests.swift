@@ -319,4 +319,61 @@ final class ServeTests: VaultE2ECase {
         XCTAssertEqual(write.status, 429, write.text)
         XCTAssertEqual(write.headers["retry-after"], "2")
     }
+
+    /// kill -9 while writes are running: after a restart the vault is
+    /// whole (the next command finishes an interrupted commit), each
+    /// acknowledged write is in history once, and retrying every request
+    /// with its key never makes a second commit for it.
+    func testKilledMidWriteLosesAndDuplicatesNothing() throws {
+        try seed()
+        let token = try makeToken(["--scope", "/", "--write", "--name", "w"])
+        var server = try ServeProcess(self, ["--write-rate", "1000"])
+        let curl = try requireTool("curl")
+        let answers = path("answers")
+        let loop = """
+            for i in $(seq 1 200); do
+              code=$(\(curl) -s -o "\(answers).$i" -w '%{http_code}' -X PUT -H 'Authorization: Bearer \(token)' \\
+                -H "Idempotency-Key: key-$i" --data-binary "{\\"value\\":\\"v$i\\"}" "http://\(server.address)/v1/secrets/crash/s$i") || exit 0
+              echo "$i $code" >> "\(answers)"
+            done
+            """
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", loop]
+        try writer.run()
+        // Let some writes land, then kill the server in the middle of the next.
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, ((try? String(contentsOfFile: answers, encoding: .utf8)) ?? "").split(separator: "\n").count < 8 {
+            usleep(10_000)
+        }
+        kill(server.pid, SIGKILL)
+        server.process.waitUntilExit()
+        writer.waitUntilExit()
+
+        let acknowledged = (try String(contentsOfFile: answers, encoding: .utf8)).split(separator: "\n")
+            .map { $0.split(separator: " ") }.filter { $0[1] == "200" }.map { Int($0[0])! }
+        XCTAssertGreaterThanOrEqual(acknowledged.count, 8)
+        server = try ServeProcess(self, ["--write-rate", "1000"])
+        defer { server.stop() }
+        try cofOK(["verify"])
+        XCTAssertEqual(try gitOK(["status", "--porcelain"]).stdoutText, "")
+        let attempted = acknowledged.count + 1
+        for i in 1...attempted {
+            let retry = try http("PUT", server, "/v1/secrets/crash/s\(i)", token: token, body: "{\"value\":\"v\(i)\"}",
+                                 headers: ["Idempotency-Key": "key-\(i)"])
+            let commits = try gitOK(["log", "--format=%H", "--", "crash/s\(i).age"]).stdoutText.split(separator: "\n")
+            if acknowledged.contains(i) {
+                XCTAssertEqual(retry.status, 200, retry.text)
+                XCTAssertEqual(retry.headers["idempotent-replayed"], "true")
+                let first = try Data(contentsOf: URL(fileURLWithPath: answers + ".\(i)"))
+                XCTAssertEqual(retry.body, first, "the first answer again")
+            } else {
+                // Cut off: done once by the retry, or refused as interrupted; never twice.
+                XCTAssertTrue([200, 409].contains(retry.status), retry.text)
+            }
+            XCTAssertLessThanOrEqual(commits.count, 1, "crash/s\(i) committed \(commits.count) times")
+            if retry.status == 200 { XCTAssertEqual(commits.count, 1) }
+        }
+    }
 }
+

@@ -215,8 +215,10 @@ class CLITestCase: XCTestCase {
     /// under CI=true, a skip elsewhere.
     func requireTool(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         if let found = Tools.which(name) { return found }
-        let package = ["python3": "python3", "ssh-keygen": "openssh-client", "git": "git", "Xvfb": "xvfb", "xclip": "xclip", "strace": "strace", "tmux": "tmux"][name] ?? "age"
-        let message = "`\(name)` is not installed (Debian: apt-get install \(package)); the interoperability and terminal tests need it"
+        let package = ["python3": "python3", "ssh-keygen": "openssh-client", "git": "git", "Xvfb": "xvfb", "xclip": "xclip", "strace": "strace",
+                       "tmux": "tmux", "curl": "curl", "wrk": "wrk"][name] ?? "age"
+        let how = name == "schemathesis" ? "pip install schemathesis, as .ci/run does" : "Debian: apt-get install \(package)"
+        let message = "`\(name)` is not installed (\(how)); the interoperability, server and terminal tests need it"
         if Tools.isCI {
             XCTFail("CI=true and \(message)", file: file, line: line)
             throw TestSetupError(message)

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Loads `coffer serve` with wrk on loopback (for scripts/bench).
+
+  bench_serve.py COFFER VAULT SECONDS OUT_DIR
+
+Makes a token (scope /, write), starts `coffer serve --vault VAULT` on a
+free port (log level warning, write rate 20/s), and runs wrk twice, each
+SECONDS long with 2 threads and 50 connections: masked gets of one id; then
+the same with one request in twenty a PUT of a fresh id with its own
+Idempotency-Key. Checks every answer was 200 (or 429 for writes over the
+limit) and that each acknowledged write made exactly one commit. Writes
+OUT_DIR/serve.json ({"gets": {...}, "mixed": {...}}: requests per second,
+p50 and p99 in ms, statuses, acknowledged writes, peak resident KiB) and
+prints one summary line per run.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+LUA = r"""
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("number", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  statuses = {}
+  acked = io.open(os.getenv("BENCH_ACKED"), "a")
+end
+function request()
+  counter = counter + 1
+  local headers = { ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN") }
+  if os.getenv("BENCH_WRITES") == "1" and counter % 20 == 0 then
+    headers["Content-Type"] = "application/json"
+    headers["Idempotency-Key"] = "bench-" .. number .. "-" .. counter
+    return wrk.format("PUT", "/v1/secrets/bench/t" .. number .. "-" .. counter, headers, '{"value":"v' .. counter .. '"}')
+  end
+  return wrk.format("GET", "/v1/secrets/" .. os.getenv("BENCH_ID"), headers)
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status == 200 then
+    local id, commit = string.match(body, '"id":"(bench/[^"]+)","commit":"(%x+)"')
+    if id then acked:write(id .. " " .. commit .. "\n"); acked:flush() end
+  end
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses")) do total[status] = (total[status] or 0) + n end
+  end
+  local line = "statuses"
+  for status, n in pairs(total) do line = line .. " " .. status .. "=" .. n end
+  print(line)
+  print(string.format("result %.1f %.3f %.3f %d", summary.requests / (summary.duration / 1e6),
+                      latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.connect
+                      + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def git(vault, *args):
+    return subprocess.run(["git", "-C", vault, *args], check=True, capture_output=True, text=True).stdout
+
+
+def main():
+    coffer, vault, seconds, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    work = tempfile.mkdtemp(prefix="bench-serve-")
+    token = subprocess.run([coffer, "token", "create", "--vault", vault, "--scope", "/", "--write", "--name",
+                            f"bench-{os.getpid()}"], check=True, capture_output=True, text=True).stdout.strip()
+    some_id = subprocess.run([coffer, "list", "--vault", vault], check=True, capture_output=True, text=True).stdout.split()[0]
+    server = subprocess.Popen([coffer, "serve", "--vault", vault, "--listen", "127.0.0.1:0", "--log-level", "warning",
+                               "--write-rate", "20", "--rate", "1000000"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    line = server.stdout.readline().decode()
+    match = re.search(r"http://(\S+)", line)
+    if not match:
+        raise SystemExit(f"bench_serve: coffer serve did not start: {line}")
+    address = match.group(1)
+    script = os.path.join(work, "load.lua")
+    with open(script, "w") as f:
+        f.write(LUA)
+    results = {}
+    try:
+        for name, writes in (("gets", "0"), ("mixed", "1")):
+            acked = os.path.join(work, f"acked-{name}")
+            open(acked, "w").close()
+            before = int(git(vault, "rev-list", "--count", "HEAD"))
+            peak = [0]
+            stop = threading.Event()
+
+            def sample():
+                while not stop.wait(0.5):
+                    with open(f"/proc/{server.pid}/status") as status:
+                        for row in status:
+                            if row.startswith("VmRSS:"):
+                                peak[0] = max(peak[0], int(row.split()[1]))
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            env = dict(os.environ, BENCH_TOKEN=token, BENCH_ID=some_id, BENCH_WRITES=writes, BENCH_ACKED=acked)
+            run = subprocess.run(["wrk", "-t", "2", "-c", "50", "-d", f"{seconds}s", "--timeout", "10s", "-s", script,
+                                  f"http://{address}"], env=env, capture_output=True, text=True)
+            stop.set()
+            sampler.join()
+            if run.returncode != 0:
+                raise SystemExit(f"bench_serve: wrk failed: {run.stderr}")
+            statuses = dict(pair.split("=") for pair in
+                            next(l for l in run.stdout.splitlines() if l.startswith("statuses")).split()[1:])
+            rate, p50, p99, errors = next(l for l in run.stdout.splitlines() if l.startswith("result")).split()[1:]
+            bad = {s: n for s, n in statuses.items() if s != "200" and not (s == "429" and writes == "1")}
+            if bad or int(errors):
+                raise SystemExit(f"bench_serve: {name}: statuses {statuses}, {errors} socket errors")
+            writes_done = [l.split() for l in open(acked).read().splitlines()]
+            after = int(git(vault, "rev-list", "--count", "HEAD"))
+            if after - before != len(writes_done) or len({w[0] for w in writes_done}) != len(writes_done):
+                raise SystemExit(f"bench_serve: {name}: {len(writes_done)} writes acknowledged, {after - before} commits made")
+            results[name] = {"requests_per_second": float(rate), "p50_ms": float(p50), "p99_ms": float(p99),
+                             "statuses": statuses, "acknowledged_writes": len(writes_done), "peak_rss_kib": peak[0]}
+            print(f"{name}: {float(rate):.0f} requests/s, p50 {float(p50):.2f} ms, p99 {float(p99):.2f} ms, "
+                  f"statuses {statuses}, {len(writes_done)} writes = {after - before} commits, peak RSS {peak[0] // 1024} MiB")
+    finally:
+        server.terminate()
+        server.wait()
+        subprocess.run([coffer, "token", "revoke", "--vault", vault, f"bench-{os.getpid()}"], capture_output=True)
+    with open(os.path.join(out, "serve.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
