@@ -7,7 +7,7 @@ Makes a token (scope /, write), starts `coffer serve --vault VAULT` on a
 free port (log level warning, write rate 20/s), and runs wrk twice, each
 SECONDS long with 2 threads and 50 connections: masked gets of one id; then
 the same with one request in twenty a PUT of a fresh id with its own
-Idempotency-Key. Checks every answer was 200 (or 429 for writes over the
+Idempotency-Key (scripts/serve-load.lua). Checks every answer was 200 (or 429 for writes over the
 limit) and that each acknowledged write made exactly one commit. Writes
 OUT_DIR/serve.json ({"gets": {...}, "mixed": {...}}: requests per second,
 p50 and p99 in ms, statuses, acknowledged writes, peak resident KiB) and
@@ -22,47 +22,7 @@ import tempfile
 import threading
 import time
 
-LUA = r"""
-local threads = {}
-local counter = 0
-function setup(thread)
-  thread:set("number", #threads + 1)
-  table.insert(threads, thread)
-end
-function init(args)
-  statuses = {}
-  acked = io.open(os.getenv("BENCH_ACKED"), "a")
-end
-function request()
-  counter = counter + 1
-  local headers = { ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN") }
-  if os.getenv("BENCH_WRITES") == "1" and counter % 20 == 0 then
-    headers["Content-Type"] = "application/json"
-    headers["Idempotency-Key"] = "bench-" .. number .. "-" .. counter
-    return wrk.format("PUT", "/v1/secrets/bench/t" .. number .. "-" .. counter, headers, '{"value":"v' .. counter .. '"}')
-  end
-  return wrk.format("GET", "/v1/secrets/" .. os.getenv("BENCH_ID"), headers)
-end
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-  if status == 200 then
-    local id, commit = string.match(body, '"id":"(bench/[^"]+)","commit":"(%x+)"')
-    if id then acked:write(id .. " " .. commit .. "\n"); acked:flush() end
-  end
-end
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, n in pairs(thread:get("statuses")) do total[status] = (total[status] or 0) + n end
-  end
-  local line = "statuses"
-  for status, n in pairs(total) do line = line .. " " .. status .. "=" .. n end
-  print(line)
-  print(string.format("result %.1f %.3f %.3f %d", summary.requests / (summary.duration / 1e6),
-                      latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.connect
-                      + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-"""
+LUA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "serve-load.lua")
 
 
 def git(vault, *args):
@@ -82,9 +42,7 @@ def main():
     if not match:
         raise SystemExit(f"bench_serve: coffer serve did not start: {line}")
     address = match.group(1)
-    script = os.path.join(work, "load.lua")
-    with open(script, "w") as f:
-        f.write(LUA)
+    script = LUA
     results = {}
     try:
         for name, writes in (("gets", "0"), ("mixed", "1")):
@@ -102,7 +60,7 @@ def main():
                                 peak[0] = max(peak[0], int(row.split()[1]))
             sampler = threading.Thread(target=sample)
             sampler.start()
-            env = dict(os.environ, BENCH_TOKEN=token, BENCH_ID=some_id, BENCH_WRITES=writes, BENCH_ACKED=acked)
+            env = dict(os.environ, LOAD_TOKEN=token, LOAD_ID=some_id, LOAD_WRITES=writes, LOAD_ACKED=acked)
             run = subprocess.run(["wrk", "-t", "2", "-c", "50", "-d", f"{seconds}s", "--timeout", "10s", "-s", script,
                                   f"http://{address}"], env=env, capture_output=True, text=True)
             stop.set()

@@ -1,3 +1,5 @@
+import CofferKit
+
 /// JSON documents the server writes that hold no value (ids, commits,
 /// versions, errors), with keys in the order given, as the CLI's `-o json`.
 /// Revealed values never pass through here: `FlatJSON.encode` writes them
@@ -18,7 +20,7 @@ indirect enum JSONText {
 
     private func write(to out: inout String) {
         switch self {
-        case .string(let s): JSONText.quote(s, to: &out)
+        case .string(let s): out += FlatJSON.quoted(s)
         case .int(let n): out += String(n)
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
@@ -33,30 +35,11 @@ indirect enum JSONText {
             out += "{"
             for (i, (key, value)) in fields.enumerated() {
                 if i > 0 { out += "," }
-                JSONText.quote(key, to: &out)
+                out += FlatJSON.quoted(key)
                 out += ":"
                 value.write(to: &out)
             }
             out += "}"
         }
-    }
-
-    /// `"…"` with `"`, `\` and control characters escaped, the rest as it is.
-    private static func quote(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 }

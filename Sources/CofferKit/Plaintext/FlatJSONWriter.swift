@@ -23,7 +23,7 @@ extension FlatJSON {
     /// `"…"` with `"`, `\\` and control characters escaped; the rest of the
     /// UTF-8 as it is (the caller has checked it is UTF-8). Shared with `ConfigJSON`.
     /// A JSON string literal of text that is not secret (ids, paths, names).
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         var out = ValueBuffer(capacity: text.utf8.count + 2)
         var text = text
         text.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
