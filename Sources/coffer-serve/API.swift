@@ -113,8 +113,17 @@ struct API: HTTPResponder {
         let isWrite = method == .put || method == .delete
         let links = self.links
         let (name, answer) = try await service.run { session -> (String, Answer) in
-            guard let token = try bearer.token.flatMap({ bytes in try bytes.withUnsafeBytes { try session.authenticate($0) } }) else {
-                return ("-", .problem(ServeProblem.unauthorized))
+            let token: AccessToken
+            switch try bearer.token.map({ bytes in try bytes.withUnsafeBytes { try session.authenticate($0) } }) ?? .unknown {
+            case .valid(let valid):
+                token = valid
+            case .expired(let expired):
+                // Its holder knows the token already: telling them it expired gives nothing away.
+                let when = expired.expires.map { UTCTime.iso8601($0) } ?? "?"
+                return ("\(expired.name) (expired)", .problem(ServeProblem(.unauthorized, "this token expired at \(when); make a new one with coffer token create",
+                                                                          headers: ServeProblem.unauthorized.headers)))
+            case .unknown:
+                return (bearer.token == nil ? "- (none)" : "- (unknown or revoked)", .problem(ServeProblem.unauthorized))
             }
             if let wait = limits.admit(token: token.name, write: isWrite) {
                 return (token.name, .problem(ServeProblem(.tooManyRequests, "over this token's rate limit; retry after \(wait) s",
@@ -192,10 +201,11 @@ struct Bearer: @unchecked Sendable {
     let token: SecureBytes?
 
     init(_ header: String?) {
-        guard let header, header.hasPrefix("Bearer ") else {
+        // The scheme is case-insensitive (RFC 9110); the token is what follows one space.
+        guard let header, header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " else {
             token = nil
             return
         }
-        token = SecureBytes(copying: Array(header.utf8.dropFirst("Bearer ".count)))
+        token = SecureBytes(copying: Array(header.utf8.dropFirst(7)))
     }
 }

@@ -74,9 +74,16 @@ extension Call {
 
     /// `{"value": "…"}` and nothing else, read into a wiped buffer.
     static func value(from body: ByteBuffer) throws -> SecureBytes {
-        let entries = try body.withUnsafeReadableBytes { try FlatJSON.parse($0) }
+        let shape = "the body is one JSON object with one string, value: {\"value\": \"…\"}"
+        let entries: [PlaintextEntry]
+        do {
+            entries = try body.withUnsafeReadableBytes { try FlatJSON.parse($0) }
+        } catch let error as PlaintextError {
+            throw ServeProblem(.badRequest, "\(shape) (\(error))")
+        }
         guard entries.count == 1, entries[0].key == "value" else {
-            throw ServeProblem(.badRequest, "the body is one JSON object with one string, value: {\"value\": \"…\"}")
+            let others = entries.map(\.key).filter { $0 != "value" }
+            throw ServeProblem(.badRequest, shape + (others.isEmpty ? "" : " (not \(others.map { "\"\($0)\"" }.joined(separator: ", ")))"))
         }
         guard entries[0].value.count <= Call.valueLimit else {
             throw ServeProblem(.contentTooLarge, "a value set over HTTP is at most \(Call.valueLimit) bytes; set larger ones with coffer set --file")

@@ -26,8 +26,10 @@ enum Answer: @unchecked Sendable {
         case .value(let json):
             // The response's buffer is SwiftNIO's, not wiped: the one copy of a
             // value that coffer does not control, for as long as NIO keeps it.
+            var buffer = json.withUnsafeBytes { ByteBuffer(bytes: $0) }
+            buffer.writeString("\n")
             return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: json.withUnsafeBytes { ByteBuffer(bytes: $0) }))
+                            body: .init(byteBuffer: buffer))
         case .problem(let problem): return problem.response
         }
     }
@@ -101,7 +103,7 @@ struct Call {
         let value = try vault.read(id, identities: service.identities)
         try vault.recordReveal(.serve, ids: [id])
         do {
-            return .value(try FlatJSON.encode([("id", SecureBytes(copying: Array(id.value.utf8))), ("value", value)]))
+            return .value(try FlatJSON.encode([("id", SecureBytes(copying: Array(id.value.utf8))), ("value", value)], compact: true))
         } catch PlaintextError.valueNotUTF8 {
             throw ServeProblem(.unprocessableContent, "the value of \(id) is not UTF-8 text, which JSON cannot carry; read it with coffer get")
         }

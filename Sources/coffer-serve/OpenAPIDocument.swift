@@ -153,7 +153,7 @@ paths:
       - $ref: "#/components/parameters/Id"
     get:
       operationId: secretHistory
-      summary: A secret's versions, oldest first, as `coffer history -o json` prints them.
+      summary: A secret's versions, newest first, as `coffer history -o json` prints them.
       responses:
         "200":
           description: The versions.
@@ -313,7 +313,9 @@ components:
       additionalProperties: false
       properties:
         id: { type: string }
-        url: { type: string }
+        url:
+          type: string
+          description: A path (`/v1/reveal/cfl_…`), relative to the server's address.
         expires_in: { type: integer, minimum: 1 }
     Problem:
       type: object

@@ -26,7 +26,10 @@ struct ServeAccess: @unchecked Sendable {
         root = try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath), configuration: configuration).root
         user = locator.userName ?? "unknown"
         let store = IdentityStore(path: locator.identityPath(explicit: identityPath))
-        guard store.exists else { throw ServeFailure("there is no identity at \(store.path); coffer serve reads and signs with one") }
+        guard store.exists else {
+            throw ServeFailure("there is no identity at \(store.path); coffer serve reads and signs with one",
+                               hint: "pass --identity FILE, or make one with coffer identity new")
+        }
         if let agent = try? AgentSession.open(socket: locator.agentSocketPath, identityPath: store.path), agent.publicKeys.signingKey != nil {
             identities = agent.identities
             signer = CommitSigner(signer: "the agent's key for \(store.path)") { try agent.sign($0, namespace: CommitSigner.namespace) }
@@ -53,5 +56,16 @@ struct ServeFailure: Error, CustomStringConvertible {
     init(_ description: String, hint: String? = nil) {
         self.description = description
         self.hint = hint
+    }
+
+    /// What to do about an error that stopped the server at start.
+    static func hint(for error: any Error) -> String? {
+        switch error {
+        case let failure as ServeFailure: return failure.hint
+        case VaultError.notAVault: return "run coffer init, or pass --vault DIR"
+        case VaultError.idempotencyStoreBusy: return "stop that server first, or serve another clone"
+        case VaultError.wrongPassphrase: return "check the file --passphrase-file names"
+        default: return nil
+        }
     }
 }

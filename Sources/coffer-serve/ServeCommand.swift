@@ -19,8 +19,15 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "coffer serve",
         abstract: "Serve the vault's secrets over HTTP to this host's tokens (masked by default).",
         discussion: """
-            Listens on 127.0.0.1:\(ServeCommand.defaultPort) unless told otherwise; a non-loopback address needs \
-            --allow-remote. TLS is not offered: put a reverse proxy in front for anything beyond this host. \
+            Clients send a token made by `coffer token create` (Authorization: Bearer cft_…); \
+            it reaches only its --scope prefixes, with its rights. The API: GET /v1/secrets?prefix=P, \
+            GET|PUT|DELETE /v1/secrets/ID, GET /v1/secrets/ID?reveal=true, POST /v1/reveal-links/ID, \
+            GET /v1/reveal/LINK, GET /v1/history/ID; the OpenAPI document is served at /v1/openapi.yaml \
+            (docs/CLI.md "coffer serve").
+
+            Listens on 127.0.0.1:\(ServeCommand.defaultPort) unless told otherwise and says so on standard error \
+            (`coffer serve: listening on http://HOST:PORT for VAULT`, or `unix:PATH`); stops on SIGTERM or SIGINT. \
+            TLS is not offered: put a reverse proxy in front for anything beyond this host. \
             The identity must open without a prompt: the agent's, an unprotected deploy key, or --passphrase-file.
             """
     )
@@ -34,12 +41,22 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand { try await command.run() } else { try command.run() }
+        } catch let exit as ExitCode {
+            Glibc.exit(exit.rawValue)
         } catch {
-            exit(withError: error)
+            // In coffer's words (`coffer: error:`, `coffer: hint:`), as every other command.
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            ServerLog.error(message(for: error), hint: "see coffer serve --help")
+            Glibc.exit(code.rawValue)
         }
     }
 
-    @Option(name: .customLong("listen"), help: ArgumentHelp("Address and port (default 127.0.0.1:\(defaultPort); port 0 picks one).",
+    @Option(name: .customLong("listen"), help: ArgumentHelp("Address and port (default 127.0.0.1:\(defaultPort); port 0 picks one). "
+                                                            + "Loopback is 127.0.0.1, [::1] or localhost; any other needs --allow-remote.",
                                                             valueName: "HOST:PORT"))
     var listen: String?
 
@@ -52,14 +69,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-remote"), help: "Allow an address other than loopback (put TLS in front of it).")
     var allowRemote = false
 
-    @Option(name: .customLong("rate"), help: ArgumentHelp("Requests per second per token (bursts of twice as many).", valueName: "N"))
-    var rate: Double = 100
+    @Option(name: .customLong("rate"), help: ArgumentHelp("Requests per second per token, default 100 (bursts of twice as many; "
+                                                          + "over it: 429 with Retry-After).", valueName: "N"))
+    var rate: Double?
 
-    @Option(name: .customLong("write-rate"), help: ArgumentHelp("Writes per second per token (bursts of twice as many).", valueName: "N"))
-    var writeRate: Double = 5
+    @Option(name: .customLong("write-rate"), help: ArgumentHelp("Writes per second per token, default 5 (bursts of twice as many).",
+                                                                valueName: "N"))
+    var writeRate: Double?
 
-    @Option(name: .customLong("link-seconds"), help: ArgumentHelp("How long a one-time reveal link stays valid.", valueName: "SECONDS"))
-    var linkSeconds: Int = 60
+    @Option(name: .customLong("link-seconds"), help: ArgumentHelp("How long a one-time reveal link stays valid, 1 to 3600 (default 60).",
+                                                                  valueName: "SECONDS"))
+    var linkSeconds: Int?
 
     @Option(name: .customLong("log-level"), help: ArgumentHelp("error, warning, info or debug (no level logs a value).", valueName: "LEVEL"))
     var logLevel: String = "info"
@@ -78,8 +98,10 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         if listen != nil && socket != nil { throw ValidationError("--listen and --socket exclude each other") }
         if socket != nil && allowRemote { throw ValidationError("--allow-remote goes with --listen, not --socket") }
-        guard rate > 0, rate.isFinite, writeRate > 0, writeRate.isFinite else { throw ValidationError("rates are positive numbers") }
-        guard (1...3600).contains(linkSeconds) else { throw ValidationError("--link-seconds takes 1 to 3600") }
+        for value in [rate, writeRate].compactMap({ $0 }) where !(value > 0 && value.isFinite) {
+            throw ValidationError("--rate and --write-rate take a number of requests per second above 0")
+        }
+        if let linkSeconds, !(1...3600).contains(linkSeconds) { throw ValidationError("--link-seconds takes 1 to 3600") }
         guard ["error", "warning", "info", "debug"].contains(logLevel) else {
             throw ValidationError("--log-level takes error, warning, info or debug")
         }
@@ -100,11 +122,11 @@ struct ServeCommand: AsyncParsableCommand {
             let access = try ServeAccess(vaultPath: vaultPath, identityPath: identityPath, passphraseFile: passphraseFile)
             service = try VaultService(access: access, readOnly: readOnly, log: log)
         } catch {
-            log.fail("coffer serve: \(ServeProblem.message(for: error))")
+            ServerLog.error(ServeProblem.message(for: error), hint: ServeFailure.hint(for: error))
             throw ExitCode(1)
         }
-        let api = API(service: service, limits: RateLimits(requestsPerSecond: rate, writesPerSecond: writeRate),
-                      links: RevealLinks(lifetime: linkSeconds), log: log)
+        let api = API(service: service, limits: RateLimits(requestsPerSecond: rate ?? 100, writesPerSecond: writeRate ?? 5),
+                      links: RevealLinks(lifetime: linkSeconds ?? 60), log: log)
         // Sockets are made 0600: the token is the door, the mode the wall.
         let saved = umask(0o177)
         let app = Application(
@@ -116,7 +138,9 @@ struct ServeCommand: AsyncParsableCommand {
             onServerRunning: { channel in
                 umask(saved)
                 let shown = channel.localAddress.map { address in
-                    address.port.map { "http://\(address.ipAddress ?? "?"):\($0)" } ?? "unix:\(address.pathname ?? "?")"
+                    guard let port = address.port else { return "unix:\(address.pathname ?? "?")" }
+                    let host = address.ipAddress ?? "?"
+                    return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
                 } ?? "?"
                 log.always("coffer serve: listening on \(shown) for \(service.root)\(readOnly ? " (read-only)" : "")")
             },
@@ -124,8 +148,16 @@ struct ServeCommand: AsyncParsableCommand {
         )
         do {
             try await app.runService()
+        } catch let error as IOError where [EADDRINUSE, EADDRNOTAVAIL, EACCES].contains(error.errnoCode) {
+            let shown = socket ?? listen ?? "127.0.0.1:\(ServeCommand.defaultPort)"
+            let reason = error.errnoCode == EADDRINUSE ? "is already in use"
+                : error.errnoCode == EACCES ? "is not one this user may listen on" : "is not an address of this host"
+            ServerLog.error("cannot listen on \(shown): it \(reason)",
+                            hint: socket == nil ? "pick another with --listen 127.0.0.1:PORT (port 0 picks a free one)"
+                                                : "remove it if no server uses it, or pick another --socket PATH")
+            throw ExitCode(1)
         } catch {
-            log.fail("coffer serve: \(ServeProblem.message(for: error))")
+            ServerLog.error(ServeProblem.message(for: error), hint: nil)
             throw ExitCode(1)
         }
     }
@@ -143,9 +175,11 @@ struct ListenAddress {
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { throw ValidationError("--listen needs a host, as 127.0.0.1:\(port)") }
+        // The one name taken: it is loopback by definition, whatever the resolver says.
+        if host == "localhost" { host = "127.0.0.1" }
         guard allowRemote || ListenAddress.isLoopback(host) else {
-            throw ValidationError("\(host) is not a loopback address; pass --allow-remote to serve beyond this host "
-                                  + "(and put a TLS proxy in front: coffer serve speaks plain HTTP)")
+            throw ValidationError("\(host) is not a loopback address (127.0.0.1, [::1] or localhost); pass --allow-remote "
+                                  + "to serve beyond this host (and put a TLS proxy in front: coffer serve speaks plain HTTP)")
         }
         self.host = host
         self.port = port

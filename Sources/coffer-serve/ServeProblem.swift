@@ -57,7 +57,7 @@ struct ServeProblem: Error {
     /// An error's words for the log and for a 500.
     static func message(for error: any Error) -> String {
         switch error {
-        case let failure as ServeFailure: return failure.description + (failure.hint.map { " (\($0))" } ?? "")
+        case let failure as ServeFailure: return failure.description
         case let error as CustomStringConvertible: return error.description
         default: return "an unexpected error (\(type(of: error)))"
         }

@@ -26,13 +26,20 @@ struct ServerLog: Sendable {
     }
 
     func always(_ line: String) { write(line) }
-    func fail(_ line: String) { write(line) }
     func warning(_ line: String) { if level <= .warning { write("coffer serve: warning: " + line) } }
     func info(_ line: String) { if level <= .info { write(line) } }
     func debug(_ line: String) { if level <= .debug { write("debug: " + line) } }
 
+    /// Why the server did not start or stopped, as every coffer command says it.
+    static func error(_ message: String, hint: String?) {
+        write("coffer: error: " + message)
+        if let hint { write("coffer: hint: " + hint) }
+    }
+
     /// One write per line, so lines from two requests never interleave.
-    private func write(_ line: String) {
+    private func write(_ line: String) { ServerLog.write(line) }
+
+    private static func write(_ line: String) {
         // Control characters (from a path, a token name) are escaped: a request cannot forge lines.
         let text = UntrustedText.escaped(line) + "\n"
         _ = try? FileDescriptorSink(fd: STDERR_FILENO, name: "standard error").write(text)

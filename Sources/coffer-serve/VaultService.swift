@@ -56,9 +56,9 @@ final class VaultService: @unchecked Sendable {
 
         fileprivate init(service: VaultService) { self.service = service }
 
-        /// The token `bearer` is, if it is one of this host's and has not expired.
-        func authenticate(_ bearer: UnsafeRawBufferPointer) throws -> AccessToken? {
-            try service.base.authenticate(bearer: bearer)
+        /// What the token `bearer` is on this host.
+        func authenticate(_ bearer: UnsafeRawBufferPointer) throws -> Vault.Authentication {
+            try service.base.check(bearer: bearer)
         }
 
         /// The vault, opened for this request: its audit lines name `token`.

@@ -29,10 +29,10 @@ struct TokenCommand: ParsableCommand {
         @Option(name: .customLong("scope"), help: ArgumentHelp("An id prefix the token reaches (repeatable; / for every id).", valueName: "PREFIX"))
         var scopes: [String] = []
 
-        @Flag(help: "Read only (the default).")
+        @Flag(help: "Read only (the default; excludes --write).")
         var read = false
 
-        @Flag(help: "Read, set and delete.")
+        @Flag(help: "Read, set and delete (excludes --read).")
         var write = false
 
         @Flag(help: "Read values in clear.")
@@ -80,6 +80,10 @@ struct TokenCommand: ParsableCommand {
                 }
                 Console.info("made token \(record.name) (\(record.rights.description) on \(record.prefixes.map(\.description).joined(separator: ", "))"
                              + (record.expires.map { ", until \(UTCTime.iso8601($0))" } ?? "") + "); it is shown only this once")
+                // A typo in a prefix makes a token that sees nothing: say so (ids may come later, so it is made).
+                for prefix in record.prefixes where vault.list(prefix).isEmpty {
+                    Console.warning("no ids are under \(prefix) yet")
+                }
             }
         }
     }

@@ -75,7 +75,12 @@ final class ServeTests: VaultE2ECase {
         let brief = try makeToken(["--scope", "/", "--ttl", "2", "--name", "brief"])
         XCTAssertEqual(try http("GET", server, "/v1/secrets", token: brief).status, 200)
         usleep(2_100_000)
-        XCTAssertEqual(try http("GET", server, "/v1/secrets", token: brief).status, 401, "expired")
+        let expired = try http("GET", server, "/v1/secrets", token: brief)
+        XCTAssertEqual(expired.status, 401, "expired")
+        XCTAssertTrue(expired.detail.hasPrefix("this token expired at "), expired.text)
+        XCTAssertTrue(server.log.contains("GET /v1/secrets 401") && server.log.contains("token=brief (expired)"), server.log)
+        XCTAssertEqual(try http("GET", server, "/v1/secrets", headers: ["Authorization": "bearer \(reader)"]).status, 200,
+                       "the scheme is case-insensitive")
         try cofOK(["token", "revoke", "writer"])
         XCTAssertEqual(try http("GET", server, "/v1/secrets/dev/db?reveal=true", token: writer).status, 401, "revoked, without a restart")
 
@@ -256,11 +261,34 @@ final class ServeTests: VaultE2ECase {
     func testListensOnLoopbackOrASocketAndCanBeReadOnly() throws {
         try seed()
         let token = try makeToken(["--scope", "/", "--write", "--name", "all"])
-        for address in ["0.0.0.0:0", "192.0.2.1:8000", "localhost:0", "[::]:0"] {
+        for address in ["0.0.0.0:0", "192.0.2.1:8000", "example.com:0", "[::]:0"] {
             let refused = try cof(["serve", "--listen", address])
             XCTAssertEqual(refused.status, 64, "\(address): \(refused.stderrText)")
-            XCTAssertTrue(refused.stderrText.contains("--allow-remote") || refused.stderrText.contains("not a loopback"), refused.stderrText)
+            XCTAssertTrue(refused.stderrText.hasPrefix("coffer: error: "), refused.stderrText)
+            XCTAssertTrue(refused.stderrText.contains("is not a loopback address (127.0.0.1, [::1] or localhost); pass --allow-remote"),
+                          refused.stderrText)
         }
+        let named = try ServeProcess(self, ["--listen", "localhost:0"])
+        XCTAssertTrue(named.address.hasPrefix("127.0.0.1:"), named.address)
+        // The port taken, a second server on the clone: said at once, in coffer's words.
+        let taken = try cof(["serve", "--listen", named.address, "--vault", path("elsewhere")])
+        XCTAssertEqual(taken.status, 1)
+        XCTAssertTrue(taken.stderrText.contains("coffer: error: ") && taken.stderrText.contains("coffer: hint: run coffer init, or pass --vault DIR"),
+                      taken.stderrText)
+        let started = Date()
+        let second = try cof(["serve", "--listen", "127.0.0.1:0"])
+        XCTAssertEqual(second.status, 1)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "refused at once, not after a wait")
+        XCTAssertTrue(second.stderrText.contains("coffer: error: another coffer serve is serving this clone"), second.stderrText)
+        named.stop()
+        let busyPort = try ServeProcess(self)
+        defer { busyPort.stop() }
+        try gitOK(["clone", "-q", vaultDir, path("second")])
+        let inUse = try cof(["serve", "--listen", busyPort.address, "--vault", path("second")])
+        XCTAssertEqual(inUse.status, 1)
+        XCTAssertTrue(inUse.stderrText.contains("coffer: error: cannot listen on \(busyPort.address): it is already in use"), inUse.stderrText)
+        XCTAssertTrue(inUse.stderrText.contains("coffer: hint: pick another with --listen 127.0.0.1:PORT"), inUse.stderrText)
+
 
         let socket = path("serve.sock")
         let server = try ServeProcess(self, ["--socket", socket, "--read-only"])

@@ -13,6 +13,7 @@ final class TokenCLITests: VaultE2ECase {
         XCTAssertTrue(made.stderrText.contains("made token deploy (read,reveal on dev, ops/ci, until "), made.stderrText)
         XCTAssertTrue(made.stderrText.contains("shown only this once"))
         XCTAssertFalse(made.stderrText.contains(token))
+        XCTAssertTrue(made.stderrText.contains("coffer: warning: no ids are under dev yet"), made.stderrText)
         try cofOK(["token", "create", "--scope", "/", "--write"])
 
         let listed = try cofOK(["token", "list"]).stdoutText
@@ -38,6 +39,11 @@ final class TokenCLITests: VaultE2ECase {
         XCTAssertEqual(try gitOK(["status", "--porcelain"]).stdoutText, "")
 
         try cofOK(["token", "revoke", "deploy"])
+        // Made and revoked, in the audit log: names and prefixes, never the token.
+        let audit = try cofOK(["audit", "-o", "json"]).stdoutText
+        XCTAssertTrue(audit.contains("token-create:deploy") && audit.contains("token-revoke:deploy"), audit)
+        XCTAssertTrue(audit.contains("\"action\":\"token-create:deploy\",\"ids\":[\"dev\",\"ops/ci\"]"), audit)
+        XCTAssertFalse(audit.contains(String(token.dropFirst(4))))
         XCTAssertFalse(try cofOK(["token", "list"]).stdoutText.contains("deploy"))
         let again = try cof(["token", "revoke", "deploy"])
         XCTAssertEqual(again.status, 1)

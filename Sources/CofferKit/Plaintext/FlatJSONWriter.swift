@@ -5,18 +5,23 @@ extension FlatJSON {
     /// strings escaped as JSON requires (`\"`, `\\`, control characters);
     /// the rest of the UTF-8 is written as it is. A value that is not UTF-8
     /// is refused, naming its key.
-    public static func encode(_ entries: [PlaintextEntry]) throws -> SecureBytes {
+    /// `compact`: all on one line, no spaces, no final newline (an HTTP answer).
+    public static func encode(_ entries: [PlaintextEntry], compact: Bool = false) throws -> SecureBytes {
         var out = ValueBuffer(capacity: entries.reduce(4) { $0 + $1.key.utf8.count + $1.value.count + 8 })
         out.append("{")
         for (index, (key, value)) in entries.enumerated() {
             guard UTF8Text.isValid(value) else { throw PlaintextError.valueNotUTF8(key: key) }
-            out.append(index == 0 ? "\n  " : ",\n  ")
+            if compact {
+                if index > 0 { out.append(",") }
+            } else {
+                out.append(index == 0 ? "\n  " : ",\n  ")
+            }
             var key = key
             key.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
-            out.append(": ")
+            out.append(compact ? ":" : ": ")
             value.withUnsafeBytes { appendString($0, to: &out) }
         }
-        out.append(entries.isEmpty ? "}\n" : "\n}\n")
+        out.append(compact ? "}" : entries.isEmpty ? "}\n" : "\n}\n")
         return out.finish()
     }
 

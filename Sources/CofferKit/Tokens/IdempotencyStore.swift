@@ -55,13 +55,14 @@ public final class IdempotencyStore {
     }
 
     /// The store of `vault`'s clone, read, with its expired keys dropped.
-    /// Held by one server at a time: a second waits `lockTimeout` and fails.
+    /// Held by one server at a time: a second fails at once (a server holds
+    /// it for its whole life, so waiting would only look like a hang).
     public static func open(_ vault: Vault, now: Int = UTCTime.now()) throws -> IdempotencyStore {
         let gitDirectory = vault.gitDirectory
         let lock: DirectoryLock
         do {
             try Files.makeDirectories(CloneFile.directory(gitDirectory: gitDirectory))
-            lock = try DirectoryLock(path: gitDirectory + "/coffer/idempotency.lock", timeout: vault.configuration.lockTimeout)
+            lock = try DirectoryLock(path: gitDirectory + "/coffer/idempotency.lock", timeout: 0)
         } catch FileError.busy {
             throw VaultError.idempotencyStoreBusy
         } catch let error as FileError {

@@ -37,6 +37,9 @@ extension Vault {
             let record = AccessToken(name: name, prefixes: prefixes, rights: rights.union(.read),
                                      created: now, expires: lifetime.map { now + $0 }, hash: hash)
             tokens.append(record)
+            // A token is a lasting capability: its making is recorded (never the
+            // token), first, so that no token exists that the log does not name.
+            try audit(action: "token-create:" + name, ids: prefixes.map(\.description), commit: nil)
             try store.save(tokens)
             return (record, token)
         }
@@ -53,25 +56,41 @@ extension Vault {
             var tokens = try store.load()
             guard let index = tokens.firstIndex(where: { $0.name == name }) else { throw VaultError.noSuchToken(name: name) }
             let removed = tokens.remove(at: index)
+            try audit(action: "token-revoke:" + name, ids: removed.prefixes.map(\.description), commit: nil)
             try store.save(tokens)
             return removed
         }
+    }
+
+    /// What a bearer token is on this host.
+    public enum Authentication: Equatable, Sendable {
+        case valid(AccessToken)
+        /// One of this host's, past its expiry (its holder may be told).
+        case expired(AccessToken)
+        /// Not one of this host's: never made, revoked, or not a token at all.
+        case unknown
     }
 
     /// The token `bearer` is, when it is one of this host's and has not
     /// expired; nil otherwise (which of the two is not said). Every stored
     /// hash is compared in constant time.
     public func authenticate(bearer: UnsafeRawBufferPointer, now: Int = UTCTime.now()) throws -> AccessToken? {
-        guard TokenStore.hasTokenShape(bearer) else { return nil }
+        guard case .valid(let token) = try check(bearer: bearer, now: now) else { return nil }
+        return token
+    }
+
+    /// Like `authenticate`, saying whether a token it refuses expired.
+    public func check(bearer: UnsafeRawBufferPointer, now: Int = UTCTime.now()) throws -> Authentication {
+        guard TokenStore.hasTokenShape(bearer) else { return .unknown }
         let tokens = try tokenStore.load()
-        guard !tokens.isEmpty, let key = try tokenStore.key(creating: false, tokensExist: true) else { return nil }
+        guard !tokens.isEmpty, let key = try tokenStore.key(creating: false, tokensExist: true) else { return .unknown }
         let hash = Array(TokenStore.hash(bearer, key: key).utf8)
         var found: AccessToken?
         for token in tokens where Vault.constantTimeEqual(Array(token.hash.utf8), hash) {
             found = token
         }
-        guard let found, !found.hasExpired(at: now) else { return nil }
-        return found
+        guard let found else { return .unknown }
+        return found.hasExpired(at: now) ? .expired(found) : .valid(found)
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
