@@ -39,6 +39,12 @@ struct API: HTTPResponder {
             }
         }
 
+        /// Writes and histories: the dear requests, which also take from a token's write bucket.
+        func isHeavy(_ method: HTTPRequest.Method) -> Bool {
+            if case .history = self { return true }
+            return method == .put || method == .delete
+        }
+
         /// True for `GET /v1/secrets/{id}?reveal=true`, logged as such.
         func isReveal(_ request: Request) -> Bool {
             if case .secret = self, request.method == .get, request.uri.queryParameters["reveal"] == "true" { return true }
@@ -104,66 +110,92 @@ struct API: HTTPResponder {
             break
         }
         var request = request
-        let body: ByteBuffer? = request.method == .put ? try await API.collect(&request) : nil
         let bearer = Bearer(request.headers[.authorization])
-        let idempotencyKey = request.headers[API.idempotencyHeader]
-        let method = request.method, rawPath = request.uri.path
+        let method = request.method
+        // Who asks, and within their rate, before any body is read: only a
+        // token holder can make the server hold one.
+        let heavy = route.isHeavy(method)
+        let limits = self.limits
+        let token: AccessToken
+        switch try await service.run({ session in API.admit(bearer, session: session, limits: limits, heavy: heavy) }) {
+        case .success(let admitted):
+            token = admitted
+        case .failure(let refusal):
+            who = refusal.who
+            return refusal.problem.response
+        }
+        who = token.name
+        let body: ByteBuffer? = method == .put ? try await API.collect(&request) : nil
+        let write = Call.Write(method: method.rawValue, path: request.uri.path, body: body,
+                               idempotencyKey: request.headers[API.idempotencyHeader])
         let reveal = request.uri.queryParameters["reveal"]
         let listPrefix = request.uri.queryParameters["prefix"].map(String.init)
-        let isWrite = method == .put || method == .delete
         let links = self.links
-        let (name, answer) = try await service.run { session -> (String, Answer) in
-            let token: AccessToken
-            switch try bearer.token.map({ bytes in try bytes.withUnsafeBytes { try session.authenticate($0) } }) ?? .unknown {
-            case .valid(let valid):
-                token = valid
-            case .expired(let expired):
-                // Its holder knows the token already: telling them it expired gives nothing away.
-                let when = expired.expires.map { UTCTime.iso8601($0) } ?? "?"
-                return ("\(expired.name) (expired)", .problem(ServeProblem(.unauthorized, "this token expired at \(when); make a new one with coffer token create",
-                                                                          headers: ServeProblem.unauthorized.headers)))
-            case .unknown:
-                return (bearer.token == nil ? "- (none)" : "- (unknown or revoked)", .problem(ServeProblem.unauthorized))
-            }
-            if let wait = limits.admit(token: token.name, write: isWrite) {
-                return (token.name, .problem(ServeProblem(.tooManyRequests, "over this token's rate limit; retry after \(wait) s",
-                                                          headers: [.retryAfter: String(wait)])))
-            }
+        let answer = try await service.run { session -> Answer in
             do {
                 let call = Call(vault: try session.vault(for: token.name), service: session.service, token: token)
-                return (token.name, try call.answer(route, method: method, reveal: reveal, listPrefix: listPrefix,
-                                                    write: Call.Write(method: method.rawValue, path: rawPath, body: body,
-                                                                      idempotencyKey: idempotencyKey), links: links))
+                return try call.answer(route, method: method, reveal: reveal, listPrefix: listPrefix, write: write, links: links)
             } catch {
-                return (token.name, .problem(ServeProblem.of(error)))
+                return .problem(ServeProblem.of(error))
             }
         }
-        who = name
         return answer.response
+    }
+
+    /// A refusal before the operation: the problem, and how the log names the asker.
+    struct Refusal: Error {
+        let who: String
+        let problem: ServeProblem
+    }
+
+    /// The token `bearer` is, if it is valid and within its rate (`heavy`:
+    /// a write or a history, which also take from the token's write bucket).
+    static func admit(_ bearer: Bearer, session: VaultService.Session, limits: RateLimits, heavy: Bool) -> Result<AccessToken, Refusal> {
+        let checked: Vault.Authentication
+        do {
+            checked = try bearer.token.map { bytes in try bytes.withUnsafeBytes { try session.authenticate($0) } } ?? .unknown
+        } catch {
+            return .failure(Refusal(who: "-", problem: ServeProblem.of(error)))
+        }
+        switch checked {
+        case .valid(let token):
+            if let wait = limits.admit(token: token.identity, heavy: heavy) {
+                return .failure(Refusal(who: token.name, problem: ServeProblem(.tooManyRequests, "over this token's rate limit; retry after \(wait) s",
+                                                                              headers: [.retryAfter: String(wait)])))
+            }
+            return .success(token)
+        case .expired(let expired):
+            // Its holder knows the token already: telling them it expired gives nothing away.
+            let when = expired.expires.map { UTCTime.iso8601($0) } ?? "?"
+            return .failure(Refusal(who: "\(expired.name) (expired)",
+                                    problem: ServeProblem(.unauthorized, "this token expired at \(when); make a new one with coffer token create",
+                                                          headers: ServeProblem.unauthorized.headers)))
+        case .unknown:
+            return .failure(Refusal(who: bearer.token == nil ? "- (none)" : "- (unknown or revoked)", problem: ServeProblem.unauthorized))
+        }
     }
 
     /// `GET /v1/reveal/{link}`: the value once, for the token that made the
     /// link, while that token still exists, has not expired and reaches the id.
     private func redeem(_ link: String, who: inout String) async throws -> Response {
         let redemption = links.redeem(link)
-        guard case .value(let id, let minter) = redemption else {
+        guard case .value(let id, let minter, let identity) = redemption else {
             throw redemption == .unknown ? ServeProblem(.notFound, "no such reveal link") : ServeProblem(.gone, "this reveal link was used or has expired")
         }
         who = minter + " (link)"
         do {
             return try await service.run { session in
                 let vault = try session.vault(for: minter + " (reveal link)")
-                guard let token = try vault.tokens().first(where: { $0.name == minter }), !token.hasExpired(at: UTCTime.now()),
+                guard let token = try vault.tokens().first(where: { $0.identity == identity }), !token.hasExpired(at: UTCTime.now()),
                       token.rights.contains(.revealLinks), token.reaches(id) else {
                     throw ServeProblem(.gone, "this reveal link's token was revoked, has expired or no longer reaches the secret")
                 }
                 return try Call(vault: vault, service: session.service, token: token).value(id)
             }.response
-        } catch let problem as ServeProblem where problem.status == .gone {
-            throw problem
         } catch {
-            // The vault could not answer (locked, unreadable): the link is not spent.
-            links.restore(link)
+            // The vault was busy (another writer held it): the link is not spent.
+            // Any other refusal (the secret gone, the token revoked) spends it.
+            if ServeProblem.of(error).status == .serviceUnavailable { links.restore(link) }
             throw error
         }
     }

@@ -24,7 +24,7 @@ extension Call {
         }
         let fingerprint = Call.fingerprint(request)
         return try fingerprint.withUnsafeBytes { fingerprint in
-            switch store.lookup(token: token.name, idempotencyKey: key, request: fingerprint) {
+            switch store.lookup(token: token.identity, idempotencyKey: key, request: fingerprint) {
             case .replay(let status, let body):
                 return .replay(status: status, body: body)
             case .conflict(pending: true):
@@ -33,16 +33,16 @@ extension Call {
             case .conflict(pending: false):
                 throw ServeProblem(.conflict, "this Idempotency-Key was used with another request")
             case .fresh:
-                try store.begin(token: token.name, idempotencyKey: key, request: fingerprint)
+                try store.begin(token: token.identity, idempotencyKey: key, request: fingerprint)
                 let body: String
                 do {
                     body = try perform(id, value)
                 } catch {
                     // Refused before its commit: the key is free for a retry.
-                    try store.abandon(token: token.name, idempotencyKey: key, request: fingerprint)
+                    try store.abandon(token: token.identity, idempotencyKey: key, request: fingerprint)
                     throw error
                 }
-                try store.finish(token: token.name, idempotencyKey: key, request: fingerprint, status: 200, body: body)
+                try store.finish(token: token.identity, idempotencyKey: key, request: fingerprint, status: 200, body: body)
                 return .ok(body)
             }
         }

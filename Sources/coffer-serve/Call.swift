@@ -61,7 +61,7 @@ struct Call {
             return try history(id)
         case .revealLink(let id):
             try checkLink(id)
-            guard let link = links.mint(id, by: token.name) else {
+            guard let link = links.mint(id, by: token) else {
                 throw ServeProblem(.serviceUnavailable, "too many reveal links are outstanding; retry when some have expired",
                                    headers: [.retryAfter: "60"])
             }
@@ -101,12 +101,15 @@ struct Call {
     func value(_ id: SecretID) throws -> Answer {
         try visible(id)
         let value = try vault.read(id, identities: service.identities)
-        try vault.recordReveal(.serve, ids: [id])
+        let json: SecureBytes
         do {
-            return .value(try FlatJSON.encode([("id", SecureBytes(copying: Array(id.value.utf8))), ("value", value)], compact: true))
+            json = try FlatJSON.encode([("id", SecureBytes(copying: Array(id.value.utf8))), ("value", value)], compact: true)
         } catch PlaintextError.valueNotUTF8 {
             throw ServeProblem(.unprocessableContent, "the value of \(id) is not UTF-8 text, which JSON cannot carry; read it with coffer get")
         }
+        // Recorded once the answer is ready, before it leaves.
+        try vault.recordReveal(.serve, ids: [id])
+        return .value(json)
     }
 
     /// `POST /v1/reveal-links/{id}`: throws unless a link may be made.
@@ -119,9 +122,11 @@ struct Call {
     }
 
     /// `GET /v1/history/{id}`: the versions, as `coffer history -o json` prints them.
+    /// Versions under another id (a rename into the token's prefixes) are
+    /// left out: a token learns nothing of ids outside them.
     func history(_ id: SecretID) throws -> Answer {
         guard token.reaches(id) else { throw ServeProblem.notFound(id) }
-        let versions = try vault.history(of: id, checker: try vault.signatureChecker())
+        let versions = try service.history(of: id, in: vault).filter { token.reaches($0.id) }
         guard !versions.isEmpty else { throw ServeProblem.notFound(id) }
         let rows: [JSONText] = versions.map { v in
             var signature: [(String, JSONText)] = [("mark", .string(v.origin.signature.mark.rawValue))]

@@ -2,7 +2,8 @@ import Posix
 import Synchronization
 
 /// Token buckets per token: every request takes one from the token's
-/// request bucket, every write one more from its write bucket. A bucket
+/// request bucket, every heavy one (a write, a history) one more from its
+/// write bucket. A bucket
 /// holds twice its rate (a burst) and refills continuously. An empty one
 /// answers 429 with the seconds until it holds one again (`Retry-After`).
 final class RateLimits: Sendable {
@@ -20,8 +21,8 @@ final class RateLimits: Sendable {
         self.writesPerSecond = writesPerSecond
     }
 
-    /// Nil when `token` may go on; else the seconds to wait.
-    func admit(token: String, write: Bool, now: Double = Monotonic.seconds()) -> Int? {
+    /// Nil when `token` (its identity) may go on; else the seconds to wait.
+    func admit(token: String, heavy write: Bool, now: Double = Monotonic.seconds()) -> Int? {
         buckets.withLock { buckets in
             // A write must find room in both buckets; neither is taken from unless both have it.
             let request = RateLimits.refilled(buckets["r " + token], rate: requestsPerSecond, now: now)

@@ -10,14 +10,16 @@ import Synchronization
 final class RevealLinks: Sendable {
     struct Link: Sendable {
         let id: SecretID
-        /// The token that made it, named in the audit log when it is used.
+        /// The token that made it (its name, for the audit log, and its
+        /// identity: the link dies with it, even if another takes its name).
         let minter: String
+        let minterIdentity: String
         let expires: Double
         var used = false
     }
 
     enum Redemption: Equatable {
-        case value(SecretID, minter: String)
+        case value(SecretID, minter: String, identity: String)
         case gone
         case unknown
     }
@@ -36,13 +38,14 @@ final class RevealLinks: Sendable {
 
     /// A new link to `id`: the link token, shown once. Nil when `capacity`
     /// links are outstanding (rate limits keep a token from getting there alone).
-    func mint(_ id: SecretID, by minter: String, now: Double = Monotonic.seconds()) -> String? {
+    func mint(_ id: SecretID, by minter: AccessToken, now: Double = Monotonic.seconds()) -> String? {
         // A capability that travels in a URL (and so as a string): random, used once, short-lived.
         let token = RevealLinks.prefix + RandomBytes.hex(count: 32)
         return links.withLock { links in
             if links.count >= RevealLinks.capacity { links = links.filter { now < $0.value.expires + RevealLinks.memory } }
             guard links.count < RevealLinks.capacity else { return nil }
-            links[RevealLinks.digest(token)] = Link(id: id, minter: minter, expires: now + Double(lifetime))
+            links[RevealLinks.digest(token)] = Link(id: id, minter: minter.name, minterIdentity: minter.identity,
+                                                    expires: now + Double(lifetime))
             return token
         }
     }
@@ -55,12 +58,12 @@ final class RevealLinks: Sendable {
             guard !link.used, now < link.expires else { return .gone }
             link.used = true
             links[key] = link
-            return .value(link.id, minter: link.minter)
+            return .value(link.id, minter: link.minter, identity: link.minterIdentity)
         }
     }
 
     /// Gives a link back after a reveal that failed before any value left
-    /// (the vault could not be read): the caller may try again.
+    /// because the vault was busy: the caller may try again.
     func restore(_ token: String) {
         links.withLock { links in links[RevealLinks.digest(token)]?.used = false }
     }

@@ -112,6 +112,11 @@ struct ServeCommand: AsyncParsableCommand {
         let log = ServerLog(level: Logger.Level(rawValue: logLevel) ?? .info)
         let address: BindAddress
         if let socket {
+            // SwiftNIO replaces a socket file in the way; a live one is another server's.
+            if ListenAddress.isListening(socket) {
+                ServerLog.error("a server is already listening on \(socket)", hint: "stop it, or pick another --socket PATH")
+                throw ExitCode(1)
+            }
             address = .unixDomainSocket(path: socket)
         } else {
             let listen = try ListenAddress(self.listen ?? "127.0.0.1:\(ServeCommand.defaultPort)", allowRemote: allowRemote)
@@ -183,6 +188,26 @@ struct ListenAddress {
         }
         self.host = host
         self.port = port
+    }
+
+    /// True when something accepts connections on the Unix socket at `path`.
+    static func isListening(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return false }
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
     }
 
     /// 127.0.0.0/8 and ::1, written as addresses: a name could resolve anywhere.

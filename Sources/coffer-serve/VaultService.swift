@@ -27,6 +27,8 @@ final class VaultService: @unchecked Sendable {
     private let base: Vault
     private var listing: Listing?
     private var versions: (head: String?, numbers: [SecretID: Int]) = (nil, [:])
+    /// Each id's history as of HEAD: walking it is the dearest read there is.
+    private var histories: (head: String?, versions: [SecretID: [SecretVersion]]) = (nil, [:])
 
     init(access: ServeAccess, readOnly: Bool, log: ServerLog) throws {
         self.access = access
@@ -97,6 +99,17 @@ final class VaultService: @unchecked Sendable {
         let number = try vault.history(of: id).first?.number ?? 0
         versions.numbers[id] = number
         return number
+    }
+
+    /// `id`'s versions, newest first, signatures checked; cached per HEAD
+    /// (at most 1,000 ids, then the cache starts again).
+    func history(of id: SecretID, in vault: Vault) throws -> [SecretVersion] {
+        let head = vault.headCommit
+        if histories.head != head || histories.versions.count >= 1000 { histories = (head, [:]) }
+        if let known = histories.versions[id] { return known }
+        let versions = try vault.history(of: id, checker: try vault.signatureChecker())
+        histories.versions[id] = versions
+        return versions
     }
 
     private func report(_ vault: Vault) {

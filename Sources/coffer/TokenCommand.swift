@@ -61,7 +61,7 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             try Console.run {
-                let prefixes = try scopes.map(Prefix.init)
+                let prefixes = try scopes.map(AccessToken.Scope.init)
                 var rights: AccessToken.Rights = .read
                 if write { rights.insert(.write) }
                 if reveal { rights.insert(.reveal) }
@@ -81,8 +81,8 @@ struct TokenCommand: ParsableCommand {
                 Console.info("made token \(record.name) (\(record.rights.description) on \(record.prefixes.map(\.description).joined(separator: ", "))"
                              + (record.expires.map { ", until \(UTCTime.iso8601($0))" } ?? "") + "); it is shown only this once")
                 // A typo in a prefix makes a token that sees nothing: say so (ids may come later, so it is made).
-                for prefix in record.prefixes where vault.list(prefix).isEmpty {
-                    Console.warning("no ids are under \(prefix) yet")
+                for scope in record.prefixes where !vault.list(scope.prefix).contains(where: scope.reaches) {
+                    Console.warning("no ids are under \(scope) yet")
                 }
             }
         }

@@ -28,6 +28,9 @@ final class ServeTests: VaultE2ECase {
         let list = try http("GET", server, "/v1/secrets", token: reader)
         XCTAssertEqual(list.status, 200, list.text)
         XCTAssertEqual(list.json["ids"] as? [String], ["dev/db"])
+        // No token, no body read: a large one is answered 401 at once.
+        let unread = try http("PUT", server, "/v1/secrets/dev/db", body: "{\"value\":\"" + String(repeating: "a", count: 500_000) + "\"}")
+        XCTAssertEqual(unread.status, 401, unread.text)
         let masked = try http("GET", server, "/v1/secrets/dev/db", token: reader)
         XCTAssertEqual(masked.status, 200, masked.text)
         XCTAssertEqual(masked.json["value"] as? String, "********")
@@ -53,6 +56,27 @@ final class ServeTests: VaultE2ECase {
             }
             XCTAssertEqual(try http("GET", server, "/v1/secrets?prefix=prod", token: token).json["ids"] as? [String], [])
         }
+
+        // `dev/` is the directory: a root-level id `dev` is outside it (a
+        // token made with `--scope dev`, without the slash, reaches both).
+        try cofOK(["set", "dev", "--stdin"], stdin: Data("root-level".utf8))
+        XCTAssertEqual(try http("GET", server, "/v1/secrets/dev", token: reader).status, 404)
+        XCTAssertEqual(try http("GET", server, "/v1/secrets", token: reader).json["ids"] as? [String], ["dev/db"])
+        XCTAssertEqual(try http("GET", server, "/v1/secrets/dev", token: writer).status, 200)
+        // A history that crosses from outside the prefixes (a rename) shows only the versions inside.
+        try cofOK(["set", "prod/moving", "--stdin"], stdin: Data("m".utf8))
+        try cofOK(["mv", "prod/moving", "dev/moved"])
+        let crossed = try http("GET", server, "/v1/history/dev/moved", token: reader)
+        XCTAssertEqual(crossed.status, 200, crossed.text)
+        XCTAssertFalse(crossed.text.contains("prod/"), crossed.text)
+        XCTAssertEqual((crossed.json["versions"] as? [[String: Any]])?.count, 1)
+        // A value JSON cannot carry: 422, and no reveal recorded, since none happened.
+        try cofOK(["set", "dev/binary", "--stdin"], stdin: Data([0xFF, 0xFE, 0x00]))
+        let binary = try http("GET", server, "/v1/secrets/dev/binary?reveal=true", token: writer)
+        XCTAssertEqual(binary.status, 422, binary.text)
+        let entries = try JSONSerialization.jsonObject(with: try cofOK(["audit", "-o", "json"]).stdout) as? [String: Any]
+        let reveals = (entries?["entries"] as? [[String: Any]] ?? []).filter { $0["action"] as? String == "reveal:serve" }
+        XCTAssertFalse(reveals.contains { ($0["ids"] as? [String]) == ["dev/binary"] }, "\(reveals)")
 
         // Rights: reveal, reveal links and writes are 403 without them.
         for (method, path, body) in [("GET", "/v1/secrets/dev/db?reveal=true", nil), ("POST", "/v1/reveal-links/dev/db", nil),
@@ -130,9 +154,19 @@ final class ServeTests: VaultE2ECase {
         usleep(2_200_000)
         XCTAssertEqual(try http("GET", server, late).status, 410)
 
-        // A link dies with its token.
+        // A link to a secret removed is spent by its 404: setting the id again does not revive it.
+        try cofOK(["set", "dev/brief", "--stdin"], stdin: Data("brief".utf8))
+        let removed = try XCTUnwrap(try http("POST", server, "/v1/reveal-links/dev/brief", token: minter).json["url"] as? String)
+        try cofOK(["rm", "dev/brief"])
+        XCTAssertEqual(try http("GET", server, removed).status, 404)
+        try cofOK(["set", "dev/brief", "--stdin"], stdin: Data("again".utf8))
+        XCTAssertEqual(try http("GET", server, removed).status, 410)
+
+        // A link dies with its token, even when a new token takes its name.
         let orphan = try XCTUnwrap(try http("POST", server, "/v1/reveal-links/dev/db", token: minter).json["url"] as? String)
         try cofOK(["token", "revoke", "links"])
+        XCTAssertEqual(try http("GET", server, orphan).status, 410)
+        _ = try makeToken(["--scope", "dev/", "--reveal-links", "--name", "links"])
         XCTAssertEqual(try http("GET", server, orphan).status, 410)
 
         // The log never shows a link's token; the audit log names the token that made it.
@@ -293,6 +327,10 @@ final class ServeTests: VaultE2ECase {
         let socket = path("serve.sock")
         let server = try ServeProcess(self, ["--socket", socket, "--read-only"])
         defer { server.stop() }
+        // A second server on a live socket is refused (SwiftNIO would replace it).
+        let twice = try cof(["serve", "--socket", socket, "--read-only"])
+        XCTAssertEqual(twice.status, 1)
+        XCTAssertTrue(twice.stderrText.contains("coffer: error: a server is already listening on \(socket)"), twice.stderrText)
         var info = stat()
         XCTAssertEqual(lstat(socket, &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o600, "only this user may connect")
@@ -346,6 +384,8 @@ final class ServeTests: VaultE2ECase {
         let write = try http("PUT", server, "/v1/secrets/dev/b", token: token, body: "{\"value\":\"2\"}")
         XCTAssertEqual(write.status, 429, write.text)
         XCTAssertEqual(write.headers["retry-after"], "2")
+        // A history walks the whole log: it takes from the write bucket too.
+        XCTAssertEqual(try http("GET", server, "/v1/history/dev/db", token: token).status, 429)
     }
 
     /// kill -9 while writes are running: after a restart the vault is

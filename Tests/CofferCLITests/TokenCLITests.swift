@@ -10,15 +10,15 @@ final class TokenCLITests: VaultE2ECase {
         let made = try cofOK(["token", "create", "--scope", "dev/", "--scope", "ops/ci", "--reveal", "--ttl", "30d", "--name", "deploy"])
         let token = made.stdoutText.trimmingCharacters(in: .newlines)
         XCTAssertNotNil(token.range(of: "^cft_[0-9a-f]{64}$", options: .regularExpression), token)
-        XCTAssertTrue(made.stderrText.contains("made token deploy (read,reveal on dev, ops/ci, until "), made.stderrText)
+        XCTAssertTrue(made.stderrText.contains("made token deploy (read,reveal on dev/, ops/ci, until "), made.stderrText)
         XCTAssertTrue(made.stderrText.contains("shown only this once"))
         XCTAssertFalse(made.stderrText.contains(token))
-        XCTAssertTrue(made.stderrText.contains("coffer: warning: no ids are under dev yet"), made.stderrText)
+        XCTAssertTrue(made.stderrText.contains("coffer: warning: no ids are under dev/ yet"), made.stderrText)
         try cofOK(["token", "create", "--scope", "/", "--write"])
 
         let listed = try cofOK(["token", "list"]).stdoutText
-        XCTAssertTrue(listed.contains("deploy   dev,ops/ci  read,reveal"), listed)
-        XCTAssertTrue(listed.contains("token-1  /           read,write "), listed)
+        XCTAssertTrue(listed.contains("deploy   dev/,ops/ci  read,reveal"), listed)
+        XCTAssertTrue(listed.contains("token-1  /            read,write "), listed)
         let json = try JSONSerialization.jsonObject(with: try cofOK(["token", "list", "-o", "json"]).stdout) as! [String: Any]
         let tokens = json["tokens"] as! [[String: Any]]
         XCTAssertEqual(tokens.map { $0["name"] as? String }, ["deploy", "token-1"])
@@ -42,7 +42,7 @@ final class TokenCLITests: VaultE2ECase {
         // Made and revoked, in the audit log: names and prefixes, never the token.
         let audit = try cofOK(["audit", "-o", "json"]).stdoutText
         XCTAssertTrue(audit.contains("token-create:deploy") && audit.contains("token-revoke:deploy"), audit)
-        XCTAssertTrue(audit.contains("\"action\":\"token-create:deploy\",\"ids\":[\"dev\",\"ops/ci\"]"), audit)
+        XCTAssertTrue(audit.contains("\"action\":\"token-create:deploy\",\"ids\":[\"dev/\",\"ops/ci\"]"), audit)
         XCTAssertFalse(audit.contains(String(token.dropFirst(4))))
         XCTAssertFalse(try cofOK(["token", "list"]).stdoutText.contains("deploy"))
         let again = try cof(["token", "revoke", "deploy"])

@@ -46,6 +46,13 @@ final class IdempotencyStoreTests: VaultTestCase {
         XCTAssertEqual(lookup(store!, key: "k1", request: request), .replay(status: 200, body: "{\"id\":\"dev/a\"}"))
         let text = try String(contentsOfFile: file, encoding: .utf8)
         XCTAssertFalse(text.contains("the-value") || text.contains("k1"), text)
+        // The request's hash is keyed by the Idempotency-Key as well as the
+        // host's key: the same request under two keys hashes apart, so the
+        // file and the host key alone cannot check a guessed value.
+        try begin(store!, key: "k2", request: request)
+        let requests = Set(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: " ")[1] })
+        XCTAssertEqual(requests.count, 2, "\(requests)")
         let mode = try (FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as! NSNumber).intValue
         XCTAssertEqual(mode & 0o777, 0o600)
     }

@@ -16,7 +16,7 @@ final class TokenTests: VaultTestCase {
     }
 
     func testATokenIsShownOnceAndKeptOnlyAsAKeyedHash() throws {
-        let (record, token) = try vault.createToken(name: "ci", prefixes: [try Prefix("dev")], rights: [.reveal], lifetime: nil)
+        let (record, token) = try vault.createToken(name: "ci", prefixes: [try AccessToken.Scope("dev")], rights: [.reveal], lifetime: nil)
         let shown = text(token)
         XCTAssertTrue(shown.hasPrefix("cft_") && shown.count == 4 + 64, shown)
         XCTAssertEqual(record.rights, [.read, .reveal], "every token reads")
@@ -33,14 +33,14 @@ final class TokenTests: VaultTestCase {
             XCTAssertEqual(mode & 0o777, 0o600, name)
         }
         // Two tokens are never alike.
-        let (_, other) = try vault.createToken(name: nil, prefixes: [.all], rights: [], lifetime: nil)
+        let (_, other) = try vault.createToken(name: nil, prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil)
         XCTAssertNotEqual(text(other), shown)
         XCTAssertEqual(try vault.tokens().map(\.name), ["ci", "token-1"])
     }
 
     func testOnlyAWholeLiveTokenOfThisHostAuthenticates() throws {
         let now = 1_800_000_000
-        let (_, token) = try vault.createToken(name: "short", prefixes: [.all], rights: [], lifetime: 60, now: now)
+        let (_, token) = try vault.createToken(name: "short", prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: 60, now: now)
         let shown = text(token)
         XCTAssertNotNil(try authenticate(shown, now: now + 59))
         XCTAssertNil(try authenticate(shown, now: now + 60), "expired")
@@ -56,26 +56,30 @@ final class TokenTests: VaultTestCase {
     }
 
     func testRevokedTokensAreRefusedAndNamesAreChecked() throws {
-        let (_, token) = try vault.createToken(name: "gone", prefixes: [.all], rights: [.write], lifetime: nil)
+        let (_, token) = try vault.createToken(name: "gone", prefixes: [try AccessToken.Scope("/")], rights: [.write], lifetime: nil)
         XCTAssertEqual(try vault.revokeToken(named: "gone").name, "gone")
         XCTAssertNil(try authenticate(text(token)))
         XCTAssertThrowsError(try vault.revokeToken(named: "gone")) { XCTAssertEqual($0 as? VaultError, .noSuchToken(name: "gone")) }
-        _ = try vault.createToken(name: "a", prefixes: [.all], rights: [], lifetime: nil)
-        XCTAssertThrowsError(try vault.createToken(name: "a", prefixes: [.all], rights: [], lifetime: nil)) {
+        _ = try vault.createToken(name: "a", prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil)
+        XCTAssertThrowsError(try vault.createToken(name: "a", prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil)) {
             XCTAssertEqual($0 as? VaultError, .tokenExists(name: "a"))
         }
         for bad in ["", "has space", "x/y", String(repeating: "n", count: 65), "tab\t"] {
-            XCTAssertThrowsError(try vault.createToken(name: bad, prefixes: [.all], rights: [], lifetime: nil), bad)
+            XCTAssertThrowsError(try vault.createToken(name: bad, prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil), bad)
         }
     }
 
     func testPrefixesReachWholeSegmentsOnly() throws {
-        let (record, _) = try vault.createToken(name: nil, prefixes: [try Prefix("dev"), try Prefix("ops/ci")], rights: [], lifetime: nil)
+        let (record, _) = try vault.createToken(name: nil, prefixes: [try AccessToken.Scope("dev/"), try AccessToken.Scope("ops/ci")],
+                                                rights: [], lifetime: nil)
         XCTAssertTrue(record.reaches(id("dev/db")))
         XCTAssertTrue(record.reaches(id("ops/ci/key")))
+        XCTAssertTrue(record.reaches(id("ops/ci")), "without a slash, the id of that name too (as coffer list ops/ci)")
+        XCTAssertFalse(record.reaches(id("dev")), "dev/ is a directory: the root-level id dev is not in it")
         XCTAssertFalse(record.reaches(id("devx/db")))
         XCTAssertFalse(record.reaches(id("ops/other")))
         XCTAssertFalse(record.reaches(id("prod/db")))
+        XCTAssertEqual(record.prefixes.map(\.description), ["dev/", "ops/ci"])
         // Read back from the file, the same.
         XCTAssertEqual(try vault.tokens(), [record])
     }
@@ -85,19 +89,19 @@ final class TokenTests: VaultTestCase {
             XCTAssertEqual($0 as? VaultError, .invalidTokenScope)
         }
         for lifetime in [0, -5, Int.max] {
-            XCTAssertThrowsError(try vault.createToken(name: nil, prefixes: [.all], rights: [], lifetime: lifetime)) {
+            XCTAssertThrowsError(try vault.createToken(name: nil, prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: lifetime)) {
                 XCTAssertEqual($0 as? VaultError, .invalidTokenLifetime)
             }
         }
-        _ = try vault.createToken(name: "token-9223372036854775807", prefixes: [.all], rights: [], lifetime: nil)
-        XCTAssertEqual(try vault.createToken(name: nil, prefixes: [.all], rights: [], lifetime: nil).0.name, "token-1")
+        _ = try vault.createToken(name: "token-9223372036854775807", prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil)
+        XCTAssertEqual(try vault.createToken(name: nil, prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil).0.name, "token-1")
     }
 
     func testTheKeyIsNeverQuietlyReplacedNorReadThroughALink() throws {
-        let (_, token) = try vault.createToken(name: "a", prefixes: [.all], rights: [], lifetime: nil)
+        let (_, token) = try vault.createToken(name: "a", prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil)
         let key = gitCoffer + "/token-key"
         try FileManager.default.removeItem(atPath: key)
-        XCTAssertThrowsError(try vault.createToken(name: "b", prefixes: [.all], rights: [], lifetime: nil)) {
+        XCTAssertThrowsError(try vault.createToken(name: "b", prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil)) {
             XCTAssertEqual($0 as? VaultError, .corruptTokens(line: 0), "a lost key voids every token: said, not hidden")
         }
         XCTAssertThrowsError(try authenticate(text(token)))
@@ -112,14 +116,14 @@ final class TokenTests: VaultTestCase {
     }
 
     func testADamagedTokenListIsAnErrorNotAnEmptyList() throws {
-        _ = try vault.createToken(name: "x", prefixes: [.all], rights: [], lifetime: nil)
+        _ = try vault.createToken(name: "x", prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil)
         let path = gitCoffer + "/tokens"
         var text = try String(contentsOfFile: path, encoding: .utf8)
         let good = text
         text += "token y zz created=1 expires=never rights=read prefixes=/\n"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try vault.tokens()) { XCTAssertEqual($0 as? VaultError, .corruptTokens(line: 3)) }
-        XCTAssertThrowsError(try vault.createToken(name: "z", prefixes: [.all], rights: [], lifetime: nil))
+        XCTAssertThrowsError(try vault.createToken(name: "z", prefixes: [try AccessToken.Scope("/")], rights: [], lifetime: nil))
         // A repeated line (one revoke would leave the other), doubled spaces, rights out of order: damage too.
         let line = good.split(separator: "\n")[1]
         for damaged in [good + line + "\n", good.replacingOccurrences(of: " created=", with: "  created="),

@@ -35,10 +35,30 @@ public struct AccessToken: Equatable, Sendable {
         }
     }
 
+    /// An id prefix a token reaches, as it was given: `dev/` (with its
+    /// slash) only the ids under `dev/`; `dev` those and the id `dev` itself,
+    /// as `coffer list dev` lists them; `/` every id.
+    public struct Scope: Equatable, Sendable, CustomStringConvertible {
+        public let prefix: Prefix
+        /// Given with a trailing slash: the directory's ids, not an id of that name.
+        public let directoryOnly: Bool
+
+        public init(_ text: String) throws {
+            prefix = try Prefix(text)
+            directoryOnly = !prefix.isAll && text.hasSuffix("/")
+        }
+
+        public func reaches(_ id: SecretID) -> Bool {
+            directoryOnly ? id.value.hasPrefix(prefix.path + "/") : prefix.contains(id)
+        }
+
+        public var description: String { prefix.isAll ? "/" : prefix.path + (directoryOnly ? "/" : "") }
+    }
+
     /// Unique on this host; letters, digits, `.`, `_` and `-`.
     public let name: String
     /// The id prefixes the token reaches (`/` for all).
-    public let prefixes: [Prefix]
+    public let prefixes: [Scope]
     public let rights: Rights
     /// Seconds since 1970.
     public let created: Int
@@ -47,11 +67,16 @@ public struct AccessToken: Equatable, Sendable {
     /// The keyed BLAKE2b-256 hash of the token (hex).
     let hash: String
 
+    /// What tells this token from another of the same name (one revoked and
+    /// made again): its hash, which is no secret (the tokens file holds it).
+    /// Reveal links, idempotency keys and rate limits are bound to it.
+    public var identity: String { hash }
+
     /// The longest lifetime a token may be given: about 68 years.
     public static let longestLifetime = Int(Int32.max)
 
     /// True when `id` is under one of the token's prefixes.
-    public func reaches(_ id: SecretID) -> Bool { prefixes.contains { $0.contains(id) } }
+    public func reaches(_ id: SecretID) -> Bool { prefixes.contains { $0.reaches(id) } }
 
     /// True when the token has expired at `now` (seconds since 1970).
     public func hasExpired(at now: Int) -> Bool { expires.map { now >= $0 } ?? false }
@@ -75,7 +100,7 @@ public struct AccessToken: Equatable, Sendable {
             + "prefixes=\(prefixes.map(\.description).joined(separator: ","))"
     }
 
-    init(name: String, prefixes: [Prefix], rights: Rights, created: Int, expires: Int?, hash: String) {
+    init(name: String, prefixes: [Scope], rights: Rights, created: Int, expires: Int?, hash: String) {
         self.name = name
         self.prefixes = prefixes
         self.rights = rights
@@ -96,7 +121,7 @@ public struct AccessToken: Equatable, Sendable {
         guard let created = value(words[3], "created").flatMap(number),
               let expires = value(words[4], "expires"),
               let rights = value(words[5], "rights").flatMap(Rights.init(parsing:)),
-              let prefixes = value(words[6], "prefixes")?.split(separator: ",", omittingEmptySubsequences: false).map({ try? Prefix(String($0)) }),
+              let prefixes = value(words[6], "prefixes")?.split(separator: ",", omittingEmptySubsequences: false).map({ try? Scope(String($0)) }),
               !prefixes.isEmpty, !prefixes.contains(where: { $0 == nil }) else { return nil }
         let expiry: Int?
         if expires == "never" { expiry = nil } else if let t = number(expires) { expiry = t } else { return nil }

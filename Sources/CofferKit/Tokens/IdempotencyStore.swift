@@ -7,8 +7,9 @@ import Posix
 /// The `Idempotency-Key`s `coffer serve` has answered writes for, kept 24
 /// hours under `.git/coffer/idempotency` (never committed) so that a retry —
 /// after a lost answer or a restart — returns the first result and makes no
-/// second commit. Each line holds a keyed hash of the token's name and the
-/// key, a keyed hash of the request (method, path and body: never the body),
+/// second commit. Each line holds a keyed hash of the token and the key, a
+/// hash of the request (method, path and body: never the body) keyed by the
+/// host's key and the Idempotency-Key,
 /// the time, and the answer coffer gave (its status and its JSON, which
 /// holds ids and commits, never a value).
 ///
@@ -76,8 +77,9 @@ public final class IdempotencyStore {
         return store
     }
 
-    /// What a write with `idempotencyKey` from `token` is, its request
-    /// being `request` (method, path and body, as the server joins them).
+    /// What a write with `idempotencyKey` from `token` (its `identity`: a
+    /// token revoked and made again under its name starts afresh) is, its
+    /// request being `request` (method, path and body, as the server joins them).
     public func lookup(token: String, idempotencyKey: String, request: UnsafeRawBufferPointer,
                        now: Int = UTCTime.now()) -> Lookup {
         let (slot, fingerprint) = hashes(token: token, idempotencyKey: idempotencyKey, request: request)
@@ -115,14 +117,13 @@ public final class IdempotencyStore {
     private func hashes(token: String, idempotencyKey: String, request: UnsafeRawBufferPointer) -> (slot: String, request: String) {
         // Domain-separated from the token hashes that share the key.
         let slot = Array("coffer-idempotency-key\n\(token)\n\(idempotencyKey)".utf8).withUnsafeBytes { Digest.keyedHash($0, key: key) }
-        // The request holds the value: joined in a wiped buffer.
-        let domain = Array("coffer-idempotency-request\n".utf8)
-        let joined = SecureBytes(count: domain.count + request.count)
-        joined.withUnsafeMutableBytes { out in
-            out.copyBytes(from: domain)
-            if request.count > 0 { UnsafeMutableRawBufferPointer(rebasing: out[domain.count...]).copyMemory(from: request) }
-        }
-        return (Text.hex(slot), Text.hex(joined.withUnsafeBytes { Digest.keyedHash($0, key: key) }))
+        // The request holds the value, so its hash would let whoever copies
+        // .git/coffer (key included) test guesses at it. Keyed also by the
+        // Idempotency-Key, which the file holds only hashed, a guess needs
+        // the client's key too: random keys (a UUID) make the file useless.
+        let requestKey = SecureBytes(copying: Array("coffer-idempotency-request\n\(idempotencyKey)".utf8)
+            .withUnsafeBytes { Digest.keyedHash($0, key: key) })
+        return (Text.hex(slot), Text.hex(Digest.keyedHash(request, key: requestKey)))
     }
 
     // MARK: the file

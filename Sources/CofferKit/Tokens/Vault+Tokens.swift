@@ -20,7 +20,7 @@ extension Vault {
     /// Makes a token reaching `prefixes` with `rights`, for `lifetime`
     /// seconds (nil: until revoked). Returns its record and the token,
     /// which is kept nowhere: show it once.
-    public func createToken(name: String?, prefixes: [Prefix], rights: AccessToken.Rights, lifetime: Int?,
+    public func createToken(name: String?, prefixes: [AccessToken.Scope], rights: AccessToken.Rights, lifetime: Int?,
                             now: Int = UTCTime.now()) throws -> (AccessToken, SecureBytes) {
         try withTokenLock {
             // Nothing is widened by default: no prefix is an error, not every id.
