@@ -117,7 +117,9 @@ struct API: HTTPResponder {
         let heavy = route.isHeavy(method)
         let limits = self.limits
         let token: AccessToken
-        switch try await service.run({ session in API.admit(bearer, session: session, limits: limits, heavy: heavy) }) {
+        // Writes and histories on the write lane, every other read on the read lane.
+        let lane: VaultService.Lane = heavy ? .write : .read
+        switch try await service.run(lane, { session in API.admit(bearer, session: session, limits: limits, heavy: heavy) }) {
         case .success(let admitted):
             token = admitted
         case .failure(let refusal):
@@ -131,7 +133,7 @@ struct API: HTTPResponder {
         let reveal = request.uri.queryParameters["reveal"]
         let listPrefix = request.uri.queryParameters["prefix"].map(String.init)
         let links = self.links
-        let answer = try await service.run { session -> Answer in
+        let answer = try await service.run(lane) { session -> Answer in
             do {
                 let call = Call(vault: try session.vault(for: token.name), service: session.service, token: token)
                 return try call.answer(route, method: method, reveal: reveal, listPrefix: listPrefix, write: write, links: links)
@@ -184,7 +186,7 @@ struct API: HTTPResponder {
         }
         who = minter + " (link)"
         do {
-            return try await service.run { session in
+            return try await service.run(.read) { session in
                 let vault = try session.vault(for: minter + " (reveal link)")
                 guard let token = try vault.tokens().first(where: { $0.identity == identity }), !token.hasExpired(at: UTCTime.now()),
                       token.rights.contains(.revealLinks), token.reaches(id) else {

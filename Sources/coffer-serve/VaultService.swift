@@ -5,62 +5,77 @@ import Age
 import CofferKit
 import Dispatch
 import Posix
+import Synchronization
 
-/// The vault behind the API. Every operation runs on one serial queue,
-/// off SwiftNIO's event loops: a vault is used from one thread at a time,
-/// and writes take the vault's lock as the CLI's do. Each request opens
-/// its own `Vault` (a stat or two), so the audit log names its token and
-/// what another process changed on disk is seen at once.
+/// The vault behind the API. Operations run off SwiftNIO's event loops on
+/// two serial queues, lanes: writes (and histories, the dearest reads) on
+/// one, every other read on the other, so that a commit never holds up a
+/// masked get. Within a lane a vault is used from one thread at a time;
+/// across lanes they are two vaults, as a `coffer get` beside a `coffer
+/// set` is, and writes take the vault's lock as the CLI's do. Each request
+/// opens its own `Vault` (a stat or two), so the audit log names its token
+/// and what another process changed on disk is seen at once.
 ///
 /// Nothing is decrypted until a request asks. The id list is cached and
 /// rebuilt when a directory holding ids changes (a `coffer set`, a `git
-/// pull`); version numbers are cached per HEAD.
+/// pull`); version numbers and histories are cached per HEAD.
 final class VaultService: @unchecked Sendable {
+    enum Lane { case read, write }
+
     let root: String
     let readOnly: Bool
     private let access: ServeAccess
     private let log: ServerLog
-    private let queue = DispatchQueue(label: "coffer-serve.vault")
-    /// Nil when read-only. Touched on `queue` only.
+    private let queues = (read: DispatchQueue(label: "coffer-serve.read"), write: DispatchQueue(label: "coffer-serve.write"))
+    /// Nil when read-only. Touched on the write lane only.
     let idempotency: IdempotencyStore?
-    /// For reading the token list; touched on `queue` only.
-    private let base: Vault
-    private var listing: Listing?
-    private var versions: (head: String?, numbers: [SecretID: Int]) = (nil, [:])
-    /// Each id's history as of HEAD: walking it is the dearest read there is.
-    private var histories: (head: String?, versions: [SecretID: [SecretVersion]]) = (nil, [:])
+    /// For reading the token list, one per lane.
+    private let bases: (read: Vault, write: Vault)
+    private let caches = Mutex(Caches())
+
+    struct Caches {
+        var listing: Listing?
+        var versions: (head: String?, numbers: [SecretID: Int]) = (nil, [:])
+        /// Each id's history as of HEAD: walking it is the dearest read there is.
+        var histories: (head: String?, versions: [SecretID: [SecretVersion]]) = (nil, [:])
+    }
 
     init(access: ServeAccess, readOnly: Bool, log: ServerLog) throws {
         self.access = access
         self.root = access.root
         self.readOnly = readOnly
         self.log = log
-        base = try Vault.open(containing: access.root, configuration: access.configuration)
-        idempotency = readOnly ? nil : try IdempotencyStore.open(base)
-        report(base)
+        bases = (try Vault.open(containing: access.root, configuration: access.configuration),
+                 try Vault.open(containing: access.root, configuration: access.configuration))
+        idempotency = readOnly ? nil : try IdempotencyStore.open(bases.write)
+        report(bases.write)
     }
 
-    /// Runs `body` on the vault's queue.
-    func run<T: Sendable>(_ body: @escaping @Sendable (Session) throws -> T) async throws -> T {
+    /// Runs `body` on `lane`'s queue.
+    func run<T: Sendable>(_ lane: Lane, _ body: @escaping @Sendable (Session) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                let session = Session(service: self)
+            (lane == .read ? queues.read : queues.write).async {
+                let session = Session(service: self, base: lane == .read ? self.bases.read : self.bases.write)
                 defer { session.opened.map(self.report) }
                 continuation.resume(with: Result { try body(session) })
             }
         }
     }
 
-    /// One request's use of the vault, on the queue.
+    /// One request's use of the vault, on its lane.
     final class Session {
         let service: VaultService
+        private let base: Vault
         fileprivate var opened: Vault?
 
-        fileprivate init(service: VaultService) { self.service = service }
+        fileprivate init(service: VaultService, base: Vault) {
+            self.service = service
+            self.base = base
+        }
 
         /// What the token `bearer` is on this host.
         func authenticate(_ bearer: UnsafeRawBufferPointer) throws -> Vault.Authentication {
-            try service.base.check(bearer: bearer)
+            try base.check(bearer: bearer)
         }
 
         /// The vault, opened for this request: its audit lines name `token`.
@@ -82,11 +97,11 @@ final class VaultService: @unchecked Sendable {
         identities.contains { ReaderKey.of($0) == nil } ? nil : Set(identities.compactMap(ReaderKey.of))
     }
 
-    /// Ids under `prefix`, from the cache while no directory holding ids changed.
+    /// Every id, from the cache while no directory holding ids changed.
     func ids(_ vault: Vault) -> [SecretID] {
-        if let listing, listing.isCurrent(root: root) { return listing.ids }
+        if let listing = caches.withLock({ $0.listing }), listing.isCurrent(root: root) { return listing.ids }
         let ids = vault.list()
-        listing = Listing(root: root, ids: ids)
+        caches.withLock { $0.listing = Listing(root: root, ids: ids) }
         log.debug("id list rebuilt: \(ids.count) ids")
         return ids
     }
@@ -94,10 +109,12 @@ final class VaultService: @unchecked Sendable {
     /// `id`'s version number (v1 the oldest, as `coffer history` counts), cached per HEAD.
     func version(of id: SecretID, in vault: Vault) throws -> Int {
         let head = vault.headCommit
-        if versions.head != head { versions = (head, [:]) }
-        if let known = versions.numbers[id] { return known }
+        if let known = caches.withLock({ $0.versions.head == head ? $0.versions.numbers[id] : nil }) { return known }
         let number = try vault.history(of: id).first?.number ?? 0
-        versions.numbers[id] = number
+        caches.withLock { caches in
+            if caches.versions.head != head { caches.versions = (head, [:]) }
+            caches.versions.numbers[id] = number
+        }
         return number
     }
 
@@ -105,10 +122,12 @@ final class VaultService: @unchecked Sendable {
     /// (at most 1,000 ids, then the cache starts again).
     func history(of id: SecretID, in vault: Vault) throws -> [SecretVersion] {
         let head = vault.headCommit
-        if histories.head != head || histories.versions.count >= 1000 { histories = (head, [:]) }
-        if let known = histories.versions[id] { return known }
+        if let known = caches.withLock({ $0.histories.head == head ? $0.histories.versions[id] : nil }) { return known }
         let versions = try vault.history(of: id, checker: try vault.signatureChecker())
-        histories.versions[id] = versions
+        caches.withLock { caches in
+            if caches.histories.head != head || caches.histories.versions.count >= 1000 { caches.histories = (head, [:]) }
+            caches.histories.versions[id] = versions
+        }
         return versions
     }
 
