@@ -24,9 +24,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Hummingbird's own dependencies, named for the types coffer-serve uses directly.
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -87,8 +87,13 @@ let package = Package(
             // (DT_RELR, glibc 2.36+): the static stdlib's ~45,000 relocations
             // take 9 KB instead of 1 MB to read at each start, which keeps the
             // binary position-independent and makes every command start faster.
+            // StaticCXX/libstdc++.so (a linker script, searched before the
+            // toolchain's) links the C++ runtime from libstdc++.a: no
+            // libstdc++.so.6 to load and bind at start (a third of `get`).
+            exclude: ["StaticCXX"],
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=mbedtls_x509_crt_parse_file",
-                                           "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]
+                                           "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                                           "-LSources/coffer/StaticCXX"])]
         ),
         // `-o yaml` through Yams, in a program of its own: Yams needs all of
         // Foundation and ICU, which would slow every coffer process's start.
