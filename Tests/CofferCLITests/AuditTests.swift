@@ -162,6 +162,32 @@ final class AuditTests: VaultE2ECase {
         XCTAssertEqual(try auditLines().map { $0["seq"] }, ["1", "2", "3", "4"])
     }
 
+    /// The head is rewritten in place (a rename over it cost every reveal a
+    /// writeback), 144 bytes wide; a head as coffer wrote it before, with
+    /// narrow numbers, is read the same and rewritten at the next append.
+    func testTheHeadIsRewrittenInPlaceAndAnOldOneRead() throws {
+        _ = try initVault()
+        try cofOK(["set", "a=1"])
+        let headPath = auditDirectory + "/audit.head"
+        var before = stat(), after = stat()
+        XCTAssertEqual(lstat(headPath, &before), 0)
+        try cofOK(["get", "a", "--reveal"])
+        XCTAssertEqual(lstat(headPath, &after), 0)
+        XCTAssertEqual(before.st_ino, after.st_ino, "rewritten in place, not replaced")
+        let text = try String(contentsOfFile: headPath, encoding: .utf8)
+        XCTAssertEqual(text.utf8.count, 144, text)
+        XCTAssertTrue(text.contains("\nlines 00000000000000000003\n"), text)
+        let fields = text.split(separator: "\n")
+        let old = "coffer-audit-head 1\nlines 3\nbytes \(Int(fields[2].dropFirst(6))!)\n\(fields[3])\n"
+        try old.write(toFile: headPath, atomically: false, encoding: .utf8)
+        XCTAssertEqual(try cof(["audit", "--verify"], clean: false).status, 0, "the old format reads")
+        try cofOK(["get", "a", "--reveal"])
+        XCTAssertEqual(try cof(["audit", "--verify"], clean: false).status, 0)
+        let rewritten = try String(contentsOfFile: headPath, encoding: .utf8)
+        XCTAssertEqual(rewritten.utf8.count, 144, rewritten)
+        XCTAssertTrue(rewritten.contains("\nlines 00000000000000000004\n"), rewritten)
+    }
+
     func testAnUnreadableSettingsFileIsMendedByConfigUser() throws {
         _ = try initVault()
         try "audit = maybe\n".write(toFile: configHome + "/coffer/config", atomically: false, encoding: .utf8)
