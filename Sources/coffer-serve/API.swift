@@ -22,48 +22,6 @@ struct API: HTTPResponder {
     static let bodyLimit = 6 * Call.valueLimit + 1024
     static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
 
-    enum Route {
-        case openAPI
-        case list
-        case secret(SecretID)
-        case history(SecretID)
-        case revealLink(SecretID)
-        case reveal(String)
-
-        /// The methods each route answers, for 405's `Allow`.
-        var methods: [HTTPRequest.Method] {
-            switch self {
-            case .openAPI, .list, .history, .reveal: return [.get]
-            case .secret: return [.get, .put, .delete]
-            case .revealLink: return [.post]
-            }
-        }
-
-        /// Writes and histories: the dear requests, which also take from a token's write bucket.
-        func isHeavy(_ method: HTTPRequest.Method) -> Bool {
-            if case .history = self { return true }
-            return method == .put || method == .delete
-        }
-
-        /// True for `GET /v1/secrets/{id}?reveal=true`, logged as such.
-        func isReveal(_ request: Request) -> Bool {
-            if case .secret = self, request.method == .get, request.uri.queryParameters["reveal"] == "true" { return true }
-            return false
-        }
-
-        /// How the route is logged: never a reveal link's token.
-        var logged: String {
-            switch self {
-            case .openAPI: return "/v1/openapi.yaml"
-            case .list: return "/v1/secrets"
-            case .secret(let id): return "/v1/secrets/\(id)"
-            case .history(let id): return "/v1/history/\(id)"
-            case .revealLink(let id): return "/v1/reveal-links/\(id)"
-            case .reveal: return "/v1/reveal/…"
-            }
-        }
-    }
-
     func respond(to request: Request, context: Context) async throws -> Response {
         let started = Monotonic.seconds()
         var who = "-"
@@ -86,18 +44,6 @@ struct API: HTTPResponder {
         let milliseconds = String(format: "%.1f", (Monotonic.seconds() - started) * 1000)
         log.info("\(request.method) \(logged) \(response.status.code) \(milliseconds) ms token=\(who)")
         return response
-    }
-
-    static func route(_ rawPath: String) throws -> Route {
-        let notFound = ServeProblem(.notFound, "no such endpoint; see /v1/openapi.yaml")
-        guard let path = rawPath.removingPercentEncoding, !path.contains("\0") else { throw ServeProblem(.badRequest, "the path is not valid") }
-        if path == "/v1/openapi.yaml" { return .openAPI }
-        if path == "/v1/secrets" { return .list }
-        for (prefix, make) in [("/v1/secrets/", Route.secret), ("/v1/history/", Route.history), ("/v1/reveal-links/", Route.revealLink)] {
-            if path.hasPrefix(prefix) { return make(try SecretID(String(path.dropFirst(prefix.count)))) }
-        }
-        if path.hasPrefix("/v1/reveal/") { return .reveal(String(path.dropFirst("/v1/reveal/".count))) }
-        throw notFound
     }
 
     private func handle(_ route: Route, _ request: Request, who: inout String) async throws -> Response {
@@ -142,39 +88,6 @@ struct API: HTTPResponder {
             }
         }
         return answer.response
-    }
-
-    /// A refusal before the operation: the problem, and how the log names the asker.
-    struct Refusal: Error {
-        let who: String
-        let problem: ServeProblem
-    }
-
-    /// The token `bearer` is, if it is valid and within its rate (`heavy`:
-    /// a write or a history, which also take from the token's write bucket).
-    static func admit(_ bearer: Bearer, session: VaultService.Session, limits: RateLimits, heavy: Bool) -> Result<AccessToken, Refusal> {
-        let checked: Vault.Authentication
-        do {
-            checked = try bearer.token.map { bytes in try bytes.withUnsafeBytes { try session.authenticate($0) } } ?? .unknown
-        } catch {
-            return .failure(Refusal(who: "-", problem: ServeProblem.of(error)))
-        }
-        switch checked {
-        case .valid(let token):
-            if let wait = limits.admit(token: token.identity, heavy: heavy) {
-                return .failure(Refusal(who: token.name, problem: ServeProblem(.tooManyRequests, "over this token's rate limit; retry after \(wait) s",
-                                                                              headers: [.retryAfter: String(wait)])))
-            }
-            return .success(token)
-        case .expired(let expired):
-            // Its holder knows the token already: telling them it expired gives nothing away.
-            let when = expired.expires.map { UTCTime.iso8601($0) } ?? "?"
-            return .failure(Refusal(who: "\(expired.name) (expired)",
-                                    problem: ServeProblem(.unauthorized, "this token expired at \(when); make a new one with coffer token create",
-                                                          headers: ServeProblem.unauthorized.headers)))
-        case .unknown:
-            return .failure(Refusal(who: bearer.token == nil ? "- (none)" : "- (unknown or revoked)", problem: ServeProblem.unauthorized))
-        }
     }
 
     /// `GET /v1/reveal/{link}`: the value once, for the token that made the
@@ -223,23 +136,7 @@ struct API: HTTPResponder {
         }
     }
 
-
     static func respond(_ status: HTTPResponse.Status, _ body: String, type: String = "application/json") -> Response {
         Response(status: status, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-}
-
-/// The token from `Authorization: Bearer …`, copied into a wiped buffer
-/// and handed to the vault's queue (the header's own string is NIO's).
-struct Bearer: @unchecked Sendable {
-    let token: SecureBytes?
-
-    init(_ header: String?) {
-        // The scheme is case-insensitive (RFC 9110); the token is what follows one space.
-        guard let header, header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            token = nil
-            return
-        }
-        token = SecureBytes(copying: Array(header.utf8.dropFirst(7)))
     }
 }
