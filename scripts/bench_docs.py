@@ -122,8 +122,10 @@ def main(argv):
     for s in summary["sections"]:
         title = s["title"]
         name, _, rest = title.partition("] ")
-        out += [f"### {name.lstrip('[')}", "", rest[:1].upper() + rest[1:] + ".", "",
-                md_table(s["header"], s["rows"]), ""]
+        out += [f"### {name.lstrip('[')}", ""]
+        # A section of notes only (serve: wrk's figures) has no table.
+        if s["rows"]:
+            out += [rest[:1].upper() + rest[1:] + ".", "", md_table(s["header"], s["rows"]), ""]
         if s["notes"]:
             out += [f"- {md_escape(n)}" for n in s["notes"]] + [""]
         if s["noisy"]:

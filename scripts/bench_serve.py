@@ -91,9 +91,10 @@ def main():
                 raise SystemExit(f"bench_serve: {name}: {len(writes_done)} writes acknowledged, {after - before} commits: {problems[:5]}")
             results[name] = {"requests_per_second": float(rate), "p50_ms": float(p50), "p99_ms": float(p99),
                              "statuses": statuses, "acknowledged_writes": len(writes_done), "peak_rss_kib": peak[0]}
+            shown = ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items()))
+            writes_done_text = f", {len(writes_done)} writes acknowledged of {after - before} commits (each once)" if writes == "1" else ""
             print(f"{name}: {float(rate):.0f} requests/s, p50 {float(p50):.2f} ms, p99 {float(p99):.2f} ms, "
-                  f"statuses {statuses}, {len(writes_done)} writes acknowledged of {after - before} commits (each once), "
-                  f"peak RSS {peak[0] // 1024} MiB")
+                  f"answers {shown}{writes_done_text}, peak RSS {peak[0] // 1024} MiB")
     finally:
         server.terminate()
         server.wait()
