@@ -9,9 +9,8 @@ import Posix
 /// after a lost answer or a restart — returns the first result and makes no
 /// second commit. Each line holds a keyed hash of the token and the key, a
 /// hash of the request (method, path and body: never the body) keyed by the
-/// host's key and the Idempotency-Key,
-/// the time, and the answer coffer gave (its status and its JSON, which
-/// holds ids and commits, never a value).
+/// host's key and the Idempotency-Key, the time, and the answer coffer gave
+/// (its status and its JSON, which holds ids and commits, never a value).
 ///
 /// A key is first written as pending, before its commit, and then answered:
 /// a retry that finds it still pending (the same request running, or a
