@@ -51,7 +51,7 @@ final class VaultConfigTests: VaultTestCase {
         XCTAssertFalse(try headIsSigned())
         XCTAssertEqual([prepared, signed], [2, 2])
 
-        try vault.apply(try vault.planSigning(true), identities: [])
+        _ = try vault.apply(try vault.planSigning(true), identities: [])
         XCTAssertTrue(try headIsSigned(), "turning signing on is signed")
         try set(["a": "3"])
         XCTAssertTrue(try headIsSigned())
@@ -64,7 +64,7 @@ final class VaultConfigTests: VaultTestCase {
     /// chain of trust holds it back, and this clone goes on signing.
     func testAnUntrustedChangeDoesNotTurnSigningOff() throws {
         sign(with: SSHSigningKey.generate())
-        try vault.apply(try vault.planSigning(false), identities: [])
+        _ = try vault.apply(try vault.planSigning(false), identities: [])
         XCTAssertTrue(try headIsSigned())
         sign(with: key)
         try set(["a": "1"])
@@ -77,7 +77,7 @@ final class VaultConfigTests: VaultTestCase {
         XCTAssertTrue(plan.changesNothing)
         let count = try commitCount()
         XCTAssertNil(try vault.apply(plan, identities: []).commit)
-        try vault.apply(try vault.planSigning(false), identities: [])
+        _ = try vault.apply(try vault.planSigning(false), identities: [])
         XCTAssertTrue(try vault.planSigning(false).changesNothing)
         XCTAssertFalse(try vault.planSigning(true).changesNothing)
         XCTAssertEqual(try commitCount(), count + 1)
@@ -85,7 +85,7 @@ final class VaultConfigTests: VaultTestCase {
 
     func testAChangeMadeMeanwhileIsNotOverwritten() throws {
         let stale = try vault.planSigning(false)
-        try vault.apply(try vault.planSigning(false), identities: [])
+        _ = try vault.apply(try vault.planSigning(false), identities: [])
         let head = try git("rev-parse", "HEAD")
         assertThrows(.configChanged) { try vault.apply(stale, identities: []) }
         XCTAssertEqual(try git("rev-parse", "HEAD"), head)
@@ -111,7 +111,7 @@ final class VaultConfigTests: VaultTestCase {
         // A doubt never turns signing off; the use case writes the file anew.
         try set(["a": "1"])
         XCTAssertTrue(try headIsSigned())
-        try vault.apply(try vault.planSigning(false), identities: [])
+        _ = try vault.apply(try vault.planSigning(false), identities: [])
         XCTAssertEqual(try vault.config(), VaultConfig(signing: false))
     }
 }
