@@ -71,7 +71,7 @@ public enum AgentSocket {
         try checkDirectory(of: path)
         let fd = try socket(path)
         let previous = umask(0o177)
-        let bound = withAddress(path) { Glibc.bind(fd, $0, $1) }
+        let bound = UnixSocketAddress.with(path) { Glibc.bind(fd, $0, $1) }
         let code = errno
         umask(previous)
         guard bound == 0 else {
@@ -101,7 +101,7 @@ public enum AgentSocket {
     }
 
     private static func socket(_ path: String) throws -> Int32 {
-        guard Array(path.utf8).count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else { throw AgentError.pathTooLong(path: path) }
+        guard UnixSocketAddress.fits(path) else { throw AgentError.pathTooLong(path: path) }
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw AgentError.system(call: "socket", path: path, errno: errno) }
         return fd
@@ -110,21 +110,8 @@ public enum AgentSocket {
     /// 0, or the errno of a failed connect.
     private static func connect(_ fd: Int32, _ path: String) -> Int32 {
         while true {
-            if withAddress(path, { Glibc.connect(fd, $0, $1) }) == 0 { return 0 }
+            if UnixSocketAddress.with(path, { Glibc.connect(fd, $0, $1) }) == 0 { return 0 }
             if errno != EINTR { return errno }
-        }
-    }
-
-    private static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
     }
 }

@@ -71,6 +71,13 @@ public enum Files {
         try readSecret(from: try FileDescriptorSource(path: path))
     }
 
+    /// A passphrase file's first line, without its line ending, in a wiped buffer.
+    public static func readFirstSecretLine(path: String) throws -> SecureBytes {
+        let contents = try readSecret(path: path)
+        contents.truncate(to: contents.withUnsafeBytes { b in b.firstIndex { $0 == 0x0A || $0 == 0x0D } ?? b.count })
+        return contents
+    }
+
     /// Everything `source` gives until its end, into a wiped buffer.
     public static func readSecret(from source: FileDescriptorSource) throws -> SecureBytes {
         var data = SecureBytes(count: 4096)

@@ -58,28 +58,57 @@ struct API: HTTPResponder {
         var request = request
         let bearer = Bearer(request.headers[.authorization])
         let method = request.method
-        // Who asks, and within their rate, before any body is read: only a
-        // token holder can make the server hold one.
         let heavy = route.isHeavy(method)
-        let limits = self.limits
-        let token: AccessToken
         // Writes and histories on the write lane, every other read on the read lane.
         let lane: VaultService.Lane = heavy ? .write : .read
-        switch try await service.run(lane, { session in API.admit(bearer, session: session, limits: limits, heavy: heavy) }) {
-        case .success(let admitted):
-            token = admitted
-        case .failure(let refusal):
+        var operation = Operation(route: route, method: method, reveal: request.uri.queryParameters["reveal"],
+                                  listPrefix: request.uri.queryParameters["prefix"].map(String.init),
+                                  write: Call.Write(method: method.rawValue, path: request.uri.path, body: nil,
+                                                    idempotencyKey: request.headers[API.idempotencyHeader]),
+                                  links: links)
+        // Who asks, and within their rate, before any body is read: only a
+        // token holder can make the server hold one. So a PUT takes two turns
+        // on its lane (admitted, then done); every other request one.
+        let readsBody = method == .put
+        let limits = self.limits
+        let first = try await service.run(lane) { [operation] session -> Turn in
+            switch API.admit(bearer, session: session, limits: limits, heavy: heavy) {
+            case .failure(let refusal): return .refused(refusal)
+            case .success(let token): return readsBody ? .admitted(token) : .answered(token.name, operation.perform(session, token))
+            }
+        }
+        switch first {
+        case .refused(let refusal):
             who = refusal.who
             return refusal.problem.response
+        case .answered(let name, let answer):
+            who = name
+            return answer.response
+        case .admitted(let token):
+            who = token.name
+            operation.write.body = try await API.collect(&request)
+            return try await service.run(lane) { [operation] session in operation.perform(session, token) }.response
         }
-        who = token.name
-        let body: ByteBuffer? = method == .put ? try await API.collect(&request) : nil
-        let write = Call.Write(method: method.rawValue, path: request.uri.path, body: body,
-                               idempotencyKey: request.headers[API.idempotencyHeader])
-        let reveal = request.uri.queryParameters["reveal"]
-        let listPrefix = request.uri.queryParameters["prefix"].map(String.init)
-        let links = self.links
-        let answer = try await service.run(lane) { session -> Answer in
+    }
+
+    /// What the first turn on a lane came to.
+    enum Turn: Sendable {
+        case refused(Refusal)
+        case admitted(AccessToken)
+        case answered(String, Answer)
+    }
+
+    /// An authenticated request's operation, as parsed off the event loop.
+    struct Operation: Sendable {
+        let route: Route
+        let method: HTTPRequest.Method
+        let reveal: Substring?
+        let listPrefix: String?
+        var write: Call.Write
+        let links: RevealLinks
+
+        /// Its answer, refusals included, on the vault's lane.
+        func perform(_ session: VaultService.Session, _ token: AccessToken) -> Answer {
             do {
                 let call = Call(vault: try session.vault(for: token.name), service: session.service, token: token)
                 return try call.answer(route, method: method, reveal: reveal, listPrefix: listPrefix, write: write, links: links)
@@ -87,7 +116,6 @@ struct API: HTTPResponder {
                 return .problem(ServeProblem.of(error))
             }
         }
-        return answer.response
     }
 
     /// `GET /v1/reveal/{link}`: the value once, for the token that made the

@@ -9,7 +9,7 @@ extension Call {
     struct Write: @unchecked Sendable {
         let method: String
         let path: String
-        let body: ByteBuffer?
+        var body: ByteBuffer?
         let idempotencyKey: String?
     }
 

@@ -21,7 +21,7 @@ struct ServeAccess: @unchecked Sendable {
 
     init(vaultPath: String?, identityPath: String?, passphraseFile: String?) throws {
         let locator = Locator()
-        let audit = try UserSettings.load(from: locator.userConfigPath).audit ? AuditLog(directory: locator.auditDirectory) : nil
+        let audit = try AuditLog.forUser(settingsPath: locator.userConfigPath, directory: locator.auditDirectory)
         configuration = Vault.Configuration(lockTimeout: locator.lockTimeout, authorName: locator.userName, audit: audit)
         root = try Vault.open(containing: locator.vaultDirectory(explicit: vaultPath), configuration: configuration).root
         user = locator.userName ?? "unknown"
@@ -40,9 +40,7 @@ struct ServeAccess: @unchecked Sendable {
                 throw ServeFailure("the identity \(store.path) is protected and coffer serve cannot ask for its passphrase",
                                    hint: "unlock it in `coffer agent`, pass --passphrase-file FILE, or serve with an unprotected deploy key")
             }
-            let contents = try Files.readSecret(path: passphraseFile)
-            contents.truncate(to: contents.withUnsafeBytes { b in b.firstIndex { $0 == 0x0A || $0 == 0x0D } ?? b.count })
-            return contents
+            return try Files.readFirstSecretLine(path: passphraseFile)
         }
         signer = CommitSigner(key: try store.signingKey(identities: identities))
     }

@@ -9,6 +9,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import Posix
 
 /// `coffer serve`: one vault over HTTP, as SPEC section 6 lists it, to the
 /// bearer tokens `coffer token create` made on this host. coffer runs this
@@ -113,7 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         let address: BindAddress
         if let socket {
             // SwiftNIO replaces a socket file in the way; a live one is another server's.
-            if ListenAddress.isListening(socket) {
+            if UnixSocketAddress.isListening(socket) {
                 ServerLog.error("a server is already listening on \(socket)", hint: "stop it, or pick another --socket PATH")
                 throw ExitCode(1)
             }

@@ -12,10 +12,7 @@ struct PassphraseSource {
     let file: String?
 
     func read(prompt: String, confirm: Bool = false) throws -> SecureBytes {
-        if let file {
-            let contents = try Files.readSecret(path: file)
-            return PassphraseSource.firstLine(of: contents)
-        }
+        if let file { return try Files.readFirstSecretLine(path: file) }
         let first = try PassphraseSource.readFromTerminal(prompt: prompt)
         if confirm {
             let second = try PassphraseSource.readFromTerminal(prompt: "Confirm passphrase: ")
@@ -23,13 +20,6 @@ struct PassphraseSource {
         }
         guard first.count > 0 else { throw CommandFailure("empty passphrase") }
         return first
-    }
-
-    /// The file's first line, without its line ending.
-    static func firstLine(of contents: SecureBytes) -> SecureBytes {
-        let end = contents.withUnsafeBytes { b in b.firstIndex { $0 == 0x0A || $0 == 0x0D } ?? b.count }
-        contents.truncate(to: end)
-        return contents
     }
 
     /// A short non-secret answer typed at the terminal.

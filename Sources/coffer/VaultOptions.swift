@@ -55,7 +55,7 @@ struct VaultSettings: Equatable {
 
     /// The user's audit log, unless their settings turn it off.
     static func auditLog() throws -> AuditLog? {
-        try UserSettings.load(from: locator.userConfigPath).audit ? AuditLog(directory: locator.auditDirectory) : nil
+        try AuditLog.forUser(settingsPath: locator.userConfigPath, directory: locator.auditDirectory)
     }
 
     /// Says whose readers a clone now trusts, the first time coffer needs them.

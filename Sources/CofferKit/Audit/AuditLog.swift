@@ -19,6 +19,12 @@ public struct AuditLog: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
+    /// The user's log in `directory`, unless the settings at `settingsPath`
+    /// turn auditing off (nil then): what every front end opens a vault with.
+    public static func forUser(settingsPath: String, directory: String) throws -> AuditLog? {
+        try UserSettings.load(from: settingsPath).audit ? AuditLog(directory: directory) : nil
+    }
+
     public var logPath: String { directory + "/audit.log" }
     public var headPath: String { directory + "/audit.head" }
 
