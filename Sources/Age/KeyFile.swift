@@ -9,8 +9,13 @@ public enum KeyFile {
     public static func parseIdentities(_ contents: SecureBytes, allowingNone: Bool = false) throws -> [X25519Identity] {
         try contents.withUnsafeBytes { bytes in
             var identities: [X25519Identity] = []
-            for (n, rawLine) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-                var line = rawLine[...]
+            // Line by line in place: `split` would build an array of slices,
+            // whose generic metadata costs every start more than the parse.
+            var n = 0, start = 0
+            while start <= bytes.count {
+                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+                defer { n += 1; start = end + 1 }
+                var line = bytes[start..<end]
                 while let last = line.last, last == 0x0D || last == 0x20 || last == 0x09 { line = line.dropLast() }
                 while let first = line.first, first == 0x20 || first == 0x09 { line = line.dropFirst() }
                 if line.isEmpty || line.first == UInt8(ascii: "#") { continue }

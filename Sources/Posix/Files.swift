@@ -102,7 +102,8 @@ public enum Files {
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
-            current += "/" + part
+            current.append("/")
+            current.append(contentsOf: part)
             if mkdir(current, mode) != 0 && errno != EEXIST { throw FileError.write(path: current, errno: errno) }
         }
     }

@@ -12,9 +12,12 @@ public enum UTCTime {
         var t = time_t(seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
-        var buffer = [CChar](repeating: 0, count: 32)
-        let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // Formatted by hand: strftime reads the local time zone (/etc/localtime) first.
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let year = Int(parts.tm_year) + 1900
+        let padded = year < 1000 ? String(repeating: "0", count: year < 10 ? 3 : year < 100 ? 2 : 1) + "\(year)" : "\(year)"
+        return padded + "-" + two(parts.tm_mon + 1) + "-" + two(parts.tm_mday) + "T" + two(parts.tm_hour) + ":" + two(parts.tm_min)
+            + ":" + two(parts.tm_sec) + "Z"
     }
 
     /// Seconds since 1970 of `2026-11-28T13:50:00Z` (or `2026-11-28T13:50Z`,

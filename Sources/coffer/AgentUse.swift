@@ -5,7 +5,7 @@ import SSHSig
 
 extension Unlocked {
     /// The agent found for each identity path (nil: none holds it), asked once per command.
-    nonisolated(unsafe) static var agents: [String: AgentSession?] = [:]
+    nonisolated(unsafe) static var agents = PerPath<AgentSession?>()
 }
 
 /// How every command uses `coffer agent`, in this one place: when an agent

@@ -8,8 +8,28 @@ import SSHSig
 enum Unlocked {
     // One command per process, run on the main thread: nothing else reads
     // or writes these, so they need no lock.
-    nonisolated(unsafe) static var identities: [String: [Identity]] = [:]
-    nonisolated(unsafe) static var signers: [String: IdentitySigner] = [:]
+    nonisolated(unsafe) static var identities = PerPath<[Identity]>()
+    nonisolated(unsafe) static var signers = PerPath<IdentitySigner>()
+}
+
+/// Values kept per identity path for one command, which uses one or two.
+/// Not a dictionary: `[String: …]` has the runtime look up String's
+/// Hashable conformance, about 0.3 M instructions of every `get`.
+struct PerPath<Value> {
+    private struct Entry {
+        let path: String
+        let value: Value
+    }
+
+    private var entries: [Entry] = []
+
+    subscript(path: String) -> Value? {
+        get { entries.first { $0.path == path }?.value }
+        set {
+            entries.removeAll { $0.path == path }
+            if let newValue { entries.append(Entry(path: path, value: newValue)) }
+        }
+    }
 }
 
 extension VaultSettings {

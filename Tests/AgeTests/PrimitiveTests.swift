@@ -11,6 +11,20 @@ final class PrimitiveTests: XCTestCase {
         }
     }
 
+    /// An identity file line by line: comments, blank and indented lines,
+    /// CRLF and a last line without a newline; a bad line is named by number.
+    func testIdentityFileLines() throws {
+        let key = "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX"
+        let file = "# created: today\r\n\n  \(key) \t\r\n\n# public key: age1…\n\(key)"
+        let parsed = try KeyFile.parseIdentities(SecureBytes(copying: Array(file.utf8)))
+        XCTAssertEqual(parsed.map(\.recipient.encoded), Array(repeating: "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj", count: 2))
+        XCTAssertThrowsError(try KeyFile.parseIdentities(SecureBytes(copying: Array("\(key)\n\nnot a key\n".utf8)))) { error in
+            XCTAssertEqual(error as? AgeError, .invalidIdentity("line 3 is not an AGE-SECRET-KEY-1 identity"))
+        }
+        XCTAssertThrowsError(try KeyFile.parseIdentities(SecureBytes(copying: Array("# only a comment\n".utf8))))
+        XCTAssertEqual(try KeyFile.parseIdentities(SecureBytes(copying: []), allowingNone: true).count, 0)
+    }
+
     func testBech32RejectsMixedCaseBadChecksumAndWrongKind() {
         let good = "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"
         XCTAssertNoThrow(try X25519Recipient(parsing: good))

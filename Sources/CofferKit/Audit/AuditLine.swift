@@ -14,7 +14,10 @@ enum AuditLine {
         var line = "{\"seq\":\"\(sequence)\",\"time\":" + quoted(UTCTime.iso8601(event.time))
         line += ",\"user\":" + quoted(event.user) + ",\"vault\":" + quoted(event.vault)
         line += ",\"action\":" + quoted(event.action)
-        line += ",\"ids\":" + quoted(event.ids.joined(separator: " "))
+        // Joined by hand: the generic `joined` looks up protocol witnesses at run time.
+        var ids = ""
+        for (index, id) in event.ids.enumerated() { ids += index == 0 ? id : " " + id }
+        line += ",\"ids\":" + quoted(ids)
         line += ",\"commit\":" + quoted(event.commit ?? "")
         line += ",\"prev\":\"" + previous + "\"}"
         return line
@@ -22,10 +25,8 @@ enum AuditLine {
 
     /// SHA-256 of a line's bytes, hex: what the next line's `prev` holds.
     static func hash<Bytes: Collection>(_ line: Bytes) -> String where Bytes.Element == UInt8 {
-        Digest.sha256(Array(line)).map { hexDigit($0 >> 4) + hexDigit($0 & 15) }.joined()
+        Text.hex(Digest.sha256(Array(line)))
     }
-
-    private static func hexDigit(_ nibble: UInt8) -> String { String(UnicodeScalar(nibble < 10 ? 48 + nibble : 87 + nibble)) }
 
     /// The `seq` a line starts with, if it is shaped as coffer writes it.
     static func sequence(of line: ArraySlice<UInt8>) -> Int? {

@@ -57,12 +57,16 @@ public struct AuditLog: Sendable {
     /// The log, opened to append (made 0600 in a 0700 directory if new),
     /// and its size.
     private func openForAppending() throws -> (fd: Int32, size: Int) {
-        do {
-            try Files.makeDirectories(directory, mode: 0o700)
-        } catch {
-            throw AuditError.unwritable(path: directory, reason: "\(error)")
+        var fd = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        // Its directories are made the first time only: every reveal opens the log.
+        if fd < 0, errno == ENOENT {
+            do {
+                try Files.makeDirectories(directory, mode: 0o700)
+            } catch {
+                throw AuditError.unwritable(path: directory, reason: "\(error)")
+            }
+            fd = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         }
-        let fd = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw AuditError.unwritable(path: logPath, reason: String(cString: strerror(errno))) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {

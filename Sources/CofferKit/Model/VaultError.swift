@@ -346,7 +346,7 @@ enum Text {
         for byte in text.utf8.prefix(300) {
             switch byte {
             case 0x20...0x7E where byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\"): out.append(Character(UnicodeScalar(byte)))
-            default: out += "\\x" + hex(byte)
+            default: out += "\\x" + hex(CollectionOfOne(byte))
             }
         }
         return out + (text.utf8.count > 300 ? "…\"" : "\"")
@@ -363,10 +363,17 @@ enum Text {
 
     static func list(_ scopes: [Scope]) -> String { scopes.map(\.description).joined(separator: ", ") }
 
-    static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    /// Lowercase hex. Built byte by byte: the generic `joined` looks up
+    /// protocol witnesses at run time, which every `get` would pay for.
+    static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
-    static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 { bytes.map(hex).joined() }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
