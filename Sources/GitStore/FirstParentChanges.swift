@@ -43,10 +43,55 @@ extension PathWalker {
         return found
     }
 
+    /// `GitRepository.changedFiles(named:from:to:)` compared this way: a
+    /// write judges its own commit, which changes one file of a scope's
+    /// hundreds, and pairing names through dictionaries cost a millisecond.
+    /// Nil when a tree on the way is not in git's order (a hostile push):
+    /// the caller pairs names as that function does.
+    public func changedFiles(named names: Set<String>, from old: ObjectID?, to new: ObjectID?) throws -> [FileChange]? {
+        var found: [FileChange] = []
+        guard try compare(old.map { try RawTree($0, self) }, new.map { try RawTree($0, self) }, base: [], names: names,
+                          depth: 0, into: &found) else { return nil }
+        return found.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+    }
+
+    /// One pass over both trees, as below; false when one is out of order.
+    private func compare(_ old: RawTree?, _ new: RawTree?, base: [UInt8], names: Set<String>, depth: Int,
+                         into found: inout [FileChange]) throws -> Bool {
+        guard depth <= GitRepository.maxTreeDepth else { return true }
+        guard old?.isOrdered ?? true, new?.isOrdered ?? true else { return false }
+        let none: [RawTree.Entry] = []
+        let before = old?.entries ?? none, after = new?.entries ?? none
+        var i = 0, j = 0
+        while i < before.count || j < after.count {
+            let order = i == before.count ? 1 : j == after.count ? -1 : RawTree.order(before[i], old!, after[j], new!)
+            let a = order <= 0 ? before[i] : nil, b = order >= 0 ? after[j] : nil
+            if order <= 0 { i += 1 }
+            if order >= 0 { j += 1 }
+            if let a, let b, a.kind == b.kind, old!.sameID(a, as: b, in: new!) { continue }
+            let name = a.map { old!.name($0) } ?? new!.name(b!)
+            let oldTree = a.flatMap { $0.kind == .tree ? old!.id($0) : nil }, newTree = b.flatMap { $0.kind == .tree ? new!.id($0) : nil }
+            if oldTree != nil || newTree != nil {
+                guard try compare(try oldTree.map { try RawTree($0, self) }, try newTree.map { try RawTree($0, self) },
+                                  base: base + name + [UInt8(ascii: "/")], names: names, depth: depth + 1, into: &found) else { return false }
+            }
+            guard names.contains(String(decoding: name, as: UTF8.self)) else { continue }
+            let oldBlob = a.flatMap { $0.kind == .file ? old!.id($0) : nil }, newBlob = b.flatMap { $0.kind == .file ? new!.id($0) : nil }
+            let odd = a?.kind == .other || b?.kind == .other
+            if oldBlob != newBlob || odd {
+                found.append(FileChange(path: String(decoding: base + name, as: UTF8.self), old: oldBlob, new: newBlob, otherKind: odd))
+            }
+        }
+        return true
+    }
+
     private func compare(_ old: RawTree?, _ new: RawTree?, base: [UInt8], suffix: [UInt8], depth: Int,
                          into found: inout [FileChange]) throws {
         // Deeper than any id goes: nothing there is a sealed file, as in `changedFiles(named:)`.
         guard depth <= GitRepository.maxTreeDepth else { return }
+        for (tree, id) in [(old, old?.objectID), (new, new?.objectID)] where tree?.isOrdered == false {
+            throw GitError.call(function: "git_odb_read", code: -1, message: "tree \(id!.hex) is not in git's order")
+        }
         let none: [RawTree.Entry] = []
         let before = old?.entries ?? none, after = new?.entries ?? none
         var i = 0, j = 0
@@ -85,7 +130,12 @@ private final class RawTree {
     private let lib: LibGit2
     private let object: OpaquePointer
     private let bytes: UnsafeRawBufferPointer
+    let objectID: ObjectID
     private(set) var entries: [Entry] = []
+    /// False when its entries are not in git's order (git fsck rejects
+    /// such a tree), where a lookup by name could find another entry than
+    /// a comparison in order does.
+    private(set) var isOrdered = true
 
     init(_ id: ObjectID, _ walker: PathWalker) throws {
         lib = walker.lib
@@ -93,6 +143,7 @@ private final class RawTree {
         try id.withOID { oid in try walker.lib.check(walker.lib.odbRead(&object, walker.odb, oid), "git_odb_read") }
         guard let object else { throw GitError.call(function: "git_odb_read", code: -1, message: "no object") }
         self.object = object
+        objectID = id
         bytes = UnsafeRawBufferPointer(start: lib.odbObjectData(object), count: lib.odbObjectSize(object))
         try parse(id)
     }
@@ -115,9 +166,7 @@ private final class RawTree {
             while end < bytes.count, bytes[end] != 0 { end += 1 }
             guard end < bytes.count, end > start, end + 21 <= bytes.count else { throw malformed }
             let entry = Entry(name: start..<end, id: end + 1, kind: RawTree.kind(mode))
-            if let last = entries.last, RawTree.order(last, self, entry, self) >= 0 {
-                throw GitError.call(function: "git_odb_read", code: -1, message: "tree \(id.hex) is not in git's order")
-            }
+            if let last = entries.last, RawTree.order(last, self, entry, self) >= 0 { isOrdered = false }
             entries.append(entry)
             at = end + 21
         }

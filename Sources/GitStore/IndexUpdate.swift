@@ -40,8 +40,9 @@ public final class IndexUpdate {
         original = Files.exists(target) ? try Files.read(path: target) : nil
         // Read under the lock: nothing replaces the index between the two.
         var info = stat()
-        let written = original != nil && lstat(target, &info) == 0 ? info.st_mtim : nil
-        file = original.map { IndexFile($0, writtenAt: written) } ?? IndexFile()
+        let stated = original != nil && lstat(target, &info) == 0
+        let checked = stated && IndexStamp.matches(gitDirectory: repository.gitDirectory, info: info, checksum: original!.suffix(20))
+        file = original.map { IndexFile($0, writtenAt: stated ? info.st_mtim : nil, checked: checked) } ?? IndexFile()
         if file == nil { library = try openInLibrary() }
     }
 
@@ -98,9 +99,11 @@ public final class IndexUpdate {
     public func commit(_ changes: [TreeChange]) throws {
         precondition(!finished, "an index update is committed once")
         guard !hasConflicts else { throw GitError.indexHasConflicts }
+        var checksum: ArraySlice<UInt8>?
         if let file, let bytes = try spliced(file, changes) {
             let sink = try FileDescriptorSink(path: staged, mode: 0o644, exclusive: true)
             try bytes.withUnsafeBytes { try sink.write($0) }
+            checksum = bytes.suffix(20)
         } else {
             let index = try library ?? openInLibrary()
             library = index
@@ -130,6 +133,7 @@ public final class IndexUpdate {
             throw GitError.call(function: "rename", code: code, message: "\(target): \(String(cString: strerror(code)))")
         }
         finished = true
+        if let checksum { IndexStamp.write(gitDirectory: repository.gitDirectory, checksum: checksum) }
         #if DEBUG
         TestCrashPoint.reach("index-renamed")
         #endif

@@ -273,6 +273,12 @@ final class LibGit2: @unchecked Sendable {
         // libgit2 re-hashes every object it reads unless told not to; coffer
         // authenticates what it decrypts, and history walks read thousands.
         try check(libgit2Opts(Int32(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION.rawValue), 0), "git_libgit2_opts")
+        // Trees up to 4 MiB stay cached once read (libgit2 keeps only those up
+        // to 4 KiB): a write reads its scope's tree for the readers, the new
+        // tree, and again to judge its own commit, and a scope of 500
+        // secrets is a 24 KiB tree. The cache's total stays libgit2's (256 MiB).
+        let cacheLimit = try symbol("git_libgit2_opts", as: (@convention(c) (Int32, Int32, Int) -> Int32).self)
+        try check(cacheLimit(Int32(GIT_OPT_SET_CACHE_OBJECT_LIMIT.rawValue), Int32(GIT_OBJECT_TREE.rawValue), 4 << 20), "git_libgit2_opts")
     }
 
     /// A function looked up by its C name on first use, for features only

@@ -1,5 +1,6 @@
 import Age
 import CSodium
+import Synchronization
 
 /// An Ed25519 public key as SSH writes it: `ssh-ed25519 BASE64 [comment]`
 /// in authorized_keys and allowed_signers files. Anyone may hold it; it
@@ -15,12 +16,34 @@ public struct SSHEd25519PublicKey: Hashable, Sendable, CustomStringConvertible {
     /// Refuses anything but a valid, canonical Ed25519 point (no small-order
     /// key, which could never sign anything of its own).
     public init(bytes: [UInt8]) throws {
-        Sodium.ensureInitialized()
-        guard bytes.count == 32, crypto_core_ed25519_is_valid_point(bytes) == 1 else {
+        guard bytes.count == 32, SSHEd25519PublicKey.isPoint(bytes) else {
             throw SSHSigError.invalidPublicKey("<\(bytes.count)-byte key that is not an Ed25519 point>")
         }
         self.bytes = bytes
     }
+
+    /// A key derived here from its private half: a point by construction.
+    init(derived bytes: [UInt8]) {
+        precondition(bytes.count == 32)
+        self.bytes = bytes
+    }
+
+    /// The point check multiplies by the group order: about 0.5 M
+    /// instructions, and a `set` meets the same key in the `.signers`
+    /// file, this clone's trust record and its own identity. Keys found
+    /// valid are remembered for the process (a handful; a key is public).
+    private static func isPoint(_ bytes: [UInt8]) -> Bool {
+        if checkedPoints.withLock({ $0.contains(bytes) }) { return true }
+        Sodium.ensureInitialized()
+        guard crypto_core_ed25519_is_valid_point(bytes) == 1 else { return false }
+        checkedPoints.withLock { checked in
+            if checked.count == 16 { checked.removeFirst() }
+            checked.append(bytes)
+        }
+        return true
+    }
+
+    private static let checkedPoints = Mutex<[[UInt8]]>([])
 
     /// Parses `ssh-ed25519 AAAA… [comment]`, as ssh-keygen writes `.pub` files.
     public init(parsingAuthorizedKey line: String) throws {

@@ -38,7 +38,7 @@ public struct SSHSigningKey: Redacted {
         }
         guard matches else { throw SSHSigError.invalidPrivateKey("the public half does not belong to the private half") }
         self.secretKey = secretKey
-        publicKey = try SSHEd25519PublicKey(bytes: derived)
+        publicKey = SSHEd25519PublicKey(derived: derived)
     }
 
     /// `message` signed for `namespace` in OpenSSH's armored SSHSIG form,

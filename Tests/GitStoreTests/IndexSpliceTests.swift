@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Foundation
-import GitStore
+@testable import GitStore
 import XCTest
 
 /// The index coffer splices itself (GitStore's IndexFile) against stock
@@ -155,5 +155,49 @@ final class IndexSpliceTests: GitTestCase {
         XCTAssertThrowsError(try updateIndex(repo, [.write(path: "s1/k1.age", blob: blob)]))
         XCTAssertEqual(FileManager.default.contents(atPath: path), bytes, "the corrupt index is not replaced")
         XCTAssertFalse(FileManager.default.fileExists(atPath: repo.gitDirectory + "/index.lock"))
+    }
+
+    /// The index coffer wrote is stamped (inode, size, times, checksum), so
+    /// the next write need not hash it again; git's next index, or an
+    /// in-place change to coffer's, no longer matches and is checked in full.
+    func testTheIndexCofferWroteIsStampedAndAnyOtherIsCheckedInFull() throws {
+        let repo = try gitMadeRepository()
+        let path = repo.gitDirectory + "/index"
+        func current() throws -> (stat, ArraySlice<UInt8>) {
+            var info = stat()
+            XCTAssertEqual(lstat(path, &info), 0)
+            return (info, try XCTUnwrap(FileManager.default.contents(atPath: path)).suffix(20).map { $0 }[...])
+        }
+        var (info, checksum) = try current()
+        XCTAssertFalse(IndexStamp.matches(gitDirectory: repo.gitDirectory, info: info, checksum: checksum), "git wrote this one")
+        try change(repo, write: ["s3/k1.age": "changed"])
+        (info, checksum) = try current()
+        XCTAssertTrue(IndexStamp.matches(gitDirectory: repo.gitDirectory, info: info, checksum: checksum))
+        try change(repo, write: ["s3/k2.age": "changed over coffer's own index"])
+        try assertGitAgrees(repo)
+
+        // git's write replaces the file: the stamp no longer matches.
+        try writeWorkTreeFile(repo, "s4/k4.age", Array("by git".utf8))
+        try git(repo, "add", "s4/k4.age")
+        (info, checksum) = try current()
+        XCTAssertFalse(IndexStamp.matches(gitDirectory: repo.gitDirectory, info: info, checksum: checksum))
+        try git(repo, "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "git")
+        try change(repo, write: ["s4/k5.age": "coffer again"])
+        try assertGitAgrees(repo)
+
+        // Changed in place after coffer wrote it (a later ctime): checked, refused, left alone.
+        usleep(20_000)
+        let fd = open(path, O_RDWR)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        var byte: UInt8 = 0
+        XCTAssertEqual(pread(fd, &byte, 1, 100), 1)
+        byte ^= 0x01
+        XCTAssertEqual(pwrite(fd, &byte, 1, 100), 1)
+        close(fd)
+        let damaged = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        try writeWorkTreeFile(repo, "s1/k1.age", Array("x".utf8))
+        let blob = try repo.writeBlob(Array("x".utf8))
+        XCTAssertThrowsError(try updateIndex(repo, [.write(path: "s1/k1.age", blob: blob)]))
+        XCTAssertEqual(FileManager.default.contents(atPath: path), damaged, "the damaged index is not replaced")
     }
 }

@@ -135,7 +135,8 @@ struct TrustChain {
         let parentTree = try first.map { try tree(of: $0) }
         trees[node.id] = node.tree
         let inherited = foreign || node.parents.contains(where: isTainted)
-        let changes = try repo.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree).filter(TrustChain.isTrustPath)
+        let changes = try (walker.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree)
+            ?? repo.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree)).filter(TrustChain.isTrustPath)
         // A commit that changes no trust file needs its signature checked
         // only for a report: coffer's own commits pass here on every write.
         let signature = changes.isEmpty && !everySignature ? nil : try signatureProblem(node, trusting: snapshot)
