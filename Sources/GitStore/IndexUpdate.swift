@@ -143,7 +143,10 @@ public final class IndexUpdate {
     /// judgement: a directory/file clash, a case-insensitive repository, or
     /// a file whose mode differs from its entry's under core.filemode=false.
     private func spliced(_ file: IndexFile, _ changes: [TreeChange]) throws -> [UInt8]? {
-        var byPath: [[UInt8]: [UInt8]?] = [:]
+        // In order of the changes; a later change of a path overrides an
+        // earlier one. Not a dictionary: hashing `[UInt8]` keys has the
+        // runtime look up conformances, half a million instructions a `set`.
+        var changed: [(path: [UInt8], entry: [UInt8]?)] = []
         var capabilities: Int32?
         func caps() throws -> Int32 {
             if let capabilities { return capabilities }
@@ -164,14 +167,18 @@ public final class IndexUpdate {
                    file.mode(of: file.entries[at]) != mode, try caps() & Int32(GIT_INDEX_CAPABILITY_NO_FILEMODE.rawValue) != 0 {
                     return nil
                 }
-                byPath[key] = .some(IndexFile.entryBytes(path: key, blob: blob, mode: mode, stat: info))
+                changed.append((key, IndexFile.entryBytes(path: key, blob: blob, mode: mode, stat: info)))
             case .delete(let path):
-                byPath[Array(path.utf8)] = .some(nil)
+                changed.append((Array(path.utf8), nil))
             }
         }
         guard try caps() & Int32(GIT_INDEX_CAPABILITY_IGNORE_CASE.rawValue) == 0 else { return nil }
-        let sorted = byPath.map { (path: $0.key, entry: $0.value) }.sorted { IndexFile.precedes($0.path, $1.path) }
-        return try file.spliced(sorted)
+        let order = changed.indices.sorted { a, b in
+            IndexFile.precedes(changed[a].path, changed[b].path) || changed[a].path == changed[b].path && a < b
+        }
+        // Of a path's changes, the last.
+        let last = order.indices.filter { $0 == order.count - 1 || changed[order[$0 + 1]].path != changed[order[$0]].path }
+        return try file.spliced(last.map { changed[order[$0]] })
     }
 
     /// True when `lock` is held and is the repository's index.lock: looked

@@ -200,4 +200,15 @@ final class IndexSpliceTests: GitTestCase {
         XCTAssertThrowsError(try updateIndex(repo, [.write(path: "s1/k1.age", blob: blob)]))
         XCTAssertEqual(FileManager.default.contents(atPath: path), damaged, "the damaged index is not replaced")
     }
+
+    /// A path changed twice in one update ends as its last change says.
+    func testTheLastChangeOfAPathWins() throws {
+        let repo = try gitMadeRepository()
+        try writeWorkTreeFile(repo, "s2/k2.age", Array("second".utf8))
+        let first = try repo.writeBlob(Array("first".utf8)), second = try repo.writeBlob(Array("second".utf8))
+        try updateIndex(repo, [.write(path: "s2/k2.age", blob: first), .delete(path: "s7/k7.age"), .write(path: "s2/k2.age", blob: second),
+                               .write(path: "s7/k7.age", blob: first), .delete(path: "s7/k7.age")])
+        XCTAssertEqual(try git(repo, "ls-files", "-s", "s2/k2.age").output.split(separator: " ")[1], Substring(second.hex))
+        XCTAssertEqual(try git(repo, "ls-files", "s7/k7.age").output, "")
+    }
 }
