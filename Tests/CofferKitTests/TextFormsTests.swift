@@ -34,4 +34,26 @@ final class TextFormsTests: XCTestCase {
         XCTAssertTrue(line.hasPrefix(#"{"seq":"1","time":"1970-01-01T00:00:00Z","#), line)
         XCTAssertEqual(AuditLine.hash(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
+
+    /// A clone file's text is parsed again whenever it differs from the
+    /// last one parsed (or comes from another path); a failed parse is not kept.
+    func testParsedTextIsKeptOnlyForTheSameText() throws {
+        let cache = ParsedText<Int>()
+        var parses = 0
+        func parse(_ text: String) throws -> Int {
+            parses += 1
+            guard let value = Int(text) else { throw VaultError.unsafePath(path: text) }
+            return value
+        }
+        XCTAssertEqual(try cache.value(path: "/a", text: "1", parse: parse), 1)
+        XCTAssertEqual(try cache.value(path: "/a", text: "1", parse: parse), 1)
+        XCTAssertEqual(parses, 1)
+        XCTAssertEqual(try cache.value(path: "/a", text: "2", parse: parse), 2)
+        XCTAssertEqual(try cache.value(path: "/b", text: "2", parse: parse), 2)
+        XCTAssertEqual(parses, 3)
+        XCTAssertThrowsError(try cache.value(path: "/b", text: "x", parse: parse))
+        XCTAssertThrowsError(try cache.value(path: "/b", text: "x", parse: parse))
+        XCTAssertEqual(parses, 5)
+        XCTAssertEqual(try cache.value(path: "/b", text: "2", parse: parse), 2)
+    }
 }

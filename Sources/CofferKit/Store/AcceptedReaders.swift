@@ -76,8 +76,13 @@ struct AcceptedReaders: Equatable, Sendable {
     /// The accepted readers of the clone at `gitDirectory`, or nil when it
     /// has none yet (a clone coffer has not used since it began keeping them).
     static func load(gitDirectory: String) throws -> AcceptedReaders? {
-        try CloneFile.read(fileName, gitDirectory: gitDirectory).map { try AcceptedReaders(parsing: $0, path: gitDirectory + "/" + fileName) }
+        let path = gitDirectory + "/" + fileName
+        return try CloneFile.read(fileName, gitDirectory: gitDirectory).map { text in
+            try parsed.value(path: path, text: text) { try AcceptedReaders(parsing: $0, path: path) }
+        }
     }
+
+    private static let parsed = ParsedText<AcceptedReaders>()
 
     func save(gitDirectory: String) throws {
         try CloneFile.write(text, to: AcceptedReaders.fileName, gitDirectory: gitDirectory)

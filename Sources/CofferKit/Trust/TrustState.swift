@@ -134,8 +134,13 @@ struct TrustState: Equatable, Sendable {
 
     /// The clone's trust state, nil when it has pinned no root yet.
     static func load(gitDirectory: String) throws -> TrustState? {
-        try CloneFile.read(fileName, gitDirectory: gitDirectory).map { try TrustState(parsing: $0, path: gitDirectory + "/" + fileName) }
+        let path = gitDirectory + "/" + fileName
+        return try CloneFile.read(fileName, gitDirectory: gitDirectory).map { text in
+            try parsed.value(path: path, text: text) { try TrustState(parsing: $0, path: path) }
+        }
     }
+
+    private static let parsed = ParsedText<TrustState>()
 
     func save(gitDirectory: String) throws {
         unlink(gitDirectory + "/" + TrustState.unpinnedMarker)
