@@ -187,21 +187,29 @@ final class ObjectCapture {
     fileprivate static let active = Registry()
 
     fileprivate final class Registry: @unchecked Sendable {  // its state is under the mutex
+        private struct Entry {
+            let backend: Backend
+            let capture: ObjectCapture
+        }
+
         private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        private var captures: [Backend: ObjectCapture] = [:]
+        // One per batch running (one per thread at most): a list, not a
+        // dictionary, whose key type would cost every write a conformance scan.
+        private var captures: [Entry] = []
 
         init() { pthread_mutex_init(mutex, nil) }
 
         func set(_ capture: ObjectCapture?, for backend: Backend) {
             pthread_mutex_lock(mutex)
             defer { pthread_mutex_unlock(mutex) }
-            captures[backend] = capture
+            captures.removeAll { $0.backend == backend }
+            if let capture { captures.append(Entry(backend: backend, capture: capture)) }
         }
 
         func capture(for backend: Backend) -> ObjectCapture? {
             pthread_mutex_lock(mutex)
             defer { pthread_mutex_unlock(mutex) }
-            return captures[backend]
+            return captures.first { $0.backend == backend }?.capture
         }
     }
 }

@@ -132,6 +132,10 @@ extension ReaderKey {
     /// (a plugin identity, say, need not know its recipient).
     public static func of(_ identity: Identity) -> ReaderKey? {
         switch identity {
+        // An identity file's own key first: a cast to a protocol has the
+        // runtime look through every conformance, a quarter of a million
+        // instructions of each `set`.
+        case let identity as X25519Identity: return .x25519(identity.recipient)
         // Keys opened here or held by the agent, by their kind.
         case let identity as any SSHKeyIdentity: return .sshEd25519(identity.recipient)
         case let identity as any KeyIdentity: return .x25519(identity.recipient)

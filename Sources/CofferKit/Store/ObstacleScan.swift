@@ -7,7 +7,8 @@ import Posix
 /// A verdict holds for one scan: the work tree can change after it.
 struct ObstacleScan {
     let root: String
-    private var directories: [Substring: Verdict] = [:]
+    /// Keyed by String, as elsewhere: each new key type costs a conformance scan.
+    private var directories: [String: Verdict] = [:]
 
     private enum Verdict {
         case directory
@@ -36,21 +37,21 @@ struct ObstacleScan {
     }
 
     private mutating func verdict(_ directory: Substring) -> Verdict {
-        if let known = directories[directory] { return known }
+        if let known = directories[String(directory)] { return known }
         var result: Verdict?
         if let slash = directory.lastIndex(of: "/") {
             let parent = verdict(directory[..<slash])
             if case .directory = parent {} else { result = parent }
         }
         if result == nil {
-            switch FileKind(atPath: root + "/" + directory) {
+            switch FileKind(atPath: root + "/" + String(directory)) {
             case .absent: result = .absent
             case .directory: result = .directory
             case .symlink: result = .obstacle(.symlinkInVault(path: String(directory)))
             default: result = .obstacle(.notADirectory(path: String(directory)))
             }
         }
-        directories[directory] = result
+        directories[String(directory)] = result
         return result!
     }
 }
