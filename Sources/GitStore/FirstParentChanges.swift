@@ -37,9 +37,16 @@ extension PathWalker {
     /// one), where a lookup by name could find another entry than this
     /// comparison does.
     public func changedFiles(endingWith suffix: String, from old: ObjectID?, to new: ObjectID?) throws -> [FileChange] {
+        let suffix = Array(suffix.utf8)
         var found: [FileChange] = []
-        try compare(old.map { try RawTree($0, self) }, new.map { try RawTree($0, self) }, base: [], suffix: Array(suffix.utf8),
-                    depth: 0, into: &found)
+        let unordered = try walk(old.map { try RawTree($0, self) }, new.map { try RawTree($0, self) }, base: [], depth: 0) { base, name, before, after in
+            guard name.count > suffix.count, name.suffix(suffix.count).elementsEqual(suffix) else { return }
+            let oldBlob = before?.kind == .file ? before?.id : nil, newBlob = after?.kind == .file ? after?.id : nil
+            // A path that is no UTF-8 names no id; it is left out rather than decoded lossily.
+            guard oldBlob != newBlob, let path = String(validating: base + name, as: UTF8.self) else { return }
+            found.append(FileChange(path: path, old: oldBlob, new: newBlob, otherKind: false))
+        }
+        if let unordered { throw GitError.call(function: "git_odb_read", code: -1, message: "tree \(unordered.hex) is not in git's order") }
         return found
     }
 
@@ -48,50 +55,46 @@ extension PathWalker {
     /// hundreds, and pairing names through dictionaries cost a millisecond.
     /// Nil when a tree on the way is not in git's order (a hostile push):
     /// the caller pairs names as that function does.
-    public func changedFiles(named names: Set<String>, from old: ObjectID?, to new: ObjectID?) throws -> [FileChange]? {
+    public func changedFiles(named names: Set<String>, from old: ObjectID?, to new: ObjectID?) -> [FileChange]? {
         var found: [FileChange] = []
-        guard try compare(old.map { try RawTree($0, self) }, new.map { try RawTree($0, self) }, base: [], names: names,
-                          depth: 0, into: &found) else { return nil }
+        // A tree this reader refuses (a mode libgit2 reads and it does not)
+        // is left to the pairing comparison too, which also reports any
+        // other failure itself.
+        let unordered: ObjectID?
+        do {
+            unordered = try walk(old.map { try RawTree($0, self) }, new.map { try RawTree($0, self) }, base: [], depth: 0) { base, name, before, after in
+                guard names.contains(String(decoding: name, as: UTF8.self)) else { return }
+                let oldBlob = before?.kind == .file ? before?.id : nil, newBlob = after?.kind == .file ? after?.id : nil
+                let odd = before?.kind == .other || after?.kind == .other
+                if oldBlob != newBlob || odd {
+                    found.append(FileChange(path: String(decoding: base + name, as: UTF8.self), old: oldBlob, new: newBlob, otherKind: odd))
+                }
+            }
+        } catch {
+            return nil
+        }
+        guard unordered == nil else { return nil }
         return found.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
-    /// One pass over both trees, as below; false when one is out of order.
-    private func compare(_ old: RawTree?, _ new: RawTree?, base: [UInt8], names: Set<String>, depth: Int,
-                         into found: inout [FileChange]) throws -> Bool {
-        guard depth <= GitRepository.maxTreeDepth else { return true }
-        guard old?.isOrdered ?? true, new?.isOrdered ?? true else { return false }
-        let none: [RawTree.Entry] = []
-        let before = old?.entries ?? none, after = new?.entries ?? none
-        var i = 0, j = 0
-        while i < before.count || j < after.count {
-            let order = i == before.count ? 1 : j == after.count ? -1 : RawTree.order(before[i], old!, after[j], new!)
-            let a = order <= 0 ? before[i] : nil, b = order >= 0 ? after[j] : nil
-            if order <= 0 { i += 1 }
-            if order >= 0 { j += 1 }
-            if let a, let b, a.kind == b.kind, old!.sameID(a, as: b, in: new!) { continue }
-            let name = a.map { old!.name($0) } ?? new!.name(b!)
-            let oldTree = a.flatMap { $0.kind == .tree ? old!.id($0) : nil }, newTree = b.flatMap { $0.kind == .tree ? new!.id($0) : nil }
-            if oldTree != nil || newTree != nil {
-                guard try compare(try oldTree.map { try RawTree($0, self) }, try newTree.map { try RawTree($0, self) },
-                                  base: base + name + [UInt8(ascii: "/")], names: names, depth: depth + 1, into: &found) else { return false }
-            }
-            guard names.contains(String(decoding: name, as: UTF8.self)) else { continue }
-            let oldBlob = a.flatMap { $0.kind == .file ? old!.id($0) : nil }, newBlob = b.flatMap { $0.kind == .file ? new!.id($0) : nil }
-            let odd = a?.kind == .other || b?.kind == .other
-            if oldBlob != newBlob || odd {
-                found.append(FileChange(path: String(decoding: base + name, as: UTF8.self), old: oldBlob, new: newBlob, otherKind: odd))
-            }
-        }
-        return true
+    /// One side of a name whose entries differ.
+    private struct Side {
+        let kind: RawTree.Kind
+        let id: ObjectID
     }
 
-    private func compare(_ old: RawTree?, _ new: RawTree?, base: [UInt8], suffix: [UInt8], depth: Int,
-                         into found: inout [FileChange]) throws {
-        // Deeper than any id goes: nothing there is a sealed file, as in `changedFiles(named:)`.
-        guard depth <= GitRepository.maxTreeDepth else { return }
-        for (tree, id) in [(old, old?.objectID), (new, new?.objectID)] where tree?.isOrdered == false {
-            throw GitError.call(function: "git_odb_read", code: -1, message: "tree \(id!.hex) is not in git's order")
-        }
+    /// One pass over two trees in git's order: each name whose entries
+    /// differ goes to `visit` (its directory's path, the name, each side or
+    /// nil), after the subtrees under it were walked; subtrees with the
+    /// same id on both sides are never read. Stops at a tree out of git's
+    /// order and returns its id: git fsck rejects one, and a lookup by name
+    /// could find another entry there than this walk does.
+    private func walk(_ old: RawTree?, _ new: RawTree?, base: [UInt8], depth: Int,
+                      visit: ([UInt8], [UInt8], Side?, Side?) throws -> Void) throws -> ObjectID? {
+        // Deeper than any vault path goes: nothing there is a file coffer reads.
+        guard depth <= GitRepository.maxTreeDepth else { return nil }
+        if let old, !old.isOrdered { return old.objectID }
+        if let new, !new.isOrdered { return new.objectID }
         let none: [RawTree.Entry] = []
         let before = old?.entries ?? none, after = new?.entries ?? none
         var i = 0, j = 0
@@ -100,19 +103,19 @@ extension PathWalker {
             let a = order <= 0 ? before[i] : nil, b = order >= 0 ? after[j] : nil
             if order <= 0 { i += 1 }
             if order >= 0 { j += 1 }
-            if let a, let b, a.kind == b.kind, old!.sameID(a, as: b, in: new!) { continue }
+            if let a, let b, a.mode == b.mode, old!.sameID(a, as: b, in: new!) { continue }
             let name = a.map { old!.name($0) } ?? new!.name(b!)
-            let oldTree = a.flatMap { $0.kind == .tree ? old!.id($0) : nil }, newTree = b.flatMap { $0.kind == .tree ? new!.id($0) : nil }
+            let oldSide = a.map { Side(kind: $0.kind, id: old!.id($0)) }, newSide = b.map { Side(kind: $0.kind, id: new!.id($0)) }
+            let oldTree = oldSide?.kind == .tree ? oldSide?.id : nil, newTree = newSide?.kind == .tree ? newSide?.id : nil
             if oldTree != nil || newTree != nil {
-                try compare(try oldTree.map { try RawTree($0, self) }, try newTree.map { try RawTree($0, self) },
-                            base: base + name + [UInt8(ascii: "/")], suffix: suffix, depth: depth + 1, into: &found)
+                if let unordered = try walk(try oldTree.map { try RawTree($0, self) }, try newTree.map { try RawTree($0, self) },
+                                            base: base + name + [UInt8(ascii: "/")], depth: depth + 1, visit: visit) {
+                    return unordered
+                }
             }
-            guard name.count > suffix.count, name.suffix(suffix.count).elementsEqual(suffix) else { continue }
-            let oldBlob = a.flatMap { $0.kind == .file ? old!.id($0) : nil }, newBlob = b.flatMap { $0.kind == .file ? new!.id($0) : nil }
-            // A path that is no UTF-8 names no id; it is left out rather than decoded lossily.
-            guard oldBlob != newBlob, let path = String(validating: base + name, as: UTF8.self) else { continue }
-            found.append(FileChange(path: path, old: oldBlob, new: newBlob, otherKind: false))
+            try visit(base, name, oldSide, newSide)
         }
+        return nil
     }
 }
 
@@ -124,6 +127,8 @@ private final class RawTree {
     struct Entry {
         let name: Range<Int>
         let id: Int
+        /// As written (octal), for telling two entries apart.
+        let mode: UInt32
         let kind: Kind
     }
 
@@ -165,20 +170,36 @@ private final class RawTree {
             var end = start
             while end < bytes.count, bytes[end] != 0 { end += 1 }
             guard end < bytes.count, end > start, end + 21 <= bytes.count else { throw malformed }
-            let entry = Entry(name: start..<end, id: end + 1, kind: RawTree.kind(mode))
+            let entry = Entry(name: start..<end, id: end + 1, mode: mode, kind: RawTree.kind(mode))
             if let last = entries.last, RawTree.order(last, self, entry, self) >= 0 { isOrdered = false }
+            if entry.kind == .tree, repeatsName(of: entry) { isOrdered = false }
             entries.append(entry)
             at = end + 21
         }
     }
 
-    /// libgit2's reading of a mode (`normalize_filemode`): a tree, an
-    /// executable or plain file, or something else (a link, a submodule).
+    /// A tree, a regular file, or something else (a link, a submodule),
+    /// as git reads a mode: a link's or submodule's type wins over any
+    /// execute bit (libgit2 1.5 reads 120100 as an executable file). Such
+    /// an entry is never a secret, and a trust file of that shape is held.
     private static func kind(_ mode: UInt32) -> Kind {
         let type = mode & 0o170000
         if type == 0o040000 { return .tree }
-        if mode & 0o111 != 0 { return .file }
         return type == 0o160000 || type == 0o120000 ? .other : .file
+    }
+
+    /// True when an entry before `tree` (about to be added), not itself a
+    /// tree, has its name: git fsck's duplicateEntries, which git's order
+    /// does not put side by side (a file "X" sorts as "X\0", a tree as
+    /// "X/", and "X.a" between them). Every entry between the two starts
+    /// with "X", so the look back stops at the first that does not.
+    private func repeatsName(of tree: Entry) -> Bool {
+        let name = bytes[tree.name]
+        for other in entries.reversed() {
+            guard other.name.count >= name.count, bytes[other.name.prefix(name.count)].elementsEqual(name) else { return false }
+            if other.name.count == name.count { return true }
+        }
+        return false
     }
 
     /// git's entry order: names compared bytewise, a tree's as if it ended in "/".

@@ -14,9 +14,8 @@ public enum UTCTime {
         gmtime_r(&t, &parts)
         // Formatted by hand: strftime reads the local time zone (/etc/localtime) first.
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let year = Int(parts.tm_year) + 1900
-        let padded = year < 1000 ? String(repeating: "0", count: year < 10 ? 3 : year < 100 ? 2 : 1) + "\(year)" : "\(year)"
-        return padded + "-" + two(parts.tm_mon + 1) + "-" + two(parts.tm_mday) + "T" + two(parts.tm_hour) + ":" + two(parts.tm_min)
+        // The year as %Y writes it: unpadded.
+        return "\(Int(parts.tm_year) + 1900)-" + two(parts.tm_mon + 1) + "-" + two(parts.tm_mday) + "T" + two(parts.tm_hour) + ":" + two(parts.tm_min)
             + ":" + two(parts.tm_sec) + "Z"
     }
 

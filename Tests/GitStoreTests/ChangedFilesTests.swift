@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Foundation
-import GitStore
+@testable import GitStore
 import XCTest
 
 /// The two ways of listing the named files that differ between trees —
@@ -40,12 +40,12 @@ final class ChangedFilesTests: GitTestCase {
         let walker = try PathWalker(repo)
         for (old, new) in [(before, after), (after, before), (nil, after), (before, nil), (before, before)] as [(ObjectID?, ObjectID?)] {
             let paired = try repo.changedFiles(named: names, from: old, to: new)
-            let walked = try XCTUnwrap(try walker.changedFiles(named: names, from: old, to: new))
+            let walked = try XCTUnwrap(walker.changedFiles(named: names, from: old, to: new))
             XCTAssertEqual(walked, paired, "\(String(describing: old)) → \(String(describing: new))")
         }
-        let paths = try XCTUnwrap(try walker.changedFiles(named: names, from: before, to: after)).map(\.path)
+        let paths = try XCTUnwrap(walker.changedFiles(named: names, from: before, to: after)).map(\.path)
         XCTAssertEqual(paths, ["a/.recipients", "b/.signers", "c/.recipients", "d/.recipients", "e/deep/.recipients", "f/.recipients"])
-        XCTAssertEqual(try walker.changedFiles(named: names, from: before, to: after)?.first { $0.path == "d/.recipients" }?.otherKind, true)
+        XCTAssertEqual(walker.changedFiles(named: names, from: before, to: after)?.first { $0.path == "d/.recipients" }?.otherKind, true)
     }
 
     func testATreeOutOfGitsOrderIsLeftToThePairingComparison() throws {
@@ -63,6 +63,43 @@ final class ChangedFilesTests: GitTestCase {
         let unsorted = try XCTUnwrap(ObjectID(hex: root))
         XCTAssertNil(try PathWalker(repo).changedFiles(named: names, from: sorted, to: unsorted))
         XCTAssertEqual(try repo.changedFiles(named: names, from: sorted, to: unsorted).map(\.path), ["x/.recipients"])
+    }
+
+    /// Trees only a hand (or a hostile push) makes: a link or submodule
+    /// type with execute bits, a file and a directory of one name, a mode
+    /// with a sign. The one-pass comparison reports the change (as a link,
+    /// held by the judge) or declines the tree; it never misses one.
+    func testHandMadeModesAreReportedOrDeclined() throws {
+        let repo = try makeRepository()
+        let blob = { (text: String) throws -> String in
+            try self.writeWorkTreeFile(repo, "tmp", Array(text.utf8))
+            return try self.git(repo, "hash-object", "-w", "tmp").output.trimmingCharacters(in: .newlines)
+        }
+        let a = try blob("readers"), other = try blob("other")
+        func root(_ inner: [(String, String, String)]) throws -> ObjectID {
+            try XCTUnwrap(ObjectID(hex: try handMadeTree(repo, [("40000", "s", try handMadeTree(repo, inner))])))
+        }
+        let walker = try PathWalker(repo)
+        let plain = try root([("100644", ".recipients", a)])
+        for mode in ["120001", "120000", "160000", "120100"] {
+            let odd = try root([(mode, ".recipients", a)])
+            let walked = try XCTUnwrap(walker.changedFiles(named: names, from: plain, to: odd), mode)
+            XCTAssertEqual(walked, [FileChange(path: "s/.recipients", old: ObjectID(hex: a), new: nil, otherKind: true)], mode)
+            if mode != "120100" {  // libgit2 1.5 reads 120100 as an executable file; git, and this walk, as a link
+                XCTAssertEqual(try repo.changedFiles(named: names, from: plain, to: odd), walked, mode)
+            }
+        }
+        let link = try root([("120000", ".recipients", a)]), submodule = try root([("160000", ".recipients", a)])
+        XCTAssertEqual(walker.changedFiles(named: names, from: link, to: submodule)?.map(\.otherKind), [true])
+        XCTAssertEqual(walker.changedFiles(named: names, from: link, to: submodule), try repo.changedFiles(named: names, from: link, to: submodule))
+        // A file and a directory both named .recipients (git fsck: duplicateEntries).
+        let twice = try root([("100644", ".recipients", a), ("100644", ".recipients.x", other),
+                              ("40000", ".recipients", try handMadeTree(repo, [("100644", "f", other)]))])
+        XCTAssertNil(walker.changedFiles(named: names, from: plain, to: twice))
+        // A mode libgit2 reads (its strtol takes a sign) and this walk does not.
+        let signed = try root([("+100644", ".recipients", other)])
+        XCTAssertNil(walker.changedFiles(named: names, from: plain, to: signed))
+        XCTAssertEqual(try repo.changedFiles(named: names, from: plain, to: signed).map(\.path), ["s/.recipients"])
     }
 
     /// A tree object written as given (`git hash-object -t tree --literally`).

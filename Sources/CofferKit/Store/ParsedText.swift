@@ -15,7 +15,10 @@ final class ParsedText<Value: Sendable>: Sendable {
     private let last = Mutex<Parsed?>(nil)
 
     func value(path: String, text: String, parse: (String) throws -> Value) throws -> Value {
-        if let hit = last.withLock({ last in last.flatMap { $0.path == path && $0.text == text ? $0.value : nil } }) { return hit }
+        // Byte for byte: String's == calls canonically equivalent texts equal.
+        if let hit = last.withLock({ last in
+            last.flatMap { $0.path == path && $0.text.utf8.elementsEqual(text.utf8) ? $0.value : nil }
+        }) { return hit }
         let value = try parse(text)
         last.withLock { $0 = Parsed(path: path, text: text, value: value) }
         return value
