@@ -48,8 +48,17 @@ extension IdentityStore {
         if let ssh = loaded.first(where: { $0 is SSHEd25519Identity }) as? SSHEd25519Identity { return ssh.signingKey }
         let identities = loaded.compactMap { $0 as? X25519Identity }
         guard let inUse = identities.first else { throw VaultError.identityMissing(path: path) }
-        try checkSidecar(identities)
-        if let held = try openSigningKey(identities) {
+        // Opened once, for the sidecar's check and for use: each opening is
+        // an age decryption and a key derivation.
+        var opened: (key: SSHSigningKey, retired: [SSHEd25519PublicKey])??
+        func open() throws -> (key: SSHSigningKey, retired: [SSHEd25519PublicKey])? {
+            if let opened { return opened }
+            let key = try openSigningKey(identities)
+            opened = .some(key)
+            return key
+        }
+        try checkSidecar(identities) { try open()?.key.publicKey }
+        if let held = try open() {
             if try readSidecar()?.signing == nil {
                 try writeSidecar(identities.map(\.recipient), signing: held.key.publicKey, name: name ?? recordedName())
             }

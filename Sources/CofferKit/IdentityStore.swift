@@ -50,11 +50,17 @@ public struct IdentityStore: Sendable {
     /// Refuses a sidecar that does not name exactly `identities`' public
     /// keys, or names a signing key other than the one they open.
     public func checkSidecar(_ identities: [X25519Identity]) throws {
+        try checkSidecar(identities) { try openSigningKey(identities)?.key.publicKey }
+    }
+
+    /// The same, with `signing` giving the public half of the signing key
+    /// the identities open (asked only when the sidecar names one).
+    func checkSidecar(_ identities: [X25519Identity], signing: () throws -> SSHEd25519PublicKey?) throws {
         guard let sidecar = try readSidecar() else { return }
         guard sidecar.keys.map(\.encoded) == identities.map(\.recipient.encoded) else {
             throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
         }
-        if let listed = sidecar.signing, try openSigningKey(identities)?.key.publicKey != listed.key {
+        if let listed = sidecar.signing, try signing() != listed.key {
             throw VaultError.identitySidecarMismatch(sidecar: publicKeyPath, identity: path)
         }
     }

@@ -81,6 +81,25 @@ final class IdentitySidecarTests: VaultE2ECase {
         XCTAssertEqual(try cof(["get", "s", "--reveal", "--passphrase-file", pw]).status, 1)
     }
 
+    /// A sidecar naming the right age key but another signing key: a write,
+    /// which opens the signing key once to check it and sign, is refused
+    /// and commits nothing.
+    func testASidecarNamingAnotherSigningKeyIsRefusedByAWrite() throws {
+        _ = try initVault()
+        try cofOK(["set", "s=1"])
+        let commits = try gitOK(["rev-list", "--count", "HEAD"]).stdoutText
+        let line = try XCTUnwrap(try sidecarSigningLine())
+        let text = try String(contentsOfFile: sidecar, encoding: .utf8)
+        let other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB/Pkodybo8LHTRFDjJYEM71qVLYo3zqOecB+lXCyRrw"
+        XCTAssertNotEqual(line, other)
+        try write("home/.config/coffer/identity.pub", text.replacingOccurrences(of: line, with: other))
+        let refused = try cof(["set", "s=2"])
+        XCTAssertEqual(refused.status, 1, refused.stderrText)
+        XCTAssertTrue(refused.stderrText.hasPrefix("coffer: error: \(sidecar) does not name the public key of identity \(identityFile)\n"),
+                      refused.stderrText)
+        XCTAssertEqual(try gitOK(["rev-list", "--count", "HEAD"]).stdoutText, commits, "a commit was made")
+    }
+
     func testUnprotectedIdentityShowChecksItsSidecar() throws {
         let key = try initVault()
         XCTAssertEqual(try sidecarKeys(), [key], "init wrote the sidecar with the identity")
