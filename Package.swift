@@ -132,7 +132,7 @@ let package = Package(
         // stopped by transfer tests (GitStore's, and the CLI's for sync/clone).
         .target(name: "TestServers", path: "Tests/TestServers"),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "CGit2", "Posix", "TestServers"]),
-        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "SSHSig", "Posix", "Tar"]),
+        .testTarget(name: "CofferKitTests", dependencies: ["CofferKit", "CofferLocator", "Age", "SSHSig", "Posix", "Tar", "TestServers"]),
         .testTarget(
             name: "CofferCLITests",
             dependencies: [

@@ -21,9 +21,6 @@ public enum RandomBytes {
 
     /// `count` random bytes as lowercase hex (`2 * count` characters).
     public static func hex(count: Int) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in generate(count: count) { text += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]] }
-        return String(decoding: text, as: UTF8.self)
+        Hex.encode(generate(count: count))
     }
 }

@@ -8,11 +8,26 @@ public enum Files {
     /// The whole file, for small inputs such as key files.
     public static func read(path: String) throws -> [UInt8] {
         let source = try FileDescriptorSource(path: path)
-        // A regular file is read straight into the result, sized by the file
-        // (one byte more shows growth): the index, read by every `set`, is
-        // most of a megabyte, and growing the array chunk by chunk copied it twice.
         var info = stat()
         let size = fstat(source.fd, &info) == 0 && info.st_mode & S_IFMT == S_IFREG ? Int(info.st_size) : 0
+        return try readAll(source, path: path, size: size, limit: .max)
+    }
+
+    /// A regular file of at most `limit` bytes, read whole. Never blocks on
+    /// a FIFO or device (opened non-blocking, its type checked before any
+    /// read) and never reads a larger file into memory: the size is checked
+    /// first, and reading stops past `limit` should the file grow meanwhile.
+    public static func readRegularFile(path: String, limit: Int) throws -> [UInt8] {
+        let (source, size) = try openRegularFile(path: path, limit: limit)
+        return try readAll(source, path: path, size: size, limit: limit)
+    }
+
+    /// The rest of `source`, read straight into the result, sized by the
+    /// file as `fstat` gave it (one byte more shows growth): most reads are
+    /// a few hundred bytes, the index most of a megabyte, and neither a
+    /// zeroed chunk buffer nor an array grown chunk by chunk is paid for.
+    /// A file that grew is read on in chunks, to at most `limit` bytes.
+    private static func readAll(_ source: FileDescriptorSource, path: String, size: Int, limit: Int) throws -> [UInt8] {
         var out = try [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, count in
             count = 0
             while count < buffer.count {
@@ -24,28 +39,10 @@ public enum Files {
         guard out.count > size else { return out }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 { return out }
-            out += buffer[0..<n]
-        }
-    }
-
-    /// A regular file of at most `limit` bytes, read whole. Never blocks on
-    /// a FIFO or device (opened non-blocking, its type checked before any
-    /// read) and never reads a larger file into memory: the size is checked
-    /// first, and reading stops past `limit` should the file grow meanwhile.
-    public static func readRegularFile(path: String, limit: Int) throws -> [UInt8] {
-        let (source, size) = try openRegularFile(path: path, limit: limit)
-        var out: [UInt8] = []
-        out.reserveCapacity(size)
-        // Sized by the file (one byte more shows growth at once): most are a
-        // few hundred bytes, and a zeroed 64 KiB buffer each cost more than the read.
-        var buffer = [UInt8](repeating: 0, count: min(64 * 1024, size + 1))
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 { return out }
-            out += buffer[0..<n]
             guard out.count <= limit else { throw FileError.tooLarge(path: path, bytes: out.count, limit: limit) }
+            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { return out }
+            out += buffer[0..<n]
         }
     }
 

@@ -3,6 +3,7 @@ import XCTest
 import Age
 import GitStore
 import SSHSig
+import TestServers
 @testable import CofferKit
 
 /// `Vault.integrate`: another clone's commit brought in through libgit2's
@@ -219,18 +220,9 @@ extension MergeIntegrationTests {
 }
 
 extension MergeIntegrationTests {
-    /// A tree object written by hand (`git hash-object -t tree --literally`):
-    /// `entries` as (mode, name, object id), in the order given.
+    /// A tree object written by hand (see `TestTools.handMadeTree`).
     private func handMadeTree(_ entries: [(String, String, String)], in dir: String) throws -> String {
-        var bytes: [UInt8] = []
-        for (mode, name, hex) in entries {
-            bytes += Array("\(mode) \(name)".utf8) + [0]
-            let digits = Array(hex.utf8)
-            for at in stride(from: 0, to: digits.count, by: 2) { bytes.append(UInt8(String(decoding: digits[at..<at + 2], as: UTF8.self), radix: 16)!) }
-        }
-        let file = directory + "/tree-\(UUID().uuidString)"
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
-        return try git("hash-object", "-t", "tree", "-w", "--literally", file, in: dir)
+        try TestTools.handMadeTree(entries, in: dir, scratch: directory)
     }
 
     /// The other clone's HEAD tree with one hand-made directory added (named

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 @testable import GitStore
+import TestServers
 import XCTest
 
 /// The two ways of listing the named files that differ between trees —
@@ -102,16 +103,8 @@ final class ChangedFilesTests: GitTestCase {
         XCTAssertEqual(try repo.changedFiles(named: names, from: plain, to: signed).map(\.path), ["s/.recipients"])
     }
 
-    /// A tree object written as given (`git hash-object -t tree --literally`).
+    /// A tree object written as given (see `TestTools.handMadeTree`).
     private func handMadeTree(_ repo: GitRepository, _ entries: [(String, String, String)]) throws -> String {
-        var bytes: [UInt8] = []
-        for (mode, name, hex) in entries {
-            bytes += Array("\(mode) \(name)".utf8) + [0]
-            let digits = Array(hex.utf8)
-            for at in stride(from: 0, to: digits.count, by: 2) { bytes.append(UInt8(String(decoding: digits[at..<at + 2], as: UTF8.self), radix: 16)!) }
-        }
-        let file = dir + "/tree-\(UUID().uuidString)"
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
-        return try git(repo, "hash-object", "-t", "tree", "-w", "--literally", file).output.trimmingCharacters(in: .newlines)
+        try TestTools.handMadeTree(entries, in: repo.workTree, scratch: dir)
     }
 }

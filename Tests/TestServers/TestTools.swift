@@ -60,6 +60,24 @@ public enum TestTools {
         return String(decoding: output, as: UTF8.self)
     }
 
+    /// A tree object written as given into the repository at `repository`
+    /// (`git hash-object -t tree --literally`, which skips git's checks):
+    /// `entries` as (mode, name, object id in hex), in the order given, for
+    /// trees only a hand or a hostile push makes. `scratch`: a directory for
+    /// the object's bytes. Returns the tree's id.
+    public static func handMadeTree(_ entries: [(String, String, String)], in repository: String, scratch: String) throws -> String {
+        var bytes: [UInt8] = []
+        for (mode, name, hex) in entries {
+            bytes += Array("\(mode) \(name)".utf8) + [0]
+            let digits = Array(hex.utf8)
+            for at in stride(from: 0, to: digits.count, by: 2) { bytes.append(UInt8(String(decoding: digits[at..<at + 2], as: UTF8.self), radix: 16)!) }
+        }
+        let file = scratch + "/tree-\(UUID().uuidString)"
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        return try run([require("git"), "-C", repository, "hash-object", "-t", "tree", "-w", "--literally", file])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// A fresh temporary directory, symlinks resolved.
     public static func temporaryDirectory(_ prefix: String) throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")

@@ -363,17 +363,5 @@ enum Text {
 
     static func list(_ scopes: [Scope]) -> String { scopes.map(\.description).joined(separator: ", ") }
 
-    /// Lowercase hex. Built byte by byte: the generic `joined` looks up
-    /// protocol witnesses at run time, which every `get` would pay for.
-    static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0xF)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
+    static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 { Hex.encode(Array(bytes)) }
 }

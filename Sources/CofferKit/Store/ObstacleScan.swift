@@ -37,21 +37,22 @@ struct ObstacleScan {
     }
 
     private mutating func verdict(_ directory: Substring) -> Verdict {
-        if let known = directories[String(directory)] { return known }
+        let key = String(directory)
+        if let known = directories[key] { return known }
         var result: Verdict?
         if let slash = directory.lastIndex(of: "/") {
             let parent = verdict(directory[..<slash])
             if case .directory = parent {} else { result = parent }
         }
         if result == nil {
-            switch FileKind(atPath: root + "/" + String(directory)) {
+            switch FileKind(atPath: root + "/" + key) {
             case .absent: result = .absent
             case .directory: result = .directory
-            case .symlink: result = .obstacle(.symlinkInVault(path: String(directory)))
-            default: result = .obstacle(.notADirectory(path: String(directory)))
+            case .symlink: result = .obstacle(.symlinkInVault(path: key))
+            default: result = .obstacle(.notADirectory(path: key))
             }
         }
-        directories[String(directory)] = result
+        directories[key] = result
         return result!
     }
 }
