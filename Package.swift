@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // SHA-1 for git's own file formats only (object names, index and pack
+        // checksums): compiled in, so a write loads no libcrypto (SPEC §3).
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -53,7 +56,7 @@ let package = Package(
         // First thing in each executable's main: no core, no dump, no crash report.
         .target(name: "CrashPosture", dependencies: ["CLinux"]),
         .target(name: "Posix", dependencies: ["Age", "CLinux"]),
-        .target(name: "GitStore", dependencies: ["CGit2", "Posix", "Age"]),
+        .target(name: "GitStore", dependencies: ["CGit2", "Posix", "Age", .product(name: "Crypto", package: "swift-crypto")]),
         // On CSodium for base64 into wiped buffers: file keys cross the plugin pipes.
         .target(name: "AgePlugin", dependencies: ["Age", "Posix", "CSodium"]),
         // Bundles are tar archives; written and read here, never by a tar process.

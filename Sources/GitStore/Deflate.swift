@@ -3,7 +3,7 @@ import Glibc
 #endif
 import CGit2
 
-/// zlib's deflate, inflate and CRC-32 (`libz.so.1`, which libgit2 loads;
+/// zlib's deflate, inflate and CRC-32 (`libz.so.1`, loaded on first use;
 /// only its types come from `zlib.h`), for git's file formats: objects are stored as
 /// zlib streams, and a pack index keeps a CRC-32 of each packed object.
 /// Nothing here protects a secret: what it compresses is already sealed
@@ -79,6 +79,43 @@ public final class Deflate {
         return output
     }
 
+    /// A whole zlib stream of unknown inflated size (a loose object's), at
+    /// most `limit` bytes; trailing bytes after the stream are refused.
+    public static func inflate(_ stream: UnsafeRawBufferPointer, limit: Int) throws -> [UInt8] {
+        let zlib = try Functions.shared.get()
+        var z = z_stream()
+        guard zlib.inflateInit(&z, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw GitError.call(function: "inflateInit", code: Z_STREAM_ERROR, message: "zlib could not start")
+        }
+        defer { _ = zlib.inflateEnd(&z) }
+        var output = [UInt8](repeating: 0, count: min(max(stream.count * 4, 256), limit))
+        var produced = 0
+        var rc = Z_OK
+        z.next_in = UnsafeMutablePointer(mutating: stream.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        z.avail_in = UInt32(stream.count)
+        while rc != Z_STREAM_END {
+            if produced == output.count {
+                guard output.count < limit else { throw GitError.call(function: "inflate", code: Z_BUF_ERROR, message: "object too large") }
+                output += [UInt8](repeating: 0, count: min(output.count, limit - output.count))
+            }
+            rc = output.withUnsafeMutableBufferPointer { out in
+                z.next_out = out.baseAddress! + produced
+                z.avail_out = UInt32(out.count - produced)
+                let rc = zlib.inflate(&z, Z_NO_FLUSH)
+                produced = out.count - Int(z.avail_out)
+                return rc
+            }
+            guard rc == Z_OK || rc == Z_STREAM_END else {
+                throw GitError.call(function: "inflate", code: rc, message: "zlib could not inflate")
+            }
+        }
+        guard z.avail_in == 0 else { throw GitError.call(function: "inflate", code: Z_DATA_ERROR, message: "bytes after the stream") }
+        z.next_in = nil
+        z.next_out = nil
+        output.removeSubrange(produced...)
+        return output
+    }
+
     /// Continues the CRC-32 (zlib's, as git's pack index uses) `crc` over `bytes`; start from 0.
     public static func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) throws -> UInt32 {
         let zlib = try Functions.shared.get()
@@ -98,10 +135,13 @@ public final class Deflate {
         let deflate: @convention(c) (Stream?, Int32) -> Int32
         let deflateEnd: @convention(c) (Stream?) -> Int32
         let crc32: @convention(c) (UInt, UnsafePointer<UInt8>?, Int) -> UInt
+        let inflateInit: @convention(c) (Stream?, UnsafePointer<CChar>?, Int32) -> Int32
+        let inflate: @convention(c) (Stream?, Int32) -> Int32
+        let inflateEnd: @convention(c) (Stream?) -> Int32
         let uncompress: @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt>?, UnsafePointer<UInt8>?, UInt) -> Int32
 
         private init() throws {
-            let zlib = try GitDependency("zlib", probe: "deflateInit2_", soname: "libz.so.1", package: "zlib1g")
+            let zlib = try GitDependency("zlib", soname: "libz.so.1", package: "zlib1g")
             deflateInit2 = try zlib.symbol("deflateInit2_", as: type(of: deflateInit2))
             deflateReset = try zlib.symbol("deflateReset", as: type(of: deflateReset))
             deflateBound = try zlib.symbol("deflateBound", as: type(of: deflateBound))
@@ -109,6 +149,9 @@ public final class Deflate {
             deflateEnd = try zlib.symbol("deflateEnd", as: type(of: deflateEnd))
             crc32 = try zlib.symbol("crc32_z", as: type(of: crc32))
             uncompress = try zlib.symbol("uncompress", as: type(of: uncompress))
+            inflateInit = try zlib.symbol("inflateInit_", as: type(of: inflateInit))
+            inflate = try zlib.symbol("inflate", as: type(of: inflate))
+            inflateEnd = try zlib.symbol("inflateEnd", as: type(of: inflateEnd))
         }
     }
 }

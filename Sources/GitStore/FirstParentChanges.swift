@@ -120,7 +120,7 @@ extension PathWalker {
 }
 
 /// A tree object as read from the object database, its entries located
-/// but not decoded; freed in deinit.
+/// but not decoded.
 private final class RawTree {
     enum Kind { case tree, file, other }
 
@@ -132,9 +132,7 @@ private final class RawTree {
         let kind: Kind
     }
 
-    private let lib: LibGit2
-    private let object: OpaquePointer
-    private let bytes: UnsafeRawBufferPointer
+    private let bytes: [UInt8]
     let objectID: ObjectID
     private(set) var entries: [Entry] = []
     /// False when its entries are not in git's order (git fsck rejects
@@ -143,17 +141,10 @@ private final class RawTree {
     private(set) var isOrdered = true
 
     init(_ id: ObjectID, _ walker: PathWalker) throws {
-        lib = walker.lib
-        var object: OpaquePointer?
-        try id.withOID { oid in try walker.lib.check(walker.lib.odbRead(&object, walker.odb, oid), "git_odb_read") }
-        guard let object else { throw GitError.call(function: "git_odb_read", code: -1, message: "no object") }
-        self.object = object
         objectID = id
-        bytes = UnsafeRawBufferPointer(start: lib.odbObjectData(object), count: lib.odbObjectSize(object))
+        bytes = try walker.repository.readObject(id, as: .tree)
         try parse(id)
     }
-
-    deinit { lib.odbObjectFree(object) }
 
     /// Entries are "MODE NAME\0" and 20 raw id bytes; the mode is octal.
     private func parse(_ id: ObjectID) throws {

@@ -49,6 +49,9 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
     case destinationNotEmpty(path: String)
     /// A helper program coffer runs for a transfer (ssh-keygen, git credential) failed.
     case helperFailed(program: String, reason: String)
+    /// A git object (loose, or in a pack) could not be read as git wrote it:
+    /// truncated, its hash not its name, a delta out of bounds.
+    case corruptObject(String)
 
     public var description: String {
         switch self {
@@ -80,6 +83,7 @@ public enum GitError: Error, Equatable, CustomStringConvertible {
         case .branchNotFound(let name): return "no branch named '\(name)'"
         case .destinationNotEmpty(let path): return "\(path) exists and is not an empty directory"
         case .helperFailed(let program, let reason): return "\(program) failed: \(reason)"
+        case .corruptObject(let what): return "a git object is corrupt: \(what)"
         }
     }
 }

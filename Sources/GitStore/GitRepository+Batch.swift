@@ -29,6 +29,10 @@ extension GitRepository {
     /// own flush, which must come before any ref names them: a commit then
     /// pays one barrier for its objects and its journal (see VaultTransaction).
     public func withBatchedObjectSync<R>(flushingLoose: Bool = true, _ body: () throws -> R) throws -> R {
+        if let native {
+            if native.batch != nil { return try body() }
+            return try withNativeBatch(native, flushingLoose: flushingLoose, body)
+        }
         let capture = try objectCapture()
         if capture.isCapturing { return try body() }
         capture.start()
@@ -57,8 +61,43 @@ extension GitRepository {
         return result
     }
 
+    /// The same batch held by the native object store. Should libgit2 be
+    /// loaded meanwhile (something the native side declined), the batch is
+    /// stored at that moment (see `handle`) and the rest written as libgit2
+    /// writes single objects; the flush at the end covers both.
+    private func withNativeBatch<R>(_ native: ObjectDirectory, flushingLoose: Bool, _ body: () throws -> R) throws -> R {
+        native.beginBatch()
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            native.discardBatch()
+            throw error
+        }
+        guard native.batch != nil else {
+            if flushingLoose { try FileSystemSync.sync(gitDirectory) }
+            return result
+        }
+        do {
+            if let pack = try native.endBatch() {
+                defer { GitRepository.removeDirectory(gitDirectory + "/coffer-incoming") }
+                try install(pack)
+                try refreshPacks()
+                _ = try? consolidatePacks()
+                MemoryTrim.releaseFreePages()
+            } else if flushingLoose {
+                try FileSystemSync.sync(gitDirectory)
+            }
+        } catch {
+            native.discardBatch()
+            throw error
+        }
+        return result
+    }
+
     private func objectCapture() throws -> ObjectCapture {
         if let batchCapture { return batchCapture }
+        let lib = try lib
         let capture = try withHandle { try ObjectCapture(lib: lib, repository: $0, gitDirectory: gitDirectory) }
         batchCapture = capture
         return capture
@@ -79,6 +118,7 @@ extension GitRepository {
     /// and the next batch clear, or a pack without its index, which no
     /// reader sees and the sweep removes (`removeStalePackFiles`).
     private func writePack(_ ids: [ObjectID], capture: ObjectCapture) throws {
+        let lib = try lib
         defer { GitRepository.removeDirectory(capture.incoming) }
         let writer: PackWriter
         if let streaming = capture.pack {
@@ -135,6 +175,7 @@ extension GitRepository {
     /// Stores the captured objects `ids` as loose objects, each written
     /// without an fsync, then all flushed with one `syncfs` (when `flushing`).
     private func writeLoose(_ ids: [ObjectID], from capture: ObjectCapture, flushing: Bool) throws {
+        let lib = try lib
         guard !ids.isEmpty else { return }
         var objects: [OpaquePointer] = []
         defer { objects.forEach { lib.odbObjectFree($0) } }

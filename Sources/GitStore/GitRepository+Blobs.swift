@@ -5,23 +5,12 @@ extension GitRepository {
     /// Stores `bytes` as a blob (flushed by the caller's `FileSystemSync`) and returns its id. The bytes are
     /// meant to be sealed files: a blob is pushed wherever the history goes.
     public func writeBlob(_ bytes: [UInt8]) throws -> ObjectID {
-        var oid = git_oid()
-        let rc = withHandle { repo in
-            bytes.withUnsafeBytes { lib.blobCreateFromBuffer(&oid, repo, $0.baseAddress, $0.count) }
-        }
-        try lib.check(rc, "git_blob_create_from_buffer")
-        return ObjectID(oid)
+        try writeObject(.blob, bytes)
     }
 
     /// The bytes of blob `id`; throws GIT_ENOTFOUND (-3) if there is none.
     public func readBlob(_ id: ObjectID) throws -> [UInt8] {
-        let blob = try withHandle { repo in
-            try id.withOID { oid in try lib.make("git_blob_lookup") { lib.blobLookup($0, repo, oid) } }
-        }
-        defer { lib.blobFree(blob) }
-        let size = Int(lib.blobRawSize(blob))
-        guard size > 0, let content = lib.blobRawContent(blob) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: content, count: size))
+        try readObject(id, as: .blob)
     }
 
     /// The bytes of many blobs, read across the cores. A handle is not

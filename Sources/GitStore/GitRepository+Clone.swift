@@ -57,6 +57,7 @@ extension GitRepository {
     /// unborn, so every file is new and nothing is overwritten), then points
     /// the new branch at it and HEAD at the branch.
     private func checkOut(_ tip: ObjectID, as branch: String, from url: String) throws {
+        let lib = try lib
         let f = try RemoteFunctions.load()
         let commit = try withHandle { repo in try tip.withOID { oid in try lib.make("git_commit_lookup") { lib.commitLookup($0, repo, oid) } } }
         defer { lib.commitFree(commit) }
@@ -76,6 +77,7 @@ extension GitRepository {
 
     /// The branch name of an unborn HEAD.
     private func unbornBranch() throws -> String {
+        let lib = try lib
         let reference = try withHandle { repo in try lib.make("git_reference_lookup") { lib.referenceLookup($0, repo, "HEAD") } }
         defer { lib.referenceFree(reference) }
         let target = lib.referenceSymbolicTarget(reference).map { String(cString: $0) } ?? "refs/heads/master"

@@ -1,4 +1,3 @@
-import CGit2
 
 extension GitRepository {
     /// Writes a commit whose tree is `parent`'s (empty if nil) with `changes`
@@ -16,7 +15,7 @@ extension GitRepository {
     public func createCommit(parent: ObjectID?, changes: [TreeChange], message: String, author: Signature,
                              sign: (([UInt8]) throws -> String?)? = nil) throws -> ObjectID {
         let parentCommit = try parent.map { try Commit($0, in: self) }
-        return try createCommit(parents: parentCommit.map { [$0] } ?? [], tree: parentCommit?.treeID, changes: changes,
+        return try createCommit(parents: parent.map { [$0] } ?? [], tree: parentCommit?.treeID, changes: changes,
                                 message: message, author: author, sign: sign)
     }
 
@@ -24,54 +23,32 @@ extension GitRepository {
     /// its tree `tree` (the merge's result) with `changes` applied.
     public func createMergeCommit(parents: [ObjectID], tree: ObjectID, changes: [TreeChange], message: String, author: Signature,
                                   sign: (([UInt8]) throws -> String?)? = nil) throws -> ObjectID {
-        try createCommit(parents: try parents.map { try Commit($0, in: self) }, tree: tree, changes: changes,
-                         message: message, author: author, sign: sign)
+        for parent in parents { _ = try Commit(parent, in: self) }
+        return try createCommit(parents: parents, tree: tree, changes: changes, message: message, author: author, sign: sign)
     }
 
-    private func createCommit(parents parentCommits: [Commit], tree baseTree: ObjectID?, changes: [TreeChange], message: String,
+    /// The commit object as libgit2's `git_commit_create_buffer` writes it
+    /// ("tree", "parent"s, "author" and "committer" stamped now, a blank
+    /// line, the message); signed, the `gpgsig` header goes after the
+    /// committer line as `git_commit_create_with_signature` puts it, each
+    /// line of the signature after the first indented by one space.
+    private func createCommit(parents: [ObjectID], tree baseTree: ObjectID?, changes: [TreeChange], message: String,
                               author: Signature, sign: (([UInt8]) throws -> String?)?) throws -> ObjectID {
         let base = try baseTree.map { try Tree($0, in: self) }
-        let editor = try TreeEditor(self, base: base)
+        let editor = TreeEditor(self, base: base)
         for change in changes { try editor.apply(change) }
-        let tree = try Tree(editor.write(), in: self)
-        let signature = try SignatureStamp(author, lib: lib)
-        let text = message.hasSuffix("\n") ? message : message + "\n"
-
-        var oid = git_oid()
-        guard let sign else {
-            let rc = withHandle { repo in
-                signature.withHandle { sig in
-                    tree.withHandle { treePointer in
-                        withParents(parentCommits) { parents, count in
-                            lib.commitCreate(&oid, repo, nil, sig, sig, nil, text, treePointer, count, parents)
-                        }
-                    }
-                }
-            }
-            try lib.check(rc, "git_commit_create")
-            return ObjectID(oid)
+        let tree = try editor.write()
+        let stamp = try SignatureStamp.now(author)
+        var header = "tree \(tree.hex)\n" + parents.map { "parent \($0.hex)\n" }.joined()
+        header += "author \(stamp)\ncommitter \(stamp)\n"
+        let body = "\n" + (message.hasSuffix("\n") ? message : message + "\n")
+        guard let sign else { return try writeObject(.commit, Array((header + body).utf8)) }
+        // A final newline would leave a line holding one space, which git does not write.
+        guard let armored = try sign(Array((header + body).utf8)).map({ $0.hasSuffix("\n") ? String($0.dropLast()) : $0 }) else {
+            return try writeObject(.commit, Array((header + body).utf8))
         }
-        var buffer = git_buf()
-        defer { lib.bufDispose(&buffer) }
-        let rc = withHandle { repo in
-            signature.withHandle { sig in
-                tree.withHandle { treePointer in
-                    withParents(parentCommits) { parents, count in
-                        lib.commitCreateBuffer(&buffer, repo, sig, sig, nil, text, treePointer, count, parents)
-                    }
-                }
-            }
-        }
-        try lib.check(rc, "git_commit_create_buffer")
-        guard let content = buffer.ptr else { throw GitError.call(function: "git_commit_create_buffer", code: -1, message: "returned no buffer") }
-        let bytes = Array(UnsafeRawBufferPointer(start: content, count: buffer.size))
-        // libgit2 indents each line after the first and ends the header
-        // itself; a final newline would leave a line holding one space,
-        // which git does not write.
-        let armored = try sign(bytes).map { $0.hasSuffix("\n") ? String($0.dropLast()) : $0 }
-        try lib.check(withHandle { repo in lib.commitCreateWithSignature(&oid, repo, content, armored, armored == nil ? nil : "gpgsig") },
-                      "git_commit_create_with_signature")
-        return ObjectID(oid)
+        let field = "gpgsig " + armored.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n ") + "\n"
+        return try writeObject(.commit, Array((header + field + body).utf8))
     }
 
     /// Commits newest first from `from` (default HEAD; none if unborn),
@@ -88,12 +65,4 @@ extension GitRepository {
         return commits
     }
 
-    /// The parents' handles, valid inside `body` (the commits stay alive meanwhile).
-    private func withParents<R>(_ commits: [Commit], _ body: (UnsafePointer<OpaquePointer?>?, Int) -> R) -> R {
-        guard !commits.isEmpty else { return body(nil, 0) }
-        let pointers: [OpaquePointer?] = commits.map { commit in commit.withHandle { $0 } }
-        return withExtendedLifetime(commits) {
-            pointers.withUnsafeBufferPointer { body($0.baseAddress, commits.count) }
-        }
-    }
 }

@@ -21,21 +21,42 @@ extension GitRepository {
     /// The commits reachable from `head` and not from any of `hidden`,
     /// parents before children.
     public func commits(from head: ObjectID, hiding hidden: [ObjectID] = []) throws -> [CommitNode] {
-        let walk = try withHandle { repo in try lib.make("git_revwalk_new") { lib.revwalkNew($0, repo) } }
-        defer { lib.revwalkFree(walk) }
-        try lib.check(lib.revwalkSorting(walk, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_REVERSE.rawValue), "git_revwalk_sorting")
-        try head.withOID { try lib.check(lib.revwalkPush(walk, $0), "git_revwalk_push") }
-        for id in hidden { try id.withOID { try lib.check(lib.revwalkHide(walk, $0), "git_revwalk_hide") } }
-        var nodes: [CommitNode] = []
-        var oid = git_oid()
-        while true {
-            let rc = lib.revwalkNext(&oid, walk)
-            if rc == GIT_ITEROVER.rawValue { break }
-            try lib.check(rc, "git_revwalk_next")
-            nodes.append(try node(ObjectID(oid)))
-        }
-        return nodes
+        try natively({ _ in
+            // A chain of single-parent commits from `head` down to a hidden
+            // one is exactly the answer: each is a descendant of that commit,
+            // so none is its ancestor. Anything else (a merge, a long way)
+            // is left to libgit2's walk.
+            var chain: [CommitNode] = []
+            var next = head
+            while !hidden.contains(next) {
+                guard chain.count < GitRepository.nativeWalkLimit else { throw NativeUnsupported(reason: "a long walk") }
+                let node = try node(next)
+                guard node.parents.count == 1 else { throw NativeUnsupported(reason: "a merge or root on the way") }
+                chain.append(node)
+                next = node.parents[0]
+            }
+            return chain.reversed()
+        }, else: {
+            let lib = try lib
+            let walk = try withHandle { repo in try lib.make("git_revwalk_new") { lib.revwalkNew($0, repo) } }
+            defer { lib.revwalkFree(walk) }
+            try lib.check(lib.revwalkSorting(walk, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_REVERSE.rawValue), "git_revwalk_sorting")
+            try head.withOID { try lib.check(lib.revwalkPush(walk, $0), "git_revwalk_push") }
+            for id in hidden { try id.withOID { try lib.check(lib.revwalkHide(walk, $0), "git_revwalk_hide") } }
+            var nodes: [CommitNode] = []
+            var oid = git_oid()
+            while true {
+                let rc = lib.revwalkNext(&oid, walk)
+                if rc == GIT_ITEROVER.rawValue { break }
+                try lib.check(rc, "git_revwalk_next")
+                nodes.append(try node(ObjectID(oid)))
+            }
+            return nodes
+        })
     }
+
+    /// How many commits a native walk reads before leaving the question to libgit2.
+    static let nativeWalkLimit = 64
 
     /// One commit's tree and parents.
     public func node(_ id: ObjectID) throws -> CommitNode {
@@ -46,15 +67,32 @@ extension GitRepository {
     /// True when `ancestor` is `commit` or one of its ancestors.
     public func isAncestor(_ ancestor: ObjectID, of commit: ObjectID) throws -> Bool {
         if ancestor == commit { return true }
-        let rc = withHandle { repo in commit.withOID { c in ancestor.withOID { a in lib.graphDescendantOf(repo, c, a) } } }
-        try lib.check(rc, "git_graph_descendant_of")
-        return rc == 1
+        return try natively({ _ in
+            // Settled natively when one is found among the other's nearest
+            // ancestors: `ancestor` below `commit` answers yes; `commit`
+            // below `ancestor` answers no, as history has no cycles; so does
+            // a short history of `commit` without `ancestor`.
+            var down = ObjectWalk(from: commit), up = ObjectWalk(from: ancestor)
+            while down.visited + up.visited < GitRepository.nativeWalkLimit {
+                // Every ancestor of `commit` seen, and `ancestor` not among them.
+                if down.isDone { return false }
+                if try down.step(self, looking: ancestor) { return true }
+                if try up.step(self, looking: commit) { return false }
+            }
+            throw NativeUnsupported(reason: "a long walk")
+        }, else: {
+            let lib = try lib
+            let rc = try withHandle { repo in commit.withOID { c in ancestor.withOID { a in lib.graphDescendantOf(repo, c, a) } } }
+            try lib.check(rc, "git_graph_descendant_of")
+            return rc == 1
+        })
     }
 
     /// The best common ancestor of two commits, nil when they share none.
     public func mergeBase(_ one: ObjectID, _ two: ObjectID) throws -> ObjectID? {
+        let lib = try lib
         var oid = git_oid()
-        let rc = withHandle { repo in one.withOID { a in two.withOID { b in lib.mergeBase(&oid, repo, a, b) } } }
+        let rc = try withHandle { repo in one.withOID { a in two.withOID { b in lib.mergeBase(&oid, repo, a, b) } } }
         if rc == GIT_ENOTFOUND.rawValue { return nil }
         try lib.check(rc, "git_merge_base")
         return ObjectID(oid)
@@ -63,30 +101,49 @@ extension GitRepository {
     /// Every best common ancestor of two commits: one in a plain history,
     /// several after criss-cross merges, none for unrelated histories.
     public func mergeBases(_ one: ObjectID, _ two: ObjectID) throws -> [ObjectID] {
+        let lib = try lib
         var array = git_oidarray()
-        let rc = withHandle { repo in one.withOID { a in two.withOID { b in lib.mergeBases(&array, repo, a, b) } } }
+        let rc = try withHandle { repo in one.withOID { a in two.withOID { b in lib.mergeBases(&array, repo, a, b) } } }
         if rc == GIT_ENOTFOUND.rawValue { return [] }
         try lib.check(rc, "git_merge_bases")
         defer { lib.oidarrayDispose(&array) }
         return (0..<array.count).map { ObjectID(array.ids[$0]) }
     }
 
-    /// The commit's `gpgsig` signature and the data it signs, nil when unsigned.
+    /// The commit's `gpgsig` signature and the data it signs, nil when
+    /// unsigned — split as libgit2's `git_commit_extract_signature` splits
+    /// them: the first line starting "gpgsig " (and the lines after it that
+    /// start with a space) is the signature, everything else the signed data.
     public func commitSignature(_ id: ObjectID) throws -> CommitSignatureData? {
-        var signature = git_buf(), signed = git_buf()
-        defer {
-            lib.bufDispose(&signature)
-            lib.bufDispose(&signed)
+        let bytes = try readObject(id, as: .commit)
+        let field = Array("gpgsig".utf8)
+        var signed: [UInt8] = []
+        var at = 0
+        while let newline = bytes[at...].firstIndex(of: 0x0a), newline + 1 < bytes.count {
+            let end = newline + 1
+            guard bytes[at...].starts(with: field) else {
+                signed += bytes[at..<end]
+                at = end
+                continue
+            }
+            at += field.count
+            // "gpgsigX…": not the field; the rest of the line is read on.
+            guard bytes[at] == 0x20 else { continue }
+            guard var eol = bytes[at...].firstIndex(of: 0x0a) else { break }
+            var signature = Array(bytes[(at + 1)..<eol])
+            while eol + 1 < bytes.count, bytes[eol + 1] == 0x20 {
+                signature.append(0x0a)
+                let start = eol + 2
+                guard let next = bytes[start...].firstIndex(of: 0x0a) else {
+                    throw GitError.call(function: "git_commit_extract_signature", code: -1, message: "signed commit is malformed")
+                }
+                signature += bytes[start..<next]
+                eol = next
+            }
+            signed += bytes[(eol + 1)...]
+            return CommitSignatureData(armored: signature, signedData: signed)
         }
-        var oid = id.withOID { $0.pointee }
-        let rc = withHandle { lib.commitExtractSignature(&signature, &signed, $0, &oid, nil) }
-        if rc == GIT_ENOTFOUND.rawValue { return nil }
-        try lib.check(rc, "git_commit_extract_signature")
-        func bytes(_ buffer: git_buf) -> [UInt8] {
-            guard let pointer = buffer.ptr else { return [] }
-            return Array(UnsafeRawBufferPointer(start: pointer, count: buffer.size))
-        }
-        return CommitSignatureData(armored: bytes(signature), signedData: bytes(signed))
+        return nil
     }
 
     /// The regular files named one of `names` (all when nil; anywhere in the tree, down to
@@ -135,4 +192,30 @@ public struct FileChange: Equatable, Sendable {
     public let old: ObjectID?
     public let new: ObjectID?
     public let otherKind: Bool
+}
+
+/// A breadth-first walk over a commit's ancestors, a commit at a time.
+struct ObjectWalk {
+    private var queue: [ObjectID]
+    private var seen: Set<ObjectID>
+    private(set) var visited = 0
+
+    init(from start: ObjectID) {
+        queue = [start]
+        seen = [start]
+    }
+
+    var isDone: Bool { queue.isEmpty }
+
+    /// Reads the next commit; true when one of its parents is `wanted`.
+    mutating func step(_ repository: GitRepository, looking wanted: ObjectID) throws -> Bool {
+        guard !queue.isEmpty else { return false }
+        let node = try repository.node(queue.removeFirst())
+        visited += 1
+        for parent in node.parents where seen.insert(parent).inserted {
+            if parent == wanted { return true }
+            queue.append(parent)
+        }
+        return false
+    }
 }

@@ -21,6 +21,16 @@ extension GitRepository {
     /// (core.ignorecase, core.filemode, core.symlinks, with libgit2's
     /// defaults), for an index file opened on its own.
     func indexCapabilities() throws -> Int32 {
+        if native != nil, let localConfig, let stack = try? GitConfigStack(gitDirectory: gitDirectory, local: localConfig) {
+            do {
+                var caps: Int32 = 0
+                if try stack.bool("core.ignorecase") ?? false { caps |= Int32(GIT_INDEX_CAPABILITY_IGNORE_CASE.rawValue) }
+                if try !(stack.bool("core.filemode") ?? true) { caps |= Int32(GIT_INDEX_CAPABILITY_NO_FILEMODE.rawValue) }
+                if try !(stack.bool("core.symlinks") ?? true) { caps |= Int32(GIT_INDEX_CAPABILITY_NO_SYMLINKS.rawValue) }
+                return caps
+            } catch is NativeUnsupported {}
+        }
+        let lib = try lib
         let config = try withHandle { repo in
             try lib.make("git_repository_config_snapshot") { lib.repositoryConfigSnapshot($0, repo) }
         }

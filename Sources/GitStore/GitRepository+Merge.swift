@@ -56,14 +56,14 @@ extension GitRepository {
         let merge = try MergeFunctions.load()
         try InProcessDriver.register(merge, lib: lib)
         let walker = try PathWalker(self)
-        let ourCommit = try Commit(ours, in: self), theirCommit = try Commit(theirs, in: self)
+        let lib = try lib
         var options = git_merge_options()
         try lib.check(merge.optionsInit(&options, UInt32(GIT_MERGE_OPTIONS_VERSION)), "git_merge_options_init")
         options.flags = 0
         let index: OpaquePointer = try InProcessDriver.with(driver, repository: self, sizes: { try walker.size(of: $0) <= maxFileSize }) {
             try withHandle { repo in
-                try ourCommit.withHandle { o in
-                    try theirCommit.withHandle { t in
+                try withCommitHandle(ours) { o in
+                    try withCommitHandle(theirs) { t in
                         try lib.make("git_merge_commits") { merge.mergeCommits($0, repo, o, t, &options) }
                     }
                 }
@@ -75,6 +75,16 @@ extension GitRepository {
         var oid = git_oid()
         try lib.check(withHandle { merge.writeTreeTo(&oid, index, $0) }, "git_index_write_tree_to")
         return TreeMerge(tree: ObjectID(oid), conflicts: conflicts)
+    }
+
+    /// Lends libgit2's `git_commit *` for `id`; valid only inside `body`.
+    func withCommitHandle<R>(_ id: ObjectID, _ body: (OpaquePointer) throws -> R) throws -> R {
+        let lib = try lib
+        let commit = try withHandle { repo in
+            try id.withOID { oid in try lib.make("git_commit_lookup") { lib.commitLookup($0, repo, oid) } }
+        }
+        defer { lib.commitFree(commit) }
+        return try body(commit)
     }
 
     /// Lists the index's conflicts and leaves ours' entry in each one's place.

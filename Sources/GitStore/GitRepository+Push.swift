@@ -19,6 +19,7 @@ extension GitRepository {
         let remote = try withHandle { try f.lookupRemote($0, name) }
         defer { f.free(remote) }
         let session = TransferSession(functions: f, credentials: credentials, url: f.url(remote).map { String(cString: $0) } ?? "")
+        let lib = try lib
         try withExtendedLifetime(session) {
             var options = git_push_options()
             try lib.check(f.pushOptionsInit(&options, UInt32(GIT_PUSH_OPTIONS_VERSION)), "git_push_options_init")
@@ -42,6 +43,7 @@ extension GitRepository {
     public func setTrackingRef(remote name: String, branch: String, to commit: ObjectID,
                                message: String = "coffer: refused rewritten history") throws {
         let f = try RemoteFunctions.load()
+        let lib = try lib
         try commit.withOID { oid in
             var out: OpaquePointer?
             try withHandle { repo in
@@ -58,8 +60,9 @@ extension GitRepository {
 
     /// The commit `ref` holds, nil if it does not exist.
     func commit(named ref: String) throws -> ObjectID? {
+        let lib = try lib
         var oid = git_oid()
-        let rc = withHandle { lib.referenceNameToID(&oid, $0, ref) }
+        let rc = try withHandle { lib.referenceNameToID(&oid, $0, ref) }
         if rc == GIT_ENOTFOUND.rawValue { return nil }
         try lib.check(rc, "git_reference_name_to_id")
         return ObjectID(oid)

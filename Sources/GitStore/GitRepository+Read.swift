@@ -3,7 +3,7 @@ extension GitRepository {
     /// there is none (absent, a directory, a symlink). One lookup per path
     /// component; never walks the tree.
     public func blob(at path: String, in commit: ObjectID) throws -> ObjectID? {
-        guard let entry = try Tree(of: commit, in: self).entry(atPath: path), entry.isFile else { return nil }
+        guard let entry = try Tree(of: commit, in: self).entry(atPath: path, in: self), entry.isFile else { return nil }
         return entry.id
     }
 
@@ -16,7 +16,7 @@ extension GitRepository {
         var base = ""
         if let slash = prefix.lastIndex(of: "/") {
             let directory = String(prefix[..<slash])
-            guard let entry = try root.entry(atPath: directory), entry.isTree else { return [] }
+            guard let entry = try root.entry(atPath: directory, in: self), entry.isTree else { return [] }
             start = try Tree(entry.id, in: self)
             base = directory + "/"
         }

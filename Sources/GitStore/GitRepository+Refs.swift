@@ -43,11 +43,14 @@ extension GitRepository {
 
     /// The commit `ref` names (following HEAD's symbolic link), nil if it does not exist.
     private func target(of ref: String) throws -> ObjectID? {
-        var oid = git_oid()
-        let rc = withHandle { lib.referenceNameToID(&oid, $0, ref) }
-        if rc == GIT_ENOTFOUND.rawValue { return nil }
-        try lib.check(rc, "git_reference_name_to_id")
-        return ObjectID(oid)
+        try natively({ _ in try RefFiles(gitDirectory: gitDirectory).resolve(ref) }, else: {
+            let lib = try lib
+            var oid = git_oid()
+            let rc = try withHandle { lib.referenceNameToID(&oid, $0, ref) }
+            if rc == GIT_ENOTFOUND.rawValue { return nil }
+            try lib.check(rc, "git_reference_name_to_id")
+            return ObjectID(oid)
+        })
     }
 
     /// Creates `lockPath` already holding `content`, waiting while another
@@ -88,13 +91,11 @@ extension GitRepository {
         var local = tm()
         localtime_r(&now, &local)
         let offset = local.tm_gmtoff / 60
-        let zone = (offset < 0 ? "-" : "+") + twoDigits(abs(offset) / 60) + twoDigits(abs(offset) % 60)
+        let zone = (offset < 0 ? "-" : "+") + SignatureStamp.twoDigits(abs(offset) / 60) + SignatureStamp.twoDigits(abs(offset) % 60)
         let zero = String(repeating: "0", count: new.hex.count)
         let text = message.map { $0 == "\n" ? " " : $0 }
         return Array("\(old?.hex ?? zero) \(new.hex) \(who.name) <\(who.email)> \(now) \(zone)\t\(String(text))\n".utf8)
     }
-
-    private func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     /// Appends to `logs/<ref>`, creating it as git does by default for
     /// branches and HEAD in a non-bare repository.
@@ -119,11 +120,14 @@ extension GitRepository {
     }
 
     private func headTarget() throws -> String {
-        let reference = try withHandle { repo in
-            try lib.make("git_reference_lookup") { lib.referenceLookup($0, repo, "HEAD") }
-        }
-        defer { lib.referenceFree(reference) }
-        return lib.referenceSymbolicTarget(reference).map { String(cString: $0) } ?? "HEAD"
+        try natively({ _ in try RefFiles(gitDirectory: gitDirectory).symbolicTarget("HEAD") ?? "HEAD" }, else: {
+            let lib = try lib
+            let reference = try withHandle { repo in
+                try lib.make("git_reference_lookup") { lib.referenceLookup($0, repo, "HEAD") }
+            }
+            defer { lib.referenceFree(reference) }
+            return lib.referenceSymbolicTarget(reference).map { String(cString: $0) } ?? "HEAD"
+        })
     }
 }
 

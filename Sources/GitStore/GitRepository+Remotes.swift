@@ -19,7 +19,7 @@ extension GitRepository {
         let f = try RemoteFunctions.load()
         try validateRemoteName(name, f)
         var out: OpaquePointer?
-        let rc = withHandle { f.create(&out, $0, name, url) }
+        let rc = try withHandle { f.create(&out, $0, name, url) }
         if rc == GIT_EEXISTS.rawValue { throw GitError.remoteExists(name) }
         try lib.check(rc, "git_remote_create")
         f.free(out)
@@ -30,7 +30,7 @@ extension GitRepository {
     public func removeRemote(name: String) throws {
         let f = try RemoteFunctions.load()
         try validateRemoteName(name, f)
-        let rc = withHandle { f.delete($0, name) }
+        let rc = try withHandle { f.delete($0, name) }
         if rc == GIT_ENOTFOUND.rawValue { throw GitError.remoteNotFound(name) }
         try lib.check(rc, "git_remote_delete")
     }

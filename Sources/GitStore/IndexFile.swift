@@ -56,8 +56,8 @@ struct IndexFile {
         // A checksum of zeros is git's index.skipHash: leave it to libgit2.
         guard bytes[end...].contains(where: { $0 != 0 }) else { return nil }
         if !checked {
-            guard let digest = try? bytes.withUnsafeBytes({ try GitSHA1.digest(UnsafeRawBufferPointer(rebasing: $0[..<end])) }),
-                  digest.elementsEqual(bytes[end...]) else { return nil }
+            let digest = bytes.withUnsafeBytes { GitSHA1.digest(UnsafeRawBufferPointer(rebasing: $0[..<end])) }
+            guard digest.elementsEqual(bytes[end...]) else { return nil }
         }
         let entryCount = Int(IndexFile.uint32(bytes, 8))
         var entries: [Entry] = []
@@ -198,7 +198,7 @@ struct IndexFile {
         for change in changes[next...] { emit(change) }
         withUnsafeBytes(of: UInt32(count).bigEndian) { out.replaceSubrange(8..<12, with: $0) }
         if let resolveUndo { out += resolveUndo }
-        out += try out.withUnsafeBytes { try GitSHA1.digest($0) }
+        out += out.withUnsafeBytes { GitSHA1.digest($0) }
         return out
     }
 

@@ -330,18 +330,16 @@ public enum GitRuntime {
     }
 }
 
-/// A library libgit2 itself depends on (zlib, libcrypto), for git's own
-/// formats: its functions are found through libgit2's handle — `dlsym`
-/// searches a library's dependencies too — so nothing new is loaded and no
-/// soname is guessed; `soname` is opened only if libgit2 was built without it.
+/// A library libgit2 also depends on (zlib), for git's own formats, loaded
+/// on its own: a write that never needs libgit2 then maps only this small
+/// library (~0.1 ms), and one that does shares the mapping.
 struct GitDependency {
     private let handle: UnsafeMutableRawPointer
     private let name: String
 
-    /// `probe` is a function the library must have; `package` is named when it is missing.
-    init(_ name: String, probe: String, soname: String, package: String) throws {
-        let git2 = try LibGit2.load()
-        guard let handle = dlsym(git2.handle, probe) != nil ? git2.handle : dlopen(soname, RTLD_NOW | RTLD_LOCAL) else {
+    /// `package` is named when the library is missing.
+    init(_ name: String, soname: String, package: String) throws {
+        guard let handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL) else {
             throw GitError.libraryUnavailable("\(soname) (install \(package))")
         }
         self.handle = handle

@@ -48,14 +48,10 @@ extension GitRepository {
         defer { GitRepository.removeDirectory(incoming) }
         guard mkdir(incoming, 0o755) == 0 else { throw PackWriter.failure("mkdir", incoming) }
         let writer = try PackWriter(directory: incoming)
-        let odb = try withHandle { repo in try lib.make("git_repository_odb") { lib.repositoryODB($0, repo) } }
-        defer { lib.odbFree(odb) }
         for name in merged {
             for id in try PackIndexFile.ids(path: packDirectory + "/" + name + ".idx") {
-                let object = try id.withOID { oid in try lib.make("git_odb_read") { lib.odbRead($0, odb, oid) } }
-                defer { lib.odbObjectFree(object) }
-                guard let kind = PackWriter.Kind(rawValue: UInt8(truncatingIfNeeded: lib.odbObjectType(object))) else { continue }
-                try writer.add(kind, UnsafeRawBufferPointer(start: lib.odbObjectData(object), count: lib.odbObjectSize(object)))
+                let object = try readObject(id)
+                try object.bytes.withUnsafeBytes { _ = try writer.add(object.kind, $0) }
             }
         }
         let pack = try writer.finish()
@@ -64,8 +60,20 @@ extension GitRepository {
         for name in merged where name != pack.name {
             for suffix in [".idx", ".pack", ".rev", ".bitmap", ".mtimes"] { unlink(packDirectory + "/" + name + suffix) }
         }
-        try lib.check(lib.odbRefresh(odb), "git_odb_refresh")
+        try refreshPacks()
         return merged.count
+    }
+
+    /// Has the reader in use (native or libgit2's) list the packs afresh.
+    func refreshPacks() throws {
+        if let native {
+            native.refreshPacks()
+            return
+        }
+        let lib = try lib
+        let odb = try withHandle { repo in try lib.make("git_repository_odb") { lib.repositoryODB($0, repo) } }
+        defer { lib.odbFree(odb) }
+        try lib.check(lib.odbRefresh(odb), "git_odb_refresh")
     }
 
     /// Removes what crashed pack writes left: coffer's `.git/coffer-incoming`

@@ -87,17 +87,17 @@ final class PackWriter {
 
     /// The id git gives an object of `kind` holding `data`:
     /// SHA-1("<kind> <length>\0" + data).
-    static func id(of kind: Kind, _ data: UnsafeRawBufferPointer) throws -> ObjectID {
-        let sha = try GitSHA1()
+    static func id(of kind: Kind, _ data: UnsafeRawBufferPointer) -> ObjectID {
+        let sha = GitSHA1()
         Array("\(kind.name) \(data.count)\0".utf8).withUnsafeBytes { sha.update($0) }
         sha.update(data)
-        return try PackWriter.objectID(sha.finish())
+        return PackWriter.objectID(sha.finish())
     }
 
     /// Appends the object (once: a second add of an id is a no-op) and returns its id.
     @discardableResult
     func add(_ kind: Kind, _ data: UnsafeRawBufferPointer) throws -> ObjectID {
-        let id = try PackWriter.id(of: kind, data)
+        let id = PackWriter.id(of: kind, data)
         guard positions[id] == nil else { return id }
         // Type and size: 3 bits of type and 4 of size, then 7 bits a byte, low first.
         var header: [UInt8] = []
@@ -147,13 +147,13 @@ final class PackWriter {
         guard fsync(fd) == 0 else { throw PackWriter.failure("fsync", packPath) }
         try writeIndex(packChecksum: checksum)
         finished = true
-        return Finished(packPath: packPath, indexPath: indexPath, name: "pack-" + (try PackWriter.objectID(checksum)).hex)
+        return Finished(packPath: packPath, indexPath: indexPath, name: "pack-" + PackWriter.objectID(checksum).hex)
     }
 
     /// The pack's SHA-1, read back from the file: the count at its start is
     /// known only at the end.
     private func checksumOfFile() throws -> [UInt8] {
-        let sha = try GitSHA1()
+        let sha = GitSHA1()
         var chunk = [UInt8](repeating: 0, count: PackWriter.bufferSize)
         var offset = 0
         while offset < flushed {
@@ -192,7 +192,7 @@ final class PackWriter {
         }
         index += large
         index += packChecksum
-        index += try index.withUnsafeBytes { try GitSHA1.digest($0) }
+        index += index.withUnsafeBytes { GitSHA1.digest($0) }
         let sink = try FileDescriptorSink(path: indexPath, mode: 0o444, exclusive: true)
         try index.withUnsafeBytes { try sink.write($0) }
         guard fsync(sink.fd) == 0 else { throw PackWriter.failure("fsync", indexPath) }
@@ -228,11 +228,8 @@ final class PackWriter {
     }
 
     /// A SHA-1 digest as an id (a pack is named by its checksum too).
-    static func objectID(_ digest: [UInt8]) throws -> ObjectID {
-        guard let id = ObjectID(rawBytes: digest) else {
-            throw GitError.call(function: "EVP_DigestFinal_ex", code: -1, message: "SHA-1 gave \(digest.count) bytes")
-        }
-        return id
+    static func objectID(_ digest: [UInt8]) -> ObjectID {
+        ObjectID(rawBytes: digest)!  // SHA-1 digests are 20 bytes
     }
 
     static func failure(_ function: String, _ path: String, code: Int32 = errno) -> GitError {

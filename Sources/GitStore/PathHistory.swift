@@ -7,9 +7,7 @@ import CGit2
 /// About as fast as `git log -- PATH`, where building full commit objects
 /// for every commit was several times slower.
 public final class PathWalker {
-    private let repository: GitRepository
-    let odb: OpaquePointer
-    var lib: LibGit2 { repository.lib }
+    let repository: GitRepository
     /// (tree id, entry name) → entry id and whether it is a tree.
     private var entries: [TreeKey: Tree.Entry?] = [:]
 
@@ -20,11 +18,7 @@ public final class PathWalker {
 
     public init(_ repository: GitRepository) throws {
         self.repository = repository
-        let lib = repository.lib
-        odb = try repository.withHandle { repo in try lib.make("git_repository_odb") { lib.repositoryODB($0, repo) } }
     }
-
-    deinit { lib.odbFree(odb) }
 
     /// The first-parent chain from `start`, newest first, with each commit's root tree.
     public func chain(from start: ObjectID) throws -> [(commit: ObjectID, tree: ObjectID)] {
@@ -40,14 +34,7 @@ public final class PathWalker {
 
     /// A commit's root tree and first parent, read from its raw object.
     func link(_ id: ObjectID) throws -> (tree: ObjectID, parent: ObjectID?) {
-        var object: OpaquePointer?
-        try id.withOID { oid in try lib.check(lib.odbRead(&object, odb, oid), "git_odb_read") }
-        defer { lib.odbObjectFree(object) }
-        let size = lib.odbObjectSize(object)
-        guard let data = lib.odbObjectData(object) else {
-            throw GitError.call(function: "git_odb_read", code: -1, message: "commit without data")
-        }
-        let bytes = UnsafeRawBufferPointer(start: data, count: size)
+        let bytes = try repository.readObject(id, as: .commit)
         // Header lines: "tree <hex>\n", then "parent <hex>\n" lines; the
         // first parent is all a first-parent walk needs.
         let tag = Array("tree ".utf8), parentTag = Array("parent ".utf8)
@@ -84,6 +71,10 @@ public final class PathWalker {
 
     /// A blob's size from its object header, without reading it.
     public func size(of blob: ObjectID) throws -> Int {
+        guard repository.native == nil else { return try repository.readObject(blob).bytes.count }
+        let lib = try repository.lib
+        let odb = try repository.withHandle { repo in try lib.make("git_repository_odb") { lib.repositoryODB($0, repo) } }
+        defer { lib.odbFree(odb) }
         var size = 0
         var type = GIT_OBJECT_ANY
         try blob.withOID { oid in try lib.check(lib.odbReadHeader(&size, &type, odb, oid), "git_odb_read_header") }

@@ -15,9 +15,9 @@ final class TreeEditor {
         init(_ builder: TreeBuilder) { self.builder = builder }
     }
 
-    init(_ repository: GitRepository, base: Tree?) throws {
+    init(_ repository: GitRepository, base: Tree?) {
         self.repository = repository
-        root = Directory(try TreeBuilder(repository, from: base))
+        root = Directory(TreeBuilder(repository, from: base))
     }
 
     /// Applies `change`; later changes see earlier ones.
@@ -38,7 +38,7 @@ final class TreeEditor {
             if directory.children[name] != nil || directory.builder.entry(name)?.isTree == true {
                 throw GitError.pathConflict(path: change.path)
             }
-            try directory.builder.remove(name)
+            directory.builder.remove(name)
         }
     }
 
@@ -56,7 +56,7 @@ final class TreeEditor {
             if let id = try write(child) {
                 try directory.builder.insert(name, id, mode: GIT_FILEMODE_TREE)
             } else {
-                try directory.builder.remove(name)
+                directory.builder.remove(name)
             }
         }
         if directory.builder.count == 0 && !isRoot { return nil }
@@ -85,7 +85,7 @@ final class TreeEditor {
             } else {
                 return nil
             }
-            let child = Directory(try TreeBuilder(repository, from: source))
+            let child = Directory(TreeBuilder(repository, from: source))
             directory.children[name] = child
             directory = child
         }

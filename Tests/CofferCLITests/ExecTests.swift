@@ -310,7 +310,8 @@ final class ExecTests: VaultE2ECase {
     func testLibgit2IsNotLoaded() throws {
         try initVault()
         try cofOK(["set", "app/a=1"])
-        let control = try cofOK(["log"], env: ["LD_DEBUG": "libs"])
+        // `log` reads history natively too; COFFER_GIT_NATIVE=0 has it use libgit2.
+        let control = try cofOK(["log"], env: ["LD_DEBUG": "libs", "COFFER_GIT_NATIVE": "0"])
         XCTAssertTrue(control.stderrText.contains("libgit2"), "LD_DEBUG does not show libgit2 being loaded by `coffer log`")
         let result = try cofOK(["exec", "--prefix", "app", "--", "/bin/true"], env: ["LD_DEBUG": "libs"])
         XCTAssertFalse(result.stderrText.contains("libgit2"), "coffer exec loaded libgit2")
