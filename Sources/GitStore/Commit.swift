@@ -15,8 +15,7 @@ struct Commit {
     /// newlines dropped (as `git_commit_message` gives it).
     let message: String
 
-    /// A signature line's parts, read as libgit2 reads one (the last "<"
-    /// and ">" delimit the email; a time it cannot read is 0).
+    /// A signature line's parts (see `signature`).
     struct ParsedSignature {
         let name: String
         let email: String
@@ -31,52 +30,80 @@ struct Commit {
         self.id = id
         func malformed(_ why: String) -> GitError { .corruptObject("commit \(id.hex): \(why)") }
         var at = 0
-        func line(_ tag: String) -> ArraySlice<UInt8>? {
-            let tag = Array(tag.utf8)
-            guard bytes.count - at > tag.count, bytes[at..<(at + tag.count)].elementsEqual(tag),
-                  let end = bytes[at...].firstIndex(of: 0x0a) else { return nil }
-            defer { at = end + 1 }
-            return bytes[(at + tag.count)..<end]
+        /// "<header><40 hex>\n", as `git_object__parse_oid_header` reads it.
+        func idLine(_ header: String) -> ObjectID? {
+            let tag = Array(header.utf8)
+            guard at + tag.count + 41 <= bytes.count, bytes[at..<(at + tag.count)].elementsEqual(tag),
+                  bytes[at + tag.count + 40] == 0x0a, let id = ObjectID(hexDigits: bytes[(at + tag.count)..<(at + tag.count + 40)])
+            else { return nil }
+            at += tag.count + 41
+            return id
         }
-        guard let tree = line("tree ").flatMap({ ObjectID(hexDigits: $0) }) else { throw malformed("no tree") }
+        guard let tree = idLine("tree ") else { throw malformed("no tree") }
         treeID = tree
         var parents: [ObjectID] = []
-        while let parent = line("parent ") {
-            guard let parentID = ObjectID(hexDigits: parent) else { throw malformed("a bad parent") }
-            parents.append(parentID)
-        }
+        while let parent = idLine("parent ") { parents.append(parent) }
         self.parents = parents
-        guard let author = line("author ").map(Commit.signature) else { throw malformed("no author") }
-        self.author = author
-        // Some tools write several author lines; libgit2 skips the extra ones.
-        while line("author ") != nil {}
-        guard let committer = line("committer ").map(Commit.signature) else { throw malformed("no committer") }
-        self.committer = committer
+        author = try Commit.signature(bytes, &at, "author ", malformed)
+        // Some tools write several author lines; libgit2 parses and skips the extra ones.
+        while bytes[at...].starts(with: Array("author ".utf8)) { _ = try Commit.signature(bytes, &at, "author ", malformed) }
+        committer = try Commit.signature(bytes, &at, "committer ", malformed)
         // Other headers (encoding, gpgsig and its continuation lines…) up to the blank line.
-        while at < bytes.count, bytes[at] != 0x0a {
-            guard let end = bytes[at...].firstIndex(of: 0x0a) else { at = bytes.count; break }
-            at = end + 1
+        while at < bytes.count, !(bytes[at - 1] == 0x0a && bytes[at] == 0x0a) {
+            at = (bytes[at...].firstIndex(of: 0x0a) ?? bytes.count - 1) + 1
         }
-        while at < bytes.count, bytes[at] == 0x0a { at += 1 }
-        message = String(decoding: bytes[at...], as: UTF8.self)
+        // As libgit2 keeps it: a C string (up to a NUL), leading newlines dropped by `git_commit_message`.
+        var start = min(at + 1, bytes.count)
+        while start < bytes.count, bytes[start] == 0x0a { start += 1 }
+        let end = bytes[start...].firstIndex(of: 0) ?? bytes.count
+        message = String(decoding: bytes[start..<end], as: UTF8.self)
     }
 
-    private static func signature(_ text: ArraySlice<UInt8>) -> ParsedSignature {
-        guard let open = text.lastIndex(of: UInt8(ascii: "<")), let close = text.lastIndex(of: UInt8(ascii: ">")), close > open else {
-            return ParsedSignature(name: "", email: "", time: 0)
+    /// A signature line read as libgit2 1.5's `git_signature__parse` reads
+    /// one: the last "<" and ">" delimit the email, the time starts two
+    /// bytes after the ">" (strtol: blanks, a sign, digits; none, or an
+    /// overflow, is an error), a time zone that does not read is zero.
+    private static func signature(_ bytes: [UInt8], _ at: inout Int, _ header: String,
+                                  _ malformed: (String) -> GitError) throws -> ParsedSignature {
+        guard let newline = bytes[at...].firstIndex(of: 0x0a) else { throw malformed("no newline after \(header)") }
+        let tag = Array(header.utf8)
+        guard at + tag.count < newline, bytes[at..<(at + tag.count)].elementsEqual(tag) else { throw malformed("no \(header)line") }
+        let line = bytes[(at + tag.count)..<newline]
+        guard let open = line.lastIndex(of: UInt8(ascii: "<")), let close = line.lastIndex(of: UInt8(ascii: ">")), close > open else {
+            throw malformed("malformed e-mail")
         }
         func trimmed(_ part: ArraySlice<UInt8>) -> String {
-            String(decoding: part, as: UTF8.self).trimmingCharacters(in: " \t\n\r")
+            var part = part
+            while let first = part.first, Commit.isSpace(first) { part = part.dropFirst() }
+            while let last = part.last, Commit.isSpace(last) { part = part.dropLast() }
+            return String(decoding: part, as: UTF8.self)
         }
         var time: Int64 = 0
-        var at = close + 1
-        while at < text.endIndex, text[at] == 0x20 { at += 1 }
-        while at < text.endIndex, (0x30...0x39).contains(text[at]), time < Int64.max / 10 - 9 {
-            time = time * 10 + Int64(text[at] - 0x30)
-            at += 1
+        if close + 2 < newline {
+            var p = close + 2
+            while p < newline, Commit.isSpace(bytes[p]) { p += 1 }
+            var negative = false
+            if p < newline, bytes[p] == UInt8(ascii: "-") || bytes[p] == UInt8(ascii: "+") {
+                negative = bytes[p] == UInt8(ascii: "-")
+                p += 1
+            }
+            var digits = 0, overflow = false
+            while p < newline, (0x30...0x39).contains(bytes[p]) {
+                let digit = Int64(bytes[p] - 0x30)
+                let (times10, o1) = time.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(negative ? -digit : digit)
+                if o1 || o2 { overflow = true } else { time = sum }
+                digits += 1
+                p += 1
+            }
+            guard digits > 0, !overflow else { throw malformed("invalid Unix timestamp") }
         }
-        return ParsedSignature(name: trimmed(text[text.startIndex..<open]), email: trimmed(text[(open + 1)..<close]), time: time)
+        at = newline + 1
+        return ParsedSignature(name: trimmed(bytes[line.startIndex..<open]), email: trimmed(bytes[(open + 1)..<close]), time: time)
     }
+
+    /// `git__isspace`: space, \t, \n, \v, \f, \r.
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0d).contains(byte) }
 
     /// The committer's time, unix seconds.
     var committerTime: Int64 { committer.time }

@@ -72,47 +72,36 @@ public final class Deflate {
         let rc = output.withUnsafeMutableBufferPointer {
             zlib.uncompress($0.baseAddress, &length, stream.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt(stream.count))
         }
-        guard rc == Z_OK, Int(length) == size || size == 0 else {
+        guard rc == Z_OK, Int(length) == size else {
             throw GitError.call(function: "uncompress", code: rc, message: "zlib could not inflate")
         }
         output.removeSubrange(size...)
         return output
     }
 
-    /// A whole zlib stream of unknown inflated size (a loose object's), at
-    /// most `limit` bytes; trailing bytes after the stream are refused.
-    public static func inflate(_ stream: UnsafeRawBufferPointer, limit: Int) throws -> [UInt8] {
+    /// The first `count` bytes a zlib stream inflates to (fewer if it ends
+    /// first): a loose object's header, a delta's sizes.
+    public static func inflatePrefix(_ stream: UnsafeRawBufferPointer, count: Int) throws -> [UInt8] {
         let zlib = try Functions.shared.get()
         var z = z_stream()
         guard zlib.inflateInit(&z, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw GitError.call(function: "inflateInit", code: Z_STREAM_ERROR, message: "zlib could not start")
         }
         defer { _ = zlib.inflateEnd(&z) }
-        var output = [UInt8](repeating: 0, count: min(max(stream.count * 4, 256), limit))
-        var produced = 0
-        var rc = Z_OK
-        z.next_in = UnsafeMutablePointer(mutating: stream.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        z.avail_in = UInt32(stream.count)
-        while rc != Z_STREAM_END {
-            if produced == output.count {
-                guard output.count < limit else { throw GitError.call(function: "inflate", code: Z_BUF_ERROR, message: "object too large") }
-                output += [UInt8](repeating: 0, count: min(output.count, limit - output.count))
-            }
-            rc = output.withUnsafeMutableBufferPointer { out in
-                z.next_out = out.baseAddress! + produced
-                z.avail_out = UInt32(out.count - produced)
-                let rc = zlib.inflate(&z, Z_NO_FLUSH)
-                produced = out.count - Int(z.avail_out)
-                return rc
-            }
-            guard rc == Z_OK || rc == Z_STREAM_END else {
-                throw GitError.call(function: "inflate", code: rc, message: "zlib could not inflate")
-            }
+        var output = [UInt8](repeating: 0, count: count)
+        let rc = output.withUnsafeMutableBufferPointer { out in
+            z.next_in = UnsafeMutablePointer(mutating: stream.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            z.avail_in = UInt32(min(stream.count, Int(UInt32.max)))
+            z.next_out = out.baseAddress
+            z.avail_out = UInt32(count)
+            return zlib.inflate(&z, Z_SYNC_FLUSH)
         }
-        guard z.avail_in == 0 else { throw GitError.call(function: "inflate", code: Z_DATA_ERROR, message: "bytes after the stream") }
+        guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR && z.avail_out == 0 else {
+            throw GitError.call(function: "inflate", code: rc, message: "zlib could not inflate")
+        }
+        output.removeSubrange((count - Int(z.avail_out))...)
         z.next_in = nil
         z.next_out = nil
-        output.removeSubrange(produced...)
         return output
     }
 

@@ -74,6 +74,9 @@ extension GitRepository {
             native.discardBatch()
             throw error
         }
+        // Stored when libgit2 was loaded meanwhile, or failing then, dropped:
+        // the body may have gone on past that failure (a `try?`).
+        if let failure = native.takeFailure() { throw failure }
         guard native.batch != nil else {
             if flushingLoose { try FileSystemSync.sync(gitDirectory) }
             return result

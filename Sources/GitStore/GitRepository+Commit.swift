@@ -35,7 +35,7 @@ extension GitRepository {
     private func createCommit(parents: [ObjectID], tree baseTree: ObjectID?, changes: [TreeChange], message: String,
                               author: Signature, sign: (([UInt8]) throws -> String?)?) throws -> ObjectID {
         let base = try baseTree.map { try Tree($0, in: self) }
-        let editor = TreeEditor(self, base: base)
+        let editor = try TreeEditor(self, base: base)
         for change in changes { try editor.apply(change) }
         let tree = try editor.write()
         let stamp = try SignatureStamp.now(author)

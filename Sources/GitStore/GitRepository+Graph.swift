@@ -15,6 +15,48 @@ public struct CommitNode: Equatable, Sendable {
 public struct CommitSignatureData: Equatable, Sendable {
     public let armored: [UInt8]
     public let signedData: [UInt8]
+
+    init(armored: [UInt8], signedData: [UInt8]) {
+        self.armored = armored
+        self.signedData = signedData
+    }
+
+    /// A commit object's signature and signed data, nil when unsigned: the
+    /// first line starting "gpgsig " (and the lines after it that start
+    /// with a space) is the signature, everything else the signed data —
+    /// libgit2 1.5's `git_commit_extract_signature`, which looks at every
+    /// line, the message's too.
+    init?(splitting bytes: [UInt8]) throws {
+        let field = Array("gpgsig".utf8)
+        var signed: [UInt8] = []
+        var at = 0
+        while let newline = bytes[at...].firstIndex(of: 0x0a), newline + 1 < bytes.count {
+            let end = newline + 1
+            guard bytes[at...].starts(with: field) else {
+                signed += bytes[at..<end]
+                at = end
+                continue
+            }
+            at += field.count
+            // "gpgsigX…": not the field; the rest of the line is read on.
+            guard bytes[at] == 0x20 else { continue }
+            var eol = newline
+            var signature = Array(bytes[(at + 1)..<eol])
+            while eol + 1 < bytes.count, bytes[eol + 1] == 0x20 {
+                signature.append(0x0a)
+                let start = eol + 2
+                guard let next = bytes[start...].firstIndex(of: 0x0a) else {
+                    throw GitError.call(function: "git_commit_extract_signature", code: -1, message: "signed commit is malformed")
+                }
+                signature += bytes[start..<next]
+                eol = next
+            }
+            signed += bytes[(eol + 1)...]
+            self.init(armored: signature, signedData: signed)
+            return
+        }
+        return nil
+    }
 }
 
 extension GitRepository {
@@ -22,10 +64,11 @@ extension GitRepository {
     /// parents before children.
     public func commits(from head: ObjectID, hiding hidden: [ObjectID] = []) throws -> [CommitNode] {
         try natively({ _ in
-            // A chain of single-parent commits from `head` down to a hidden
-            // one is exactly the answer: each is a descendant of that commit,
-            // so none is its ancestor. Anything else (a merge, a long way)
-            // is left to libgit2's walk.
+            // A chain of single-parent commits from `head` down to the one
+            // hidden commit is exactly the answer: each is a descendant of
+            // it, so none is its ancestor. Anything else (a merge, a long
+            // way, several hidden commits) is left to libgit2's walk.
+            guard hidden.count == 1 else { throw NativeUnsupported(reason: "several hidden commits") }
             var chain: [CommitNode] = []
             var next = head
             while !hidden.contains(next) {
@@ -110,40 +153,9 @@ extension GitRepository {
         return (0..<array.count).map { ObjectID(array.ids[$0]) }
     }
 
-    /// The commit's `gpgsig` signature and the data it signs, nil when
-    /// unsigned — split as libgit2's `git_commit_extract_signature` splits
-    /// them: the first line starting "gpgsig " (and the lines after it that
-    /// start with a space) is the signature, everything else the signed data.
+    /// The commit's `gpgsig` signature and the data it signs, nil when unsigned.
     public func commitSignature(_ id: ObjectID) throws -> CommitSignatureData? {
-        let bytes = try readObject(id, as: .commit)
-        let field = Array("gpgsig".utf8)
-        var signed: [UInt8] = []
-        var at = 0
-        while let newline = bytes[at...].firstIndex(of: 0x0a), newline + 1 < bytes.count {
-            let end = newline + 1
-            guard bytes[at...].starts(with: field) else {
-                signed += bytes[at..<end]
-                at = end
-                continue
-            }
-            at += field.count
-            // "gpgsigX…": not the field; the rest of the line is read on.
-            guard bytes[at] == 0x20 else { continue }
-            guard var eol = bytes[at...].firstIndex(of: 0x0a) else { break }
-            var signature = Array(bytes[(at + 1)..<eol])
-            while eol + 1 < bytes.count, bytes[eol + 1] == 0x20 {
-                signature.append(0x0a)
-                let start = eol + 2
-                guard let next = bytes[start...].firstIndex(of: 0x0a) else {
-                    throw GitError.call(function: "git_commit_extract_signature", code: -1, message: "signed commit is malformed")
-                }
-                signature += bytes[start..<next]
-                eol = next
-            }
-            signed += bytes[(eol + 1)...]
-            return CommitSignatureData(armored: signature, signedData: signed)
-        }
-        return nil
+        try CommitSignatureData(splitting: readObject(id, as: .commit))
     }
 
     /// The regular files named one of `names` (all when nil; anywhere in the tree, down to
@@ -160,10 +172,18 @@ extension GitRepository {
         // Deeper than any vault path goes: nothing there is a file coffer
         // reads, and a pushed tree must not stop every later command.
         guard old != new, depth <= GitRepository.maxTreeDepth else { return }
-        let oldEntries = try old.map { try entries(of: Tree($0, in: self)) } ?? [:]
-        let newEntries = try new.map { try entries(of: Tree($0, in: self)) } ?? [:]
-        for name in Set(oldEntries.keys).union(newEntries.keys) {
-            let before = oldEntries[name], after = newEntries[name]
+        let (oldEntries, oldRepeated) = try old.map { try entries(of: Tree($0, in: self)) } ?? ([:], [])
+        let (newEntries, newRepeated) = try new.map { try entries(of: Tree($0, in: self)) } ?? ([:], [])
+        for raw in Set(oldEntries.keys).union(newEntries.keys) {
+            let before = oldEntries[raw], after = newEntries[raw]
+            let name = String(decoding: raw, as: UTF8.self)
+            // A name given twice in a tree (git fsck's duplicateEntries): which
+            // entry counts is what must not be guessed; reported whatever it
+            // names, as another kind, so a judge holds the commit.
+            if oldRepeated.contains(raw) || newRepeated.contains(raw) {
+                found.append(FileChange(path: base + name, old: nil, new: nil, otherKind: true))
+                continue
+            }
             guard before?.id != after?.id || before?.mode != after?.mode else { continue }
             let oldTree = before?.isTree == true ? before?.id : nil, newTree = after?.isTree == true ? after?.id : nil
             if oldTree != nil || newTree != nil {
@@ -178,10 +198,15 @@ extension GitRepository {
         }
     }
 
-    private func entries(of tree: Tree) throws -> [String: Tree.Entry] {
-        var result: [String: Tree.Entry] = [:]
-        for index in 0..<tree.count { if let entry = tree.entry(at: index) { result[entry.name] = entry } }
-        return result
+    /// A tree's entries by raw name (the first of a name, as git reads it),
+    /// and the names given more than once.
+    private func entries(of tree: Tree) -> ([[UInt8]: Tree.Entry], Set<[UInt8]>) {
+        var result: [[UInt8]: Tree.Entry] = [:]
+        var repeated: Set<[UInt8]> = []
+        for entry in tree.entries where result.updateValue(result[entry.rawName] ?? entry, forKey: entry.rawName) != nil {
+            repeated.insert(entry.rawName)
+        }
+        return (result, repeated)
     }
 }
 

@@ -31,6 +31,11 @@ extension GitRepository {
 
     private func collect(_ tree: Tree, base: String, prefix: String, depth: Int, into found: inout [TreeEntry]) throws {
         guard depth <= GitRepository.maxTreeDepth else { throw GitError.treeTooDeep(path: base, limit: GitRepository.maxTreeDepth) }
+        // Two files of one path would be listed twice: such a tree is no vault's.
+        guard tree.isOrdered else {
+            throw GitError.corruptObject("tree \(tree.id.hex) at \(base.isEmpty ? "the root" : base) has two entries of one name "
+                                         + "or is out of git's order (git fsck rejects it)")
+        }
         for index in 0..<tree.count {
             guard let entry = tree.entry(at: index) else { continue }
             let path = base + entry.name

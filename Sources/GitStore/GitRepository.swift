@@ -150,7 +150,7 @@ public final class GitRepository {
                 }
             } catch {
                 lib.repositoryFree(pointer)
-                directory.discardBatch()
+                directory.discardBatch(failure: error)
                 throw error
             }
         }

@@ -36,6 +36,7 @@ final class ObjectDirectory {
     private lazy var deflate: Result<Deflate, Error> = Result { try Deflate() }
     /// The objects of the batch in progress, by id; nil between batches.
     private(set) var batch: Batch?
+    private var failure: Error?
 
     final class Batch {
         var objects: [ObjectID: RawObject] = [:]
@@ -64,13 +65,13 @@ final class ObjectDirectory {
     // MARK: Reading
 
     /// The object named `id`, nil when there is none.
-    func read(_ id: ObjectID, depth: Int = 0) throws -> RawObject? {
+    func read(_ id: ObjectID, hops: Int = 0) throws -> RawObject? {
         if let batch {
             if let held = batch.objects[id] { return held }
             if let bytes = try batch.pack?.read(id) { return RawObject(kind: .blob, bytes: bytes) }
         }
         if let cached = cache[id] { return cached }
-        guard let object = try readStored(id, depth: depth) else { return nil }
+        guard let object = try readStored(id, hops: hops) else { return nil }
         if object.kind != .blob, cachedBytes + object.bytes.count <= ObjectDirectory.cacheLimit {
             cache[id] = object
             cachedBytes += object.bytes.count
@@ -78,19 +79,49 @@ final class ObjectDirectory {
         return object
     }
 
-    private func readStored(_ id: ObjectID, depth: Int) throws -> RawObject? {
+    private func readStored(_ id: ObjectID, hops: Int) throws -> RawObject? {
         if let object = try readLoose(id) { return object }
-        if let object = try readPacked(id, depth: depth, rescan: false) { return object }
+        if let object = try readPacked(id, hops: hops, rescan: false) { return object }
         // Repacked meanwhile (`git gc` moves loose objects into a new pack,
         // then prunes them): look at the packs afresh, then loose again.
-        if let object = try readPacked(id, depth: depth, rescan: true) { return object }
+        if let object = try readPacked(id, hops: hops, rescan: true) { return object }
         return try readLoose(id)
     }
 
-    func contains(_ id: ObjectID) -> Bool {
+    /// The inflated size of `id` from its header alone (a size check before
+    /// reading what a push may have made huge), nil when there is none.
+    func size(of id: ObjectID) throws -> Int? {
+        if let batch {
+            if let held = batch.objects[id] { return held.bytes.count }
+            if let size = batch.pack?.size(of: id) { return size }
+        }
+        if let cached = cache[id] { return cached.bytes.count }
+        for rescan in [false, true] {
+            if let compressed = try looseFile(id) {
+                let start = try compressed.withUnsafeBytes { try Deflate.inflatePrefix($0, count: 64) }
+                return try ObjectDirectory.header(start, in: loosePath(id)).size
+            }
+            for pack in try packList(rescan: rescan) {
+                if let offset = pack.offset(of: id) { return try pack.size(at: offset) }
+            }
+        }
+        return nil
+    }
+
+    /// True when `id` is stored, which it then freshens (its file's time
+    /// set to now, as git and libgit2 do before reusing an object), so that
+    /// a `git gc --prune` running meanwhile does not take it as old garbage.
+    func freshen(_ id: ObjectID) -> Bool {
         if let batch, batch.objects[id] != nil || batch.pack?.size(of: id) != nil { return true }
-        if Files.exists(loosePath(id)) { return true }
-        return (try? packList(rescan: false).contains { $0.offset(of: id) != nil }) ?? false
+        if utimensat(AT_FDCWD, loosePath(id), nil, 0) == 0 { return true }
+        for rescan in [false, true] {
+            guard let packs = try? packList(rescan: rescan) else { return false }
+            // A pack gc removed stays mapped here: its object counts only where a file still holds it.
+            for pack in packs where pack.offset(of: id) != nil && utimensat(AT_FDCWD, pack.base + ".pack", nil, 0) == 0 {
+                return true
+            }
+        }
+        return false
     }
 
     private func loosePath(_ id: ObjectID) -> String {
@@ -98,32 +129,54 @@ final class ObjectDirectory {
         return path + "/" + hex.prefix(2) + "/" + hex.dropFirst(2)
     }
 
-    /// Loose objects larger than this are left to libgit2's streaming reads.
-    static let looseLimit = 1 << 30
+    /// Loose files larger than this are left to libgit2 (which streams them).
+    static let looseLimit = 64 << 20
 
-    private func readLoose(_ id: ObjectID) throws -> RawObject? {
+    /// A loose object's file, nil when there is none.
+    private func looseFile(_ id: ObjectID) throws -> [UInt8]? {
         let file = loosePath(id)
-        let compressed: [UInt8]
+        var info = stat()
+        guard stat(file, &info) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw GitError.systemCall("stat", path: file)
+        }
+        guard Int(info.st_size) <= ObjectDirectory.looseLimit else { throw NativeUnsupported(reason: "a loose object of \(info.st_size) bytes") }
         do {
-            compressed = try Files.read(path: file)
+            return try Files.readRegularFile(path: file, limit: ObjectDirectory.looseLimit)
         } catch {
-            if errno == ENOENT || !Files.exists(file) { return nil }
+            // Packed and pruned since the stat (`git gc`).
+            if !Files.exists(file) { return nil }
             throw error
         }
-        let whole = try compressed.withUnsafeBytes { try Deflate.inflate($0, limit: ObjectDirectory.looseLimit) }
-        guard let space = whole.firstIndex(of: UInt8(ascii: " ")), let nul = whole[space...].firstIndex(of: 0),
-              let kind = ObjectDirectory.kind(named: whole[..<space]),
-              let size = Int(String(decoding: whole[(space + 1)..<nul], as: UTF8.self)), size == whole.count - nul - 1
-        else { throw GitError.corruptObject("\(file): bad header") }
-        let object = RawObject(kind: kind, bytes: Array(whole[(nul + 1)...]))
+    }
+
+    private func readLoose(_ id: ObjectID) throws -> RawObject? {
+        guard let compressed = try looseFile(id) else { return nil }
+        let file = loosePath(id)
+        // The header first, then exactly the size it states (no guessing, no zip bomb).
+        let (kind, size, start) = try ObjectDirectory.header(compressed.withUnsafeBytes { try Deflate.inflatePrefix($0, count: 64) },
+                                                             in: file)
+        guard size <= PackFile.maxObjectSize else { throw NativeUnsupported(reason: "an object over \(PackFile.maxObjectSize) bytes") }
+        let whole = try compressed.withUnsafeBytes { try Deflate.decompress($0, size: start + size) }
+        let object = RawObject(kind: kind, bytes: Array(whole[start...]))
         try ObjectDirectory.verify(object, id, where: file)
         return object
     }
 
-    private func readPacked(_ id: ObjectID, depth: Int, rescan: Bool) throws -> RawObject? {
+    /// A loose object's "kind size\0" header: its kind, size and where the content starts.
+    private static func header(_ bytes: [UInt8], in file: String) throws -> (kind: PackWriter.Kind, size: Int, start: Int) {
+        guard let space = bytes.prefix(32).firstIndex(of: UInt8(ascii: " ")), let nul = bytes[space...].prefix(24).firstIndex(of: 0),
+              let kind = ObjectDirectory.kind(named: bytes[..<space]), nul > space + 1,
+              bytes[(space + 1)..<nul].allSatisfy({ (0x30...0x39).contains($0) }),
+              let size = Int(String(decoding: bytes[(space + 1)..<nul], as: UTF8.self))
+        else { throw GitError.corruptObject("\(file): bad header") }
+        return (kind, size, nul + 1)
+    }
+
+    private func readPacked(_ id: ObjectID, hops: Int, rescan: Bool) throws -> RawObject? {
         for pack in try packList(rescan: rescan) {
             guard let offset = pack.offset(of: id) else { continue }
-            let object = try pack.read(at: offset, store: self, depth: depth)
+            let object = try pack.read(at: offset, store: self, hops: hops)
             try ObjectDirectory.verify(object, id, where: pack.base + ".pack")
             return object
         }
@@ -176,7 +229,7 @@ final class ObjectDirectory {
             if batch.pack == nil, batch.count > GitRepository.packThreshold { try startStreaming(batch) }
             return id
         }
-        if !contains(id) { try writeLoose(id, RawObject(kind: kind, bytes: bytes)) }
+        if !freshen(id) { try writeLoose(id, RawObject(kind: kind, bytes: bytes)) }
         return id
     }
 
@@ -231,10 +284,19 @@ final class ObjectDirectory {
         batch = Batch()
     }
 
-    /// Ends the batch, dropping what it held (a failed batch: nothing names its objects).
-    func discardBatch() {
+    /// Ends the batch, dropping what it held (a failed batch: nothing names
+    /// its objects). `failure`: why, when storing it failed, for the batch's
+    /// caller to throw (see `takeFailure`).
+    func discardBatch(failure: Error? = nil) {
         batch = nil
+        self.failure = failure
         GitRepository.removeDirectory(gitDirectory + "/coffer-incoming")
+    }
+
+    /// Why the last batch could not be stored, once.
+    func takeFailure() -> Error? {
+        defer { failure = nil }
+        return failure
     }
 
     /// Ends the batch and stores its objects: as one pack when it streamed
@@ -250,7 +312,7 @@ final class ObjectDirectory {
             }
             return try pack.finish()
         }
-        for id in batch.order where !contains(id) {
+        for id in batch.order where !freshen(id) {
             try writeLoose(id, batch.objects[id]!)
         }
         return nil

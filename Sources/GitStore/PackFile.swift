@@ -19,8 +19,7 @@ final class PackFile {
     private let idsStart = 8 + 256 * 4
 
     /// Longer delta chains than git ever writes (its default depth is 50,
-    /// `--depth` at most 4095) are refused: one could only be made to
-    /// exhaust the stack.
+    /// `--depth` at most 4095) are left to libgit2.
     static let maxDeltaDepth = 10_000
 
     /// Nil when the index is not version 2 (libgit2 reads the rest).
@@ -64,10 +63,23 @@ final class PackFile {
         return Int(PackFile.uint32(index.bytes, at)) << 32 | Int(PackFile.uint32(index.bytes, at + 4))
     }
 
-    /// The object at `offset`, deltas resolved (a `REF_DELTA` base outside
-    /// this pack through `store`).
-    func read(at offset: Int, store: ObjectDirectory, depth: Int = 0) throws -> RawObject {
-        guard depth < PackFile.maxDeltaDepth else { throw GitError.corruptObject("\(base).pack: delta chain too long") }
+    /// Objects larger than this are left to libgit2 (which streams them).
+    static let maxObjectSize = 256 << 20
+    /// Cross-pack `REF_DELTA` hops followed (git and libgit2's fetch write
+    /// self-contained packs; only a hand-made pair of packs has any).
+    static let maxPackHops = 16
+
+    /// An entry's header: its type (1–4 whole, 6 offset delta, 7 reference
+    /// delta), its inflated size, where its zlib stream starts, its base.
+    private struct EntryHeader {
+        let type: UInt8
+        let size: Int
+        let data: Int
+        let baseOffset: Int?
+        let baseID: ObjectID?
+    }
+
+    private func header(at offset: Int) throws -> EntryHeader {
         let bytes = pack.bytes
         let end = pack.count - 20
         var at = offset
@@ -86,9 +98,10 @@ final class PackFile {
             size |= Int(byte & 0x7f) << shift
             shift += 7
         }
+        var baseOffset: Int?, baseID: ObjectID?
         switch type {
         case 1...4:
-            return RawObject(kind: PackWriter.Kind(rawValue: type)!, bytes: try inflate(from: at, size: size))
+            break
         case 6:
             byte = try next()
             var distance = Int(byte & 0x7f)
@@ -98,20 +111,80 @@ final class PackFile {
                 distance = ((distance + 1) << 7) | Int(byte & 0x7f)
             }
             guard distance > 0, distance <= offset else { throw GitError.corruptObject("\(base).pack: delta base out of bounds") }
-            let base = try read(at: offset - distance, store: store, depth: depth + 1)
-            return RawObject(kind: base.kind, bytes: try Delta.apply(try inflate(from: at, size: size), to: base.bytes))
+            baseOffset = offset - distance
         case 7:
             guard at + 20 <= end, let id = ObjectID(rawBytes: bytes[at..<(at + 20)]) else {
                 throw GitError.corruptObject("\(base).pack: entry out of bounds")
             }
             at += 20
-            let base = try self.offset(of: id).map { try read(at: $0, store: store, depth: depth + 1) }
-                ?? store.read(id, depth: depth + 1)
-            guard let base else { throw GitError.corruptObject("\(self.base).pack: delta base \(id.hex) missing") }
-            return RawObject(kind: base.kind, bytes: try Delta.apply(try inflate(from: at, size: size), to: base.bytes))
+            baseID = id
         default:
             throw GitError.corruptObject("\(base).pack: entry of type \(type)")
         }
+        // zlib inflates at most ~1032 bytes from one: a larger size is a lie.
+        guard size <= PackFile.maxObjectSize else { throw NativeUnsupported(reason: "an object over \(PackFile.maxObjectSize) bytes") }
+        guard at < end, size <= (end - at) * 1032 + 64 else { throw GitError.corruptObject("\(base).pack: entry size past its data") }
+        return EntryHeader(type: type, size: size, data: at, baseOffset: baseOffset, baseID: baseID)
+    }
+
+    /// Resolved objects at the offsets of recent delta chains, so reading
+    /// every object of a chain (as a consolidation does) stays linear.
+    private var resolved: [Int: RawObject] = [:]
+    private var resolvedBytes = 0
+    private static let resolvedLimit = 16 << 20
+
+    /// The object at `offset`, deltas resolved — iteratively, down the
+    /// chain to a whole object, then up (a `REF_DELTA` base outside this
+    /// pack through `store`, `hops` packs deep so far).
+    func read(at offset: Int, store: ObjectDirectory, hops: Int = 0) throws -> RawObject {
+        var chain: [(offset: Int, header: EntryHeader)] = []
+        var at = offset
+        var object: RawObject
+        while true {
+            if let known = resolved[at] {
+                object = known
+                break
+            }
+            guard chain.count < PackFile.maxDeltaDepth else { throw NativeUnsupported(reason: "a delta chain over \(PackFile.maxDeltaDepth)") }
+            let header = try header(at: at)
+            if header.type <= 4 {
+                object = RawObject(kind: PackWriter.Kind(rawValue: header.type)!, bytes: try inflate(from: header.data, size: header.size))
+                break
+            }
+            chain.append((at, header))
+            if let baseOffset = header.baseOffset {
+                at = baseOffset
+            } else if let id = header.baseID, let inPack = self.offset(of: id) {
+                at = inPack
+            } else {
+                guard hops < PackFile.maxPackHops else { throw NativeUnsupported(reason: "a delta base many packs away") }
+                guard let id = header.baseID, let base = try store.read(id, hops: hops + 1) else {
+                    throw GitError.corruptObject("\(base).pack: delta base \(header.baseID?.hex ?? "?") missing")
+                }
+                object = base
+                break
+            }
+        }
+        for (entryOffset, header) in chain.reversed() {
+            object = RawObject(kind: object.kind, bytes: try Delta.apply(try inflate(from: header.data, size: header.size), to: object.bytes))
+            if resolvedBytes + object.bytes.count > PackFile.resolvedLimit {
+                resolved = [:]
+                resolvedBytes = 0
+            }
+            resolved[entryOffset] = object
+            resolvedBytes += object.bytes.count
+        }
+        return object
+    }
+
+    /// The inflated size of the object at `offset` (a delta's result size
+    /// read from the start of its data), without inflating it whole.
+    func size(at offset: Int) throws -> Int {
+        let header = try header(at: offset)
+        guard header.type > 4 else { return header.size }
+        let end = pack.count - 20
+        let start = try Deflate.inflatePrefix(UnsafeRawBufferPointer(rebasing: pack.bytes[header.data..<end]), count: 20)
+        return try Delta.sizes(start).result
     }
 
     private func inflate(from at: Int, size: Int) throws -> [UInt8] {
@@ -134,25 +207,36 @@ final class PackFile {
 /// base-128), then instructions — copy a range of the base, or insert the
 /// bytes that follow.
 enum Delta {
-    static func apply(_ delta: [UInt8], to base: [UInt8]) throws -> [UInt8] {
+    /// The base's and the result's sizes a delta starts with, and where its instructions begin.
+    static func sizes(_ delta: [UInt8]) throws -> (base: Int, result: Int, instructions: Int) {
         var at = 0
-        func next() throws -> UInt8 {
-            guard at < delta.count else { throw GitError.corruptObject("delta truncated") }
-            defer { at += 1 }
-            return delta[at]
-        }
         func size() throws -> Int {
             var value = 0, shift = 0, byte: UInt8
             repeat {
-                byte = try next()
+                guard at < delta.count else { throw GitError.corruptObject("delta truncated") }
+                byte = delta[at]
+                at += 1
                 guard shift < 57 else { throw GitError.corruptObject("delta size too large") }
                 value |= Int(byte & 0x7f) << shift
                 shift += 7
             } while byte & 0x80 != 0
             return value
         }
-        guard try size() == base.count else { throw GitError.corruptObject("delta base size mismatch") }
-        let length = try size()
+        let base = try size()
+        return (base, try size(), at)
+    }
+
+    static func apply(_ delta: [UInt8], to base: [UInt8]) throws -> [UInt8] {
+        let (baseSize, length, start) = try sizes(delta)
+        guard baseSize == base.count else { throw GitError.corruptObject("delta base size mismatch") }
+        // Each instruction byte copies at most the whole base, or inserts one byte.
+        guard length <= (delta.count - start) * max(base.count, 1) else { throw GitError.corruptObject("delta result size past its instructions") }
+        var at = start
+        func next() throws -> UInt8 {
+            guard at < delta.count else { throw GitError.corruptObject("delta truncated") }
+            defer { at += 1 }
+            return delta[at]
+        }
         var result: [UInt8] = []
         result.reserveCapacity(length)
         while at < delta.count {

@@ -71,7 +71,12 @@ public final class PathWalker {
 
     /// A blob's size from its object header, without reading it.
     public func size(of blob: ObjectID) throws -> Int {
-        guard repository.native == nil else { return try repository.readObject(blob).bytes.count }
+        if let native = repository.native {
+            do {
+                guard let size = try native.size(of: blob) else { throw GitRepository.notFound(blob) }
+                return size
+            } catch is NativeUnsupported {}
+        }
         let lib = try repository.lib
         let odb = try repository.withHandle { repo in try lib.make("git_repository_odb") { lib.repositoryODB($0, repo) } }
         defer { lib.odbFree(odb) }

@@ -2,12 +2,23 @@ import CGit2
 
 /// A tree object (one directory of a commit), parsed from its raw bytes as
 /// libgit2 parses one: entries in the order stored, each mode normalized as
-/// `git_tree_entry_filemode` gives it.
+/// `git_tree_entry_filemode` gives it (and kept as written, for writing back).
 struct Tree {
+    let id: ObjectID
     private(set) var entries: [Entry] = []
+    /// False when two entries share a name or are out of git's order (git
+    /// fsck rejects such a tree): a lookup by name (the first, as git's)
+    /// and a comparison in order could then see different entries, so
+    /// such a tree is never rewritten, and comparing it holds the commit.
+    private(set) var isOrdered = true
 
     init(_ id: ObjectID, in repository: GitRepository) throws {
-        let bytes = try repository.readObject(id, as: .tree)
+        try self.init(id, bytes: repository.readObject(id, as: .tree))
+    }
+
+    /// The tree `id` holding `bytes` (a tree object's content).
+    init(_ id: ObjectID, bytes: [UInt8]) throws {
+        self.id = id
         var at = 0
         while at < bytes.count {
             // "MODE NAME\0" and 20 raw id bytes; the mode is octal, read as
@@ -26,13 +37,40 @@ struct Tree {
                 at += 1
             }
             guard !negative || mode == 0, at < bytes.count, bytes[at] == 0x20 else { throw malformed }
-            guard at > start, mode <= UInt32(UInt16.max),
-                  let nul = bytes[(at + 1)...].firstIndex(of: 0), nul > at + 1, nul + 21 <= bytes.count else { throw malformed }
-            let name = String(decoding: bytes[(at + 1)..<nul], as: UTF8.self)
-            entries.append(Entry(name: name, id: ObjectID(rawBytes: bytes[(nul + 1)..<(nul + 21)])!, mode: Tree.normalized(mode),
-                                 rawName: Array(bytes[(at + 1)..<nul])))
+            guard at > start, mode <= UInt32(UInt16.max), let nul = bytes[(at + 1)...].firstIndex(of: 0), nul > at + 1,
+                  nul - at - 1 <= Int(UInt16.max), nul + 21 <= bytes.count else { throw malformed }
+            let rawName = Array(bytes[(at + 1)..<nul])
+            let entry = Entry(name: String(decoding: rawName, as: UTF8.self), id: ObjectID(rawBytes: bytes[(nul + 1)..<(nul + 21)])!,
+                              mode: Tree.normalized(mode), rawMode: mode, rawName: rawName)
+            if let last = entries.last, !Tree.precedes(last, entry) { isOrdered = false }
+            if entry.isTree, repeatsName(of: entry) { isOrdered = false }
+            entries.append(entry)
             at = nul + 21
         }
+    }
+
+    /// git's entry order: names compared bytewise, a tree's as if it ended
+    /// in "/"; equal names (two entries of one name) are out of order.
+    static func precedes(_ a: Entry, _ b: Entry) -> Bool {
+        let x = a.rawName, y = b.rawName
+        let common = min(x.count, y.count)
+        for k in 0..<common where x[k] != y[k] { return x[k] < y[k] }
+        let c1 = x.count > common ? x[common] : a.isTree ? UInt8(ascii: "/") : 0
+        let c2 = y.count > common ? y[common] : b.isTree ? UInt8(ascii: "/") : 0
+        return c1 < c2
+    }
+
+    /// True when an entry before `tree` (about to be added), not itself a
+    /// tree, has its name: git fsck's duplicateEntries, which git's order
+    /// does not put side by side (a file "X" sorts as "X\0", a tree as
+    /// "X/", and "X.a" between them). Every entry between the two starts
+    /// with "X", so the look back stops at the first that does not.
+    private func repeatsName(of tree: Entry) -> Bool {
+        for other in entries.reversed() {
+            guard other.rawName.starts(with: tree.rawName) else { return false }
+            if other.rawName.count == tree.rawName.count { return true }
+        }
+        return false
     }
 
     /// The root tree of `commit`.
@@ -80,9 +118,13 @@ struct Tree {
 
     /// One entry's facts.
     struct Entry {
+        /// The name as text (lossy for a name that is no UTF-8; see `rawName`).
         let name: String
         let id: ObjectID
+        /// As `git_tree_entry_filemode` gives it.
         let mode: UInt32
+        /// As written, which a rewrite of the tree keeps (as libgit2's tree builder does).
+        let rawMode: UInt32
         let rawName: [UInt8]
 
         var isTree: Bool { mode == GIT_FILEMODE_TREE.rawValue }

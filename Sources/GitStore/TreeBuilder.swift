@@ -2,20 +2,35 @@ import CGit2
 
 /// One directory being edited in memory, as libgit2's tree builder edits
 /// one: it starts as a copy of an existing tree's entries (or empty) and
-/// writes a new tree object — entries in git's order — without touching the
-/// index or work tree.
+/// writes a new tree object — entries in git's order, untouched ones with
+/// the mode they were written with — without touching the index or work
+/// tree. Names are matched byte for byte.
 final class TreeBuilder {
     private let repository: GitRepository
-    private var entries: [String: Tree.Entry] = [:]
+    /// In git's order, names unique.
+    private var entries: [Tree.Entry]
 
-    init(_ repository: GitRepository, from source: Tree?) {
+    /// Refuses a tree with two entries of one name or out of git's order:
+    /// which of them a rewrite would keep is exactly what must not be guessed.
+    init(_ repository: GitRepository, from source: Tree?) throws {
         self.repository = repository
-        for entry in source?.entries ?? [] where entries[entry.name] == nil { entries[entry.name] = entry }
+        if let source, !source.isOrdered {
+            throw GitError.corruptObject("tree \(source.id.hex) has two entries of one name or is out of git's order "
+                                         + "(git fsck rejects it); coffer does not rewrite it")
+        }
+        entries = source?.entries ?? []
     }
 
     var count: Int { entries.count }
 
-    func entry(_ name: String) -> Tree.Entry? { entries[name] }
+    func entry(_ name: String) -> Tree.Entry? {
+        index(of: name).map { entries[$0] }
+    }
+
+    private func index(of name: String) -> Int? {
+        let wanted = Array(name.utf8)
+        return entries.firstIndex { $0.rawName == wanted }
+    }
 
     /// Adds or replaces `name`. Refused as libgit2 refuses them: a name that
     /// is empty, ".", "..", holds "/" or NUL, or is ".git" in any case or
@@ -29,22 +44,23 @@ final class TreeBuilder {
             throw GitError.call(function: "git_treebuilder_insert", code: -1,
                                 message: "failed to insert entry: invalid object specified - \(name)")
         }
-        entries[name] = Tree.Entry(name: name, id: id, mode: mode.rawValue, rawName: Array(name.utf8))
+        remove(name)
+        let entry = Tree.Entry(name: name, id: id, mode: mode.rawValue, rawMode: mode.rawValue, rawName: Array(name.utf8))
+        let at = entries.firstIndex { Tree.precedes(entry, $0) } ?? entries.count
+        entries.insert(entry, at: at)
     }
 
     /// Removes `name`; absent is fine.
     func remove(_ name: String) {
-        entries[name] = nil
+        if let at = index(of: name) { entries.remove(at: at) }
     }
 
-    /// Writes the tree: entries sorted as git sorts them (a tree's name as
-    /// if it ended in "/"), each "MODE NAME\0" and its raw id.
+    /// Writes the tree: each entry "MODE NAME\0" and its raw id.
     func write() throws -> ObjectID {
-        let sorted = entries.values.map { ($0, $0.rawName + ($0.isTree ? [0x2f] : [])) }
-            .sorted { $0.1.lexicographicallyPrecedes($1.1) }
         var bytes: [UInt8] = []
-        for (entry, _) in sorted {
-            bytes += Array(String(entry.mode, radix: 8).utf8)
+        bytes.reserveCapacity(entries.count * 64)
+        for entry in entries {
+            bytes += Array(String(entry.rawMode, radix: 8).utf8)
             bytes.append(0x20)
             bytes += entry.rawName
             bytes.append(0)

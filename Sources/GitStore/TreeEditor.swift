@@ -15,9 +15,9 @@ final class TreeEditor {
         init(_ builder: TreeBuilder) { self.builder = builder }
     }
 
-    init(_ repository: GitRepository, base: Tree?) {
+    init(_ repository: GitRepository, base: Tree?) throws {
         self.repository = repository
-        root = Directory(TreeBuilder(repository, from: base))
+        root = Directory(try TreeBuilder(repository, from: base))
     }
 
     /// Applies `change`; later changes see earlier ones.
@@ -85,7 +85,7 @@ final class TreeEditor {
             } else {
                 return nil
             }
-            let child = Directory(TreeBuilder(repository, from: source))
+            let child = Directory(try TreeBuilder(repository, from: source))
             directory.children[name] = child
             directory = child
         }

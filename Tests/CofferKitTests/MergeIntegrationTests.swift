@@ -406,3 +406,40 @@ extension MergeIntegrationTests {
         XCTAssertEqual(try vault.verify(identities: [me]).drift, [])
     }
 }
+
+extension MergeIntegrationTests {
+    /// A pushed root tree naming `.signers` twice — first a file adding the
+    /// pusher's key, then the file as it was (git reads the first; a
+    /// comparison pairing names could pair the second and see no change):
+    /// the commit is held, and no write rewrites that tree, so no signed
+    /// commit of ours can carry the first file in as a trusted change.
+    func testATreeNamingATrustFileTwiceIsHeldAndNeverRewritten() throws {
+        let dir = other.root
+        let intruder = SSHSigningKey.generate()
+        let evil = try String(contentsOfFile: dir + "/.signers", encoding: .utf8) + "mallory \(intruder.publicKey.authorizedKey)\n"
+        try evil.write(toFile: directory + "/evil-signers", atomically: true, encoding: .utf8)
+        let evilBlob = try git("hash-object", "-w", directory + "/evil-signers", in: dir)
+        var top: [(String, String, String)] = []
+        for line in try git("ls-tree", "HEAD", in: dir).split(separator: "\n") {
+            let fields = line.split(separator: "\t", maxSplits: 1)
+            let meta = fields[0].split(separator: " ")
+            let entry = (meta[0] == "040000" ? "40000" : String(meta[0]), String(fields[1]), String(meta[2]))
+            if entry.1 == ".signers" { top.append((entry.0, ".signers", evilBlob)) }
+            top.append(entry)
+        }
+        let tree = try handMadeTree(top, in: dir)
+        let commit = try git("-c", "user.name=x", "-c", "user.email=x@x", "commit-tree", tree, "-p", "HEAD", "-m", "two .signers", in: dir)
+        try git("update-ref", "HEAD", commit, in: dir)
+        XCTAssertEqual(try git("cat-file", "-p", "\(commit):.signers", in: dir), evil.trimmingCharacters(in: .newlines), "git reads the first")
+
+        let result = try vault.integrate(try fetchOther(), source: "other/main", identities: [me])
+        XCTAssertEqual(result.kind, .fastForward)
+        XCTAssertEqual(try git("rev-parse", "HEAD", in: root), commit)
+        XCTAssertFalse(try vault.trustStatus().held.isEmpty, "the commit naming .signers twice is held")
+        let head = try git("rev-parse", "HEAD", in: root)
+        XCTAssertThrowsError(try set(["app/a": "after"]), "a write would rewrite the root tree naming .signers twice")
+        XCTAssertEqual(try git("rev-parse", "HEAD", in: root), head)
+        XCTAssertFalse(try git("log", "--format=%B", in: root).contains("mallory"))
+        XCTAssertFalse(try vault.trustStatus().signers.contains { $0.name == "mallory" })
+    }
+}

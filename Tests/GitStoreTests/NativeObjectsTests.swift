@@ -1,8 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CGit2
 import Foundation
 @testable import GitStore
+import TestServers
 import XCTest
 
 /// The native object store (`ObjectDirectory`, `PackFile`, `RefFiles`,
@@ -295,5 +297,68 @@ final class NativeObjectsTests: GitTestCase {
         XCTAssertEqual(try gitConfig("user.name"), "  Ada     Lovelace\n")
         XCTAssertEqual(try gitConfig("remote.Origin.url"), "a\"b\\c\n")
         XCTAssertEqual(try gitConfig("section.sub.key"), "v\n")
+    }
+
+    func testANameGivenTwiceIsReportedAndItsTreeNeverRewritten() throws {
+        let repo = try makeRepository()
+        try makeHistory(repo, commits: 1)
+        let blob = try gitText(repo, "rev-parse", "HEAD:dir/0.txt").trimmingCharacters(in: .newlines)
+        let inner = try TestTools.handMadeTree([("100644", ".recipients", blob)], in: repo.workTree, scratch: dir)
+        let single = try TestTools.handMadeTree([("40000", "d", inner)], in: repo.workTree, scratch: dir)
+        let twice = try TestTools.handMadeTree([("40000", "d", inner), ("40000", "d", inner)], in: repo.workTree, scratch: dir)
+        let native = try GitRepository.open(at: repo.workTree)
+        let tree = try Tree(try XCTUnwrap(ObjectID(hex: twice)), in: native)
+        XCTAssertFalse(tree.isOrdered)
+        XCTAssertTrue(try Tree(try XCTUnwrap(ObjectID(hex: single)), in: native).isOrdered)
+        XCTAssertThrowsError(try TreeBuilder(native, from: tree))
+        let changes = try native.changedFiles(named: [".recipients"], from: ObjectID(hex: single), to: ObjectID(hex: twice))
+        XCTAssertEqual(changes, [FileChange(path: "d", old: nil, new: nil, otherKind: true)])
+        XCTAssertNil(try PathWalker(native).changedFiles(named: [".recipients"], from: ObjectID(hex: single), to: ObjectID(hex: twice)),
+                     "the walk in order declines it")
+        // Untouched entries keep the mode they were written with.
+        let odd = try TestTools.handMadeTree([("100664", "a", blob), ("40000", "d", inner)], in: repo.workTree, scratch: dir)
+        let builder = try TreeBuilder(native, from: try Tree(try XCTUnwrap(ObjectID(hex: odd)), in: native))
+        try builder.insert("b", try XCTUnwrap(ObjectID(hex: blob)), mode: GIT_FILEMODE_BLOB)
+        let written = try builder.write()
+        let raw = try gitBytes(repo, ["cat-file", "tree", written.hex])
+        XCTAssertTrue(raw.starts(with: Array("100664 a\u{0}".utf8)), "written back as it was, not as git lists it")
+        XCTAssertEqual(try gitText(repo, "ls-tree", "--name-only", written.hex), "a\nb\nd\n")
+    }
+
+    func testSignatureLinesReadAsLibgit2ReadsThem() throws {
+        let tree = String(repeating: "a", count: 40)
+        func parse(_ author: String) throws -> Commit {
+            try Commit(try XCTUnwrap(ObjectID(hex: String(repeating: "b", count: 40))),
+                       bytes: Array("tree \(tree)\nauthor \(author)\ncommitter C <c@x> 5 +0000\n\n\nmessage\u{0}hidden".utf8))
+        }
+        XCTAssertEqual(try parse(" Ada  <ada@x> 1700000000 +0100").author.time, 1_700_000_000)
+        XCTAssertEqual(try parse(" Ada  <ada@x> 1700000000 +0100").author.name, "Ada")
+        // The time starts two bytes after ">", as libgit2 reads it; a sign is strtol's.
+        XCTAssertEqual(try parse("A <a@x>1700000000 +0100").author.time, 700_000_000)
+        XCTAssertEqual(try parse("A <a@x> -5 +0100").author.time, -5)
+        XCTAssertEqual(try parse("A <x> <a@x> 7").author.email, "a@x", "the last angle brackets")
+        XCTAssertEqual(try parse("A <a@x>").author.time, 0, "no time at all")
+        for bad in ["A <a@x> soon", "A <a@x> 99999999999999999999", "A a@x> 1", "A >a@x< 1"] {
+            XCTAssertThrowsError(try parse(bad), bad)
+        }
+        XCTAssertEqual(try parse("A <a@x> 1 +0000").message, "message", "leading newlines dropped, cut at a NUL")
+        XCTAssertEqual(try parse("A <a@x> 1 +0000").committerTime, 5)
+    }
+
+    func testSizesComeFromHeadersAlone() throws {
+        let repo = try makeRepository()
+        try makeHistory(repo, commits: 6)
+        let check = { (label: String) in
+            let native = try GitRepository.open(at: repo.workTree)
+            let walker = try PathWalker(native)
+            for line in try self.gitText(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objectsize)").split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                XCTAssertEqual(try walker.size(of: try XCTUnwrap(ObjectID(hex: String(parts[0])))), Int(parts[1]), "\(label) \(parts[0])")
+            }
+            XCTAssertNotNil(native.native)
+        }
+        try check("loose")
+        _ = try gitBytes(repo, ["repack", "-adf", "--depth=50", "--window=50", "-q"])
+        try check("packed")
     }
 }

@@ -148,7 +148,8 @@ enum MergeTransaction {
         // clone that pinned no signers judged nothing, so it vouches for
         // nothing: signed only when no trust file differs from HEAD's.
         let trusted = try trust.map { !$0.tainted && $0.held.count == (before?.held.count ?? 0) }
-            ?? repo.changedFiles(named: TrustChain.trustFiles, from: headTree, to: interimTree).filter(TrustChain.isTrustPath).isEmpty
+            ?? !repo.changedFiles(named: TrustChain.trustFiles, from: headTree, to: interimTree)
+                .contains { TrustChain.isTrustPath($0) || $0.otherKind }
         let signer = trusted ? vault.commitSigner : nil
         let message = "coffer: merge \(source)\n\nCoffer-Action: \(Action.merge.rawValue)\n"
         let final: ObjectID = try repo.withBatchedObjectSync {

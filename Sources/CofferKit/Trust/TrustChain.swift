@@ -135,16 +135,20 @@ struct TrustChain {
         let parentTree = try first.map { try tree(of: $0) }
         trees[node.id] = node.tree
         let inherited = foreign || node.parents.contains(where: isTainted)
-        let changes = try (walker.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree)
-            ?? repo.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree)).filter(TrustChain.isTrustPath)
+        let compared = try walker.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree)
+            ?? repo.changedFiles(named: TrustChain.trustFiles, from: parentTree, to: node.tree)
+        let changes = compared.filter(TrustChain.isTrustPath)
+        // A name given twice in a tree (reported as another kind, whatever it
+        // names) leaves which trust files the commit holds to a guess.
+        let ambiguous = compared.contains { $0.otherKind && !TrustChain.isTrustPath($0) }
         // A commit that changes no trust file needs its signature checked
         // only for a report: coffer's own commits pass here on every write.
-        let signature = changes.isEmpty && !everySignature ? nil : try signatureProblem(node, trusting: snapshot)
+        let signature = changes.isEmpty && !ambiguous && !everySignature ? nil : try signatureProblem(node, trusting: snapshot)
         func record(_ snapshot: Snapshot, tainted: Bool) {
             snapshots[node.id] = snapshot
             if tainted { self.tainted.insert(node.id) }
         }
-        guard !changes.isEmpty else {
+        guard !changes.isEmpty || ambiguous else {
             record(snapshot, tainted: inherited)
             return Verdict(node: node, changes: [], held: nil, signature: signature, readers: [])
         }
@@ -155,6 +159,7 @@ struct TrustChain {
         // An unsigned merge that only carries a held change in says so.
         if held == .unsigned, node.parents.count >= 2, inherited { held = .untrustedMerge }
         if changes.contains(where: \.otherKind) { held = held ?? .untrustedMerge }
+        if ambiguous { held = held ?? .malformed }
         if heldBefore.contains(node.id) { held = held ?? .untrustedMerge }
         var deltas: [ReaderDelta] = []
         var after = snapshot
