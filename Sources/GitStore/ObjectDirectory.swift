@@ -102,7 +102,7 @@ final class ObjectDirectory {
                 return try ObjectDirectory.header(start, in: loosePath(id)).size
             }
             for pack in try packList(rescan: rescan) {
-                if let offset = pack.offset(of: id) { return try pack.size(at: offset) }
+                if let offset = pack.offset(of: id), Files.exists(pack.base + ".pack") { return try pack.size(at: offset) }
             }
         }
         return nil
@@ -114,13 +114,17 @@ final class ObjectDirectory {
     func freshen(_ id: ObjectID) -> Bool {
         if let batch, batch.objects[id] != nil || batch.pack?.size(of: id) != nil { return true }
         if utimensat(AT_FDCWD, loosePath(id), nil, 0) == 0 { return true }
-        for rescan in [false, true] {
+        var gone = false
+        for rescan in [false, true] where rescan == gone {
             guard let packs = try? packList(rescan: rescan) else { return false }
-            // A pack gc removed stays mapped here: its object counts only where a file still holds it.
-            for pack in packs where pack.offset(of: id) != nil && utimensat(AT_FDCWD, pack.base + ".pack", nil, 0) == 0 {
-                return true
+            // A pack gc removed stays mapped here: its object counts only
+            // where a file still holds it (and the packs are listed afresh).
+            for pack in packs where pack.offset(of: id) != nil {
+                if utimensat(AT_FDCWD, pack.base + ".pack", nil, 0) == 0 { return true }
+                gone = true
             }
         }
+        // Not stored (or stored only in a pack made since, which a second copy, loose, does not harm).
         return false
     }
 
@@ -175,7 +179,9 @@ final class ObjectDirectory {
 
     private func readPacked(_ id: ObjectID, hops: Int, rescan: Bool) throws -> RawObject? {
         for pack in try packList(rescan: rescan) {
-            guard let offset = pack.offset(of: id) else { continue }
+            // An index whose pack is gone (removed by gc since, or never
+            // completed) names nothing, as for git.
+            guard let offset = pack.offset(of: id), Files.exists(pack.base + ".pack") else { continue }
             let object = try pack.read(at: offset, store: self, hops: hops)
             try ObjectDirectory.verify(object, id, where: pack.base + ".pack")
             return object
@@ -193,7 +199,6 @@ final class ObjectDirectory {
                 found.append(known)
                 continue
             }
-            guard Files.exists(base + ".pack") else { continue }
             guard let pack = try PackFile(base: base) else { throw NativeUnsupported(reason: "\(name) is not a version 2 index") }
             found.append(pack)
         }

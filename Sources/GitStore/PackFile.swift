@@ -14,7 +14,21 @@ final class PackFile {
     /// The base path, `…/objects/pack/pack-<hash>` without extension.
     let base: String
     private let index: MappedFile
-    private let pack: MappedFile
+    /// Mapped on first read: an existence check (a write's, for each new
+    /// object) needs only the index.
+    private var mappedPack: MappedFile?
+    private var pack: MappedFile {
+        get throws {
+            if let mappedPack { return mappedPack }
+            let file = try MappedFile(path: base + ".pack")
+            guard file.count >= 32, file.bytes[0..<4].elementsEqual(Array("PACK".utf8)),
+                  [2, 3].contains(PackFile.uint32(file.bytes, 4)) else {
+                throw GitError.corruptObject("\(base).pack: not a version 2 or 3 pack")
+            }
+            mappedPack = file
+            return file
+        }
+    }
     private let count: Int
     private let idsStart = 8 + 256 * 4
 
@@ -30,11 +44,6 @@ final class PackFile {
               PackFile.uint32(index.bytes, 4) == 2 else { return nil }
         count = Int(PackFile.uint32(index.bytes, 8 + 255 * 4))
         guard index.count >= idsStart + count * 28 + 40 else { throw GitError.corruptObject("\(base).idx: truncated") }
-        pack = try MappedFile(path: base + ".pack")
-        guard pack.count >= 32, pack.bytes[0..<4].elementsEqual(Array("PACK".utf8)),
-              [2, 3].contains(PackFile.uint32(pack.bytes, 4)) else {
-            throw GitError.corruptObject("\(base).pack: not a version 2 or 3 pack")
-        }
     }
 
     /// The offset of `id` in the pack, nil when this pack lacks it.
@@ -80,6 +89,7 @@ final class PackFile {
     }
 
     private func header(at offset: Int) throws -> EntryHeader {
+        let pack = try pack
         let bytes = pack.bytes
         let end = pack.count - 20
         var at = offset
@@ -182,12 +192,14 @@ final class PackFile {
     func size(at offset: Int) throws -> Int {
         let header = try header(at: offset)
         guard header.type > 4 else { return header.size }
+        let pack = try pack
         let end = pack.count - 20
         let start = try Deflate.inflatePrefix(UnsafeRawBufferPointer(rebasing: pack.bytes[header.data..<end]), count: 20)
         return try Delta.sizes(start).result
     }
 
     private func inflate(from at: Int, size: Int) throws -> [UInt8] {
+        let pack = try pack
         let end = pack.count - 20
         guard at < end else { throw GitError.corruptObject("\(base).pack: entry out of bounds") }
         return try Deflate.decompress(UnsafeRawBufferPointer(rebasing: pack.bytes[at..<end]), size: size)
