@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Age
 import GitStore
 import Posix
@@ -252,13 +255,38 @@ enum CofferReflog {
     /// clone's commit, which coffer did not make, so not `coffer: …`.
     static let fastForward = "sync: fast-forward (coffer)"
 
+    /// The commit of the newest entry coffer wrote, read from the end of
+    /// the reflog back (a window that doubles until it holds one): the log
+    /// gains a line with every commit, and reading it whole made each write
+    /// slower than the last.
     static func newestOwnCommit(gitDirectory: String) -> ObjectID? {
-        guard let bytes = try? Files.read(path: gitDirectory + "/logs/HEAD") else { return nil }
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").reversed() {
-            guard let tab = line.firstIndex(of: "\t"), line[line.index(after: tab)...].hasPrefix("coffer: ") else { continue }
-            let fields = line[..<tab].split(separator: " ")
-            if fields.count > 1, let id = ObjectID(hex: String(fields[1])) { return id }
+        let fd = open(gitDirectory + "/logs/HEAD", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        let size = Int(info.st_size)
+        var window = min(size, 8192)
+        while window > 0 {
+            var bytes = [UInt8](repeating: 0, count: window)
+            guard bytes.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, window, off_t(size - window)) }) == window else { return nil }
+            // The first line of a window that does not start the file may be cut: skipped.
+            var lines = bytes.split(separator: 0x0a)
+            if window < size, !lines.isEmpty { lines.removeFirst() }
+            for line in lines.reversed() {
+                if let id = ownCommit(line) { return id }
+            }
+            if window == size { return nil }
+            window = min(size, window * 2)
         }
         return nil
+    }
+
+    /// The new id of a reflog line whose message starts "coffer: ".
+    private static func ownCommit(_ line: ArraySlice<UInt8>) -> ObjectID? {
+        guard let tab = line.firstIndex(of: 0x09), line[(tab + 1)...].starts(with: Array("coffer: ".utf8)) else { return nil }
+        let fields = line[..<tab].split(separator: 0x20)
+        guard fields.count > 1 else { return nil }
+        return ObjectID(hex: String(decoding: fields[1], as: UTF8.self))
     }
 }
