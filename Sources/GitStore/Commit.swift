@@ -141,13 +141,17 @@ enum SignatureStamp {
         guard !name.isEmpty, !email.isEmpty else {
             throw GitError.call(function: "git_signature_now", code: -1, message: "Signature cannot have an empty name or email")
         }
+        return "\(name) <\(email)> \(nowAndZone())"
+    }
+
+    /// "1700000000 +0100": now, and the local zone's offset, as git writes them.
+    static func nowAndZone() -> String {
         var now = time(nil)
         var local = tm()
         localtime_r(&now, &local)
         let offset = local.tm_gmtoff / 60
-        let zone = (offset < 0 ? "-" : "+") + twoDigits(abs(offset) / 60) + twoDigits(abs(offset) % 60)
-        return "\(name) <\(email)> \(now) \(zone)"
+        return "\(now) " + (offset < 0 ? "-" : "+") + twoDigits(abs(offset) / 60) + twoDigits(abs(offset) % 60)
     }
 
-    static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    private static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }

@@ -193,16 +193,9 @@ private final class RawTree {
         return false
     }
 
-    /// git's entry order: names compared bytewise, a tree's as if it ended in "/".
+    /// git's entry order (`Tree.order`).
     static func order(_ a: Entry, _ aTree: RawTree, _ b: Entry, _ bTree: RawTree) -> Int {
-        let x = aTree.bytes, y = bTree.bytes
-        let common = min(a.name.count, b.name.count)
-        for k in 0..<common where x[a.name.lowerBound + k] != y[b.name.lowerBound + k] {
-            return Int(x[a.name.lowerBound + k]) - Int(y[b.name.lowerBound + k])
-        }
-        let c1 = a.name.count > common ? x[a.name.lowerBound + common] : a.kind == .tree ? UInt8(ascii: "/") : 0
-        let c2 = b.name.count > common ? y[b.name.lowerBound + common] : b.kind == .tree ? UInt8(ascii: "/") : 0
-        return Int(c1) - Int(c2)
+        Tree.order(aTree.bytes[a.name], a.kind == .tree, bTree.bytes[b.name], b.kind == .tree)
     }
 
     func sameID(_ a: Entry, as b: Entry, in other: RawTree) -> Bool {

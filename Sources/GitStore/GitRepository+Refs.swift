@@ -87,14 +87,9 @@ extension GitRepository {
     /// naming the commit's author, now.
     private func reflogEntry(old: ObjectID?, new: ObjectID, message: String) throws -> [UInt8] {
         let who = try Commit(new, in: self).info.author
-        var now = time(nil)
-        var local = tm()
-        localtime_r(&now, &local)
-        let offset = local.tm_gmtoff / 60
-        let zone = (offset < 0 ? "-" : "+") + SignatureStamp.twoDigits(abs(offset) / 60) + SignatureStamp.twoDigits(abs(offset) % 60)
         let zero = String(repeating: "0", count: new.hex.count)
         let text = message.map { $0 == "\n" ? " " : $0 }
-        return Array("\(old?.hex ?? zero) \(new.hex) \(who.name) <\(who.email)> \(now) \(zone)\t\(String(text))\n".utf8)
+        return Array("\(old?.hex ?? zero) \(new.hex) \(who.name) <\(who.email)> \(SignatureStamp.nowAndZone())\t\(String(text))\n".utf8)
     }
 
     /// Appends to `logs/<ref>`, creating it as git does by default for

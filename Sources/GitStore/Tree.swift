@@ -49,15 +49,20 @@ struct Tree {
         }
     }
 
-    /// git's entry order: names compared bytewise, a tree's as if it ended
-    /// in "/"; equal names (two entries of one name) are out of order.
+    /// git's entry order (see `order`); equal names (two entries of one name) are out of order.
     static func precedes(_ a: Entry, _ b: Entry) -> Bool {
-        let x = a.rawName, y = b.rawName
+        order(a.rawName[...], a.isTree, b.rawName[...], b.isTree) < 0
+    }
+
+    /// git's entry order: names compared bytewise, a tree's as if it ended in "/".
+    static func order(_ x: ArraySlice<UInt8>, _ xIsTree: Bool, _ y: ArraySlice<UInt8>, _ yIsTree: Bool) -> Int {
         let common = min(x.count, y.count)
-        for k in 0..<common where x[k] != y[k] { return x[k] < y[k] }
-        let c1 = x.count > common ? x[common] : a.isTree ? UInt8(ascii: "/") : 0
-        let c2 = y.count > common ? y[common] : b.isTree ? UInt8(ascii: "/") : 0
-        return c1 < c2
+        for k in 0..<common where x[x.startIndex + k] != y[y.startIndex + k] {
+            return Int(x[x.startIndex + k]) - Int(y[y.startIndex + k])
+        }
+        let c1 = x.count > common ? x[x.startIndex + common] : xIsTree ? UInt8(ascii: "/") : 0
+        let c2 = y.count > common ? y[y.startIndex + common] : yIsTree ? UInt8(ascii: "/") : 0
+        return Int(c1) - Int(c2)
     }
 
     /// True when an entry before `tree` (about to be added), not itself a
