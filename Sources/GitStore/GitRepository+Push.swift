@@ -60,12 +60,7 @@ extension GitRepository {
 
     /// The commit `ref` holds, nil if it does not exist.
     func commit(named ref: String) throws -> ObjectID? {
-        let lib = try lib
-        var oid = git_oid()
-        let rc = try withHandle { lib.referenceNameToID(&oid, $0, ref) }
-        if rc == GIT_ENOTFOUND.rawValue { return nil }
-        try lib.check(rc, "git_reference_name_to_id")
-        return ObjectID(oid)
+        try target(of: ref)
     }
 }
 

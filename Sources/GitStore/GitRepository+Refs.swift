@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CGit2
 import Posix
+import Synchronization
 
 extension GitRepository {
     /// The commit HEAD points to, or nil when its branch is unborn.
@@ -42,7 +43,7 @@ extension GitRepository {
     }
 
     /// The commit `ref` names (following HEAD's symbolic link), nil if it does not exist.
-    private func target(of ref: String) throws -> ObjectID? {
+    func target(of ref: String) throws -> ObjectID? {
         try natively({ _ in try RefFiles(gitDirectory: gitDirectory).resolve(ref) }, else: {
             let lib = try lib
             var oid = git_oid()
@@ -57,19 +58,8 @@ extension GitRepository {
     /// process holds it.
     private func takeRefLock(_ lockPath: String, ref: String, content: [UInt8]) throws {
         try Files.makeDirectories(String(lockPath[..<lockPath.lastIndex(of: "/")!]))
-        var template = Array((gitDirectory + "/.coffer-tmp-ref-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw GitError.systemCall("mkstemp", path: gitDirectory) }
-        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let temporary = try GitRepository.writeTemporary(content, in: gitDirectory, prefix: ".coffer-tmp-ref-", mode: 0o644)
         defer { unlink(temporary) }
-        let written = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let failure = errno
-        fchmod(fd, 0o644)
-        close(fd)
-        guard written == content.count else {
-            errno = written < 0 ? failure : ENOSPC
-            throw GitError.systemCall("write", path: temporary)
-        }
         let started = Monotonic.seconds()
         var pause = 0.002
         while link(temporary, lockPath) != 0 {
@@ -124,6 +114,36 @@ extension GitRepository {
             return lib.referenceSymbolicTarget(reference).map { String(cString: $0) } ?? "HEAD"
         })
     }
+}
+
+extension GitRepository {
+    /// A new file in `directory` (named `prefix`, the process id and a
+    /// count) holding `content`, created with `mode` (as git creates its
+    /// objects: no chmod after), unflushed; its path. Removed again if it
+    /// cannot be written whole.
+    static func writeTemporary(_ content: [UInt8], in directory: String, prefix: String, mode: mode_t) throws -> String {
+        var fd: Int32 = -1
+        var temporary = ""
+        while fd < 0 {
+            let count = temporaryCount.add(1, ordering: .relaxed).newValue
+            temporary = directory + "/" + prefix + "\(getpid())-\(count)"
+            fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+            // One a dead process of the same id left: the next count.
+            guard fd >= 0 || errno == EEXIST else { throw GitError.systemCall("open", path: temporary) }
+        }
+        let written = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let failure = errno
+        close(fd)
+        guard written == content.count else {
+            unlink(temporary)
+            errno = written < 0 ? failure : ENOSPC
+            throw GitError.systemCall("write", path: temporary)
+        }
+        return temporary
+    }
+
+    /// Temporary files this process named (see `writeTemporary`).
+    private static let temporaryCount = Atomic<Int>(0)
 }
 
 extension GitError {

@@ -259,27 +259,23 @@ final class ObjectDirectory {
     private func writeLoose(_ id: ObjectID, _ object: RawObject) throws {
         let hex = id.hex
         let directory = path + "/" + hex.prefix(2)
-        if mkdir(directory, 0o755) != 0, errno != EEXIST { throw GitError.systemCall("mkdir", path: directory) }
         var whole = Array("\(object.kind.name) \(object.bytes.count)\0".utf8)
         whole += object.bytes
         let deflate = try deflate.get()
         let compressed = try whole.withUnsafeBytes { try deflate.compress($0) }
-        var template = Array((directory + "/tmp_obj_coffer_XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw GitError.systemCall("mkstemp", path: directory) }
-        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var renamed = false
-        defer { if !renamed { unlink(temporary) } }
-        let written = compressed.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let failure = errno
-        fchmod(fd, 0o444)
-        close(fd)
-        guard written == compressed.count else {
-            errno = written < 0 ? failure : ENOSPC
-            throw GitError.systemCall("write", path: temporary)
+        let temporary: String
+        do {
+            temporary = try GitRepository.writeTemporary(compressed, in: directory, prefix: "tmp_obj_coffer_", mode: 0o444)
+        } catch GitError.system(_, ENOENT, _) {
+            // The fan-out directory, made on first use.
+            if mkdir(directory, 0o755) != 0, errno != EEXIST { throw GitError.systemCall("mkdir", path: directory) }
+            temporary = try GitRepository.writeTemporary(compressed, in: directory, prefix: "tmp_obj_coffer_", mode: 0o444)
         }
-        guard rename(temporary, directory + "/" + hex.dropFirst(2)) == 0 else { throw GitError.systemCall("rename", path: temporary) }
-        renamed = true
+        guard rename(temporary, directory + "/" + hex.dropFirst(2)) == 0 else {
+            let error = GitError.systemCall("rename", path: temporary)
+            unlink(temporary)
+            throw error
+        }
     }
 
     // MARK: Batches
