@@ -44,7 +44,7 @@ struct GitConfigFile {
         case "true", "yes", "on", GitConfigFile.bare: return true
         case "false", "no", "off", "": return false
         default:
-            guard let number = Int(value) else { throw NativeUnsupported(reason: "\(name) = \(value) is not a boolean") }
+            guard let number = Int(value) else { throw NativeUnsupported(reason: "\(name) is not a boolean") }
             return number != 0
         }
     }

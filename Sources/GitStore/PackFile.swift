@@ -46,6 +46,11 @@ final class PackFile {
         guard index.count >= idsStart + count * 28 + 40 else { throw GitError.corruptObject("\(base).idx: truncated") }
     }
 
+    /// Every id the index lists, in its (sorted) order.
+    var ids: [ObjectID] {
+        (0..<count).map { ObjectID(rawBytes: index.bytes[(idsStart + $0 * 20)..<(idsStart + $0 * 20 + 20)])! }
+    }
+
     /// The offset of `id` in the pack, nil when this pack lacks it.
     func offset(of id: ObjectID) -> Int? {
         let bytes = index.bytes

@@ -49,7 +49,10 @@ extension GitRepository {
         guard mkdir(incoming, 0o755) == 0 else { throw PackWriter.failure("mkdir", incoming) }
         let writer = try PackWriter(directory: incoming)
         for name in merged {
-            for id in try PackIndexFile.ids(path: packDirectory + "/" + name + ".idx") {
+            guard let index = try PackFile(base: packDirectory + "/" + name) else {
+                throw GitError.call(function: "read pack index", code: -1, message: "\(name).idx: not a version 2 pack index")
+            }
+            for id in index.ids {
                 let object = try readObject(id)
                 try object.bytes.withUnsafeBytes { _ = try writer.add(object.kind, $0) }
             }
@@ -96,21 +99,5 @@ extension GitRepository {
             if unlink(directory + "/" + name) == 0 { removed.append(name) }
         }
         return removed
-    }
-}
-
-/// Reads the object ids a version-2 pack index lists (`gitformat-pack(5)`).
-enum PackIndexFile {
-    static func ids(path: String) throws -> [ObjectID] {
-        let bytes = try Files.read(path: path)
-        guard bytes.count >= 8 + 1024 + 40, bytes[0..<4] == [0xff, 0x74, 0x4f, 0x63], bytes[4..<8] == [0, 0, 0, 2] else {
-            throw GitError.call(function: "read pack index", code: -1, message: "\(path): not a version 2 pack index")
-        }
-        let count = bytes[(8 + 255 * 4)..<(8 + 256 * 4)].reduce(0) { $0 << 8 | Int($1) }
-        let start = 8 + 1024
-        guard bytes.count >= start + count * 20 else {
-            throw GitError.call(function: "read pack index", code: -1, message: "\(path): truncated")
-        }
-        return (0..<count).compactMap { ObjectID(rawBytes: bytes[(start + $0 * 20)..<(start + $0 * 20 + 20)]) }
     }
 }
